@@ -1,0 +1,195 @@
+package model
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Metadata is a provider object's free-form key/value set. Values that the
+// provider sent as JSON numbers, booleans or objects are held as their JSON
+// text; when the agent edits such a value it is written back as a string.
+type Metadata map[string]string
+
+// Keys returns the keys in a stable (sorted) order for display.
+func (m Metadata) Keys() []string { return slices.Sorted(maps.Keys(m)) }
+
+// Clone copies the set so an editor can change it without touching the original.
+func (m Metadata) Clone() Metadata {
+	if m == nil {
+		return Metadata{}
+	}
+	return maps.Clone(m)
+}
+
+// MetadataChange is one line of the summary shown before metadata is saved.
+type MetadataChange struct {
+	Key      string
+	Old, New string
+	Kind     ChangeKind
+}
+
+// ChangeKind says what happened to a key.
+type ChangeKind int
+
+const (
+	Added ChangeKind = iota
+	Changed
+	Removed
+)
+
+func (k ChangeKind) String() string {
+	return [...]string{"added", "changed", "removed"}[k]
+}
+
+// Diff lists what turns m into next, sorted by key.
+func (m Metadata) Diff(next Metadata) []MetadataChange {
+	var out []MetadataChange
+	for _, k := range slices.Sorted(maps.Keys(next)) {
+		old, had := m[k]
+		switch {
+		case !had:
+			out = append(out, MetadataChange{Key: k, New: next[k], Kind: Added})
+		case old != next[k]:
+			out = append(out, MetadataChange{Key: k, Old: old, New: next[k], Kind: Changed})
+		}
+	}
+	for _, k := range m.Keys() {
+		if _, ok := next[k]; !ok {
+			out = append(out, MetadataChange{Key: k, Old: m[k], Kind: Removed})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b MetadataChange) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}
+
+// Limits on metadata the agent writes. Forage publishes none; these follow the
+// common Stripe-style limits so nothing the console writes is likely to be
+// refused by any of the three providers.
+const (
+	MaxMetadataKeys     = 50
+	MaxMetadataKeyLen   = 40
+	MaxMetadataValueLen = 500
+	MaxExternalIDLen    = 64
+)
+
+// FieldError names a field and the rule its value broke, in words for the agent.
+type FieldError struct {
+	Field string
+	Rule  string
+}
+
+func (e FieldError) Error() string { return e.Field + ": " + e.Rule }
+
+// ValidationError is every field error of one form, so all are shown at once.
+type ValidationError []FieldError
+
+func (v ValidationError) Error() string {
+	parts := make([]string, len(v))
+	for i, e := range v {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// For returns the first error about a field, or "".
+func (v ValidationError) For(field string) string {
+	for _, e := range v {
+		if e.Field == field {
+			return e.Rule
+		}
+	}
+	return ""
+}
+
+// PIIChecker is the hook through which the PII guard checks what the agent
+// writes (see model/pii); nil checks nothing.
+var PIIChecker func(key, value string) error
+
+// ValidateMetadata checks metadata the agent is about to write.
+func ValidateMetadata(m Metadata) ValidationError {
+	var errs ValidationError
+	if len(m) > MaxMetadataKeys {
+		errs = append(errs, FieldError{"metadata", fmt.Sprintf("at most %d keys (has %d)", MaxMetadataKeys, len(m))})
+	}
+	for _, k := range m.Keys() {
+		v := m[k]
+		field := "metadata." + k
+		switch {
+		case strings.TrimSpace(k) == "":
+			errs = append(errs, FieldError{"metadata key", "must not be blank"})
+		case utf8.RuneCountInString(k) > MaxMetadataKeyLen:
+			errs = append(errs, FieldError{field, fmt.Sprintf("key is longer than %d characters", MaxMetadataKeyLen)})
+		case !printable(k):
+			errs = append(errs, FieldError{field, "key contains control characters"})
+		}
+		switch {
+		case utf8.RuneCountInString(v) > MaxMetadataValueLen:
+			errs = append(errs, FieldError{field, fmt.Sprintf("value is longer than %d characters", MaxMetadataValueLen)})
+		case !printable(v):
+			errs = append(errs, FieldError{field, "value contains control characters"})
+		}
+		if PIIChecker != nil {
+			if err := PIIChecker(k, v); err != nil {
+				errs = append(errs, FieldError{field, err.Error()})
+			}
+		}
+	}
+	return errs
+}
+
+// ValidateExternalOrderID applies Forage's 64-character limit.
+func ValidateExternalOrderID(s string) *FieldError {
+	if utf8.RuneCountInString(s) > MaxExternalIDLen {
+		return &FieldError{"external order id", fmt.Sprintf("at most %d characters (has %d)", MaxExternalIDLen, utf8.RuneCountInString(s))}
+	}
+	if !printable(s) {
+		return &FieldError{"external order id", "contains control characters"}
+	}
+	return nil
+}
+
+// ValidateReason checks a refund reason: required, printable, within max
+// characters (0 = no limit; Digital River allows 64).
+func ValidateReason(s string, max int) *FieldError {
+	n := utf8.RuneCountInString(strings.TrimSpace(s))
+	switch {
+	case n == 0:
+		return &FieldError{"reason", "is required"}
+	case max > 0 && utf8.RuneCountInString(s) > max:
+		return &FieldError{"reason", fmt.Sprintf("at most %d characters (has %d)", max, utf8.RuneCountInString(s))}
+	case !printable(s):
+		return &FieldError{"reason", "contains control characters"}
+	}
+	return nil
+}
+
+// ValidateRefundAmount checks an amount the agent typed against what is left.
+func ValidateRefundAmount(s string, refundable Money) (Money, *FieldError) {
+	m, err := ParseAmount(strings.TrimSpace(s), refundable.Currency)
+	if err != nil {
+		rule := err.Error()
+		if ae, ok := err.(*AmountError); ok {
+			rule = ae.Rule
+		}
+		return Money{}, &FieldError{"amount", rule}
+	}
+	if !m.IsPositive() {
+		return Money{}, &FieldError{"amount", "must be more than zero"}
+	}
+	if c, _ := m.Cmp(refundable); c > 0 {
+		return Money{}, &FieldError{"amount", "is more than the " + refundable.String() + " still refundable"}
+	}
+	return m, nil
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
+}
