@@ -1,0 +1,323 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"paydesk/model/safetext"
+)
+
+// chromeLines is what the root draws around a screen's body: header,
+// breadcrumb, status line and the one-line help footer.
+const chromeLines = 4
+
+// App is the root model: one stack of screens per provider (so tab comes
+// back to where the agent was), the chrome, full help and the quit guard.
+type App struct {
+	c        *Context
+	home     func(c *Context, provider int) Screen
+	stacks   [][]Screen
+	status   StatusMsg
+	showHelp bool
+	// quitArmed is set by q while money is in flight: a second q quits.
+	quitArmed bool
+	help      help.Model
+}
+
+// NewApp builds the root. home makes the first screen of a provider's stack
+// (the orders list).
+func NewApp(c *Context, home func(c *Context, provider int) Screen) *App {
+	a := &App{c: c, home: home, stacks: make([][]Screen, len(c.Providers)), help: help.New()}
+	a.help.Styles.ShortKey = c.Styles.FooterKey
+	a.help.Styles.ShortDesc = c.Styles.Footer
+	a.help.Styles.ShortSeparator = c.Styles.Footer
+	a.help.Styles.FullKey = c.Styles.FooterKey
+	a.help.Styles.FullDesc = c.Styles.Footer
+	a.help.Styles.FullSeparator = c.Styles.Footer
+	return a
+}
+
+// Init opens the active provider's home screen.
+func (a *App) Init() tea.Cmd { return a.ensureHome() }
+
+func (a *App) ensureHome() tea.Cmd {
+	i := a.c.Active
+	if len(a.stacks[i]) > 0 {
+		return a.top().Resume()
+	}
+	s := a.home(a.c, i)
+	s.SetSize(a.c.Width, a.c.BodyHeight())
+	a.stacks[i] = []Screen{s}
+	return s.Init()
+}
+
+func (a *App) stack() []Screen { return a.stacks[a.c.Active] }
+
+func (a *App) top() Screen {
+	st := a.stack()
+	if len(st) == 0 {
+		return nil
+	}
+	return st[len(st)-1]
+}
+
+// Top exposes the screen on top, for tests.
+func (a *App) Top() Screen { return a.top() }
+
+// Context exposes the shared context, for tests and main.
+func (a *App) Context() *Context { return a.c }
+
+// Update routes messages: keys to the top screen (after the root's own keys),
+// routed results to the screen that asked, sizes to everyone.
+func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		a.c.Width, a.c.Height = msg.Width, msg.Height
+		a.help.Width = msg.Width
+		for _, st := range a.stacks {
+			for _, s := range st {
+				s.SetSize(a.c.Width, a.c.BodyHeight())
+			}
+		}
+		return a, nil
+	case routedMsg:
+		return a, a.route(msg)
+	case PushMsg:
+		return a, a.push(msg.Screen)
+	case PopMsg:
+		return a, a.pop(msg.Result)
+	case StatusMsg:
+		a.status = msg
+		return a, nil
+	case tea.KeyMsg:
+		return a, a.key(msg)
+	}
+	if t := a.top(); t != nil {
+		return a, a.updateTop(msg)
+	}
+	return a, nil
+}
+
+func (a *App) key(msg tea.KeyMsg) tea.Cmd {
+	k := a.c.Keys
+	typing := false
+	if t, ok := a.top().(Typing); ok {
+		typing = t.Typing()
+	}
+	if msg.String() == "ctrl+c" || (!typing && key.Matches(msg, k.Quit)) {
+		if a.busy() && !a.quitArmed {
+			a.quitArmed = true
+			a.status = StatusMsg{Text: "A money request is in flight: quitting now leaves its outcome unchecked. Press q again to quit, any other key to stay."}
+			return nil
+		}
+		return tea.Quit
+	}
+	if a.quitArmed {
+		a.quitArmed = false
+		a.status = StatusMsg{}
+	}
+	if a.showHelp {
+		if key.Matches(msg, k.Help, k.Back) {
+			a.showHelp = false
+		}
+		return nil
+	}
+	if !typing {
+		switch {
+		case key.Matches(msg, k.Help):
+			a.showHelp = true
+			return nil
+		case key.Matches(msg, k.NextProvider) && len(a.c.Providers) > 1:
+			return a.switchProvider()
+		}
+	}
+	return a.updateTop(msg)
+}
+
+func (a *App) updateTop(msg tea.Msg) tea.Cmd {
+	st := a.stack()
+	if len(st) == 0 {
+		return nil
+	}
+	s, cmd := st[len(st)-1].Update(msg)
+	st[len(st)-1] = s
+	return cmd
+}
+
+func (a *App) route(m routedMsg) tea.Cmd {
+	for i, st := range a.stacks {
+		for j, s := range st {
+			if id, ok := s.(Identified); ok && id.ScreenID() == m.to {
+				ns, cmd := s.Update(m.msg)
+				a.stacks[i][j] = ns
+				return cmd
+			}
+		}
+	}
+	return nil // the screen is gone; so is interest in the answer
+}
+
+func (a *App) push(s Screen) tea.Cmd {
+	if t := a.top(); t != nil {
+		t.Suspend()
+	}
+	s.SetSize(a.c.Width, a.c.BodyHeight())
+	a.stacks[a.c.Active] = append(a.stack(), s)
+	a.status = StatusMsg{}
+	return s.Init()
+}
+
+func (a *App) pop(result any) tea.Cmd {
+	st := a.stack()
+	if len(st) <= 1 {
+		return nil // the home screen stays
+	}
+	st[len(st)-1].Suspend()
+	a.stacks[a.c.Active] = st[:len(st)-1]
+	cmd := a.top().Resume()
+	if result != nil {
+		return tea.Batch(cmd, a.updateTop(PoppedMsg{Result: result}))
+	}
+	return cmd
+}
+
+func (a *App) switchProvider() tea.Cmd {
+	if t := a.top(); t != nil {
+		t.Suspend()
+	}
+	a.c.Active = (a.c.Active + 1) % len(a.c.Providers)
+	a.status = StatusMsg{}
+	return a.ensureHome()
+}
+
+func (a *App) busy() bool {
+	for _, st := range a.stacks {
+		for _, s := range st {
+			if b, ok := s.(Busy); ok && b.Busy() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// View draws the chrome and the top screen's body.
+func (a *App) View() string {
+	c := a.c
+	if c.Width < MinWidth || c.Height < MinHeight {
+		if c.Width == 0 {
+			return "" // no size yet: draw nothing rather than a guess
+		}
+		return fmt.Sprintf("paydesk needs a terminal of at least %dx%d.\nThis one is %dx%d: please enlarge it (or zoom out).\n\nq quits.",
+			MinWidth, MinHeight, c.Width, c.Height)
+	}
+	var body string
+	switch t := a.top(); {
+	case a.showHelp:
+		body = a.fullHelp()
+	case t != nil:
+		body = t.View()
+	}
+	body = fitHeight(body, c.BodyHeight())
+	return strings.Join([]string{a.header(), a.breadcrumb(), body, a.statusLine(), a.footer()}, "\n")
+}
+
+func (a *App) header() string {
+	s := a.c.Styles
+	var tabs []string
+	for i, p := range a.c.Providers {
+		if i == a.c.Active {
+			tabs = append(tabs, s.HeaderActive.Render("▸"+p.Name()))
+		} else {
+			tabs = append(tabs, s.HeaderTab.Render(" "+p.Name()))
+		}
+	}
+	left := s.Header.Render("paydesk") + "  " + strings.Join(tabs, "  ")
+	var badges []string
+	if a.c.ReadOnly {
+		badges = append(badges, s.ReadOnly.Render("READ-ONLY"))
+	}
+	if a.c.Sandbox {
+		badges = append(badges, s.Sandbox.Render("SANDBOX"))
+	}
+	return spread(left, strings.Join(badges, " "), a.c.Width)
+}
+
+func (a *App) breadcrumb() string {
+	s := a.c.Styles
+	var parts []string
+	for _, sc := range a.stack() {
+		parts = append(parts, safetext.Line(sc.Title()))
+	}
+	if a.showHelp {
+		parts = append(parts, "Help")
+	}
+	line := strings.Join(parts, " › ")
+	return s.Crumb.Render(safetext.Truncate(line, a.c.Width))
+}
+
+func (a *App) statusLine() string {
+	s := a.c.Styles
+	switch {
+	case a.status.Err != nil:
+		return s.StatusErr.Render(safetext.Truncate("✗ "+DescribeError(a.status.Err), a.c.Width))
+	case a.status.Text != "":
+		return s.StatusInfo.Render(safetext.Truncate(a.status.Text, a.c.Width))
+	}
+	return ""
+}
+
+func (a *App) footer() string {
+	var keys []key.Binding
+	if t := a.top(); t != nil && !a.showHelp {
+		keys = append(keys, t.Help()...)
+	}
+	if a.showHelp {
+		keys = []key.Binding{a.c.Keys.Back}
+	} else {
+		keys = append(keys, a.c.Keys.Help, a.c.Keys.Quit)
+	}
+	return safetext.Truncate(a.help.ShortHelpView(keys), a.c.Width)
+}
+
+func (a *App) fullHelp() string {
+	k := a.c.Keys
+	groups := [][]key.Binding{k.Movement()}
+	if t := a.top(); t != nil {
+		groups = append(groups, t.Help())
+	}
+	groups = append(groups, k.Global())
+	title := a.c.Styles.Title.Render("Keys")
+	note := ""
+	if a.c.ReadOnly {
+		note = "\n" + a.c.Styles.Faint.Render("Read-only: keys that change anything are switched off.")
+	}
+	confirm := a.c.Styles.Faint.Render("Money moves only after you type the confirmation word shown, then enter. esc always backs out.")
+	return title + "\n\n" + a.help.FullHelpView(groups) + "\n\n" + confirm + note
+}
+
+// spread puts left and right on one line of width w.
+func spread(left, right string, w int) string {
+	gap := w - lipgloss.Width(left) - lipgloss.Width(right)
+	if gap < 1 {
+		return left
+	}
+	return left + strings.Repeat(" ", gap) + right
+}
+
+// fitHeight pads or cuts s to exactly h lines so the chrome never moves.
+func fitHeight(s string, h int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,53 @@
+package ui
+
+import (
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"paydesk/api"
+)
+
+// Context is what every screen shares: size, styles, keys, the providers,
+// the clock and the agent's role. The root owns it; screens keep the pointer.
+type Context struct {
+	Width, Height int // the whole terminal
+	Styles        *Styles
+	Keys          *KeyMap
+	Providers     []api.Provider
+	Active        int // index of the provider on screen
+	Sandbox       bool
+	ReadOnly      bool
+	Actor         string
+	// Refresh is the live-refresh interval (--refresh, default 2s).
+	Refresh time.Duration
+	// Timeout is the deadline of one API call made from a screen.
+	Timeout time.Duration
+	// Now is the clock; tests fix it so "updated 3s ago" is stable.
+	Now func() time.Time
+	// Copy puts text on the agent's clipboard (OSC 52 in a terminal).
+	Copy func(text string) tea.Cmd
+	// NewKey mints an idempotency key, once per logical money action.
+	NewKey func() string
+
+	nextID int
+}
+
+// Provider is the provider on screen.
+func (c *Context) Provider() api.Provider { return c.Providers[c.Active] }
+
+// NewID gives each screen its own id for routed messages.
+func (c *Context) NewID() int {
+	c.nextID++
+	return c.nextID
+}
+
+// BodyHeight is the height left for a screen between the chrome lines.
+func (c *Context) BodyHeight() int { return max(c.Height-chromeLines, 1) }
+
+// MinWidth and MinHeight are the smallest terminal the console draws in; below
+// it says so instead of drawing a broken layout.
+const (
+	MinWidth  = 80
+	MinHeight = 24
+)

@@ -1,0 +1,62 @@
+package ui
+
+import "github.com/charmbracelet/bubbles/key"
+
+// KeyMap is every key of the console (DESIGN.md: a contract, shown by ? and
+// in the README). Actions that change something are disabled for read-only
+// agents, which also removes them from help.
+type KeyMap struct {
+	Up, Down, PageUp, PageDown, Home, End key.Binding
+	Enter, Back                           key.Binding
+	Filter, Sort, SortFlip, Goto          key.Binding
+	NextProvider, Refresh, Pause          key.Binding
+	Edit, RefundPart, RefundAll, Cancel   key.Binding
+	Copy, Help, Quit                      key.Binding
+	// FocusNext moves between the tables of one screen (payments, refunds).
+	FocusNext key.Binding
+}
+
+// DefaultKeys returns the key map; readOnly switches off every mutating key.
+func DefaultKeys(readOnly bool) *KeyMap {
+	k := &KeyMap{
+		Up:           key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:         key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:       key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown:     key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+		Home:         key.NewBinding(key.WithKeys("home"), key.WithHelp("home", "first")),
+		End:          key.NewBinding(key.WithKeys("end"), key.WithHelp("end", "last")),
+		Enter:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+		Back:         key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Filter:       key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Sort:         key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort column")),
+		SortFlip:     key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "flip sort")),
+		Goto:         key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "go to order")),
+		NextProvider: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next provider")),
+		Refresh:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+		Pause:        key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause live")),
+		Edit:         key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit metadata")),
+		RefundPart:   key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "refund part")),
+		RefundAll:    key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "refund order")),
+		Cancel:       key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel payment")),
+		Copy:         key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy ref")),
+		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:         key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		FocusNext:    key.NewBinding(key.WithKeys("right", "left", "l", "h"), key.WithHelp("←/→", "payments/refunds")),
+	}
+	if readOnly {
+		for _, b := range []*key.Binding{&k.Edit, &k.RefundPart, &k.RefundAll, &k.Cancel} {
+			b.SetEnabled(false)
+		}
+	}
+	return k
+}
+
+// Global lists the keys every screen shares, for full help.
+func (k *KeyMap) Global() []key.Binding {
+	return []key.Binding{k.Back, k.NextProvider, k.Help, k.Quit}
+}
+
+// Movement lists the cursor keys, for full help.
+func (k *KeyMap) Movement() []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Enter}
+}
