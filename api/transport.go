@@ -186,7 +186,8 @@ attempts:
 			}
 		default:
 			// A definite answer (400, 401, 403, 404, 422): never retried.
-			return nil, t.finish(r, e, false)
+			// It settles nothing if an earlier attempt may have happened.
+			return nil, t.finish(r, e, mayHaveHappened)
 		}
 		lastErr = e
 	}
@@ -234,6 +235,12 @@ func (t *Transport) attempt(ctx context.Context, r Request, timeout time.Duratio
 	req, err := http.NewRequestWithContext(actx, r.Method, u, body)
 	if err != nil {
 		return nil, false, err
+	}
+	if r.Mutating && !r.Replayable {
+		// Without GetBody net/http never re-sends the request by itself (it
+		// does on a dead keep-alive connection when an Idempotency-Key
+		// header is present): only this loop decides about re-sending.
+		req.GetBody = nil
 	}
 	for k, vs := range t.Header {
 		req.Header[k] = vs
