@@ -21,9 +21,9 @@ import (
 type Options struct {
 	Orders          int              // orders to seed (default 200)
 	Seed            int64            // same seed, same data
-	RefundLatency   time.Duration    // processing -> final after this (default 3s)
+	RefundLatency   time.Duration    // processing -> final after this (default 3s; negative = at once)
 	Now             func() time.Time // clock; nil = time.Now. Seeded dates are relative to Now() at New()
-	RateLimit       int              // requests per RateWindow per client (default 900)
+	RateLimit       int              // requests per RateWindow per source IP (default 900)
 	RateWindow      time.Duration    // default 5m
 	IdempotencyTTL  time.Duration    // default 24h
 	ClientID        string           // default "demo-client"
@@ -84,8 +84,11 @@ func New(o Options) *Server {
 	if o.Orders <= 0 {
 		o.Orders = 200
 	}
-	if o.RefundLatency <= 0 {
+	if o.RefundLatency == 0 {
 		o.RefundLatency = 3 * time.Second
+	}
+	if o.RefundLatency < 0 { // like the other sandboxes: settle at once
+		o.RefundLatency = 0
 	}
 	if o.Now == nil {
 		o.Now = time.Now
