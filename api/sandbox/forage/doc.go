@@ -128,6 +128,10 @@
 //     Timestamps are RFC 3339 UTC with microseconds; refs are 10 lowercase
 //     hex characters.
 //
+// Not served (405 or 404): creating Orders, Sessions or OrderPayments,
+// PATCH/cancel of an Order, refund_by_product, token revocation, webhooks.
+// New captured orders come from the sandbox-only POST /sandbox/orders/.
+//
 // Sandbox-only extensions live under /sandbox/ and need no token:
 // GET /sandbox/health/ and POST /sandbox/orders/ (create a captured order
 // for a demo; see handleSandboxCreateOrder).
