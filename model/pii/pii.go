@@ -1,0 +1,388 @@
+// Package pii keeps personal and card data out of the metadata an agent
+// writes, and masks card numbers in provider text before it is shown.
+//
+// Forage, Stripe and Square all say not to put PII or card data in metadata,
+// and PCI DSS allows at most the last four digits of a PAN on screen. Check
+// runs on the write path, before any request is sent; MaskPAN runs on the
+// display path.
+//
+// Detection is deliberately conservative for card numbers and deliberately
+// narrow for everything else:
+//
+//   - card: any run of 13–19 ASCII digits, contiguous or written in card-like
+//     groups of 3–6 digits joined by single spaces or dashes, is refused
+//     whether or not it passes Luhn (Forage sandbox EBT numbers are any 16/18/19
+//     digits starting 9999 and need not pass Luhn). A contiguous run longer
+//     than 19 digits is refused too (it may hold a PAN). Luhn only changes the
+//     message ("passes Luhn"). Dates (2026-11-22), UUIDs, 10-digit refs and
+//     amounts do not form such runs. Check lets a contiguous 13-, 16- or
+//     19-digit Unix timestamp in milliseconds, microseconds or nanoseconds
+//     (years 2010–2039) and a compact 20YYMMDDhhmmss[fff] date-time through:
+//     those start with 1 or 20–22, where no card brand issues numbers of those
+//     lengths. MaskPAN masks them anyway (display errs on the safe side).
+//     Not caught: a grouped card glued to a letter ("x4111 1111 1111 1111"),
+//     because that is how hex ids and UUIDs look; contiguous runs always are.
+//   - email: local@domain.tld, ASCII.
+//   - phone: E.164 ("+" then 8–15 digits, separators allowed) and NANP forms
+//     that carry separators ("(415) 555-2671", "415-555-2671",
+//     "1 415 555 2671"). A bare 10-digit number is a ref, not a phone.
+//   - US SSN: ddd-dd-dddd, not area 000, 666 or 9xx, group 00 or serial 0000.
+package pii
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// ErrPII is wrapped by every error Check returns: errors.Is(err, ErrPII).
+var ErrPII = errors.New("personal or card data in metadata")
+
+// Kind names what was found.
+type Kind string
+
+// The kinds Check reports.
+const (
+	Card  Kind = "card"
+	Email Kind = "email"
+	Phone Kind = "phone"
+	SSN   Kind = "ssn"
+)
+
+// Error says which metadata key was refused and why. It never contains the
+// value, and when the PII is in the key itself it does not repeat the key.
+type Error struct {
+	Key    string // the metadata key as given
+	InKey  bool   // the PII was found in the key, not the value
+	Kind   Kind
+	Reason string // e.g. "looks like a card number (passes Luhn)"
+}
+
+func (e *Error) Error() string {
+	if e.InKey {
+		return "metadata key refused: the key itself " + e.Reason + "; personal or card data must not go into metadata"
+	}
+	return fmt.Sprintf("metadata %q refused: value %s; personal or card data must not go into metadata", e.Key, e.Reason)
+}
+
+// Unwrap makes errors.Is(err, ErrPII) true.
+func (e *Error) Unwrap() error { return ErrPII }
+
+// Check refuses a metadata key/value pair that carries an email address, a
+// phone number, a card-like digit run or a US SSN. It returns nil when the
+// pair may be sent, or an *Error naming the key and the reason.
+func Check(key, value string) error {
+	if kind, reason := detect(value); kind != "" {
+		return &Error{Key: key, Kind: kind, Reason: reason}
+	}
+	if kind, reason := detect(key); kind != "" {
+		return &Error{Key: key, InKey: true, Kind: kind, Reason: reason}
+	}
+	return nil
+}
+
+func detect(s string) (Kind, string) {
+	if reason := cardReason(s); reason != "" {
+		return Card, reason
+	}
+	if hasSSN(s) {
+		return SSN, "looks like a US social security number"
+	}
+	if emailRE.MatchString(s) {
+		return Email, "looks like an email address"
+	}
+	if hasPhone(s) {
+		return Phone, "looks like a phone number"
+	}
+	return "", ""
+}
+
+// ---- card numbers ---------------------------------------------------------
+
+// group is a maximal run of ASCII digits at s[start:end].
+type group struct{ start, end int }
+
+func (g group) n() int { return g.end - g.start }
+
+func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// nextChain finds the next chain at or after s[i]: digit groups joined by
+// exactly one ' ' or '-'. It appends the groups to gs[:0] and returns them
+// with the index just past the chain; no groups means no more chains.
+func nextChain(s string, i int, gs []group) ([]group, int) {
+	gs = gs[:0]
+	for i < len(s) && !isDigit(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return gs, i
+	}
+	for {
+		start := i
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+		gs = append(gs, group{start, i})
+		if i+1 < len(s) && (s[i] == ' ' || s[i] == '-') && isDigit(s[i+1]) {
+			i++
+			continue
+		}
+		return gs, i
+	}
+}
+
+// window is a card-like digit sequence inside a chain.
+type window struct {
+	digits string
+	first  group
+}
+
+// cardWindows returns the card-like sequences of a chain: each contiguous
+// group of 13 or more digits, and each longest sequence of 2+ groups shaped
+// like a written card number (groups of 3–6 digits, the last 1–6, 13–19
+// digits in total, not glued to letters on either side).
+func cardWindows(s string, gs []group) []window {
+	var out []window // in order of position
+	for i := 0; i < len(gs); i++ {
+		if g := gs[i]; g.n() >= 13 {
+			out = append(out, window{s[g.start:g.end], g})
+			continue
+		}
+		if gs[i].start > 0 && isLetter(s[gs[i].start-1]) {
+			continue
+		}
+		total, best := 0, -1
+		for j := i; j < len(gs); j++ {
+			n := gs[j].n()
+			if n > 6 {
+				break
+			}
+			total += n
+			if total > 19 {
+				break
+			}
+			glued := gs[j].end < len(s) && isLetter(s[gs[j].end])
+			if j > i && total >= 13 && !glued {
+				best = j
+			}
+			if n < 3 {
+				break // only the last group of a written card may be short
+			}
+		}
+		if best >= 0 {
+			var b strings.Builder
+			for k := i; k <= best; k++ {
+				b.WriteString(s[gs[k].start:gs[k].end])
+			}
+			out = append(out, window{b.String(), gs[i]})
+			i = best
+		}
+	}
+	return out
+}
+
+// cardReason returns why s holds a card-like number, or "".
+func cardReason(s string) string {
+	var reason string
+	var buf [16]group
+	for i := 0; i < len(s); {
+		var gs []group
+		gs, i = nextChain(s, i, buf[:0])
+		if len(gs) == 0 {
+			break
+		}
+		total := 0
+		for _, g := range gs {
+			total += g.n()
+		}
+		// "+" then at most 15 digits is an E.164 phone number: hasPhone
+		// reports it with the right reason.
+		if gs[0].start > 0 && s[gs[0].start-1] == '+' && total <= 15 {
+			continue
+		}
+		if len(gs) == 1 && isTimestamp(s[gs[0].start:gs[0].end]) {
+			continue
+		}
+		for _, w := range cardWindows(s, gs) {
+			d := w.digits
+			switch {
+			case len(d) <= 19 && Luhn(d):
+				return "looks like a card number (passes Luhn)"
+			case reason != "":
+			case len(d) > 19:
+				reason = fmt.Sprintf("has a run of %d digits that may hold a card number", len(d))
+			case strings.HasPrefix(d, "9999") && (len(d) == 16 || len(d) == 18 || len(d) == 19):
+				reason = "looks like an EBT card number"
+			default:
+				reason = fmt.Sprintf("has a card-like run of %d digits", len(d))
+			}
+		}
+	}
+	return reason
+}
+
+// isTimestamp reports whether the contiguous digits d are a timestamp rather
+// than a card: a Unix time in ms, µs or ns between 2010 and 2040 (these start
+// with 1 or 20–22, where no card brand issues 13-, 16- or 19-digit numbers;
+// Mastercard's 2-series starts at 2221), or a compact 20YYMMDDhhmmss[fff...]
+// date-time (no brand starts with 20 either).
+func isTimestamp(d string) bool {
+	switch len(d) {
+	case 13, 16, 19:
+		secs, err := strconv.ParseUint(d[:10], 10, 64)
+		if err == nil && secs >= 1_262_304_000 && secs < 2_208_988_800 { // 2010-01-01 .. 2040-01-01
+			return true
+		}
+	}
+	if len(d) >= 14 && len(d) <= 20 && strings.HasPrefix(d, "20") {
+		num := func(i int) int { return int(d[i]-'0')*10 + int(d[i+1]-'0') }
+		mo, day, h, mi, sec := num(4), num(6), num(8), num(10), num(12)
+		return mo >= 1 && mo <= 12 && day >= 1 && day <= 31 && h <= 23 && mi <= 59 && sec <= 60
+	}
+	return false
+}
+
+// Luhn reports whether the ASCII digit string d passes the Luhn check.
+func Luhn(d string) bool {
+	if len(d) < 2 {
+		return false
+	}
+	sum := 0
+	double := false
+	for i := len(d) - 1; i >= 0; i-- {
+		c := d[i]
+		if !isDigit(c) {
+			return false
+		}
+		n := int(c - '0')
+		if double {
+			n *= 2
+			if n > 9 {
+				n -= 9
+			}
+		}
+		sum += n
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// MaskPAN replaces every card-like digit run in s with "•••• " and the last
+// four digits of the card. When a chain of digit groups (joined by single
+// spaces or dashes) holds a card-like run, the whole chain is masked, so no
+// digit of the card can stay visible beside the mask. The result never
+// contains 13 or more consecutive ASCII digits, and MaskPAN(MaskPAN(s)) ==
+// MaskPAN(s). Clean input is returned as is.
+func MaskPAN(s string) string {
+	var b strings.Builder
+	var buf [16]group
+	last := 0
+	for i := 0; i < len(s); {
+		var gs []group
+		gs, i = nextChain(s, i, buf[:0])
+		if len(gs) == 0 {
+			break
+		}
+		ws := cardWindows(s, gs)
+		if len(ws) == 0 {
+			continue
+		}
+		d := ws[len(ws)-1].digits
+		if b.Len() == 0 {
+			b.Grow(len(s))
+		}
+		b.WriteString(s[last:gs[0].start])
+		b.WriteString(Mask)
+		b.WriteString(d[len(d)-4:])
+		last = gs[len(gs)-1].end
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// Mask is what MaskPAN puts before the last four digits.
+const Mask = "•••• "
+
+// ---- SSN, email, phone ----------------------------------------------------
+
+var ssnRE = regexp.MustCompile(`(\d{3})-(\d{2})-(\d{4})`)
+
+func hasSSN(s string) bool {
+	for _, m := range ssnRE.FindAllStringSubmatchIndex(s, -1) {
+		if !bounded(s, m[0], m[1]) {
+			continue
+		}
+		area, grp, serial := s[m[2]:m[3]], s[m[4]:m[5]], s[m[6]:m[7]]
+		if area == "000" || area == "666" || area[0] == '9' || grp == "00" || serial == "0000" {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+var emailRE = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}`)
+
+var (
+	// NANP with separators: optional +1/1, area code (parenthesised or
+	// followed by a separator), exchange, separator, line number.
+	nanpRE = regexp.MustCompile(`(?:\+?1[ .\-]?)?(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[ .\-])[2-9]\d{2}[ .\-]\d{4}`)
+	// E.164 with optional separators; digit count checked separately.
+	e164RE = regexp.MustCompile(`\+[1-9](?:[ .\-]?\(?\d\)?)+`)
+	// A signed decimal amount such as +1234567.89 is not a phone number.
+	amountRE = regexp.MustCompile(`^\+\d+\.\d{1,3}$`)
+)
+
+func hasPhone(s string) bool {
+	for _, m := range nanpRE.FindAllStringIndex(s, -1) {
+		if bounded(s, m[0], m[1]) {
+			return true
+		}
+	}
+	for _, m := range e164RE.FindAllStringIndex(s, -1) {
+		cand := s[m[0]:m[1]]
+		if m[0] > 0 && (isLetter(s[m[0]-1]) || isDigit(s[m[0]-1])) {
+			continue
+		}
+		if amountRE.MatchString(cand) {
+			continue
+		}
+		n := 0
+		for i := 0; i < len(cand); i++ {
+			if isDigit(cand[i]) {
+				n++
+			}
+		}
+		if n >= 8 && n <= 15 && !(m[1] < len(s) && (isLetter(s[m[1]]) || isDigit(s[m[1]]))) {
+			return true
+		}
+	}
+	return false
+}
+
+// bounded reports whether s[start:end] stands alone: not glued to letters,
+// digits or the joiners of a longer ref ("ORD-415-555-2671-X").
+func bounded(s string, start, end int) bool {
+	if start > 0 {
+		c := s[start-1]
+		if isLetter(c) || isDigit(c) || c == '-' || c == '_' || c == '/' || c == '.' {
+			return false
+		}
+	}
+	if end < len(s) {
+		c := s[end]
+		if isLetter(c) || isDigit(c) || c == '-' || c == '_' || c == '/' {
+			return false
+		}
+		if c == '.' && end+1 < len(s) && isDigit(s[end+1]) {
+			return false
+		}
+	}
+	return true
+}
