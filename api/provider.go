@@ -53,6 +53,7 @@ type Capabilities struct {
 	CancelPayment        bool
 	OrderRange           bool // ListOrders honours From/To
 	PartialRefundOnOrder bool // partial refunds are taken from the order, not one payment (Digital River)
+	RefundExternalID     bool // refunds carry an external order id (Forage)
 
 	// Idempotency says how a retried money request is recognised.
 	Idempotency IdempotencyKind

@@ -1,0 +1,197 @@
+package ui
+
+import (
+	"context"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/spinner"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"paydesk/api"
+	"paydesk/model/safetext"
+)
+
+// confirmScreen is the typed confirmation in front of every money action. No
+// single key confirms: the agent types the word shown (the order ref, or the
+// last 6 characters of a long id) and presses enter. A paste is refused, so a
+// clipboard planted by a hostile string cannot confirm for them. Just before
+// sending, the order is read again; if what will happen has changed, the new
+// figures are shown and the agent confirms again.
+type confirmScreen struct {
+	base
+	title   string
+	lines   []string // what will happen, already terminal-safe
+	word    string
+	input   textinput.Model
+	spin    spinner.Model
+	recheck func(ctx context.Context) (lines []string, changed bool, err error)
+	send    func(ctx context.Context) (ActionDone, error)
+	// fromForm: success pops to a form (which pops again to its opener).
+	fromForm bool
+
+	checking, sending bool
+	note              string // why the agent must look again
+	err               error
+}
+
+type recheckedMsg struct {
+	lines   []string
+	changed bool
+	err     error
+}
+
+type sentMsg struct {
+	done ActionDone
+	err  error
+}
+
+func newConfirmScreen(c *Context, title string, lines []string, word string) *confirmScreen {
+	in := textinput.New()
+	in.Prompt = "› "
+	in.Placeholder = word
+	in.CharLimit = 64
+	in.Focus()
+	sp := spinner.New(spinner.WithSpinner(spinner.MiniDot))
+	return &confirmScreen{base: newBase(c), title: title, lines: lines, word: word, input: in, spin: sp}
+}
+
+func (s *confirmScreen) Init() tea.Cmd { return textinput.Blink }
+func (s *confirmScreen) Title() string { return s.title }
+func (s *confirmScreen) Typing() bool  { return !s.sending && !s.checking }
+func (s *confirmScreen) Busy() bool    { return s.sending }
+func (s *confirmScreen) Suspend()      { s.input.Blur() } // never cancel a money request half-way
+func (s *confirmScreen) Resume() tea.Cmd {
+	s.resume()
+	return s.input.Focus()
+}
+
+func (s *confirmScreen) Help() []key.Binding {
+	return []key.Binding{
+		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm (after typing "+s.word+")")),
+		s.c.Keys.Back,
+	}
+}
+
+func (s *confirmScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case recheckedMsg:
+		s.checking = false
+		if msg.err != nil {
+			s.err = msg.err
+			return s, nil
+		}
+		if msg.changed {
+			s.lines = msg.lines
+			s.note = "The order changed since this screen opened. Check the new figures above and confirm again."
+			s.input.Reset()
+			return s, nil
+		}
+		return s, s.startSend()
+	case sentMsg:
+		s.sending = false
+		if msg.err != nil {
+			s.err = msg.err
+			return s, StatusErr(msg.err)
+		}
+		if s.fromForm {
+			return s, Pop(confirmed{done: msg.done})
+		}
+		return s, Pop(msg.done)
+	case spinner.TickMsg:
+		if s.sending || s.checking {
+			var cmd tea.Cmd
+			s.spin, cmd = s.spin.Update(msg)
+			return s, cmd
+		}
+		return s, nil
+	case tea.KeyMsg:
+		if s.sending || s.checking {
+			return s, nil // keys wait until the provider has answered
+		}
+		switch {
+		case msg.Type == tea.KeyEsc:
+			return s, Pop(nil)
+		case msg.Paste:
+			s.note = "Pasting is not accepted here: type the confirmation word."
+			return s, nil
+		case msg.Type == tea.KeyEnter:
+			return s, s.confirm()
+		}
+		var cmd tea.Cmd
+		s.input, cmd = s.input.Update(msg)
+		return s, cmd
+	}
+	return s, nil
+}
+
+func (s *confirmScreen) confirm() tea.Cmd {
+	typed := strings.TrimSpace(s.input.Value())
+	if typed != s.word {
+		if typed == "" {
+			s.note = "Type " + s.word + " to confirm, or esc to go back."
+		} else {
+			s.note = "That is not " + s.word + ". Nothing was sent."
+		}
+		return nil
+	}
+	s.note, s.err = "", nil
+	if s.recheck != nil {
+		s.checking = true
+		return tea.Batch(s.spin.Tick, call(&s.base, func(ctx context.Context) (recheckedMsg, error) {
+			lines, changed, err := s.recheck(ctx)
+			return recheckedMsg{lines: lines, changed: changed, err: err}, nil
+		}, func(m recheckedMsg, _ error) tea.Msg { return m }))
+	}
+	return s.startSend()
+}
+
+// startSend sends the action. The request runs on a context of its own, not
+// the screen's: once confirmed, leaving the screen must not cut a refund off
+// half-way and turn it into an unknown.
+func (s *confirmScreen) startSend() tea.Cmd {
+	s.sending = true
+	send := s.send
+	return tea.Batch(s.spin.Tick, Routed(s.id, Call(context.Background(), moneyTimeout,
+		func(ctx context.Context) (ActionDone, error) { return send(ctx) },
+		func(d ActionDone, err error) tea.Msg { return sentMsg{done: d, err: err} })))
+}
+
+func (s *confirmScreen) View() string {
+	st := s.c.Styles
+	var b strings.Builder
+	b.WriteString(st.Title.Render(safetext.Line(s.title)))
+	b.WriteString("\n\n")
+	for _, l := range s.lines {
+		b.WriteString(l)
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
+	switch {
+	case s.sending:
+		b.WriteString(st.StatusWarn.Render(s.spin.View() + " Sending… do not close paydesk until the provider answers."))
+	case s.checking:
+		b.WriteString(st.Faint.Render(s.spin.View() + " Re-reading the order before sending…"))
+	default:
+		b.WriteString(st.Danger.Render("Type "+s.word+" and press enter to confirm") + st.Faint.Render(" · esc goes back"))
+		b.WriteString("\n")
+		b.WriteString(st.InputFocused.Render(s.input.View()))
+	}
+	if s.note != "" {
+		b.WriteString("\n" + st.StatusWarn.Render(s.note))
+	}
+	if s.err != nil {
+		b.WriteString("\n" + s.errorText())
+	}
+	return b.String()
+}
+
+func (s *confirmScreen) errorText() string {
+	st := s.c.Styles
+	if api.IsOutcomeUnknown(s.err) {
+		return st.Unknown.Render("⚠ OUTCOME UNKNOWN: the request reached the provider but no answer came back.") + "\n" +
+			st.Faint.Render("It may have happened. Do not refund again by hand: press enter to check again with the same request and key.")
+	}
+	return st.StatusErr.Render("✗ " + DescribeError(s.err))
+}

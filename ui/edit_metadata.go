@@ -1,0 +1,415 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"paydesk/api"
+	"paydesk/model"
+	"paydesk/model/safetext"
+)
+
+// editMetadataScreen is the key/value editor for a payment's (or a refund's)
+// metadata, plus the payment fields the provider lets change in its current
+// status; the others are shown switched off with the reason. enter validates
+// (PII guard included) and shows the changes; enter again saves. Errors keep
+// every value typed.
+type editMetadataScreen struct {
+	base
+	provider  int
+	order     *model.Order
+	paymentID string
+	refundID  string
+	original  model.Metadata
+	keys      actionKeys
+
+	rows   []kvRow
+	extras []extraField
+	focus  int // index into inputs(): row keys and values, then extras
+	review bool
+	saving bool
+	errs   model.ValidationError
+	err    error
+}
+
+type kvRow struct{ k, v textinput.Model }
+
+type extraField struct {
+	api.EditableField
+	input    textinput.Model
+	original string
+}
+
+type savedMsg struct {
+	done ActionDone
+	err  error
+}
+
+func newEditPaymentScreen(c *Context, provider int, order *model.Order, paymentID string) Screen {
+	s := &editMetadataScreen{base: newBase(c), provider: provider, order: order, paymentID: paymentID, keys: newActionKeys(c)}
+	p := order.Payment(paymentID)
+	if p == nil {
+		s.err = fmt.Errorf("payment %s is not on order %s", paymentID, order.Ref)
+		return s
+	}
+	s.original = p.Metadata.Clone()
+	caps := c.Providers[provider].Capabilities()
+	if caps.EditableFields != nil {
+		for _, f := range caps.EditableFields(p) {
+			cur := ""
+			switch f.Name {
+			case "external_order_id":
+				cur = p.ExternalOrderID
+			case "payment_method":
+				cur = p.PaymentMethod
+			}
+			in := newInput(f.Label, cur, 200)
+			s.extras = append(s.extras, extraField{EditableField: f, input: in, original: cur})
+		}
+	}
+	s.loadRows()
+	return s
+}
+
+func newEditRefundScreen(c *Context, provider int, order *model.Order, refundID string) Screen {
+	s := &editMetadataScreen{base: newBase(c), provider: provider, order: order, refundID: refundID, keys: newActionKeys(c)}
+	r := order.Refund(refundID)
+	if r == nil {
+		s.err = fmt.Errorf("refund %s is not on order %s", refundID, order.Ref)
+		return s
+	}
+	s.original = r.Metadata.Clone()
+	s.loadRows()
+	return s
+}
+
+func newInput(placeholder, value string, limit int) textinput.Model {
+	in := textinput.New()
+	in.Prompt = ""
+	in.Placeholder = placeholder
+	in.CharLimit = limit
+	in.SetValue(value)
+	return in
+}
+
+func (s *editMetadataScreen) loadRows() {
+	for _, k := range s.original.Keys() {
+		s.rows = append(s.rows, kvRow{k: newInput("key", k, model.MaxMetadataKeyLen*2), v: newInput("value", s.original[k], model.MaxMetadataValueLen*2)})
+	}
+	if len(s.rows) == 0 {
+		s.addRow()
+	}
+	s.setFocus(0)
+}
+
+func (s *editMetadataScreen) addRow() {
+	s.rows = append(s.rows, kvRow{k: newInput("key", "", model.MaxMetadataKeyLen*2), v: newInput("value", "", model.MaxMetadataValueLen*2)})
+}
+
+// inputs lists the focusable inputs in order; disabled extras are skipped.
+func (s *editMetadataScreen) inputs() []*textinput.Model {
+	var out []*textinput.Model
+	for i := range s.rows {
+		out = append(out, &s.rows[i].k, &s.rows[i].v)
+	}
+	for i := range s.extras {
+		if s.extras[i].Enabled {
+			out = append(out, &s.extras[i].input)
+		}
+	}
+	return out
+}
+
+func (s *editMetadataScreen) setFocus(i int) tea.Cmd {
+	ins := s.inputs()
+	if len(ins) == 0 {
+		return nil
+	}
+	s.focus = (i + len(ins)) % len(ins)
+	for j, in := range ins {
+		if j != s.focus {
+			in.Blur()
+		}
+	}
+	return ins[s.focus].Focus()
+}
+
+func (s *editMetadataScreen) Init() tea.Cmd { return textinput.Blink }
+
+func (s *editMetadataScreen) Title() string {
+	if s.refundID != "" {
+		return "Edit refund " + s.refundID
+	}
+	return "Edit payment " + s.paymentID
+}
+
+func (s *editMetadataScreen) Typing() bool { return !s.review && !s.saving }
+func (s *editMetadataScreen) Busy() bool   { return s.saving }
+func (s *editMetadataScreen) Suspend()     {}
+func (s *editMetadataScreen) Resume() tea.Cmd {
+	s.resume()
+	return nil
+}
+
+var (
+	keyAddRow    = key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("ctrl+n", "add row"))
+	keyDeleteRow = key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "delete row"))
+	keyNextField = key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next field"))
+	keyPrevField = key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous"))
+)
+
+func (s *editMetadataScreen) Help() []key.Binding {
+	if s.review {
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "keep editing")),
+		}
+	}
+	return []key.Binding{keyNextField, keyAddRow, keyDeleteRow,
+		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "review changes")),
+		key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close without saving"))}
+}
+
+// values reads the editor: the new metadata set, the changed extras, and
+// every field error found (duplicates, blanks, limits, PII).
+func (s *editMetadataScreen) values() (model.Metadata, api.PaymentUpdate, model.ValidationError) {
+	md := model.Metadata{}
+	var errs model.ValidationError
+	for i, r := range s.rows {
+		k := strings.TrimSpace(r.k.Value())
+		v := r.v.Value()
+		if k == "" {
+			if v != "" {
+				errs = append(errs, model.FieldError{Field: fmt.Sprintf("row %d key", i+1), Rule: "is blank but the row has a value"})
+			}
+			continue
+		}
+		if _, dup := md[k]; dup {
+			errs = append(errs, model.FieldError{Field: "metadata." + k, Rule: "key appears twice"})
+			continue
+		}
+		md[k] = v
+	}
+	errs = append(errs, model.ValidateMetadata(md)...)
+	var u api.PaymentUpdate
+	for i := range s.extras {
+		x := &s.extras[i]
+		if !x.Enabled || x.input.Value() == x.original {
+			continue
+		}
+		v := strings.TrimSpace(x.input.Value())
+		switch x.Name {
+		case "external_order_id":
+			if fe := model.ValidateExternalOrderID(v); fe != nil {
+				errs = append(errs, *fe)
+			}
+			u.ExternalOrderID = &v
+		case "payment_method":
+			if v == "" {
+				errs = append(errs, model.FieldError{Field: "payment method", Rule: "is required to retry the payment"})
+			}
+			u.PaymentMethod = &v
+		}
+	}
+	return md, u, errs
+}
+
+func (s *editMetadataScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case savedMsg:
+		s.saving = false
+		if msg.err != nil {
+			s.err = msg.err
+			s.review = false // back to the editor, values intact
+			return s, StatusErr(msg.err)
+		}
+		return s, Pop(msg.done)
+	case tea.KeyMsg:
+		return s, s.key(msg)
+	}
+	return s, nil
+}
+
+func (s *editMetadataScreen) key(msg tea.KeyMsg) tea.Cmd {
+	if s.saving {
+		return nil
+	}
+	if s.review {
+		switch msg.Type {
+		case tea.KeyEsc:
+			s.review = false
+		case tea.KeyEnter:
+			return s.save()
+		}
+		return nil
+	}
+	switch {
+	case msg.Type == tea.KeyEsc:
+		return Pop(nil)
+	case msg.Type == tea.KeyEnter:
+		if s.err != nil && len(s.inputs()) == 0 {
+			return nil
+		}
+		_, _, errs := s.values()
+		s.errs = errs
+		if len(errs) == 0 {
+			s.err = nil
+			s.review = true
+		}
+		return nil
+	case key.Matches(msg, keyNextField):
+		return s.setFocus(s.focus + 1)
+	case key.Matches(msg, keyPrevField):
+		return s.setFocus(s.focus - 1)
+	case key.Matches(msg, keyAddRow):
+		s.addRow()
+		return s.setFocus(2 * (len(s.rows) - 1))
+	case key.Matches(msg, keyDeleteRow):
+		if row := s.focus / 2; s.focus < 2*len(s.rows) {
+			s.rows = append(s.rows[:row], s.rows[row+1:]...)
+			if len(s.rows) == 0 {
+				s.addRow()
+			}
+			return s.setFocus(min(s.focus, 2*len(s.rows)-1))
+		}
+		return nil
+	}
+	ins := s.inputs()
+	if len(ins) == 0 {
+		return nil
+	}
+	var cmd tea.Cmd
+	*ins[s.focus], cmd = ins[s.focus].Update(msg)
+	return cmd
+}
+
+func (s *editMetadataScreen) save() tea.Cmd {
+	md, u, errs := s.values()
+	if len(errs) > 0 {
+		s.errs, s.review = errs, false
+		return nil
+	}
+	s.saving = true
+	p := s.c.Providers[s.provider]
+	orderID, paymentID, refundID := s.order.ID, s.paymentID, s.refundID
+	ext, method := "", ""
+	if u.ExternalOrderID != nil {
+		ext = *u.ExternalOrderID
+	}
+	if u.PaymentMethod != nil {
+		method = *u.PaymentMethod
+	}
+	key := s.keys.For(canonicalRequest("update", orderID, paymentID, refundID, metadataCanon(md), ext, method))
+	changes := len(s.original.Diff(md))
+	return Routed(s.id, Call(context.Background(), moneyTimeout, func(ctx context.Context) (ActionDone, error) {
+		if refundID != "" {
+			r, err := p.UpdateRefund(ctx, orderID, refundID, api.RefundUpdate{Metadata: md, IdempotencyKey: key})
+			if err != nil {
+				return ActionDone{}, err
+			}
+			return ActionDone{Refund: r, Message: fmt.Sprintf("Saved %d metadata change(s) on refund %s.", changes, safetext.Line(refundID))}, nil
+		}
+		u.Metadata, u.IdempotencyKey = md, key
+		pay, err := p.UpdatePayment(ctx, orderID, paymentID, u)
+		if err != nil {
+			return ActionDone{}, err
+		}
+		return ActionDone{Payment: pay, Message: fmt.Sprintf("Saved %d metadata change(s) on payment %s.", changes, safetext.Line(paymentID))}, nil
+	}, func(d ActionDone, err error) tea.Msg { return savedMsg{done: d, err: err} }))
+}
+
+func (s *editMetadataScreen) View() string {
+	st := s.c.Styles
+	var b strings.Builder
+	b.WriteString(st.Title.Render(safetext.Line(s.Title())) + st.Faint.Render("  order "+safetext.Line(s.order.Ref)) + "\n\n")
+	if s.review {
+		return b.String() + s.reviewView()
+	}
+	kw := min(24, max(12, (s.width-8)/3))
+	vw := max(s.width-kw-8, 16)
+	b.WriteString(st.TableHeader.Render(fmt.Sprintf("  %-*s  %s", kw, "Key", "Value")) + "\n")
+	ins := s.inputs()
+	for i := range s.rows {
+		marker := "  "
+		if s.focus/2 == i && s.focus < 2*len(s.rows) {
+			marker = "▸ "
+		}
+		s.rows[i].k.Width, s.rows[i].v.Width = kw-1, vw-1
+		b.WriteString(marker + cell(s.rows[i].k.View(), kw) + "  " + s.rows[i].v.View() + "\n")
+	}
+	b.WriteString(st.Faint.Render("  ctrl+n adds a row · ctrl+d deletes the selected row") + "\n")
+	if len(s.extras) > 0 {
+		b.WriteString("\n")
+	}
+	n := 2 * len(s.rows)
+	for i := range s.extras {
+		x := &s.extras[i]
+		label := fmt.Sprintf("  %-*s  ", kw, x.Label)
+		if !x.Enabled {
+			b.WriteString(st.Faint.Render(label+"⊘ "+safetext.Line(x.original)+"  ("+x.Why+")") + "\n")
+			continue
+		}
+		marker := label
+		if n < len(ins) && ins[n] == &x.input && s.focus == n {
+			marker = "▸" + label[1:]
+		}
+		x.input.Width = vw - 1
+		b.WriteString(marker + x.input.View() + "\n")
+		n++
+	}
+	for _, e := range s.errs {
+		b.WriteString(st.FieldErr.Render("✗ "+safetext.Line(e.Field)+": "+safetext.Line(e.Rule)) + "\n")
+	}
+	if s.err != nil {
+		b.WriteString(st.StatusErr.Render("✗ "+DescribeError(s.err)) + "\n")
+	}
+	return b.String()
+}
+
+func (s *editMetadataScreen) reviewView() string {
+	st := s.c.Styles
+	md, u, _ := s.values()
+	var b strings.Builder
+	b.WriteString(st.Bold.Render("Changes to save") + "\n\n")
+	changes := s.original.Diff(md)
+	for _, ch := range changes {
+		k := safetext.Truncate(safetext.Line(ch.Key), 24)
+		switch ch.Kind {
+		case model.Added:
+			b.WriteString(st.Good.Render("+ "+k) + " = " + safetext.Truncate(safetext.Line(ch.New), s.width-32) + "\n")
+		case model.Removed:
+			b.WriteString(st.Bad.Render("- "+k) + st.Faint.Render(" (was "+safetext.Truncate(safetext.Line(ch.Old), s.width-40)+")") + "\n")
+		case model.Changed:
+			b.WriteString(st.Pending.Render("~ "+k) + " " + safetext.Truncate(safetext.Line(ch.Old), 24) + " → " + safetext.Truncate(safetext.Line(ch.New), s.width-60) + "\n")
+		}
+	}
+	if u.ExternalOrderID != nil {
+		b.WriteString(st.Pending.Render("~ external order id") + " → " + safetext.Line(*u.ExternalOrderID) + "\n")
+	}
+	if u.PaymentMethod != nil {
+		b.WriteString(st.Pending.Render("~ payment method") + " → " + safetext.Line(*u.PaymentMethod) + "\n")
+	}
+	if len(changes) == 0 && u.ExternalOrderID == nil && u.PaymentMethod == nil {
+		b.WriteString(st.Faint.Render("No changes. enter saves anyway (harmless); esc goes back.") + "\n")
+	}
+	if s.saving {
+		b.WriteString("\n" + st.StatusWarn.Render("Saving…"))
+	} else {
+		b.WriteString("\n" + st.Bold.Render("enter") + " saves · " + st.Bold.Render("esc") + " keeps editing")
+	}
+	return b.String()
+}
+
+// cell pads a rendered input to width w cells.
+func cell(s string, w int) string {
+	if pad := w - lipgloss.Width(s); pad > 0 {
+		return s + strings.Repeat(" ", pad)
+	}
+	return s
+}

@@ -1,0 +1,324 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/huh"
+
+	"paydesk/api"
+	"paydesk/model"
+	"paydesk/model/safetext"
+)
+
+// refundFormScreen asks what a refund needs (the amount first for a partial
+// refund, then the reason, optional metadata and external order id) and then
+// pushes the typed confirmation. esc closes it; after an error or going back
+// from the confirmation every value the agent typed is still there.
+type refundFormScreen struct {
+	base
+	provider  int
+	order     *model.Order
+	paymentID string // "" refunds the entire order
+	keys      actionKeys
+	form      *huh.Form
+
+	amount, reason, metaLine, extID string
+}
+
+func newRefundOrderScreen(c *Context, provider int, order *model.Order) Screen {
+	s := &refundFormScreen{base: newBase(c), provider: provider, order: order, keys: newActionKeys(c)}
+	s.form = s.buildForm()
+	return s
+}
+
+func newRefundPaymentScreen(c *Context, provider int, order *model.Order, paymentID string) Screen {
+	s := &refundFormScreen{base: newBase(c), provider: provider, order: order, paymentID: paymentID, keys: newActionKeys(c)}
+	s.form = s.buildForm()
+	return s
+}
+
+func (s *refundFormScreen) prov() api.Provider { return s.c.Providers[s.provider] }
+func (s *refundFormScreen) caps() api.Capabilities {
+	return s.prov().Capabilities()
+}
+
+func (s *refundFormScreen) partial() bool { return s.paymentID != "" }
+
+// refundable is the ceiling for a partial refund: the payment's remainder,
+// or the order's when the provider refunds orders rather than payments.
+func (s *refundFormScreen) refundable() model.Money {
+	if p := s.order.Payment(s.paymentID); p != nil && !s.caps().PartialRefundOnOrder {
+		return s.order.RefundableOn(p)
+	}
+	return s.order.Refundable()
+}
+
+func (s *refundFormScreen) buildForm() *huh.Form {
+	caps := s.caps()
+	var fields []huh.Field
+	if s.partial() {
+		left := s.refundable()
+		desc := "Still refundable: " + left.String()
+		if caps.MinorUnits {
+			if minor, err := left.Minor(); err == nil {
+				desc += fmt.Sprintf(" (%d in minor units)", minor)
+			}
+		}
+		fields = append(fields, huh.NewInput().Title("Amount ("+left.Currency+")").
+			Description(desc).Placeholder(left.Fixed()).Value(&s.amount).CharLimit(32).
+			Validate(func(v string) error {
+				if _, fe := model.ValidateRefundAmount(v, left); fe != nil {
+					return fe
+				}
+				return nil
+			}))
+	}
+	reasonDesc := "Required; stored with the refund as typed"
+	if caps.ReasonMaxLen > 0 {
+		reasonDesc += fmt.Sprintf(" (at most %d characters)", caps.ReasonMaxLen)
+	}
+	fields = append(fields,
+		huh.NewInput().Title("Reason").Description(reasonDesc).Value(&s.reason).CharLimit(500).
+			Validate(func(v string) error {
+				if fe := model.ValidateReason(v, caps.ReasonMaxLen); fe != nil {
+					return fe
+				}
+				return nil
+			}),
+		huh.NewInput().Title("Metadata (optional)").Description("key=value; key=value — no personal data").
+			Placeholder("ticket=CS-1182").Value(&s.metaLine).CharLimit(2000).
+			Validate(func(v string) error {
+				_, err := parseMetadataLine(v)
+				if err != nil {
+					return fmt.Errorf("metadata: %w", err)
+				}
+				return nil
+			}))
+	if caps.RefundExternalID {
+		fields = append(fields, huh.NewInput().Title("External order id (optional)").
+			Description("At most 64 characters").Value(&s.extID).CharLimit(200).
+			Validate(func(v string) error {
+				if fe := model.ValidateExternalOrderID(v); fe != nil {
+					return fe
+				}
+				return nil
+			}))
+	}
+	f := huh.NewForm(huh.NewGroup(fields...)).WithTheme(formTheme()).WithShowHelp(false).
+		WithWidth(min(max(s.width-2, 40), 76))
+	return f
+}
+
+func (s *refundFormScreen) Init() tea.Cmd { return s.form.Init() }
+
+func (s *refundFormScreen) Title() string {
+	if s.partial() {
+		return "Refund part of " + s.paymentID
+	}
+	return "Refund order"
+}
+
+func (s *refundFormScreen) Typing() bool { return true }
+func (s *refundFormScreen) Suspend()     {}
+
+// Resume rebuilds the form when the agent comes back from the confirmation:
+// huh forms are single-use, but the values live in this screen.
+func (s *refundFormScreen) Resume() tea.Cmd {
+	s.resume()
+	if s.form.State != huh.StateNormal {
+		s.form = s.buildForm()
+		return s.form.Init()
+	}
+	return nil
+}
+
+func (s *refundFormScreen) SetSize(w, h int) {
+	s.base.SetSize(w, h)
+	s.form = s.form.WithWidth(min(max(w-2, 40), 76))
+}
+
+func (s *refundFormScreen) Help() []key.Binding {
+	return []key.Binding{
+		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next field")),
+		key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous")),
+		key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close without refunding")),
+	}
+}
+
+func (s *refundFormScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case PoppedMsg:
+		if done, ok := msg.Result.(confirmed); ok {
+			return s, Pop(done.done)
+		}
+		return s, nil
+	case tea.KeyMsg:
+		if msg.Type == tea.KeyEsc {
+			return s, Pop(nil)
+		}
+	}
+	m, cmd := s.form.Update(msg)
+	s.form = m.(*huh.Form)
+	if s.form.State == huh.StateCompleted {
+		return s, tea.Batch(cmd, s.review())
+	}
+	return s, cmd
+}
+
+// review builds the confirmation for what the form holds.
+func (s *refundFormScreen) review() tea.Cmd {
+	md, _ := parseMetadataLine(s.metaLine) // validated by the form
+	reason := strings.TrimSpace(s.reason)
+	ext := strings.TrimSpace(s.extID)
+	if s.partial() {
+		amt, fe := model.ValidateRefundAmount(s.amount, s.refundable())
+		if fe != nil {
+			return StatusErr(fe)
+		}
+		return Push(s.partialConfirm(amt, reason, md, ext))
+	}
+	return Push(s.wholeConfirm(reason, md, ext))
+}
+
+func (s *refundFormScreen) wholeConfirm(reason string, md model.Metadata, ext string) Screen {
+	p := s.prov()
+	order := s.order
+	total := order.Refundable()
+	key := s.keys.For(canonicalRequest("refund_order", order.ID, total.Fixed(), total.Currency, reason, metadataCanon(md), ext))
+	cs := newConfirmScreen(s.c, "Confirm refund of order "+safetext.Line(order.Ref), s.planLines(order, reason), confirmWord(order.Ref))
+	cs.fromForm = true
+	cs.recheck = func(ctx context.Context) ([]string, bool, error) {
+		fresh, err := p.GetOrder(ctx, order.ID)
+		if err != nil {
+			return nil, false, err
+		}
+		if c, _ := fresh.Refundable().Cmp(total); c != 0 {
+			order, total = fresh, fresh.Refundable()
+			key = s.keys.For(canonicalRequest("refund_order", order.ID, total.Fixed(), total.Currency, reason, metadataCanon(md), ext))
+			return s.planLines(fresh, reason), true, nil
+		}
+		return nil, false, nil
+	}
+	cs.send = func(ctx context.Context) (ActionDone, error) {
+		res, err := p.RefundOrder(ctx, order.ID, api.RefundOrderRequest{
+			IdempotencyKey: key, Reason: reason, Metadata: md, ExternalOrderID: ext, Expected: total,
+		})
+		if err != nil {
+			return ActionDone{}, err
+		}
+		return ActionDone{Order: res.Order, Refunds: res.Refunds,
+			Message: fmt.Sprintf("Refund of %s requested on order %s: %d refund(s) created; watching them settle.", total, safetext.Line(order.Ref), len(res.Refunds))}, nil
+	}
+	return cs
+}
+
+// planLines lists each payment and exactly what will come back from it.
+func (s *refundFormScreen) planLines(o *model.Order, reason string) []string {
+	st := s.c.Styles
+	lines := []string{
+		st.Label.Render("Provider  ") + s.prov().Name(),
+		st.Label.Render("Order     ") + safetext.Line(o.Ref),
+		st.Label.Render("Reason    ") + safetext.Line(reason),
+		"",
+		st.TableHeader.Render(fmt.Sprintf("%-14s %-14s %14s %14s", "Payment", "Method", "Paid", "Refund now")),
+	}
+	for _, pr := range o.RefundPlan() {
+		lines = append(lines, fmt.Sprintf("%-14s %-14s %14s %14s",
+			safetext.Truncate(safetext.Line(pr.Payment.ID), 14), safetext.Truncate(safetext.Line(pr.Payment.Method), 14),
+			pr.Payment.Amount.Fixed(), pr.Amount.Fixed()))
+	}
+	total := o.Refundable()
+	lines = append(lines, st.Bold.Render(fmt.Sprintf("%-29s %14s %14s", "Total", "", total.Fixed()+" "+total.Currency)))
+	if o.HasRefundInFlight() {
+		lines = append(lines, "", st.StatusWarn.Render("Some refunds on this order are still processing; the provider may refuse until they settle."))
+	}
+	if !total.IsPositive() {
+		lines = append(lines, "", st.StatusWarn.Render("Nothing is left to refund on this order."))
+	}
+	return lines
+}
+
+func (s *refundFormScreen) partialConfirm(amt model.Money, reason string, md model.Metadata, ext string) Screen {
+	p := s.prov()
+	order := s.order
+	pay := order.Payment(s.paymentID)
+	st := s.c.Styles
+	key := s.keys.For(canonicalRequest("refund_payment", order.ID, s.paymentID, amt.Fixed(), amt.Currency, reason, metadataCanon(md), ext))
+	left := s.refundable()
+	after, _ := left.Sub(amt)
+	amountLine := st.Bold.Render(amt.String())
+	if s.caps().MinorUnits {
+		if minor, err := amt.Minor(); err == nil {
+			amountLine += st.Faint.Render(fmt.Sprintf("  (sent as %d minor units)", minor))
+		}
+	}
+	method := ""
+	if pay != nil {
+		method = " (" + safetext.Line(pay.Method) + ")"
+	}
+	lines := []string{
+		st.Label.Render("Provider    ") + p.Name(),
+		st.Label.Render("Order       ") + safetext.Line(order.Ref),
+		st.Label.Render("Payment     ") + safetext.Line(s.paymentID) + method,
+		st.Label.Render("Refund      ") + amountLine,
+		st.Label.Render("Refundable  ") + left.String() + st.Faint.Render(" → "+after.String()+" after this refund"),
+		st.Label.Render("Reason      ") + safetext.Line(reason),
+	}
+	if len(md) > 0 {
+		lines = append(lines, st.Label.Render("Metadata    ")+metadataText(md))
+	}
+	cs := newConfirmScreen(s.c, "Confirm partial refund", lines, confirmWord(order.Ref))
+	cs.fromForm = true
+	cs.recheck = func(ctx context.Context) ([]string, bool, error) {
+		fresh, err := p.GetOrder(ctx, order.ID)
+		if err != nil {
+			return nil, false, err
+		}
+		s.order = fresh
+		now := s.refundable()
+		if c, _ := amt.Cmp(now); c > 0 {
+			return append(lines, "", st.StatusErr.Render("Only "+now.String()+" is refundable now: go back (esc) and change the amount.")), true, nil
+		}
+		return nil, false, nil
+	}
+	cs.send = func(ctx context.Context) (ActionDone, error) {
+		res, err := p.RefundPayment(ctx, order.ID, s.paymentID, api.RefundPaymentRequest{
+			IdempotencyKey: key, Amount: amt, Reason: reason, Metadata: md, ExternalOrderID: ext,
+		})
+		if err != nil {
+			return ActionDone{}, err
+		}
+		return ActionDone{Order: res.Order, Refunds: res.Refunds,
+			Message: fmt.Sprintf("Refund of %s requested from payment %s; watching it settle.", amt, safetext.Line(s.paymentID))}, nil
+	}
+	return cs
+}
+
+func (s *refundFormScreen) View() string {
+	st := s.c.Styles
+	var head []string
+	if s.partial() {
+		head = append(head, st.Title.Render("Refund part of payment "+safetext.Line(s.paymentID)))
+		if p := s.order.Payment(s.paymentID); p != nil {
+			head = append(head, st.Faint.Render(fmt.Sprintf("Order %s · %s · paid %s", safetext.Line(s.order.Ref), safetext.Line(p.Method), p.Amount)))
+		}
+	} else {
+		total := s.order.Refundable()
+		head = append(head, st.Title.Render("Refund the entire order "+safetext.Line(s.order.Ref)),
+			st.Faint.Render(fmt.Sprintf("%d payment(s) · %s will be refunded, net of refunds already made", len(s.order.RefundPlan()), total)))
+	}
+	return strings.Join(head, "\n") + "\n\n" + s.form.View()
+}
+
+// metadataCanon is metadata in sorted key order, for deriving keys.
+func metadataCanon(md model.Metadata) string {
+	var b strings.Builder
+	for _, k := range md.Keys() {
+		b.WriteString(k + "=" + md[k] + "\x1e")
+	}
+	return b.String()
+}
