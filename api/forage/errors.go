@@ -1,0 +1,178 @@
+package forage
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+
+	"paydesk/api"
+)
+
+// Forage's error envelope (forage-api.md 7.1) and the variants a client must
+// tolerate:
+//
+//	{"path": "...", "errors": [{"code", "message", "source": {"resource", "ref"}}]}
+//	{"detail": "Authentication credentials were not provided."}   (401/403)
+//	source as a list of {resource, ref}                           (an SDK fixture)
+//	{"code": 401, "description": "...", "name": "..."}            (the vault)
+//
+// and, defensively, Django REST framework's {"field": ["message", ...]}.
+type wireErrors struct {
+	Path        text            `json:"path"`
+	Errors      []wireErrorItem `json:"errors"`
+	Detail      text            `json:"detail"`
+	Code        text            `json:"code"`
+	Message     text            `json:"message"`
+	Description text            `json:"description"`
+	Name        text            `json:"name"`
+}
+
+type wireErrorItem struct {
+	Code    text
+	Message text
+	Sources []wireSource
+}
+
+type wireSource struct {
+	Resource text `json:"resource"`
+	Ref      text `json:"ref"`
+}
+
+func (it *wireErrorItem) UnmarshalJSON(b []byte) error {
+	*it = wireErrorItem{}
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		var t text
+		if err := json.Unmarshal(b, &t); err != nil {
+			return err
+		}
+		it.Message = t
+		return nil
+	}
+	var o struct {
+		Code    text            `json:"code"`
+		Message text            `json:"message"`
+		Detail  text            `json:"detail"`
+		Source  json.RawMessage `json:"source"`
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		return err
+	}
+	it.Code = o.Code
+	it.Message = text(firstNonEmpty(string(o.Message), string(o.Detail)))
+	src := bytes.TrimSpace(o.Source)
+	switch {
+	case len(src) == 0 || isNull(src):
+	case src[0] == '[':
+		var list []wireSource
+		if json.Unmarshal(src, &list) == nil {
+			it.Sources = list
+		}
+	case src[0] == '{':
+		var one wireSource
+		if json.Unmarshal(src, &one) == nil {
+			it.Sources = []wireSource{one}
+		}
+	}
+	return nil
+}
+
+// requestFields are the body fields paydesk sends. A message of the form
+// "<field>: <problem>" about one of them names that field.
+var requestFields = []string{
+	"amount", "reason", "metadata", "external_order_id", "payment_ref", "payment_method",
+	"merchant_fixed_settlement", "platform_fixed_settlement", "start_date", "end_date",
+	"limit", "cursor", "grant_type", "expiration",
+}
+
+var fieldPrefix = regexp.MustCompile(`^([a-z_]+): (.+)$`)
+
+// decodeError is the api.ErrorDecoder for Forage. Code and Message come
+// from errors[0]; Fields has one entry per error item that names a request
+// field or a resource: the field from a "<field>: <problem>" message, else
+// source.resource (with "/ref" when the ref is set).
+func decodeError(status int, _ http.Header, body []byte) *api.Error {
+	e := &api.Error{}
+	var w wireErrors
+	if err := json.Unmarshal(body, &w); err != nil {
+		e.Message = strings.TrimSpace(truncRunes(string(body), 200))
+		return e
+	}
+	for i, it := range w.Errors {
+		if i == 0 {
+			e.Code, e.Message = string(it.Code), string(it.Message)
+		}
+		if f, ok := itemField(it); ok {
+			e.Fields = append(e.Fields, f)
+		}
+	}
+	if e.Code == "" && e.Message == "" {
+		e.Message = firstNonEmpty(string(w.Detail), string(w.Message), string(w.Description))
+		switch {
+		case w.Code != "" && !isDigits(string(w.Code)):
+			e.Code = string(w.Code)
+		case w.Name != "":
+			e.Code = string(w.Name)
+		}
+	}
+	if e.Message == "" && len(w.Errors) == 0 {
+		e.Fields = drfFields(body)
+		if len(e.Fields) > 0 {
+			e.Code = "invalid_input_data"
+			e.Message = e.Fields[0].Field + ": " + e.Fields[0].Message
+		}
+	}
+	if e.Code == "" && e.Message == "" {
+		e.Message = strings.TrimSpace(truncRunes(string(body), 200))
+	}
+	if e.Code == "" && status == http.StatusUnauthorized {
+		e.Code = "not_authenticated"
+	}
+	return e
+}
+
+func itemField(it wireErrorItem) (api.FieldError, bool) {
+	msg := string(it.Message)
+	if m := fieldPrefix.FindStringSubmatch(msg); m != nil && slices.Contains(requestFields, m[1]) {
+		return api.FieldError{Field: m[1], Code: string(it.Code), Message: m[2]}, true
+	}
+	for _, s := range it.Sources {
+		if s.Resource == "" {
+			continue
+		}
+		name := string(s.Resource)
+		if s.Ref != "" {
+			name += "/" + string(s.Ref)
+		}
+		return api.FieldError{Field: name, Code: string(it.Code), Message: msg}, true
+	}
+	return api.FieldError{}, false
+}
+
+// drfFields reads {"field": ["message", ...], ...}, Django REST framework's
+// validation shape, in wire order.
+func drfFields(body []byte) []api.FieldError {
+	var out []api.FieldError
+	for _, m := range members(body) {
+		var msgs []string
+		if err := json.Unmarshal(m.val, &msgs); err != nil || len(msgs) == 0 {
+			return nil
+		}
+		for _, msg := range msgs {
+			out = append(out, api.FieldError{Field: m.key, Message: msg})
+		}
+	}
+	return out
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

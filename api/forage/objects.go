@@ -1,0 +1,452 @@
+package forage
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"time"
+
+	"paydesk/model"
+)
+
+// ProviderID is the stable id of this provider in journals and audit logs.
+const ProviderID = "forage"
+
+// refPattern is what paydesk accepts as a Forage ref in a URL path. Real refs
+// are 10 lowercase hex characters, doc examples show other alphanumerics;
+// anything outside this set (slashes, dots, control characters) is refused
+// before it can change which URL is called.
+var refPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+func validRef(s string) bool { return refPattern.MatchString(s) }
+
+// ---------------------------------------------------------------- wire types
+
+type wireReceipt struct {
+	RefNumber       text         `json:"ref_number"`
+	IsVoided        bool         `json:"is_voided"`
+	SnapAmount      amount       `json:"snap_amount"`
+	EBTCashAmount   amount       `json:"ebt_cash_amount"`
+	OtherAmount     amount       `json:"other_amount"`
+	SalesTaxApplied amount       `json:"sales_tax_applied"`
+	Balance         *wireBalance `json:"balance"`
+	Last4           text         `json:"last_4"`
+	Message         text         `json:"message"`
+	TransactionType text         `json:"transaction_type"`
+	Created         timestamp    `json:"created"`
+}
+
+type wireBalance struct {
+	ID      json.RawMessage `json:"id"`
+	Snap    amount          `json:"snap"`
+	NonSnap amount          `json:"non_snap"`
+	Updated timestamp       `json:"updated"`
+}
+
+type wireOrder struct {
+	Ref             text         `json:"ref"`
+	SnapTotal       amount       `json:"snap_total"`      // removed in API 2025-08-04
+	EBTCashTotal    amount       `json:"ebt_cash_total"`  // removed in API 2025-08-04
+	RemainingTotal  amount       `json:"remaining_total"` // removed in API 2025-08-04
+	Status          text         `json:"status"`
+	SuccessDate     timestamp    `json:"success_date"`
+	Receipt         *wireReceipt `json:"receipt"`
+	CustomerID      text         `json:"customer_id"`
+	ExpiresAt       timestamp    `json:"expires_at"`
+	ExternalOrderID text         `json:"external_order_id"`
+	Payments        refList      `json:"payments"`
+	Refunds         refList      `json:"refunds"`
+}
+
+type wirePayment struct {
+	Ref                 text         `json:"ref"`
+	FundingType         text         `json:"funding_type"`
+	Amount              amount       `json:"amount"`
+	Description         text         `json:"description"`
+	Metadata            metadata     `json:"metadata"`
+	PaymentMethod       text         `json:"payment_method"`
+	Created             timestamp    `json:"created"`
+	Updated             timestamp    `json:"updated"`
+	Status              text         `json:"status"`
+	LastProcessingError procError    `json:"last_processing_error"`
+	SuccessDate         timestamp    `json:"success_date"`
+	CustomerID          text         `json:"customer_id"`
+	ExternalOrderID     text         `json:"external_order_id"`
+	Refunds             refList      `json:"refunds"`
+	Order               text         `json:"order"`
+	Receipt             *wireReceipt `json:"receipt"` // not in the docs' example; accepted when sent
+}
+
+type wireRefund struct {
+	Ref                 text         `json:"ref"`
+	Order               text         `json:"order"`
+	Payment             text         `json:"payment"`
+	FundingType         text         `json:"funding_type"`
+	Amount              amount       `json:"amount"`
+	Reason              text         `json:"reason"`
+	Metadata            metadata     `json:"metadata"`
+	Created             timestamp    `json:"created"`
+	Updated             timestamp    `json:"updated"`
+	Status              text         `json:"status"`
+	LastProcessingError procError    `json:"last_processing_error"`
+	Receipt             *wireReceipt `json:"receipt"`
+}
+
+// wireReportRow is one Order Report row. Its amounts are JSON numbers; the
+// paid amounts are null unless the order succeeded or failed.
+type wireReportRow struct {
+	Ref                  text      `json:"ref"`
+	Status               text      `json:"status"`
+	Created              timestamp `json:"created"`
+	SuccessDate          timestamp `json:"success_date"`
+	SnapEligibleTotal    amount    `json:"snap_eligible_total"`
+	EBTCashEligibleTotal amount    `json:"ebt_cash_eligible_total"`
+	RemainingTotal       amount    `json:"remaining_total"`
+	SnapPaid             amount    `json:"snap_paid"`
+	EBTCashPaid          amount    `json:"ebt_cash_paid"`
+	CreditDebitPaid      amount    `json:"credit_debit_paid"`
+	ExternalOrderID      text      `json:"external_order_id"`
+}
+
+type wireReport struct {
+	Next     text              `json:"next"`
+	Previous text              `json:"previous"`
+	Results  []json.RawMessage `json:"results"`
+}
+
+// ---------------------------------------------------------------- statuses
+
+// orderStatus maps Order.status. The docs spell canceled both ways.
+func orderStatus(s string) model.Status {
+	switch s {
+	case "draft":
+		return model.StatusDraft
+	case "processing":
+		return model.StatusProcessing
+	case "succeeded":
+		return model.StatusSucceeded
+	case "failed":
+		return model.StatusFailed
+	case "canceled", "cancelled":
+		return model.StatusCanceled
+	}
+	return model.StatusUnknown
+}
+
+// paymentStatus maps OrderPayment.status and OrderRefund.status (same enum;
+// refunds have been seen in requires_confirmation in the docs' example).
+// requires_confirmation is not final, so a refund in it holds money and
+// shows as in flight.
+func paymentStatus(s string) model.Status {
+	switch s {
+	case "requires_confirmation":
+		return model.StatusRequiresAction
+	case "processing":
+		return model.StatusProcessing
+	case "succeeded":
+		return model.StatusSucceeded
+	case "failed":
+		return model.StatusFailed
+	case "canceled", "cancelled":
+		return model.StatusCanceled
+	}
+	return model.StatusUnknown
+}
+
+// methodLabel names a funding_type for the agent.
+func methodLabel(fundingType string) string {
+	switch fundingType {
+	case "ebt_snap":
+		return "EBT SNAP"
+	case "ebt_cash":
+		return "EBT Cash"
+	case "benefit":
+		return "Benefit"
+	case "credit_tpp":
+		return "Card (TPP)"
+	}
+	return fundingType
+}
+
+// ---------------------------------------------------------------- decoders
+
+func decodeReceipt(w *wireReceipt) *model.Receipt {
+	if w == nil {
+		return nil
+	}
+	r := &model.Receipt{
+		RefNumber:       string(w.RefNumber),
+		TransactionType: string(w.TransactionType),
+		Message:         string(w.Message),
+		Last4:           string(w.Last4),
+		SnapAmount:      w.SnapAmount.orZero(),
+		CashAmount:      w.EBTCashAmount.orZero(),
+		OtherAmount:     w.OtherAmount.orZero(),
+		SalesTax:        w.SalesTaxApplied.orZero(),
+		IsVoided:        w.IsVoided,
+		Created:         w.Created.t,
+	}
+	if w.Balance != nil {
+		r.Balance = &model.Balance{Snap: w.Balance.Snap.m, Cash: w.Balance.NonSnap.m, Updated: w.Balance.Updated.t}
+	}
+	return r
+}
+
+// decodeOrderObject reads an Order (without its payments and refunds, which
+// come from their own endpoints). It returns the wire ref lists too.
+func decodeOrderObject(raw []byte) (*model.Order, *wireOrder, error) {
+	var w wireOrder
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return nil, nil, decodeErr("order", err)
+	}
+	if !validRef(string(w.Ref)) {
+		return nil, nil, decodeErr("order", fmt.Errorf("ref %q is not a Forage ref", truncRunes(string(w.Ref), 20)))
+	}
+	o := &model.Order{
+		Provider:        ProviderID,
+		ID:              string(w.Ref),
+		Ref:             string(w.Ref),
+		Status:          orderStatus(string(w.Status)),
+		ProviderStatus:  string(w.Status),
+		Currency:        currency,
+		SuccessDate:     w.SuccessDate.ptr(),
+		CustomerID:      string(w.CustomerID),
+		ExternalOrderID: string(w.ExternalOrderID),
+		Fields:          wireFields(raw, orderFieldOrder),
+	}
+	// Orders expire 30 minutes after they are created [C], and the Order
+	// has no created field: expires_at less 30 minutes is its creation time
+	// until a payment says otherwise (see assemble).
+	if !w.ExpiresAt.t.IsZero() {
+		o.Created = w.ExpiresAt.t.Add(-orderLifetime)
+	}
+	// Total: the order's own totals while the API version still sends them,
+	// else the receipt's, else (see assemble) the payments'.
+	switch {
+	case w.SnapTotal.m != nil || w.EBTCashTotal.m != nil || w.RemainingTotal.m != nil:
+		o.Total = sum(w.SnapTotal.orZero(), w.EBTCashTotal.orZero(), w.RemainingTotal.orZero())
+	case w.Receipt != nil:
+		o.Total = sum(w.Receipt.SnapAmount.orZero(), w.Receipt.EBTCashAmount.orZero(), w.Receipt.OtherAmount.orZero())
+	}
+	return o, &w, nil
+}
+
+const orderLifetime = 30 * time.Minute
+
+func sum(ms ...model.Money) model.Money {
+	t := model.Zero(currency)
+	for _, m := range ms {
+		t, _ = t.Add(m)
+	}
+	return t
+}
+
+// decodePayment reads one OrderPayment.
+func decodePayment(raw []byte) (*model.Payment, map[string]json.RawMessage, error) {
+	var w wirePayment
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return nil, nil, decodeErr("payment", err)
+	}
+	if !validRef(string(w.Ref)) {
+		return nil, nil, decodeErr("payment", fmt.Errorf("ref %q is not a Forage ref", truncRunes(string(w.Ref), 20)))
+	}
+	amt, err := w.Amount.required("amount")
+	if err != nil {
+		return nil, nil, decodeErr("payment "+string(w.Ref), err)
+	}
+	p := &model.Payment{
+		Provider:        ProviderID,
+		ID:              string(w.Ref),
+		OrderID:         string(w.Order),
+		Method:          methodLabel(string(w.FundingType)),
+		FundingType:     string(w.FundingType),
+		Amount:          amt,
+		Status:          paymentStatus(string(w.Status)),
+		ProviderStatus:  string(w.Status),
+		Description:     string(w.Description),
+		PaymentMethod:   string(w.PaymentMethod),
+		CustomerID:      string(w.CustomerID),
+		ExternalOrderID: string(w.ExternalOrderID),
+		Metadata:        w.Metadata.m,
+		Created:         w.Created.t,
+		Updated:         w.Updated.t,
+		SuccessDate:     w.SuccessDate.ptr(),
+		LastError:       w.LastProcessingError.e,
+		Receipt:         decodeReceipt(w.Receipt),
+		RefundIDs:       []string(w.Refunds),
+		Fields:          wireFields(raw, paymentFieldOrder),
+	}
+	if p.Receipt != nil && p.Receipt.Last4 != "" {
+		p.Card = &model.Card{Scheme: "EBT", Last4: p.Receipt.Last4}
+	}
+	return p, w.Metadata.raw, nil
+}
+
+// decodeRefund reads one OrderRefund.
+func decodeRefund(raw []byte) (*model.Refund, error) {
+	var w wireRefund
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return nil, decodeErr("refund", err)
+	}
+	if !validRef(string(w.Ref)) {
+		return nil, decodeErr("refund", fmt.Errorf("ref %q is not a Forage ref", truncRunes(string(w.Ref), 20)))
+	}
+	amt, err := w.Amount.required("amount")
+	if err != nil {
+		return nil, decodeErr("refund "+string(w.Ref), err)
+	}
+	r := &model.Refund{
+		Provider:       ProviderID,
+		ID:             string(w.Ref),
+		OrderID:        string(w.Order),
+		PaymentID:      string(w.Payment),
+		Amount:         amt,
+		Status:         paymentStatus(string(w.Status)),
+		ProviderStatus: string(w.Status),
+		Reason:         string(w.Reason),
+		Metadata:       w.Metadata.m,
+		Created:        w.Created.t,
+		Updated:        w.Updated.t,
+		LastError:      w.LastProcessingError.e,
+		Receipt:        decodeReceipt(w.Receipt),
+		Fields:         wireFields(raw, refundFieldOrder),
+	}
+	if r.Status == model.StatusFailed {
+		// The OrderRefund docs point at last_processing_error, the
+		// PaymentRefund docs at receipt.message: use whichever is there.
+		switch {
+		case r.LastError != nil && r.LastError.Message != "":
+			r.FailureReason = r.LastError.Message
+		case r.LastError != nil && r.LastError.Code != "":
+			r.FailureReason = r.LastError.Code
+		case r.Receipt != nil:
+			r.FailureReason = r.Receipt.Message
+		}
+	}
+	return r, nil
+}
+
+// decodeList reads a plain JSON array (the payments and refunds lists have
+// no pagination wrapper).
+func decodeList(raw []byte, what string) ([]json.RawMessage, error) {
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, decodeErr(what, err)
+	}
+	return items, nil
+}
+
+func decodePayments(raw []byte) ([]model.Payment, map[string]map[string]json.RawMessage, error) {
+	items, err := decodeList(raw, "payments")
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]model.Payment, 0, len(items))
+	metas := make(map[string]map[string]json.RawMessage, len(items))
+	for _, it := range items {
+		p, meta, err := decodePayment(it)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, *p)
+		metas[p.ID] = meta
+	}
+	return out, metas, nil
+}
+
+func decodeRefunds(raw []byte) ([]model.Refund, error) {
+	items, err := decodeList(raw, "refunds")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.Refund, 0, len(items))
+	for _, it := range items {
+		r, err := decodeRefund(it)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *r)
+	}
+	return out, nil
+}
+
+// assemble completes an order with its payments and refunds: derived
+// creation time, a total when the API version sends none, and the
+// refunded / partly refunded status (ProviderStatus stays Forage's word).
+func assemble(o *model.Order, payments []model.Payment, refunds []model.Refund) {
+	o.Payments, o.Refunds = payments, refunds
+	for _, p := range payments {
+		if !p.Created.IsZero() && (o.Created.IsZero() || p.Created.Before(o.Created)) {
+			o.Created = p.Created
+		}
+		if p.Updated.After(o.Updated) {
+			o.Updated = p.Updated
+		}
+	}
+	for _, r := range refunds {
+		if r.Updated.After(o.Updated) {
+			o.Updated = r.Updated
+		}
+	}
+	if o.Total.Currency == "" {
+		t := model.Zero(currency)
+		for _, p := range payments {
+			if p.Status != model.StatusCanceled && p.Status != model.StatusFailed {
+				t, _ = t.Add(p.Amount)
+			}
+		}
+		o.Total = t
+	}
+	if o.Status == model.StatusSucceeded {
+		paid, refunded := o.Paid(), o.Refunded()
+		switch c, err := refunded.Cmp(paid); {
+		case err != nil || !refunded.IsPositive():
+		case c >= 0:
+			o.Status = model.StatusRefunded
+		default:
+			o.Status = model.StatusPartlyRefunded
+		}
+	}
+}
+
+// decodeReportRow reads one Order Report row. Amounts: SNAP and EBT Cash
+// paid, Total = SNAP + EBT Cash + credit/debit paid. While the paid amounts
+// are null (the order neither succeeded nor failed: draft, processing,
+// canceled) the row shows the eligible totals instead, which is what the
+// order is for; the status column says it was not paid.
+func decodeReportRow(raw []byte) (model.OrderSummary, error) {
+	var w wireReportRow
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return model.OrderSummary{}, decodeErr("report row", err)
+	}
+	if !validRef(string(w.Ref)) {
+		return model.OrderSummary{}, decodeErr("report row", fmt.Errorf("ref %q is not a Forage ref", truncRunes(string(w.Ref), 20)))
+	}
+	snap, cash, other := w.SnapPaid, w.EBTCashPaid, w.CreditDebitPaid
+	if snap.m == nil && cash.m == nil && other.m == nil {
+		snap, cash, other = w.SnapEligibleTotal, w.EBTCashEligibleTotal, w.RemainingTotal
+	}
+	s := model.OrderSummary{
+		Provider:       ProviderID,
+		ID:             string(w.Ref),
+		Ref:            string(w.Ref),
+		Status:         orderStatus(string(w.Status)),
+		ProviderStatus: string(w.Status),
+		Created:        w.Created.t,
+		Amounts:        []model.Money{snap.orZero(), cash.orZero()},
+		Total:          sum(snap.orZero(), cash.orZero(), other.orZero()),
+		Reference:      string(w.ExternalOrderID),
+	}
+	if s.Created.IsZero() {
+		s.Created = w.SuccessDate.t
+	}
+	return s, nil
+}
+
+func truncRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}

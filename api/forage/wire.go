@@ -1,0 +1,308 @@
+package forage
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"paydesk/model"
+)
+
+// This file holds the wire primitives. They accept every shape the Forage
+// docs show and every shape on which the docs disagree (see forage-api.md):
+//
+//   - amounts as JSON strings ("20.00") or numbers (20.0); null only where
+//     the field is nullable (a required amount that is null is an error);
+//   - timestamps with a UTC offset or Z, with or without fractions;
+//   - last_processing_error as a string or an object {code, message};
+//   - ref lists as strings or as objects carrying "ref";
+//   - optional string fields that are null, missing, or (defensively)
+//     numbers or booleans.
+
+// currency is the only currency Forage moves: EBT benefits are USD.
+const currency = "USD"
+
+// amount is a nullable money amount. A bad amount is a decode error, never a
+// silent zero: a wrongly read amount is a wrongly refunded amount.
+type amount struct {
+	m *model.Money
+}
+
+func (a *amount) UnmarshalJSON(b []byte) error {
+	*a = amount{}
+	if isNull(b) {
+		return nil
+	}
+	m, err := model.ParseJSONAmount(b, currency)
+	if err != nil {
+		return err
+	}
+	a.m = &m
+	return nil
+}
+
+// required returns the amount or an error naming the field when it is null
+// or missing.
+func (a amount) required(field string) (model.Money, error) {
+	if a.m == nil {
+		return model.Money{}, fmt.Errorf("%s: amount is missing (null)", field)
+	}
+	return *a.m, nil
+}
+
+// orZero returns the amount, or zero USD when null or missing.
+func (a amount) orZero() model.Money {
+	if a.m == nil {
+		return model.Zero(currency)
+	}
+	return *a.m
+}
+
+// timestamp is a nullable ISO-8601 time. Forage sends microseconds and either
+// a Pacific offset (older API versions) or Z (2024-05-07 and later). A value
+// that does not parse reads as the zero time rather than failing the whole
+// object: the agent still sees it verbatim in Fields.
+type timestamp struct {
+	t time.Time
+}
+
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999Z0700",
+	"2006-01-02T15:04:05.999999999", // no zone: read as UTC
+	"2006-01-02",
+}
+
+func (ts *timestamp) UnmarshalJSON(b []byte) error {
+	*ts = timestamp{}
+	if isNull(b) {
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil // a number or object where a time belongs: keep zero
+	}
+	ts.t = parseTime(s)
+	return nil
+}
+
+func parseTime(s string) time.Time {
+	s = strings.TrimSpace(s)
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+func (ts timestamp) ptr() *time.Time {
+	if ts.t.IsZero() {
+		return nil
+	}
+	t := ts.t
+	return &t
+}
+
+// text is an optional string. null and missing read as ""; any other JSON
+// value reads as its compact JSON text (refusing a whole order because a
+// display field has an unexpected type helps nobody; refs are checked
+// separately).
+type text string
+
+func (t *text) UnmarshalJSON(b []byte) error {
+	*t = ""
+	b = bytes.TrimSpace(b)
+	switch {
+	case isNull(b):
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*t = text(s)
+		return nil
+	}
+	*t = text(compact(b))
+	return nil
+}
+
+// refList is a list of refs: ["93c7dad6b5", ...] as documented, or objects
+// with a "ref" if an API version expands them. null reads as empty.
+type refList []string
+
+func (l *refList) UnmarshalJSON(b []byte) error {
+	*l = nil
+	if isNull(b) {
+		return nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(b, &items); err != nil {
+		return fmt.Errorf("expected a list of refs, got %s", kindOf(b))
+	}
+	out := make(refList, 0, len(items))
+	for _, it := range items {
+		it = bytes.TrimSpace(it)
+		if len(it) == 0 || it[0] != '{' {
+			var s text
+			if err := json.Unmarshal(it, &s); err != nil {
+				return err
+			}
+			out = append(out, string(s))
+			continue
+		}
+		var o struct {
+			Ref text `json:"ref"`
+		}
+		if err := json.Unmarshal(it, &o); err != nil {
+			return fmt.Errorf("expected a ref, got %s", kindOf(it))
+		}
+		out = append(out, string(o.Ref))
+	}
+	*l = out
+	return nil
+}
+
+// procError is last_processing_error: null, a string (Forage's SDKs) or an
+// object {code, message} (the OrderPayment docs).
+type procError struct {
+	e *model.ProcessingError
+}
+
+func (p *procError) UnmarshalJSON(b []byte) error {
+	p.e = nil
+	b = bytes.TrimSpace(b)
+	switch {
+	case isNull(b):
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		if s != "" {
+			p.e = &model.ProcessingError{Message: s}
+		}
+		return nil
+	case len(b) > 0 && b[0] == '{':
+		var o struct {
+			Code    text `json:"code"`
+			Message text `json:"message"`
+			// Some error objects use description (the vault) or detail.
+			Description text `json:"description"`
+			Detail      text `json:"detail"`
+		}
+		if err := json.Unmarshal(b, &o); err != nil {
+			return err
+		}
+		msg := firstNonEmpty(string(o.Message), string(o.Description), string(o.Detail))
+		p.e = &model.ProcessingError{Code: string(o.Code), Message: msg}
+		return nil
+	}
+	// Anything else (a number, a list): keep its text as the message.
+	p.e = &model.ProcessingError{Message: compact(b)}
+	return nil
+}
+
+// metadata is a JSON object of merchant key/values. model.Metadata keeps
+// strings as they are and every other JSON value as its compact JSON text;
+// raw keeps the values as sent so an edit can write untouched non-string
+// values back with their JSON type (see encodeMetadata). null or a
+// non-object reads as no metadata (the value is still shown in Fields).
+type metadata struct {
+	m   model.Metadata
+	raw map[string]json.RawMessage
+}
+
+func (md *metadata) UnmarshalJSON(b []byte) error {
+	*md = metadata{}
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return nil
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	md.raw = raw
+	md.m = make(model.Metadata, len(raw))
+	for k, v := range raw {
+		md.m[k] = displayJSON(v)
+	}
+	return nil
+}
+
+// displayJSON is a JSON value as the agent reads it: strings unquoted, null
+// empty, anything else compact JSON.
+func displayJSON(v json.RawMessage) string {
+	v = bytes.TrimSpace(v)
+	switch {
+	case isNull(v):
+		return ""
+	case len(v) > 0 && v[0] == '"':
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			return s
+		}
+	}
+	return compact(v)
+}
+
+func isNull(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) == 0 || string(b) == "null"
+}
+
+func isString(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && b[0] == '"'
+}
+
+func compact(b []byte) string {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return string(bytes.TrimSpace(b))
+	}
+	return buf.String()
+}
+
+func kindOf(b []byte) string {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return "nothing"
+	}
+	switch b[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "a list"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// errDecode marks a 2xx answer whose body paydesk could not read.
+var errDecode = errors.New("unreadable answer")
+
+// decodeErr wraps a JSON problem so the caller sees what was being read.
+func decodeErr(what string, err error) error {
+	return fmt.Errorf("%w: %s: %v", errDecode, what, err)
+}
