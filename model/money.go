@@ -23,6 +23,10 @@ var exponents = map[string]int32{
 	"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "HUF": 2,
 }
 
+// maxIntDigits bounds the major part: 15 digits keeps every accepted amount
+// convertible to int64 minor units even with a 3-decimal currency.
+const maxIntDigits = 15
+
 // maxAmountLen bounds the text of an amount before it is parsed, so a hostile
 // provider cannot make us allocate for "1e-2000000000"-style input.
 const maxAmountLen = 32
@@ -78,6 +82,9 @@ func ParseAmount(s, currency string) (Money, error) {
 	intPart, frac, hasPoint := strings.Cut(s, ".")
 	if intPart == "" || !allDigits(intPart) || (hasPoint && (frac == "" || !allDigits(frac))) {
 		return Money{}, &AmountError{Input: s, Rule: "must be digits with an optional decimal point, like 12.50"}
+	}
+	if len(strings.TrimLeft(intPart, "0")) > maxIntDigits {
+		return Money{}, &AmountError{Input: s, Rule: fmt.Sprintf("is too large (more than %d digits before the point)", maxIntDigits)}
 	}
 	if int32(len(frac)) > exp {
 		if exp == 0 {
