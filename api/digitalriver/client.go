@@ -1,0 +1,299 @@
+package digitalriver
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"paydesk/api"
+	"paydesk/model"
+)
+
+// ProviderID is the stable provider name used in the journal and audit log.
+const ProviderID = "digitalriver"
+
+// IntentKey is the metadata key every refund this client creates carries: its
+// value is the caller's idempotency key, so an unknown outcome can be
+// reconciled by reading the order's refunds.
+const IntentKey = "paydesk_intent"
+
+// Config configures a Client.
+type Config struct {
+	BaseURL string     // https://api.digitalriver.com, or the sandbox
+	APIKey  api.Secret // secret key: sk_test_... or sk_...
+	// HTTPClient defaults to one with sane dial and TLS timeouts.
+	HTTPClient *http.Client
+	Retry      api.RetryPolicy
+	// Limiter paces requests; nil = the process-wide limiter for this key,
+	// kept under Digital River's 25 req/s (test keys) or 250 req/s (live).
+	Limiter *rate.Limiter
+	// ListLimit is the page size for order lists when the query gives none
+	// (default 25).
+	ListLimit int
+}
+
+// Client is the Digital River implementation of api.Provider.
+type Client struct {
+	t         *api.Transport
+	listLimit int
+}
+
+var _ api.Provider = (*Client)(nil)
+
+type bearer struct{ key api.Secret }
+
+func (b bearer) Authorize(_ context.Context, req *http.Request) error {
+	req.Header.Set("Authorization", "Bearer "+b.key.Reveal())
+	return nil
+}
+
+func (bearer) Invalidate() {} // a static key cannot be refreshed
+
+// New checks the configuration and builds a client.
+func New(cfg Config) (*Client, error) {
+	if cfg.APIKey.IsZero() {
+		return nil, errors.New("digitalriver: no API key (DIGITALRIVER_API_KEY)")
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("digitalriver: base URL %q is not an http(s) URL", cfg.BaseURL)
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		// The secret key travels in every request: never in clear text
+		// beyond this machine.
+		return nil, fmt.Errorf("digitalriver: base URL %q must use https (plain http only on loopback)", cfg.BaseURL)
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   5 * time.Second,
+			ResponseHeaderTimeout: 20 * time.Second,
+			MaxIdleConnsPerHost:   4,
+			IdleConnTimeout:       90 * time.Second,
+		}}
+	}
+	lim := cfg.Limiter
+	if lim == nil {
+		every, burst := 5*time.Millisecond, 50 // live keys: 200/s, under 250/s
+		if strings.HasPrefix(cfg.APIKey.Reveal(), "sk_test_") {
+			every, burst = 50*time.Millisecond, 10 // test keys: 20/s, under 25/s
+		}
+		sum := sha256.Sum256([]byte(cfg.APIKey.Reveal()))
+		lim = api.SharedLimiter("digitalriver "+strings.TrimRight(cfg.BaseURL, "/")+" "+hex.EncodeToString(sum[:6]), every, burst)
+	}
+	ll := cfg.ListLimit
+	if ll <= 0 || ll > 100 {
+		ll = 25
+	}
+	return &Client{
+		t: &api.Transport{
+			Provider:    "Digital River",
+			BaseURL:     strings.TrimRight(cfg.BaseURL, "/"),
+			Client:      hc,
+			Auth:        bearer{cfg.APIKey},
+			Limiter:     lim,
+			Retry:       cfg.Retry,
+			DecodeError: decodeError,
+		},
+		listLimit: ll,
+	}, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ID implements api.Provider.
+func (c *Client) ID() string { return ProviderID }
+
+// Name implements api.Provider.
+func (c *Client) Name() string { return "Digital River" }
+
+// Capabilities implements api.Provider.
+func (c *Client) Capabilities() api.Capabilities {
+	return api.Capabilities{
+		RefundOrder:          true,
+		RefundPayment:        true,
+		UpdateRefund:         true,
+		OrderRange:           true,
+		PartialRefundOnOrder: true,
+		Idempotency:          api.IdempotencyNone,
+		AmountColumns:        []string{"Captured", "Refunded"},
+		ReferenceColumn:      "Upstream id",
+		ReasonMaxLen:         64,
+		EditableFields:       func(*model.Payment) []api.EditableField { return nil },
+		CanCancel:            func(*model.Payment) bool { return false },
+	}
+}
+
+func (c *Client) get(ctx context.Context, op, path string, q url.Values, out any) error {
+	resp, err := c.t.Do(ctx, api.Request{Op: op, Method: http.MethodGet, Path: path, Query: q})
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(resp.Body, out); err != nil {
+		return &api.Error{Provider: c.t.Provider, Op: op, Message: "unreadable answer", Err: err}
+	}
+	return nil
+}
+
+// ListOrders implements api.Provider: one cursor page, newest first. The
+// cursor is the id of the last order of the previous page.
+func (c *Client) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPage, error) {
+	v := url.Values{}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = c.listLimit
+	}
+	v.Set("limit", strconv.Itoa(min(limit, 100)))
+	if !q.From.IsZero() {
+		v.Set("createdTime[gte]", ts(q.From))
+	}
+	if !q.To.IsZero() {
+		v.Set("createdTime[lte]", ts(q.To))
+	}
+	if q.Cursor != "" {
+		v.Set("startingAfter", q.Cursor)
+	}
+	var l wireList[wireOrder]
+	if err := c.get(ctx, "list orders", "/orders", v, &l); err != nil {
+		return api.OrderPage{}, err
+	}
+	page := api.OrderPage{Orders: make([]model.OrderSummary, 0, len(l.Data))}
+	for i := range l.Data {
+		s, err := l.Data[i].summary()
+		if err != nil {
+			return api.OrderPage{}, err
+		}
+		page.Orders = append(page.Orders, s)
+	}
+	if l.HasMore && len(l.Data) > 0 {
+		page.Next = l.Data[len(l.Data)-1].ID
+	}
+	return page, nil
+}
+
+// maxRefundPages bounds how far the refunds of one order are followed.
+const maxRefundPages = 50
+
+// orderRefunds lists every refund of an order, newest first.
+func (c *Client) orderRefunds(ctx context.Context, orderID string) ([]wireRefund, error) {
+	var all []wireRefund
+	after := ""
+	for range maxRefundPages {
+		v := url.Values{"orderId": {orderID}, "limit": {"100"}}
+		if after != "" {
+			v.Set("startingAfter", after)
+		}
+		var l wireList[wireRefund]
+		if err := c.get(ctx, "list refunds of order "+orderID, "/refunds", v, &l); err != nil {
+			return nil, err
+		}
+		all = append(all, l.Data...)
+		if !l.HasMore || len(l.Data) == 0 {
+			return all, nil
+		}
+		after = l.Data[len(l.Data)-1].ID
+	}
+	return all, nil
+}
+
+func (c *Client) order(ctx context.Context, orderID string) (*wireOrder, []wireRefund, error) {
+	if orderID == "" {
+		return nil, nil, errors.New("digitalriver: no order id")
+	}
+	var w wireOrder
+	if err := c.get(ctx, "get order "+orderID, "/orders/"+url.PathEscape(orderID), nil, &w); err != nil {
+		return nil, nil, err
+	}
+	refunds, err := c.orderRefunds(ctx, w.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &w, refunds, nil
+}
+
+// GetOrder implements api.Provider: the order, then its refunds
+// (GET /refunds?orderId=), since Digital River keeps them apart.
+func (c *Client) GetOrder(ctx context.Context, orderID string) (*model.Order, error) {
+	w, refunds, err := c.order(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	return w.toModel(refunds)
+}
+
+// GetRefund implements api.Provider.
+func (c *Client) GetRefund(ctx context.Context, orderID, refundID string) (*model.Refund, error) {
+	var w wireRefund
+	if err := c.get(ctx, "get refund "+refundID, "/refunds/"+url.PathEscape(refundID), nil, &w); err != nil {
+		return nil, err
+	}
+	if orderID != "" && w.OrderID != "" && w.OrderID != orderID {
+		return nil, fmt.Errorf("digitalriver: refund %s belongs to order %s, not %s", refundID, w.OrderID, orderID)
+	}
+	return w.toModel()
+}
+
+// UpdatePayment is not offered: Digital River charges have no editable
+// metadata through the Refunds or Orders resources the console uses.
+func (c *Client) UpdatePayment(context.Context, string, string, api.PaymentUpdate) (*model.Payment, error) {
+	return nil, api.ErrNotSupported
+}
+
+// CancelPayment is not offered: cancelling goes through fulfillments.
+func (c *Client) CancelPayment(context.Context, string, string, api.CancelRequest) (*model.Payment, error) {
+	return nil, api.ErrNotSupported
+}
+
+// UpdateRefund implements api.Provider: POST /refunds/{id} with the complete
+// new metadata. Setting metadata to a given value is naturally idempotent, so
+// the request may be replayed. If the refund carries the paydesk_intent marker
+// and the new set drops it, the marker is kept: reconciliation depends on it.
+func (c *Client) UpdateRefund(ctx context.Context, orderID, refundID string, u api.RefundUpdate) (*model.Refund, error) {
+	if errs := model.ValidateMetadata(u.Metadata); len(errs) > 0 {
+		return nil, errs
+	}
+	md := u.Metadata.Clone()
+	if _, ok := md[IntentKey]; !ok {
+		cur, err := c.GetRefund(ctx, orderID, refundID)
+		if err != nil {
+			return nil, err
+		}
+		if v, ok := cur.Metadata[IntentKey]; ok {
+			md[IntentKey] = v
+		}
+	}
+	body, err := json.Marshal(struct {
+		Metadata model.Metadata `json:"metadata"`
+	}{md})
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.t.Do(ctx, api.Request{
+		Op: "update refund " + refundID, Method: http.MethodPost,
+		Path: "/refunds/" + url.PathEscape(refundID), Body: body,
+		Mutating: true, Replayable: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return decodeRefund(resp.Body)
+}

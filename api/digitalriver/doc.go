@@ -1,0 +1,55 @@
+// Package digitalriver is the Digital River client: it implements
+// api.Provider over Digital River's REST API (Orders read side and the
+// Refunds resource, API version 2021-03-23) and maps its wire format to
+// paydesk/model.
+//
+// Wire facts it relies on (shared/reference/moyasar-pg-and-digitalriver.md,
+// section 2): "Authorization: Bearer <secret key>"; money as JSON numbers in
+// major units; cursor pages {hasMore, data} with startingAfter (next page is
+// startingAfter=<id of the last item>); refund states pending_information,
+// pending, succeeded, failed, expired; errors {type, errors:[{code, parameter,
+// message}]}; 429 with integer-seconds Retry-After; and no idempotency key.
+//
+// Mapping:
+//
+//   - An order's charges are its payments; its refunds come from
+//     GET /refunds?orderId= (all pages) because the order does not embed them.
+//   - Refund state: pending_information and pending -> processing,
+//     succeeded -> succeeded, failed and expired -> failed (the provider status
+//     keeps the exact word). A state the client does not know (the docs'
+//     example says "created") maps to unknown, never to failed.
+//   - Charge state: capturable -> requires action, processing -> processing,
+//     complete -> succeeded, cancelled -> canceled, failed -> failed.
+//   - Order state: complete/returned become succeeded, partly refunded or
+//     refunded from refundedAmount vs capturedAmount; accepted and dispute ->
+//     requires action; pending_payment, in_review, fulfilled -> processing;
+//     cancelled -> canceled; blocked -> failed. availableToRefundAmount becomes
+//     Order.AvailableToRefund.
+//   - Digital River refunds are order-level. A refund whose charges list
+//     names exactly one charge gets that charge as PaymentID; otherwise
+//     PaymentID is empty. RefundPayment is an amount refund on the order:
+//     Digital River spreads it over the captured charges itself, which on a
+//     multi-charge order need not be the charge the agent selected.
+//   - RefundOrder refunds availableToRefundAmount as one amount refund, and
+//     only if it equals the total the agent confirmed.
+//   - Metadata values that are not strings keep their JSON text; the console
+//     writes strings.
+//
+// Duplicate defence (no idempotency key at Digital River): every create
+// carries metadata "paydesk_intent" = the caller's idempotency key. Before
+// sending, the order's refunds are read and an existing refund with that
+// marker is returned instead of creating another. The create is never re-sent
+// by the transport once it may have reached Digital River; when its outcome is
+// unknown (timeout, reset, 5xx after sending) the order's refunds are listed
+// for the marker: found, that refund is the result; not found, the error stays
+// "outcome unknown" (api.IsOutcomeUnknown) and only a later call with the same
+// key, which reads first, may send again. A 409 on create is Digital River
+// refusing (no complete capture): once the read confirms nothing was made it is
+// reported as a plain refusal. Metadata updates (POST /refunds/{id}) replace
+// the whole set, so they may be replayed; they keep the marker if the new set
+// drops it.
+//
+// Requests are paced by a process-wide limiter per key (20/s for sk_test_
+// keys, 200/s otherwise, under Digital River's 25 and 250), and a 429 waits
+// for Retry-After. Plain http is allowed only to loopback (the sandbox).
+package digitalriver
