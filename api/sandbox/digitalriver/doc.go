@@ -18,7 +18,9 @@
 //	GET  /sandbox/scenarios  order ids grouped by seeded scenario (not_captured,
 //	                         cancelled, refund_will_fail, pending_information,
 //	                         hostile_metadata, multi_charge, pending_at_start,
-//	                         partly_refunded, fully_refunded, currency_XXX)
+//	                         partly_refunded, fully_refunded, failed_charge,
+//	                         currency_XXX, and "refundable": captured orders with
+//	                         money left whose refunds will succeed)
 //	POST /sandbox/faults     {"kind": K, "count": N, "delayMs": D} arms the next N
 //	                         POST /refunds with a fault: "error_after_commit" (the
 //	                         refund is created, the answer is a 500),

@@ -15,7 +15,7 @@ import (
 type Options struct {
 	Orders        int              // default 200
 	Seed          int64            // same seed (and Now) -> same data
-	RefundLatency time.Duration    // default 3s: pending -> final after this
+	RefundLatency time.Duration    // default 3s: pending -> final after this; negative = at once
 	Now           func() time.Time // nil = time.Now; seeded dates relative to Now() at New()
 	APIKey        string           // default "sk_test_demo"
 	RatePerSecond int              // default 25 (test keys); negative disables the limit
