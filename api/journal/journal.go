@@ -1,0 +1,526 @@
+// Package journal writes every money action down before it is sent, so a
+// crash, a lost answer or a second agent can never turn one refund into two.
+//
+// An Intent (provider, order, payment, canonical amount, reason, metadata,
+// idempotency key, actor) is appended to a per-order JSON-lines file and
+// fsynced before any request leaves the machine. It then moves
+//
+//	prepared -> sent -> succeeded | failed | unknown
+//
+// with an fsync at every step. A timeout, reset or 5xx after sending is
+// "unknown", never "failed": the money may have moved. Wrap puts the journal
+// in front of an api.Provider; Recover resolves what a crash left behind.
+//
+// # Resolution rules
+//
+// An unresolved intent is resolved before anything else happens on its order,
+// and at start-up by Recover:
+//
+//   - prepared: the request provably never left (sent is written and fsynced
+//     before the call), so the intent becomes canceled. It is not sent later:
+//     the agent's confirmation may be stale, and they may already have
+//     confirmed it again.
+//   - sent / unknown, provider with idempotency (Capabilities.Idempotency is
+//     not IdempotencyNone) and still inside Capabilities.KeyWindow of the
+//     first send (less a safety margin): the identical request is sent again,
+//     same key, same canonical fields, so the client builds byte-identical
+//     bodies. A definite refusal of the replay does not prove the first
+//     attempt failed (it may be refused because it happened), so it is
+//     checked by reading, below.
+//   - otherwise (no idempotency, past the window, or a refused replay): read
+//     the order. A refund whose metadata carries paydesk_intent=<intent id>
+//     (Wrap adds it to every refund) means succeeded. Without a marked refund,
+//     an unmarked refund of the same payment and amount (any unmarked refund,
+//     for a whole-order refund) created after the intent, and not claimed by
+//     another intent, counts as found: a false "found" leaves a customer
+//     short, which the agent can see and fix; a false "not found" invites a
+//     second refund, which cannot be undone. Nothing found: failed
+//     (not_found_at_provider) once Options.SettleTime has passed since the
+//     last send, so a request the provider is still working on is not
+//     declared failed; before that it stays unknown. This applies to keyed
+//     providers past their window too: reading the order is the same
+//     evidence whatever the provider's key support, and an intent that can
+//     never resolve would block its order for good.
+//   - cancel_payment and update_payment are checked by reading the payment
+//     (canceled; metadata and fields as requested).
+package journal
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/sys/unix"
+
+	"paydesk/model"
+)
+
+// Action is what an intent does at the provider.
+type Action string
+
+const (
+	ActionRefundOrder   Action = "refund_order"
+	ActionRefundPayment Action = "refund_payment"
+	ActionCancelPayment Action = "cancel_payment"
+	ActionUpdatePayment Action = "update_payment"
+)
+
+// movesMoney reports whether an unresolved intent of this action blocks new
+// actions on its order.
+func (a Action) movesMoney() bool { return a != ActionUpdatePayment }
+
+// State is where an intent is in its life.
+type State string
+
+const (
+	StatePrepared  State = "prepared"  // written; nothing sent yet
+	StateSent      State = "sent"      // about to be / being sent
+	StateSucceeded State = "succeeded" // the provider accepted it (refund ids in RefundIDs)
+	StateFailed    State = "failed"    // it definitely did not happen
+	StateUnknown   State = "unknown"   // it may have happened: never shown as failed
+	StateCanceled  State = "canceled"  // never sent: nothing happened
+)
+
+// Resolved reports whether the state is final.
+func (s State) Resolved() bool {
+	return s == StateSucceeded || s == StateFailed || s == StateCanceled
+}
+
+// MarkerKey is the metadata key Wrap adds to every refund request, with the
+// intent id as value, so reconciliation can find the refund an intent made.
+const MarkerKey = "paydesk_intent"
+
+// Intent is one money action as written in the journal. Every line of an
+// order's journal file is a complete snapshot of one intent; the last line
+// of an id wins.
+type Intent struct {
+	ID        string `json:"id"` // UUIDv7
+	Provider  string `json:"provider"`
+	Action    Action `json:"action"`
+	OrderID   string `json:"order_id"`
+	PaymentID string `json:"payment_id,omitempty"`
+	// Amount is Money.Fixed() (for refund_order the confirmed total); with
+	// Currency it rebuilds the same canonical Money on every send.
+	Amount   string `json:"amount,omitempty"`
+	Currency string `json:"currency,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	// Metadata is sent as is (for refunds it includes MarkerKey). For
+	// update_payment, null leaves the payment's metadata alone.
+	Metadata        model.Metadata `json:"metadata"`
+	ExternalOrderID string         `json:"external_order_id,omitempty"`
+	// update_payment only: the fields to set (nil leaves them alone).
+	SetExternalOrderID *string `json:"set_external_order_id,omitempty"`
+	SetPaymentMethod   *string `json:"set_payment_method,omitempty"`
+
+	IdempotencyKey string     `json:"idempotency_key"`
+	Actor          string     `json:"actor"`
+	State          State      `json:"state"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	FirstSentAt    *time.Time `json:"first_sent_at,omitempty"`
+	LastSentAt     *time.Time `json:"last_sent_at,omitempty"`
+	Sends          int        `json:"sends,omitempty"`
+	RefundIDs      []string   `json:"refund_ids,omitempty"`
+	ErrorCode      string     `json:"error_code,omitempty"`
+	// Error is the last error's text (provider text: sanitise before drawing).
+	Error string `json:"error,omitempty"`
+	// Note says how the state was reached ("replayed with the same key",
+	// "found at the provider by reading", ...).
+	Note string `json:"note,omitempty"`
+}
+
+// Money is the intent's amount, or the zero Money when it has none.
+func (in *Intent) Money() (model.Money, error) {
+	if in.Amount == "" {
+		return model.Money{}, nil
+	}
+	return model.ParseAmount(in.Amount, in.Currency)
+}
+
+// Describe is a one-line summary for messages: "refund_payment 12.50 USD on
+// order o1 (payment p1)".
+func (in *Intent) Describe() string {
+	var b strings.Builder
+	b.WriteString(string(in.Action))
+	if in.Amount != "" {
+		fmt.Fprintf(&b, " %s %s", in.Amount, in.Currency)
+	}
+	fmt.Fprintf(&b, " on order %s", in.OrderID)
+	if in.PaymentID != "" {
+		fmt.Fprintf(&b, " (payment %s)", in.PaymentID)
+	}
+	return b.String()
+}
+
+// Options configure a Journal. Zero values take the defaults noted.
+type Options struct {
+	// Dir holds the journal; default DefaultDir().
+	Dir string
+	// SettleTime is how long after its last send an intent that cannot be
+	// found at the provider stays unknown before it is declared failed;
+	// default 2 minutes.
+	SettleTime time.Duration
+	// Skew is the clock difference allowed between this host and the
+	// provider when matching refunds by creation time; default 2 minutes.
+	Skew time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Auditor, when set, gets one record per action outcome, from Wrap and
+	// from every resolution (Recover, ResolveOrder, MarkChecked).
+	Auditor Auditor
+}
+
+// Journal is a directory of per-order intent files and their lock files.
+// It is safe for concurrent use by goroutines and by processes sharing the
+// directory.
+type Journal struct {
+	dir  string
+	opts Options
+	// testHook, when set, is called after each step ("prepared", "sent",
+	// "after_call") of a send; the crash test kills the process there.
+	testHook func(step string)
+}
+
+// DefaultDir is $PAYDESK_STATE_DIR/journal, else
+// $XDG_STATE_HOME/paydesk/journal, else ~/.local/state/paydesk/journal.
+func DefaultDir() (string, error) {
+	if d := os.Getenv("PAYDESK_STATE_DIR"); d != "" {
+		return filepath.Join(d, "journal"), nil
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "paydesk", "journal"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("journal: no state directory: %w", err)
+	}
+	return filepath.Join(home, ".local", "state", "paydesk", "journal"), nil
+}
+
+// Open opens (creating, mode 0700) the journal directory.
+func Open(o Options) (*Journal, error) {
+	if o.Dir == "" {
+		d, err := DefaultDir()
+		if err != nil {
+			return nil, err
+		}
+		o.Dir = d
+	}
+	if o.SettleTime <= 0 {
+		o.SettleTime = 2 * time.Minute
+	}
+	if o.Skew <= 0 {
+		o.Skew = 2 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if err := mkdirSynced(o.Dir); err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	return &Journal{dir: o.Dir, opts: o}, nil
+}
+
+// Dir is the journal's directory.
+func (j *Journal) Dir() string { return j.dir }
+
+func (j *Journal) now() time.Time { return j.opts.Now().UTC() }
+
+func (j *Journal) hook(step string) {
+	if j.testHook != nil {
+		j.testHook(step)
+	}
+}
+
+// mkdirSynced creates dir and any missing parents with mode 0700, fsyncing
+// each parent whose entries changed so the new directory survives a crash.
+func mkdirSynced(dir string) error {
+	if fi, err := os.Stat(dir); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("%s is not a directory", dir)
+		}
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := mkdirSynced(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return syncDir(parent)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, unix.EINVAL) {
+		return err
+	}
+	return nil
+}
+
+var plainName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// fileName turns a provider's id into a safe file name: plain ids stay
+// readable ("o-1a2b3c"), anything else (ids can be hostile) is hashed.
+func fileName(id string) string {
+	if plainName.MatchString(id) {
+		return "o-" + id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "h-" + hex.EncodeToString(sum[:20])
+}
+
+func (j *Journal) providerDir(provider string) string {
+	return filepath.Join(j.dir, fileName(provider))
+}
+
+func (j *Journal) orderPath(provider, orderID, ext string) string {
+	return filepath.Join(j.providerDir(provider), fileName(orderID)+ext)
+}
+
+// append writes one snapshot of in to its order's file and fsyncs it (and the
+// directory when the file is new).
+func (j *Journal) append(in *Intent) error {
+	in.UpdatedAt = j.now()
+	line, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	line = append(line, '\n')
+	pdir := j.providerDir(in.Provider)
+	if err := mkdirSynced(pdir); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	path := j.orderPath(in.Provider, in.OrderID, ".jsonl")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	created := err == nil
+	if errors.Is(err, fs.ErrExist) {
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0o600)
+	}
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	defer f.Close()
+	if !created {
+		// A crash in the middle of a write leaves a torn last line: end it,
+		// so the reader skips it and this line stays whole.
+		fi, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		if n := fi.Size(); n > 0 {
+			last := make([]byte, 1)
+			if _, err := f.ReadAt(last, n-1); err != nil {
+				return fmt.Errorf("journal: %w", err)
+			}
+			if last[0] != '\n' {
+				line = append([]byte{'\n'}, line...)
+			}
+		}
+	}
+	if _, err := f.Write(line); err != nil {
+		return fmt.Errorf("journal: writing %s: %w", in.State, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("journal: fsync %s: %w", in.State, err)
+	}
+	if created {
+		if err := syncDir(pdir); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+	}
+	return nil
+}
+
+// load returns the intents of one order, oldest first, each at its latest
+// snapshot. Torn or unreadable lines are skipped.
+func (j *Journal) load(provider, orderID string) ([]*Intent, error) {
+	return readFile(j.orderPath(provider, orderID, ".jsonl"))
+}
+
+func readFile(path string) ([]*Intent, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	var (
+		order []*Intent
+		byID  = map[string]int{}
+	)
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		in := new(Intent)
+		if err := json.Unmarshal(line, in); err != nil || in.ID == "" {
+			continue // torn by a crash mid-write
+		}
+		if i, ok := byID[in.ID]; ok {
+			order[i] = in
+			continue
+		}
+		byID[in.ID] = len(order)
+		order = append(order, in)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("journal: reading %s: %w", path, err)
+	}
+	return order, nil
+}
+
+// Intents lists every intent recorded for one order, oldest first.
+func (j *Journal) Intents(provider, orderID string) ([]Intent, error) {
+	ins, err := j.load(provider, orderID)
+	return deref(ins), err
+}
+
+// Pending lists the unresolved intents of one order, oldest first: the UI
+// shows them ("refund of 12.50 USD sent 14:02 by alice: outcome unknown").
+func (j *Journal) Pending(provider, orderID string) ([]Intent, error) {
+	ins, err := j.load(provider, orderID)
+	if err != nil {
+		return nil, err
+	}
+	return deref(slices.DeleteFunc(ins, func(in *Intent) bool { return in.State.Resolved() })), nil
+}
+
+// Unresolved lists every unresolved intent in the journal, for all providers.
+func (j *Journal) Unresolved() ([]Intent, error) {
+	var out []Intent
+	files, err := filepath.Glob(filepath.Join(j.dir, "*", "*.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(files)
+	for _, f := range files {
+		ins, err := readFile(f)
+		if err != nil {
+			return out, err
+		}
+		for _, in := range ins {
+			if !in.State.Resolved() {
+				out = append(out, *in)
+			}
+		}
+	}
+	return out, nil
+}
+
+func deref(ins []*Intent) []Intent {
+	out := make([]Intent, len(ins))
+	for i, in := range ins {
+		out[i] = *in
+	}
+	return out
+}
+
+func newID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// BusyError says another agent or process is acting on the order.
+type BusyError struct {
+	Provider, OrderID string
+	Actor             string
+	PID               int
+	Since             time.Time
+}
+
+// ErrBusy is in the chain of every *BusyError.
+var ErrBusy = errors.New("order busy")
+
+func (e *BusyError) Error() string {
+	who := e.Actor
+	if who == "" {
+		who = "another agent"
+	}
+	if e.PID != 0 {
+		who += fmt.Sprintf(" (pid %d)", e.PID)
+	}
+	since := ""
+	if !e.Since.IsZero() {
+		since = " since " + e.Since.UTC().Format("15:04:05 UTC")
+	}
+	return fmt.Sprintf("another refund or change on order %s is in progress by %s%s; wait for it to finish", e.OrderID, who, since)
+}
+
+func (e *BusyError) Unwrap() error { return ErrBusy }
+
+type holder struct {
+	Actor string    `json:"actor"`
+	PID   int       `json:"pid"`
+	Since time.Time `json:"since"`
+}
+
+type orderLock struct{ f *os.File }
+
+// lock takes the order's lock file with flock, without waiting. flock locks
+// belong to the open file, so two goroutines of one process exclude each
+// other as two processes do; the kernel drops the lock when a process dies.
+func (j *Journal) lock(provider, orderID, actor string) (*orderLock, error) {
+	if err := mkdirSynced(j.providerDir(provider)); err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	f, err := os.OpenFile(j.orderPath(provider, orderID, ".lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		defer f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			be := &BusyError{Provider: provider, OrderID: orderID}
+			var h holder
+			if b, rerr := os.ReadFile(f.Name()); rerr == nil && json.Unmarshal(b, &h) == nil {
+				be.Actor, be.PID, be.Since = h.Actor, h.PID, h.Since
+			}
+			return nil, be
+		}
+		return nil, fmt.Errorf("journal: lock: %w", err)
+	}
+	b, _ := json.Marshal(holder{Actor: actor, PID: os.Getpid(), Since: j.now()})
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt(b, 0)
+	}
+	return &orderLock{f: f}, nil
+}
+
+func (l *orderLock) unlock() {
+	_ = l.f.Truncate(0)
+	_ = unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
+	_ = l.f.Close()
+}

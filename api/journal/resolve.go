@@ -1,0 +1,329 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"time"
+
+	"paydesk/api"
+	"paydesk/model"
+)
+
+// result is what one call produced, whichever method it was.
+type result struct {
+	refund  *api.RefundResult
+	payment *model.Payment
+}
+
+// call performs the intent at p. The request is built from the journal record
+// alone, so the first send, a retry and a replay after a restart are the
+// same request: same key, same canonical amount, same metadata.
+func call(ctx context.Context, p api.Provider, in *Intent) (result, error) {
+	money, err := in.Money()
+	if err != nil {
+		return result{}, err
+	}
+	switch in.Action {
+	case ActionRefundOrder:
+		r, err := p.RefundOrder(ctx, in.OrderID, api.RefundOrderRequest{
+			IdempotencyKey:  in.IdempotencyKey,
+			Reason:          in.Reason,
+			Metadata:        maps.Clone(in.Metadata),
+			ExternalOrderID: in.ExternalOrderID,
+			Expected:        money,
+		})
+		return result{refund: r}, err
+	case ActionRefundPayment:
+		r, err := p.RefundPayment(ctx, in.OrderID, in.PaymentID, api.RefundPaymentRequest{
+			IdempotencyKey:  in.IdempotencyKey,
+			Amount:          money,
+			Reason:          in.Reason,
+			Metadata:        maps.Clone(in.Metadata),
+			ExternalOrderID: in.ExternalOrderID,
+		})
+		return result{refund: r}, err
+	case ActionCancelPayment:
+		pm, err := p.CancelPayment(ctx, in.OrderID, in.PaymentID, api.CancelRequest{IdempotencyKey: in.IdempotencyKey})
+		return result{payment: pm}, err
+	case ActionUpdatePayment:
+		pm, err := p.UpdatePayment(ctx, in.OrderID, in.PaymentID, api.PaymentUpdate{
+			Metadata:        maps.Clone(in.Metadata),
+			ExternalOrderID: in.SetExternalOrderID,
+			PaymentMethod:   in.SetPaymentMethod,
+			IdempotencyKey:  in.IdempotencyKey,
+		})
+		return result{payment: pm}, err
+	}
+	return result{}, fmt.Errorf("journal: unknown action %q", in.Action)
+}
+
+// definite reports whether err proves the request did not take effect. Only
+// answers the transport classified (an *api.Error that is not Unknown) and
+// refusals made before sending count; anything else may have happened.
+func definite(err error) bool {
+	if api.IsOutcomeUnknown(err) {
+		return false
+	}
+	if e, ok := api.AsError(err); ok {
+		return !e.Unknown
+	}
+	var ae *model.AmountError
+	return errors.Is(err, api.ErrReadOnly) || errors.Is(err, api.ErrNotSupported) ||
+		errors.Is(err, model.ErrUnknownCurrency) || errors.As(err, &ae)
+}
+
+func errorCode(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, api.ErrReadOnly):
+		return "read_only"
+	case errors.Is(err, api.ErrNotSupported):
+		return "not_supported"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
+	if c := api.CodeOf(err); c != "" {
+		return c
+	}
+	if s := api.StatusOf(err); s != 0 {
+		return "http_" + strconv.Itoa(s)
+	}
+	return "error"
+}
+
+// send writes sent (fsync), calls the provider and writes the outcome. When
+// replay is set a definite refusal is written as unknown: a refused replay
+// does not prove the first send failed, and the caller goes on to read.
+func (j *Journal) send(ctx context.Context, p api.Provider, in *Intent, replay bool) (result, error) {
+	if err := ctx.Err(); err != nil && in.State == StatePrepared {
+		j.settle(in, StateCanceled, err, "not sent: abandoned before sending")
+		return result{}, err
+	}
+	prev := *in
+	now := j.now()
+	in.State, in.Sends, in.LastSentAt = StateSent, in.Sends+1, &now
+	if in.FirstSentAt == nil {
+		in.FirstSentAt = &now
+	}
+	if err := j.append(in); err != nil {
+		// Nothing left the machine; say so if the disk still lets us.
+		*in = prev
+		if prev.State == StatePrepared {
+			j.settle(in, StateCanceled, err, "not sent: the journal could not record the send")
+		}
+		return result{}, fmt.Errorf("not sent: %w", err)
+	}
+	j.hook("sent")
+	res, err := call(ctx, p, in)
+	j.hook("after_call")
+	in.Error, in.ErrorCode = "", ""
+	switch {
+	case err == nil:
+		in.State = StateSucceeded
+		in.RefundIDs = refundIDs(res, in.ID)
+		in.Note = "accepted by the provider"
+		if replay {
+			in.Note = "replayed with the same key: accepted"
+		}
+	case definite(err) && !replay:
+		in.State, in.ErrorCode, in.Error = StateFailed, errorCode(err), err.Error()
+		in.Note = "refused by the provider"
+	default:
+		in.State, in.ErrorCode, in.Error = StateUnknown, errorCode(err), err.Error()
+		in.Note = "sent, no clear answer: it may have happened"
+		if replay && definite(err) {
+			// This send provably did nothing: the settle time still
+			// runs from the send that may have.
+			in.LastSentAt = prev.LastSentAt
+			in.Note = "replay refused; checking the order"
+		}
+	}
+	if aerr := j.append(in); aerr != nil && err == nil {
+		// The money moved; the journal still says sent and the next
+		// resolution finds the refund by replaying or reading.
+		return res, nil
+	}
+	return res, err
+}
+
+// settle writes a final or unknown state with an error and a note.
+func (j *Journal) settle(in *Intent, s State, err error, note string) {
+	in.State, in.Note = s, note
+	in.ErrorCode, in.Error = errorCode(err), ""
+	if err != nil {
+		in.Error = err.Error()
+	}
+	_ = j.append(in)
+}
+
+// refundIDs are the refunds a call made: those it returned, else (a replay
+// of a whole-order refund may list none as new) those on the returned order
+// that carry the intent's marker.
+func refundIDs(r result, intentID string) []string {
+	if r.refund == nil {
+		return nil
+	}
+	var ids []string
+	for _, rf := range r.refund.Refunds {
+		if rf.ID != "" {
+			ids = append(ids, rf.ID)
+		}
+	}
+	if len(ids) == 0 && r.refund.Order != nil {
+		for _, rf := range r.refund.Order.Refunds {
+			if rf.Metadata[MarkerKey] == intentID {
+				ids = append(ids, rf.ID)
+			}
+		}
+	}
+	return ids
+}
+
+// replayMargin is how far inside the provider's key window a replay must
+// finish: clocks differ and the window is not measured from our send.
+func replayMargin(window time.Duration) time.Duration { return min(window/10, time.Minute) }
+
+// resolve drives one unresolved intent towards a final state, following the
+// rules in the package documentation. siblings are the order's other intents
+// (their refunds are not this one's). The returned error says why the intent
+// is still unresolved, when it is.
+func (j *Journal) resolve(ctx context.Context, p api.Provider, in *Intent, siblings []*Intent) error {
+	switch in.State {
+	case StatePrepared:
+		j.settle(in, StateCanceled, nil, "never sent (stopped before sending): nothing happened")
+		return nil
+	case StateSent, StateUnknown:
+	default:
+		return nil
+	}
+	caps := p.Capabilities()
+	if in.Action != ActionUpdatePayment && caps.Idempotency != api.IdempotencyNone &&
+		caps.KeyWindow > 0 && in.FirstSentAt != nil {
+		end := in.FirstSentAt.Add(caps.KeyWindow - replayMargin(caps.KeyWindow))
+		if j.now().Before(end) {
+			rctx, cancel := context.WithDeadline(ctx, end)
+			_, err := j.send(rctx, p, in, true)
+			cancel()
+			if in.State == StateSucceeded {
+				return nil
+			}
+			if !definite(err) {
+				return fmt.Errorf("%s: replayed, outcome still unknown: %w", in.Describe(), err)
+			}
+		}
+	}
+	return j.reconcile(ctx, p, in, siblings)
+}
+
+// reconcile reads the order and decides from what the provider shows.
+func (j *Journal) reconcile(ctx context.Context, p api.Provider, in *Intent, siblings []*Intent) error {
+	o, err := p.GetOrder(ctx, in.OrderID)
+	if err != nil {
+		in.State = StateUnknown
+		in.Note = "could not read the order to check: " + errorCode(err)
+		_ = j.append(in)
+		return fmt.Errorf("checking %s: %w", in.Describe(), err)
+	}
+	found := false
+	switch in.Action {
+	case ActionRefundOrder, ActionRefundPayment:
+		if ids := j.matchRefunds(o, in, siblings); len(ids) > 0 {
+			in.RefundIDs, found = ids, true
+		}
+	case ActionCancelPayment:
+		pm := o.Payment(in.PaymentID)
+		found = pm != nil && (pm.Status == model.StatusCanceled || pm.Status == model.StatusVoided)
+	case ActionUpdatePayment:
+		found = applied(o.Payment(in.PaymentID), in)
+	}
+	if found {
+		in.State, in.ErrorCode, in.Error = StateSucceeded, "", ""
+		in.Note = "found at the provider by reading the order"
+		if err := j.append(in); err != nil {
+			return err
+		}
+		return nil
+	}
+	last := in.CreatedAt
+	if in.LastSentAt != nil {
+		last = *in.LastSentAt
+	}
+	if settled := last.Add(j.opts.SettleTime); j.now().Before(settled) {
+		in.State = StateUnknown
+		in.Note = "not at the provider yet; checked again after " + settled.Format("15:04:05 UTC")
+		_ = j.append(in)
+		return fmt.Errorf("%s: not found at the provider yet, outcome still unknown until %s", in.Describe(), settled.Format("15:04:05 UTC"))
+	}
+	in.State, in.ErrorCode, in.Error = StateFailed, "not_found_at_provider", ""
+	in.Note = fmt.Sprintf("not found at the provider %s after the last send", j.opts.SettleTime)
+	return j.append(in)
+}
+
+// matchRefunds finds the refunds an intent made: marked with its id, else
+// unmarked ones that fit (see the package documentation).
+func (j *Journal) matchRefunds(o *model.Order, in *Intent, siblings []*Intent) []string {
+	var ids []string
+	for _, r := range o.Refunds {
+		if r.Metadata[MarkerKey] == in.ID {
+			ids = append(ids, r.ID)
+		}
+	}
+	if len(ids) > 0 {
+		return ids
+	}
+	claimed := map[string]bool{}
+	for _, s := range siblings {
+		if s.ID != in.ID {
+			for _, id := range s.RefundIDs {
+				claimed[id] = true
+			}
+		}
+	}
+	want, _ := in.Money()
+	cutoff := in.CreatedAt.Add(-j.opts.Skew)
+	for _, r := range o.Refunds {
+		if claimed[r.ID] || r.Metadata[MarkerKey] != "" || (!r.Created.IsZero() && r.Created.Before(cutoff)) {
+			continue
+		}
+		if in.Action == ActionRefundPayment {
+			if r.PaymentID != "" && in.PaymentID != "" && r.PaymentID != in.PaymentID {
+				continue
+			}
+			if c, err := r.Amount.Cmp(want); err != nil || c != 0 {
+				continue
+			}
+			return []string{r.ID}
+		}
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
+func applied(pm *model.Payment, in *Intent) bool {
+	if pm == nil {
+		return false
+	}
+	if in.Metadata != nil && !maps.Equal(withoutEmpty(pm.Metadata), withoutEmpty(in.Metadata)) {
+		return false
+	}
+	if in.SetExternalOrderID != nil && pm.ExternalOrderID != *in.SetExternalOrderID {
+		return false
+	}
+	if in.SetPaymentMethod != nil && pm.PaymentMethod != *in.SetPaymentMethod {
+		return false
+	}
+	return true
+}
+
+func withoutEmpty(m model.Metadata) model.Metadata {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}

@@ -1,0 +1,465 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"paydesk/api"
+	"paydesk/model"
+)
+
+var (
+	// ErrUnresolved: an earlier money action on the order has an unknown
+	// outcome, so nothing new was sent.
+	ErrUnresolved = errors.New("an earlier action on this order has an unknown outcome")
+	// ErrEarlierSucceeded: an earlier action whose outcome was unknown turned
+	// out to have happened while this one was being prepared, so this one
+	// was not sent; the agent looks again and confirms once more.
+	ErrEarlierSucceeded = errors.New("an earlier action on this order turned out to have succeeded")
+	// ErrAlreadyFailed: the idempotency key belongs to an action that already
+	// failed; a new attempt needs a new confirmation (and key).
+	ErrAlreadyFailed = errors.New("this action already failed")
+	// ErrKeyReused: the idempotency key belongs to a different request.
+	ErrKeyReused = errors.New("idempotency key already used for a different request")
+)
+
+// IntentError ties an error to the intent it is about. Its message is written
+// for the agent; errors.Is sees both the sentinel (ErrUnresolved, ...) and,
+// for the current action's own unknown outcome, api.ErrOutcomeUnknown.
+type IntentError struct {
+	Intent Intent
+	Kind   error // ErrUnresolved, ErrEarlierSucceeded, ErrAlreadyFailed, ErrKeyReused or nil
+	Err    error // the provider's or the check's error, if any
+}
+
+func (e *IntentError) Error() string {
+	in := &e.Intent
+	when := in.CreatedAt.UTC().Format("15:04:05 UTC")
+	if in.LastSentAt != nil {
+		when = in.LastSentAt.UTC().Format("15:04:05 UTC")
+	}
+	var msg string
+	switch e.Kind {
+	case ErrUnresolved:
+		msg = fmt.Sprintf("nothing sent: the earlier %s (sent %s by %s) has an unknown outcome; it may have happened. Check the order at the provider before anything else", in.Describe(), when, in.Actor)
+	case ErrEarlierSucceeded:
+		msg = fmt.Sprintf("nothing sent: the earlier %s (by %s), whose outcome was unknown, did happen. Look at the order again and confirm once more if this action is still wanted", in.Describe(), in.Actor)
+	case ErrAlreadyFailed:
+		msg = fmt.Sprintf("%s already failed (%s); confirm it again to make a new attempt", in.Describe(), in.ErrorCode)
+	case ErrKeyReused:
+		msg = fmt.Sprintf("idempotency key %s already belongs to %s; nothing sent", in.IdempotencyKey, in.Describe())
+	default:
+		if in.State == StateUnknown {
+			msg = fmt.Sprintf("%s: outcome unknown, it may have happened. Do not repeat it by hand: paydesk checks it with the provider before anything else on this order", in.Describe())
+		} else {
+			msg = in.Describe() + ": " + string(in.State)
+		}
+	}
+	if e.Err != nil {
+		msg += " (" + e.Err.Error() + ")"
+	}
+	return msg
+}
+
+func (e *IntentError) Unwrap() []error {
+	var errs []error
+	if e.Kind != nil {
+		errs = append(errs, e.Kind)
+	} else if e.Err != nil {
+		// Only the current action's own error is in the chain: an earlier
+		// intent's unknown outcome must not read as this action's.
+		errs = append(errs, e.Err)
+	}
+	return errs
+}
+
+// Outcome is what resolving one intent came to.
+type Outcome struct {
+	Intent Intent
+	// Err says why the intent is still unresolved (or could not be looked
+	// at): provider unreachable, order busy, not configured.
+	Err error
+}
+
+// Resolved reports whether the intent reached a final state.
+func (o Outcome) Resolved() bool { return o.Intent.State.Resolved() }
+
+// ErrNoProvider: the journal holds intents for a provider not configured now.
+var ErrNoProvider = errors.New("provider not configured")
+
+// ResolveOrder resolves the order's unresolved intents (under its lock) and
+// returns what became of each. The UI calls it when it opens an order that
+// has Pending intents.
+func (j *Journal) ResolveOrder(ctx context.Context, p api.Provider, orderID, actor string) ([]Outcome, error) {
+	lk, err := j.lock(p.ID(), orderID, actor)
+	if err != nil {
+		return nil, err
+	}
+	defer lk.unlock()
+	ins, err := j.load(p.ID(), orderID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Outcome
+	for _, in := range ins {
+		if in.State.Resolved() {
+			continue
+		}
+		err := j.resolve(ctx, p, in, ins)
+		j.audit(in, actor, nil)
+		out = append(out, Outcome{Intent: *in, Err: err})
+	}
+	return out, nil
+}
+
+// Recover resolves every unresolved intent in the journal; call it at
+// start-up before the console offers any action. providers is keyed by
+// Provider.ID(). Orders another process holds are reported busy and left to
+// it.
+func (j *Journal) Recover(ctx context.Context, providers map[string]api.Provider) []Outcome {
+	uns, err := j.Unresolved()
+	if err != nil {
+		return []Outcome{{Err: err}}
+	}
+	type key struct{ provider, order string }
+	var (
+		keys  []key
+		byKey = map[key][]Intent{}
+	)
+	for _, in := range uns {
+		k := key{in.Provider, in.OrderID}
+		if _, ok := byKey[k]; !ok {
+			keys = append(keys, k)
+		}
+		byKey[k] = append(byKey[k], in)
+	}
+	var out []Outcome
+	for _, k := range keys {
+		p := providers[k.provider]
+		if p == nil {
+			for _, in := range byKey[k] {
+				out = append(out, Outcome{Intent: in, Err: fmt.Errorf("%w: %s", ErrNoProvider, k.provider)})
+			}
+			continue
+		}
+		res, err := j.ResolveOrder(ctx, p, k.order, "recover")
+		if err != nil {
+			for _, in := range byKey[k] {
+				out = append(out, Outcome{Intent: in, Err: err})
+			}
+			continue
+		}
+		out = append(out, res...)
+	}
+	return out
+}
+
+// MarkChecked records what an agent found at the provider for an intent that
+// could not be resolved automatically: succeeded (the refund is there) or
+// failed (it is not). It is the manual way out of StateUnknown.
+func (j *Journal) MarkChecked(provider, orderID, intentID string, s State, actor, note string) error {
+	if s != StateSucceeded && s != StateFailed {
+		return fmt.Errorf("journal: an agent can mark an intent succeeded or failed, not %s", s)
+	}
+	lk, err := j.lock(provider, orderID, actor)
+	if err != nil {
+		return err
+	}
+	defer lk.unlock()
+	ins, err := j.load(provider, orderID)
+	if err != nil {
+		return err
+	}
+	for _, in := range ins {
+		if in.ID != intentID {
+			continue
+		}
+		if in.State.Resolved() {
+			return fmt.Errorf("journal: %s is already %s", in.Describe(), in.State)
+		}
+		in.State, in.ErrorCode = s, ""
+		if s == StateFailed {
+			in.ErrorCode = "checked_by_agent"
+		}
+		in.Note = fmt.Sprintf("checked at the provider by %s: %s", actor, note)
+		if err := j.append(in); err != nil {
+			return err
+		}
+		j.audit(in, actor, nil)
+		return nil
+	}
+	return fmt.Errorf("journal: no intent %s on order %s", intentID, orderID)
+}
+
+// Wrap puts the journal in front of p: every refund, cancel and payment
+// update is written down before it is sent, one at a time per order across
+// processes, and resolved after a crash. Reads pass straight through. actor
+// is who the journal and audit log name (the agent's login).
+func Wrap(p api.Provider, j *Journal, actor string) api.Provider {
+	return &wrapped{Provider: p, j: j, actor: actor}
+}
+
+type wrapped struct {
+	api.Provider // reads and Capabilities pass through
+	j            *Journal
+	actor        string
+}
+
+func (w *wrapped) RefundOrder(ctx context.Context, orderID string, r api.RefundOrderRequest) (*api.RefundResult, error) {
+	in := &Intent{
+		Action: ActionRefundOrder, OrderID: orderID, Reason: r.Reason,
+		Metadata: r.Metadata, ExternalOrderID: r.ExternalOrderID, IdempotencyKey: r.IdempotencyKey,
+	}
+	if r.Expected.Currency != "" {
+		in.Amount, in.Currency = r.Expected.Fixed(), r.Expected.Currency
+	}
+	res, err := w.do(ctx, in)
+	return res.refund, err
+}
+
+func (w *wrapped) RefundPayment(ctx context.Context, orderID, paymentID string, r api.RefundPaymentRequest) (*api.RefundResult, error) {
+	in := &Intent{
+		Action: ActionRefundPayment, OrderID: orderID, PaymentID: paymentID,
+		Amount: r.Amount.Fixed(), Currency: r.Amount.Currency, Reason: r.Reason,
+		Metadata: r.Metadata, ExternalOrderID: r.ExternalOrderID, IdempotencyKey: r.IdempotencyKey,
+	}
+	res, err := w.do(ctx, in)
+	return res.refund, err
+}
+
+func (w *wrapped) CancelPayment(ctx context.Context, orderID, paymentID string, r api.CancelRequest) (*model.Payment, error) {
+	res, err := w.do(ctx, &Intent{Action: ActionCancelPayment, OrderID: orderID, PaymentID: paymentID, IdempotencyKey: r.IdempotencyKey})
+	return res.payment, err
+}
+
+func (w *wrapped) UpdatePayment(ctx context.Context, orderID, paymentID string, u api.PaymentUpdate) (*model.Payment, error) {
+	res, err := w.do(ctx, &Intent{
+		Action: ActionUpdatePayment, OrderID: orderID, PaymentID: paymentID, Metadata: u.Metadata,
+		SetExternalOrderID: u.ExternalOrderID, SetPaymentMethod: u.PaymentMethod, IdempotencyKey: u.IdempotencyKey,
+	})
+	return res.payment, err
+}
+
+func (w *wrapped) UpdateRefund(ctx context.Context, orderID, refundID string, u api.RefundUpdate) (*model.Refund, error) {
+	r, err := w.Provider.UpdateRefund(ctx, orderID, refundID, u)
+	if w.j.opts.Auditor != nil {
+		rec := AuditRecord{
+			Time: w.j.now(), Actor: w.actor, Provider: w.Provider.ID(), Action: "update_refund",
+			OrderID: orderID, RefundIDs: []string{refundID}, IdempotencyKey: u.IdempotencyKey,
+			Outcome: StateSucceeded, MetadataKeys: u.Metadata.Keys(),
+		}
+		if err != nil {
+			rec.Outcome, rec.ErrorCode = StateFailed, errorCode(err)
+			if !definite(err) {
+				rec.Outcome = StateUnknown
+			}
+		}
+		_ = w.j.opts.Auditor.Audit(rec)
+	}
+	return r, err
+}
+
+// do runs one action through the journal.
+func (w *wrapped) do(ctx context.Context, draft *Intent) (result, error) {
+	j := w.j
+	draft.Provider, draft.Actor = w.Provider.ID(), w.actor
+	// Refuse what cannot be written canonically before anything is recorded.
+	if m, err := draft.Money(); err != nil {
+		return result{}, err
+	} else if draft.Action == ActionRefundPayment && !m.IsPositive() {
+		return result{}, &model.AmountError{Input: draft.Amount, Rule: "must be more than zero"}
+	}
+	if api.IsReadOnly(w.Provider) {
+		return result{}, api.ErrReadOnly
+	}
+	lk, err := j.lock(draft.Provider, draft.OrderID, w.actor)
+	if err != nil {
+		return result{}, err
+	}
+	defer lk.unlock()
+	ins, err := j.load(draft.Provider, draft.OrderID)
+	if err != nil {
+		return result{}, err
+	}
+	if draft.IdempotencyKey != "" {
+		for _, prev := range ins {
+			if prev.IdempotencyKey == draft.IdempotencyKey {
+				return w.again(ctx, prev, draft, ins)
+			}
+		}
+	}
+	var turnedOut *Intent
+	for _, in := range ins {
+		if in.State.Resolved() {
+			continue
+		}
+		rerr := j.resolve(ctx, w.Provider, in, ins)
+		j.audit(in, w.actor, nil)
+		if !in.Action.movesMoney() || !draft.Action.movesMoney() {
+			continue
+		}
+		if !in.State.Resolved() {
+			return result{}, &IntentError{Intent: *in, Kind: ErrUnresolved, Err: rerr}
+		}
+		if in.State == StateSucceeded {
+			turnedOut = in
+		}
+	}
+	if turnedOut != nil {
+		return result{}, &IntentError{Intent: *turnedOut, Kind: ErrEarlierSucceeded}
+	}
+
+	var before model.Metadata
+	if draft.Action == ActionUpdatePayment && j.opts.Auditor != nil && draft.Metadata != nil {
+		// Only the names of changed keys are audited; they need the old set.
+		if o, err := w.Provider.GetOrder(ctx, draft.OrderID); err == nil {
+			if pm := o.Payment(draft.PaymentID); pm != nil {
+				before = pm.Metadata.Clone()
+			}
+		}
+	}
+	draft.ID = newID()
+	if draft.IdempotencyKey == "" {
+		draft.IdempotencyKey = newID()
+	}
+	if draft.Action == ActionRefundOrder || draft.Action == ActionRefundPayment {
+		draft.Metadata = draft.Metadata.Clone()
+		draft.Metadata[MarkerKey] = draft.ID
+	} else {
+		draft.Metadata = maps.Clone(draft.Metadata)
+	}
+	draft.State = StatePrepared
+	draft.CreatedAt = j.now()
+	if err := j.append(draft); err != nil {
+		return result{}, fmt.Errorf("nothing sent: %w", err)
+	}
+	j.hook("prepared")
+	res, err := j.send(ctx, w.Provider, draft, false)
+	j.audit(draft, w.actor, before)
+	if err != nil && draft.State == StateUnknown {
+		return res, &IntentError{Intent: *draft, Err: err}
+	}
+	return res, err
+}
+
+// again handles a call whose idempotency key the journal already holds: the
+// same logical action, retried by the caller. It is never sent twice.
+func (w *wrapped) again(ctx context.Context, prev, draft *Intent, ins []*Intent) (result, error) {
+	if !sameRequest(prev, draft) {
+		return result{}, &IntentError{Intent: *prev, Kind: ErrKeyReused}
+	}
+	var rerr error
+	if !prev.State.Resolved() {
+		rerr = w.j.resolve(ctx, w.Provider, prev, ins)
+		w.j.audit(prev, w.actor, nil)
+	}
+	switch prev.State {
+	case StateSucceeded:
+		return w.resultOf(ctx, prev), nil
+	case StateFailed, StateCanceled:
+		return result{}, &IntentError{Intent: *prev, Kind: ErrAlreadyFailed}
+	}
+	return result{}, &IntentError{Intent: *prev, Err: rerr}
+}
+
+// resultOf rebuilds what a succeeded intent returned, from the order as the
+// provider shows it now (or just the refund ids if it cannot be read).
+func (w *wrapped) resultOf(ctx context.Context, in *Intent) result {
+	o, err := w.Provider.GetOrder(ctx, in.OrderID)
+	if err != nil {
+		rr := &api.RefundResult{}
+		for _, id := range in.RefundIDs {
+			rr.Refunds = append(rr.Refunds, model.Refund{Provider: in.Provider, ID: id, OrderID: in.OrderID, PaymentID: in.PaymentID})
+		}
+		return result{refund: rr, payment: &model.Payment{Provider: in.Provider, ID: in.PaymentID, OrderID: in.OrderID}}
+	}
+	rr := &api.RefundResult{Order: o}
+	for _, id := range in.RefundIDs {
+		if r := o.Refund(id); r != nil {
+			rr.Refunds = append(rr.Refunds, *r)
+		}
+	}
+	return result{refund: rr, payment: o.Payment(in.PaymentID)}
+}
+
+func sameRequest(prev, draft *Intent) bool {
+	pm := maps.Clone(prev.Metadata)
+	if prev.Action == ActionRefundOrder || prev.Action == ActionRefundPayment {
+		delete(pm, MarkerKey)
+		if len(pm) == 0 {
+			pm = nil
+		}
+	}
+	dm := draft.Metadata
+	if len(dm) == 0 && prev.Action != ActionUpdatePayment {
+		dm = nil
+	}
+	return prev.Action == draft.Action && prev.PaymentID == draft.PaymentID &&
+		prev.Amount == draft.Amount && prev.Currency == draft.Currency &&
+		prev.Reason == draft.Reason && prev.ExternalOrderID == draft.ExternalOrderID &&
+		maps.Equal(pm, dm) && (pm == nil) == (dm == nil) &&
+		eqPtr(prev.SetExternalOrderID, draft.SetExternalOrderID) &&
+		eqPtr(prev.SetPaymentMethod, draft.SetPaymentMethod)
+}
+
+func eqPtr(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// AuditRecord is one action outcome for the audit log: who did what to which
+// refs, for how much, and how it ended. Metadata values are never included,
+// only key names (for update_payment, the changed ones).
+type AuditRecord struct {
+	Time           time.Time
+	Actor          string
+	Provider       string
+	Action         string
+	IntentID       string
+	OrderID        string
+	PaymentID      string
+	RefundIDs      []string
+	Amount         string // fixed scale
+	Currency       string
+	IdempotencyKey string
+	Outcome        State
+	ErrorCode      string
+	MetadataKeys   []string
+	Note           string
+}
+
+// Auditor receives one AuditRecord per action outcome (and per resolution
+// of an unresolved intent). Set it in Options.Auditor.
+type Auditor interface {
+	Audit(AuditRecord) error
+}
+
+// AuditorFunc adapts a function to Auditor.
+type AuditorFunc func(AuditRecord) error
+
+func (f AuditorFunc) Audit(r AuditRecord) error { return f(r) }
+
+func (j *Journal) audit(in *Intent, actor string, before model.Metadata) {
+	if j.opts.Auditor == nil {
+		return
+	}
+	rec := AuditRecord{
+		Time: j.now(), Actor: actor, Provider: in.Provider, Action: string(in.Action), IntentID: in.ID,
+		OrderID: in.OrderID, PaymentID: in.PaymentID, RefundIDs: in.RefundIDs, Amount: in.Amount,
+		Currency: in.Currency, IdempotencyKey: in.IdempotencyKey, Outcome: in.State,
+		ErrorCode: in.ErrorCode, Note: in.Note,
+	}
+	if in.Action == ActionUpdatePayment && before != nil {
+		for _, c := range before.Diff(in.Metadata) {
+			rec.MetadataKeys = append(rec.MetadataKeys, c.Key)
+		}
+	} else {
+		rec.MetadataKeys = in.Metadata.Keys()
+	}
+	_ = j.opts.Auditor.Audit(rec)
+}
