@@ -200,7 +200,9 @@ func (p *procError) UnmarshalJSON(b []byte) error {
 			return err
 		}
 		msg := firstNonEmpty(string(o.Message), string(o.Description), string(o.Detail))
-		p.e = &model.ProcessingError{Code: string(o.Code), Message: msg}
+		if o.Code != "" || msg != "" {
+			p.e = &model.ProcessingError{Code: string(o.Code), Message: msg}
+		}
 		return nil
 	}
 	// Anything else (a number, a list): keep its text as the message.
