@@ -1,0 +1,470 @@
+// Package audit is paydesk's append-only, hash-chained audit log: one JSON
+// line per money or metadata action (who, when, which provider and refs, the
+// amount, the idempotency key and the outcome).
+//
+// # Location
+//
+// [DefaultPath] is $PAYDESK_AUDIT_LOG when set, else
+// $XDG_STATE_HOME/paydesk/audit.jsonl, else ~/.local/state/paydesk/audit.jsonl.
+// The directory is created 0700 and the file 0600.
+//
+// # Format and chain
+//
+// Each line is a JSON object whose keys come in a fixed order and end with
+//
+//	..., "prev":"<64 hex>","hash":"<64 hex>"}
+//
+// hash is the hex SHA-256 of the line's own bytes up to (not including)
+// `,"hash":` followed by `}`, i.e. of the line as it would be without its hash
+// field. prev is the previous line's hash (64 zeros on line 1) and seq counts
+// from 1. So an edited line fails its own hash; a line edited and re-hashed,
+// deleted, inserted or moved breaks the next line's prev and seq. [Verify]
+// names the first bad line.
+//
+// What the chain cannot show on its own: removal of the newest lines, or a
+// whole chain rewritten by someone with write access. Ship the log (or at
+// least each day's last hash, see [Head]) off the machine for that.
+//
+// # What goes in
+//
+// No metadata values, no secrets, no free text beyond refs and codes: there
+// is no field for them. Fields lists the names of metadata keys that were
+// changed. Every string is passed through safetext.Line, so the log holds no
+// control bytes and is safe to cat to a terminal.
+//
+// # Concurrency
+//
+// Appends take an in-process mutex and an exclusive flock(2) on the file, read
+// the current last line under the lock, write the new line in one write(2)
+// on an O_APPEND descriptor and fsync it before returning. Several goroutines
+// and several paydesk processes on one host can share a log.
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"paydesk/model/safetext"
+)
+
+// EnvPath names the environment variable that moves the audit log.
+const EnvPath = "PAYDESK_AUDIT_LOG"
+
+// ZeroHash is the prev of the first line.
+const ZeroHash = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// MaxLineBytes bounds one line; Verify refuses longer lines.
+const MaxLineBytes = 64 << 10
+
+// Outcome is how an action ended.
+type Outcome string
+
+// The outcomes. Unknown means the request may have taken effect (timeout,
+// reset, 5xx after sending): never report it as failed.
+const (
+	Prepared  Outcome = "prepared"
+	Succeeded Outcome = "succeeded"
+	Failed    Outcome = "failed"
+	Unknown   Outcome = "unknown"
+	Refused   Outcome = "refused"
+)
+
+// Valid reports whether o is one of the defined outcomes.
+func (o Outcome) Valid() bool {
+	switch o {
+	case Prepared, Succeeded, Failed, Unknown, Refused:
+		return true
+	}
+	return false
+}
+
+// Entry is one audit line. Seq, Prev and Hash are set by Append; values the
+// caller puts there are ignored. The JSON field order is fixed by this
+// struct and is part of the format.
+type Entry struct {
+	Seq            int64     `json:"seq"`
+	Time           time.Time `json:"ts"`
+	Actor          string    `json:"actor"`
+	Provider       string    `json:"provider"`
+	Action         string    `json:"action"`
+	OrderRef       string    `json:"order_ref,omitempty"`
+	PaymentRef     string    `json:"payment_ref,omitempty"`
+	RefundRefs     []string  `json:"refund_refs,omitempty"`
+	Amount         string    `json:"amount,omitempty"`   // fixed scale, e.g. "20.00"
+	Currency       string    `json:"currency,omitempty"` // ISO 4217, e.g. "USD"
+	IdempotencyKey string    `json:"idempotency_key,omitempty"`
+	Outcome        Outcome   `json:"outcome"`
+	ErrorCode      string    `json:"error_code,omitempty"`
+	Fields         []string  `json:"fields,omitempty"` // names of metadata keys changed, never values
+	Prev           string    `json:"prev"`
+	Hash           string    `json:"hash"`
+}
+
+var (
+	amountRE   = regexp.MustCompile(`^-?[0-9]{1,30}(\.[0-9]{1,6})?$`)
+	currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+	hexRE      = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+// validate checks an entry's caller-supplied fields.
+func (e *Entry) validate() error {
+	switch {
+	case e.Action == "":
+		return errors.New("audit: entry has no action")
+	case e.Actor == "":
+		return errors.New("audit: entry has no actor")
+	case !e.Outcome.Valid():
+		return fmt.Errorf("audit: outcome %q is not one of prepared, succeeded, failed, unknown, refused", e.Outcome)
+	case e.Amount != "" && !amountRE.MatchString(e.Amount):
+		return fmt.Errorf("audit: amount %q is not a fixed-scale decimal", e.Amount)
+	case e.Currency != "" && !currencyRE.MatchString(e.Currency):
+		return fmt.Errorf("audit: currency %q is not an ISO 4217 code", e.Currency)
+	}
+	return nil
+}
+
+func (e *Entry) sanitize() {
+	for _, p := range []*string{&e.Actor, &e.Provider, &e.Action, &e.OrderRef, &e.PaymentRef,
+		&e.Amount, &e.Currency, &e.IdempotencyKey, &e.ErrorCode} {
+		*p = safetext.Line(*p)
+	}
+	e.RefundRefs = lineAll(e.RefundRefs)
+	e.Fields = lineAll(e.Fields)
+	e.Outcome = Outcome(safetext.Line(string(e.Outcome)))
+}
+
+func lineAll(in []string) []string {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = safetext.Line(s)
+	}
+	return out
+}
+
+// hashMarker separates a line's body from its own hash.
+var hashMarker = []byte(`,"hash":"`)
+
+// encode returns the full line (with its trailing newline) for e, whose Seq
+// and Prev are already set, and the line's hash.
+func encode(e Entry) ([]byte, string, error) {
+	e.Hash = ""
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, "", err
+	}
+	// json.Marshal ends with ...,"hash":""}; the body is everything before
+	// the marker, closed with "}".
+	i := bytes.LastIndex(b, hashMarker)
+	if i < 0 {
+		return nil, "", errors.New("audit: internal: no hash field")
+	}
+	body := append(b[:i:i], '}')
+	sum := sha256.Sum256(body)
+	h := hex.EncodeToString(sum[:])
+	line := make([]byte, 0, len(b)+len(h)+2)
+	line = append(line, b[:i]...)
+	line = append(line, hashMarker...)
+	line = append(line, h...)
+	line = append(line, '"', '}', '\n')
+	return line, h, nil
+}
+
+// ParseLine parses one line (without its newline) and checks that the line
+// hashes to its own hash field and is in the canonical encoding. It does not
+// check the chain (seq, prev); Verify does.
+func ParseLine(line []byte) (Entry, error) {
+	var e Entry
+	if len(line) > MaxLineBytes {
+		return e, fmt.Errorf("line is longer than %d bytes", MaxLineBytes)
+	}
+	for _, c := range line {
+		if c < 0x20 || c == 0x7f {
+			return e, fmt.Errorf("line holds control byte 0x%02x", c)
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		return Entry{}, fmt.Errorf("not a valid entry: %v", err)
+	}
+	if dec.More() {
+		return Entry{}, errors.New("trailing data after the entry")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Entry{}, errors.New("trailing data after the entry")
+	}
+	if !hexRE.MatchString(e.Hash) {
+		return Entry{}, errors.New("hash is not 64 lowercase hex digits")
+	}
+	if !hexRE.MatchString(e.Prev) {
+		return Entry{}, errors.New("prev is not 64 lowercase hex digits")
+	}
+	i := bytes.LastIndex(line, hashMarker)
+	if i < 0 {
+		return Entry{}, errors.New("hash is not the last field")
+	}
+	body := append(line[:i:i], '}')
+	sum := sha256.Sum256(body)
+	if hex.EncodeToString(sum[:]) != e.Hash {
+		return Entry{}, errors.New("content does not match its hash (line edited)")
+	}
+	// The hash covers the bytes; also insist on the canonical encoding so
+	// that two different byte strings cannot mean the same entry.
+	want, _, err := encode(e)
+	if err != nil {
+		return Entry{}, err
+	}
+	if !bytes.Equal(want[:len(want)-1], line) {
+		return Entry{}, errors.New("line is not in canonical form (line edited)")
+	}
+	if e.Seq < 1 {
+		return Entry{}, fmt.Errorf("seq %d is not positive", e.Seq)
+	}
+	if e.Time.IsZero() {
+		return Entry{}, errors.New("entry has no time")
+	}
+	if err := e.validate(); err != nil {
+		return Entry{}, errors.New(strings.TrimPrefix(err.Error(), "audit: "))
+	}
+	return e, nil
+}
+
+// VerifyError names the first bad line of a log.
+type VerifyError struct {
+	Path   string
+	Line   int // 1-based
+	Reason string
+}
+
+func (e *VerifyError) Error() string {
+	return fmt.Sprintf("audit log %s: line %d: %s", e.Path, e.Line, e.Reason)
+}
+
+// Verify reads the log at path and checks every line and the chain. It
+// returns the number of lines that verified; when err is a *VerifyError, the
+// lines before err.Line are intact. A missing file is an error; an empty file
+// verifies with 0 lines.
+func Verify(path string) (lines int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	_, _, lines, err = scan(path, f)
+	return lines, err
+}
+
+// Head returns the seq and hash of the last line after verifying the whole
+// log, so they can be recorded elsewhere as an anchor. An empty log gives
+// 0 and ZeroHash.
+func Head(path string) (seq int64, hash string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	seq, hash, _, err = scan(path, f)
+	return seq, hash, err
+}
+
+func scan(path string, r io.Reader) (seq int64, hash string, lines int, err error) {
+	br := bufio.NewReaderSize(r, MaxLineBytes+1)
+	prev := ZeroHash
+	var last int64
+	for n := 1; ; n++ {
+		line, rerr := br.ReadSlice('\n')
+		if rerr == io.EOF && len(line) == 0 {
+			return last, prev, n - 1, nil
+		}
+		bad := func(format string, a ...any) (int64, string, int, error) {
+			return last, prev, n - 1, &VerifyError{Path: path, Line: n, Reason: fmt.Sprintf(format, a...)}
+		}
+		switch {
+		case errors.Is(rerr, bufio.ErrBufferFull):
+			return bad("line is longer than %d bytes", MaxLineBytes)
+		case rerr == io.EOF:
+			return bad("last line is truncated (no newline at end of file)")
+		case rerr != nil:
+			return last, prev, n - 1, rerr
+		}
+		e, perr := ParseLine(line[:len(line)-1])
+		if perr != nil {
+			return bad("%v", perr)
+		}
+		if e.Seq != last+1 {
+			return bad("seq is %d, want %d (a line was deleted, inserted or moved before this one)", e.Seq, last+1)
+		}
+		if e.Prev != prev {
+			return bad("prev does not match the hash of line %d (a line before this one was edited, deleted, inserted or moved)", n-1)
+		}
+		last, prev = e.Seq, e.Hash
+	}
+}
+
+// DefaultPath returns where the audit log lives: $PAYDESK_AUDIT_LOG, else
+// $XDG_STATE_HOME/paydesk/audit.jsonl, else ~/.local/state/paydesk/audit.jsonl.
+func DefaultPath() (string, error) {
+	if p := os.Getenv(EnvPath); p != "" {
+		return p, nil
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "paydesk", "audit.jsonl"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("audit: no home directory for the default log path (set %s): %w", EnvPath, err)
+	}
+	return filepath.Join(home, ".local", "state", "paydesk", "audit.jsonl"), nil
+}
+
+// Log appends to one audit file. It is safe for concurrent use.
+type Log struct {
+	mu   sync.Mutex
+	f    *os.File
+	path string
+	now  func() time.Time
+}
+
+// Open opens (creating if needed) the audit log at path for appending. It
+// creates missing parent directories 0700 and the file 0600, tightens an
+// existing file to 0600, and checks that the last line is intact, so a
+// damaged log is noticed before any action is taken rather than after.
+func Open(path string) (*Log, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		if err := f.Chmod(0o600); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("audit: %s is readable by others and cannot be tightened: %w", path, err)
+		}
+	}
+	l := &Log{f: f, path: path, now: time.Now}
+	if err := l.locked(func() error { _, _, err := l.tail(); return err }); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// Path returns the file the log appends to.
+func (l *Log) Path() string { return l.path }
+
+// Close closes the file.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
+
+// Append sanitises e, chains it to the current last line, writes it and
+// fsyncs the file before returning. A zero e.Time means now. It refuses an
+// entry without action or actor, with an unknown outcome, or with an amount
+// or currency in the wrong form, and it refuses to chain onto a damaged last
+// line.
+func (l *Log) Append(e Entry) error {
+	e.sanitize()
+	if err := e.validate(); err != nil {
+		return err
+	}
+	if e.Time.IsZero() {
+		e.Time = l.now()
+	}
+	e.Time = e.Time.UTC()
+	return l.locked(func() error {
+		seq, prev, err := l.tail()
+		if err != nil {
+			return err
+		}
+		e.Seq, e.Prev = seq+1, prev
+		line, _, err := encode(e)
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		if len(line) > MaxLineBytes {
+			return fmt.Errorf("audit: entry is %d bytes, more than %d", len(line), MaxLineBytes)
+		}
+		if _, err := l.f.Write(line); err != nil {
+			return fmt.Errorf("audit: write %s: %w", l.path, err)
+		}
+		if err := l.f.Sync(); err != nil {
+			return fmt.Errorf("audit: fsync %s: %w", l.path, err)
+		}
+		return nil
+	})
+}
+
+// locked runs fn holding the in-process mutex and the exclusive file lock.
+func (l *Log) locked(fn func() error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return errors.New("audit: log is closed")
+	}
+	if err := lockFile(l.f); err != nil {
+		return fmt.Errorf("audit: lock %s: %w", l.path, err)
+	}
+	defer unlockFile(l.f)
+	return fn()
+}
+
+// tail reads and checks the last line of the file: its seq and hash, or 0
+// and ZeroHash for an empty file. Call with the lock held.
+func (l *Log) tail() (int64, string, error) {
+	fi, err := l.f.Stat()
+	if err != nil {
+		return 0, "", fmt.Errorf("audit: %w", err)
+	}
+	size := fi.Size()
+	if size == 0 {
+		return 0, ZeroHash, nil
+	}
+	n := int64(MaxLineBytes + 1)
+	if n > size {
+		n = size
+	}
+	buf := make([]byte, n)
+	if _, err := l.f.ReadAt(buf, size-n); err != nil && err != io.EOF {
+		return 0, "", fmt.Errorf("audit: read %s: %w", l.path, err)
+	}
+	damaged := func(why string) (int64, string, error) {
+		return 0, "", fmt.Errorf("audit: the last line of %s is damaged (%s); run `paydesk audit verify` and repair or move the file before any further action", l.path, why)
+	}
+	if buf[len(buf)-1] != '\n' {
+		return damaged("no newline at end of file")
+	}
+	buf = buf[:len(buf)-1]
+	start := bytes.LastIndexByte(buf, '\n') + 1
+	if start == 0 && n < size {
+		return damaged("line too long")
+	}
+	e, err := ParseLine(buf[start:])
+	if err != nil {
+		return damaged(err.Error())
+	}
+	return e.Seq, e.Hash, nil
+}
