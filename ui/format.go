@@ -1,0 +1,113 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"paydesk/model"
+	"paydesk/model/safetext"
+)
+
+// dateLayout is how every date in the console reads: "2026-11-20 14:03", in
+// the time's own location (providers send UTC; tests run in UTC).
+const dateLayout = "2006-01-02 15:04"
+
+// fmtDate formats a time for tables and headers; the zero time is "—".
+func fmtDate(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.Format(dateLayout)
+}
+
+// fmtDatePtr is fmtDate for optional times.
+func fmtDatePtr(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return fmtDate(*t)
+}
+
+// fmtAmount is the bare amount with the currency's decimals ("12.50"), for
+// columns whose currency is the same on every row. An amount with no
+// currency and no value (a column the provider left empty) is "—".
+func fmtAmount(m model.Money) string {
+	if m.Currency == "" && m.Amount.IsZero() {
+		return "—"
+	}
+	return safetext.Line(m.Fixed())
+}
+
+// fmtMoney is "12.50 USD".
+func fmtMoney(m model.Money) string {
+	if m.Currency == "" && m.Amount.IsZero() {
+		return "—"
+	}
+	return safetext.Line(m.String())
+}
+
+// fmtMoneyPtr is fmtMoney for optional amounts.
+func fmtMoneyPtr(m *model.Money) string {
+	if m == nil {
+		return "—"
+	}
+	return fmtMoney(*m)
+}
+
+// fmtAgo humanises how long ago t was, seen from now: "just now", "3s ago",
+// "4m ago", "2h ago", "3d ago". A time in the future (clock skew) reads
+// "just now" rather than a negative age.
+func fmtAgo(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Second:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
+}
+
+// statusCell is "✓ succeeded": the glyph carries the meaning without colour.
+func statusCell(s model.Status) string { return s.Glyph() + " " + s.Label() }
+
+// orDash shows "—" for an empty provider value, and makes it terminal-safe.
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return safetext.Line(s)
+}
+
+// padRight pads plain (unstyled) text with spaces to w cells; the caller
+// makes sure it is no wider.
+func padRight(s string, sw, w int) string {
+	if sw >= w {
+		return s
+	}
+	return s + strings.Repeat(" ", w-sw)
+}
+
+// padLeft right-aligns plain text in w cells.
+func padLeft(s string, sw, w int) string {
+	if sw >= w {
+		return s
+	}
+	return strings.Repeat(" ", w-sw) + s
+}
+
+// yesNo renders a boolean for a detail row.
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

@@ -1,0 +1,199 @@
+package ui
+
+import (
+	"slices"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"paydesk/model"
+)
+
+// maxBackoff caps the poll interval after repeated errors.
+const maxBackoff = 30 * time.Second
+
+// live is the polling state of one screen (tui-notes §3.3): a tick chain
+// tagged with a generation, one request in flight, exponential backoff after
+// errors. Leaving the screen bumps the generation, so a tick or answer that
+// arrives later is dropped; the request itself is cancelled by base.suspend.
+type live struct {
+	gen       int
+	inFlight  bool
+	errStreak int
+	paused    bool
+	lastOK    time.Time
+	// active: something on the screen is not settled yet, keep polling.
+	active bool
+	// hasRefunds: there is something whose settling is worth reporting.
+	hasRefunds bool
+}
+
+// pollTickMsg is the tick of one generation of a screen's poll chain.
+type pollTickMsg struct{ gen int }
+
+// begin marks a request in flight and returns the generation to tag it with.
+func (l *live) begin() int {
+	l.inFlight = true
+	return l.gen
+}
+
+// accept reports whether an answer tagged gen is still wanted, and clears
+// the in-flight flag when it is.
+func (l *live) accept(gen int) bool {
+	if gen != l.gen {
+		return false
+	}
+	l.inFlight = false
+	return true
+}
+
+// restart drops every tick and answer of the current generation.
+func (l *live) restart() {
+	l.gen++
+	l.inFlight = false
+}
+
+// due reports whether a tick should fetch now.
+func (l *live) due(m pollTickMsg) bool {
+	return m.gen == l.gen && !l.paused && !l.inFlight && l.active
+}
+
+// delay is the wait before the next poll: the refresh interval, doubled per
+// consecutive error, capped at maxBackoff.
+func (l *live) delay(interval time.Duration) time.Duration {
+	if interval <= 0 {
+		interval = 2 * time.Second
+	}
+	d := interval
+	for i := 0; i < l.errStreak && d < maxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, maxBackoff)
+}
+
+// next schedules the next tick when polling should go on.
+func (l *live) next(b *base) tea.Cmd {
+	if !l.active || l.paused {
+		return nil
+	}
+	return b.tick(l.delay(b.c.Refresh), pollTickMsg{gen: l.gen})
+}
+
+// indicator is the live-status badge: "● live · updated 3s ago",
+// "❚❚ paused · updated 1m ago", "✓ settled · updated 5s ago".
+func (l *live) indicator(c *Context) string {
+	st := c.Styles
+	now := c.Now()
+	ago := ""
+	if !l.lastOK.IsZero() {
+		ago = " · updated " + fmtAgo(now, l.lastOK)
+	}
+	switch {
+	case l.paused:
+		return st.StatusWarn.Render("❚❚ paused" + ago)
+	case l.active && l.errStreak > 0:
+		return st.StatusErr.Render("● live · retrying" + ago)
+	case l.active:
+		stale := !l.lastOK.IsZero() && now.Sub(l.lastOK) > 3*max(c.Refresh, time.Second)+c.Timeout
+		if stale {
+			return st.StatusWarn.Render("● live · stale" + ago)
+		}
+		return st.StatusOK.Render("● live" + ago)
+	case l.hasRefunds:
+		return st.Good.Render("✓ settled" + ago)
+	}
+	return st.Faint.Render(trimDot(ago))
+}
+
+func trimDot(s string) string {
+	if len(s) > 3 && s[:3] == " · " {
+		return s[len(" · "):]
+	}
+	return s
+}
+
+// settleAll says which refunds still need polling, given the previous
+// readings, and returns the readings to compare the next poll with.
+func settleAll(refunds []model.Refund, prev map[string]model.Refund) (active bool, next map[string]model.Refund) {
+	next = make(map[string]model.Refund, len(refunds))
+	for _, r := range refunds {
+		var p *model.Refund
+		if old, ok := prev[r.ID]; ok {
+			p = &old
+		}
+		if !r.Settled(p) {
+			active = true
+		}
+		next[r.ID] = r
+	}
+	return active, next
+}
+
+// mergeRefunds puts fresh refunds into an order at once (replacing by id,
+// appending new ones), so a refund just created shows before the reload.
+func mergeRefunds(o *model.Order, rs []model.Refund) {
+	for _, r := range rs {
+		if i := slices.IndexFunc(o.Refunds, func(x model.Refund) bool { return x.ID == r.ID }); i >= 0 {
+			o.Refunds[i] = r
+		} else {
+			o.Refunds = append(o.Refunds, r)
+		}
+	}
+}
+
+// mergeDone applies what an action flow popped back with to a copy of the
+// order: the order itself when the provider returned it, then the payment,
+// refund and refunds it created.
+func mergeDone(o *model.Order, d ActionDone) *model.Order {
+	var n model.Order
+	switch {
+	case d.Order != nil:
+		n = *d.Order
+	case o != nil:
+		n = *o
+	default:
+		return nil
+	}
+	n.Payments = slices.Clone(n.Payments)
+	n.Refunds = slices.Clone(n.Refunds)
+	if d.Payment != nil {
+		if i := slices.IndexFunc(n.Payments, func(p model.Payment) bool { return p.ID == d.Payment.ID }); i >= 0 {
+			n.Payments[i] = *d.Payment
+		}
+	}
+	if d.Refund != nil {
+		mergeRefunds(&n, []model.Refund{*d.Refund})
+	}
+	mergeRefunds(&n, d.Refunds)
+	return &n
+}
+
+// refusal is the status line for a mutating key pressed by a read-only
+// agent. key.Matches ignores disabled bindings, so the raw key is compared.
+func refusal(c *Context, msg tea.KeyMsg) tea.Cmd {
+	if !c.ReadOnly {
+		return nil
+	}
+	k := c.Keys
+	s := msg.String()
+	has := func(b key.Binding) bool { return slices.Contains(b.Keys(), s) }
+	switch {
+	case has(k.Edit):
+		return Status("Read-only: editing is switched off")
+	case has(k.RefundPart), has(k.RefundAll), has(k.Cancel):
+		return Status("Read-only: refunds are switched off")
+	}
+	return nil
+}
+
+// copyRef copies a ref over OSC 52 (c.Copy says so in the status line).
+func copyRef(c *Context, ref string) tea.Cmd {
+	switch {
+	case ref == "":
+		return nil
+	case c.Copy == nil:
+		return Status("No clipboard in this session.")
+	}
+	return c.Copy(ref)
+}

@@ -1,0 +1,478 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/spinner"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"paydesk/api"
+	"paydesk/model"
+	"paydesk/model/safetext"
+)
+
+// orderScreen is one order: a header with the figures an agent quotes on the
+// phone, a payments table (focused, first row selected on arrival) and a
+// refunds table. left/right moves between the tables (tab is the next
+// provider). While any refund is not settled the order is re-read every
+// --refresh (see live).
+type orderScreen struct {
+	base
+	provider int
+	orderID  string // what was asked for; the order's id once loaded
+	order    *model.Order
+	prev     map[string]model.Refund
+	err      error
+	errShown bool
+	live     live
+	spin     spinner.Model
+
+	pays, refs   *Table
+	focusRefunds bool
+	head         []string // rendered header lines (data or width changed)
+}
+
+// errEmptyAnswer stands in for a provider that answered nothing at all.
+var errEmptyAnswer = errors.New("the provider returned no order")
+
+type orderLoadedMsg struct {
+	gen   int
+	order *model.Order
+	err   error
+}
+
+func newOrderScreen(c *Context, provider int, orderID string) Screen {
+	s := &orderScreen{base: newBase(c), provider: provider, orderID: orderID}
+	s.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.Faint))
+	s.pays = NewTable(c, []Column{
+		{Title: "Ref", Width: 12, Min: 10},
+		{Title: "Method", Width: 14, Min: 8, Flex: true},
+		{Title: "Amount", Width: 10, Min: 9, Right: true},
+		{Title: "Status", Width: 17, Min: 12},
+		{Title: "Refunded", Width: 10, Min: 9, Right: true},
+		{Title: "Date", Width: 16},
+	})
+	s.refs = NewTable(c, refundColumns(true))
+	s.pays.SetCellStyle(func(row, col int) (lipgloss.Style, bool) {
+		if col != 3 || s.order == nil || row >= len(s.order.Payments) {
+			return lipgloss.Style{}, false
+		}
+		return c.Styles.ForStatus(s.order.Payments[row].Status), true
+	})
+	s.refs.SetCellStyle(func(row, col int) (lipgloss.Style, bool) {
+		if col != 3 || s.order == nil || row >= len(s.order.Refunds) {
+			return lipgloss.Style{}, false
+		}
+		return c.Styles.ForStatus(s.order.Refunds[row].Status), true
+	})
+	s.refs.SetFocused(false)
+	s.layout()
+	return s
+}
+
+func (s *orderScreen) prov() api.Provider     { return s.c.Providers[s.provider] }
+func (s *orderScreen) caps() api.Capabilities { return s.prov().Capabilities() }
+func (s *orderScreen) Init() tea.Cmd          { return tea.Batch(s.fetch(), Routed(s.id, s.spin.Tick)) }
+func (s *orderScreen) SetSize(w, h int)       { s.base.SetSize(w, h); s.layout() }
+func (s *orderScreen) Suspend()               { s.live.restart(); s.suspend() }
+func (s *orderScreen) loading() bool          { return s.order == nil && s.live.inFlight }
+func (s *orderScreen) Order() *model.Order    { return s.order }
+func (s *orderScreen) selectedPayment() *model.Payment {
+	if s.order == nil || s.pays.Cursor() < 0 || s.pays.Cursor() >= len(s.order.Payments) {
+		return nil
+	}
+	return &s.order.Payments[s.pays.Cursor()]
+}
+
+func (s *orderScreen) selectedRefund() *model.Refund {
+	if s.order == nil || s.refs.Cursor() < 0 || s.refs.Cursor() >= len(s.order.Refunds) {
+		return nil
+	}
+	return &s.order.Refunds[s.refs.Cursor()]
+}
+
+func (s *orderScreen) Title() string {
+	if s.order != nil {
+		return "Order " + s.order.Ref
+	}
+	return "Order " + s.orderID
+}
+
+// Resume re-reads the order: an action taken on a screen above may have
+// changed it, and polling restarts with a fresh generation.
+func (s *orderScreen) Resume() tea.Cmd {
+	s.resume()
+	s.live.restart()
+	if s.live.paused && s.order != nil {
+		return nil
+	}
+	return s.fetch()
+}
+
+func (s *orderScreen) fetch() tea.Cmd {
+	gen := s.live.begin()
+	p, id := s.prov(), s.orderID
+	return call(&s.base, func(ctx context.Context) (*model.Order, error) { return p.GetOrder(ctx, id) },
+		func(o *model.Order, err error) tea.Msg { return orderLoadedMsg{gen: gen, order: o, err: err} })
+}
+
+func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case orderLoadedMsg:
+		if !s.live.accept(msg.gen) {
+			return s, nil
+		}
+		if msg.err != nil || msg.order == nil {
+			if msg.err == nil {
+				msg.err = errEmptyAnswer
+			}
+			s.err = msg.err
+			s.errShown = true
+			s.live.errStreak++
+			s.renderHead()
+			if s.order == nil {
+				return s, StatusErr(msg.err) // nothing to poll yet: r retries
+			}
+			return s, tea.Batch(StatusErr(msg.err), s.live.next(&s.base))
+		}
+		var clear tea.Cmd
+		if s.errShown {
+			clear = Status("")
+			s.errShown = false
+		}
+		s.err = nil
+		s.live.errStreak = 0
+		s.live.lastOK = s.c.Now()
+		s.setOrder(msg.order)
+		return s, tea.Batch(clear, s.live.next(&s.base))
+	case pollTickMsg:
+		if !s.live.due(msg) {
+			return s, nil
+		}
+		return s, s.fetch()
+	case spinner.TickMsg:
+		if !s.loading() {
+			return s, nil
+		}
+		var cmd tea.Cmd
+		s.spin, cmd = s.spin.Update(msg)
+		return s, Routed(s.id, cmd)
+	case PoppedMsg:
+		done, ok := msg.Result.(ActionDone)
+		if !ok {
+			return s, nil
+		}
+		if o := mergeDone(s.order, done); o != nil {
+			s.setOrder(o)
+		}
+		var st tea.Cmd
+		if done.Message != "" {
+			st = Status(done.Message)
+		}
+		if s.live.inFlight { // Resume already asked for a fresh copy
+			return s, st
+		}
+		s.live.restart()
+		return s, tea.Batch(st, s.fetch())
+	case tea.KeyMsg:
+		return s, s.key(msg)
+	}
+	return s, nil
+}
+
+func (s *orderScreen) key(msg tea.KeyMsg) tea.Cmd {
+	k := s.c.Keys
+	switch {
+	case key.Matches(msg, k.Refresh):
+		if s.live.inFlight {
+			return nil
+		}
+		s.live.restart()
+		return s.fetch()
+	case key.Matches(msg, k.Pause):
+		return s.togglePause()
+	}
+	if s.order == nil {
+		return nil
+	}
+	focused := s.pays
+	if s.focusRefunds {
+		focused = s.refs
+	}
+	caps := s.caps()
+	switch {
+	case focused.Update(msg):
+		return nil
+	case key.Matches(msg, k.FocusNext):
+		s.focusRefunds = !s.focusRefunds && len(s.order.Refunds) > 0
+		s.pays.SetFocused(!s.focusRefunds)
+		s.refs.SetFocused(s.focusRefunds)
+		return nil
+	case key.Matches(msg, k.Enter):
+		if s.focusRefunds {
+			if r := s.selectedRefund(); r != nil {
+				return Push(newRefundScreen(s.c, s.provider, s.order, r.ID))
+			}
+		} else if p := s.selectedPayment(); p != nil {
+			return Push(newPaymentScreen(s.c, s.provider, s.order, p.ID))
+		}
+		return nil
+	case key.Matches(msg, k.Copy):
+		if s.focusRefunds {
+			if r := s.selectedRefund(); r != nil {
+				return copyRef(s.c, r.ID)
+			}
+		} else if p := s.selectedPayment(); p != nil {
+			return copyRef(s.c, p.ID)
+		}
+		return copyRef(s.c, s.order.Ref)
+	case key.Matches(msg, k.Edit) && s.canEdit(caps):
+		if s.focusRefunds {
+			return Push(newEditRefundScreen(s.c, s.provider, s.order, s.selectedRefund().ID))
+		}
+		return Push(newEditPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
+	case key.Matches(msg, k.RefundPart) && s.canRefundPart(caps):
+		return Push(newRefundPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
+	case key.Matches(msg, k.RefundAll) && caps.RefundOrder:
+		return Push(newRefundOrderScreen(s.c, s.provider, s.order))
+	case key.Matches(msg, k.Cancel) && s.canCancel(caps):
+		return Push(newCancelPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
+	}
+	return refusal(s.c, msg)
+}
+
+func (s *orderScreen) togglePause() tea.Cmd {
+	s.live.paused = !s.live.paused
+	if s.live.paused {
+		return Status("Live refresh paused; p resumes, r refreshes once.")
+	}
+	s.live.restart()
+	return tea.Batch(Status("Live refresh resumed."), s.fetch())
+}
+
+func (s *orderScreen) canEdit(caps api.Capabilities) bool {
+	if !s.c.Keys.Edit.Enabled() {
+		return false
+	}
+	if s.focusRefunds {
+		return caps.UpdateRefund && s.selectedRefund() != nil
+	}
+	return caps.UpdatePayment && s.selectedPayment() != nil
+}
+
+func (s *orderScreen) canRefundPart(caps api.Capabilities) bool {
+	return s.c.Keys.RefundPart.Enabled() && !s.focusRefunds &&
+		(caps.RefundPayment || caps.PartialRefundOnOrder) && s.selectedPayment() != nil
+}
+
+func (s *orderScreen) canCancel(caps api.Capabilities) bool {
+	p := s.selectedPayment()
+	return s.c.Keys.Cancel.Enabled() && !s.focusRefunds && caps.CancelPayment &&
+		caps.CanCancel != nil && p != nil && caps.CanCancel(p)
+}
+
+// Help lists only the actions that work here and now.
+func (s *orderScreen) Help() []key.Binding {
+	k := s.c.Keys
+	if s.order == nil {
+		return []key.Binding{k.Refresh, k.Back}
+	}
+	caps := s.caps()
+	out := []key.Binding{k.Enter}
+	if s.canEdit(caps) {
+		out = append(out, k.Edit)
+	}
+	if s.canRefundPart(caps) {
+		out = append(out, k.RefundPart)
+	}
+	if caps.RefundOrder && k.RefundAll.Enabled() {
+		out = append(out, k.RefundAll)
+	}
+	if s.canCancel(caps) {
+		out = append(out, k.Cancel)
+	}
+	if len(s.order.Refunds) > 0 {
+		out = append(out, k.FocusNext)
+	}
+	return append(out, k.Refresh, k.Pause, k.Copy)
+}
+
+// setOrder takes a fresh reading: rows are formatted here, not in View.
+func (s *orderScreen) setOrder(o *model.Order) {
+	first := s.order == nil
+	s.order = o
+	s.orderID = o.ID
+	s.live.hasRefunds = len(o.Refunds) > 0
+	s.live.active, s.prev = settleAll(o.Refunds, s.prev)
+
+	rows := make([][]string, len(o.Payments))
+	for i := range o.Payments {
+		p := &o.Payments[i]
+		method := p.Method
+		if method == "" {
+			method = p.FundingType
+		}
+		rows[i] = []string{orDash(p.ID), orDash(method), fmtAmount(p.Amount), statusCell(p.Status),
+			fmtAmount(o.RefundedOn(p.ID)), fmtDate(p.Created)}
+	}
+	s.pays.SetRows(rows)
+	if first {
+		s.pays.SetCursor(0) // the first payment is selected on arrival
+	}
+	rrows := make([][]string, len(o.Refunds))
+	for i := range o.Refunds {
+		r := &o.Refunds[i]
+		rrows[i] = []string{orDash(r.ID), orDash(r.PaymentID), fmtAmount(r.Amount), statusCell(r.Status),
+			orDash(r.Reason), fmtDate(r.Updated)}
+	}
+	s.refs.SetRows(rrows)
+	if len(o.Refunds) == 0 && s.focusRefunds {
+		s.focusRefunds = false
+		s.pays.SetFocused(true)
+		s.refs.SetFocused(false)
+	}
+	s.layout()
+}
+
+// headLines is the number of lines above the tables.
+const orderHeadLines = 6
+
+// layout shares the body's height between the two tables.
+func (s *orderScreen) layout() {
+	np, nr := 1, 1
+	if s.order != nil {
+		np, nr = max(len(s.order.Payments), 1), max(len(s.order.Refunds), 1)
+	}
+	// head + "Payments" title + header + blank + "Refunds" title + header
+	rest := max(s.height-orderHeadLines-5, 2)
+	pr, rr := np, nr
+	if pr+rr > rest {
+		half := rest / 2
+		switch {
+		case pr <= half:
+			rr = rest - pr
+		case rr <= rest-half:
+			pr = rest - rr
+		default:
+			pr, rr = half, rest-half
+		}
+	}
+	s.pays.SetSize(s.width, max(pr, 1))
+	s.refs.SetSize(s.width, max(rr, 1))
+	s.renderHead()
+}
+
+// renderHead formats the header block when the data or the width changes.
+func (s *orderScreen) renderHead() {
+	st := s.c.Styles
+	o := s.order
+	if o == nil {
+		s.head = nil
+		return
+	}
+	col := max((s.width-2)/2, 30)
+	s.head = []string{
+		"", // title line: drawn in View (it carries the live badge)
+		pair(st, "Customer", orDash(o.CustomerID), "External id", orDash(o.ExternalOrderID), col),
+		pair(st, "Created", fmtDate(o.Created), "Paid", fmtMoney(o.Paid()), col),
+		pair(st, "Total", fmtMoney(o.Total), "Refunded", fmtMoney(o.Refunded()), col),
+		pair(st, "Pending", fmtMoney(o.Pending()), "Refundable", st.Bold.Render(fmtMoney(o.Refundable())), col),
+		"",
+	}
+}
+
+// pair draws two label/value cells on one line; values are already safe.
+func pair(st *Styles, l1, v1, l2, v2 string, col int) string {
+	return kvCell(st, l1, v1, col) + " " + kvCell(st, l2, v2, col)
+}
+
+const labelWidth = 12
+
+// kvCell is "Label       value" in w cells; v may carry styling.
+func kvCell(st *Styles, label, v string, w int) string {
+	l := st.Label.Render(padRight(label, lipgloss.Width(label), labelWidth))
+	vw := w - labelWidth
+	if lipgloss.Width(v) > vw {
+		v = safetext.Truncate(v, vw) // only plain values get this long
+	}
+	return l + padRight(v, lipgloss.Width(v), vw)
+}
+
+// titleLine is "Order 1a2b3c4d5e  ✓ succeeded  succeeded" with the live
+// badge on the right.
+func titleLine(c *Context, width int, title string, status model.Status, raw string, badge string) string {
+	st := c.Styles
+	left := st.Title.Render(safetext.Truncate(title, max(width/2, 20))) + "  " + st.StatusText(status)
+	if raw != "" {
+		left += "  " + st.Faint.Render(safetext.Truncate(raw, 24))
+	}
+	return spread(left, badge, width)
+}
+
+func (s *orderScreen) View() string {
+	st := s.c.Styles
+	if s.order == nil {
+		return s.emptyView()
+	}
+	o := s.order
+	var b strings.Builder
+	b.WriteString(titleLine(s.c, s.width, "Order "+o.Ref, o.Status, o.ProviderStatus, s.live.indicator(s.c)))
+	for _, l := range s.head[1:] {
+		b.WriteByte('\n')
+		b.WriteString(l)
+	}
+	b.WriteByte('\n')
+	b.WriteString(sectionTitle(st, "Payments", len(o.Payments), !s.focusRefunds))
+	b.WriteByte('\n')
+	if len(o.Payments) == 0 {
+		b.WriteString(st.Faint.Render("  No payments on this order."))
+	} else {
+		b.WriteString(s.pays.View())
+	}
+	b.WriteString("\n\n")
+	b.WriteString(sectionTitle(st, "Refunds", len(o.Refunds), s.focusRefunds))
+	b.WriteByte('\n')
+	if len(o.Refunds) == 0 {
+		b.WriteString(st.Faint.Render("  No refunds yet."))
+	} else {
+		b.WriteString(s.refs.View())
+	}
+	return b.String()
+}
+
+func sectionTitle(st *Styles, name string, n int, focused bool) string {
+	t := name + " (" + strconv.Itoa(n) + ")"
+	if focused {
+		return st.Bold.Render("▌" + t)
+	}
+	return st.Faint.Render(" " + t)
+}
+
+// emptyView is the body before the order arrived: a spinner, or why not.
+func (s *orderScreen) emptyView() string {
+	st := s.c.Styles
+	id := safetext.Line(s.orderID)
+	switch {
+	case s.err != nil && api.StatusOf(s.err) == 404:
+		return st.Title.Render("Order "+id) + "\n\n" +
+			st.StatusErr.Render("✗ Not found: "+s.prov().Name()+" has no order “"+id+"”.") + "\n\n" +
+			wrapText(DescribeError(s.err), s.width) + "\n\n" +
+			st.Faint.Render("Check the ref (refs are case-sensitive); esc goes back, g on the list tries another.")
+	case s.err != nil:
+		return st.Title.Render("Order "+id) + "\n\n" +
+			st.StatusErr.Render("✗ Could not load this order.") + "\n\n" +
+			wrapText(DescribeError(s.err), s.width) + "\n\n" +
+			st.Faint.Render("r tries again; esc goes back.")
+	}
+	return st.Title.Render("Order "+id) + "\n\n" + s.spin.View() + " Loading order…"
+}
+
+// wrapText wraps plain, already-safe text to w cells.
+func wrapText(s string, w int) string {
+	return lipgloss.NewStyle().Width(max(w, 20)).Render(s) // layout only: no colour
+}

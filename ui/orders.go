@@ -1,0 +1,573 @@
+package ui
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/spinner"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"paydesk/api"
+	"paydesk/model"
+	"paydesk/model/safetext"
+)
+
+// rangeStep is how far [ and ] move the date range of the orders list.
+const rangeStep = 30 * 24 * time.Hour
+
+// ordersScreen is the home screen of a provider: its orders, newest first,
+// from the last 30 days (where the provider takes a range), a page at a time
+// as the cursor nears the end. / filters the loaded rows, s/S sort, g opens
+// any order by ref, enter opens the selected one.
+type ordersScreen struct {
+	base
+	provider int
+	caps     api.Capabilities
+	from, to time.Time
+
+	all   []model.OrderSummary
+	cells [][]string // formatted rows, parallel to all
+	hay   []string   // lower-case ref, status and reference, for the filter
+	order []int      // indices of all, sorted
+	view  []int      // order, filtered: what the table shows
+	table *Table
+
+	gen          int    // bumps on reload or range change: late pages are dropped
+	next         string // cursor of the next page; "" = no more
+	loading      bool   // a page request is in flight
+	loaded       bool   // the first page arrived
+	reloading    bool   // r: old rows stay until the new first page arrives
+	err          error
+	errShown     bool
+	loadedAt     time.Time
+	sortCol      int
+	sortDesc     bool
+	ncols        int
+	filter       textinput.Model
+	filtering    bool
+	gotoIn       textinput.Model
+	going        bool
+	spin         spinner.Model
+	older, newer key.Binding
+	closeInput   key.Binding
+}
+
+type pageMsg struct {
+	gen  int
+	page api.OrderPage
+	err  error
+}
+
+// Column positions in the orders table; amount columns sit between Date and
+// Total, so Total and Reference are counted from the end.
+const (
+	colRef = iota
+	colStatus
+	colDate
+	colAmounts
+)
+
+func newOrdersScreen(c *Context, provider int) Screen {
+	p := c.Providers[provider]
+	s := &ordersScreen{base: newBase(c), provider: provider, caps: p.Capabilities(), sortCol: colDate, sortDesc: true}
+	if s.caps.OrderRange {
+		s.to = c.Now()
+		s.from = s.to.Add(-rangeStep)
+	}
+	s.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.Faint))
+	s.filter = newPrompt(c, "/ ", "ref, status or "+strings.ToLower(cmp.Or(s.caps.ReferenceColumn, "reference")))
+	s.gotoIn = newPrompt(c, "Go to order ref: ", "ref or id, then enter")
+	s.older = key.NewBinding(key.WithKeys("["), key.WithHelp("[", "30 days earlier"))
+	s.newer = key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "30 days later"))
+	s.closeInput = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear"))
+
+	cols := []Column{
+		{Title: "Ref", Width: 12, Min: 10},
+		{Title: "Status", Width: 17, Min: 11},
+		{Title: "Date", Width: 16, Min: 11, TrimLeft: true},
+	}
+	for _, name := range s.caps.AmountColumns {
+		cols = append(cols, Column{Title: name, Width: max(len(name), 9), Min: 8, Right: true})
+	}
+	cols = append(cols,
+		Column{Title: "Total", Width: 14, Min: 10, Right: true},
+		Column{Title: cmp.Or(s.caps.ReferenceColumn, "Reference"), Width: 16, Min: 8, Flex: true})
+	s.ncols = len(cols)
+	s.table = NewTable(c, cols)
+	s.table.SetCellStyle(func(row, col int) (lipgloss.Style, bool) {
+		if col != colStatus || row >= len(s.view) {
+			return lipgloss.Style{}, false
+		}
+		return c.Styles.ForStatus(s.all[s.view[row]].Status), true
+	})
+	s.markSort()
+	s.layout()
+	return s
+}
+
+// newPrompt is a one-line text input styled from the session's renderer,
+// with a steady cursor (no blink ticks, stable goldens).
+func newPrompt(c *Context, prompt, placeholder string) textinput.Model {
+	in := textinput.New()
+	in.Prompt = prompt
+	in.Placeholder = placeholder
+	in.CharLimit = 128
+	in.PromptStyle = c.Styles.Bold
+	in.TextStyle = c.Styles.Value
+	in.PlaceholderStyle = c.Styles.Faint
+	in.Cursor.Style = c.Styles.Bold
+	in.Cursor.TextStyle = c.Styles.Value
+	in.Cursor.SetMode(cursor.CursorStatic)
+	return in
+}
+
+func (s *ordersScreen) prov() api.Provider { return s.c.Providers[s.provider] }
+func (s *ordersScreen) Title() string      { return "Orders" }
+func (s *ordersScreen) Typing() bool       { return s.filtering || s.going }
+func (s *ordersScreen) SetSize(w, h int)   { s.base.SetSize(w, h); s.layout() }
+
+func (s *ordersScreen) layout() {
+	// title line, prompt line, table header
+	s.table.SetSize(s.width, max(s.height-3, 1))
+}
+
+func (s *ordersScreen) Init() tea.Cmd { return s.reload(false) }
+
+// Suspend cancels a page in flight; Resume asks for it again.
+func (s *ordersScreen) Suspend() {
+	s.gen++
+	s.loading = false
+	s.suspend()
+}
+
+func (s *ordersScreen) Resume() tea.Cmd {
+	s.resume()
+	if !s.loaded || s.reloading {
+		return s.reload(s.loaded)
+	}
+	return s.maybeMore()
+}
+
+// reload starts over from the first page; keep leaves the old rows on
+// screen until the new ones arrive (r), otherwise they are cleared (a new
+// range).
+func (s *ordersScreen) reload(keep bool) tea.Cmd {
+	s.gen++
+	s.next = ""
+	s.err = nil
+	s.reloading = keep && s.loaded
+	if !keep {
+		s.loaded = false
+		s.setData(nil, nil)
+	}
+	return tea.Batch(s.fetch(""), Routed(s.id, s.spin.Tick))
+}
+
+func (s *ordersScreen) fetch(cursor string) tea.Cmd {
+	s.loading = true
+	gen := s.gen
+	p := s.prov()
+	q := api.OrderQuery{From: s.from, To: s.to, Cursor: cursor}
+	return call(&s.base, func(ctx context.Context) (api.OrderPage, error) { return p.ListOrders(ctx, q) },
+		func(pg api.OrderPage, err error) tea.Msg { return pageMsg{gen: gen, page: pg, err: err} })
+}
+
+// maybeMore asks for the next page when the cursor is within two screens of
+// the end; one page request at a time.
+func (s *ordersScreen) maybeMore() tea.Cmd {
+	if s.loading || s.next == "" || !s.loaded || s.err != nil {
+		return nil
+	}
+	if s.table.Cursor() < s.table.Rows()-2*s.table.Height() {
+		return nil
+	}
+	return s.fetch(s.next)
+}
+
+func (s *ordersScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case pageMsg:
+		return s, s.page(msg)
+	case spinner.TickMsg:
+		if !s.loading || s.loaded {
+			return s, nil
+		}
+		var cmd tea.Cmd
+		s.spin, cmd = s.spin.Update(msg)
+		return s, Routed(s.id, cmd)
+	case tea.KeyMsg:
+		return s, s.key(msg)
+	}
+	return s, nil
+}
+
+func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
+	if msg.gen != s.gen {
+		return nil
+	}
+	s.loading = false
+	if msg.err != nil {
+		s.err, s.errShown = msg.err, true
+		s.reloading = false
+		return StatusErr(msg.err)
+	}
+	var clear tea.Cmd
+	if s.errShown {
+		clear, s.errShown = Status(""), false
+	}
+	s.err = nil
+	s.loadedAt = s.c.Now()
+	if s.reloading || !s.loaded {
+		s.reloading = false
+		s.loaded = true
+		s.setData(msg.page.Orders, nil)
+	} else {
+		s.setData(msg.page.Orders, s.all)
+	}
+	s.next = msg.page.Next
+	// Fill the first screens without a keypress (not while filtering: a
+	// filter matching nothing would otherwise walk every page).
+	if s.filter.Value() == "" && s.table.Rows() < 2*s.table.Height() {
+		return tea.Batch(clear, s.maybeMore())
+	}
+	return clear
+}
+
+// setData appends orders to prev (nil: start over) and formats the new rows.
+func (s *ordersScreen) setData(orders []model.OrderSummary, prev []model.OrderSummary) {
+	if prev == nil {
+		s.all, s.cells, s.hay = nil, nil, nil
+	}
+	for _, o := range orders {
+		s.all = append(s.all, o)
+		s.cells = append(s.cells, s.formatRow(&o))
+		s.hay = append(s.hay, strings.ToLower(o.Ref+"\x00"+statusCell(o.Status)+"\x00"+string(o.Status)+"\x00"+o.ProviderStatus+"\x00"+o.Reference+"\x00"+o.ID))
+	}
+	s.resort()
+}
+
+func (s *ordersScreen) formatRow(o *model.OrderSummary) []string {
+	row := make([]string, 0, s.ncols)
+	row = append(row, orDash(o.Ref), statusCell(o.Status), fmtDate(o.Created))
+	for i := range s.caps.AmountColumns {
+		if i < len(o.Amounts) {
+			row = append(row, fmtAmount(o.Amounts[i]))
+		} else {
+			row = append(row, "—")
+		}
+	}
+	return append(row, fmtMoney(o.Total), orDash(o.Reference))
+}
+
+// resort rebuilds the sorted index and then the filtered view.
+func (s *ordersScreen) resort() {
+	sel := s.selectedIndex()
+	s.order = make([]int, len(s.all))
+	for i := range s.order {
+		s.order[i] = i
+	}
+	col, desc := s.sortCol, s.sortDesc
+	if !(col == colDate && desc) { // the provider's order is already newest first
+		slices.SortStableFunc(s.order, func(a, b int) int {
+			c := s.compare(a, b, col)
+			if desc {
+				c = -c
+			}
+			if c == 0 {
+				c = s.all[b].Created.Compare(s.all[a].Created)
+			}
+			return c
+		})
+	}
+	s.refilter(sel)
+}
+
+func (s *ordersScreen) compare(a, b, col int) int {
+	x, y := &s.all[a], &s.all[b]
+	total, ref := s.ncols-2, s.ncols-1
+	switch {
+	case col == colRef:
+		return strings.Compare(x.Ref, y.Ref)
+	case col == colStatus:
+		return strings.Compare(x.Status.Label(), y.Status.Label())
+	case col == colDate:
+		return x.Created.Compare(y.Created)
+	case col == total:
+		return x.Total.Amount.Cmp(y.Total.Amount)
+	case col == ref:
+		return strings.Compare(x.Reference, y.Reference)
+	}
+	i := col - colAmounts
+	var ax, ay model.Money
+	if i < len(x.Amounts) {
+		ax = x.Amounts[i]
+	}
+	if i < len(y.Amounts) {
+		ay = y.Amounts[i]
+	}
+	return ax.Amount.Cmp(ay.Amount)
+}
+
+// refilter applies the filter to the sorted index and keeps the selected
+// order selected when it is still shown.
+func (s *ordersScreen) refilter(sel int) {
+	q := strings.ToLower(strings.TrimSpace(s.filter.Value()))
+	if q == "" {
+		s.view = s.order
+	} else {
+		s.view = make([]int, 0, len(s.order)/4)
+		for _, i := range s.order {
+			if strings.Contains(s.hay[i], q) {
+				s.view = append(s.view, i)
+			}
+		}
+	}
+	rows := make([][]string, len(s.view))
+	cur := -1
+	for k, i := range s.view {
+		rows[k] = s.cells[i]
+		if i == sel {
+			cur = k
+		}
+	}
+	s.table.SetRows(rows)
+	if cur >= 0 {
+		s.table.SetCursor(cur)
+	}
+}
+
+// selectedIndex is the index in all of the selected row, or -1.
+func (s *ordersScreen) selectedIndex() int {
+	c := s.table.Cursor()
+	if c < 0 || c >= len(s.view) {
+		return -1
+	}
+	return s.view[c]
+}
+
+func (s *ordersScreen) selected() *model.OrderSummary {
+	if i := s.selectedIndex(); i >= 0 {
+		return &s.all[i]
+	}
+	return nil
+}
+
+func (s *ordersScreen) markSort() {
+	arrow := " ▲"
+	if s.sortDesc {
+		arrow = " ▼"
+	}
+	s.table.SetMark(s.sortCol, arrow)
+}
+
+func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
+	k := s.c.Keys
+	if s.going {
+		return s.gotoKey(msg)
+	}
+	if s.filtering {
+		return s.filterKey(msg)
+	}
+	switch {
+	case s.table.Update(msg):
+		return s.maybeMore()
+	case key.Matches(msg, k.Enter):
+		if o := s.selected(); o != nil {
+			return Push(newOrderScreen(s.c, s.provider, o.ID))
+		}
+	case key.Matches(msg, k.Filter):
+		s.filtering = true
+		return s.filter.Focus()
+	case key.Matches(msg, k.Back) && s.filter.Value() != "":
+		s.filter.SetValue("")
+		s.refilter(s.selectedIndex())
+	case key.Matches(msg, k.Goto):
+		s.going = true
+		s.gotoIn.SetValue("")
+		return s.gotoIn.Focus()
+	case key.Matches(msg, k.Sort):
+		s.sortCol = (s.sortCol + 1) % s.ncols
+		// Dates and amounts read best largest first, text A to Z.
+		s.sortDesc = s.sortCol == colDate || (s.sortCol >= colAmounts && s.sortCol < s.ncols-1)
+		s.markSort()
+		s.resort()
+	case key.Matches(msg, k.SortFlip):
+		s.sortDesc = !s.sortDesc
+		s.markSort()
+		s.resort()
+	case key.Matches(msg, k.Refresh):
+		return s.reload(true)
+	case key.Matches(msg, k.Copy):
+		if o := s.selected(); o != nil {
+			return copyRef(s.c, o.Ref)
+		}
+	case s.caps.OrderRange && key.Matches(msg, s.older):
+		s.to, s.from = s.from, s.from.Add(-rangeStep)
+		return s.reload(false)
+	case s.caps.OrderRange && key.Matches(msg, s.newer):
+		now := s.c.Now()
+		if !s.to.Before(now.Add(-time.Minute)) {
+			return Status("The range already ends now.")
+		}
+		s.from, s.to = s.to, s.to.Add(rangeStep)
+		if s.to.After(now) {
+			s.to, s.from = now, now.Add(-rangeStep)
+		}
+		return s.reload(false)
+	}
+	return nil
+}
+
+func (s *ordersScreen) filterKey(msg tea.KeyMsg) tea.Cmd {
+	switch msg.Type {
+	case tea.KeyEsc:
+		s.filtering = false
+		s.filter.Blur()
+		s.filter.SetValue("")
+		s.refilter(s.selectedIndex())
+		return nil
+	case tea.KeyEnter:
+		s.filtering = false
+		s.filter.Blur()
+		return nil
+	case tea.KeyUp, tea.KeyDown, tea.KeyPgUp, tea.KeyPgDown:
+		s.table.Update(msg)
+		return s.maybeMore()
+	}
+	before := s.filter.Value()
+	var cmd tea.Cmd
+	s.filter, cmd = s.filter.Update(msg)
+	if s.filter.Value() != before {
+		s.refilter(s.selectedIndex())
+	}
+	return cmd
+}
+
+func (s *ordersScreen) gotoKey(msg tea.KeyMsg) tea.Cmd {
+	switch msg.Type {
+	case tea.KeyEsc:
+		s.going = false
+		s.gotoIn.Blur()
+		return nil
+	case tea.KeyEnter:
+		ref := strings.TrimSpace(s.gotoIn.Value())
+		s.going = false
+		s.gotoIn.Blur()
+		if ref == "" {
+			return nil
+		}
+		return Push(newOrderScreen(s.c, s.provider, ref))
+	}
+	var cmd tea.Cmd
+	s.gotoIn, cmd = s.gotoIn.Update(msg)
+	return cmd
+}
+
+func (s *ordersScreen) Help() []key.Binding {
+	k := s.c.Keys
+	if s.going {
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open order")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		}
+	}
+	if s.filtering {
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
+			s.closeInput,
+		}
+	}
+	out := []key.Binding{k.Enter, k.Filter, k.Sort, k.SortFlip, k.Goto}
+	if s.caps.OrderRange {
+		out = append(out, s.older, s.newer)
+	}
+	return append(out, k.Refresh, k.Copy)
+}
+
+func (s *ordersScreen) View() string {
+	st := s.c.Styles
+	var b strings.Builder
+	b.WriteString(s.titleLine())
+	b.WriteByte('\n')
+	b.WriteString(s.promptLine())
+	b.WriteByte('\n')
+	switch {
+	case !s.loaded && s.err != nil:
+		b.WriteString(st.StatusErr.Render("✗ Could not load orders.") + "\n\n" + wrapText(DescribeError(s.err), s.width) +
+			"\n\n" + st.Faint.Render("r tries again; g opens an order by its ref."))
+	case !s.loaded:
+		b.WriteString(s.spin.View() + " Loading orders…")
+	case len(s.all) == 0:
+		b.WriteString(st.Faint.Render(s.emptyText()))
+	case len(s.view) == 0:
+		b.WriteString(st.Faint.Render("No loaded order matches “" + safetext.Line(s.filter.Value()) + "”. esc clears the filter."))
+		if s.next != "" {
+			b.WriteString("\n" + st.Faint.Render("More orders are not loaded yet: clear the filter and scroll, or g opens any order by ref."))
+		}
+	default:
+		b.WriteString(s.table.View())
+	}
+	return b.String()
+}
+
+func (s *ordersScreen) emptyText() string {
+	if s.caps.OrderRange {
+		return "No orders between " + s.from.Format("2006-01-02") + " and " + s.to.Format("2006-01-02") +
+			". [ looks 30 days earlier; g opens an order by its ref."
+	}
+	return "No orders. g opens an order by its ref."
+}
+
+// titleLine: "Orders  2026-10-23 → 2026-11-22 · 200 loaded, more · Date ▼" and,
+// on the right, what is loading.
+func (s *ordersScreen) titleLine() string {
+	st := s.c.Styles
+	left := st.Title.Render("Orders")
+	if s.caps.OrderRange {
+		left += "  " + s.from.Format("2006-01-02") + " → " + s.to.Format("2006-01-02")
+	}
+	if s.loaded {
+		n := strconv.Itoa(len(s.all)) + " loaded"
+		if s.next != "" {
+			n += ", more"
+		}
+		left += st.Faint.Render(" · " + n)
+	}
+	right := ""
+	switch {
+	case s.reloading:
+		right = st.Faint.Render(s.spin.View() + " reloading…")
+	case s.loading && s.loaded:
+		right = st.Faint.Render("loading more…")
+	case s.loaded && s.err != nil:
+		right = st.StatusErr.Render("✗ page failed (r)")
+	case s.loaded:
+		right = st.Faint.Render("updated " + fmtAgo(s.c.Now(), s.loadedAt))
+	}
+	return spread(left, right, s.width)
+}
+
+func (s *ordersScreen) promptLine() string {
+	st := s.c.Styles
+	switch {
+	case s.going:
+		return s.gotoIn.View()
+	case s.filtering:
+		return s.filter.View() + st.Faint.Render("  "+s.matchCount())
+	case s.filter.Value() != "":
+		return st.Bold.Render("/ ") + safetext.Truncate(s.filter.Value(), 40) + st.Faint.Render("  "+s.matchCount()+" · esc clears")
+	}
+	return ""
+}
+
+func (s *ordersScreen) matchCount() string {
+	return strconv.Itoa(len(s.view)) + " of " + strconv.Itoa(len(s.all))
+}

@@ -1,0 +1,403 @@
+package ui
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"paydesk/api"
+	"paydesk/model"
+	"paydesk/model/safetext"
+)
+
+// paymentScreen shows every field of one payment, its metadata, last
+// processing error, receipt and refunds, scrolling when taller than the
+// body. While a refund of the payment is not settled the order is re-read.
+type paymentScreen struct {
+	base
+	provider  int
+	order     *model.Order
+	paymentID string
+	prev      map[string]model.Refund
+	err       error
+	errShown  bool
+	live      live
+	scroll    scroller
+	refs      *Table
+}
+
+func newPaymentScreen(c *Context, provider int, order *model.Order, paymentID string) Screen {
+	s := &paymentScreen{base: newBase(c), provider: provider, order: order, paymentID: paymentID}
+	s.refs = NewTable(c, refundColumns(true))
+	s.refs.SetSelectable(false)
+	s.live.lastOK = c.Now()
+	s.setOrder(order)
+	return s
+}
+
+// refundColumns are the columns of a refunds table; withPayment adds the
+// payment column (the order screen), a payment's own list leaves it out.
+func refundColumns(withPayment bool) []Column {
+	cols := []Column{{Title: "Ref", Width: 12, Min: 10}}
+	if withPayment {
+		cols = append(cols, Column{Title: "Payment", Width: 12, Min: 10})
+	}
+	return append(cols,
+		Column{Title: "Amount", Width: 10, Min: 9, Right: true},
+		Column{Title: "Status", Width: 17, Min: 12},
+		Column{Title: "Reason", Width: 14, Min: 6, Flex: true},
+		Column{Title: "Updated", Width: 16})
+}
+
+func (s *paymentScreen) prov() api.Provider      { return s.c.Providers[s.provider] }
+func (s *paymentScreen) Init() tea.Cmd           { return s.fetch() }
+func (s *paymentScreen) SetSize(w, h int)        { s.base.SetSize(w, h); s.render() }
+func (s *paymentScreen) Suspend()                { s.live.restart(); s.suspend() }
+func (s *paymentScreen) payment() *model.Payment { return s.order.Payment(s.paymentID) }
+
+func (s *paymentScreen) Title() string {
+	if p := s.payment(); p != nil && p.ID != "" {
+		return "Payment " + p.ID
+	}
+	return "Payment " + s.paymentID
+}
+
+func (s *paymentScreen) Resume() tea.Cmd {
+	s.resume()
+	s.live.restart()
+	if s.live.paused {
+		return nil
+	}
+	return s.fetch()
+}
+
+func (s *paymentScreen) fetch() tea.Cmd {
+	gen := s.live.begin()
+	p, id := s.prov(), s.order.ID
+	return call(&s.base, func(ctx context.Context) (*model.Order, error) { return p.GetOrder(ctx, id) },
+		func(o *model.Order, err error) tea.Msg { return orderLoadedMsg{gen: gen, order: o, err: err} })
+}
+
+func (s *paymentScreen) setOrder(o *model.Order) {
+	s.order = o
+	mine := o.RefundsOf(s.paymentID)
+	s.live.hasRefunds = len(mine) > 0
+	s.live.active, s.prev = settleAll(mine, s.prev)
+	rows := make([][]string, len(mine))
+	for i, r := range mine {
+		rows[i] = []string{orDash(r.ID), fmtAmount(r.Amount), statusCell(r.Status), orDash(r.Reason), fmtDate(r.Updated)}
+	}
+	s.refs.SetRows(rows)
+	s.refs.SetCellStyle(func(row, col int) (lipgloss.Style, bool) {
+		if col != 2 || row >= len(mine) {
+			return lipgloss.Style{}, false
+		}
+		return s.c.Styles.ForStatus(mine[row].Status), true
+	})
+	s.render()
+}
+
+func (s *paymentScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case orderLoadedMsg:
+		if !s.live.accept(msg.gen) {
+			return s, nil
+		}
+		if msg.err != nil || msg.order == nil {
+			if msg.err == nil {
+				msg.err = errEmptyAnswer
+			}
+			s.err, s.errShown = msg.err, true
+			s.live.errStreak++
+			s.live.active = true // keep trying, slower
+			return s, tea.Batch(StatusErr(msg.err), s.live.next(&s.base))
+		}
+		var clear tea.Cmd
+		if s.errShown {
+			clear, s.errShown = Status(""), false
+		}
+		s.err = nil
+		s.live.errStreak = 0
+		s.live.lastOK = s.c.Now()
+		s.setOrder(msg.order)
+		return s, tea.Batch(clear, s.live.next(&s.base))
+	case pollTickMsg:
+		if !s.live.due(msg) {
+			return s, nil
+		}
+		return s, s.fetch()
+	case PoppedMsg:
+		done, ok := msg.Result.(ActionDone)
+		if !ok {
+			return s, nil
+		}
+		if o := mergeDone(s.order, done); o != nil {
+			s.setOrder(o)
+		}
+		var st tea.Cmd
+		if done.Message != "" {
+			st = Status(done.Message)
+		}
+		if s.live.inFlight {
+			return s, st
+		}
+		s.live.restart()
+		return s, tea.Batch(st, s.fetch())
+	case tea.KeyMsg:
+		return s, s.key(msg)
+	}
+	return s, nil
+}
+
+func (s *paymentScreen) key(msg tea.KeyMsg) tea.Cmd {
+	k := s.c.Keys
+	caps := s.prov().Capabilities()
+	p := s.payment()
+	switch {
+	case s.scroll.key(k, msg, s.bodyRows()):
+		return nil
+	case key.Matches(msg, k.Refresh):
+		if s.live.inFlight {
+			return nil
+		}
+		s.live.restart()
+		return s.fetch()
+	case key.Matches(msg, k.Pause):
+		return pauseToggle(&s.live, s.fetch)
+	case key.Matches(msg, k.Copy):
+		return copyRef(s.c, s.paymentID)
+	case p == nil:
+		return nil
+	case key.Matches(msg, k.Edit) && caps.UpdatePayment:
+		return Push(newEditPaymentScreen(s.c, s.provider, s.order, p.ID))
+	case key.Matches(msg, k.RefundPart) && (caps.RefundPayment || caps.PartialRefundOnOrder):
+		return Push(newRefundPaymentScreen(s.c, s.provider, s.order, p.ID))
+	case key.Matches(msg, k.Cancel) && caps.CancelPayment && caps.CanCancel != nil && caps.CanCancel(p):
+		return Push(newCancelPaymentScreen(s.c, s.provider, s.order, p.ID))
+	}
+	return refusal(s.c, msg)
+}
+
+// pauseToggle flips pause; resuming polls at once.
+func pauseToggle(l *live, fetch func() tea.Cmd) tea.Cmd {
+	l.paused = !l.paused
+	if l.paused {
+		return Status("Live refresh paused; p resumes, r refreshes once.")
+	}
+	l.restart()
+	return tea.Batch(Status("Live refresh resumed."), fetch())
+}
+
+func (s *paymentScreen) Help() []key.Binding {
+	k := s.c.Keys
+	caps := s.prov().Capabilities()
+	var out []key.Binding
+	if p := s.payment(); p != nil {
+		if caps.UpdatePayment && k.Edit.Enabled() {
+			out = append(out, k.Edit)
+		}
+		if (caps.RefundPayment || caps.PartialRefundOnOrder) && k.RefundPart.Enabled() {
+			out = append(out, k.RefundPart)
+		}
+		if caps.CancelPayment && caps.CanCancel != nil && caps.CanCancel(p) && k.Cancel.Enabled() {
+			out = append(out, k.Cancel)
+		}
+	}
+	return append(out, k.Refresh, k.Pause, k.Copy, k.Back)
+}
+
+func (s *paymentScreen) bodyRows() int { return max(s.height-2, 1) }
+
+// render formats every line of the payment when the data or width changes.
+func (s *paymentScreen) render() {
+	st := s.c.Styles
+	o := s.order
+	p := s.payment()
+	w := s.width
+	if p == nil {
+		s.scroll.set([]string{st.StatusErr.Render("✗ Payment " + safetext.Line(s.paymentID) + " is not on order " + safetext.Line(o.Ref) + " any more.")})
+		return
+	}
+	col := max((w-2)/2, 30)
+	method := p.Method
+	if p.FundingType != "" && p.FundingType != p.Method {
+		method += " (" + p.FundingType + ")"
+	}
+	var l []string
+	l = append(l,
+		pair(st, "Amount", fmtMoney(p.Amount), "Refunded", fmtMoney(o.RefundedOn(p.ID)), col),
+		pair(st, "Method", orDash(method), "Refundable", st.Bold.Render(fmtMoney(o.RefundableOn(p))), col),
+		pair(st, "Order", orDash(o.Ref), "External id", orDash(p.ExternalOrderID), col),
+		pair(st, "Created", fmtDate(p.Created), "Succeeded", fmtDatePtr(p.SuccessDate), col),
+		pair(st, "Customer", orDash(p.CustomerID), "Updated", fmtDate(p.Updated), col),
+	)
+	if p.Card != nil {
+		l = append(l, kvCell(st, "Card", safetext.Line(p.Card.Masked()), w))
+	}
+	if p.Description != "" {
+		l = append(l, kvCell(st, "Description", safetext.Line(p.Description), w))
+	}
+	l = append(l, "", st.Bold.Render("Last processing error"))
+	l = append(l, errorLines(st, p.LastError, w)...)
+
+	mine := o.RefundsOf(p.ID)
+	l = append(l, "", st.Bold.Render("Refunds ("+strconv.Itoa(len(mine))+")"))
+	if len(mine) == 0 {
+		l = append(l, st.Faint.Render("  No refunds on this payment."))
+	} else {
+		s.refs.SetSize(w, len(mine))
+		l = append(l, strings.Split(s.refs.View(), "\n")...)
+	}
+	l = append(l, "")
+	l = append(l, metadataLines(st, p.Metadata, w)...)
+	l = append(l, "")
+	l = append(l, receiptLines(st, p.Receipt, w)...)
+	l = append(l, "", st.Bold.Render("All fields")+st.Faint.Render(" (as "+s.prov().Name()+" sent them)"))
+	l = append(l, fieldLines(st, p.Fields, w)...)
+	s.scroll.set(l)
+}
+
+func (s *paymentScreen) View() string {
+	p := s.payment()
+	status, raw := model.StatusUnknown, ""
+	if p != nil {
+		status, raw = p.Status, p.ProviderStatus
+	}
+	head := titleLine(s.c, s.width, "Payment "+s.paymentID, status, raw, s.live.indicator(s.c))
+	return head + "\n\n" + s.scroll.view(s.c.Styles, s.bodyRows())
+}
+
+// errorLines shows a last processing error, or that there is none.
+func errorLines(st *Styles, e *model.ProcessingError, w int) []string {
+	if e == nil {
+		return []string{st.Faint.Render("  none")}
+	}
+	line := safetext.Line(e.Code)
+	if e.Message != "" {
+		line += ": " + safetext.Line(e.Message)
+	}
+	return []string{"  " + st.Bad.Render("✗ ") + safetext.Truncate(line, w-4)}
+}
+
+// metadataLines shows metadata as key/value rows, keys sorted.
+func metadataLines(st *Styles, md model.Metadata, w int) []string {
+	out := []string{st.Bold.Render("Metadata (" + strconv.Itoa(len(md)) + ")")}
+	if len(md) == 0 {
+		return append(out, st.Faint.Render("  none"))
+	}
+	kw := 8
+	for _, k := range md.Keys() {
+		kw = max(kw, lipgloss.Width(safetext.Line(k)))
+	}
+	kw = min(kw, 24)
+	for _, k := range md.Keys() {
+		out = append(out, kvRowLine(st, k, md[k], kw, w))
+	}
+	return out
+}
+
+// kvRowLine is "  key   value" with both sides made terminal-safe and cut.
+func kvRowLine(st *Styles, k, v string, kw, w int) string {
+	ks := safetext.Truncate(k, kw)
+	vs := safetext.Truncate(v, max(w-kw-4, 8))
+	if v == "" {
+		vs = st.Faint.Render("—")
+	}
+	return "  " + st.Label.Render(padRight(ks, lipgloss.Width(ks), kw)) + "  " + vs
+}
+
+// fieldLines lists provider fields in their documented order.
+func fieldLines(st *Styles, fields []model.Field, w int) []string {
+	if len(fields) == 0 {
+		return []string{st.Faint.Render("  none")}
+	}
+	kw := 8
+	for _, f := range fields {
+		kw = max(kw, lipgloss.Width(safetext.Line(f.Name)))
+	}
+	kw = min(kw, 28)
+	out := make([]string, 0, len(fields))
+	for _, f := range fields {
+		out = append(out, kvRowLine(st, f.Name, f.Value, kw, w))
+	}
+	return out
+}
+
+// receiptLines shows what the payment network said; the card is masked to
+// its last four digits.
+func receiptLines(st *Styles, r *model.Receipt, w int) []string {
+	out := []string{st.Bold.Render("Receipt")}
+	if r == nil {
+		return append(out, st.Faint.Render("  none yet"))
+	}
+	col := max((w-2)/2, 30)
+	card := "—"
+	if r.Last4 != "" {
+		card = "•••• " + safetext.Line(r.Last4)
+	}
+	out = append(out,
+		"  "+pair(st, "Ref number", orDash(r.RefNumber), "Type", orDash(r.TransactionType), col-1),
+		"  "+pair(st, "Card", card, "Created", fmtDate(r.Created), col-1),
+		"  "+pair(st, "SNAP", fmtMoney(r.SnapAmount), "EBT Cash", fmtMoney(r.CashAmount), col-1),
+		"  "+pair(st, "Other", fmtMoney(r.OtherAmount), "Sales tax", fmtMoney(r.SalesTax), col-1),
+		"  "+pair(st, "Voided", yesNo(r.IsVoided), "Message", orDash(r.Message), col-1),
+	)
+	if b := r.Balance; b != nil {
+		out = append(out, "  "+pair(st, "Balance SNAP", fmtMoneyPtr(b.Snap), "Balance cash", fmtMoneyPtr(b.Cash), col-1),
+			"  "+kvCell(st, "Bal. updated", fmtDate(b.Updated), col-1))
+	}
+	return out
+}
+
+// scroller is a pre-rendered block of lines with a scroll offset: View
+// slices the visible window, nothing is formatted per frame.
+type scroller struct {
+	lines []string
+	off   int
+}
+
+func (sc *scroller) set(lines []string) {
+	sc.lines = lines
+	sc.off = min(sc.off, max(len(lines)-1, 0))
+}
+
+func (sc *scroller) key(k *KeyMap, msg tea.KeyMsg, h int) bool {
+	maxOff := max(len(sc.lines)-h, 0)
+	switch {
+	case key.Matches(msg, k.Up):
+		sc.off--
+	case key.Matches(msg, k.Down):
+		sc.off++
+	case key.Matches(msg, k.PageUp):
+		sc.off -= h
+	case key.Matches(msg, k.PageDown):
+		sc.off += h
+	case key.Matches(msg, k.Home):
+		sc.off = 0
+	case key.Matches(msg, k.End):
+		sc.off = maxOff
+	default:
+		return false
+	}
+	sc.off = max(min(sc.off, maxOff), 0)
+	return true
+}
+
+// view shows h lines from the offset; when more is hidden below, the last
+// line says so.
+func (sc *scroller) view(st *Styles, h int) string {
+	off := max(min(sc.off, len(sc.lines)-h), 0)
+	end := min(off+h, len(sc.lines))
+	vis := sc.lines[off:end]
+	if end < len(sc.lines) && len(vis) > 0 {
+		vis = append(vis[:len(vis)-1:len(vis)-1], st.Faint.Render("  ↓ "+strconv.Itoa(len(sc.lines)-end+1)+" more lines (↓/pgdn)"))
+	}
+	if off > 0 && len(vis) > 0 {
+		vis = append([]string{st.Faint.Render("  ↑ " + strconv.Itoa(off+1) + " lines above")}, vis[1:]...)
+	}
+	return strings.Join(vis, "\n")
+}

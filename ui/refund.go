@@ -1,0 +1,242 @@
+package ui
+
+import (
+	"context"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"paydesk/api"
+	"paydesk/model"
+	"paydesk/model/safetext"
+)
+
+// refundScreen is one refund: its status in large type, amount, reason,
+// metadata, receipt with the EBT balance and whether that balance has
+// settled. It re-reads the refund (GetRefund) until it is settled.
+type refundScreen struct {
+	base
+	provider int
+	order    *model.Order
+	refundID string
+	refund   *model.Refund // the latest reading; nil until one arrives
+	prev     *model.Refund // the reading before, for Settled
+	settled  bool
+	err      error
+	errShown bool
+	live     live
+	scroll   scroller
+}
+
+type refundLoadedMsg struct {
+	gen    int
+	refund *model.Refund
+	err    error
+}
+
+func newRefundScreen(c *Context, provider int, order *model.Order, refundID string) Screen {
+	s := &refundScreen{base: newBase(c), provider: provider, order: order, refundID: refundID}
+	s.live.hasRefunds = true
+	s.live.lastOK = c.Now()
+	if r := order.Refund(refundID); r != nil {
+		cp := *r
+		s.take(&cp)
+	} else {
+		s.live.active = true
+		s.render()
+	}
+	return s
+}
+
+func (s *refundScreen) prov() api.Provider { return s.c.Providers[s.provider] }
+func (s *refundScreen) Init() tea.Cmd      { return s.fetch() }
+func (s *refundScreen) SetSize(w, h int)   { s.base.SetSize(w, h); s.render() }
+func (s *refundScreen) Suspend()           { s.live.restart(); s.suspend() }
+func (s *refundScreen) Title() string      { return "Refund " + s.refundID }
+
+func (s *refundScreen) Resume() tea.Cmd {
+	s.resume()
+	s.live.restart()
+	if s.live.paused {
+		return nil
+	}
+	return s.fetch()
+}
+
+func (s *refundScreen) fetch() tea.Cmd {
+	gen := s.live.begin()
+	p, oid, rid := s.prov(), s.order.ID, s.refundID
+	return call(&s.base, func(ctx context.Context) (*model.Refund, error) { return p.GetRefund(ctx, oid, rid) },
+		func(r *model.Refund, err error) tea.Msg { return refundLoadedMsg{gen: gen, refund: r, err: err} })
+}
+
+// take records a new reading and decides whether polling goes on.
+func (s *refundScreen) take(r *model.Refund) {
+	s.prev, s.refund = s.refund, r
+	s.settled = r.Settled(s.prev)
+	s.live.active = !s.settled
+	s.render()
+}
+
+func (s *refundScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case refundLoadedMsg:
+		if !s.live.accept(msg.gen) {
+			return s, nil
+		}
+		if msg.err != nil || msg.refund == nil {
+			if msg.err == nil {
+				msg.err = errEmptyAnswer
+			}
+			s.err, s.errShown = msg.err, true
+			s.live.errStreak++
+			if api.StatusOf(msg.err) == 404 {
+				s.live.active = false // it will not appear by asking again
+			}
+			s.render()
+			return s, tea.Batch(StatusErr(msg.err), s.live.next(&s.base))
+		}
+		var clear tea.Cmd
+		if s.errShown {
+			clear, s.errShown = Status(""), false
+		}
+		s.err = nil
+		s.live.errStreak = 0
+		s.live.lastOK = s.c.Now()
+		s.take(msg.refund)
+		return s, tea.Batch(clear, s.live.next(&s.base))
+	case pollTickMsg:
+		if !s.live.due(msg) {
+			return s, nil
+		}
+		return s, s.fetch()
+	case PoppedMsg:
+		done, ok := msg.Result.(ActionDone)
+		if !ok {
+			return s, nil
+		}
+		if done.Refund != nil && done.Refund.ID == s.refundID {
+			cp := *done.Refund
+			s.take(&cp)
+		}
+		if o := mergeDone(s.order, done); o != nil {
+			s.order = o
+		}
+		var st tea.Cmd
+		if done.Message != "" {
+			st = Status(done.Message)
+		}
+		if s.live.inFlight {
+			return s, st
+		}
+		s.live.restart()
+		return s, tea.Batch(st, s.fetch())
+	case tea.KeyMsg:
+		return s, s.key(msg)
+	}
+	return s, nil
+}
+
+func (s *refundScreen) key(msg tea.KeyMsg) tea.Cmd {
+	k := s.c.Keys
+	switch {
+	case s.scroll.key(k, msg, s.bodyRows()):
+		return nil
+	case key.Matches(msg, k.Refresh):
+		if s.live.inFlight {
+			return nil
+		}
+		s.live.restart()
+		return s.fetch()
+	case key.Matches(msg, k.Pause):
+		return pauseToggle(&s.live, s.fetch)
+	case key.Matches(msg, k.Copy):
+		return copyRef(s.c, s.refundID)
+	case key.Matches(msg, k.Edit) && s.canEdit():
+		o := mergeDone(s.order, ActionDone{Refund: s.refund})
+		return Push(newEditRefundScreen(s.c, s.provider, o, s.refundID))
+	}
+	return refusal(s.c, msg)
+}
+
+func (s *refundScreen) canEdit() bool {
+	return s.c.Keys.Edit.Enabled() && s.prov().Capabilities().UpdateRefund && s.refund != nil
+}
+
+func (s *refundScreen) Help() []key.Binding {
+	k := s.c.Keys
+	var out []key.Binding
+	if s.canEdit() {
+		out = append(out, k.Edit)
+	}
+	return append(out, k.Refresh, k.Pause, k.Copy, k.Back)
+}
+
+func (s *refundScreen) bodyRows() int { return max(s.height-2, 1) }
+
+// render formats the refund when a reading arrives or the width changes.
+func (s *refundScreen) render() {
+	st := s.c.Styles
+	w := s.width
+	r := s.refund
+	if r == nil {
+		switch {
+		case s.err != nil && api.StatusOf(s.err) == 404:
+			s.scroll.set([]string{st.StatusErr.Render("✗ Not found: " + s.prov().Name() + " has no refund “" + safetext.Line(s.refundID) + "” on this order."),
+				"", wrapText(DescribeError(s.err), w)})
+		case s.err != nil:
+			s.scroll.set([]string{st.StatusErr.Render("✗ Could not load this refund."), "", wrapText(DescribeError(s.err), w), "", st.Faint.Render("r tries again.")})
+		default:
+			s.scroll.set([]string{st.Faint.Render("Loading refund…")})
+		}
+		return
+	}
+	col := max((w-2)/2, 30)
+	var l []string
+	big := st.ForStatus(r.Status).Bold(true).Render(r.Status.Glyph() + "  " + strings.ToUpper(r.Status.Label()))
+	l = append(l, strings.Split(st.Box.Render(big), "\n")...)
+	if raw := r.ProviderStatus; raw != "" {
+		l[len(l)-2] += "  " + st.Faint.Render("provider status: "+safetext.Truncate(raw, 24))
+	}
+	switch {
+	case r.Status == model.StatusUnknown:
+		l = append(l, st.Unknown.Render("The provider could not say whether this money moved. It is NOT failed: do not refund again; paydesk keeps checking."))
+	case !r.Status.Final():
+		l = append(l, st.Pending.Render("Still processing at the provider; this screen refreshes by itself."))
+	}
+	l = append(l, "",
+		pair(st, "Amount", st.Bold.Render(fmtMoney(r.Amount)), "Payment", orDash(r.PaymentID), col),
+		pair(st, "Order", orDash(s.order.Ref), "Created", fmtDate(r.Created), col),
+		pair(st, "Updated", fmtDate(r.Updated), "Settled", yesNo(s.settled), col),
+		kvCell(st, "Reason", orDash(r.Reason), w),
+	)
+	if r.FailureReason != "" {
+		l = append(l, kvCell(st, "Failure", safetext.Line(r.FailureReason), w))
+	}
+	l = append(l, "", st.Bold.Render("Last processing error"))
+	l = append(l, errorLines(st, r.LastError, w)...)
+	l = append(l, "")
+	l = append(l, metadataLines(st, r.Metadata, w)...)
+	l = append(l, "")
+	l = append(l, receiptLines(st, r.Receipt, w)...)
+	if r.Receipt != nil && r.Receipt.Balance != nil {
+		settled := st.Pending.Render("no — the balance is still moving; wait before quoting it")
+		if s.settled {
+			settled = st.Good.Render("yes")
+		}
+		l = append(l, "  "+kvCell(st, "Bal. settled", settled, w-2))
+	}
+	if len(r.Fields) > 0 {
+		l = append(l, "", st.Bold.Render("All fields")+st.Faint.Render(" (as "+s.prov().Name()+" sent them)"))
+		l = append(l, fieldLines(st, r.Fields, w)...)
+	}
+	s.scroll.set(l)
+}
+
+func (s *refundScreen) View() string {
+	st := s.c.Styles
+	left := st.Title.Render("Refund " + safetext.Truncate(s.refundID, max(s.width/2, 20)))
+	head := spread(left, s.live.indicator(s.c), s.width)
+	return head + "\n\n" + s.scroll.view(st, s.bodyRows())
+}
