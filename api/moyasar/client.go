@@ -82,6 +82,27 @@ const (
 	defaultPageSize    = 25
 )
 
+// Environment variables that point the console at an MPG account.
+const (
+	EnvBaseURL = "MOYASAR_BASE_URL"
+	EnvAPIKey  = "MOYASAR_API_KEY"
+)
+
+// ConfigFromEnv reads MOYASAR_BASE_URL and MOYASAR_API_KEY. ok is false when
+// no base URL is set (the provider is not configured); a base URL without a
+// key is an error.
+func ConfigFromEnv(getenv func(string) string) (cfg Config, ok bool, err error) {
+	base := strings.TrimSpace(getenv(EnvBaseURL))
+	if base == "" {
+		return Config{}, false, nil
+	}
+	key := strings.TrimSpace(getenv(EnvAPIKey))
+	if key == "" {
+		return Config{}, true, fmt.Errorf("moyasar: %s is set but %s is not", EnvBaseURL, EnvAPIKey)
+	}
+	return Config{BaseURL: base, APIKey: api.NewSecret(key)}, true, nil
+}
+
 // Config configures a Client.
 type Config struct {
 	BaseURL  string     // MOYASAR_BASE_URL, e.g. https://pg.moyasar.com

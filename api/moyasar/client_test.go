@@ -352,3 +352,42 @@ func TestTransactionIDFromKey(t *testing.T) {
 		t.Errorf("capabilities %+v", caps)
 	}
 }
+
+func TestConfigFromEnv(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	if _, ok, err := ConfigFromEnv(env(nil)); ok || err != nil {
+		t.Errorf("unset: %v %v", ok, err)
+	}
+	if _, ok, err := ConfigFromEnv(env(map[string]string{EnvBaseURL: "http://x"})); !ok || err == nil {
+		t.Errorf("no key: %v %v", ok, err)
+	}
+	cfg, ok, err := ConfigFromEnv(env(map[string]string{EnvBaseURL: " http://x ", EnvAPIKey: "k"}))
+	if !ok || err != nil || cfg.BaseURL != "http://x" || cfg.APIKey.Reveal() != "k" {
+		t.Errorf("set: %+v %v %v", cfg, ok, err)
+	}
+}
+
+// The first answer is lost (the attempt times out while MPG is still working);
+// the transport sends the same transaction_id again and MPG returns the one
+// refund it made.
+func TestLostAnswerIsRetriedWithTheSameTransactionID(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	srv := httptest.NewServer(sbx.New(sbx.Options{Orders: 20, Seed: 3, Now: clk.Now,
+		ProcessingDelay: 300 * time.Millisecond, ProcessingWindow: -1}))
+	t.Cleanup(srv.Close)
+	c, err := New(Config{BaseURL: srv.URL, APIKey: api.NewSecret(sbx.DefaultAPIKey), Limiter: rate.NewLimiter(rate.Inf, 1),
+		Retry: api.RetryPolicy{MaxAttempts: 3, Base: 800 * time.Millisecond, AttemptTimeout: 100 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{c: c, clock: clk, url: srv.URL}
+	o := e.find(t, plain)
+	k := key()
+	res, err := c.RefundOrder(ctx(t), o.ID, api.RefundOrderRequest{IdempotencyKey: k, Expected: model.MustParse("2.00", "SAR")})
+	if err != nil {
+		t.Fatalf("retried refund: %v", err)
+	}
+	if len(res.Order.Refunds) != 1 || res.Refunds[0].ID != k {
+		t.Fatalf("refunds after a lost answer: %+v", res.Order.Refunds)
+	}
+}
