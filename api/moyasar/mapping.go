@@ -30,9 +30,8 @@ func DecodeOrder(body []byte) (*model.Order, error) {
 // that the model has no field for.
 type orderView struct {
 	*model.Order
-	captured, refunded int64 // provider's sums, minor units
-	authorized, voided int64 // from the transactions
-	txnIDs             map[string]string
+	authorized, voided int64             // approved sums from the transactions, minor units
+	txnIDs             map[string]string // transaction id -> type
 }
 
 func toOrder(w *wireOrder) (*model.Order, error) {
@@ -69,7 +68,7 @@ func view(w *wireOrder) (*orderView, error) {
 		Created: parseTime(w.CreatedAt), Updated: parseTime(w.UpdatedAt),
 		Description: str(w.Description), Total: money(w.Amount, "amount"),
 	}
-	v := &orderView{Order: o, captured: w.CapturedAmount, refunded: w.RefundedAmount, txnIDs: map[string]string{}}
+	v := &orderView{Order: o, txnIDs: map[string]string{}}
 	captured, refunded := money(w.CapturedAmount, "captured_amount"), money(w.RefundedAmount, "refunded_amount")
 	money(w.VoidedAmount, "voided_amount")
 
