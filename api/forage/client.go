@@ -171,8 +171,12 @@ func New(c Config) (*Client, error) {
 	if c.APIVersion != "" {
 		hdr.Set("API-Version", c.APIVersion)
 	}
+	// The secret lives only behind the token source's pointer: printing a
+	// Client, even by reflection, shows an address there.
+	sec := c.ClientSecret
+	c.ClientSecret = api.Secret{}
 	cl := &Client{cfg: c, base: base, now: c.Now, meta: map[string]map[string]json.RawMessage{}}
-	cl.auth = newTokenSource(c.ClientID, c.ClientSecret, &api.Transport{
+	cl.auth = newTokenSource(c.ClientID, sec, &api.Transport{
 		Provider: ProviderID, BaseURL: base, Client: c.HTTPClient, Limiter: lim, DecodeError: cl.decodeError,
 	}, c.Now)
 	cl.tr = &api.Transport{
@@ -205,7 +209,7 @@ func (c *Client) decodeError(status int, h http.Header, body []byte) *api.Error 
 }
 
 func (c *Client) scrub(s string) string {
-	if sec := c.cfg.ClientSecret.Reveal(); sec != "" {
+	if sec := c.auth.secret.Reveal(); sec != "" {
 		s = strings.ReplaceAll(s, sec, "[REDACTED]")
 	}
 	if tok, ok := c.auth.cached(); ok && tok.Reveal() != "" {
@@ -223,13 +227,14 @@ func (c *Client) Name() string { return "Forage" }
 // Capabilities implements api.Provider.
 func (c *Client) Capabilities() api.Capabilities {
 	return api.Capabilities{
-		RefundOrder:   true,
-		RefundPayment: true,
-		UpdatePayment: true,
-		UpdateRefund:  false,
-		CancelPayment: true,
-		OrderRange:    true,
-		Idempotency:   api.IdempotencyHeader,
+		RefundOrder:      true,
+		RefundPayment:    true,
+		RefundExternalID: true,
+		UpdatePayment:    true,
+		UpdateRefund:     false,
+		CancelPayment:    true,
+		OrderRange:       true,
+		Idempotency:      api.IdempotencyHeader,
 		// The docs disagree: 24 hours now, 10 minutes in an older copy.
 		// Assume the short one: a retry inside it is a safe replay either
 		// way, while assuming 24h when 10 minutes is real would refund twice.
@@ -303,7 +308,7 @@ func (c *Client) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPag
 	if q.Limit > 0 {
 		vals.Set("limit", strconv.Itoa(min(q.Limit, maxReportLimit)))
 	}
-	resp, err := c.tr.Do(ctx, api.Request{Op: op, Method: http.MethodGet, Path: "/reporting/orders/", Query: vals})
+	resp, err := c.do(ctx, api.Request{Op: op, Method: http.MethodGet, Path: "/reporting/orders/", Query: vals})
 	if err != nil {
 		return api.OrderPage{}, err
 	}
@@ -352,7 +357,7 @@ func (c *Client) GetOrder(ctx context.Context, orderID string) (*model.Order, er
 	if err := checkRefs(op, orderID); err != nil {
 		return nil, err
 	}
-	resp, err := c.tr.Do(ctx, api.Request{Op: op, Method: http.MethodGet, Path: orderPath(orderID)})
+	resp, err := c.do(ctx, api.Request{Op: op, Method: http.MethodGet, Path: orderPath(orderID)})
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +388,7 @@ func (c *Client) complete(ctx context.Context, o *model.Order) error {
 	go func() {
 		defer wg.Done()
 		op := "list payments of order " + o.ID
-		resp, err := c.tr.Do(ctx, api.Request{Op: op, Method: http.MethodGet, Path: orderPath(o.ID) + "payments/"})
+		resp, err := c.do(ctx, api.Request{Op: op, Method: http.MethodGet, Path: orderPath(o.ID) + "payments/"})
 		if err != nil {
 			pErr = err
 			cancel()
@@ -397,7 +402,7 @@ func (c *Client) complete(ctx context.Context, o *model.Order) error {
 	go func() {
 		defer wg.Done()
 		op := "list refunds of order " + o.ID
-		resp, err := c.tr.Do(ctx, api.Request{Op: op, Method: http.MethodGet, Path: orderPath(o.ID) + "refunds/"})
+		resp, err := c.do(ctx, api.Request{Op: op, Method: http.MethodGet, Path: orderPath(o.ID) + "refunds/"})
 		if err != nil {
 			rErr = err
 			cancel()
@@ -433,7 +438,7 @@ func (c *Client) GetRefund(ctx context.Context, orderID, refundID string) (*mode
 	if err := checkRefs(op, orderID, refundID); err != nil {
 		return nil, err
 	}
-	resp, err := c.tr.Do(ctx, api.Request{Op: op, Method: http.MethodGet, Path: orderPath(orderID) + "refunds/" + refundID + "/"})
+	resp, err := c.do(ctx, api.Request{Op: op, Method: http.MethodGet, Path: orderPath(orderID) + "refunds/" + refundID + "/"})
 	if err != nil {
 		return nil, err
 	}
@@ -447,7 +452,7 @@ func (c *Client) GetRefund(ctx context.Context, orderID, refundID string) (*mode
 // getPayment reads one OrderPayment.
 func (c *Client) getPayment(ctx context.Context, orderID, paymentID string) (*model.Payment, error) {
 	op := "get payment " + paymentID
-	resp, err := c.tr.Do(ctx, api.Request{Op: op, Method: http.MethodGet, Path: paymentPath(orderID, paymentID)})
+	resp, err := c.do(ctx, api.Request{Op: op, Method: http.MethodGet, Path: paymentPath(orderID, paymentID)})
 	if err != nil {
 		return nil, err
 	}
@@ -499,10 +504,10 @@ func (c *Client) UpdatePayment(ctx context.Context, orderID, paymentID string, u
 		Op: op, Method: http.MethodPatch, Path: paymentPath(orderID, paymentID), Body: body,
 		Header: keyHeader(u.IdempotencyKey), Mutating: true, Replayable: u.IdempotencyKey != "",
 	}
-	resp, err := c.tr.Do(ctx, req)
+	resp, err := c.do(ctx, req)
 	if api.StatusOf(err) == http.StatusMethodNotAllowed {
 		req.Method = http.MethodPost // the legacy update (seed 001)
-		resp, err = c.tr.Do(ctx, req)
+		resp, err = c.do(ctx, req)
 	}
 	if err != nil {
 		return nil, err
@@ -555,7 +560,7 @@ func (c *Client) RefundOrder(ctx context.Context, orderID string, r api.RefundOr
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.tr.Do(ctx, api.Request{
+	resp, err := c.do(ctx, api.Request{
 		Op: op, Method: http.MethodPost, Path: orderPath(orderID) + "refund_all/", Body: body,
 		Header: keyHeader(r.IdempotencyKey), Mutating: true, Replayable: true,
 	})
@@ -622,7 +627,7 @@ func (c *Client) RefundPayment(ctx context.Context, orderID, paymentID string, r
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.tr.Do(ctx, api.Request{
+	resp, err := c.do(ctx, api.Request{
 		Op: op, Method: http.MethodPost, Path: orderPath(orderID) + "refunds/", Body: body,
 		Header: keyHeader(r.IdempotencyKey), Mutating: true, Replayable: true,
 	})
@@ -645,7 +650,7 @@ func (c *Client) CancelPayment(ctx context.Context, orderID, paymentID string, r
 	if err := checkKey(op, r.IdempotencyKey, true); err != nil {
 		return nil, err
 	}
-	resp, err := c.tr.Do(ctx, api.Request{
+	resp, err := c.do(ctx, api.Request{
 		Op: op, Method: http.MethodPost, Path: paymentPath(orderID, paymentID) + "cancel/",
 		Header: keyHeader(r.IdempotencyKey), Mutating: true, Replayable: true,
 	})
@@ -656,6 +661,22 @@ func (c *Client) CancelPayment(ctx context.Context, orderID, paymentID string, r
 }
 
 // ---------------------------------------------------------------- helpers
+
+// do sends r through the transport after making sure a token is at hand. A
+// token that cannot be had (bad credentials, Forage down) is reported as the
+// token call's own typed error: inside the transport's Authorize it would
+// count as a transport failure and be retried to the end.
+func (c *Client) do(ctx context.Context, r api.Request) (*api.Response, error) {
+	if _, err := c.auth.Token(ctx); err != nil {
+		if e, ok := api.AsError(err); ok {
+			e2 := *e
+			e2.Op = r.Op + ": " + e.Op
+			return nil, &e2
+		}
+		return nil, err
+	}
+	return c.tr.Do(ctx, r)
+}
 
 func orderPath(orderID string) string { return "/api/orders/" + orderID + "/" }
 
