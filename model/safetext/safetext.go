@@ -49,7 +49,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
-	"github.com/mattn/go-runewidth"
 )
 
 const (
@@ -196,7 +195,7 @@ func (w *writer) rune(r rune) {
 		if r == '\n' {
 			w.col = 0
 		} else {
-			w.col += runewidth.RuneWidth(r)
+			w.col += ansi.StringWidth(string(r)) // same measure as lipgloss
 		}
 	}
 }

@@ -316,9 +316,13 @@ func TestTruncate(t *testing.T) {
 		{"\x1b]52;c;ZWNo\x07after", 4, "�af…"},
 		{"a\nb", 3, "a␤b"},
 	}
+	// Under an East Asian width setting (RUNEWIDTH_EASTASIAN=1 or a CJK
+	// locale) "…" is two cells wide and the exact cuts differ; the width
+	// bound and cleanliness still hold.
+	exact := displayWidth(Ellipsis) == 1
 	for _, tt := range tests {
 		got := Truncate(tt.in, tt.width)
-		if got != tt.want {
+		if exact && got != tt.want {
 			t.Errorf("Truncate(%q, %d) = %q, want %q", tt.in, tt.width, got, tt.want)
 		}
 		if tt.width > 0 && displayWidth(got) > tt.width {
