@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
+	"golang.org/x/time/rate"
 
 	"paydesk/api"
 	forageclient "paydesk/api/forage"
@@ -78,11 +80,12 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	cl, err := forageclient.New(forageclient.Config{
 		BaseURL: srv.URL, ClientID: "demo-client", ClientSecret: api.NewSecret("demo-secret"),
 		MerchantAccount: "9000055", Now: clock.Now,
+		Limiter: rate.NewLimiter(rate.Inf, 1), // tests read many orders at once
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var p api.Provider = cl
+	var p api.Provider = &countingProvider{Provider: cl}
 	if o.readOnly {
 		p = api.ReadOnly(p)
 	}
@@ -287,3 +290,26 @@ func (h *harness) findOrder(match func(o *model.Order) bool) string {
 	}
 }
 
+// countingProvider counts reads, so tests can see polling start and stop.
+type countingProvider struct {
+	api.Provider
+	getOrder, getRefund atomic.Int64
+}
+
+func (p *countingProvider) GetOrder(ctx context.Context, id string) (*model.Order, error) {
+	p.getOrder.Add(1)
+	return p.Provider.GetOrder(ctx, id)
+}
+
+func (p *countingProvider) GetRefund(ctx context.Context, orderID, refundID string) (*model.Refund, error) {
+	p.getRefund.Add(1)
+	return p.Provider.GetRefund(ctx, orderID, refundID)
+}
+
+func (h *harness) counter() *countingProvider {
+	if c, ok := h.prov.(*countingProvider); ok {
+		return c
+	}
+	h.t.Fatal("the provider is wrapped (read-only)")
+	return nil
+}

@@ -188,6 +188,8 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 func (s *orderScreen) key(msg tea.KeyMsg) tea.Cmd {
 	k := s.c.Keys
 	switch {
+	case key.Matches(msg, k.Back):
+		return Pop(nil)
 	case key.Matches(msg, k.Refresh):
 		if s.live.inFlight {
 			return nil
@@ -391,10 +393,11 @@ func pair(st *Styles, l1, v1, l2, v2 string, col int) string {
 	return kvCell(st, l1, v1, col) + " " + kvCell(st, l2, v2, col)
 }
 
-const labelWidth = 12
+const labelWidth = 14
 
 // kvCell is "Label       value" in w cells; v may carry styling.
 func kvCell(st *Styles, label, v string, w int) string {
+	label = safetext.Truncate(label, labelWidth-1)
 	l := st.Label.Render(padRight(label, lipgloss.Width(label), labelWidth))
 	vw := w - labelWidth
 	if lipgloss.Width(v) > vw {
@@ -462,7 +465,7 @@ func (s *orderScreen) emptyView() string {
 		return st.Title.Render("Order "+id) + "\n\n" +
 			st.StatusErr.Render("✗ Not found: "+s.prov().Name()+" has no order “"+id+"”.") + "\n\n" +
 			wrapText(DescribeError(s.err), s.width) + "\n\n" +
-			st.Faint.Render("Check the ref (refs are case-sensitive); esc goes back, g on the list tries another.")
+			st.Faint.Render("Check the ref; esc goes back, g on the list tries another.")
 	case s.err != nil:
 		return st.Title.Render("Order "+id) + "\n\n" +
 			st.StatusErr.Render("✗ Could not load this order.") + "\n\n" +

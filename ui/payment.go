@@ -32,7 +32,7 @@ type paymentScreen struct {
 
 func newPaymentScreen(c *Context, provider int, order *model.Order, paymentID string) Screen {
 	s := &paymentScreen{base: newBase(c), provider: provider, order: order, paymentID: paymentID}
-	s.refs = NewTable(c, refundColumns(true))
+	s.refs = NewTable(c, refundColumns(false))
 	s.refs.SetSelectable(false)
 	s.live.lastOK = c.Now()
 	s.setOrder(order)
@@ -160,6 +160,8 @@ func (s *paymentScreen) key(msg tea.KeyMsg) tea.Cmd {
 	switch {
 	case s.scroll.key(k, msg, s.bodyRows()):
 		return nil
+	case key.Matches(msg, k.Back):
+		return Pop(nil)
 	case key.Matches(msg, k.Refresh):
 		if s.live.inFlight {
 			return nil
@@ -347,8 +349,7 @@ func receiptLines(st *Styles, r *model.Receipt, w int) []string {
 		"  "+pair(st, "Voided", yesNo(r.IsVoided), "Message", orDash(r.Message), col-1),
 	)
 	if b := r.Balance; b != nil {
-		out = append(out, "  "+pair(st, "Balance SNAP", fmtMoneyPtr(b.Snap), "Balance cash", fmtMoneyPtr(b.Cash), col-1),
-			"  "+kvCell(st, "Bal. updated", fmtDate(b.Updated), col-1))
+		out = append(out, "  "+pair(st, "Balance", "SNAP "+fmtMoneyPtr(b.Snap)+" · cash "+fmtMoneyPtr(b.Cash), "Balance at", fmtDate(b.Updated), col-1))
 	}
 	return out
 }

@@ -143,6 +143,8 @@ func (s *refundScreen) key(msg tea.KeyMsg) tea.Cmd {
 	switch {
 	case s.scroll.key(k, msg, s.bodyRows()):
 		return nil
+	case key.Matches(msg, k.Back):
+		return Pop(nil)
 	case key.Matches(msg, k.Refresh):
 		if s.live.inFlight {
 			return nil

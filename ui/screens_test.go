@@ -1,8 +1,12 @@
 package ui
 
 import (
+	"github.com/charmbracelet/lipgloss"
+	"paydesk/model"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestOrdersGolden(t *testing.T) {
@@ -16,4 +20,136 @@ func TestOrdersGolden(t *testing.T) {
 
 func itoaT(n int) string {
 	return strconv.Itoa(n)
+}
+
+// openOrder opens an order by ref with g, the way an agent does.
+func (s *session) openOrder(ref string) string {
+	s.t.Helper()
+	s.waitText("loaded")
+	s.keys("g")
+	s.waitText("Go to order ref:")
+	s.typeText(ref)
+	s.keys("enter")
+	return s.waitText("Payments (")
+}
+
+func richOrder(o *model.Order) bool {
+	return len(o.Payments) >= 2 && len(o.Refunds) >= 1 && !o.HasRefundInFlight()
+}
+
+func TestOrderPaymentRefundGoldens(t *testing.T) {
+	// A short refresh: the second reading shows the balances have settled,
+	// and then polling stops, so the screens are still when compared.
+	o := harnessOpts{refresh: 50 * time.Millisecond}
+	h := newHarness(t, o)
+	ref := h.findOrder(richOrder)
+	for _, sz := range []struct{ w, h int }{{80, 24}, {120, 40}} {
+		name := strconv.Itoa(sz.w) + "x" + strconv.Itoa(sz.h)
+		s := h.run(sz.w, sz.h, o)
+		s.openOrder(ref)
+		v := s.waitText("✓ settled")
+		if !strings.Contains(v, "▸ ") {
+			t.Fatalf("the first payment is not selected on arrival:\n%s", v)
+		}
+		checkGolden(t, "order_"+name, v)
+
+		s.keys("enter")
+		s.waitText("Last processing error")
+		v = s.waitText("✓ settled")
+		checkGolden(t, "payment_"+name, v)
+
+		s.keys("esc")
+		s.waitText("Payments (")
+		s.keys("right", "enter")
+		s.waitText("Last processing error")
+		v = s.waitText("✓ settled")
+		if !strings.Contains(v, "Refund ") {
+			t.Fatalf("not the refund screen:\n%s", v)
+		}
+		checkGolden(t, "refund_"+name, v)
+	}
+}
+
+func TestGotoUnknownOrderShows404(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	s := h.run(80, 24, harnessOpts{})
+	s.waitText("loaded")
+	s.keys("g")
+	s.typeText("0000000000")
+	s.keys("enter")
+	s.waitText("Not found")
+	v := s.waitFor("the status line", func(v string) bool {
+		lines := strings.Split(v, "\n")
+		return strings.HasPrefix(lines[len(lines)-2], "✗ forage 404 resource_not_found")
+	})
+	checkGolden(t, "order_404_80x24", v)
+}
+
+func TestHelpGolden(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	s := h.run(80, 24, harnessOpts{})
+	s.waitText("loaded")
+	s.keys("?")
+	checkGolden(t, "help_orders_80x24", s.waitText("Keys"))
+}
+
+func TestResizeJourney(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	ref := h.findOrder(richOrder)
+	s := h.run(120, 40, harnessOpts{})
+	s.openOrder(ref)
+	s.resize(80, 24)
+	v := s.waitFor("80 columns", func(v string) bool {
+		lines := strings.Split(v, "\n")
+		return len(lines) == 24 && strings.Contains(v, "Payments (")
+	})
+	for i, l := range strings.Split(v, "\n") {
+		if w := lipgloss.Width(l); w > 80 {
+			t.Errorf("line %d is %d cells wide at 80x24: %q", i, w, l)
+		}
+	}
+	s.resize(70, 20)
+	s.waitText("needs a terminal of at least 80x24")
+	s.resize(80, 24)
+	v = s.waitText("Payments (")
+	if got := len(strings.Split(v, "\n")); got != 24 {
+		t.Fatalf("%d lines at 80x24", got)
+	}
+}
+
+func TestFilterSortAndCopy(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	s := h.run(80, 24, harnessOpts{})
+	s.waitText("loaded")
+	s.keys("/")
+	s.typeText("fail")
+	v := s.waitText("1 of 21")
+	if !strings.Contains(v, "✗ failed") || strings.Contains(v, "✓ succeeded") {
+		t.Fatalf("filter on status did not narrow the rows:\n%s", v)
+	}
+	s.keys("esc")
+	v = s.waitFor("the filter to clear", func(v string) bool { return !strings.Contains(v, "of 21") && strings.Contains(v, "✓ succeeded") })
+	s.keys("s")
+	s.waitText("SNAP ▼")
+	s.keys("S")
+	s.waitText("SNAP ▲")
+	s.keys("y")
+	s.waitText("Copied ")
+	if len(h.copied) != 1 {
+		t.Fatalf("copied %v", h.copied)
+	}
+	_ = v
+}
+
+func TestReadOnlyRefusesRefundKeys(t *testing.T) {
+	o := harnessOpts{readOnly: true}
+	h := newHarness(t, o)
+	ref := h.findOrder(richOrder)
+	s := h.run(120, 40, o)
+	v := s.openOrder(ref)
+	if strings.Contains(v, "refund part") || strings.Contains(v, "refund order") {
+		t.Fatalf("read-only help offers refunds:\n%s", v)
+	}
+	s.keys("f")
+	s.waitText("Read-only: refunds are switched off")
 }

@@ -1,0 +1,149 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"paydesk/api"
+	"paydesk/model"
+)
+
+// refundNow makes a partial refund through the client, so an order has a
+// refund in flight for the console to watch.
+func (h *harness) refundNow(ref string) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	o, err := h.prov.GetOrder(ctx, ref)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for i := range o.Payments {
+		p := &o.Payments[i]
+		if o.RefundableOn(p).IsPositive() {
+			_, err := h.prov.RefundPayment(ctx, o.ID, p.ID, api.RefundPaymentRequest{
+				IdempotencyKey: "live-test-" + p.ID,
+				Amount:         model.Money{Amount: decimal.RequireFromString("1.00"), Currency: o.Currency},
+				Reason:         "live test",
+				Metadata:       model.Metadata{"case": "live"},
+			})
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			return
+		}
+	}
+	h.t.Fatal("nothing refundable on " + ref)
+}
+
+func refundable(o *model.Order) bool {
+	return o.Status == model.StatusSucceeded && o.Refundable().Amount.GreaterThan(decimal.NewFromInt(2)) && !o.HasRefundInFlight()
+}
+
+// settleWait is how long to watch the poll counter for.
+const settleWait = 400 * time.Millisecond
+
+func TestLiveRefundStatusSettlesThenStops(t *testing.T) {
+	o := harnessOpts{refresh: 40 * time.Millisecond, latency: 3 * time.Second}
+	h := newHarness(t, o)
+	ref := h.findOrder(func(o *model.Order) bool { return refundable(o) && len(o.Refunds) == 0 })
+	h.refundNow(ref)
+	s := h.run(80, 24, o)
+	s.openOrder(ref)
+	v := s.waitText("● live")
+	if !strings.Contains(v, "◔ processing") {
+		t.Fatalf("the new refund is not shown processing:\n%s", v)
+	}
+	// p pauses: no more reads while paused.
+	s.keys("p")
+	s.waitText("❚❚ paused")
+	n := h.counter().getOrder.Load()
+	time.Sleep(settleWait)
+	if m := h.counter().getOrder.Load(); m > n+1 { // one may have been in flight
+		t.Fatalf("%d reads while paused", m-n)
+	}
+	s.keys("p")
+	s.waitText("● live")
+
+	// The refund succeeds after the latency; Forage then moves the balance
+	// twice more (at 2× and 3× the latency). Jump past all of it.
+	h.clock.Advance(4 * o.latency)
+	s.waitText("✓ settled")
+	v = s.waitText("✓ succeeded")
+	n = h.counter().getOrder.Load()
+	time.Sleep(settleWait)
+	if m := h.counter().getOrder.Load(); m != n {
+		t.Fatalf("still polling after every refund settled: %d more reads", m-n)
+	}
+	if !strings.Contains(v, "updated just now") {
+		t.Fatalf("no freshness shown:\n%s", v)
+	}
+	// The clock moves on; the badge says how old the reading is.
+	h.clock.Advance(3 * time.Second)
+	s.waitText("updated 3s ago")
+}
+
+func TestLeavingTheScreenStopsItsPolling(t *testing.T) {
+	o := harnessOpts{refresh: 30 * time.Millisecond}
+	h := newHarness(t, o)
+	ref := h.findOrder(func(o *model.Order) bool { return refundable(o) && len(o.Refunds) == 0 })
+	h.refundNow(ref)
+	s := h.run(80, 24, o)
+	s.openOrder(ref)
+	s.waitText("● live")
+	before := h.counter().getOrder.Load()
+	time.Sleep(150 * time.Millisecond)
+	if h.counter().getOrder.Load() == before {
+		t.Fatal("the order screen is not polling its processing refund")
+	}
+	s.keys("esc")
+	s.waitText("loaded")
+	time.Sleep(100 * time.Millisecond) // an answer in flight may still land
+	n := h.counter().getOrder.Load()
+	time.Sleep(settleWait)
+	if m := h.counter().getOrder.Load(); m != n {
+		t.Fatalf("the order screen kept polling after it was left: %d reads", m-n)
+	}
+}
+
+func TestRefundScreenPollsGetRefund(t *testing.T) {
+	o := harnessOpts{refresh: 30 * time.Millisecond}
+	h := newHarness(t, o)
+	ref := h.findOrder(func(o *model.Order) bool { return refundable(o) && len(o.Refunds) == 0 })
+	h.refundNow(ref)
+	s := h.run(120, 40, o)
+	s.openOrder(ref)
+	s.keys("right", "enter")
+	v := s.waitText("PROCESSING")
+	if !strings.Contains(v, "Still processing") {
+		t.Fatalf("no processing note:\n%s", v)
+	}
+	s.waitFor("GetRefund polls", func(string) bool { return h.counter().getRefund.Load() >= 3 })
+	h.clock.Advance(4 * 3 * time.Second)
+	v = s.waitText("SUCCEEDED")
+	v = s.waitText("Bal. settled  yes")
+	if !strings.Contains(v, "✓ settled") {
+		t.Fatalf("badge not settled:\n%s", v)
+	}
+}
+
+func TestUnknownIsNeverFailed(t *testing.T) {
+	got := statusCell(model.StatusUnknown)
+	if !strings.Contains(got, "outcome unknown") || strings.Contains(got, "fail") {
+		t.Fatalf("unknown reads %q", got)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	var l live
+	for i, want := range []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second} {
+		l.errStreak = i
+		if got := l.delay(2 * time.Second); got != want {
+			t.Errorf("errStreak %d: delay %v, want %v", i, got, want)
+		}
+	}
+}
