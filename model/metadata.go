@@ -1,11 +1,14 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"paydesk/model/pii"
 )
 
 // Metadata is a provider object's free-form key/value set. Values that the
@@ -104,10 +107,6 @@ func (v ValidationError) For(field string) string {
 	return ""
 }
 
-// PIIChecker is the hook through which the PII guard checks what the agent
-// writes (see model/pii); nil checks nothing.
-var PIIChecker func(key, value string) error
-
 // ValidateMetadata checks metadata the agent is about to write.
 func ValidateMetadata(m Metadata) ValidationError {
 	var errs ValidationError
@@ -131,10 +130,14 @@ func ValidateMetadata(m Metadata) ValidationError {
 		case !printable(v):
 			errs = append(errs, FieldError{field, "value contains control characters"})
 		}
-		if PIIChecker != nil {
-			if err := PIIChecker(k, v); err != nil {
-				errs = append(errs, FieldError{field, err.Error()})
+		// Forage, Stripe and Square all say: no personal data in metadata.
+		var perr *pii.Error
+		if errors.As(pii.Check(k, v), &perr) {
+			where := "value "
+			if perr.InKey {
+				field, where = "metadata key", "key "
 			}
+			errs = append(errs, FieldError{field, where + perr.Reason + " (no personal or card data in metadata)"})
 		}
 	}
 	return errs

@@ -8,6 +8,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"paydesk/model/safetext"
 )
@@ -134,6 +135,10 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 			return nil
 		case key.Matches(msg, k.NextProvider) && len(a.c.Providers) > 1:
 			return a.switchProvider()
+		case key.Matches(msg, k.Back) && len(a.stack()) > 1:
+			// esc is back on every screen above home; a screen that takes
+			// text (a form, a filter) says so with Typing and handles it.
+			return a.pop(nil)
 		}
 	}
 	return a.updateTop(msg)
@@ -267,7 +272,7 @@ func (a *App) statusLine() string {
 	case a.status.Err != nil:
 		return s.StatusErr.Render(safetext.Truncate("✗ "+DescribeError(a.status.Err), a.c.Width))
 	case a.status.Text != "":
-		return s.StatusInfo.Render(safetext.Truncate(a.status.Text, a.c.Width))
+		return s.StatusInfo.Render(safetext.Truncate(safetext.Line(a.status.Text), a.c.Width))
 	}
 	return ""
 }
@@ -282,7 +287,9 @@ func (a *App) footer() string {
 	} else {
 		keys = append(keys, a.c.Keys.Help, a.c.Keys.Quit)
 	}
-	return safetext.Truncate(a.help.ShortHelpView(keys), a.c.Width)
+	// The help line is styled text of our own: cut it ANSI-aware, never
+	// through the provider-text sanitiser (which would show the escapes).
+	return ansi.Truncate(a.help.ShortHelpView(keys), a.c.Width, "…")
 }
 
 func (a *App) fullHelp() string {
@@ -321,3 +328,7 @@ func fitHeight(s string, h int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// NewOrdersScreen is the home screen of every provider's stack: main.go
+// passes it to NewApp.
+func NewOrdersScreen(c *Context, provider int) Screen { return newOrdersScreen(c, provider) }

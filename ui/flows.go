@@ -83,11 +83,14 @@ func parseMetadataLine(s string) (model.Metadata, error) {
 		}
 		k, v, ok := strings.Cut(part, "=")
 		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return nil, fmt.Errorf("write each entry as key=value, separated by ';' (%q has no key)", part)
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("metadata: %q is not key=value (separate entries with ';')", part)
+		case k == "":
+			return nil, fmt.Errorf("metadata: %q has no key before '='", part)
 		}
 		if _, dup := md[k]; dup {
-			return nil, fmt.Errorf("key %q appears twice", k)
+			return nil, fmt.Errorf("metadata: key %q appears twice", k)
 		}
 		md[k] = strings.TrimSpace(v)
 	}

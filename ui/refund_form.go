@@ -90,13 +90,10 @@ func (s *refundFormScreen) buildForm() *huh.Form {
 				return nil
 			}),
 		huh.NewInput().Title("Metadata (optional)").Description("key=value; key=value — no personal data").
-			Placeholder("ticket=CS-1182").Value(&s.metaLine).CharLimit(2000).
+			Placeholder("e.g. ticket=CS-1182").Value(&s.metaLine).CharLimit(2000).
 			Validate(func(v string) error {
 				_, err := parseMetadataLine(v)
-				if err != nil {
-					return fmt.Errorf("metadata: %w", err)
-				}
-				return nil
+				return err
 			}))
 	if caps.RefundExternalID {
 		fields = append(fields, huh.NewInput().Title("External order id (optional)").
@@ -189,7 +186,7 @@ func (s *refundFormScreen) wholeConfirm(reason string, md model.Metadata, ext st
 	order := s.order
 	total := order.Refundable()
 	key := s.keys.For(canonicalRequest("refund_order", order.ID, total.Fixed(), total.Currency, reason, metadataCanon(md), ext))
-	cs := newConfirmScreen(s.c, "Confirm refund of order "+safetext.Line(order.Ref), s.planLines(order, reason), confirmWord(order.Ref))
+	cs := newConfirmScreen(s.c, "Confirm refund of order "+safetext.Line(order.Ref), s.planLines(order, reason, md), confirmWord(order.Ref))
 	cs.fromForm = true
 	cs.recheck = func(ctx context.Context) ([]string, bool, error) {
 		fresh, err := p.GetOrder(ctx, order.ID)
@@ -199,7 +196,7 @@ func (s *refundFormScreen) wholeConfirm(reason string, md model.Metadata, ext st
 		if c, _ := fresh.Refundable().Cmp(total); c != 0 {
 			order, total = fresh, fresh.Refundable()
 			key = s.keys.For(canonicalRequest("refund_order", order.ID, total.Fixed(), total.Currency, reason, metadataCanon(md), ext))
-			return s.planLines(fresh, reason), true, nil
+			return s.planLines(fresh, reason, md), true, nil
 		}
 		return nil, false, nil
 	}
@@ -217,15 +214,18 @@ func (s *refundFormScreen) wholeConfirm(reason string, md model.Metadata, ext st
 }
 
 // planLines lists each payment and exactly what will come back from it.
-func (s *refundFormScreen) planLines(o *model.Order, reason string) []string {
+func (s *refundFormScreen) planLines(o *model.Order, reason string, md model.Metadata) []string {
 	st := s.c.Styles
 	lines := []string{
 		st.Label.Render("Provider  ") + s.prov().Name(),
 		st.Label.Render("Order     ") + safetext.Line(o.Ref),
 		st.Label.Render("Reason    ") + safetext.Line(reason),
-		"",
-		st.TableHeader.Render(fmt.Sprintf("%-14s %-14s %14s %14s", "Payment", "Method", "Paid", "Refund now")),
 	}
+	if len(md) > 0 {
+		lines = append(lines, st.Label.Render("Metadata  ")+metadataText(md))
+	}
+	lines = append(lines, "",
+		st.TableHeader.Render(fmt.Sprintf("%-14s %-14s %14s %14s", "Payment", "Method", "Paid", "Refund now")))
 	for _, pr := range o.RefundPlan() {
 		lines = append(lines, fmt.Sprintf("%-14s %-14s %14s %14s",
 			safetext.Truncate(safetext.Line(pr.Payment.ID), 14), safetext.Truncate(safetext.Line(pr.Payment.Method), 14),

@@ -297,3 +297,18 @@ func (c *Client) UpdateRefund(ctx context.Context, orderID, refundID string, u a
 	}
 	return decodeRefund(resp.Body)
 }
+
+// ConfigFromEnv reads DIGITALRIVER_BASE_URL and DIGITALRIVER_API_KEY. ok is
+// false when no base URL is set (the provider is not configured); a base URL
+// without a key is an error that names the missing variable.
+func ConfigFromEnv(getenv func(string) string) (cfg Config, ok bool, err error) {
+	base := strings.TrimSpace(getenv("DIGITALRIVER_BASE_URL"))
+	if base == "" {
+		return Config{}, false, nil
+	}
+	key := strings.TrimSpace(getenv("DIGITALRIVER_API_KEY"))
+	if key == "" {
+		return Config{}, true, fmt.Errorf("digitalriver: DIGITALRIVER_BASE_URL is set but DIGITALRIVER_API_KEY is not")
+	}
+	return Config{BaseURL: base, APIKey: api.NewSecret(key)}, true, nil
+}
