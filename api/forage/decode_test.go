@@ -412,6 +412,9 @@ func TestDecodeErrors(t *testing.T) {
 			t.Errorf("%s: fields %v, want %v", c.file, fields, c.fields)
 		}
 	}
+	if e := decodeError(400, nil, []byte(`{"path":"/api/x/","errors":[{"code":"c","message":"m"}]}`)); len(e.Fields) != 1 || e.Fields[0].Field != "/api/x/" {
+		t.Errorf("path as field: %+v", e.Fields)
+	}
 	if e := decodeError(401, nil, readTestdata(t, "error_detail.json")); e.Code != "not_authenticated" {
 		t.Errorf("401 detail code %q", e.Code)
 	}

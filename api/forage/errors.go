@@ -91,9 +91,9 @@ var requestFields = []string{
 var fieldPrefix = regexp.MustCompile(`^([a-z_]+): (.+)$`)
 
 // decodeError is the api.ErrorDecoder for Forage. Code and Message come
-// from errors[0]; Fields has one entry per error item that names a request
-// field or a resource: the field from a "<field>: <problem>" message, else
-// source.resource (with "/ref" when the ref is set).
+// from errors[0]; Fields has one entry per error item: the field of a
+// "<field>: <problem>" message about a request field, else source.resource
+// (with "/ref" when the ref is set), else the envelope's path.
 func decodeError(status int, _ http.Header, body []byte) *api.Error {
 	e := &api.Error{}
 	var w wireErrors
@@ -105,7 +105,7 @@ func decodeError(status int, _ http.Header, body []byte) *api.Error {
 		if i == 0 {
 			e.Code, e.Message = string(it.Code), string(it.Message)
 		}
-		if f, ok := itemField(it); ok {
+		if f, ok := itemField(it, string(w.Path)); ok {
 			e.Fields = append(e.Fields, f)
 		}
 	}
@@ -134,7 +134,7 @@ func decodeError(status int, _ http.Header, body []byte) *api.Error {
 	return e
 }
 
-func itemField(it wireErrorItem) (api.FieldError, bool) {
+func itemField(it wireErrorItem, path string) (api.FieldError, bool) {
 	msg := string(it.Message)
 	if m := fieldPrefix.FindStringSubmatch(msg); m != nil && slices.Contains(requestFields, m[1]) {
 		return api.FieldError{Field: m[1], Code: string(it.Code), Message: m[2]}, true
@@ -148,6 +148,9 @@ func itemField(it wireErrorItem) (api.FieldError, bool) {
 			name += "/" + string(s.Ref)
 		}
 		return api.FieldError{Field: name, Code: string(it.Code), Message: msg}, true
+	}
+	if path != "" {
+		return api.FieldError{Field: path, Code: string(it.Code), Message: msg}, true
 	}
 	return api.FieldError{}, false
 }

@@ -500,6 +500,17 @@ func TestRefundAllThenWaitForBatchRefund(t *testing.T) {
 	if !res.Order.HasRefundInFlight() || res.Order.Status != model.StatusSucceeded {
 		t.Fatalf("order after refund_all: %v in flight %v", res.Order.Status, res.Order.HasRefundInFlight())
 	}
+	// The same logical action sent again (same key, same body): Forage
+	// replays its answer and the client reports the same refunds.
+	again, err := e.client.RefundOrder(ctx(t), ref, api.RefundOrderRequest{
+		IdempotencyKey: "all-1", Reason: "Order could not be delivered.", Expected: o.Refundable(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Refunds) != 2 || again.Refunds[0].ID != res.Refunds[0].ID || len(again.Order.Refunds) != 2 {
+		t.Fatalf("replay: %+v", again.Refunds)
+	}
 	// A second refund_all while those process: 400 wait_for_batch_refund.
 	_, err = e.client.RefundOrder(ctx(t), ref, api.RefundOrderRequest{IdempotencyKey: "all-2", Reason: "again"})
 	wantCode(t, err, http.StatusBadRequest, "wait_for_batch_refund")
