@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"paydesk/api/sandbox/chaos"
 	"paydesk/api/sandbox/digitalriver"
 	"paydesk/api/sandbox/forage"
 	"paydesk/api/sandbox/moyasar"
@@ -72,10 +73,16 @@ func Start(cfg Config) (*Sandbox, error) {
 		}),
 	}
 	if cfg.Chaos != "" {
-		// TODO(lead): wire paydesk/api/sandbox/chaos once it exists:
-		//   c, err := chaos.Parse(cfg.Chaos); if err != nil { return nil, err }
-		//   for i, h := range handlers { handlers[i] = chaos.Wrap(h, c) }
-		return nil, fmt.Errorf("sandbox: chaos %q: fault injection is not available in this build", cfg.Chaos)
+		c, err := chaos.Parse(cfg.Chaos)
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: --chaos: %w", err)
+		}
+		if c.Seed == 0 {
+			c.Seed = uint64(cfg.Seed) // same seed, same faults
+		}
+		for i, h := range handlers {
+			handlers[i] = chaos.Wrap(h, c)
+		}
 	}
 	addrs := []string{cfg.ForageAddr, cfg.MoyasarAddr, cfg.DigitalRiverAddr}
 	names := []string{"forage", "moyasar", "digitalriver"}
