@@ -291,14 +291,12 @@ const (
 func (c *Client) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPage, error) {
 	op := "list orders"
 	var vals url.Values
-	if q.Cursor != "" && strings.Contains(q.Cursor, "=") {
-		// A whole next-page query from a previous page.
-		v, err := url.ParseQuery(q.Cursor)
-		if err != nil || v.Get("cursor") == "" && v.Get("offset") == "" {
-			return api.OrderPage{}, &api.Error{Provider: ProviderID, Op: op, Code: "invalid_cursor", Message: "the page cursor is not one this client made"}
-		}
+	if v, err := url.ParseQuery(q.Cursor); q.Cursor != "" && err == nil && (v.Get("cursor") != "" || v.Get("offset") != "") {
+		// A whole next-page query from a previous page: its dates and
+		// limit keep the pages consistent.
 		vals = v
 	} else {
+		// First page, or a bare cursor value.
 		from, to := c.reportRange(q.From, q.To)
 		vals = url.Values{"start_date": {from}, "end_date": {to}}
 		if q.Cursor != "" {
