@@ -100,3 +100,18 @@ func TestCredentials(t *testing.T) {
 		}
 	}
 }
+
+func TestChaosSpec(t *testing.T) {
+	if s, err := Start(Config{Chaos: "nonsense=1", Orders: 5}); err == nil {
+		s.Close()
+		t.Fatal("want error for a bad chaos spec")
+	}
+	s, err := Start(Config{Chaos: "fail5xx=1", Orders: 5, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if st := get(t, s.ForageURL+"/sandbox/health/", ""); st < 500 {
+		t.Fatalf("fail5xx=1 answered %d", st)
+	}
+}
