@@ -72,6 +72,9 @@ func (e *Error) Error() string {
 		b.WriteString(e.Message)
 	}
 	for _, f := range e.Fields {
+		if f.Message == e.Message {
+			continue // the provider repeated its message per field
+		}
 		fmt.Fprintf(&b, "; %s: %s", f.Field, f.Message)
 	}
 	return b.String()

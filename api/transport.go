@@ -152,6 +152,14 @@ attempts:
 			}
 		}
 		resp, sent, err := t.attempt(ctx, r, pol.AttemptTimeout)
+		if ae, ok := err.(authError); ok {
+			// Credentials could not be had (a refused secret): a definite
+			// answer, unless the token endpoint itself said to retry.
+			if e, ok := AsError(ae.err); ok && !e.Retryable {
+				return nil, t.finish(r, e, mayHaveHappened)
+			}
+			err = ae.err
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, t.stopped(r, ctx.Err(), mayHaveHappened || sent)
@@ -208,6 +216,12 @@ func (t *Transport) stopped(r Request, err error, sent bool) *Error {
 	return t.finish(r, &Error{Err: err}, sent)
 }
 
+// authError marks a failure to get credentials, before anything was sent.
+type authError struct{ err error }
+
+func (a authError) Error() string { return a.err.Error() }
+func (a authError) Unwrap() error { return a.err }
+
 type rawResponse struct {
 	*http.Response
 	body []byte
@@ -259,7 +273,7 @@ func (t *Transport) attempt(ctx context.Context, r Request, timeout time.Duratio
 	req.Header.Set("User-Agent", "paydesk/1")
 	if t.Auth != nil {
 		if err := t.Auth.Authorize(ctx, req); err != nil {
-			return nil, false, err
+			return nil, false, authError{err}
 		}
 	}
 	client := t.Client

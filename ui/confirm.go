@@ -131,7 +131,7 @@ func (s *confirmScreen) confirm() tea.Cmd {
 	typed := strings.TrimSpace(s.input.Value())
 	if typed != s.word {
 		if typed == "" {
-			s.note = "Type " + s.word + " to confirm, or esc to go back."
+			s.note = "Nothing was sent: type " + s.word + " to confirm, or esc to go back."
 		} else {
 			s.note = "That is not " + s.word + ". Nothing was sent."
 		}

@@ -63,7 +63,9 @@ func DescribeError(err error) string {
 		b.WriteString(safetext.Line(e.Err.Error()))
 	}
 	for _, f := range e.Fields {
-		fmt.Fprintf(&b, " (%s: %s)", safetext.Line(f.Field), safetext.Line(f.Message))
+		if f.Message != e.Message {
+			fmt.Fprintf(&b, " (%s: %s)", safetext.Line(f.Field), safetext.Line(f.Message))
+		}
 	}
 	if why, ok := explanations[e.Code]; ok {
 		b.WriteString(" — " + why)

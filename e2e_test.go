@@ -1,0 +1,126 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestEndToEndInTmux runs the real binary in a real terminal (tmux), on the
+// embedded sandbox, and does what an agent does at 80x24: find a succeeded
+// order, open it, refund it entirely after typing its ref, and watch every
+// refund turn succeeded. It reads the screen with capture-pane, as a person
+// would read it.
+func TestEndToEndInTmux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short mode")
+	}
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		t.Skip("tmux is not installed, so the end-to-end test cannot run a real terminal; install it with: apt-get install -y tmux")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "paydesk")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	sock := filepath.Join(dir, "tmux.sock")
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(tmux, append([]string{"-S", sock}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tmux %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	env := "env -u FORAGE_BASE_URL -u MOYASAR_BASE_URL -u DIGITALRIVER_BASE_URL TERM=xterm-256color XDG_STATE_HOME=" + dir + " "
+	run("-f", "/dev/null", "new-session", "-d", "-x", "80", "-y", "24", env+bin+" --refresh 500ms")
+	t.Cleanup(func() { _ = exec.Command(tmux, "-S", sock, "kill-server").Run() })
+
+	screen := func() string { return run("capture-pane", "-p") }
+	waitFor := func(what string, ok func(string) bool) string {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			s := screen()
+			if ok(s) {
+				return s
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s; the screen shows:\n%s", what, s)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	contains := func(text string) func(string) bool {
+		return func(s string) bool { return strings.Contains(s, text) }
+	}
+	keys := func(ks ...string) {
+		t.Helper()
+		for _, k := range ks {
+			run("send-keys", k)
+			time.Sleep(120 * time.Millisecond)
+		}
+	}
+	typ := func(text string) { run("send-keys", "-l", text) }
+
+	s := waitFor("the orders list", contains("✓ succeeded"))
+	if !strings.Contains(s, "SANDBOX") {
+		t.Errorf("the embedded sandbox is not marked SANDBOX:\n%s", s)
+	}
+	// Filter to succeeded orders and open the first one.
+	keys("/")
+	typ("succeeded")
+	keys("Enter", "Enter")
+	s = waitFor("an order with payments", contains("Payments"))
+	ref := orderRef(s)
+	if ref == "" {
+		t.Fatalf("no order ref on the order screen:\n%s", s)
+	}
+
+	keys("R")
+	waitFor("the refund form", contains("Reason"))
+	typ("end-to-end test")
+	keys("Enter", "Enter", "Enter")
+	s = waitFor("the confirmation", contains("Type "+ref))
+	if !strings.Contains(s, "Total") {
+		t.Errorf("the confirmation does not show the total:\n%s", s)
+	}
+	// One key must not confirm.
+	keys("Enter")
+	waitFor("a refusal to confirm without the ref", contains("Nothing was sent"))
+	typ(ref)
+	keys("Enter")
+	waitFor("the refunds processing", contains("◔ processing"))
+	s = waitFor("every refund succeeded", func(s string) bool {
+		return strings.Contains(s, "✓ succeeded") && !strings.Contains(s, "◔ processing") && strings.Contains(s, "Refunds (")
+	})
+	if !strings.Contains(s, "↺ refunded") {
+		t.Errorf("the order is not shown refunded after its refunds settled:\n%s", s)
+	}
+	waitFor("the live poll to stop once settled", contains("settled"))
+
+	// Resize below the minimum and back: a clear message, then the screen again.
+	run("resize-window", "-x", "60", "-y", "20")
+	waitFor("the too-small message", contains("at least 80x24"))
+	run("resize-window", "-x", "80", "-y", "24")
+	waitFor("the order again", contains(ref))
+	keys("q")
+}
+
+// orderRef reads the ref from the order screen's title line ("Order <ref> ...").
+func orderRef(screen string) string {
+	for _, line := range strings.Split(screen, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "Order" {
+			return f[1]
+		}
+	}
+	return ""
+}
+
