@@ -111,3 +111,14 @@ func yesNo(b bool) string {
 	}
 	return "no"
 }
+
+// fitID shortens an id to w cells keeping both ends ("01a2034…7c1d"): ids
+// ordered by time differ at the start, random ones at the end. Anything
+// that is not a plain ASCII word is cut at the end by safetext.Truncate.
+func fitID(s string, w int) string {
+	if len(s) <= w || w < 3 || !isASCII(s) || strings.ContainsRune(s, ' ') {
+		return safetext.Truncate(s, w)
+	}
+	head := (w - 1) / 2
+	return safetext.Line(s[:head] + "…" + s[len(s)-(w-1-head):])
+}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -106,12 +107,7 @@ func (l *live) indicator(c *Context) string {
 	return st.Faint.Render(trimDot(ago))
 }
 
-func trimDot(s string) string {
-	if len(s) > 3 && s[:3] == " · " {
-		return s[len(" · "):]
-	}
-	return s
-}
+func trimDot(s string) string { return strings.TrimPrefix(s, " · ") }
 
 // settleAll says which refunds still need polling, given the previous
 // readings, and returns the readings to compare the next poll with.

@@ -50,7 +50,7 @@ func newOrderScreen(c *Context, provider int, orderID string) Screen {
 	s := &orderScreen{base: newBase(c), provider: provider, orderID: orderID}
 	s.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.Faint))
 	s.pays = NewTable(c, []Column{
-		{Title: "Ref", Width: 12, Min: 10},
+		{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true},
 		{Title: "Method", Width: 14, Min: 8, Flex: true},
 		{Title: "Amount", Width: 10, Min: 9, Right: true},
 		{Title: "Status", Width: 17, Min: 12},
@@ -323,6 +323,16 @@ func (s *orderScreen) setOrder(o *model.Order) {
 			fmtAmount(o.RefundedOn(p.ID)), fmtDate(p.Created)}
 	}
 	s.pays.SetRows(rows)
+	pw, rw := 10, 10
+	for _, p := range o.Payments {
+		pw = max(pw, min(len(p.ID), maxRefWidth))
+	}
+	for _, r := range o.Refunds {
+		rw = max(rw, min(len(r.ID), maxRefWidth))
+	}
+	s.pays.SetColumnWidth(0, pw)
+	s.refs.SetColumnWidth(0, rw)
+	s.refs.SetColumnWidth(1, pw)
 	if first {
 		s.pays.SetCursor(0) // the first payment is selected on arrival
 	}
@@ -401,20 +411,30 @@ func kvCell(st *Styles, label, v string, w int) string {
 	l := st.Label.Render(padRight(label, lipgloss.Width(label), labelWidth))
 	vw := w - labelWidth
 	if lipgloss.Width(v) > vw {
-		v = safetext.Truncate(v, vw) // only plain values get this long
+		v = fitID(v, vw) // only plain values get this long
 	}
 	return l + padRight(v, lipgloss.Width(v), vw)
 }
 
 // titleLine is "Order 1a2b3c4d5e  ✓ succeeded  succeeded" with the live
-// badge on the right.
+// badge on the right; a long id gives way in the middle, then the
+// provider's raw status goes.
 func titleLine(c *Context, width int, title string, status model.Status, raw string, badge string) string {
 	st := c.Styles
-	left := st.Title.Render(safetext.Truncate(title, max(width/2, 20))) + "  " + st.StatusText(status)
+	room := width - lipgloss.Width(badge) - 2
+	stxt := "  " + st.StatusText(status)
+	rtxt := ""
 	if raw != "" {
-		left += "  " + st.Faint.Render(safetext.Truncate(raw, 24))
+		rtxt = "  " + st.Faint.Render(safetext.Truncate(raw, 24))
 	}
-	return spread(left, badge, width)
+	tw := room - lipgloss.Width(stxt) - lipgloss.Width(rtxt)
+	if tw < 16 {
+		rtxt = ""
+		tw = room - lipgloss.Width(stxt)
+	}
+	word, id, _ := strings.Cut(title, " ")
+	t := word + " " + fitID(id, max(tw-len(word)-1, 8))
+	return spread(st.Title.Render(t)+stxt+rtxt, badge, width)
 }
 
 func (s *orderScreen) View() string {

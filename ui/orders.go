@@ -20,6 +20,9 @@ import (
 	"paydesk/model/safetext"
 )
 
+// maxRefWidth bounds the Ref column: a UUID fits.
+const maxRefWidth = 36
+
 // rangeStep is how far [ and ] move the date range of the orders list.
 const rangeStep = 30 * 24 * time.Hour
 
@@ -90,7 +93,7 @@ func newOrdersScreen(c *Context, provider int) Screen {
 	s.closeInput = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear"))
 
 	cols := []Column{
-		{Title: "Ref", Width: 12, Min: 10},
+		{Title: "Ref", Width: 10, Min: 10, TrimMiddle: true},
 		{Title: "Status", Width: 17, Min: 11},
 		{Title: "Date", Width: 16, Min: 11, TrimLeft: true},
 	}
@@ -98,7 +101,7 @@ func newOrdersScreen(c *Context, provider int) Screen {
 		cols = append(cols, Column{Title: name, Width: max(len(name), 9), Min: 8, Right: true})
 	}
 	cols = append(cols,
-		Column{Title: "Total", Width: 14, Min: 10, Right: true},
+		Column{Title: "Total", Width: 14, Min: 12, Right: true},
 		Column{Title: cmp.Or(s.caps.ReferenceColumn, "Reference"), Width: 16, Min: 8, Flex: true})
 	s.ncols = len(cols)
 	s.table = NewTable(c, cols)
@@ -246,11 +249,17 @@ func (s *ordersScreen) setData(orders []model.OrderSummary, prev []model.OrderSu
 	if prev == nil {
 		s.all, s.cells, s.hay = nil, nil, nil
 	}
+	refW := 10
+	if prev != nil {
+		refW = s.table.cols[colRef].Width
+	}
 	for _, o := range orders {
+		refW = max(refW, min(len(o.Ref), maxRefWidth))
 		s.all = append(s.all, o)
 		s.cells = append(s.cells, s.formatRow(&o))
 		s.hay = append(s.hay, strings.ToLower(o.Ref+"\x00"+statusCell(o.Status)+"\x00"+string(o.Status)+"\x00"+o.ProviderStatus+"\x00"+o.Reference+"\x00"+o.ID))
 	}
+	s.table.SetColumnWidth(colRef, refW)
 	s.resort()
 }
 

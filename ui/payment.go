@@ -42,9 +42,9 @@ func newPaymentScreen(c *Context, provider int, order *model.Order, paymentID st
 // refundColumns are the columns of a refunds table; withPayment adds the
 // payment column (the order screen), a payment's own list leaves it out.
 func refundColumns(withPayment bool) []Column {
-	cols := []Column{{Title: "Ref", Width: 12, Min: 10}}
+	cols := []Column{{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true}}
 	if withPayment {
-		cols = append(cols, Column{Title: "Payment", Width: 12, Min: 10})
+		cols = append(cols, Column{Title: "Payment", Width: 12, Min: 10, TrimMiddle: true})
 	}
 	return append(cols,
 		Column{Title: "Amount", Width: 10, Min: 9, Right: true},
@@ -334,7 +334,7 @@ func fieldLines(st *Styles, fields []model.Field, w int) []string {
 func receiptLines(st *Styles, r *model.Receipt, w int) []string {
 	out := []string{st.Bold.Render("Receipt")}
 	if r == nil {
-		return append(out, st.Faint.Render("  none yet"))
+		return append(out, st.Faint.Render("  none"))
 	}
 	col := max((w-2)/2, 30)
 	card := "—"

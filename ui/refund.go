@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"paydesk/api"
 	"paydesk/model"
@@ -238,7 +239,8 @@ func (s *refundScreen) render() {
 
 func (s *refundScreen) View() string {
 	st := s.c.Styles
-	left := st.Title.Render("Refund " + safetext.Truncate(s.refundID, max(s.width/2, 20)))
-	head := spread(left, s.live.indicator(s.c), s.width)
+	badge := s.live.indicator(s.c)
+	left := st.Title.Render("Refund " + fitID(s.refundID, max(s.width-lipgloss.Width(badge)-10, 10)))
+	head := spread(left, badge, s.width)
 	return head + "\n\n" + s.scroll.view(st, s.bodyRows())
 }

@@ -21,6 +21,10 @@ type Column struct {
 	// TrimLeft keeps the end of a value that does not fit, for ASCII values
 	// whose start matters least: a date loses its year ("11-20 14:03").
 	TrimLeft bool
+	// TrimMiddle keeps both ends of an ASCII id that does not fit
+	// ("01a2034…7c1d"): time-ordered ids differ at the start, random ones at
+	// the end, and the agent needs to tell rows apart.
+	TrimMiddle bool
 }
 
 // marker is the selection glyph: it survives NO_COLOR and the Ascii profile,
@@ -74,6 +78,16 @@ func (t *Table) SetCellStyle(f func(row, col int) (lipgloss.Style, bool)) {
 func (t *Table) SetColumns(cols []Column) {
 	t.cols = cols
 	t.marks = make([]string, len(cols))
+	t.layout()
+}
+
+// SetColumnWidth changes one column's preferred width (an id column that
+// grows to the longest id loaded).
+func (t *Table) SetColumnWidth(col, w int) {
+	if col < 0 || col >= len(t.cols) || t.cols[col].Width == w {
+		return
+	}
+	t.cols[col].Width = w
 	t.layout()
 }
 
@@ -142,6 +156,20 @@ func (t *Table) Height() int { return t.height }
 // Update moves the cursor for the movement keys; it reports whether the key
 // was one of them.
 func (t *Table) Update(msg tea.KeyMsg) bool {
+	// Fast typing (or key repeat over a slow link) can deliver "jjj" as one
+	// message; move once per rune when every rune is a movement key.
+	if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+		for _, r := range msg.Runes {
+			one := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}}
+			if !key.Matches(one, t.keys.Up, t.keys.Down) {
+				return false
+			}
+		}
+		for _, r := range msg.Runes {
+			t.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		}
+		return true
+	}
 	k := t.keys
 	switch {
 	case key.Matches(msg, k.Up):
@@ -258,8 +286,13 @@ func (t *Table) renderHeader() string {
 // cell truncates and aligns one value to its column.
 func (t *Table) cell(s string, col int) string {
 	w := t.widths[col]
-	if t.cols[col].TrimLeft && len(s) > w && isASCII(s) {
-		s = s[len(s)-w:]
+	if len(s) > w && w > 2 && isASCII(s) {
+		switch {
+		case t.cols[col].TrimLeft:
+			s = s[len(s)-w:]
+		case t.cols[col].TrimMiddle:
+			s = fitID(s, w)
+		}
 	}
 	s = safetext.Truncate(s, w)
 	sw := ansi.StringWidth(s)
