@@ -198,6 +198,11 @@ func runConsole(args []string) error {
 // configureProviders builds a client for every provider whose base URL is
 // set; with none set it starts the embedded sandbox and connects to all three.
 func configureProviders() ([]api.Provider, *sandbox.Sandbox, error) {
+	file, err := api.LoadCredentials(api.CredentialsPath(os.Getenv))
+	if err != nil {
+		return nil, nil, err
+	}
+	getenv := api.Getenv(file)
 	var providers []api.Provider
 	add := func(p api.Provider, err error) error {
 		if err != nil {
@@ -206,21 +211,21 @@ func configureProviders() ([]api.Provider, *sandbox.Sandbox, error) {
 		providers = append(providers, p)
 		return nil
 	}
-	if fc, ok, err := forage.ConfigFromEnv(os.Getenv); err != nil {
+	if fc, ok, err := forage.ConfigFromEnv(getenv); err != nil {
 		return nil, nil, err
 	} else if ok {
 		if err := add(forage.New(fc)); err != nil {
 			return nil, nil, err
 		}
 	}
-	if mc, ok, err := moyasar.ConfigFromEnv(os.Getenv); err != nil {
+	if mc, ok, err := moyasar.ConfigFromEnv(getenv); err != nil {
 		return nil, nil, err
 	} else if ok {
 		if err := add(moyasar.New(mc)); err != nil {
 			return nil, nil, err
 		}
 	}
-	if dc, ok, err := digitalriver.ConfigFromEnv(os.Getenv); err != nil {
+	if dc, ok, err := digitalriver.ConfigFromEnv(getenv); err != nil {
 		return nil, nil, err
 	} else if ok {
 		if err := add(digitalriver.New(dc)); err != nil {

@@ -1,0 +1,69 @@
+package api
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadCredentials(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "credentials.env")
+	body := "# paydesk\nFORAGE_BASE_URL=http://127.0.0.1:7001\nexport FORAGE_CLIENT_SECRET=\"s3cr3t-value\"\n\n"
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadCredentials(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m["FORAGE_BASE_URL"] != "http://127.0.0.1:7001" || m["FORAGE_CLIENT_SECRET"] != "s3cr3t-value" {
+		t.Fatalf("parsed %v", m)
+	}
+
+	// Readable by others: refused, with the command that fixes it, and
+	// without a byte of the secret in the message.
+	if err := os.Chmod(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadCredentials(p)
+	if err == nil {
+		t.Fatal("a 0644 credentials file was accepted")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "chmod 600 "+p) || strings.Contains(msg, "s3cr3t") {
+		t.Fatalf("error %q lacks the fix or leaks the secret", msg)
+	}
+	if err := os.Chmod(p, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadCredentials(p); err == nil {
+		t.Fatal("a group-readable credentials file was accepted")
+	}
+
+	// A bad line is named by number, never echoed.
+	bad := filepath.Join(dir, "bad.env")
+	if err := os.WriteFile(bad, []byte("FORAGE_CLIENT_SECRET\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadCredentials(bad); err == nil || strings.Contains(err.Error(), "FORAGE_CLIENT_SECRET") {
+		t.Fatalf("bad line: %v", err)
+	}
+
+	if m, err := LoadCredentials(filepath.Join(dir, "missing.env")); err != nil || m != nil {
+		t.Fatalf("a missing file should be no credentials, got %v %v", m, err)
+	}
+}
+
+func TestCredentialsPath(t *testing.T) {
+	env := map[string]string{"XDG_CONFIG_HOME": "/x"}
+	get := func(k string) string { return env[k] }
+	if p := CredentialsPath(get); p != "/x/paydesk/credentials.env" {
+		t.Fatal(p)
+	}
+	env[EnvCredentials] = "/y/c.env"
+	if p := CredentialsPath(get); p != "/y/c.env" {
+		t.Fatal(p)
+	}
+}
