@@ -159,15 +159,20 @@ func counts(s Status) bool {
 	return true
 }
 
-// RefundedOn sums the refunds against one payment that hold money (see counts).
-func (o *Order) RefundedOn(paymentID string) Money {
+// sumRefunds adds up the refunds that match keep, in the order's currency.
+func (o *Order) sumRefunds(keep func(r *Refund) bool) Money {
 	sum := Zero(o.Currency)
-	for _, r := range o.Refunds {
-		if r.PaymentID == paymentID && counts(r.Status) {
-			sum, _ = sum.Add(r.Amount)
+	for i := range o.Refunds {
+		if keep(&o.Refunds[i]) {
+			sum, _ = sum.Add(o.Refunds[i].Amount)
 		}
 	}
 	return sum
+}
+
+// RefundedOn sums the refunds against one payment that hold money (see counts).
+func (o *Order) RefundedOn(paymentID string) Money {
+	return o.sumRefunds(func(r *Refund) bool { return r.PaymentID == paymentID && counts(r.Status) })
 }
 
 // RefundableOn is what is still refundable on one payment: its amount less the
@@ -196,24 +201,12 @@ func (o *Order) Paid() Money {
 
 // Refunded sums refunds that succeeded.
 func (o *Order) Refunded() Money {
-	sum := Zero(o.Currency)
-	for _, r := range o.Refunds {
-		if r.Status == StatusSucceeded {
-			sum, _ = sum.Add(r.Amount)
-		}
-	}
-	return sum
+	return o.sumRefunds(func(r *Refund) bool { return r.Status == StatusSucceeded })
 }
 
 // Pending sums refunds still in flight or of unknown outcome.
 func (o *Order) Pending() Money {
-	sum := Zero(o.Currency)
-	for _, r := range o.Refunds {
-		if !r.Status.Final() {
-			sum, _ = sum.Add(r.Amount)
-		}
-	}
-	return sum
+	return o.sumRefunds(func(r *Refund) bool { return !r.Status.Final() })
 }
 
 // Refundable is what is still refundable on the whole order. When the
