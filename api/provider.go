@@ -54,6 +54,8 @@ type Capabilities struct {
 	OrderRange           bool // ListOrders honours From/To
 	PartialRefundOnOrder bool // partial refunds are taken from the order, not one payment (Digital River)
 	RefundExternalID     bool // refunds carry an external order id (Forage)
+	RefundReason         bool // the provider stores a refund's reason
+	RefundMetadata       bool // the provider stores metadata on a refund
 
 	// Idempotency says how a retried money request is recognised.
 	Idempotency IdempotencyKind

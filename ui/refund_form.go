@@ -69,7 +69,7 @@ func (s *refundFormScreen) buildForm() *huh.Form {
 			}
 		}
 		fields = append(fields, huh.NewInput().Title("Amount ("+left.Currency+")").
-			Description(desc).Placeholder(left.Fixed()).Value(&s.amount).CharLimit(32).
+			Description(desc).Value(&s.amount).CharLimit(32).
 			Validate(func(v string) error {
 				if _, fe := model.ValidateRefundAmount(v, left); fe != nil {
 					return fe
@@ -78,6 +78,9 @@ func (s *refundFormScreen) buildForm() *huh.Form {
 			}))
 	}
 	reasonDesc := "Required; stored with the refund as typed"
+	if !caps.RefundReason {
+		reasonDesc = "Required; " + s.prov().Name() + " stores no reason, so it is kept in paydesk's journal only"
+	}
 	if caps.ReasonMaxLen > 0 {
 		reasonDesc += fmt.Sprintf(" (at most %d characters)", caps.ReasonMaxLen)
 	}
@@ -88,13 +91,15 @@ func (s *refundFormScreen) buildForm() *huh.Form {
 					return fe
 				}
 				return nil
-			}),
-		huh.NewInput().Title("Metadata (optional)").Description("key=value; key=value — no personal data").
+			}))
+	if caps.RefundMetadata {
+		fields = append(fields, huh.NewInput().Title("Metadata (optional)").Description("key=value; key=value — no personal data").
 			Placeholder("e.g. ticket=CS-1182").Value(&s.metaLine).CharLimit(2000).
 			Validate(func(v string) error {
 				_, err := parseMetadataLine(v)
 				return err
 			}))
+	}
 	if caps.RefundExternalID {
 		fields = append(fields, huh.NewInput().Title("External order id (optional)").
 			Description("At most 64 characters").Value(&s.extID).CharLimit(200).

@@ -130,6 +130,8 @@ func (c *Client) Name() string { return "Digital River" }
 func (c *Client) Capabilities() api.Capabilities {
 	return api.Capabilities{
 		RefundOrder:          true,
+		RefundReason:         true,
+		RefundMetadata:       true,
 		RefundPayment:        true,
 		UpdateRefund:         true,
 		OrderRange:           true,

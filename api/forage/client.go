@@ -228,6 +228,8 @@ func (c *Client) Name() string { return "Forage" }
 func (c *Client) Capabilities() api.Capabilities {
 	return api.Capabilities{
 		RefundOrder:      true,
+		RefundReason:     true,
+		RefundMetadata:   true,
 		RefundPayment:    true,
 		RefundExternalID: true,
 		UpdatePayment:    true,
