@@ -1,12 +1,15 @@
 package ui
 
 import (
+	"context"
 	"github.com/charmbracelet/lipgloss"
+	"paydesk/api"
 	"paydesk/model"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
 
 func TestOrdersGolden(t *testing.T) {
@@ -152,4 +155,113 @@ func TestReadOnlyRefusesRefundKeys(t *testing.T) {
 	}
 	s.keys("f")
 	s.waitText("Read-only: refunds are switched off")
+}
+
+func TestPagingLoadsMoreNearTheEnd(t *testing.T) {
+	o := harnessOpts{orders: 1000}
+	h := newHarness(t, o)
+	s := h.run(80, 24, o)
+	v := s.waitText("loaded")
+	if !strings.Contains(v, "100 loaded, more") {
+		t.Fatalf("first page:\n%s", v)
+	}
+	s.keys("end")
+	s.waitText("200 loaded, more")
+	// The cursor stays where it was while rows are appended below it.
+	s.keys("end")
+	s.waitText("300 loaded")
+}
+
+func TestRangeKeysMoveByThirtyDays(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	s := h.run(80, 24, harnessOpts{})
+	s.waitText("2026-10-21 → 2026-11-20")
+	s.keys("[")
+	v := s.waitText("2026-09-21 → 2026-10-21")
+	s.waitText("loaded")
+	_ = v
+	s.keys("]")
+	s.waitText("2026-10-21 → 2026-11-20")
+	s.keys("]")
+	s.waitText("The range already ends now.")
+}
+
+// TestHostileStringsStaySafe draws every seeded order, payment and refund
+// (about 3% carry OSC 52, bidi overrides, CR overwrites, CSI) and checks
+// that no control character reaches the terminal. With the Ascii profile
+// the styles emit no escapes, so any ESC would be the provider's.
+func TestHostileStringsStaySafe(t *testing.T) {
+	h := newHarness(t, harnessOpts{orders: 200})
+	c := h.context(120, 40, harnessOpts{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	q := api.OrderQuery{From: testStart.Add(-100 * 24 * time.Hour), To: testStart}
+	var sums []model.OrderSummary
+	for {
+		pg, err := h.prov.ListOrders(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums = append(sums, pg.Orders...)
+		if pg.Next == "" {
+			break
+		}
+		q.Cursor = pg.Next
+	}
+	placeholders = 0
+	list := newOrdersScreen(c, 0).(*ordersScreen)
+	list.loaded = true
+	list.setData(sums, nil)
+	checkSafe(t, "orders list", list.View())
+	for _, sum := range sums {
+		o, err := h.prov.GetOrder(ctx, sum.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os := newOrderScreen(c, 0, sum.Ref).(*orderScreen)
+		os.Update(orderLoadedMsg{gen: os.live.begin(), order: o})
+		checkSafe(t, "order "+sum.ID, os.View())
+		checkSafe(t, "order title", os.Title())
+		for _, p := range o.Payments {
+			ps := newPaymentScreen(c, 0, o, p.ID).(*paymentScreen)
+			for range 60 { // scroll through all of it
+				checkSafe(t, "payment "+p.ID, ps.View())
+				ps.Update(keyMsg("pgdown"))
+			}
+		}
+		for _, r := range o.Refunds {
+			rs := newRefundScreen(c, 0, o, r.ID).(*refundScreen)
+			for range 60 {
+				checkSafe(t, "refund "+r.ID, rs.View())
+				rs.Update(keyMsg("pgdown"))
+			}
+		}
+	}
+	if placeholders == 0 {
+		t.Fatal("no hostile string was drawn: the test did not test anything")
+	}
+	t.Logf("%d orders, %d views with a neutralised hostile string", len(sums), placeholders)
+}
+
+// placeholders counts the views where safetext replaced something.
+var placeholders int
+
+func checkSafe(t *testing.T, where, v string) {
+	t.Helper()
+	if strings.Contains(v, "\uFFFD") {
+		placeholders++
+	}
+	for n, l := range strings.Split(v, "\n") {
+		if w := lipgloss.Width(l); w > 120 {
+			t.Fatalf("%s: line %d is %d cells wide (body is 120): %q", where, n, w, l)
+		}
+	}
+	for i, r := range v {
+		if r == '\n' {
+			continue
+		}
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || unicode.In(r, unicode.Cf) {
+			t.Fatalf("%s: control character %U at byte %d: %q", where, r, i, v[max(0, i-40):min(len(v), i+40)])
+		}
+	}
 }
