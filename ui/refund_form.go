@@ -115,7 +115,29 @@ func (s *refundFormScreen) buildForm() *huh.Form {
 	return f
 }
 
-func (s *refundFormScreen) Init() tea.Cmd { return s.form.Init() }
+// Init refuses at once when nothing is left to refund, rather than asking
+// the agent to fill in a form that can only fail.
+func (s *refundFormScreen) Init() tea.Cmd {
+	if !s.refundableNow().IsPositive() {
+		what := "this order"
+		if s.partial() {
+			what = "this payment"
+		}
+		why := "nothing is left to refund on " + what
+		if s.order.HasRefundInFlight() {
+			why += " (refunds still processing hold the rest)"
+		}
+		return tea.Batch(Pop(nil), Status("No refund: "+why+"."))
+	}
+	return s.form.Init()
+}
+
+func (s *refundFormScreen) refundableNow() model.Money {
+	if s.partial() {
+		return s.refundable()
+	}
+	return s.order.Refundable()
+}
 
 func (s *refundFormScreen) Title() string {
 	if s.partial() {
