@@ -111,7 +111,17 @@ func (s *orderScreen) Resume() tea.Cmd {
 	if s.live.paused && s.order != nil {
 		return nil
 	}
+	if s.order == nil {
+		return tea.Batch(s.fetch(), Routed(s.id, s.spin.Tick))
+	}
 	return s.fetch()
+}
+
+// transient reports whether asking again may succeed: no answer at all, a
+// rate limit, or a server error. A 404 or another 4xx will not change.
+func transient(err error) bool {
+	st := api.StatusOf(err)
+	return st == 0 || st == 429 || st >= 500
 }
 
 func (s *orderScreen) fetch() tea.Cmd {
@@ -136,7 +146,10 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			s.live.errStreak++
 			s.renderHead()
 			if s.order == nil {
-				return s, StatusErr(msg.err) // nothing to poll yet: r retries
+				// A missing or refused order will not appear by asking
+				// again (r does); a timeout or a 5xx is retried with backoff.
+				s.live.active = transient(msg.err)
+				return s, tea.Batch(StatusErr(msg.err), s.live.next(&s.base))
 			}
 			return s, tea.Batch(StatusErr(msg.err), s.live.next(&s.base))
 		}
