@@ -49,6 +49,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"paydesk/model/pii"
 )
 
 const (
@@ -74,12 +76,15 @@ const (
 )
 
 // Line sanitises s for a single-line cell: nothing in the result can move the
-// cursor, change terminal state or start a new row.
-func Line(s string) string { return sanitize(s, false) }
+// cursor, change terminal state or start a new row. Card-number-like digit
+// runs are masked to their last four digits (PCI DSS 3.4.1): this is the one
+// place every provider string passes before it is drawn or logged, so no
+// screen can forget to mask.
+func Line(s string) string { return pii.MaskPAN(sanitize(s, false)) }
 
 // Block sanitises s for a multi-line area: like Line, but newlines are kept
 // (CRLF, U+2028 and U+2029 become "\n") and tabs become spaces.
-func Block(s string) string { return sanitize(s, true) }
+func Block(s string) string { return pii.MaskPAN(sanitize(s, true)) }
 
 // Truncate sanitises s with Line and cuts it to at most width terminal cells,
 // ending with "…" when something was cut. It is grapheme- and wide-rune-aware
@@ -97,7 +102,7 @@ func Truncate(s string, width int) string {
 }
 
 // IsClean reports whether Line(s) == s, i.e. s needs no sanitising.
-func IsClean(s string) bool { return isClean(s, false, MaxLineRunes) }
+func IsClean(s string) bool { return isClean(s, false, MaxLineRunes) && pii.MaskPAN(s) == s }
 
 // isClean reports whether s passes through sanitize unchanged. It never
 // allocates; it is the fast path for the common, already-clean value.
