@@ -352,7 +352,7 @@ func (s *editMetadataScreen) View() string {
 		x := &s.extras[i]
 		label := fmt.Sprintf("  %-*s  ", kw, x.Label)
 		if !x.Enabled {
-			b.WriteString(st.Faint.Render(label+"⊘ "+safetext.Line(x.original)+"  ("+x.Why+")") + "\n")
+			b.WriteString(st.Faint.Render(safetext.Truncate(label+"⊘ "+safetext.Line(x.original)+"  ("+x.Why+")", s.width)) + "\n")
 			continue
 		}
 		marker := label
@@ -364,7 +364,8 @@ func (s *editMetadataScreen) View() string {
 		n++
 	}
 	for _, e := range s.errs {
-		b.WriteString(st.FieldErr.Render("✗ "+safetext.Line(e.Field)+": "+safetext.Line(e.Rule)) + "\n")
+		// Wrapped, not cut: the rule's end says why (no personal data).
+		b.WriteString(st.FieldErr.Render(wrapText("✗ "+safetext.Line(e.Field)+": "+safetext.Line(e.Rule), s.width)) + "\n")
 	}
 	if s.err != nil {
 		b.WriteString(st.StatusErr.Render("✗ "+DescribeError(s.err)) + "\n")

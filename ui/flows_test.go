@@ -11,6 +11,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/shopspring/decimal"
 	"golang.org/x/time/rate"
@@ -54,6 +55,9 @@ func (w *writeLog) none(t *testing.T, mark int, what string) {
 	}
 }
 
+// flowLatency is the sandbox refund latency of newForageHarness.
+const flowLatency = 3 * time.Second
+
 // newForageHarness is newHarness (same seed, same data) with the sandbox
 // behind a writeLog.
 func newForageHarness(t *testing.T, o harnessOpts) (*harness, *writeLog) {
@@ -62,7 +66,7 @@ func newForageHarness(t *testing.T, o harnessOpts) (*harness, *writeLog) {
 		o.orders = 60
 	}
 	if o.latency == 0 {
-		o.latency = 3 * time.Second
+		o.latency = flowLatency
 	}
 	clock := &fakeClock{t: testStart}
 	sb := foragesandbox.New(foragesandbox.Options{Orders: o.orders, Seed: 7, RefundLatency: o.latency, Now: clock.Now})
@@ -102,6 +106,16 @@ func readOrder(t *testing.T, p api.Provider, id string) *model.Order {
 		t.Fatal(err)
 	}
 	return o
+}
+
+// fitsWidth fails when a line of the screen is wider than the terminal.
+func fitsWidth(t *testing.T, v string, w int) {
+	t.Helper()
+	for i, l := range strings.Split(v, "\n") {
+		if n := lipgloss.Width(l); n > w {
+			t.Errorf("line %d is %d cells wide at width %d: %q", i, n, w, l)
+		}
+	}
 }
 
 // ctrl sends the control keys the editors use.
@@ -182,7 +196,11 @@ func (s *session) refundAllToConfirm(reason string) string {
 	s.keys("R")
 	s.waitText("Refund the entire order")
 	s.typeText(reason)
-	s.keys("enter", "enter", "enter")
+	s.keys("enter")
+	s.waitText("┃ Metadata")
+	s.keys("enter")
+	s.waitText("┃ External order id")
+	s.keys("enter")
 	return s.waitText("Type ")
 }
 
@@ -268,5 +286,168 @@ func TestRefundEntireOrderJourney(t *testing.T) {
 	}
 	if n := strings.Count(v, "✓ succeeded"); n < len(final.Refunds) {
 		t.Fatalf("%d refunds shown succeeded, want %d:\n%s", n, len(final.Refunds), v)
+	}
+}
+
+func TestPartialRefundJourney(t *testing.T) {
+	o := harnessOpts{refresh: 40 * time.Millisecond}
+	h, wl := newForageHarness(t, o)
+	ref := h.findOrder(func(o *model.Order) bool {
+		return refundable(o) && len(o.Payments) >= 2 && len(o.Refunds) == 0 && goodCard(o) && plainOrder(o)
+	})
+	before := readOrder(t, h.prov, ref)
+	pay := before.Payments[1]
+	left := before.RefundableOn(&pay)
+	over := left.Amount.Add(decimal.RequireFromString("0.01")).StringFixed(2)
+
+	s := h.run(80, 24, o)
+	s.openOrder(ref)
+	s.keys("down", "f")
+	s.waitText("Refund part of payment " + pay.ID)
+	mark := len(wl.list())
+	s.typeText(over)
+	s.keys("enter")
+	v := s.waitText("still refundable")
+	if !strings.Contains(v, left.String()) || !strings.Contains(v, "more than") {
+		t.Fatalf("the refusal does not name the amount and the rule:\n%s", v)
+	}
+	if !strings.Contains(v, "> "+over) {
+		t.Fatalf("the typed amount %s is gone after the refusal:\n%s", over, v)
+	}
+	if strings.Contains(v, "Type "+ref) {
+		t.Fatalf("an over-refund reached the confirmation:\n%s", v)
+	}
+	wl.none(t, mark, "an amount over the refundable")
+
+	// Fix it: one too many cents becomes a small refund.
+	for range len(over) {
+		s.keys("backspace")
+	}
+	s.typeText("1.25")
+	s.keys("enter")
+	s.waitText("┃ Reason")
+	s.typeText("damaged item")
+	s.keys("enter", "enter", "enter")
+	v = s.waitText("Type " + ref)
+	for _, want := range []string{"Confirm partial refund", pay.ID, "1.25 " + before.Currency, "damaged item"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("the confirmation lacks %q:\n%s", want, v)
+		}
+	}
+	wl.none(t, mark, "the form before confirming")
+	s.typeText(ref)
+	s.keys("enter")
+	v = s.waitText("requested from payment " + pay.ID)
+	if !strings.Contains(v, "◔ processing") {
+		t.Fatalf("the new refund is not shown processing:\n%s", v)
+	}
+	h.clock.Advance(4 * flowLatency)
+	s.waitText("✓ settled")
+
+	after := readOrder(t, h.prov, ref)
+	if len(after.Refunds) != 1 {
+		t.Fatalf("the sandbox holds %d refunds, want 1", len(after.Refunds))
+	}
+	r := after.Refunds[0]
+	if r.PaymentID != pay.ID || !r.Amount.Amount.Equal(decimal.RequireFromString("1.25")) || r.Status != model.StatusSucceeded || r.Reason != "damaged item" {
+		t.Fatalf("sandbox refund: payment %s amount %s status %s reason %q", r.PaymentID, r.Amount, r.Status, r.Reason)
+	}
+}
+
+
+// laneStore: the first payment carries the seed's usual {lane, store_id}.
+func laneStore(o *model.Order) bool {
+	if len(o.Payments) == 0 || !plainOrder(o) {
+		return false
+	}
+	md := o.Payments[0].Metadata
+	return len(md) == 2 && md["lane"] != "" && md["store_id"] != ""
+}
+
+func TestEditMetadataJourney(t *testing.T) {
+	h, wl := newForageHarness(t, harnessOpts{})
+	ref := h.findOrder(laneStore)
+	before := readOrder(t, h.prov, ref)
+	pay := before.Payments[0]
+
+	s := h.run(80, 24, harnessOpts{})
+	s.openOrder(ref)
+	s.keys("e")
+	v := s.waitText("Edit payment " + pay.ID)
+	if !strings.Contains(v, pay.Metadata["store_id"]) {
+		t.Fatalf("the editor does not show the current metadata:\n%s", v)
+	}
+	mark := len(wl.list())
+	// Rows are in key order: lane, store_id. Focus starts on lane's key.
+	s.keys("tab")
+	s.ctrl("ctrl+u")
+	s.typeText("9")
+	s.keys("tab") // store_id's key
+	s.ctrl("ctrl+d")
+	s.waitFor("store_id's row to go", func(v string) bool { return !strings.Contains(v, "store_id") })
+	s.ctrl("ctrl+n")
+	s.typeText("ticket")
+	s.keys("tab")
+	s.typeText("CS-1182")
+	s.waitText("CS-1182")
+	s.keys("enter")
+	v = s.waitText("Changes to save")
+	for _, want := range []string{"~ lane", "→ 9", "+ ticket", "CS-1182", "- store_id", "(was " + pay.Metadata["store_id"] + ")"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("the review lacks %q:\n%s", want, v)
+		}
+	}
+	wl.none(t, mark, "the editor and its review")
+	s.keys("enter")
+	s.waitText("Saved 3 metadata change(s) on payment " + pay.ID)
+
+	got := readOrder(t, h.prov, ref).Payment(pay.ID).Metadata
+	want := model.Metadata{"lane": "9", "ticket": "CS-1182"}
+	if len(got) != len(want) || got["lane"] != "9" || got["ticket"] != "CS-1182" {
+		t.Fatalf("the sandbox holds metadata %v, want %v", got, want)
+	}
+	if w := wl.list()[mark:]; len(w) != 1 {
+		t.Fatalf("want one update request, got %v", w)
+	}
+}
+
+func TestEditMetadataRefusesPII(t *testing.T) {
+	h, wl := newForageHarness(t, harnessOpts{})
+	ref := h.findOrder(laneStore)
+	before := readOrder(t, h.prov, ref)
+	pay := before.Payments[0]
+
+	s := h.run(80, 24, harnessOpts{})
+	s.openOrder(ref)
+	s.keys("e")
+	s.waitText("Edit payment " + pay.ID)
+	mark := len(wl.list())
+	s.ctrl("ctrl+n")
+	s.typeText("contact")
+	s.keys("tab")
+	s.typeText("jane.doe@example.com")
+	s.ctrl("ctrl+n")
+	s.typeText("card")
+	s.keys("tab")
+	s.typeText("4111111111111111")
+	s.waitText("4111111111111111")
+	s.keys("enter")
+	v := s.waitText("✗ metadata.card")
+	fitsWidth(t, v, 80)
+	for _, want := range []string{"✗ metadata.contact: value looks like an email address", "no personal or card data",
+		"jane.doe@example.com", "4111111111111111", "contact", "card"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("after the PII refusal the editor lacks %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(v, "Changes to save") {
+		t.Fatalf("PII reached the review:\n%s", v)
+	}
+	// A second enter still refuses; nothing is sent.
+	s.keys("enter")
+	s.waitText("✗ metadata.contact")
+	wl.none(t, mark, "metadata holding an email and a card number")
+	if got := readOrder(t, h.prov, ref).Payment(pay.ID).Metadata; len(got) != 2 || got["store_id"] != pay.Metadata["store_id"] {
+		t.Fatalf("the sandbox metadata changed: %v", got)
 	}
 }
