@@ -354,7 +354,6 @@ func TestPartialRefundJourney(t *testing.T) {
 	}
 }
 
-
 // laneStore: the first payment carries the seed's usual {lane, store_id}.
 func laneStore(o *model.Order) bool {
 	if len(o.Payments) == 0 || !plainOrder(o) {
