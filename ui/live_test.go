@@ -147,3 +147,42 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestRefundJourneyShowsTheNewRefundAtOnce goes through the lead's refund
+// form and typed confirmation; when the flow pops back with ActionDone the
+// order screen shows the refund at once, says so, and watches it settle.
+func TestRefundJourneyShowsTheNewRefundAtOnce(t *testing.T) {
+	o := harnessOpts{refresh: 40 * time.Millisecond}
+	h := newHarness(t, o)
+	ref := h.findOrder(func(o *model.Order) bool { return refundable(o) && len(o.Refunds) == 0 })
+	s := h.run(80, 24, o)
+	s.openOrder(ref)
+	s.waitText("No refunds yet.")
+	s.keys("f")
+	s.waitText("Amount (USD)")
+	// huh moves between fields with commands: wait for each focus.
+	s.typeText("1.00")
+	s.waitText("> 1.00")
+	s.keys("enter")
+	s.waitText("┃ Reason")
+	s.typeText("customer call")
+	s.waitText("> customer call")
+	s.keys("enter")
+	s.waitText("┃ Metadata")
+	s.keys("enter")
+	s.waitText("┃ External")
+	s.keys("enter")
+	s.waitText("Type " + ref)
+	s.typeText(ref)
+	s.keys("enter")
+	v := s.waitText("Refunds (1)")
+	if !strings.Contains(v, "◔ processing") || !strings.Contains(v, "customer call") {
+		t.Fatalf("the new refund is not shown processing:\n%s", v)
+	}
+	s.waitText("● live")
+	h.clock.Advance(4 * 3 * time.Second)
+	v = s.waitText("✓ settled")
+	if !strings.Contains(v, "◑ partly refunded") {
+		t.Fatalf("the order did not reload after the refund settled:\n%s", v)
+	}
+}
