@@ -314,7 +314,7 @@ func (s *orderScreen) Help() []key.Binding {
 	if len(s.order.Refunds) > 0 {
 		out = append(out, k.FocusNext)
 	}
-	return append(out, k.Refresh, k.Pause, k.Copy)
+	return append(out, k.Refresh, k.Pause, k.Copy, k.Back)
 }
 
 // setOrder takes a fresh reading: rows are formatted here, not in View.

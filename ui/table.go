@@ -278,7 +278,11 @@ func (t *Table) renderHeader() string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(t.cell(c.Title+t.marks[i], i))
+		title := c.Title
+		if m := t.marks[i]; m != "" { // the sort arrow survives a narrow column
+			title = safetext.Truncate(title, t.widths[i]-ansi.StringWidth(m)) + m
+		}
+		b.WriteString(t.cell(title, i))
 	}
 	return t.styles.TableHeader.Render(t.fit(b.String()))
 }

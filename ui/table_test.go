@@ -127,3 +127,13 @@ func TestFormat(t *testing.T) {
 		t.Errorf("fmtDate(zero) = %q", got)
 	}
 }
+
+func TestSortArrowSurvivesANarrowColumn(t *testing.T) {
+	tb := testTable(1)
+	tb.SetSize(40, 3)
+	tb.SetMark(2, " ▼")
+	h := strings.Split(tb.View(), "\n")[0]
+	if !strings.Contains(h, "Amo… ▼") {
+		t.Fatalf("header %q lost its arrow", h)
+	}
+}
