@@ -8,6 +8,8 @@ import (
 	"github.com/charmbracelet/bubbles/spinner"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"paydesk/api"
 	"paydesk/model/safetext"
@@ -165,7 +167,7 @@ func (s *confirmScreen) View() string {
 	b.WriteString(st.Title.Render(safetext.Line(s.title)))
 	b.WriteString("\n\n")
 	for _, l := range s.lines {
-		b.WriteString(l)
+		b.WriteString(s.fit(l))
 		b.WriteString("\n")
 	}
 	b.WriteString("\n")
@@ -180,12 +182,21 @@ func (s *confirmScreen) View() string {
 		b.WriteString(st.InputFocused.Render(s.input.View()))
 	}
 	if s.note != "" {
-		b.WriteString("\n" + st.StatusWarn.Render(s.note))
+		b.WriteString("\n" + s.fit(st.StatusWarn.Render(s.note)))
 	}
 	if s.err != nil {
-		b.WriteString("\n" + s.errorText())
+		b.WriteString("\n" + s.fit(s.errorText()))
 	}
 	return b.String()
+}
+
+// fit wraps a line wider than the screen (a long reason, the provider's
+// error and its explanation) instead of letting the terminal cut it off.
+func (s *confirmScreen) fit(l string) string {
+	if s.width <= 0 || lipgloss.Width(l) <= s.width {
+		return l
+	}
+	return ansi.Wrap(l, s.width, "")
 }
 
 func (s *confirmScreen) errorText() string {

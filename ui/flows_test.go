@@ -450,3 +450,165 @@ func TestEditMetadataRefusesPII(t *testing.T) {
 		t.Fatalf("the sandbox metadata changed: %v", got)
 	}
 }
+
+func TestCancelPaymentJourney(t *testing.T) {
+	for _, status := range []string{"requires_confirmation", "failed"} {
+		t.Run(status, func(t *testing.T) {
+			h, wl := newForageHarness(t, harnessOpts{})
+			ref := h.findOrder(func(o *model.Order) bool {
+				return plainOrder(o) && slices.ContainsFunc(o.Payments, func(p model.Payment) bool { return p.ProviderStatus == status })
+			})
+			before := readOrder(t, h.prov, ref)
+			i := slices.IndexFunc(before.Payments, func(p model.Payment) bool { return p.ProviderStatus == status })
+			pay := before.Payments[i]
+
+			s := h.run(80, 24, harnessOpts{})
+			s.openOrder(ref)
+			for range i {
+				s.keys("down")
+			}
+			v := s.waitText("c cancel paymen")
+			s.keys("c")
+			v = s.waitText("Cancel payment " + pay.ID)
+			if !strings.Contains(v, "cannot be undone") || !strings.Contains(v, "Type "+confirmWord(pay.ID)) {
+				t.Fatalf("the cancel confirmation:\n%s", v)
+			}
+			mark := len(wl.list())
+			s.keys("enter")
+			s.waitText("Nothing was sent")
+			wl.none(t, mark, "a bare enter on the cancel confirmation")
+			s.typeText(confirmWord(pay.ID))
+			s.keys("enter")
+			s.waitText("Payment " + pay.ID + " canceled.")
+			got := readOrder(t, h.prov, ref).Payment(pay.ID)
+			if got.ProviderStatus != "canceled" || got.Status != model.StatusCanceled {
+				t.Fatalf("the sandbox holds the payment as %s (%s), want canceled", got.ProviderStatus, got.Status)
+			}
+			if w := wl.list()[mark:]; len(w) != 1 || !strings.Contains(w[0], "cancel") {
+				t.Fatalf("want one cancel request, got %v", w)
+			}
+		})
+	}
+}
+
+func TestCancelNotOfferedOnSucceededPayment(t *testing.T) {
+	h, wl := newForageHarness(t, harnessOpts{})
+	ref := h.findOrder(func(o *model.Order) bool { return refundable(o) && plainOrder(o) })
+	s := h.run(120, 40, harnessOpts{})
+	v := s.openOrder(ref)
+	if strings.Contains(v, "cancel payment") {
+		t.Fatalf("cancel is offered on a succeeded payment:\n%s", v)
+	}
+	mark := len(wl.list())
+	s.keys("c")
+	s.keys("?")
+	v = s.waitText("Keys")
+	if strings.Contains(v, "Cancel payment") || strings.Contains(v, "cancel payment") {
+		t.Fatalf("c opened a cancel confirmation or help lists it:\n%s", v)
+	}
+	wl.none(t, mark, "c on a succeeded payment")
+}
+
+func TestRefundAllWhileRefundsProcessingShowsProviderCode(t *testing.T) {
+	h, wl := newForageHarness(t, harnessOpts{})
+	ref := h.findOrder(func(o *model.Order) bool {
+		return refundable(o) && len(o.Payments) >= 2 && len(o.Refunds) == 0 && goodCard(o) && plainOrder(o)
+	})
+	h.refundNow(ref) // one refund processing
+	s := h.run(80, 24, harnessOpts{})
+	s.openOrder(ref)
+	v := s.refundAllToConfirm("second thoughts")
+	if !strings.Contains(v, "still processing") {
+		t.Fatalf("the confirmation does not warn of the refund in flight:\n%s", v)
+	}
+	mark := len(wl.list())
+	s.typeText(ref)
+	s.keys("enter")
+	v = s.waitFor("the provider's refusal", func(v string) bool { return strings.HasPrefix(statusLine(v), "✗ ") })
+	line := statusLine(v)
+	for _, want := range []string{"forage", "400", "wait_for_batch_refund", "Active refunds pending"} {
+		if !strings.Contains(line, want) {
+			t.Fatalf("the status line lacks %q: %q", want, line)
+		}
+	}
+	// The status line is one line; the confirmation shows the whole story,
+	// wrapped to the terminal, with what to do next.
+	if !strings.Contains(strings.Join(strings.Fields(v), " "), "refunds on this order are still processing; refund again once they have settled") {
+		t.Fatalf("no explanation of wait_for_batch_refund on screen:\n%s", v)
+	}
+	fitsWidth(t, v, 80)
+	checkGolden(t, "refund_all_wait_for_batch_80x24", v)
+	if w := wl.list()[mark:]; len(w) != 1 {
+		t.Fatalf("want the one refused refund_all request, got %v", w)
+	}
+	if got := readOrder(t, h.prov, ref); len(got.Refunds) != 1 {
+		t.Fatalf("the sandbox holds %d refunds, want the 1 made before", len(got.Refunds))
+	}
+	// Still usable: esc goes back to the form and the order.
+	s.keys("esc", "esc")
+	s.waitText("Payments (")
+}
+
+func TestReadOnlyRefusesEveryAction(t *testing.T) {
+	o := harnessOpts{readOnly: true}
+	h, wl := newForageHarness(t, o)
+	ref := h.findOrder(func(o *model.Order) bool {
+		return refundable(o) && len(o.Payments) >= 2 && plainOrder(o)
+	})
+	cancelRef := h.findOrder(func(o *model.Order) bool {
+		return plainOrder(o) && slices.ContainsFunc(o.Payments, func(p model.Payment) bool { return p.ProviderStatus == "failed" })
+	})
+	s := h.run(120, 40, o)
+	v := s.openOrder(ref)
+	for _, k := range []string{"R", "f", "e"} {
+		s.keys(k)
+		want := "Read-only: refunds are switched off"
+		if k == "e" {
+			want = "Read-only: editing is switched off"
+		}
+		v = s.waitText(want)
+		if !strings.Contains(v, "Payments (") {
+			t.Fatalf("%s left the order screen in read-only mode:\n%s", k, v)
+		}
+		s.tm.Send(StatusMsg{}) // clear it, so the next refusal is seen anew
+	}
+	for _, gone := range []string{"refund part", "refund order", "edit metadata", "cancel payment"} {
+		if strings.Contains(v, gone) {
+			t.Fatalf("the footer offers %q in read-only mode:\n%s", gone, v)
+		}
+	}
+	s.keys("?")
+	v = s.waitText("Keys")
+	for _, gone := range []string{"refund part", "refund order", "edit metadata", "cancel payment"} {
+		if strings.Contains(v, gone) {
+			t.Fatalf("full help lists %q in read-only mode:\n%s", gone, v)
+		}
+	}
+	if !strings.Contains(v, "Read-only: keys that change anything are switched off.") {
+		t.Fatalf("full help does not say it is read-only:\n%s", v)
+	}
+	s.keys("?", "esc")
+
+	// c on a payment that could be canceled.
+	s.waitText("loaded")
+	s.keys("g")
+	s.typeText(cancelRef)
+	s.keys("enter")
+	s.waitText("Order " + cancelRef)
+	before := readOrder(t, h.prov, cancelRef)
+	i := slices.IndexFunc(before.Payments, func(p model.Payment) bool { return p.ProviderStatus == "failed" })
+	s.waitText("Payments (")
+	for range i {
+		s.keys("down")
+	}
+	s.tm.Send(StatusMsg{})
+	s.keys("c")
+	v = s.waitText("Read-only: refunds are switched off")
+	if strings.Contains(v, "Cancel payment") {
+		t.Fatalf("c opened the cancel confirmation in read-only mode:\n%s", v)
+	}
+	wl.none(t, 0, "read-only R, f, e and c")
+	if got := readOrder(t, h.prov, cancelRef).Payments[i]; got.ProviderStatus != "failed" {
+		t.Fatalf("the payment is %s at the sandbox", got.ProviderStatus)
+	}
+}
