@@ -71,3 +71,30 @@ func TestOrdersRenderCostFlat(t *testing.T) {
 		t.Fatalf("render cost grows with rows: %d B/op at 1k, %d B/op at 100k", small.AllocedBytesPerOp(), big.AllocedBytesPerOp())
 	}
 }
+
+// BenchmarkAppKeyDownView100k is the same keypress through the root model,
+// chrome included (header, breadcrumb, status line, footer help).
+func BenchmarkAppKeyDownView100k(b *testing.B) {
+	c := &Context{Width: 120, Height: 40, Styles: testStyles(), Keys: DefaultKeys(false),
+		Providers: []api.Provider{benchProvider{}}, Refresh: time.Second, Timeout: time.Second,
+		Now: func() time.Time { return testStart }}
+	var s *ordersScreen
+	app := NewApp(c, func(c *Context, p int) Screen {
+		s = newOrdersScreen(c, p).(*ordersScreen)
+		return s
+	})
+	app.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	app.ensureHome() // builds the screen; its first load is never run
+	s.loaded = true
+	s.setData(benchOrders(100_000), nil)
+	down := tea.KeyMsg{Type: tea.KeyDown}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if s.table.Cursor() == s.table.Rows()-1 {
+			s.table.SetCursor(0)
+		}
+		app.Update(down)
+		_ = app.View()
+	}
+}
