@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -163,6 +164,34 @@ func mergeDone(o *model.Order, d ActionDone) *model.Order {
 	}
 	mergeRefunds(&n, d.Refunds)
 	return &n
+}
+
+// remember adds the refunds an action created to the pending set.
+func remember(pending map[string]model.Refund, d ActionDone) map[string]model.Refund {
+	add := d.Refunds
+	if d.Refund != nil {
+		add = append(slices.Clone(add), *d.Refund)
+	}
+	for _, r := range add {
+		if pending == nil {
+			pending = map[string]model.Refund{}
+		}
+		pending[r.ID] = r
+	}
+	return pending
+}
+
+// withPending adds to a fresh reading the pending refunds it does not show
+// yet, and forgets the ones it does.
+func withPending(o *model.Order, pending map[string]model.Refund) *model.Order {
+	for _, id := range slices.Sorted(maps.Keys(pending)) {
+		if o.Refund(id) != nil {
+			delete(pending, id)
+			continue
+		}
+		o.Refunds = append(o.Refunds, pending[id])
+	}
+	return o
 }
 
 // refusal is the status line for a mutating key pressed by a read-only

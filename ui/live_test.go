@@ -186,3 +186,15 @@ func TestRefundJourneyShowsTheNewRefundAtOnce(t *testing.T) {
 		t.Fatalf("the order did not reload after the refund settled:\n%s", v)
 	}
 }
+
+func TestAPollNeverHidesARefundJustRequested(t *testing.T) {
+	pending := remember(nil, ActionDone{Refunds: []model.Refund{{ID: "new", Status: model.StatusProcessing}}})
+	o := withPending(&model.Order{Refunds: []model.Refund{{ID: "old", Status: model.StatusSucceeded}}}, pending)
+	if o.Refund("new") == nil || len(pending) != 1 {
+		t.Fatalf("a read that lags lost the new refund: %+v", o.Refunds)
+	}
+	o = withPending(&model.Order{Refunds: []model.Refund{{ID: "old"}, {ID: "new", Status: model.StatusSucceeded}}}, pending)
+	if len(o.Refunds) != 2 || len(pending) != 0 || o.Refund("new").Status != model.StatusSucceeded {
+		t.Fatalf("the provider's reading did not take over: %+v, pending %v", o.Refunds, pending)
+	}
+}

@@ -32,6 +32,10 @@ type orderScreen struct {
 	live     live
 	spin     spinner.Model
 
+	// pending holds refunds an action just created that a read has not
+	// shown yet: a poll never hides a refund the agent just requested.
+	pending map[string]model.Refund
+
 	pays, refs   *Table
 	focusRefunds bool
 	head         []string // rendered header lines (data or width changed)
@@ -161,7 +165,7 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		s.err = nil
 		s.live.errStreak = 0
 		s.live.lastOK = s.c.Now()
-		s.setOrder(msg.order)
+		s.setOrder(withPending(msg.order, s.pending))
 		return s, tea.Batch(clear, s.live.next(&s.base))
 	case pollTickMsg:
 		if !s.live.due(msg) {
@@ -180,6 +184,7 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		if !ok {
 			return s, nil
 		}
+		s.pending = remember(s.pending, done)
 		if o := mergeDone(s.order, done); o != nil {
 			s.setOrder(o)
 		}

@@ -28,6 +28,7 @@ type paymentScreen struct {
 	live      live
 	scroll    scroller
 	refs      *Table
+	pending   map[string]model.Refund // see orderScreen.pending
 }
 
 func newPaymentScreen(c *Context, provider int, order *model.Order, paymentID string) Screen {
@@ -123,7 +124,7 @@ func (s *paymentScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		s.err = nil
 		s.live.errStreak = 0
 		s.live.lastOK = s.c.Now()
-		s.setOrder(msg.order)
+		s.setOrder(withPending(msg.order, s.pending))
 		return s, tea.Batch(clear, s.live.next(&s.base))
 	case pollTickMsg:
 		if !s.live.due(msg) {
@@ -135,6 +136,7 @@ func (s *paymentScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		if !ok {
 			return s, nil
 		}
+		s.pending = remember(s.pending, done)
 		if o := mergeDone(s.order, done); o != nil {
 			s.setOrder(o)
 		}
