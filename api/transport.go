@@ -171,6 +171,7 @@ attempts:
 			}
 			continue
 		}
+		mayHaveHappened = mayHaveHappened || resp.resent
 		if resp.StatusCode == http.StatusUnauthorized && t.Auth != nil && !reauthed {
 			reauthed = true
 			t.Auth.Invalidate()
@@ -225,6 +226,10 @@ func (a authError) Unwrap() error { return a.err }
 type rawResponse struct {
 	*http.Response
 	body []byte
+	// resent: net/http wrote the request more than once (its own retry on
+	// a dead keep-alive connection), so an earlier write may have taken
+	// effect whatever this answer says.
+	resent bool
 }
 
 // attempt sends once. sent reports whether the request was written to the
@@ -233,10 +238,10 @@ func (t *Transport) attempt(ctx context.Context, r Request, timeout time.Duratio
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var mu sync.Mutex
-	sent := false
-	wasSent := func() bool { mu.Lock(); defer mu.Unlock(); return sent }
+	writes := 0
+	wasSent := func() bool { mu.Lock(); defer mu.Unlock(); return writes > 0 }
 	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
-		WroteHeaders: func() { mu.Lock(); sent = true; mu.Unlock() },
+		WroteHeaders: func() { mu.Lock(); writes++; mu.Unlock() },
 	})
 	u := strings.TrimRight(t.BaseURL, "/") + r.Path
 	if len(r.Query) > 0 {
@@ -290,7 +295,10 @@ func (t *Transport) attempt(ctx context.Context, r Request, timeout time.Duratio
 		// The provider answered but the body was cut: the request got there.
 		return nil, true, fmt.Errorf("reading %d response: %w", resp.StatusCode, err)
 	}
-	return &rawResponse{Response: resp, body: b}, true, nil
+	mu.Lock()
+	resent := writes > 1
+	mu.Unlock()
+	return &rawResponse{Response: resp, body: b, resent: resent}, true, nil
 }
 
 func (t *Transport) decode(resp *rawResponse) *Error {

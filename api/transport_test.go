@@ -393,6 +393,26 @@ func TestDroppedAfterReadIsUnknown(t *testing.T) {
 			t.Fatalf("sent %d times, want exactly once", n)
 		}
 	})
+	// When net/http re-sends by itself (a replayable request on a dead
+	// keep-alive connection), the answer to its second write says nothing
+	// about the first: a 429 or 400 then must not read as "did not happen".
+	t.Run("hidden net/http retry keeps it unknown", func(t *testing.T) {
+		for _, code := range []int{429, 400} {
+			rec := newRecorder(t, status(200), dropAfterRead, status(code))
+			tr := newTransport(rec, &sleeps{})
+			tr.Retry.MaxAttempts = 1
+			if _, err := tr.Do(ctxT(t, 5*time.Second), api.Request{Method: "GET", Path: "/warm/"}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := tr.Do(ctxT(t, 10*time.Second), refundReq(true))
+			if n := len(rec.Hits()) - 1; n != 2 {
+				t.Fatalf("%d: sent %d times; this test needs net/http's own retry", code, n)
+			}
+			if !errors.Is(err, api.ErrOutcomeUnknown) {
+				t.Fatalf("dropped then %d: got %v, want outcome unknown", code, err)
+			}
+		}
+	})
 	t.Run("read is never unknown", func(t *testing.T) {
 		rec := newRecorder(t, dropAfterRead)
 		_, err := newTransport(rec, &sleeps{}).Do(ctxT(t, 10*time.Second), api.Request{Method: "GET", Path: "/orders/o1/"})
