@@ -33,16 +33,33 @@
 # ============================================================================
 SHOTS='
 start 100x30
-shot orders             |                                         | Orders
-shot order              | Enter                                   | Payments
+# Forage, the default provider; wait for the first page of orders
+shot orders             |                                         | loaded
+# the newest succeeded order (seed 1: 8fd32e06ce, paid by EBT SNAP + EBT Cash)
+keys                      / text:succeeded                        | / succeeded
+keys                      Enter                                   | esc clears
+shot order              | Enter                                   | Payments (2)
 shot payment            | Enter                                   | Metadata
-keys                      Escape                                  | Payments
-shot refund-all-confirm | R text:customer_request Enter           | Type
-keys                      Escape                                  | Payments
-shot help               | ?                                       | quit
+keys                      Escape                                  | Payments (2)
+shot help               | ?                                       | Keys
+keys                      Escape                                  | Payments (2)
+# refund the whole order behind the typed confirmation; the sandbox settles
+# refunds after 3s and the console re-reads every 2s, so "processing" is on
+# screen long enough for the capture
+shot refund-confirm     | R wait:Reason text:customer_never_received_order Enter Enter Enter | and press enter to confirm
+shot refund-live        | text:8fd32e06ce Enter                   | processing
+shot refund-settled     |                                         | ↺ refunded
+# hostile text from the sandbox (an OSC 52 clipboard write in the metadata
+# of a payment) drawn harmlessly, with a visible placeholder
+keys                      Escape                                  | loaded
+keys                      g text:dabea11237 Enter                 | Order dabea11237
+shot hostile            | Enter                                   | Metadata
+# the other two providers
+shot moyasar            | Tab wait:▸Moyasar_PG                    | loaded
+shot digitalriver       | Tab wait:▸Digital_River                 | loaded
 
 start 80x24
-shot orders-80x24       |                                         | Orders
+shot orders-80x24       |                                         | loaded
 '
 # ============================================================================
 
@@ -96,8 +113,9 @@ else
 fi
 go build -o "$tmp/ansi2png" ./screenshots/ansi2png || die "go build of ansi2png failed"
 
-# no provider configured: the console runs its embedded sandbox
-unset FORAGE_BASE_URL MOYASAR_BASE_URL DIGITALRIVER_BASE_URL
+# no provider configured: the console runs its embedded sandbox (seed 1, so
+# the same orders every run; the refs in SHOTS depend on that)
+mkdir -p "$tmp/home"
 
 cols=0 rows=0
 
@@ -147,8 +165,12 @@ start_console() {
 	cols=${BASH_REMATCH[1]} rows=${BASH_REMATCH[2]}
 	tm kill-session -t "$SESSION" >/dev/null 2>&1 || true
 	# shellcheck disable=SC2086 # PAYDESK_ARGS is split on purpose
+	# a clean environment and a throw-away HOME: no provider configured (from
+	# the environment or a credentials file), no NO_COLOR or read-only mode
+	# leaking in, and the refunds made here go to a throw-away audit log and
+	# journal instead of the user's
 	tm new-session -d -s "$SESSION" -x "$cols" -y "$rows" \
-		"env -u FORAGE_BASE_URL -u MOYASAR_BASE_URL -u DIGITALRIVER_BASE_URL TERM=xterm-256color COLORTERM=truecolor $tmp/paydesk ${PAYDESK_ARGS:-}"
+		"env -i PATH=$PATH HOME=$tmp/home LANG=C.UTF-8 TERM=xterm-256color COLORTERM=truecolor $tmp/paydesk ${PAYDESK_ARGS:-}"
 	local size_now
 	size_now=$(tm display-message -p -t "$SESSION" '#{pane_width}x#{pane_height}')
 	[ "$size_now" = "$cols"x"$rows" ] || die "pane is $size_now, wanted ${cols}x$rows"

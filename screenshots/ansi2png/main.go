@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
+	"image"
 	"image/png"
 	"io"
 	"os"
@@ -29,6 +30,7 @@ func run(args []string, stdin io.Reader) error {
 	rows := fs.Int("rows", 0, "rows: crop or pad to this height (0: number of input lines)")
 	size := fs.Float64("font-size", 14, "font size in pixels")
 	pad := fs.Int("pad", -1, "margin around the screen in pixels (-1: the font size)")
+	ncolors := fs.Int("colors", 256, "store the PNG with a palette of at most this many colours (2..256; exact when the screen has no more; 0: full RGB)")
 	fallback := fs.String("fallback-font", "auto", `TrueType font for runes Go Mono lacks: a path, "auto" (DejaVu Sans Mono if installed) or "none"`)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -72,14 +74,22 @@ func run(args []string, stdin io.Reader) error {
 	if err != nil {
 		return err
 	}
-	img := r.Render(Parse(data, *cols, *rows))
+	if *ncolors != 0 && (*ncolors < 2 || *ncolors > 256) {
+		return fmt.Errorf("-colors %d: want 2..256, or 0 for full RGB", *ncolors)
+	}
+	rgba := r.Render(Parse(data, *cols, *rows))
+	var img image.Image = rgba
+	if p := Palettize(rgba, *ncolors); p != nil {
+		img = p
+	}
 
 	f, err := os.Create(*out)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriter(f)
-	if err := png.Encode(w, img); err != nil {
+	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	if err := enc.Encode(w, img); err != nil {
 		f.Close()
 		return err
 	}
