@@ -35,6 +35,9 @@ type ordersScreen struct {
 	provider int
 	caps     api.Capabilities
 	from, to time.Time
+	// rangeMoved: the agent moved the range with [ or ]; otherwise it ends
+	// now, and r brings it up to date.
+	rangeMoved bool
 
 	all   []model.OrderSummary
 	cells [][]string // formatted rows, parallel to all
@@ -200,7 +203,7 @@ func (s *ordersScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	case pageMsg:
 		return s, s.page(msg)
 	case spinner.TickMsg:
-		if !s.loading || s.loaded {
+		if !s.loading || (s.loaded && !s.reloading) {
 			return s, nil
 		}
 		var cmd tea.Cmd
@@ -413,6 +416,10 @@ func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
 		s.markSort()
 		s.resort()
 	case key.Matches(msg, k.Refresh):
+		if s.caps.OrderRange && !s.rangeMoved { // the default range ends now
+			s.to = s.c.Now()
+			s.from = s.to.Add(-rangeStep)
+		}
 		return s.reload(true)
 	case key.Matches(msg, k.Copy):
 		if o := s.selected(); o != nil {
@@ -420,6 +427,7 @@ func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
 		}
 	case s.caps.OrderRange && key.Matches(msg, s.older):
 		s.to, s.from = s.from, s.from.Add(-rangeStep)
+		s.rangeMoved = true
 		return s.reload(false)
 	case s.caps.OrderRange && key.Matches(msg, s.newer):
 		now := s.c.Now()
@@ -429,6 +437,7 @@ func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
 		s.from, s.to = s.to, s.to.Add(rangeStep)
 		if s.to.After(now) {
 			s.to, s.from = now, now.Add(-rangeStep)
+			s.rangeMoved = false
 		}
 		return s.reload(false)
 	}
