@@ -98,3 +98,27 @@ func BenchmarkAppKeyDownView100k(b *testing.B) {
 		_ = app.View()
 	}
 }
+
+// BenchmarkOrdersFilterKeystroke100k is one keystroke in the / filter over
+// 100k loaded rows: the filtered index is rebuilt (on change only) and View
+// draws the window.
+func BenchmarkOrdersFilterKeystroke100k(b *testing.B) {
+	c := &Context{Width: 120, Height: 40, Styles: testStyles(), Keys: DefaultKeys(false),
+		Providers: []api.Provider{benchProvider{}}, Refresh: time.Second, Timeout: time.Second,
+		Now: func() time.Time { return testStart }}
+	s := newOrdersScreen(c, 0).(*ordersScreen)
+	s.SetSize(c.Width, c.BodyHeight())
+	s.loaded = true
+	s.setData(benchOrders(100_000), nil)
+	s.Update(keyMsg("/"))
+	s.Update(keyMsg("f"))
+	keys := []tea.KeyMsg{keyMsg("a"), keyMsg("backspace")}
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		s.Update(keys[i%2])
+		_ = s.View()
+		i++
+	}
+}
