@@ -175,6 +175,10 @@ type Options struct {
 	// Skew is the clock difference allowed between this host and the
 	// provider when matching refunds by creation time; default 2 minutes.
 	Skew time.Duration
+	// ResolveTimeout bounds the resolution of one order's intents in
+	// Recover, so one hung provider call cannot eat the whole start-up;
+	// default 30 seconds.
+	ResolveTimeout time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Auditor, when set, gets one record per action outcome, from Wrap and
@@ -223,6 +227,9 @@ func Open(o Options) (*Journal, error) {
 	}
 	if o.Skew <= 0 {
 		o.Skew = 2 * time.Minute
+	}
+	if o.ResolveTimeout <= 0 {
+		o.ResolveTimeout = 30 * time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now

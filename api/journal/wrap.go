@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"sync"
 	"time"
 
 	"paydesk/api"
@@ -136,26 +137,43 @@ func (j *Journal) Recover(ctx context.Context, providers map[string]api.Provider
 		}
 		byKey[k] = append(byKey[k], in)
 	}
-	var out []Outcome
-	for _, k := range keys {
+	// Orders are independent (each has its own lock and file): resolve a few
+	// at once so one slow provider call does not hold up the rest.
+	results := make([][]Outcome, len(keys))
+	sem := make(chan struct{}, recoverParallel)
+	var wg sync.WaitGroup
+	for i, k := range keys {
 		p := providers[k.provider]
 		if p == nil {
 			for _, in := range byKey[k] {
-				out = append(out, Outcome{Intent: in, Err: fmt.Errorf("%w: %s", ErrNoProvider, k.provider)})
+				results[i] = append(results[i], Outcome{Intent: in, Err: fmt.Errorf("%w: %s", ErrNoProvider, k.provider)})
 			}
 			continue
 		}
-		res, err := j.ResolveOrder(ctx, p, k.order, "recover")
-		if err != nil {
-			for _, in := range byKey[k] {
-				out = append(out, Outcome{Intent: in, Err: err})
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			octx, cancel := context.WithTimeout(ctx, j.opts.ResolveTimeout)
+			defer cancel()
+			res, err := j.ResolveOrder(octx, p, k.order, "recover")
+			if err != nil {
+				for _, in := range byKey[k] {
+					res = append(res, Outcome{Intent: in, Err: err})
+				}
 			}
-			continue
-		}
-		out = append(out, res...)
+			results[i] = res
+		})
+	}
+	wg.Wait()
+	var out []Outcome
+	for _, r := range results {
+		out = append(out, r...)
 	}
 	return out
 }
+
+// recoverParallel is how many orders Recover resolves at once.
+const recoverParallel = 4
 
 // MarkChecked records what an agent found at the provider for an intent that
 // could not be resolved automatically: succeeded (the refund is there) or
