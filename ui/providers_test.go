@@ -1,0 +1,316 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"golang.org/x/time/rate"
+
+	"paydesk/api"
+	drclient "paydesk/api/digitalriver"
+	mpgclient "paydesk/api/moyasar"
+	drsandbox "paydesk/api/sandbox/digitalriver"
+	mpgsandbox "paydesk/api/sandbox/moyasar"
+	"paydesk/model"
+)
+
+// Provider positions in the multi-provider console.
+const (
+	pForage = iota
+	pMPG
+	pDR
+)
+
+// multiHarness is the Forage harness plus the Moyasar PG and Digital River
+// sandboxes, each on loopback behind its real client, all on one fake clock,
+// all three in one Context so tab switches between them.
+type multiHarness struct {
+	*harness
+	provs []api.Provider
+	logs  []*writeLog
+	drURL string
+}
+
+func newMultiHarness(t *testing.T, o harnessOpts) *multiHarness {
+	t.Helper()
+	fh, fl := newForageHarness(t, o)
+	m := &multiHarness{harness: fh, provs: []api.Provider{fh.prov}, logs: []*writeLog{fl}}
+	lat := o.latency
+	if lat == 0 {
+		lat = flowLatency
+	}
+	unlimited := func() *rate.Limiter { return rate.NewLimiter(rate.Inf, 1) }
+
+	ml := &writeLog{}
+	msrv := httptest.NewServer(ml.wrap(mpgsandbox.New(mpgsandbox.Options{
+		Orders: 60, Seed: 7, RefundLatency: lat, Now: fh.clock.Now, APIKey: "demo-moyasar-key",
+	})))
+	t.Cleanup(msrv.Close)
+	mc, err := mpgclient.New(mpgclient.Config{BaseURL: msrv.URL, APIKey: api.NewSecret("demo-moyasar-key"), Limiter: unlimited()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dl := &writeLog{}
+	dsrv := httptest.NewServer(dl.wrap(drsandbox.New(drsandbox.Options{
+		Orders: 60, Seed: 7, RefundLatency: lat, Now: fh.clock.Now, APIKey: "sk_test_demo", RatePerSecond: -1,
+	})))
+	t.Cleanup(dsrv.Close)
+	dc, err := drclient.New(drclient.Config{BaseURL: dsrv.URL, APIKey: api.NewSecret("sk_test_demo"), Limiter: unlimited()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mp, dp api.Provider = mc, dc
+	if o.readOnly {
+		mp, dp = api.ReadOnly(mp), api.ReadOnly(dp)
+	}
+	m.provs = append(m.provs, mp, dp)
+	m.logs = append(m.logs, ml, dl)
+	m.drURL = dsrv.URL
+	return m
+}
+
+// run starts the three-provider console on Forage.
+func (m *multiHarness) run(w, ht int, o harnessOpts) *session {
+	m.t.Helper()
+	c := m.context(w, ht, o)
+	c.Providers = m.provs
+	return m.runCtx(c)
+}
+
+// find returns the first order of provider i that matches, read in full.
+func (m *multiHarness) find(i int, match func(o *model.Order) bool) *model.Order {
+	m.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p := m.provs[i]
+	q := api.OrderQuery{From: m.clock.Now().Add(-90 * 24 * time.Hour), To: m.clock.Now()}
+	for {
+		pg, err := p.ListOrders(ctx, q)
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		for _, sum := range pg.Orders {
+			o, err := p.GetOrder(ctx, sum.ID)
+			if err != nil {
+				m.t.Fatal(err)
+			}
+			if match(o) {
+				return o
+			}
+		}
+		if pg.Next == "" {
+			m.t.Fatalf("no %s sandbox order matches", p.Name())
+		}
+		q.Cursor = pg.Next
+	}
+}
+
+// drRefundable lists the DR sandbox's orders whose refunds will succeed.
+func (m *multiHarness) drRefundable() []string {
+	m.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, m.drURL+"/sandbox/scenarios", nil)
+	req.Header.Set("Authorization", "Bearer sk_test_demo")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var sc map[string][]string
+	if err := json.NewDecoder(resp.Body).Decode(&sc); err != nil {
+		m.t.Fatal(err)
+	}
+	return sc["refundable"]
+}
+
+// switchTo presses tab (tabs times) until provider i is on screen with its
+// list loaded.
+func (s *session) switchTo(m *multiHarness, tabs, i int) string {
+	s.t.Helper()
+	for range tabs {
+		s.keys("tab")
+	}
+	name := m.provs[i].Name()
+	return s.waitFor(name+" on screen", func(v string) bool {
+		return strings.Contains(strings.SplitN(v, "\n", 2)[0], "▸"+name) && strings.Contains(v, "loaded")
+	})
+}
+
+// mpgRefundable: captured, money left, no refund in flight, and not one of
+// the cards whose refunds the sandbox fails (0002 declined, 0003 timeout,
+// 0004 system error).
+func mpgRefundable(currency string) func(o *model.Order) bool {
+	return func(o *model.Order) bool {
+		if o.Currency != currency || o.HasRefundInFlight() || o.Refundable().Amount.LessThan(decimal.NewFromInt(3)) || !plainOrder(o) {
+			return false
+		}
+		for _, p := range o.Payments {
+			if p.Card != nil && slices.Contains([]string{"0002", "0003", "0004"}, p.Card.Last4) {
+				return false
+			}
+		}
+		return len(o.Payments) > 0
+	}
+}
+
+func TestProviderTabsAndListGoldens(t *testing.T) {
+	m := newMultiHarness(t, harnessOpts{})
+	s := m.run(80, 24, harnessOpts{})
+	v := s.waitText("loaded")
+	if !strings.Contains(strings.SplitN(v, "\n", 2)[0], "▸Forage") {
+		t.Fatalf("Forage is not the active provider at start:\n%s", v)
+	}
+	v = s.switchTo(m, 1, pMPG)
+	checkGolden(t, "orders_moyasar_80x24", v)
+	v = s.switchTo(m, 1, pDR)
+	checkGolden(t, "orders_digitalriver_80x24", v)
+	s.keys("tab")
+	v = s.waitFor("back on Forage", func(v string) bool { return strings.Contains(strings.SplitN(v, "\n", 2)[0], "▸Forage") })
+	if !strings.Contains(v, "SNAP") {
+		t.Fatalf("the Forage list did not come back:\n%s", v)
+	}
+	fitsWidth(t, v, 80)
+	for i, l := range m.logs {
+		l.none(t, 0, "browsing "+m.provs[i].Name())
+	}
+}
+
+func TestMoyasarPartialRefundJourney(t *testing.T) {
+	o := harnessOpts{refresh: 40 * time.Millisecond}
+	m := newMultiHarness(t, o)
+	order := m.find(pMPG, mpgRefundable("KWD"))
+	left := order.Refundable()
+	word := confirmWord(order.Ref)
+	if len(order.Ref) <= 12 || word != order.Ref[len(order.Ref)-6:] {
+		t.Fatalf("an MPG id %q should be confirmed by its last 6 characters, got %q", order.Ref, word)
+	}
+
+	s := m.run(120, 40, o)
+	s.switchTo(m, 1, pMPG)
+	v := s.openOrder(order.Ref)
+	footer := v[strings.LastIndex(v, "\n")+1:]
+	if strings.Contains(footer, "edit metadata") || strings.Contains(footer, "e edit") {
+		t.Fatalf("MPG cannot edit metadata, yet the footer offers it: %q", footer)
+	}
+	if !strings.Contains(footer, "f refund part") {
+		t.Fatalf("no partial refund offered on MPG: %q", footer)
+	}
+	s.keys("e") // not offered: nothing happens
+	s.keys("?")
+	v = s.waitText("Keys")
+	if strings.Contains(v, "edit metadata") || strings.Contains(v, "Edit payment") {
+		t.Fatalf("MPG full help lists metadata editing, or e opened an editor:\n%s", v)
+	}
+	s.keys("?")
+	s.waitText("Payments (")
+
+	s.keys("f")
+	v = s.waitText("Amount (KWD)")
+	minorLeft, _ := left.Minor()
+	if !strings.Contains(v, "Still refundable: "+left.String()) || !strings.Contains(v, "("+itoaT(int(minorLeft))+" in minor units)") {
+		t.Fatalf("the form does not show what is refundable in both forms:\n%s", v)
+	}
+	s.typeText("1.250")
+	s.keys("enter")
+	s.waitText("┃ Reason")
+	s.typeText("goodwill")
+	v = s.enterToConfirm()
+	for _, want := range []string{"Moyasar PG", "1.250 KWD", "(sent as 1250 minor units)", "goodwill"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("the MPG confirmation lacks %q:\n%s", want, v)
+		}
+	}
+	m.logs[pMPG].none(t, 0, "the MPG form before confirming")
+	s.typeText(word)
+	s.keys("enter")
+	v = s.waitText("Refund of 1.250 KWD requested")
+	if !strings.Contains(v, "◔ processing") {
+		t.Fatalf("the new MPG refund is not shown processing:\n%s", v)
+	}
+	m.clock.Advance(2 * flowLatency)
+	s.waitText("✓ settled")
+
+	got := readOrder(t, m.provs[pMPG], order.ID)
+	var found bool
+	for _, r := range got.Refunds {
+		if r.Amount.Amount.Equal(decimal.RequireFromString("1.250")) && r.Amount.Currency == "KWD" && r.Status == model.StatusSucceeded {
+			found = true
+		}
+	}
+	if !found || len(got.Refunds) != len(order.Refunds)+1 {
+		t.Fatalf("the MPG sandbox does not hold one new 1.250 KWD refund that succeeded: %+v", got.Refunds)
+	}
+	if w := m.logs[pMPG].list(); len(w) != 1 || !strings.HasSuffix(w[0], "/refund") {
+		t.Fatalf("want one MPG refund request, got %v", w)
+	}
+	for _, i := range []int{pForage, pDR} {
+		m.logs[i].none(t, 0, "an MPG refund")
+	}
+}
+
+func TestDigitalRiverPartialRefundJourney(t *testing.T) {
+	o := harnessOpts{refresh: 40 * time.Millisecond}
+	m := newMultiHarness(t, o)
+	ids := m.drRefundable()
+	order := m.find(pDR, func(o *model.Order) bool {
+		return slices.Contains(ids, o.ID) && !o.HasRefundInFlight() && plainOrder(o) && o.Refundable().Amount.GreaterThan(decimal.NewFromInt(3))
+	})
+	word := confirmWord(order.Ref)
+
+	s := m.run(120, 40, o)
+	s.switchTo(m, 2, pDR)
+	v := s.openOrder(order.Ref)
+	footer := v[strings.LastIndex(v, "\n")+1:]
+	for _, gone := range []string{"e edit", "c cancel"} {
+		if strings.Contains(footer, gone) {
+			t.Fatalf("DR payments cannot be edited or canceled, yet the footer offers %q: %q", gone, footer)
+		}
+	}
+	s.keys("c", "e")
+	s.keys("f")
+	v = s.waitText("Amount (" + order.Currency + ")")
+	if strings.Contains(v, "Cancel payment") || strings.Contains(v, "Edit payment") {
+		t.Fatalf("c or e opened a screen on DR:\n%s", v)
+	}
+	if !strings.Contains(v, "at most 64 characters") {
+		t.Fatalf("the DR reason limit is not shown:\n%s", v)
+	}
+	s.typeText("2.50")
+	s.keys("enter")
+	s.waitText("┃ Reason")
+	s.typeText("late delivery")
+	v = s.enterToConfirm()
+	if !strings.Contains(v, "Digital River") || !strings.Contains(v, "2.50 "+order.Currency) || strings.Contains(v, "minor units") {
+		t.Fatalf("the DR confirmation:\n%s", v)
+	}
+	m.logs[pDR].none(t, 0, "the DR form before confirming")
+	s.typeText(word)
+	s.keys("enter")
+	v = s.waitText("Refund of 2.50 " + order.Currency + " requested")
+	if !strings.Contains(v, "◔ processing") {
+		t.Fatalf("the new DR refund is not shown processing:\n%s", v)
+	}
+	m.clock.Advance(2 * flowLatency)
+	s.waitText("✓ settled")
+
+	got := readOrder(t, m.provs[pDR], order.ID)
+	var n int
+	for _, r := range got.Refunds {
+		if r.Amount.Amount.Equal(decimal.RequireFromString("2.50")) && r.Status == model.StatusSucceeded && r.Reason == "late delivery" {
+			n++
+		}
+	}
+	if n != 1 || len(got.Refunds) != len(order.Refunds)+1 {
+		t.Fatalf("the DR sandbox does not hold one new 2.50 refund that succeeded: %+v", got.Refunds)
+	}
+	if w := m.logs[pDR].list(); len(w) != 1 {
+		t.Fatalf("want one DR refund request, got %v", w)
+	}
+}
