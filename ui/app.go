@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
@@ -12,6 +13,10 @@ import (
 
 	"paydesk/model/safetext"
 )
+
+// statusFade is how long an informational status line stays: long enough to
+// read, short enough that "watching them settle" is gone once they have.
+const statusFade = 10 * time.Second
 
 // chromeLines is what the root draws around a screen's body: header,
 // breadcrumb, status line and the one-line help footer.
@@ -24,6 +29,7 @@ type App struct {
 	home     func(c *Context, provider int) Screen
 	stacks   [][]Screen
 	status   StatusMsg
+	statusAt time.Time // when status was set: information fades, errors stay
 	showHelp bool
 	// quitArmed is set by q while money is in flight: a second q quits.
 	quitArmed bool
@@ -94,6 +100,7 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return a, a.pop(msg.Result)
 	case StatusMsg:
 		a.status = msg
+		a.statusAt = a.c.Now()
 		return a, nil
 	case tea.KeyMsg:
 		return a, a.key(msg)
@@ -271,7 +278,7 @@ func (a *App) statusLine() string {
 	switch {
 	case a.status.Err != nil:
 		return s.StatusErr.Render(safetext.Truncate("✗ "+DescribeError(a.status.Err), a.c.Width))
-	case a.status.Text != "":
+	case a.status.Text != "" && (a.quitArmed || a.c.Now().Sub(a.statusAt) < statusFade):
 		return s.StatusInfo.Render(safetext.Truncate(safetext.Line(a.status.Text), a.c.Width))
 	}
 	return ""
@@ -299,13 +306,34 @@ func (a *App) fullHelp() string {
 		groups = append(groups, t.Help())
 	}
 	groups = append(groups, k.Global())
+	groups = uniqueBindings(groups)
 	title := a.c.Styles.Title.Render("Keys")
 	note := ""
 	if a.c.ReadOnly {
 		note = "\n" + a.c.Styles.Faint.Render("Read-only: keys that change anything are switched off.")
 	}
-	confirm := a.c.Styles.Faint.Render("Money moves only after you type the confirmation word shown, then enter. esc always backs out.")
+	confirm := a.c.Styles.Faint.Width(a.c.Width).Render("Money moves only after you type the order ref shown (the last 6 characters of a long id), then enter. esc always backs out.")
 	return title + "\n\n" + a.help.FullHelpView(groups) + "\n\n" + confirm + note
+}
+
+// uniqueBindings drops a key that an earlier group already lists, so full
+// help names each key once.
+func uniqueBindings(groups [][]key.Binding) [][]key.Binding {
+	seen := map[string]bool{}
+	var out [][]key.Binding
+	for _, g := range groups {
+		var kept []key.Binding
+		for _, b := range g {
+			if h := b.Help().Key; b.Enabled() && !seen[h] {
+				seen[h] = true
+				kept = append(kept, b)
+			}
+		}
+		if len(kept) > 0 {
+			out = append(out, kept)
+		}
+	}
+	return out
 }
 
 // spread puts left and right on one line of width w.

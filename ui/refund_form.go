@@ -259,7 +259,7 @@ func (s *refundFormScreen) planLines(o *model.Order, reason string, md model.Met
 			pr.Payment.Amount.Fixed(), pr.Amount.Fixed()))
 	}
 	total := o.Refundable()
-	lines = append(lines, st.Bold.Render(fmt.Sprintf("%-29s %14s %14s", "Total", "", total.Fixed()+" "+total.Currency)))
+	lines = append(lines, st.Bold.Render(fmt.Sprintf("%-29s %14s %14s %s", "Total", "", total.Fixed(), total.Currency)))
 	if o.HasRefundInFlight() {
 		lines = append(lines, "", st.StatusWarn.Render("Some refunds on this order are still processing; the provider may refuse until they settle."))
 	}
