@@ -29,7 +29,8 @@
 //     checked by reading, below.
 //   - otherwise (no idempotency, past the window, or a refused replay): read
 //     the order. A refund whose metadata carries paydesk_intent=<intent id>
-//     (Wrap adds it to every refund) means succeeded. Without a marked refund,
+//     (Wrap adds it to every refund; the intent's idempotency key there
+//     counts too) means succeeded. Without a marked refund,
 //     an unmarked refund of the same payment and amount (any unmarked refund,
 //     for a whole-order refund) created after the intent, and not claimed by
 //     another intent, counts as found: a false "found" leaves a customer
@@ -100,6 +101,8 @@ func (s State) Resolved() bool {
 
 // MarkerKey is the metadata key Wrap adds to every refund request, with the
 // intent id as value, so reconciliation can find the refund an intent made.
+// A refund whose marker holds the intent's idempotency key counts as well
+// (the Digital River client writes the key there).
 const MarkerKey = "paydesk_intent"
 
 // Intent is one money action as written in the journal. Every line of an

@@ -43,6 +43,7 @@ const (
 	lost                     // applied, answer lost (timeout after commit)
 	dropped                  // not applied, no answer (reset before the provider read it all)
 	refuse                   // not applied, 400
+	plain                    // applied, a plain (non-api) error: the client did not classify it
 )
 
 type fcall struct {
@@ -57,15 +58,18 @@ type fakeProvider struct {
 	caps api.Capabilities
 	clk  *clock
 
-	mu      sync.Mutex
-	order   *model.Order
-	calls   []fcall
-	script  []behaviour
-	stored  map[string]*api.RefundResult // idempotency key -> first answer
-	n       int
-	block   chan struct{} // when set, money calls wait for it
-	entered chan struct{}
-	getErr  error
+	mu     sync.Mutex
+	order  *model.Order
+	calls  []fcall
+	script []behaviour
+	stored map[string]*api.RefundResult // idempotency key -> first answer
+	n      int
+	// markWithKey makes the provider's client overwrite the marker with the
+	// idempotency key, as the Digital River client does.
+	markWithKey bool
+	block       chan struct{} // when set, money calls wait for it
+	entered     chan struct{}
+	getErr      error
 }
 
 func newFake(clk *clock, idem api.IdempotencyKind) *fakeProvider {
@@ -155,8 +159,11 @@ func (f *fakeProvider) money(ctx context.Context, c fcall, apply func() *api.Ref
 		res = apply()
 		f.stored[c.Key] = res
 	}
-	if b == lost {
+	switch b {
+	case lost:
 		return nil, errLost
+	case plain:
+		return nil, errors.New("boom")
 	}
 	return res, nil
 }
@@ -172,8 +179,13 @@ func (f *fakeProvider) newRefund(paymentID string, amount model.Money, md model.
 }
 
 func (f *fakeProvider) RefundPayment(ctx context.Context, orderID, paymentID string, r api.RefundPaymentRequest) (*api.RefundResult, error) {
+	md := r.Metadata
+	if f.markWithKey {
+		md = md.Clone()
+		md[MarkerKey] = r.IdempotencyKey
+	}
 	return f.money(ctx, fcall{ActionRefundPayment, r.IdempotencyKey, r.Amount.Fixed(), r.Metadata}, func() *api.RefundResult {
-		return &api.RefundResult{Refunds: []model.Refund{f.newRefund(paymentID, r.Amount, r.Metadata)}}
+		return &api.RefundResult{Refunds: []model.Refund{f.newRefund(paymentID, r.Amount, md)}}
 	})
 }
 
@@ -389,6 +401,15 @@ func TestSameKeyIsOneAction(t *testing.T) {
 	}
 }
 
+func TestUnclassifiedErrorIsUnknown(t *testing.T) {
+	e := newEnv(t, api.IdempotencyHeader)
+	e.f.setScript(plain)
+	_, err := e.refund("10.00")
+	if !api.IsOutcomeUnknown(err) || e.only().State != StateUnknown {
+		t.Fatalf("got %v (%s): an error the client did not classify may have happened", err, e.only().State)
+	}
+}
+
 func TestDefiniteRefusalIsFailed(t *testing.T) {
 	e := newEnv(t, api.IdempotencyHeader)
 	e.f.setScript(refuse)
@@ -421,6 +442,30 @@ func TestNoIdempotencyReconcilesByReading(t *testing.T) {
 		}
 		if got := e.only().RefundIDs; len(got) != 1 || got[0] != e.f.Refunds()[0].ID {
 			t.Fatalf("refund ids %v", got)
+		}
+	})
+	t.Run("marker holds the key", func(t *testing.T) {
+		e := newEnv(t, api.IdempotencyNone)
+		e.f.markWithKey = true
+		e.f.setScript(lost)
+		_, _ = e.refund("10.00")
+		e.clk.Advance(time.Hour)
+		out := e.j.Recover(context.Background(), map[string]api.Provider{"fake": e.f})
+		if len(out) != 1 || out[0].Intent.State != StateSucceeded || len(out[0].Intent.RefundIDs) != 1 {
+			t.Fatalf("outcomes %+v", out)
+		}
+	})
+	t.Run("a refund marked by another intent is not ours", func(t *testing.T) {
+		e := newEnv(t, api.IdempotencyNone)
+		e.f.setScript(dropped)
+		_, _ = e.refund("10.00")
+		e.f.mu.Lock()
+		e.f.newRefund("p1", model.MustParse("10.00", "USD"), model.Metadata{MarkerKey: "someone-else"})
+		e.f.mu.Unlock()
+		e.clk.Advance(time.Hour)
+		out := e.j.Recover(context.Background(), map[string]api.Provider{"fake": e.f})
+		if len(out) != 1 || out[0].Intent.State != StateFailed {
+			t.Fatalf("outcomes %+v", out)
 		}
 	})
 	t.Run("found without marker", func(t *testing.T) {

@@ -126,7 +126,7 @@ func (j *Journal) send(ctx context.Context, p api.Provider, in *Intent, replay b
 	switch {
 	case err == nil:
 		in.State = StateSucceeded
-		in.RefundIDs = refundIDs(res, in.ID)
+		in.RefundIDs = refundIDs(res, in)
 		in.Note = "accepted by the provider"
 		if replay {
 			in.Note = "replayed with the same key: accepted"
@@ -165,7 +165,7 @@ func (j *Journal) settle(in *Intent, s State, err error, note string) {
 // refundIDs are the refunds a call made: those it returned, else (a replay
 // of a whole-order refund may list none as new) those on the returned order
 // that carry the intent's marker.
-func refundIDs(r result, intentID string) []string {
+func refundIDs(r result, in *Intent) []string {
 	if r.refund == nil {
 		return nil
 	}
@@ -177,7 +177,7 @@ func refundIDs(r result, intentID string) []string {
 	}
 	if len(ids) == 0 && r.refund.Order != nil {
 		for _, rf := range r.refund.Order.Refunds {
-			if rf.Metadata[MarkerKey] == intentID {
+			if in.marks(rf.Metadata[MarkerKey]) {
 				ids = append(ids, rf.ID)
 			}
 		}
@@ -201,6 +201,9 @@ func (j *Journal) resolve(ctx context.Context, p api.Provider, in *Intent, sibli
 	case StateSent, StateUnknown:
 	default:
 		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	caps := p.Capabilities()
 	if in.Action != ActionUpdatePayment && caps.Idempotency != api.IdempotencyNone &&
@@ -270,7 +273,7 @@ func (j *Journal) reconcile(ctx context.Context, p api.Provider, in *Intent, sib
 func (j *Journal) matchRefunds(o *model.Order, in *Intent, siblings []*Intent) []string {
 	var ids []string
 	for _, r := range o.Refunds {
-		if r.Metadata[MarkerKey] == in.ID {
+		if in.marks(r.Metadata[MarkerKey]) {
 			ids = append(ids, r.ID)
 		}
 	}
@@ -326,4 +329,12 @@ func withoutEmpty(m model.Metadata) model.Metadata {
 		return nil
 	}
 	return m
+}
+
+// marks reports whether a refund's marker value names this intent. Wrap
+// writes the intent id; a client may write its own (the Digital River client
+// overwrites the marker with the idempotency key), and both are unique to
+// one intent.
+func (in *Intent) marks(v string) bool {
+	return v != "" && (v == in.ID || v == in.IdempotencyKey)
 }

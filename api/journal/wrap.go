@@ -69,10 +69,16 @@ func (e *IntentError) Unwrap() []error {
 	var errs []error
 	if e.Kind != nil {
 		errs = append(errs, e.Kind)
-	} else if e.Err != nil {
+	} else {
 		// Only the current action's own error is in the chain: an earlier
 		// intent's unknown outcome must not read as this action's.
-		errs = append(errs, e.Err)
+		if e.Err != nil {
+			errs = append(errs, e.Err)
+		}
+		if e.Intent.State == StateUnknown {
+			// Whatever the client returned, the journal says unknown.
+			errs = append(errs, api.ErrOutcomeUnknown)
+		}
 	}
 	return errs
 }
