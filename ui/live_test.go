@@ -198,3 +198,36 @@ func TestAPollNeverHidesARefundJustRequested(t *testing.T) {
 		t.Fatalf("the provider's reading did not take over: %+v, pending %v", o.Refunds, pending)
 	}
 }
+
+// TestAgoClockRedrawsOnlyWhileVisible: an idle screen still says how old
+// its reading is (a tick every agoEvery re-draws it), and leaving the
+// screen ends the chain.
+func TestAgoClockRedrawsOnlyWhileVisible(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	c := h.context(80, 24, harnessOpts{})
+	ref := h.findOrder(richOrder)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	o, err := h.prov.GetOrder(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newOrderScreen(c, 0, ref).(*orderScreen)
+	s.ago.start(&s.base)
+	s.Update(orderLoadedMsg{gen: s.live.begin(), order: o})
+	if !strings.Contains(s.View(), "updated just now") {
+		t.Fatalf("fresh:\n%s", s.View())
+	}
+	h.clock.Advance(8 * time.Second)
+	if _, cmd := s.Update(agoTickMsg{gen: s.ago.gen}); cmd == nil {
+		t.Fatal("the clock chain stopped while the screen is visible")
+	}
+	if !strings.Contains(s.View(), "updated 8s ago") {
+		t.Fatalf("after 8s:\n%s", s.View())
+	}
+	gen := s.ago.gen
+	s.Suspend()
+	if _, cmd := s.Update(agoTickMsg{gen: gen}); cmd != nil {
+		t.Fatal("the clock chain outlived the screen")
+	}
+}

@@ -30,6 +30,7 @@ type orderScreen struct {
 	err      error
 	errShown bool
 	live     live
+	ago      agoClock
 	spin     spinner.Model
 
 	// pending holds refunds an action just created that a read has not
@@ -81,11 +82,13 @@ func newOrderScreen(c *Context, provider int, orderID string) Screen {
 
 func (s *orderScreen) prov() api.Provider     { return s.c.Providers[s.provider] }
 func (s *orderScreen) caps() api.Capabilities { return s.prov().Capabilities() }
-func (s *orderScreen) Init() tea.Cmd          { return tea.Batch(s.fetch(), Routed(s.id, s.spin.Tick)) }
-func (s *orderScreen) SetSize(w, h int)       { s.base.SetSize(w, h); s.layout() }
-func (s *orderScreen) Suspend()               { s.live.restart(); s.suspend() }
-func (s *orderScreen) loading() bool          { return s.order == nil && s.live.inFlight }
-func (s *orderScreen) Order() *model.Order    { return s.order }
+func (s *orderScreen) Init() tea.Cmd {
+	return tea.Batch(s.fetch(), Routed(s.id, s.spin.Tick), s.ago.start(&s.base))
+}
+func (s *orderScreen) SetSize(w, h int)    { s.base.SetSize(w, h); s.layout() }
+func (s *orderScreen) Suspend()            { s.live.restart(); s.ago.stop(); s.suspend() }
+func (s *orderScreen) loading() bool       { return s.order == nil && s.live.inFlight }
+func (s *orderScreen) Order() *model.Order { return s.order }
 func (s *orderScreen) selectedPayment() *model.Payment {
 	if s.order == nil || s.pays.Cursor() < 0 || s.pays.Cursor() >= len(s.order.Payments) {
 		return nil
@@ -112,13 +115,14 @@ func (s *orderScreen) Title() string {
 func (s *orderScreen) Resume() tea.Cmd {
 	s.resume()
 	s.live.restart()
+	ago := s.ago.start(&s.base)
 	if s.live.paused && s.order != nil {
-		return nil
+		return ago
 	}
 	if s.order == nil {
-		return tea.Batch(s.fetch(), Routed(s.id, s.spin.Tick))
+		return tea.Batch(ago, s.fetch(), Routed(s.id, s.spin.Tick))
 	}
-	return s.fetch()
+	return tea.Batch(ago, s.fetch())
 }
 
 // transient reports whether asking again may succeed: no answer at all, a
@@ -167,6 +171,8 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		s.live.lastOK = s.c.Now()
 		s.setOrder(withPending(msg.order, s.pending))
 		return s, tea.Batch(clear, s.live.next(&s.base))
+	case agoTickMsg:
+		return s, s.ago.on(&s.base, msg)
 	case pollTickMsg:
 		if !s.live.due(msg) {
 			return s, nil

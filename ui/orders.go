@@ -64,6 +64,7 @@ type ordersScreen struct {
 	spin         spinner.Model
 	older, newer key.Binding
 	closeInput   key.Binding
+	ago          agoClock
 }
 
 type pageMsg struct {
@@ -145,21 +146,23 @@ func (s *ordersScreen) layout() {
 	s.table.SetSize(s.width, max(s.height-3, 1))
 }
 
-func (s *ordersScreen) Init() tea.Cmd { return s.reload(false) }
+func (s *ordersScreen) Init() tea.Cmd { return tea.Batch(s.reload(false), s.ago.start(&s.base)) }
 
 // Suspend cancels a page in flight; Resume asks for it again.
 func (s *ordersScreen) Suspend() {
 	s.gen++
 	s.loading = false
+	s.ago.stop()
 	s.suspend()
 }
 
 func (s *ordersScreen) Resume() tea.Cmd {
 	s.resume()
+	ago := s.ago.start(&s.base)
 	if !s.loaded || s.reloading {
-		return s.reload(s.loaded)
+		return tea.Batch(ago, s.reload(s.loaded))
 	}
-	return s.maybeMore()
+	return tea.Batch(ago, s.maybeMore())
 }
 
 // reload starts over from the first page; keep leaves the old rows on
@@ -202,6 +205,8 @@ func (s *ordersScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case pageMsg:
 		return s, s.page(msg)
+	case agoTickMsg:
+		return s, s.ago.on(&s.base, msg)
 	case spinner.TickMsg:
 		if !s.loading || (s.loaded && !s.reloading) {
 			return s, nil

@@ -26,6 +26,7 @@ type paymentScreen struct {
 	err       error
 	errShown  bool
 	live      live
+	ago       agoClock
 	scroll    scroller
 	refs      *Table
 	pending   map[string]model.Refund // see orderScreen.pending
@@ -55,9 +56,9 @@ func refundColumns(withPayment bool) []Column {
 }
 
 func (s *paymentScreen) prov() api.Provider      { return s.c.Providers[s.provider] }
-func (s *paymentScreen) Init() tea.Cmd           { return s.fetch() }
+func (s *paymentScreen) Init() tea.Cmd           { return tea.Batch(s.fetch(), s.ago.start(&s.base)) }
 func (s *paymentScreen) SetSize(w, h int)        { s.base.SetSize(w, h); s.render() }
-func (s *paymentScreen) Suspend()                { s.live.restart(); s.suspend() }
+func (s *paymentScreen) Suspend()                { s.live.restart(); s.ago.stop(); s.suspend() }
 func (s *paymentScreen) payment() *model.Payment { return s.order.Payment(s.paymentID) }
 
 func (s *paymentScreen) Title() string {
@@ -70,10 +71,11 @@ func (s *paymentScreen) Title() string {
 func (s *paymentScreen) Resume() tea.Cmd {
 	s.resume()
 	s.live.restart()
+	ago := s.ago.start(&s.base)
 	if s.live.paused {
-		return nil
+		return ago
 	}
-	return s.fetch()
+	return tea.Batch(ago, s.fetch())
 }
 
 func (s *paymentScreen) fetch() tea.Cmd {
@@ -126,6 +128,8 @@ func (s *paymentScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		s.live.lastOK = s.c.Now()
 		s.setOrder(withPending(msg.order, s.pending))
 		return s, tea.Batch(clear, s.live.next(&s.base))
+	case agoTickMsg:
+		return s, s.ago.on(&s.base, msg)
 	case pollTickMsg:
 		if !s.live.due(msg) {
 			return s, nil

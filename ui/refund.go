@@ -27,6 +27,7 @@ type refundScreen struct {
 	err      error
 	errShown bool
 	live     live
+	ago      agoClock
 	scroll   scroller
 }
 
@@ -51,18 +52,19 @@ func newRefundScreen(c *Context, provider int, order *model.Order, refundID stri
 }
 
 func (s *refundScreen) prov() api.Provider { return s.c.Providers[s.provider] }
-func (s *refundScreen) Init() tea.Cmd      { return s.fetch() }
+func (s *refundScreen) Init() tea.Cmd      { return tea.Batch(s.fetch(), s.ago.start(&s.base)) }
 func (s *refundScreen) SetSize(w, h int)   { s.base.SetSize(w, h); s.render() }
-func (s *refundScreen) Suspend()           { s.live.restart(); s.suspend() }
+func (s *refundScreen) Suspend()           { s.live.restart(); s.ago.stop(); s.suspend() }
 func (s *refundScreen) Title() string      { return "Refund " + s.refundID }
 
 func (s *refundScreen) Resume() tea.Cmd {
 	s.resume()
 	s.live.restart()
+	ago := s.ago.start(&s.base)
 	if s.live.paused {
-		return nil
+		return ago
 	}
-	return s.fetch()
+	return tea.Batch(ago, s.fetch())
 }
 
 func (s *refundScreen) fetch() tea.Cmd {
@@ -107,6 +109,8 @@ func (s *refundScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		s.live.lastOK = s.c.Now()
 		s.take(msg.refund)
 		return s, tea.Batch(clear, s.live.next(&s.base))
+	case agoTickMsg:
+		return s, s.ago.on(&s.base, msg)
 	case pollTickMsg:
 		if !s.live.due(msg) {
 			return s, nil
