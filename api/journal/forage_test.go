@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,14 +20,13 @@ import (
 
 	"paydesk/api"
 	fclient "paydesk/api/forage"
+	"paydesk/api/sandbox/chaos"
 	fsandbox "paydesk/api/sandbox/forage"
 	"paydesk/model"
 )
 
 // The tests in this file run the real Forage client against the real Forage
 // sandbox over loopback, through journal.Wrap.
-
-const noChaos = "X-Sandbox-No-Chaos"
 
 // sandboxEnv is one Forage sandbox with a fault-injecting front door for the
 // client under test and a clean one for the checks.
@@ -38,70 +37,67 @@ type sandboxEnv struct {
 	clean *fclient.Client
 }
 
-// faults injects, per request: 503 before handling, an answer lost after
-// the sandbox committed (connection reset), 502 after commit, 429 with
-// Retry-After, and a hang after commit until the client gives up. Requests
-// carrying X-Sandbox-No-Chaos: 1 pass untouched.
+// faults is the fault-injecting front door: the sandbox's own chaos
+// middleware (5xx and resets before the handler, lost responses after it
+// committed, 429s), plus two faults chaos does not make: a 502 after the
+// handler committed, and a hang after commit until the client gives up.
+// Requests carrying X-Sandbox-No-Chaos: 1 pass untouched, as do all once
+// off is set (the network heals).
 type faults struct {
-	next   http.Handler
-	off    atomic.Bool
-	mu     sync.Mutex
-	rng    *rand.Rand
-	counts map[string]int
+	chaos, clean http.Handler
+	off          atomic.Bool
+	mu           sync.Mutex
+	rng          *rand.Rand
+	counts       map[string]int
 }
 
-func (f *faults) pick() string {
+// chaosSpec is what chaos.Parse reads for the exactly-once test.
+const chaosSpec = "fail5xx=0.08,reset=0.05,lost_response=0.12,throttle=0.03"
+
+func newFaults(t *testing.T, sb http.Handler, seed uint64) *faults {
+	cfg, err := chaos.Parse(chaosSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &faults{clean: sb, rng: rand.New(rand.NewPCG(seed, 2)), counts: map[string]int{}}
+	cfg.Seed = seed
+	cfg.OnFault = func(k chaos.Fault, r *http.Request) { f.count(string(k)) }
+	f.chaos = chaos.Wrap(sb, cfg)
+	return f
+}
+
+func (f *faults) count(k string) {
+	f.mu.Lock()
+	f.counts[k]++
+	f.mu.Unlock()
+}
+
+func (f *faults) Counts() map[string]int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	x := f.rng.IntN(100)
-	k := "pass"
-	switch {
-	case x < 8:
-		k = "503_before"
-	case x < 22:
-		k = "reset_after_commit"
-	case x < 28:
-		k = "502_after_commit"
-	case x < 31:
-		k = "429"
-	case x < 33:
-		k = "hang_after_commit"
-	}
-	f.counts[k]++
-	return k
+	return maps.Clone(f.counts)
 }
 
 func (f *faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if f.off.Load() || r.Header.Get(noChaos) == "1" || !strings.HasPrefix(r.URL.Path, "/api/") {
-		f.next.ServeHTTP(w, r)
+	if f.off.Load() || r.Header.Get(chaos.NoChaosHeader) == "1" {
+		f.clean.ServeHTTP(w, r)
 		return
 	}
-	switch f.pick() {
-	case "503_before":
-		w.WriteHeader(http.StatusServiceUnavailable)
-		return
-	case "429":
-		w.Header().Set("Retry-After", "1")
-		w.WriteHeader(http.StatusTooManyRequests)
-		return
-	case "reset_after_commit":
-		f.next.ServeHTTP(httptest.NewRecorder(), r)
-		conn, _, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			return
-		}
-		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0)
-		}
-		_ = conn.Close()
-	case "502_after_commit":
-		f.next.ServeHTTP(httptest.NewRecorder(), r)
+	f.mu.Lock()
+	x := f.rng.IntN(100)
+	f.mu.Unlock()
+	switch {
+	case x < 6:
+		f.count("502_after_commit")
+		f.clean.ServeHTTP(httptest.NewRecorder(), r)
 		w.WriteHeader(http.StatusBadGateway)
-	case "hang_after_commit":
-		f.next.ServeHTTP(httptest.NewRecorder(), r)
+	case x < 8:
+		f.count("hang_after_commit")
+		f.clean.ServeHTTP(httptest.NewRecorder(), r)
 		<-r.Context().Done()
 	default:
-		f.next.ServeHTTP(w, r)
+		f.count("to_chaos")
+		f.chaos.ServeHTTP(w, r)
 	}
 }
 
@@ -122,7 +118,7 @@ func newSandbox(t *testing.T, front func(http.Handler) http.Handler) *sandboxEnv
 	hs := httptest.NewServer(front(sb))
 	t.Cleanup(hs.Close)
 	e := &sandboxEnv{t: t, sb: sb, url: hs.URL}
-	e.clean = e.client(&http.Client{Transport: headerRT{http.DefaultTransport, noChaos}})
+	e.clean = e.client(&http.Client{Transport: headerRT{http.DefaultTransport, chaos.NoChaosHeader}})
 	return e
 }
 
@@ -142,7 +138,7 @@ func (e *sandboxEnv) client(hc *http.Client) *fclient.Client {
 func (e *sandboxEnv) newOrder() *model.Order {
 	e.t.Helper()
 	req, _ := http.NewRequest("POST", e.url+"/sandbox/orders/", strings.NewReader(`{"snap_total":"100.00","ebt_cash_total":"50.00"}`))
-	req.Header.Set(noChaos, "1")
+	req.Header.Set(chaos.NoChaosHeader, "1")
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -193,8 +189,9 @@ func TestExactlyOnceUnderFaults(t *testing.T) {
 		t.Skip("a few seconds of faults")
 	}
 	var fl *faults
+	seed := uint64(time.Now().UnixNano())
 	e := newSandbox(t, func(h http.Handler) http.Handler {
-		fl = &faults{next: h, rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2)), counts: map[string]int{}}
+		fl = newFaults(t, h, seed)
 		return fl
 	})
 	j, err := Open(Options{Dir: t.TempDir(), SettleTime: time.Second, ResolveTimeout: time.Second})
@@ -344,8 +341,8 @@ func TestExactlyOnceUnderFaults(t *testing.T) {
 			t.Errorf("order %s refunded %s of %s", o.ID, r, order.Paid())
 		}
 	}
-	t.Logf("%d orders, %d actions, %d succeeded at once; %d attempts (%d refused before sending), %d intents: %d succeeded, %d failed %v, %d unresolved; %d were unknown at some point; %d refunds at the provider; faults %v; work %v, %d recovery rounds, total %v",
-		orders, orders*3, done.Load(), attempts.Load(), refusals.Load(), intents, succeeded, failed, failCodes, unresolved, wasUnknown, refunds, fl.counts, worked.Round(time.Millisecond), rounds, time.Since(start).Round(time.Millisecond))
+	t.Logf("%d orders, %d actions, %d succeeded at once; %d attempts (%d refused before sending), %d intents: %d succeeded, %d failed %v, %d unresolved; %d were unknown at some point; %d refunds at the provider; chaos %q seed %d, faults %v; work %v, %d recovery rounds, total %v",
+		orders, orders*3, done.Load(), attempts.Load(), refusals.Load(), intents, succeeded, failed, failCodes, unresolved, wasUnknown, refunds, chaosSpec, seed, fl.Counts(), worked.Round(time.Millisecond), rounds, time.Since(start).Round(time.Millisecond))
 	if intents < 200 {
 		t.Errorf("only %d intents", intents)
 	}
