@@ -355,7 +355,9 @@ func receiptLines(st *Styles, r *model.Receipt, w int) []string {
 		"  "+pair(st, "Voided", yesNo(r.IsVoided), "Message", orDash(r.Message), col-1),
 	)
 	if b := r.Balance; b != nil {
-		out = append(out, "  "+pair(st, "Balance", "SNAP "+fmtMoneyPtr(b.Snap)+" · cash "+fmtMoneyPtr(b.Cash), "Balance at", fmtDate(b.Updated), col-1))
+		out = append(out,
+			"  "+kvCell(st, "Balance", "SNAP "+fmtMoneyPtr(b.Snap)+" · EBT Cash "+fmtMoneyPtr(b.Cash), w-2),
+			"  "+kvCell(st, "Balance at", fmtDate(b.Updated), w-2))
 	}
 	return out
 }
