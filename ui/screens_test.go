@@ -75,25 +75,29 @@ func TestOrderPaymentRefundGoldens(t *testing.T) {
 
 func TestGotoUnknownOrderShows404(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	s := h.run(80, 24, harnessOpts{})
-	s.waitText("loaded")
-	s.keys("g")
-	s.typeText("0000000000")
-	s.keys("enter")
-	s.waitText("Not found")
-	v := s.waitFor("the status line", func(v string) bool {
-		lines := strings.Split(v, "\n")
-		return strings.HasPrefix(lines[len(lines)-2], "✗ forage 404 resource_not_found")
-	})
-	checkGolden(t, "order_404_80x24", v)
+	for _, sz := range []struct{ w, h int }{{80, 24}, {120, 40}} {
+		s := h.run(sz.w, sz.h, harnessOpts{})
+		s.waitText("loaded")
+		s.keys("g")
+		s.typeText("0000000000")
+		s.keys("enter")
+		s.waitText("Not found")
+		v := s.waitFor("the status line", func(v string) bool {
+			lines := strings.Split(v, "\n")
+			return strings.HasPrefix(lines[len(lines)-2], "✗ forage 404 resource_not_found")
+		})
+		checkGolden(t, "order_404_"+strconv.Itoa(sz.w)+"x"+strconv.Itoa(sz.h), v)
+	}
 }
 
 func TestHelpGolden(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	s := h.run(80, 24, harnessOpts{})
-	s.waitText("loaded")
-	s.keys("?")
-	checkGolden(t, "help_orders_80x24", s.waitText("Keys"))
+	for _, sz := range []struct{ w, h int }{{80, 24}, {120, 40}} {
+		s := h.run(sz.w, sz.h, harnessOpts{})
+		s.waitText("loaded")
+		s.keys("?")
+		checkGolden(t, "help_orders_"+strconv.Itoa(sz.w)+"x"+strconv.Itoa(sz.h), s.waitText("Keys"))
+	}
 }
 
 func TestResizeJourney(t *testing.T) {
