@@ -46,11 +46,15 @@ func newMultiHarness(t *testing.T, o harnessOpts) *multiHarness {
 	if lat == 0 {
 		lat = flowLatency
 	}
+	n := o.orders
+	if n == 0 {
+		n = 60
+	}
 	unlimited := func() *rate.Limiter { return rate.NewLimiter(rate.Inf, 1) }
 
 	ml := &writeLog{}
 	msrv := httptest.NewServer(ml.wrap(mpgsandbox.New(mpgsandbox.Options{
-		Orders: 60, Seed: 7, RefundLatency: lat, Now: fh.clock.Now, APIKey: "demo-moyasar-key",
+		Orders: n, Seed: 7, RefundLatency: lat, Now: fh.clock.Now, APIKey: "demo-moyasar-key",
 	})))
 	t.Cleanup(msrv.Close)
 	mc, err := mpgclient.New(mpgclient.Config{BaseURL: msrv.URL, APIKey: api.NewSecret("demo-moyasar-key"), Limiter: unlimited()})
@@ -60,7 +64,7 @@ func newMultiHarness(t *testing.T, o harnessOpts) *multiHarness {
 
 	dl := &writeLog{}
 	dsrv := httptest.NewServer(dl.wrap(drsandbox.New(drsandbox.Options{
-		Orders: 60, Seed: 7, RefundLatency: lat, Now: fh.clock.Now, APIKey: "sk_test_demo", RatePerSecond: -1,
+		Orders: n, Seed: 7, RefundLatency: lat, Now: fh.clock.Now, APIKey: "sk_test_demo", RatePerSecond: -1,
 	})))
 	t.Cleanup(dsrv.Close)
 	dc, err := drclient.New(drclient.Config{BaseURL: dsrv.URL, APIKey: api.NewSecret("sk_test_demo"), Limiter: unlimited()})
@@ -88,10 +92,22 @@ func (m *multiHarness) run(w, ht int, o harnessOpts) *session {
 // find returns the first order of provider i that matches, read in full.
 func (m *multiHarness) find(i int, match func(o *model.Order) bool) *model.Order {
 	m.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if all := m.scan(i, match, true); len(all) > 0 {
+		return all[0]
+	}
+	m.t.Fatalf("no %s sandbox order matches", m.provs[i].Name())
+	return nil
+}
+
+// scan reads every order of provider i (the last 90 days) and returns those
+// that match; first stops at the first.
+func (m *multiHarness) scan(i int, match func(o *model.Order) bool, first bool) []*model.Order {
+	m.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	p := m.provs[i]
 	q := api.OrderQuery{From: m.clock.Now().Add(-90 * 24 * time.Hour), To: m.clock.Now()}
+	var out []*model.Order
 	for {
 		pg, err := p.ListOrders(ctx, q)
 		if err != nil {
@@ -103,11 +119,14 @@ func (m *multiHarness) find(i int, match func(o *model.Order) bool) *model.Order
 				m.t.Fatal(err)
 			}
 			if match(o) {
-				return o
+				out = append(out, o)
+				if first {
+					return out
+				}
 			}
 		}
 		if pg.Next == "" {
-			m.t.Fatalf("no %s sandbox order matches", p.Name())
+			return out
 		}
 		q.Cursor = pg.Next
 	}
