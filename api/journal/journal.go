@@ -92,6 +92,11 @@ const (
 	StateFailed    State = "failed"    // it definitely did not happen
 	StateUnknown   State = "unknown"   // it may have happened: never shown as failed
 	StateCanceled  State = "canceled"  // never sent: nothing happened
+
+	// StateRefused is never an intent's state: audit records use it for an
+	// action refused before an intent was written (order busy, an earlier
+	// outcome unresolved, a reused key).
+	StateRefused State = "refused"
 )
 
 // Resolved reports whether the state is final.

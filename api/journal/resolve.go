@@ -94,6 +94,9 @@ func errorCode(err error) string {
 	if s := api.StatusOf(err); s != 0 {
 		return "http_" + strconv.Itoa(s)
 	}
+	if api.IsOutcomeUnknown(err) {
+		return "no_answer" // reset, EOF, timeout after sending
+	}
 	return "error"
 }
 

@@ -286,8 +286,31 @@ func (w *wrapped) UpdateRefund(ctx context.Context, orderID, refundID string, u 
 	return r, err
 }
 
-// do runs one action through the journal.
+// do runs one action through the journal and audits a refusal (busy order,
+// unresolved earlier action, reused key) that never became an intent.
 func (w *wrapped) do(ctx context.Context, draft *Intent) (result, error) {
+	res, err := w.run(ctx, draft)
+	var be *BusyError
+	var ie *IntentError
+	code := ""
+	switch {
+	case errors.As(err, &be):
+		code = "order_busy"
+	case errors.As(err, &ie) && ie.Kind != nil:
+		code = map[error]string{ErrUnresolved: "earlier_unresolved", ErrEarlierSucceeded: "earlier_succeeded",
+			ErrAlreadyFailed: "already_failed", ErrKeyReused: "key_reused"}[ie.Kind]
+	}
+	if code != "" && w.j.opts.Auditor != nil {
+		_ = w.j.opts.Auditor.Audit(AuditRecord{
+			Time: w.j.now(), Actor: w.actor, Provider: draft.Provider, Action: string(draft.Action),
+			OrderID: draft.OrderID, PaymentID: draft.PaymentID, Amount: draft.Amount, Currency: draft.Currency,
+			IdempotencyKey: draft.IdempotencyKey, Outcome: StateRefused, ErrorCode: code,
+		})
+	}
+	return res, err
+}
+
+func (w *wrapped) run(ctx context.Context, draft *Intent) (result, error) {
 	j := w.j
 	draft.Provider, draft.Actor = w.Provider.ID(), w.actor
 	// Refuse what cannot be written canonically before anything is recorded.
@@ -299,6 +322,7 @@ func (w *wrapped) do(ctx context.Context, draft *Intent) (result, error) {
 	if api.IsReadOnly(w.Provider) {
 		return result{}, api.ErrReadOnly
 	}
+	draft.Provider = w.Provider.ID()
 	lk, err := j.lock(draft.Provider, draft.OrderID, w.actor)
 	if err != nil {
 		return result{}, err
