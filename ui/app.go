@@ -95,6 +95,11 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case routedMsg:
 		return a, a.route(msg)
 	case PushMsg:
+		if msg.from != 0 && msg.from != screenID(a.top()) {
+			// Asked for by a screen that has left the top since (esc or tab
+			// in the same burst of keys): it must not land on another one.
+			return a, nil
+		}
 		return a, a.push(msg.Screen)
 	case PopMsg:
 		return a, a.pop(msg.Result)
@@ -158,7 +163,42 @@ func (a *App) updateTop(msg tea.Msg) tea.Cmd {
 	}
 	s, cmd := st[len(st)-1].Update(msg)
 	st[len(st)-1] = s
-	return cmd
+	return tagPushes(cmd, screenID(s))
+}
+
+// screenID is a screen's id for routing, 0 when it has none.
+func screenID(s Screen) int {
+	if id, ok := s.(Identified); ok {
+		return id.ScreenID()
+	}
+	return 0
+}
+
+// tagPushes marks the PushMsg a command yields (directly or in a batch) with
+// the id of the screen that returned it. Keys typed ahead are handled before
+// a push arrives: "R" then "esc" would otherwise pop the order and then push
+// the refund form on top of the orders list.
+func tagPushes(cmd tea.Cmd, from int) tea.Cmd {
+	if cmd == nil || from == 0 {
+		return cmd
+	}
+	return func() tea.Msg {
+		switch m := cmd().(type) {
+		case PushMsg:
+			if m.from == 0 {
+				m.from = from
+			}
+			return m
+		case tea.BatchMsg:
+			out := make(tea.BatchMsg, len(m))
+			for i, c := range m {
+				out[i] = tagPushes(c, from)
+			}
+			return out
+		default:
+			return m
+		}
+	}
 }
 
 func (a *App) route(m routedMsg) tea.Cmd {

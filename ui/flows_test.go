@@ -638,3 +638,23 @@ func TestReadOnlyRefusesEveryAction(t *testing.T) {
 		t.Fatalf("the payment is %s at the sandbox", got.ProviderStatus)
 	}
 }
+
+// Keys typed ahead (a burst over a slow SSH link) are handled before the
+// screen an action pushes arrives: "R" then "esc" pops the order, and the
+// refund form must then not appear on top of the orders list.
+func TestTypedAheadEscDropsThePush(t *testing.T) {
+	h, _ := newForageHarness(t, harnessOpts{})
+	ref := h.findOrder(func(o *model.Order) bool { return refundable(o) && plainOrder(o) })
+	s := h.run(80, 24, harnessOpts{})
+	for _, burst := range [][]string{{"R", "esc"}, {"f", "esc"}, {"enter", "esc"}, {"e", "esc"}} {
+		s.openOrder(ref)
+		s.keys(burst...)
+		s.keys("?") // a marker: once help shows, the burst and its commands are done
+		s.waitText("Keys")
+		s.keys("?")
+		v := s.waitFor("the list", func(v string) bool { return !strings.Contains(v, "Keys") })
+		if c := crumb(v); c != "Orders" {
+			t.Fatalf("after %v the stack is %q, want Orders:\n%s", burst, c, v)
+		}
+	}
+}
