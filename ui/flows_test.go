@@ -658,3 +658,51 @@ func TestTypedAheadEscDropsThePush(t *testing.T) {
 		}
 	}
 }
+
+// The typed confirmation refuses a paste, and re-reads the order before
+// sending: when a refund made elsewhere changed what is left, it shows the
+// new figures and sends nothing until the agent confirms again.
+func TestConfirmRefusesPasteAndRechecksTheOrder(t *testing.T) {
+	h, wl := newForageHarness(t, harnessOpts{})
+	ref := h.findOrder(func(o *model.Order) bool {
+		return refundable(o) && len(o.Payments) >= 2 && len(o.Refunds) == 0 && goodCard(o) && plainOrder(o)
+	})
+	before := readOrder(t, h.prov, ref)
+	s := h.run(80, 24, harnessOpts{})
+	s.openOrder(ref)
+	s.refundAllToConfirm("customer returned the basket")
+	mark := len(wl.list())
+
+	s.tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(ref), Paste: true})
+	s.waitText("Pasting is not accepted here")
+	s.keys("enter")
+	s.waitText("Nothing was sent: type " + ref)
+	wl.none(t, mark, "a pasted confirmation word")
+
+	// Someone else refunds 1.00 while the agent reads the plan.
+	h.refundNow(ref)
+	h.clock.Advance(4 * flowLatency) // settled, so refund_all is allowed again
+	mark = len(wl.list())
+	s.typeText(ref)
+	s.keys("enter")
+	v := s.waitText("The order changed since this screen opened")
+	left := readOrder(t, h.prov, ref).Refundable()
+	if c, _ := left.Cmp(before.Refundable()); c >= 0 {
+		t.Fatalf("the refund made elsewhere did not lower what is refundable (%s)", left)
+	}
+	if !strings.Contains(v, left.Fixed()+" "+left.Currency) {
+		t.Fatalf("the confirmation does not show the new total %s:\n%s", left, v)
+	}
+	wl.none(t, mark, "a confirmation whose figures changed")
+	s.typeText(ref)
+	s.keys("enter")
+	s.waitText("requested on order " + ref)
+	after := readOrder(t, h.prov, ref)
+	var sum decimal.Decimal
+	for _, r := range after.Refunds {
+		sum = sum.Add(r.Amount.Amount)
+	}
+	if !sum.Equal(before.Refundable().Amount) {
+		t.Fatalf("refunded %s in all, want exactly the %s that was refundable", sum, before.Refundable())
+	}
+}
