@@ -231,3 +231,29 @@ func TestAgoClockRedrawsOnlyWhileVisible(t *testing.T) {
 		t.Fatal("the clock chain outlived the screen")
 	}
 }
+
+func TestUnknownRefundReadsPlainly(t *testing.T) {
+	c := &Context{Width: 80, Height: 24, Styles: testStyles(), Keys: DefaultKeys(false),
+		Providers: []api.Provider{benchProvider{}}, Refresh: time.Second, Timeout: time.Second,
+		Now: func() time.Time { return testStart }}
+	usd := func(s string) model.Money { return model.Money{Amount: decimal.RequireFromString(s), Currency: "USD"} }
+	o := &model.Order{ID: "o1", Ref: "o1", Currency: "USD", Status: model.StatusSucceeded,
+		Payments: []model.Payment{{ID: "p1", Amount: usd("10.00"), Status: model.StatusSucceeded}},
+		Refunds:  []model.Refund{{ID: "r1", PaymentID: "p1", Amount: usd("4.00"), Status: model.StatusUnknown, ProviderStatus: "gateway_timeout"}}}
+	rs := newRefundScreen(c, 0, o, "r1")
+	rs.SetSize(80, c.BodyHeight())
+	v := rs.View()
+	if !strings.Contains(v, "OUTCOME UNKNOWN") || !strings.Contains(v, "NOT failed") || strings.Contains(v, "FAILED") {
+		t.Fatalf("unknown refund:\n%s", v)
+	}
+	os := newOrderScreen(c, 0, "o1").(*orderScreen)
+	os.SetSize(80, c.BodyHeight())
+	os.Update(orderLoadedMsg{gen: os.live.begin(), order: o})
+	v = os.View()
+	if !strings.Contains(v, "? outcome unknown") || strings.Contains(v, "failed") || !strings.Contains(v, "● live") {
+		t.Fatalf("order with an unknown refund:\n%s", v)
+	}
+	if !strings.Contains(v, "Pending       4.00 USD") {
+		t.Fatalf("an unknown refund is not counted as pending:\n%s", v)
+	}
+}

@@ -60,7 +60,7 @@ func newOrderScreen(c *Context, provider int, orderID string) Screen {
 		{Title: "Amount", Width: 10, Min: 9, Right: true},
 		{Title: "Status", Width: 17, Min: 12},
 		{Title: "Refunded", Width: 10, Min: 9, Right: true},
-		{Title: "Date", Width: 16},
+		{Title: "Date", Width: 16, Min: 11, TrimLeft: true},
 	})
 	s.refs = NewTable(c, refundColumns(true))
 	s.pays.SetCellStyle(func(row, col int) (lipgloss.Style, bool) {

@@ -52,7 +52,7 @@ func refundColumns(withPayment bool) []Column {
 		Column{Title: "Amount", Width: 10, Min: 9, Right: true},
 		Column{Title: "Status", Width: 17, Min: 12},
 		Column{Title: "Reason", Width: 14, Min: 6, Flex: true},
-		Column{Title: "Updated", Width: 16})
+		Column{Title: "Updated", Width: 16, Min: 11, TrimLeft: true})
 }
 
 func (s *paymentScreen) prov() api.Provider      { return s.c.Providers[s.provider] }

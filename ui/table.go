@@ -292,8 +292,8 @@ func (t *Table) cell(s string, col int) string {
 	w := t.widths[col]
 	if len(s) > w && w > 2 && isASCII(s) {
 		switch {
-		case t.cols[col].TrimLeft:
-			s = s[len(s)-w:]
+		case t.cols[col].TrimLeft: // and never start on a separator
+			s = strings.TrimLeft(s[len(s)-w:], "-/:. ")
 		case t.cols[col].TrimMiddle:
 			s = fitID(s, w)
 		}
