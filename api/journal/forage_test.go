@@ -355,8 +355,9 @@ func TestExactlyOnceUnderFaults(t *testing.T) {
 		t.Errorf("%d of %d actions succeeded", succeeded, orders*3)
 	}
 	for code := range failCodes {
-		switch code {
-		case "timeout", "error", "http_429", "http_502", "http_503", "http_504", "not_found_at_provider":
+		switch {
+		case code == "timeout", code == "error", code == "not_found_at_provider", code == "http_429",
+			strings.HasPrefix(code, "http_5"): // a read before sending (refund_all reads the order first)
 		default:
 			t.Errorf("%d intents failed with %s", failCodes[code], code)
 		}
