@@ -44,6 +44,35 @@
 //     never resolve would block its order for good.
 //   - cancel_payment and update_payment are checked by reading the payment
 //     (canceled; metadata and fields as requested).
+//
+// Before a new money action on an order, Wrap resolves the order's
+// unresolved intents. If one stays unresolved, nothing is sent
+// (ErrUnresolved). If one turns out to have succeeded, nothing is sent either
+// (ErrEarlierSucceeded): the agent may have been about to repeat it, so they
+// look at the order again and confirm once more. A call that reuses an
+// intent's idempotency key is that intent, never a second send: it gets the
+// intent's result, ErrAlreadyFailed, or ErrKeyReused if the request differs.
+//
+// # Storage and locking
+//
+// Dir (default DefaultDir) holds one directory per provider, mode 0700, and
+// in it per order an append-only <order>.jsonl (0600) with one complete
+// intent snapshot per transition, and a <order>.lock file. Order ids that
+// are not plain [A-Za-z0-9_-] are hashed into the file name. A torn last line
+// (crash mid-write) is skipped by readers and closed off by the next append.
+// The lock is flock(2) on the .lock file, taken without waiting for the whole
+// of an action (resolution, send, outcome): a second agent or process gets a
+// BusyError naming the holder, and the kernel drops the lock when a holder
+// dies.
+//
+// # Use
+//
+//	j, _ := journal.Open(journal.Options{Auditor: journal.AuditLog(auditLog)})
+//	outs := j.Recover(ctx, map[string]api.Provider{p.ID(): p}) // at start-up, before any action
+//	p = journal.Wrap(p, j, agentLogin)                        // then only use p
+//	pending, _ := j.Pending(p.ID(), orderID)                  // show "outcome unknown" on the order
+//	j.ResolveOrder(ctx, p, orderID, agentLogin)               // re-check it on demand
+//	j.MarkChecked(p.ID(), orderID, intentID, journal.StateFailed, agentLogin, "not in the dashboard")
 package journal
 
 import (
@@ -244,6 +273,12 @@ func Open(o Options) (*Journal, error) {
 	}
 	if err := mkdirSynced(o.Dir); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
+	}
+	if fi, err := os.Stat(o.Dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		// Intents name orders, amounts and agents: not for other users.
+		if err := os.Chmod(o.Dir, 0o700); err != nil {
+			return nil, fmt.Errorf("journal: %s is open to other users and cannot be tightened: %w", o.Dir, err)
+		}
 	}
 	return &Journal{dir: o.Dir, opts: o}, nil
 }

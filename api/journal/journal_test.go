@@ -754,6 +754,19 @@ func TestMarkChecked(t *testing.T) {
 	}
 }
 
+func TestOpenTightensTheDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "journal")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(Options{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
+		t.Fatalf("mode %v", fi.Mode().Perm())
+	}
+}
+
 func TestDefaultDir(t *testing.T) {
 	t.Setenv("PAYDESK_STATE_DIR", "/s")
 	t.Setenv("XDG_STATE_HOME", "/x")
