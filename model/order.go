@@ -170,9 +170,16 @@ func (o *Order) sumRefunds(keep func(r *Refund) bool) Money {
 	return sum
 }
 
-// RefundedOn sums the refunds against one payment that hold money (see counts).
-func (o *Order) RefundedOn(paymentID string) Money {
+// HeldOn sums the refunds against one payment that hold money (see counts):
+// succeeded, in flight and unknown.
+func (o *Order) HeldOn(paymentID string) Money {
 	return o.sumRefunds(func(r *Refund) bool { return r.PaymentID == paymentID && counts(r.Status) })
+}
+
+// RefundedOn sums the refunds against one payment that succeeded, the figure
+// an agent reads as "refunded" (in-flight ones show as pending).
+func (o *Order) RefundedOn(paymentID string) Money {
+	return o.sumRefunds(func(r *Refund) bool { return r.PaymentID == paymentID && r.Status == StatusSucceeded })
 }
 
 // RefundableOn is what is still refundable on one payment: its amount less the
@@ -181,7 +188,7 @@ func (o *Order) RefundableOn(p *Payment) Money {
 	if p.Status != StatusSucceeded {
 		return Zero(o.Currency)
 	}
-	left, err := p.Amount.Sub(o.RefundedOn(p.ID))
+	left, err := p.Amount.Sub(o.HeldOn(p.ID))
 	if err != nil || !left.IsPositive() {
 		return Zero(o.Currency)
 	}

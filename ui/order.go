@@ -448,8 +448,10 @@ func titleLine(c *Context, width int, title string, status model.Status, raw str
 	room := width - lipgloss.Width(badge) - 2
 	stxt := "  " + st.StatusText(status)
 	rtxt := ""
-	if raw != "" {
-		rtxt = "  " + st.Faint.Render(safetext.Truncate(raw, 24))
+	// The provider's own word, for the agent on the phone with its support;
+	// left out when it says the same as ours.
+	if raw != "" && !strings.EqualFold(raw, string(status)) && !strings.EqualFold(raw, status.Label()) {
+		rtxt = "  " + st.Faint.Render("("+c.Provider().Name()+": "+safetext.Truncate(raw, 24)+")")
 	}
 	tw := room - lipgloss.Width(stxt) - lipgloss.Width(rtxt)
 	if tw < 16 {

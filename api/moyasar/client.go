@@ -247,7 +247,8 @@ func summary(w *wireOrder) model.OrderSummary {
 		Created: o.Created, Amounts: []model.Money{captured, refunded}, Total: o.Total,
 	}
 	if c := cardOf(w.Source); c != nil {
-		s.Reference = c.Masked()
+		// Last four first: a narrow column must not cut what agents match on.
+		s.Reference = strings.TrimSpace("•••• " + c.Last4 + " " + c.Scheme)
 	}
 	return s
 }
