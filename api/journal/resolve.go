@@ -276,7 +276,9 @@ func (j *Journal) reconcile(ctx context.Context, p api.Provider, in *Intent, sib
 func (j *Journal) matchRefunds(o *model.Order, in *Intent, siblings []*Intent) []string {
 	var ids []string
 	for _, r := range o.Refunds {
-		if in.marks(r.Metadata[MarkerKey]) {
+		// Moyasar names the refund by the transaction_id the client derived
+		// from the key: a refund with the key as its id is ours too.
+		if in.marks(r.Metadata[MarkerKey]) || (r.ID != "" && r.ID == in.IdempotencyKey) {
 			ids = append(ids, r.ID)
 		}
 	}
