@@ -356,7 +356,7 @@ func TestExactlyOnceUnderFaults(t *testing.T) {
 	}
 	for code := range failCodes {
 		switch {
-		case code == "timeout", code == "error", code == "not_found_at_provider", code == "http_429",
+		case code == "timeout", code == "not_sent", code == "not_found_at_provider", code == "http_429",
 			strings.HasPrefix(code, "http_5"): // a read before sending (refund_all reads the order first)
 		default:
 			t.Errorf("%d intents failed with %s", failCodes[code], code)

@@ -97,6 +97,9 @@ func errorCode(err error) string {
 	if api.IsOutcomeUnknown(err) {
 		return "no_answer" // reset, EOF, timeout after sending
 	}
+	if e, ok := api.AsError(err); ok && e.Err != nil {
+		return "not_sent" // the transport failed before the request left
+	}
 	return "error"
 }
 
