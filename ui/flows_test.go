@@ -232,6 +232,7 @@ func (s *session) refundAllToConfirm(reason string) string {
 }
 
 func TestRefundEntireOrderJourney(t *testing.T) {
+	t.Parallel()
 	o := harnessOpts{refresh: 40 * time.Millisecond, latency: 3 * time.Second}
 	h, wl := newForageHarness(t, o)
 	ref := h.findOrder(func(o *model.Order) bool {
@@ -317,6 +318,7 @@ func TestRefundEntireOrderJourney(t *testing.T) {
 }
 
 func TestPartialRefundJourney(t *testing.T) {
+	t.Parallel()
 	o := harnessOpts{refresh: 40 * time.Millisecond}
 	h, wl := newForageHarness(t, o)
 	ref := h.findOrder(func(o *model.Order) bool {
@@ -390,6 +392,7 @@ func laneStore(o *model.Order) bool {
 }
 
 func TestEditMetadataJourney(t *testing.T) {
+	t.Parallel()
 	h, wl := newForageHarness(t, harnessOpts{})
 	ref := h.findOrder(laneStore)
 	before := readOrder(t, h.prov, ref)
@@ -437,6 +440,7 @@ func TestEditMetadataJourney(t *testing.T) {
 }
 
 func TestEditMetadataRefusesPII(t *testing.T) {
+	t.Parallel()
 	h, wl := newForageHarness(t, harnessOpts{})
 	ref := h.findOrder(laneStore)
 	before := readOrder(t, h.prov, ref)
@@ -478,6 +482,7 @@ func TestEditMetadataRefusesPII(t *testing.T) {
 }
 
 func TestCancelPaymentJourney(t *testing.T) {
+	t.Parallel()
 	for _, status := range []string{"requires_confirmation", "failed"} {
 		t.Run(status, func(t *testing.T) {
 			h, wl := newForageHarness(t, harnessOpts{})
@@ -518,6 +523,7 @@ func TestCancelPaymentJourney(t *testing.T) {
 }
 
 func TestCancelNotOfferedOnSucceededPayment(t *testing.T) {
+	t.Parallel()
 	h, wl := newForageHarness(t, harnessOpts{})
 	ref := h.findOrder(func(o *model.Order) bool { return refundable(o) && plainOrder(o) })
 	s := h.run(120, 40, harnessOpts{})
@@ -536,6 +542,7 @@ func TestCancelNotOfferedOnSucceededPayment(t *testing.T) {
 }
 
 func TestRefundAllWhileRefundsProcessingShowsProviderCode(t *testing.T) {
+	t.Parallel()
 	h, wl := newForageHarness(t, harnessOpts{})
 	ref := h.findOrder(func(o *model.Order) bool {
 		return refundable(o) && len(o.Payments) >= 2 && len(o.Refunds) == 0 && goodCard(o) && plainOrder(o)
@@ -576,6 +583,7 @@ func TestRefundAllWhileRefundsProcessingShowsProviderCode(t *testing.T) {
 }
 
 func TestReadOnlyRefusesEveryAction(t *testing.T) {
+	t.Parallel()
 	o := harnessOpts{readOnly: true}
 	h, wl := newForageHarness(t, o)
 	ref := h.findOrder(func(o *model.Order) bool {
@@ -643,6 +651,7 @@ func TestReadOnlyRefusesEveryAction(t *testing.T) {
 // screen an action pushes arrives: "R" then "esc" pops the order, and the
 // refund form must then not appear on top of the orders list.
 func TestTypedAheadEscDropsThePush(t *testing.T) {
+	t.Parallel()
 	h, _ := newForageHarness(t, harnessOpts{})
 	ref := h.findOrder(func(o *model.Order) bool { return refundable(o) && plainOrder(o) })
 	s := h.run(80, 24, harnessOpts{})
@@ -663,6 +672,7 @@ func TestTypedAheadEscDropsThePush(t *testing.T) {
 // sending: when a refund made elsewhere changed what is left, it shows the
 // new figures and sends nothing until the agent confirms again.
 func TestConfirmRefusesPasteAndRechecksTheOrder(t *testing.T) {
+	t.Parallel()
 	h, wl := newForageHarness(t, harnessOpts{})
 	ref := h.findOrder(func(o *model.Order) bool {
 		return refundable(o) && len(o.Payments) >= 2 && len(o.Refunds) == 0 && goodCard(o) && plainOrder(o)

@@ -104,6 +104,7 @@ func safeProblem(v string) string {
 
 // The check itself catches the corpus raw (else passing proves nothing).
 func TestSafeProblemCatchesTheCorpus(t *testing.T) {
+	t.Parallel()
 	caught := 0
 	for _, c := range hostileCorpus(t) {
 		if safeProblem(c.Value) != "" {
@@ -146,6 +147,7 @@ func (s *session) pages(t *testing.T, where string, n int) string {
 }
 
 func TestHostileCorpusOnEveryScreen(t *testing.T) {
+	t.Parallel()
 	corpus := hostileCorpus(t)
 	h, _ := newForageHarness(t, harnessOpts{})
 	ref := h.findOrder(func(o *model.Order) bool {
@@ -305,6 +307,7 @@ func hostileText(o *model.Order) bool {
 // TestSeededHostileOrdersRenderSafely opens every order the three sandboxes
 // seeded with hostile text, and every payment and refund on it.
 func TestSeededHostileOrdersRenderSafely(t *testing.T) {
+	t.Parallel()
 	o := harnessOpts{orders: 200}
 	m := newMultiHarness(t, o)
 	s := m.run(120, 40, o)

@@ -180,6 +180,7 @@ func mpgRefundable(currency string) func(o *model.Order) bool {
 }
 
 func TestProviderTabsAndListGoldens(t *testing.T) {
+	t.Parallel()
 	m := newMultiHarness(t, harnessOpts{})
 	s := m.run(80, 24, harnessOpts{})
 	v := s.waitText("loaded")
@@ -202,6 +203,7 @@ func TestProviderTabsAndListGoldens(t *testing.T) {
 }
 
 func TestMoyasarPartialRefundJourney(t *testing.T) {
+	t.Parallel()
 	o := harnessOpts{refresh: 40 * time.Millisecond}
 	m := newMultiHarness(t, o)
 	order := m.find(pMPG, mpgRefundable("KWD"))
@@ -275,6 +277,7 @@ func TestMoyasarPartialRefundJourney(t *testing.T) {
 }
 
 func TestDigitalRiverPartialRefundJourney(t *testing.T) {
+	t.Parallel()
 	o := harnessOpts{refresh: 40 * time.Millisecond}
 	m := newMultiHarness(t, o)
 	ids := m.drRefundable()
