@@ -716,3 +716,32 @@ func TestConfirmRefusesPasteAndRechecksTheOrder(t *testing.T) {
 		t.Fatalf("refunded %s in all, want exactly the %s that was refundable", sum, before.Refundable())
 	}
 }
+
+// Going back from the confirmation (esc) keeps every value typed.
+func TestRefundFormKeepsValuesAfterGoingBack(t *testing.T) {
+	t.Parallel()
+	h, wl := newForageHarness(t, harnessOpts{})
+	ref := h.findOrder(func(o *model.Order) bool { return refundable(o) && plainOrder(o) && goodCard(o) })
+	s := h.run(80, 24, harnessOpts{})
+	s.openOrder(ref)
+	s.keys("f")
+	s.waitText("┃ Amount")
+	s.typeText("1.10")
+	s.keys("enter")
+	s.waitText("┃ Reason")
+	s.typeText("wrong item")
+	s.keys("enter")
+	s.waitText("┃ Metadata")
+	s.typeText("ticket=CS-5")
+	s.enterToConfirm()
+	s.keys("esc")
+	v := s.waitFor("the form again", func(v string) bool { return strings.Contains(v, "> wrong item") })
+	for _, want := range []string{"> 1.10", "> wrong item", "> ticket=CS-5"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("back from the confirmation, the form lost %q:\n%s", want, v)
+		}
+	}
+	s.keys("esc")
+	s.waitText("Payments (")
+	wl.none(t, 0, "a refund form closed without confirming")
+}

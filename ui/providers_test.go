@@ -336,3 +336,75 @@ func TestDigitalRiverPartialRefundJourney(t *testing.T) {
 		t.Fatalf("want one DR refund request, got %v", w)
 	}
 }
+
+func TestMoyasarVoidJourney(t *testing.T) {
+	t.Parallel()
+	m := newMultiHarness(t, harnessOpts{})
+	order := m.find(pMPG, func(o *model.Order) bool {
+		return plainOrder(o) && len(o.Payments) == 1 && o.Payments[0].Status == model.StatusRequiresAction
+	})
+	pay := order.Payments[0]
+	word := confirmWord(pay.ID)
+
+	s := m.run(120, 40, harnessOpts{})
+	s.switchTo(m, 1, pMPG)
+	v := s.openOrder(order.Ref)
+	footer := v[strings.LastIndex(v, "\n")+1:]
+	if !strings.Contains(footer, "c cancel payment") {
+		t.Fatalf("an open MPG authorization offers no cancel: %q", footer)
+	}
+	s.keys("c")
+	v = s.waitText("Type " + word)
+	if !strings.Contains(v, "Cancel payment "+pay.ID) || !strings.Contains(v, pay.Amount.String()) {
+		t.Fatalf("the void confirmation:\n%s", v)
+	}
+	s.typeText(word)
+	s.keys("enter")
+	s.waitText("Payment " + pay.ID + " canceled.")
+	got := readOrder(t, m.provs[pMPG], order.ID).Payment(pay.ID)
+	if got == nil || got.Status == model.StatusRequiresAction {
+		t.Fatalf("the MPG authorization is still open at the sandbox: %+v", got)
+	}
+	if w := m.logs[pMPG].list(); len(w) != 1 || !strings.HasSuffix(w[0], "/void") {
+		t.Fatalf("want one MPG void request, got %v", w)
+	}
+}
+
+func TestDigitalRiverEditRefundMetadata(t *testing.T) {
+	t.Parallel()
+	m := newMultiHarness(t, harnessOpts{})
+	order := m.find(pDR, func(o *model.Order) bool {
+		return plainOrder(o) && len(o.Refunds) > 0 && !o.HasRefundInFlight() && len(o.Refunds[0].Metadata) == 0
+	})
+	r := order.Refunds[0]
+
+	s := m.run(120, 40, harnessOpts{})
+	s.switchTo(m, 2, pDR)
+	s.openOrder(order.Ref)
+	s.keys("right")
+	v := s.waitText("▌Refunds (")
+	footer := v[strings.LastIndex(v, "\n")+1:]
+	if !strings.Contains(footer, "e edit metadata") {
+		t.Fatalf("DR refunds can be edited, yet the footer does not offer it: %q", footer)
+	}
+	s.keys("e")
+	s.waitText("Edit refund " + r.ID)
+	s.typeText("ticket")
+	s.keys("tab")
+	s.typeText("CS-77")
+	s.waitText("CS-77")
+	s.keys("enter")
+	v = s.waitText("Changes to save")
+	if !strings.Contains(v, "+ ticket") {
+		t.Fatalf("the review:\n%s", v)
+	}
+	s.keys("enter")
+	s.waitText("Saved 1 metadata change(s) on refund " + r.ID)
+	got := readOrder(t, m.provs[pDR], order.ID).Refund(r.ID)
+	if got == nil || got.Metadata["ticket"] != "CS-77" {
+		t.Fatalf("the DR sandbox holds refund metadata %v", got.Metadata)
+	}
+	if w := m.logs[pDR].list(); len(w) != 1 || !strings.Contains(w[0], "/refunds/"+r.ID) {
+		t.Fatalf("want one refund update, got %v", w)
+	}
+}
