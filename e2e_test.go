@@ -38,7 +38,9 @@ func TestEndToEndInTmux(t *testing.T) {
 		}
 		return string(out)
 	}
-	env := "env -u FORAGE_BASE_URL -u MOYASAR_BASE_URL -u DIGITALRIVER_BASE_URL TERM=xterm-256color XDG_STATE_HOME=" + dir + " "
+	auditLog := filepath.Join(dir, "audit.jsonl")
+	env := "env -u FORAGE_BASE_URL -u MOYASAR_BASE_URL -u DIGITALRIVER_BASE_URL TERM=xterm-256color XDG_STATE_HOME=" + dir +
+		" XDG_CONFIG_HOME=" + dir + " PAYDESK_AUDIT_LOG=" + auditLog + " "
 	run("-f", "/dev/null", "new-session", "-d", "-x", "80", "-y", "24", env+bin+" --refresh 500ms")
 	t.Cleanup(func() { _ = exec.Command(tmux, "-S", sock, "kill-server").Run() })
 
@@ -111,6 +113,30 @@ func TestEndToEndInTmux(t *testing.T) {
 	run("resize-window", "-x", "80", "-y", "24")
 	waitFor("the order again", contains(ref))
 	keys("q")
+
+	// Every money action is on record, and the record is tamper-evident.
+	out, err := exec.Command(bin, "audit", "verify", "--audit-log", auditLog).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "chain intact") {
+		t.Fatalf("audit verify: %v\n%s", err, out)
+	}
+	log, err := os.ReadFile(auditLog)
+	if err != nil || !strings.Contains(string(log), ref) || !strings.Contains(string(log), "succeeded") {
+		t.Fatalf("the audit log does not record the refund of %s: %v\n%s", ref, err, log)
+	}
+	if strings.Contains(string(log), "end-to-end test") {
+		t.Errorf("the audit log holds free text it should not")
+	}
+	edited := strings.Replace(string(log), "45.24", "4.52", 1)
+	if edited == string(log) {
+		edited = strings.Replace(string(log), ref, "0000000000", 1)
+	}
+	if err := os.WriteFile(auditLog, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = exec.Command(bin, "audit", "verify", "--audit-log", auditLog).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "line") {
+		t.Fatalf("an edited audit log verified: %v\n%s", err, out)
+	}
 }
 
 // orderRef reads the ref from the order screen's title line ("Order <ref> ...").
@@ -123,4 +149,3 @@ func orderRef(screen string) string {
 	}
 	return ""
 }
-

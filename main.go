@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -31,6 +32,7 @@ import (
 	"paydesk/api/audit"
 	"paydesk/api/digitalriver"
 	"paydesk/api/forage"
+	"paydesk/api/journal"
 	"paydesk/api/moyasar"
 	"paydesk/api/sandbox"
 	"paydesk/ui"
@@ -170,9 +172,20 @@ func runConsole(args []string) error {
 	if sb != nil {
 		defer sb.Close()
 	}
-	if f.readOnly {
-		for i, p := range providers {
-			providers[i] = api.ReadOnly(p)
+	who := actor()
+	safety, err := openSafety(sb != nil)
+	if err != nil {
+		return err
+	}
+	defer safety.Close()
+	status := safety.recover(providers)
+	for i, p := range providers {
+		// The journal writes every money action down before it is sent;
+		// the read-only guard sits outside it so a refused action never
+		// even reaches the journal.
+		providers[i] = journal.Wrap(p, safety.journal, who)
+		if f.readOnly {
+			providers[i] = api.ReadOnly(providers[i])
 		}
 	}
 
@@ -187,10 +200,14 @@ func runConsole(args []string) error {
 	c := &ui.Context{
 		Styles: ui.NewStyles(r), Keys: ui.DefaultKeys(f.readOnly),
 		Providers: providers, Sandbox: sb != nil, ReadOnly: f.readOnly,
-		Actor: actor(), Refresh: f.refresh, Timeout: 10 * time.Second, Now: time.Now,
+		Actor: who, Refresh: f.refresh, Timeout: 10 * time.Second, Now: time.Now,
 		Copy: ui.OSC52Copier(os.Stdout), NewKey: func() string { return uuid.NewString() },
 	}
-	p := tea.NewProgram(ui.NewApp(c, ui.NewOrdersScreen), tea.WithAltScreen())
+	app := ui.NewApp(c, ui.NewOrdersScreen)
+	if status != "" {
+		app.Update(ui.StatusMsg{Text: status})
+	}
+	p := tea.NewProgram(app, tea.WithAltScreen())
 	_, err = p.Run()
 	return err
 }
@@ -281,6 +298,91 @@ func darkBackground() bool {
 		}
 	}
 	return true
+}
+
+// safety is the refund journal and the audit log the console writes to.
+type safety struct {
+	journal *journal.Journal
+	audit   *audit.Log
+	tmp     string // removed on Close (embedded sandbox only)
+}
+
+// openSafety opens the journal and the audit log. On the embedded sandbox
+// they go to a directory that lives as long as the process, unless the agent
+// named one: the sandbox's data dies with the process and reuses the same
+// refs on every run, so its intents must never meet a real provider's.
+func openSafety(embedded bool) (*safety, error) {
+	s := &safety{}
+	stateDir := os.Getenv("PAYDESK_STATE_DIR")
+	auditPath := os.Getenv(audit.EnvPath)
+	if embedded {
+		tmp, err := os.MkdirTemp("", "paydesk-sandbox-")
+		if err != nil {
+			return nil, err
+		}
+		s.tmp = tmp
+		if stateDir == "" {
+			stateDir = tmp
+		}
+		if auditPath == "" {
+			auditPath = filepath.Join(tmp, "audit.jsonl")
+		}
+	}
+	if auditPath == "" {
+		p, err := audit.DefaultPath()
+		if err != nil {
+			return nil, err
+		}
+		auditPath = p
+	}
+	var err error
+	if s.audit, err = audit.Open(auditPath); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	dir := ""
+	if stateDir != "" {
+		dir = filepath.Join(stateDir, "journal")
+	}
+	if s.journal, err = journal.Open(journal.Options{Dir: dir, Auditor: journal.AuditLog(s.audit)}); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// recover resolves every money action an earlier run left unresolved before
+// the console offers any action, and says what it found.
+func (s *safety) recover(providers []api.Provider) string {
+	byID := map[string]api.Provider{}
+	for _, p := range providers {
+		byID[p.ID()] = p
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	outcomes := s.journal.Recover(ctx, byID)
+	if len(outcomes) == 0 {
+		return ""
+	}
+	open := 0
+	for _, o := range outcomes {
+		if !o.Resolved() {
+			open++
+		}
+	}
+	if open == 0 {
+		return fmt.Sprintf("Checked %d money action(s) an earlier session left unresolved: all resolved.", len(outcomes))
+	}
+	return fmt.Sprintf("%d earlier money action(s) still have an unknown outcome: their orders accept no new action until checked.", open)
+}
+
+func (s *safety) Close() {
+	if s.audit != nil {
+		s.audit.Close()
+	}
+	if s.tmp != "" {
+		os.RemoveAll(s.tmp)
+	}
 }
 
 func actor() string {

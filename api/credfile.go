@@ -53,8 +53,8 @@ func LoadCredentials(path string) (map[string]string, error) {
 		return nil, nil
 	}
 	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil, nil // no file (or no directory for it): no credentials
 	}
 	if err != nil {
 		return nil, err
