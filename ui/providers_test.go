@@ -408,3 +408,58 @@ func TestDigitalRiverEditRefundMetadata(t *testing.T) {
 		t.Fatalf("want one refund update, got %v", w)
 	}
 }
+
+func TestRefundEntireOrderOnMPGAndDR(t *testing.T) {
+	t.Parallel()
+	for _, i := range []int{pMPG, pDR} {
+		t.Run([]string{"forage", "moyasar", "digitalriver"}[i], func(t *testing.T) {
+			t.Parallel()
+			o := harnessOpts{refresh: 40 * time.Millisecond}
+			m := newMultiHarness(t, o)
+			match := mpgRefundable("SAR")
+			if i == pDR {
+				ids := m.drRefundable()
+				match = func(o *model.Order) bool {
+					return slices.Contains(ids, o.ID) && !o.HasRefundInFlight() && plainOrder(o)
+				}
+			}
+			order := m.find(i, match)
+			total := order.Refundable()
+			word := confirmWord(order.Ref)
+
+			s := m.run(120, 40, o)
+			s.switchTo(m, i, i)
+			s.openOrder(order.Ref)
+			s.keys("R")
+			s.waitText("Refund the entire order")
+			s.typeText("order cancelled by customer")
+			v := s.enterToConfirm()
+			if !strings.Contains(v, total.Fixed()+" "+total.Currency) || !strings.Contains(v, m.provs[i].Name()) {
+				t.Fatalf("the confirmation does not show the total %s:\n%s", total, v)
+			}
+			m.logs[i].none(t, 0, "the form before confirming")
+			s.typeText(word)
+			s.keys("enter")
+			s.waitText("requested on order")
+			m.clock.Advance(2 * flowLatency)
+			s.waitText("✓ settled")
+			got := readOrder(t, m.provs[i], order.ID)
+			if left := got.Refundable(); left.IsPositive() {
+				t.Fatalf("%s still refundable at the sandbox after refunding the order", left)
+			}
+			var sum decimal.Decimal
+			for _, r := range got.Refunds {
+				if order.Refund(r.ID) != nil {
+					continue // there before
+				}
+				if r.Status != model.StatusSucceeded {
+					t.Fatalf("new refund %s is %s", r.ID, r.Status)
+				}
+				sum = sum.Add(r.Amount.Amount)
+			}
+			if !sum.Equal(total.Amount) {
+				t.Fatalf("the new refunds add up to %s, want %s", sum, total.Amount)
+			}
+		})
+	}
+}
