@@ -125,7 +125,7 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 	if msg.String() == "ctrl+c" || (!typing && key.Matches(msg, k.Quit)) {
 		if a.busy() && !a.quitArmed {
 			a.quitArmed = true
-			a.status = StatusMsg{Text: "A money request is in flight: quitting now leaves its outcome unchecked. Press q again to quit, any other key to stay."}
+			a.status = StatusMsg{Text: "Money in flight; quitting leaves it unchecked. q again quits, any key stays."}
 			return nil
 		}
 		return tea.Quit

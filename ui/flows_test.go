@@ -29,17 +29,44 @@ import (
 type writeLog struct {
 	mu   sync.Mutex
 	reqs []string
+	// hold, when set, keeps every write waiting until it is closed.
+	hold chan struct{}
+	// drop is how many more writes are served and then lose their answer
+	// (the connection closes before a byte of it is sent).
+	drop int
 }
 
 func (w *writeLog) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead && !strings.HasPrefix(r.URL.Path, "/o/token") {
-			w.mu.Lock()
-			w.reqs = append(w.reqs, r.Method+" "+r.URL.Path)
-			w.mu.Unlock()
+		if r.Method == http.MethodGet || r.Method == http.MethodHead || strings.HasPrefix(r.URL.Path, "/o/token") {
+			next.ServeHTTP(rw, r)
+			return
+		}
+		w.mu.Lock()
+		w.reqs = append(w.reqs, r.Method+" "+r.URL.Path)
+		hold, drop := w.hold, w.drop > 0
+		if drop {
+			w.drop--
+		}
+		w.mu.Unlock()
+		if hold != nil {
+			<-hold
+		}
+		if drop {
+			next.ServeHTTP(httptest.NewRecorder(), r) // done, answer lost
+			if conn, _, err := rw.(http.Hijacker).Hijack(); err == nil {
+				_ = conn.Close()
+			}
+			return
 		}
 		next.ServeHTTP(rw, r)
 	})
+}
+
+func (w *writeLog) set(f func(w *writeLog)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f(w)
 }
 
 func (w *writeLog) list() []string {
@@ -744,4 +771,68 @@ func TestRefundFormKeepsValuesAfterGoingBack(t *testing.T) {
 	s.keys("esc")
 	s.waitText("Payments (")
 	wl.none(t, 0, "a refund form closed without confirming")
+}
+
+// A refund_all whose answer is lost on the way back is retried by the
+// client with the same idempotency key: the agent sees it done, and the
+// sandbox holds each refund once.
+func TestLostAnswerRefundsOnce(t *testing.T) {
+	t.Parallel()
+	h, wl := newForageHarness(t, harnessOpts{})
+	ref := h.findOrder(func(o *model.Order) bool {
+		return refundable(o) && len(o.Payments) >= 2 && len(o.Refunds) == 0 && goodCard(o) && plainOrder(o)
+	})
+	plan := len(readOrder(t, h.prov, ref).RefundPlan())
+	s := h.run(80, 24, harnessOpts{})
+	s.openOrder(ref)
+	s.refundAllToConfirm("lost answer")
+	wl.set(func(w *writeLog) { w.drop = 1 })
+	s.typeText(ref)
+	s.keys("enter")
+	v := s.waitFor("an outcome", func(v string) bool {
+		return strings.Contains(v, "requested on order") || strings.Contains(v, "OUTCOME UNKNOWN") || strings.HasPrefix(statusLine(v), "✗")
+	})
+	if !strings.Contains(v, "requested on order") {
+		t.Fatalf("a replayable refund_all whose answer was lost did not end as done:\n%s", v)
+	}
+	if w := wl.list(); len(w) != 2 || w[0] != w[1] {
+		t.Fatalf("want the refund_all sent twice (the retry), got %v", w)
+	}
+	if got := readOrder(t, h.prov, ref); len(got.Refunds) != plan {
+		t.Fatalf("the sandbox holds %d refunds, want %d: the retry refunded again", len(got.Refunds), plan)
+	}
+}
+
+// q or ctrl+c while a refund is on the wire asks first; the refund finishes.
+func TestQuitWhileSendingAsksFirst(t *testing.T) {
+	t.Parallel()
+	h, wl := newForageHarness(t, harnessOpts{})
+	ref := h.findOrder(func(o *model.Order) bool { return refundable(o) && len(o.Refunds) == 0 && goodCard(o) && plainOrder(o) })
+	s := h.run(80, 24, harnessOpts{})
+	s.openOrder(ref)
+	s.refundAllToConfirm("quit test")
+	gate := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(release) // before the server closes, whatever happens
+	wl.set(func(w *writeLog) { w.hold = gate })
+	s.typeText(ref)
+	s.keys("enter")
+	s.waitText("Sending… do not close paydesk")
+	s.keys("esc") // ignored while sending: the agent stays to see the answer
+	for _, quit := range []tea.KeyMsg{{Type: tea.KeyCtrlC}, keyMsg("q")} {
+		s.tm.Send(quit)
+		v := s.waitText("Money in flight")
+		if !strings.Contains(v, "q again quits") || !strings.Contains(v, "Sending…") {
+			t.Fatalf("%s during a send:\n%s", quit, v)
+		}
+		s.keys("x") // any other key stays
+		s.waitFor("the question to go", func(v string) bool { return !strings.Contains(v, "Money in flight") })
+	}
+	wl.set(func(w *writeLog) { w.hold = nil })
+	release()
+	s.waitText("requested on order " + ref)
+	if got := readOrder(t, h.prov, ref); len(got.Refunds) == 0 {
+		t.Fatal("the held refund never reached the sandbox")
+	}
 }

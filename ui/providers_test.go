@@ -463,3 +463,66 @@ func TestRefundEntireOrderOnMPGAndDR(t *testing.T) {
 		})
 	}
 }
+
+// drFault arms the DR sandbox to break the answer of the next refund create.
+func (m *multiHarness) drFault(kind string) {
+	m.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, m.drURL+"/sandbox/faults", strings.NewReader(`{"kind":"`+kind+`","count":1}`))
+	req.Header.Set("Authorization", "Bearer sk_test_demo")
+	req.Header.Set("Content-Type", "application/json")
+	var out map[string]int
+	if err := doJSON(req, &out); err != nil {
+		m.t.Fatalf("arming %s: %v", kind, err)
+	}
+}
+
+// Digital River has no idempotency key: when the refund is made but its
+// answer is lost, the console must not leave the agent to refund again by
+// hand, and the sandbox must hold exactly one refund.
+func TestDigitalRiverLostAnswerMakesOneRefund(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"error_after_commit", "reset_after_commit"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			o := harnessOpts{refresh: 40 * time.Millisecond}
+			m := newMultiHarness(t, o)
+			ids := m.drRefundable()
+			order := m.find(pDR, func(o *model.Order) bool {
+				return slices.Contains(ids, o.ID) && !o.HasRefundInFlight() && plainOrder(o) && o.Refundable().Amount.GreaterThan(decimal.NewFromInt(3))
+			})
+			s := m.run(120, 40, o)
+			s.switchTo(m, 2, pDR)
+			s.openOrder(order.Ref)
+			s.keys("f")
+			s.waitText("┃ Amount")
+			s.typeText("2.00")
+			s.keys("enter")
+			s.waitText("┃ Reason")
+			s.typeText("lost answer")
+			s.enterToConfirm()
+			m.drFault(kind)
+			s.typeText(confirmWord(order.Ref))
+			s.keys("enter")
+			v := s.waitFor("an outcome", func(v string) bool {
+				return strings.Contains(v, "requested") || strings.Contains(v, "OUTCOME UNKNOWN") || strings.HasPrefix(statusLine(v), "✗")
+			})
+			if strings.HasPrefix(statusLine(v), "✗") && !strings.Contains(v, "OUTCOME UNKNOWN") && !strings.Contains(v, "requested") {
+				t.Fatalf("a refund that was made is reported as a plain failure:\n%s", v)
+			}
+			if strings.Contains(v, "OUTCOME UNKNOWN") {
+				s.keys("enter") // check again with the same request
+				v = s.waitText("requested")
+			}
+			got := readOrder(t, m.provs[pDR], order.ID)
+			n := 0
+			for _, r := range got.Refunds {
+				if order.Refund(r.ID) == nil {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Fatalf("the DR sandbox holds %d new refunds, want exactly 1", n)
+			}
+		})
+	}
+}
