@@ -178,7 +178,16 @@ func runConsole(args []string) error {
 		return err
 	}
 	defer safety.Close()
-	status := safety.recover(providers)
+	// Recovery may replay an earlier request within its key window: a
+	// read-only console recovers through the guard, so it can only read.
+	recoverVia := providers
+	if f.readOnly {
+		recoverVia = make([]api.Provider, len(providers))
+		for i, p := range providers {
+			recoverVia[i] = api.ReadOnly(p)
+		}
+	}
+	status := safety.recover(recoverVia)
 	for i, p := range providers {
 		// The journal writes every money action down before it is sent;
 		// the read-only guard sits outside it so a refused action never

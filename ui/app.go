@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -102,7 +103,7 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return a, a.push(msg.Screen)
 	case PopMsg:
-		return a, a.pop(msg.Result)
+		return a, a.popMsg(msg)
 	case StatusMsg:
 		a.status = msg
 		a.statusAt = a.c.Now()
@@ -122,10 +123,16 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 	if t, ok := a.top().(Typing); ok {
 		typing = t.Typing()
 	}
-	if msg.String() == "ctrl+c" || (!typing && key.Matches(msg, k.Quit)) {
+	topBusy := false
+	if b, ok := a.top().(Busy); ok {
+		topBusy = b.Busy()
+	}
+	// While a request is on the wire nothing is being typed, so q means quit.
+	if msg.String() == "ctrl+c" || ((!typing || topBusy) && key.Matches(msg, k.Quit)) {
 		if a.busy() && !a.quitArmed {
 			a.quitArmed = true
 			a.status = StatusMsg{Text: "Money in flight; quitting leaves it unchecked. q again quits, any key stays."}
+			a.statusAt = a.c.Now()
 			return nil
 		}
 		return tea.Quit
@@ -139,6 +146,11 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 			a.showHelp = false
 		}
 		return nil
+	}
+	if topBusy {
+		// A money request is in flight: the agent stays until its answer is
+		// on screen (q and ctrl+c ask first).
+		return a.updateTop(msg)
 	}
 	if !typing {
 		switch {
@@ -236,6 +248,40 @@ func (a *App) pop(result any) tea.Cmd {
 		return tea.Batch(cmd, a.updateTop(PoppedMsg{Result: result}))
 	}
 	return cmd
+}
+
+// popMsg pops the screen that asked. A screen that finished something after
+// the agent moved to another provider's stack is popped there, quietly; a
+// screen still on a stack but covered pops nothing. A screen already gone
+// asked twice (esc typed ahead, say): that second back goes to the top.
+func (a *App) popMsg(m PopMsg) tea.Cmd {
+	if m.From == 0 {
+		return a.pop(m.Result)
+	}
+	for i, st := range a.stacks {
+		n := len(st)
+		at := slices.IndexFunc(st, func(s Screen) bool {
+			id, ok := s.(Identified)
+			return ok && id.ScreenID() == m.From
+		})
+		switch {
+		case at < 0:
+			continue
+		case at != n-1 || n < 2:
+			return nil // covered by another screen, or home: stays
+		case i == a.c.Active:
+			return a.pop(m.Result)
+		}
+		st[n-1].Suspend()
+		a.stacks[i] = st[:n-1]
+		if m.Result != nil {
+			ns, cmd := a.stacks[i][n-2].Update(PoppedMsg{Result: m.Result})
+			a.stacks[i][n-2] = ns
+			return cmd
+		}
+		return nil
+	}
+	return a.pop(m.Result)
 }
 
 func (a *App) switchProvider() tea.Cmd {

@@ -45,6 +45,12 @@ func call[T any](b *base, fn func(context.Context) (T, error), wrap func(T, erro
 	return Routed(b.id, Call(b.ctx, b.c.Timeout, fn, wrap))
 }
 
+// pop asks the root to pop this screen (and no other) with a result.
+func (b *base) pop(result any) tea.Cmd {
+	id := b.id
+	return func() tea.Msg { return PopMsg{Result: result, From: id} }
+}
+
 // tick schedules msg after d, routed back to this screen.
 func (b *base) tick(d time.Duration, msg tea.Msg) tea.Cmd {
 	return Routed(b.id, tea.Tick(d, func(time.Time) tea.Msg { return msg }))

@@ -62,7 +62,7 @@ func newConfirmScreen(c *Context, title string, lines []string, word string) *co
 
 func (s *confirmScreen) Init() tea.Cmd { return textinput.Blink }
 func (s *confirmScreen) Title() string { return s.title }
-func (s *confirmScreen) Typing() bool  { return !s.sending && !s.checking }
+func (s *confirmScreen) Typing() bool  { return !s.sending } // esc, q and tab are the screen's own; while sending, q asks (the root's quit guard)
 func (s *confirmScreen) Busy() bool    { return s.sending }
 func (s *confirmScreen) Suspend()      { s.input.Blur() } // never cancel a money request half-way
 func (s *confirmScreen) Resume() tea.Cmd {
@@ -99,9 +99,9 @@ func (s *confirmScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			return s, StatusErr(msg.err)
 		}
 		if s.fromForm {
-			return s, Pop(confirmed{done: msg.done})
+			return s, s.pop(confirmed{done: msg.done})
 		}
-		return s, Pop(msg.done)
+		return s, s.pop(msg.done)
 	case spinner.TickMsg:
 		if s.sending || s.checking {
 			var cmd tea.Cmd
@@ -115,7 +115,7 @@ func (s *confirmScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		}
 		switch {
 		case msg.Type == tea.KeyEsc:
-			return s, Pop(nil)
+			return s, s.pop(nil)
 		case msg.Paste:
 			s.note = "Pasting is not accepted here: type the confirmation word."
 			return s, nil

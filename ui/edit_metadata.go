@@ -149,7 +149,8 @@ func (s *editMetadataScreen) Title() string {
 	return "Edit payment " + s.paymentID
 }
 
-func (s *editMetadataScreen) Typing() bool { return !s.review && !s.saving }
+// Typing is true throughout: in review esc goes back to editing, not out.
+func (s *editMetadataScreen) Typing() bool { return true }
 func (s *editMetadataScreen) Busy() bool   { return s.saving }
 func (s *editMetadataScreen) Suspend()     {}
 func (s *editMetadataScreen) Resume() tea.Cmd {
@@ -229,7 +230,7 @@ func (s *editMetadataScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			s.review = false // back to the editor, values intact
 			return s, StatusErr(msg.err)
 		}
-		return s, Pop(msg.done)
+		return s, s.pop(msg.done)
 	case tea.KeyMsg:
 		return s, s.key(msg)
 	}
@@ -251,7 +252,7 @@ func (s *editMetadataScreen) key(msg tea.KeyMsg) tea.Cmd {
 	}
 	switch {
 	case msg.Type == tea.KeyEsc:
-		return Pop(nil)
+		return s.pop(nil)
 	case msg.Type == tea.KeyEnter:
 		if s.err != nil && len(s.inputs()) == 0 {
 			return nil

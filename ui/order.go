@@ -213,7 +213,7 @@ func (s *orderScreen) key(msg tea.KeyMsg) tea.Cmd {
 	k := s.c.Keys
 	switch {
 	case key.Matches(msg, k.Back):
-		return Pop(nil)
+		return s.pop(nil)
 	case key.Matches(msg, k.Refresh):
 		if s.live.inFlight {
 			return nil

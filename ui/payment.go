@@ -167,7 +167,7 @@ func (s *paymentScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case s.scroll.key(k, msg, s.bodyRows()):
 		return nil
 	case key.Matches(msg, k.Back):
-		return Pop(nil)
+		return s.pop(nil)
 	case key.Matches(msg, k.Refresh):
 		if s.live.inFlight {
 			return nil

@@ -127,7 +127,7 @@ func (s *refundFormScreen) Init() tea.Cmd {
 		if s.order.HasRefundInFlight() {
 			why += " (refunds still processing hold the rest)"
 		}
-		return tea.Batch(Pop(nil), Status("No refund: "+why+"."))
+		return tea.Batch(s.pop(nil), Status("No refund: "+why+"."))
 	}
 	return s.form.Init()
 }
@@ -177,12 +177,12 @@ func (s *refundFormScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case PoppedMsg:
 		if done, ok := msg.Result.(confirmed); ok {
-			return s, Pop(done.done)
+			return s, s.pop(done.done)
 		}
 		return s, nil
 	case tea.KeyMsg:
 		if msg.Type == tea.KeyEsc {
-			return s, Pop(nil)
+			return s, s.pop(nil)
 		}
 	}
 	m, cmd := s.form.Update(msg)

@@ -51,9 +51,15 @@ type PushMsg struct {
 	from int
 }
 
-// PopMsg asks the root to pop the top screen. Result, if any, is delivered to
-// the screen beneath as a PoppedMsg (a form's saved values, say).
-type PopMsg struct{ Result any }
+// PopMsg asks the root to pop a screen. Result, if any, is delivered to the
+// screen beneath as a PoppedMsg (a form's saved values, say). From is the id
+// of the screen asking to go (screens use base.pop, which sets it): the
+// root pops exactly that screen, on whichever stack it is, and drops the
+// request if it is no longer on top. 0 means the active top.
+type PopMsg struct {
+	Result any
+	From   int
+}
 
 // PoppedMsg reaches the screen that is uncovered by a PopMsg with a result.
 type PoppedMsg struct{ Result any }
@@ -68,7 +74,8 @@ type StatusMsg struct {
 // Push returns a command that pushes s.
 func Push(s Screen) tea.Cmd { return func() tea.Msg { return PushMsg{Screen: s} } }
 
-// Pop returns a command that pops the top screen with an optional result.
+// Pop returns a command that pops the active top screen with an optional
+// result. Screens use base.pop instead, which names the screen.
 func Pop(result any) tea.Cmd { return func() tea.Msg { return PopMsg{Result: result} } }
 
 // Status returns a command that shows text in the status line.
