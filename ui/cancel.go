@@ -29,6 +29,7 @@ func newCancelPaymentScreen(c *Context, provider int, order *model.Order, paymen
 	lines = append(lines, "", st.StatusWarn.Render("The payment becomes unusable. This cannot be undone."))
 	key := newActionKeys(c).For(canonicalRequest("cancel_payment", order.ID, paymentID))
 	cs := newConfirmScreen(c, "Cancel payment "+safetext.Line(paymentID), lines, confirmWord(paymentID))
+	cs.renew = func() { key = newActionKeys(c).For(canonicalRequest("cancel_payment", order.ID, paymentID)) }
 	cs.send = func(ctx context.Context) (ActionDone, error) {
 		np, err := p.CancelPayment(ctx, order.ID, paymentID, api.CancelRequest{IdempotencyKey: key})
 		if err != nil {

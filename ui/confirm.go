@@ -32,6 +32,13 @@ type confirmScreen struct {
 	send    func(ctx context.Context) (ActionDone, error)
 	// fromForm: success pops to a form (which pops again to its opener).
 	fromForm bool
+	// renew starts a new logical action (new idempotency key) after a
+	// definite failure, so confirming again is a fresh attempt.
+	renew func()
+	// frozen is set once an attempt's outcome is unknown: enter then sends
+	// the identical request with the same key, without re-reading first
+	// (a re-read would see the refund if it happened and change the key).
+	frozen bool
 
 	checking, sending bool
 	note              string // why the agent must look again
@@ -72,7 +79,7 @@ func (s *confirmScreen) Resume() tea.Cmd {
 
 func (s *confirmScreen) Help() []key.Binding {
 	return []key.Binding{
-		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm (after typing "+s.word+")")),
+		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm (after typing "+safetext.Line(s.word)+")")),
 		s.c.Keys.Back,
 	}
 }
@@ -96,6 +103,10 @@ func (s *confirmScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		s.sending = false
 		if msg.err != nil {
 			s.err = msg.err
+			s.frozen = api.IsOutcomeUnknown(msg.err)
+			if !s.frozen && s.renew != nil {
+				s.renew()
+			}
 			return s, StatusErr(msg.err)
 		}
 		if s.fromForm {
@@ -133,14 +144,14 @@ func (s *confirmScreen) confirm() tea.Cmd {
 	typed := strings.TrimSpace(s.input.Value())
 	if typed != s.word {
 		if typed == "" {
-			s.note = "Nothing was sent: type " + s.word + " to confirm, or esc to go back."
+			s.note = "Nothing was sent: type " + safetext.Line(s.word) + " to confirm, or esc to go back."
 		} else {
-			s.note = "That is not " + s.word + ". Nothing was sent."
+			s.note = "That is not " + safetext.Line(s.word) + ". Nothing was sent."
 		}
 		return nil
 	}
 	s.note, s.err = "", nil
-	if s.recheck != nil {
+	if s.recheck != nil && !s.frozen {
 		s.checking = true
 		return tea.Batch(s.spin.Tick, call(&s.base, func(ctx context.Context) (recheckedMsg, error) {
 			lines, changed, err := s.recheck(ctx)

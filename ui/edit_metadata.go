@@ -38,12 +38,37 @@ type editMetadataScreen struct {
 	err    error
 }
 
-type kvRow struct{ k, v textinput.Model }
+// kvRow is one metadata row. The inputs hold terminal-safe text; origKey and
+// origVal keep the provider's exact bytes, which are sent back for a row the
+// agent did not touch (so saving one key never rewrites another).
+type kvRow struct {
+	k, v               textinput.Model
+	origKey, origVal   string
+	shownKey, shownVal string // what the inputs held when loaded
+	loaded             bool
+}
+
+// key and value return what the row means: the original bytes while the
+// input still holds what it was loaded with, else what was typed.
+func (r kvRow) key() string {
+	if r.loaded && r.k.Value() == r.shownKey {
+		return r.origKey
+	}
+	return strings.TrimSpace(r.k.Value())
+}
+
+func (r kvRow) value() string {
+	if r.loaded && r.v.Value() == r.shownVal {
+		return r.origVal
+	}
+	return r.v.Value()
+}
 
 type extraField struct {
 	api.EditableField
 	input    textinput.Model
 	original string
+	shown    string // what the input held when loaded
 }
 
 type savedMsg struct {
@@ -69,8 +94,8 @@ func newEditPaymentScreen(c *Context, provider int, order *model.Order, paymentI
 			case "payment_method":
 				cur = p.PaymentMethod
 			}
-			in := newInput(f.Label, cur, 200)
-			s.extras = append(s.extras, extraField{EditableField: f, input: in, original: cur})
+			in := newInput(f.Label, safetext.Line(cur), 200)
+			s.extras = append(s.extras, extraField{EditableField: f, input: in, original: cur, shown: in.Value()})
 		}
 	}
 	s.loadRows()
@@ -100,7 +125,13 @@ func newInput(placeholder, value string, limit int) textinput.Model {
 
 func (s *editMetadataScreen) loadRows() {
 	for _, k := range s.original.Keys() {
-		s.rows = append(s.rows, kvRow{k: newInput("key", k, model.MaxMetadataKeyLen*2), v: newInput("value", s.original[k], model.MaxMetadataValueLen*2)})
+		v := s.original[k]
+		r := kvRow{
+			k: newInput("key", safetext.Line(k), model.MaxMetadataKeyLen*2), v: newInput("value", safetext.Line(v), model.MaxMetadataValueLen*2),
+			origKey: k, origVal: v, loaded: true,
+		}
+		r.shownKey, r.shownVal = r.k.Value(), r.v.Value()
+		s.rows = append(s.rows, r)
 	}
 	if len(s.rows) == 0 {
 		s.addRow()
@@ -183,8 +214,8 @@ func (s *editMetadataScreen) values() (model.Metadata, api.PaymentUpdate, model.
 	md := model.Metadata{}
 	var errs model.ValidationError
 	for i, r := range s.rows {
-		k := strings.TrimSpace(r.k.Value())
-		v := r.v.Value()
+		k := r.key()
+		v := r.value()
 		if k == "" {
 			if v != "" {
 				errs = append(errs, model.FieldError{Field: fmt.Sprintf("row %d key", i+1), Rule: "is blank but the row has a value"})
@@ -197,11 +228,22 @@ func (s *editMetadataScreen) values() (model.Metadata, api.PaymentUpdate, model.
 		}
 		md[k] = v
 	}
-	errs = append(errs, model.ValidateMetadata(md)...)
+	// Only what the agent wrote is validated: a value the provider already
+	// holds (odd characters and all) goes back as it was, untouched.
+	written := model.Metadata{}
+	for _, ch := range s.original.Diff(md) {
+		if ch.Kind != model.Removed {
+			written[ch.Key] = ch.New
+		}
+	}
+	errs = append(errs, model.ValidateMetadata(written)...)
+	if len(md) > model.MaxMetadataKeys {
+		errs = append(errs, model.FieldError{Field: "metadata", Rule: fmt.Sprintf("at most %d keys (has %d)", model.MaxMetadataKeys, len(md))})
+	}
 	var u api.PaymentUpdate
 	for i := range s.extras {
 		x := &s.extras[i]
-		if !x.Enabled || x.input.Value() == x.original {
+		if !x.Enabled || x.input.Value() == x.shown {
 			continue
 		}
 		v := strings.TrimSpace(x.input.Value())
@@ -228,6 +270,9 @@ func (s *editMetadataScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		if msg.err != nil {
 			s.err = msg.err
 			s.review = false // back to the editor, values intact
+			if !api.IsOutcomeUnknown(msg.err) {
+				s.keys = newActionKeys(s.c) // saving again is a new attempt
+			}
 			return s, StatusErr(msg.err)
 		}
 		return s, s.pop(msg.done)

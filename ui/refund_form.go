@@ -50,11 +50,13 @@ func (s *refundFormScreen) partial() bool { return s.paymentID != "" }
 
 // refundable is the ceiling for a partial refund: the payment's remainder,
 // or the order's when the provider refunds orders rather than payments.
-func (s *refundFormScreen) refundable() model.Money {
-	if p := s.order.Payment(s.paymentID); p != nil && !s.caps().PartialRefundOnOrder {
-		return s.order.RefundableOn(p)
+func (s *refundFormScreen) refundable() model.Money { return s.refundableIn(s.order) }
+
+func (s *refundFormScreen) refundableIn(o *model.Order) model.Money {
+	if p := o.Payment(s.paymentID); p != nil && !s.caps().PartialRefundOnOrder {
+		return o.RefundableOn(p)
 	}
-	return s.order.Refundable()
+	return o.Refundable()
 }
 
 func (s *refundFormScreen) buildForm() *huh.Form {
@@ -212,17 +214,24 @@ func (s *refundFormScreen) wholeConfirm(reason string, md model.Metadata, ext st
 	p := s.prov()
 	order := s.order
 	total := order.Refundable()
-	key := s.keys.For(canonicalRequest("refund_order", order.ID, total.Fixed(), total.Currency, reason, metadataCanon(md), ext))
+	var key string
+	mint := func() {
+		key = s.keys.For(canonicalRequest("refund_order", order.ID, total.Fixed(), total.Currency, reason, metadataCanon(md), ext))
+	}
+	mint()
 	cs := newConfirmScreen(s.c, "Confirm refund of order "+safetext.Line(order.Ref), s.planLines(order, reason, md), confirmWord(order.Ref))
 	cs.fromForm = true
+	cs.renew = func() { s.keys = newActionKeys(s.c); mint() }
+	// recheck runs in a command: it touches only this flow's own variables,
+	// which nothing else reads until the confirmation is sent.
 	cs.recheck = func(ctx context.Context) ([]string, bool, error) {
 		fresh, err := p.GetOrder(ctx, order.ID)
 		if err != nil {
 			return nil, false, err
 		}
-		if c, _ := fresh.Refundable().Cmp(total); c != 0 {
+		if c, err := fresh.Refundable().Cmp(total); err != nil || c != 0 {
 			order, total = fresh, fresh.Refundable()
-			key = s.keys.For(canonicalRequest("refund_order", order.ID, total.Fixed(), total.Currency, reason, metadataCanon(md), ext))
+			mint()
 			return s.planLines(fresh, reason, md), true, nil
 		}
 		return nil, false, nil
@@ -274,7 +283,11 @@ func (s *refundFormScreen) partialConfirm(amt model.Money, reason string, md mod
 	order := s.order
 	pay := order.Payment(s.paymentID)
 	st := s.c.Styles
-	key := s.keys.For(canonicalRequest("refund_payment", order.ID, s.paymentID, amt.Fixed(), amt.Currency, reason, metadataCanon(md), ext))
+	var key string
+	mint := func() {
+		key = s.keys.For(canonicalRequest("refund_payment", order.ID, s.paymentID, amt.Fixed(), amt.Currency, reason, metadataCanon(md), ext))
+	}
+	mint()
 	left := s.refundable()
 	after, _ := left.Sub(amt)
 	amountLine := st.Bold.Render(amt.String())
@@ -300,14 +313,14 @@ func (s *refundFormScreen) partialConfirm(amt model.Money, reason string, md mod
 	}
 	cs := newConfirmScreen(s.c, "Confirm partial refund", lines, confirmWord(order.Ref))
 	cs.fromForm = true
+	cs.renew = func() { s.keys = newActionKeys(s.c); mint() }
 	cs.recheck = func(ctx context.Context) ([]string, bool, error) {
 		fresh, err := p.GetOrder(ctx, order.ID)
 		if err != nil {
 			return nil, false, err
 		}
-		s.order = fresh
-		now := s.refundable()
-		if c, _ := amt.Cmp(now); c > 0 {
+		now := s.refundableIn(fresh)
+		if c, err := amt.Cmp(now); err != nil || c > 0 {
 			return append(lines, "", st.StatusErr.Render("Only "+now.String()+" is refundable now: go back (esc) and change the amount.")), true, nil
 		}
 		return nil, false, nil
