@@ -835,3 +835,34 @@ func TestQuitWhileSendingAsksFirst(t *testing.T) {
 		t.Fatal("the held refund never reached the sandbox")
 	}
 }
+
+// esc or tab while a refund is on the wire must not take the agent away
+// from it: the answer (done, refused or unknown) has to be seen.
+func TestEscWhileSendingWaitsForTheAnswer(t *testing.T) {
+	t.Parallel()
+	h, wl := newForageHarness(t, harnessOpts{})
+	ref := h.findOrder(func(o *model.Order) bool { return refundable(o) && len(o.Refunds) == 0 && goodCard(o) && plainOrder(o) })
+	s := h.run(80, 24, harnessOpts{})
+	s.openOrder(ref)
+	s.refundAllToConfirm("esc test")
+	gate := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(release)
+	wl.set(func(w *writeLog) { w.hold = gate })
+	s.typeText(ref)
+	s.keys("enter")
+	s.waitText("Sending… do not close paydesk")
+	s.keys("esc", "esc", "tab")
+	s.keys("?") // handled after the keys above: the screen must still be the confirmation
+	v := s.view()
+	if !strings.Contains(crumb(v), "Confirm refund of order") || !strings.Contains(v, "Sending…") {
+		t.Fatalf("esc/tab while sending left the confirmation:\n%s", v)
+	}
+	wl.set(func(w *writeLog) { w.hold = nil })
+	release()
+	v = s.waitText("requested on order " + ref)
+	if !strings.Contains(crumb(v), "Order "+ref) {
+		t.Fatalf("the outcome did not come back to the order:\n%s", v)
+	}
+}
