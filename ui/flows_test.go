@@ -866,3 +866,38 @@ func TestEscWhileSendingWaitsForTheAnswer(t *testing.T) {
 		t.Fatalf("the outcome did not come back to the order:\n%s", v)
 	}
 }
+
+// The editor's other Forage field: the external order id, refused past 64
+// characters (values kept), saved exactly otherwise.
+func TestEditExternalOrderID(t *testing.T) {
+	t.Parallel()
+	h, wl := newForageHarness(t, harnessOpts{})
+	ref := h.findOrder(laneStore)
+	pay := readOrder(t, h.prov, ref).Payments[0]
+	s := h.run(80, 24, harnessOpts{})
+	s.openOrder(ref)
+	s.keys("e")
+	s.waitText("Edit payment " + pay.ID)
+	s.keys("tab", "tab", "tab", "tab") // lane key, lane value, store_id key, store_id value -> external order id
+	s.ctrl("ctrl+u")
+	long := strings.Repeat("X", 65)
+	s.typeText(long)
+	s.keys("enter")
+	v := s.waitText("✗ external order id")
+	if !strings.Contains(v, "at most 64 characters (has 65)") {
+		t.Fatalf("the refusal does not name the rule:\n%s", v)
+	}
+	wl.none(t, 0, "an external order id over 64 characters")
+	s.keys("backspace")
+	s.keys("enter")
+	v = s.waitText("Changes to save")
+	if !strings.Contains(v, "~ external order id → "+long[:64]) {
+		t.Fatalf("the review:\n%s", v)
+	}
+	s.keys("enter")
+	s.waitText("Saved")
+	got := readOrder(t, h.prov, ref).Payment(pay.ID)
+	if got.ExternalOrderID != long[:64] || got.Metadata["lane"] != pay.Metadata["lane"] {
+		t.Fatalf("the sandbox holds external id %q, metadata %v", got.ExternalOrderID, got.Metadata)
+	}
+}
