@@ -67,3 +67,18 @@ func TestCredentialsPath(t *testing.T) {
 		t.Fatal(p)
 	}
 }
+
+func TestParseBaseURL(t *testing.T) {
+	for _, ok := range []string{"https://api.joinforage.app", "http://127.0.0.1:7001", "http://localhost:7002/", "http://[::1]:7003"} {
+		if _, err := ParseBaseURL("p", ok); err != nil {
+			t.Errorf("%s refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"http://api.example.com", "ftp://x", "https://user:pw@x", "https://x/?a=1", "not a url", ""} {
+		if _, err := ParseBaseURL("p", bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		} else if strings.Contains(err.Error(), "pw") {
+			t.Errorf("error echoes credentials: %v", err)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"paydesk/model"
 )
 
 var (
@@ -115,4 +117,15 @@ func CodeOf(err error) string {
 		return e.Code
 	}
 	return ""
+}
+
+// Invalid turns the model's validation errors into a definite *Error: the
+// request was refused before it was sent, so its outcome is known (nothing
+// happened) and retrying the same values cannot help.
+func Invalid(provider, op string, v model.ValidationError) *Error {
+	e := &Error{Provider: provider, Op: op, Code: "invalid_input", Message: v.Error(), Err: v}
+	for _, fe := range v {
+		e.Fields = append(e.Fields, FieldError{Field: fe.Field, Code: "invalid_input", Message: fe.Rule})
+	}
+	return e
 }

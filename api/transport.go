@@ -132,8 +132,10 @@ attempts:
 		if attempt > 0 {
 			wait := pol.Backoff(attempt - 1)
 			if lastErr != nil && lastErr.RetryAfter != "" {
+				// Never sooner than our own backoff: "Retry-After: 0" or a
+				// date in the past must not become a burst of re-sends.
 				if ra, ok := parseRetryAfter(lastErr.RetryAfter, time.Now()); ok {
-					wait = min(ra, pol.MaxRetryAfter)
+					wait = max(min(ra, pol.MaxRetryAfter), wait)
 				}
 			}
 			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
@@ -283,7 +285,7 @@ func (t *Transport) attempt(ctx context.Context, r Request, timeout time.Duratio
 	}
 	client := t.Client
 	if client == nil {
-		client = http.DefaultClient
+		client = noRedirects
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -350,6 +352,13 @@ func truncate(b []byte, n int) []byte {
 		return b[:n]
 	}
 	return b
+}
+
+// noRedirects is the default client: a redirect would turn a POST into a GET
+// (301/302/303) or send a request somewhere the agent did not configure, so
+// a 3xx is returned to the caller as an error instead of followed.
+var noRedirects = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
 var (

@@ -164,7 +164,10 @@ func TestRetryAfter(t *testing.T) {
 		{"delta seconds", func() string { return "2" }, 2 * time.Second, 2 * time.Second},
 		// HTTP-date has one-second resolution: 5s ahead is 4..5s away.
 		{"http date", func() string { return time.Now().Add(5 * time.Second).UTC().Format(http.TimeFormat) }, 3 * time.Second, 5 * time.Second},
-		{"date in the past", func() string { return time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat) }, 0, 0},
+		// A past date or 0 never means "now": the first backoff step still
+		// applies (half fixed, half jitter of the 250ms base).
+		{"date in the past", func() string { return time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat) }, 125 * time.Millisecond, 250 * time.Millisecond},
+		{"zero", func() string { return "0" }, 125 * time.Millisecond, 250 * time.Millisecond},
 		{"absurd capped", func() string { return "99999" }, 30 * time.Second, 30 * time.Second},
 	}
 	for _, c := range cases {

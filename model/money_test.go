@@ -242,3 +242,20 @@ func FuzzParseJSONAmount(f *testing.F) {
 		}
 	})
 }
+
+// A refund in another currency makes the arithmetic meaningless: nothing is
+// offered for refund rather than an overstated amount.
+func TestMixedCurrencyRefundOffersNothing(t *testing.T) {
+	o := &Order{Currency: "USD",
+		Payments: []Payment{{ID: "p", Amount: MustParse("50.00", "USD"), Status: StatusSucceeded}},
+		Refunds: []Refund{
+			{PaymentID: "p", Amount: MustParse("10.00", "USD"), Status: StatusSucceeded},
+			{PaymentID: "p", Amount: MustParse("30.00", "EUR"), Status: StatusProcessing},
+		}}
+	if r := o.RefundableOn(&o.Payments[0]); !r.IsZero() {
+		t.Fatalf("refundable with a EUR refund on a USD payment = %s, want 0", r)
+	}
+	if r := o.Refundable(); !r.IsZero() {
+		t.Fatalf("order refundable = %s, want 0", r)
+	}
+}

@@ -160,26 +160,42 @@ func counts(s Status) bool {
 }
 
 // sumRefunds adds up the refunds that match keep, in the order's currency.
-func (o *Order) sumRefunds(keep func(r *Refund) bool) Money {
-	sum := Zero(o.Currency)
+// ok is false when one of them is in another currency: the sum then means
+// nothing, and callers that decide what may be refunded must not use it.
+func (o *Order) sumRefunds(keep func(r *Refund) bool) (sum Money, ok bool) {
+	sum = Zero(o.Currency)
 	for i := range o.Refunds {
 		if keep(&o.Refunds[i]) {
-			sum, _ = sum.Add(o.Refunds[i].Amount)
+			next, err := sum.Add(o.Refunds[i].Amount)
+			if err != nil {
+				return sum, false
+			}
+			sum = next
 		}
 	}
+	return sum, true
+}
+
+// total is sumRefunds for display: a mixed-currency set shows what adds up.
+func (o *Order) total(keep func(r *Refund) bool) Money {
+	sum, _ := o.sumRefunds(keep)
 	return sum
 }
 
 // HeldOn sums the refunds against one payment that hold money (see counts):
 // succeeded, in flight and unknown.
 func (o *Order) HeldOn(paymentID string) Money {
-	return o.sumRefunds(func(r *Refund) bool { return r.PaymentID == paymentID && counts(r.Status) })
+	return o.total(o.holds(paymentID))
+}
+
+func (o *Order) holds(paymentID string) func(r *Refund) bool {
+	return func(r *Refund) bool { return r.PaymentID == paymentID && counts(r.Status) }
 }
 
 // RefundedOn sums the refunds against one payment that succeeded, the figure
 // an agent reads as "refunded" (in-flight ones show as pending).
 func (o *Order) RefundedOn(paymentID string) Money {
-	return o.sumRefunds(func(r *Refund) bool { return r.PaymentID == paymentID && r.Status == StatusSucceeded })
+	return o.total(func(r *Refund) bool { return r.PaymentID == paymentID && r.Status == StatusSucceeded })
 }
 
 // RefundableOn is what is still refundable on one payment: its amount less the
@@ -188,7 +204,11 @@ func (o *Order) RefundableOn(p *Payment) Money {
 	if p.Status != StatusSucceeded {
 		return Zero(o.Currency)
 	}
-	left, err := p.Amount.Sub(o.HeldOn(p.ID))
+	held, ok := o.sumRefunds(o.holds(p.ID))
+	if !ok {
+		return Zero(o.Currency) // a refund in another currency: nothing is safe to offer
+	}
+	left, err := p.Amount.Sub(held)
 	if err != nil || !left.IsPositive() {
 		return Zero(o.Currency)
 	}
@@ -208,12 +228,12 @@ func (o *Order) Paid() Money {
 
 // Refunded sums refunds that succeeded.
 func (o *Order) Refunded() Money {
-	return o.sumRefunds(func(r *Refund) bool { return r.Status == StatusSucceeded })
+	return o.total(func(r *Refund) bool { return r.Status == StatusSucceeded })
 }
 
 // Pending sums refunds still in flight or of unknown outcome.
 func (o *Order) Pending() Money {
-	return o.sumRefunds(func(r *Refund) bool { return !r.Status.Final() })
+	return o.total(func(r *Refund) bool { return !r.Status.Final() })
 }
 
 // Refundable is what is still refundable on the whole order. When the

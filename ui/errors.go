@@ -44,7 +44,7 @@ func DescribeError(err error) string {
 		return safetext.Line(err.Error())
 	}
 	var b strings.Builder
-	if e.Unknown {
+	if api.IsOutcomeUnknown(err) {
 		b.WriteString("OUTCOME UNKNOWN — the request was sent but no answer came back; do not retry by hand, paydesk will check. ")
 	}
 	if e.Provider != "" {

@@ -51,28 +51,13 @@ type Client struct {
 
 var _ api.Provider = (*Client)(nil)
 
-type bearer struct{ key api.Secret }
-
-func (b bearer) Authorize(_ context.Context, req *http.Request) error {
-	req.Header.Set("Authorization", "Bearer "+b.key.Reveal())
-	return nil
-}
-
-func (bearer) Invalidate() {} // a static key cannot be refreshed
-
 // New checks the configuration and builds a client.
 func New(cfg Config) (*Client, error) {
 	if cfg.APIKey.IsZero() {
 		return nil, errors.New("digitalriver: no API key (DIGITALRIVER_API_KEY)")
 	}
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("digitalriver: base URL %q is not an http(s) URL", cfg.BaseURL)
-	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		// The secret key travels in every request: never in clear text
-		// beyond this machine.
-		return nil, fmt.Errorf("digitalriver: base URL %q must use https (plain http only on loopback)", cfg.BaseURL)
+	if _, err := api.ParseBaseURL("digitalriver", cfg.BaseURL); err != nil {
+		return nil, err
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
@@ -103,21 +88,13 @@ func New(cfg Config) (*Client, error) {
 			Provider:    "Digital River",
 			BaseURL:     strings.TrimRight(cfg.BaseURL, "/"),
 			Client:      hc,
-			Auth:        bearer{cfg.APIKey},
+			Auth:        api.Bearer{Key: cfg.APIKey},
 			Limiter:     lim,
 			Retry:       cfg.Retry,
 			DecodeError: decodeError,
 		},
 		listLimit: ll,
 	}, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // ID implements api.Provider.
@@ -270,9 +247,8 @@ func (c *Client) CancelPayment(context.Context, string, string, api.CancelReques
 // the request may be replayed. If the refund carries the paydesk_intent marker
 // and the new set drops it, the marker is kept: reconciliation depends on it.
 func (c *Client) UpdateRefund(ctx context.Context, orderID, refundID string, u api.RefundUpdate) (*model.Refund, error) {
-	if errs := model.ValidateMetadata(u.Metadata); len(errs) > 0 {
-		return nil, errs
-	}
+	// No validation of the whole set here: values the refund already carries
+	// go back as they were (the console validates what the agent wrote).
 	md := u.Metadata.Clone()
 	if _, ok := md[IntentKey]; !ok {
 		cur, err := c.GetRefund(ctx, orderID, refundID)

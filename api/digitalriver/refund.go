@@ -153,7 +153,7 @@ func (c *Client) create(ctx context.Context, op string, w *wireOrder, amount mod
 		return nil, c.refused(op, "invalid_parameter", "reason", fe.Rule)
 	}
 	if errs := model.ValidateMetadata(md); len(errs) > 0 {
-		return nil, errs
+		return nil, api.Invalid(ProviderID, op, errs)
 	}
 	meta := md.Clone()
 	meta[IntentKey] = key

@@ -134,15 +134,9 @@ func New(c Config) (*Client, error) {
 	if strings.TrimSpace(c.BaseURL) == "" {
 		return nil, errors.New("forage: base URL is required")
 	}
-	u, err := url.Parse(strings.TrimSpace(c.BaseURL))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errors.New("forage: base URL must be an http or https URL with a host")
-	}
-	if u.User != nil {
-		return nil, errors.New("forage: base URL must not carry credentials; use the client id and secret")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("forage: base URL %s must not have a query or fragment", u.Scheme+"://"+u.Host+u.Path)
+	u, err := api.ParseBaseURL("forage", c.BaseURL)
+	if err != nil {
+		return nil, err
 	}
 	if strings.TrimSpace(c.ClientID) == "" {
 		return nil, errors.New("forage: client id is required")

@@ -123,9 +123,9 @@ var _ api.Provider = (*Client)(nil)
 
 // New checks cfg and builds a client. It makes no request.
 func New(cfg Config) (*Client, error) {
-	u, err := url.Parse(strings.TrimSpace(cfg.BaseURL))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("moyasar: base URL %q must be an http(s) URL", cfg.BaseURL)
+	u, err := api.ParseBaseURL("moyasar", cfg.BaseURL)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.APIKey.IsZero() {
 		return nil, errors.New("moyasar: API key is required")
@@ -146,7 +146,7 @@ func New(cfg Config) (*Client, error) {
 			Provider:    ProviderID,
 			BaseURL:     base,
 			Client:      cfg.Client,
-			Auth:        bearer{cfg.APIKey},
+			Auth:        api.Bearer{Key: cfg.APIKey},
 			Limiter:     lim,
 			Retry:       cfg.Retry,
 			DecodeError: decodeError,
@@ -154,15 +154,6 @@ func New(cfg Config) (*Client, error) {
 		pageSize: size,
 	}, nil
 }
-
-type bearer struct{ key api.Secret }
-
-func (b bearer) Authorize(_ context.Context, r *http.Request) error {
-	r.Header.Set("Authorization", "Bearer "+b.key.Reveal())
-	return nil
-}
-
-func (bearer) Invalidate() {} // a static key has nothing to refresh
 
 func (c *Client) ID() string   { return ProviderID }
 func (c *Client) Name() string { return "Moyasar PG" }
