@@ -526,3 +526,80 @@ func TestDigitalRiverLostAnswerMakesOneRefund(t *testing.T) {
 		})
 	}
 }
+
+// The refund form checks amounts by the currency's exponent (KWD 3, SAR 2,
+// JPY 0) and DR's 64-character reason before anything is sent; the typed
+// text stays for the agent to fix.
+func TestRefundFormRefusesBadInputPerProvider(t *testing.T) {
+	t.Parallel()
+	m := newMultiHarness(t, harnessOpts{})
+	kwd := m.find(pMPG, mpgRefundable("KWD"))
+	sar := m.find(pMPG, mpgRefundable("SAR"))
+	ids := m.drRefundable()
+	jpy := m.scan(pDR, func(o *model.Order) bool {
+		return slices.Contains(ids, o.ID) && o.Currency == "JPY" && !o.HasRefundInFlight() && plainOrder(o)
+	}, true)
+	dr := m.find(pDR, func(o *model.Order) bool {
+		return slices.Contains(ids, o.ID) && !o.HasRefundInFlight() && plainOrder(o) && o.Refundable().Amount.GreaterThan(decimal.NewFromInt(3))
+	})
+
+	type tc struct {
+		prov   int
+		order  *model.Order
+		amount string
+		reason string // "" stops at the amount
+		want   string
+	}
+	cases := []tc{
+		{pMPG, kwd, "1.2345", "", "KWD allows at most 3 decimals"},
+		{pMPG, sar, "10.005", "", "SAR allows at most 2 decimals"},
+		{pMPG, sar, "0", "", "must be more than zero"},
+		{pMPG, sar, "-5", "", "must be digits"},
+		{pMPG, sar, "ten", "", "must be digits"},
+		{pDR, dr, "1.00", strings.Repeat("r", 65), "at most 64 characters (has 65)"},
+	}
+	if len(jpy) > 0 {
+		cases = append(cases, tc{pDR, jpy[0], "100.5", "", "JPY has no minor unit"})
+	}
+	s := m.run(120, 40, harnessOpts{})
+	active := pForage
+	for _, c := range cases {
+		if c.prov != active {
+			s.keys("esc", "esc", "esc")
+			s.waitFor("the list", func(v string) bool { return crumb(v) == "Orders" })
+			s.switchTo(m, (c.prov-active+3)%3, c.prov)
+			active = c.prov
+		} else {
+			s.keys("esc", "esc", "esc")
+			s.waitFor("the list", func(v string) bool { return crumb(v) == "Orders" })
+		}
+		s.openOrder(c.order.Ref)
+		s.keys("f")
+		s.waitText("┃ Amount")
+		s.typeText(c.amount)
+		s.keys("enter")
+		if c.reason != "" {
+			s.waitText("┃ Reason")
+			s.typeText(c.reason)
+			s.keys("enter")
+		}
+		v := s.waitText("* ")
+		errLine := v[strings.LastIndex(v, "* "):]
+		if !strings.Contains(errLine, c.want) {
+			t.Errorf("%s %s %q/%q: the refusal %q does not say %q", m.provs[c.prov].Name(), c.order.Currency, c.amount, c.reason, errLine, c.want)
+		}
+		typed := c.amount
+		if c.reason != "" {
+			typed = c.reason[:40]
+		}
+		if !strings.Contains(v, typed) {
+			t.Errorf("%s %q: the typed text is gone after the refusal:\n%s", m.provs[c.prov].Name(), typed, v)
+		}
+		if strings.Contains(v, "and press enter to confirm") {
+			t.Fatalf("%s %q reached the confirmation:\n%s", m.provs[c.prov].Name(), c.amount, v)
+		}
+	}
+	for i, l := range m.logs {
+		l.none(t, 0, "refused "+m.provs[i].Name()+" forms")
+	}
+}
