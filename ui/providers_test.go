@@ -603,3 +603,26 @@ func TestRefundFormRefusesBadInputPerProvider(t *testing.T) {
 		l.none(t, 0, "refused "+m.provs[i].Name()+" forms")
 	}
 }
+
+// On a confirmation, tab and q are typing, not "next provider" and "quit":
+// the agent cannot leave a half-typed money action by a slip of the finger.
+func TestConfirmationKeepsTabAndQ(t *testing.T) {
+	t.Parallel()
+	m := newMultiHarness(t, harnessOpts{})
+	order := m.find(pMPG, mpgRefundable("SAR"))
+	s := m.run(80, 24, harnessOpts{})
+	s.switchTo(m, 1, pMPG)
+	s.openOrder(order.Ref)
+	s.keys("R")
+	s.waitText("Refund the entire order")
+	s.typeText("slip")
+	s.enterToConfirm()
+	s.keys("tab")
+	s.typeText("q")
+	s.keys("enter")
+	v := s.waitText("Nothing was sent")
+	if !strings.Contains(strings.SplitN(v, "\n", 2)[0], "▸Moyasar PG") || !strings.Contains(crumb(v), "› Confirm re") {
+		t.Fatalf("tab or q left the confirmation:\n%s", v)
+	}
+	m.logs[pMPG].none(t, 0, "tab, q and enter on a confirmation")
+}
