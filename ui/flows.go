@@ -24,7 +24,7 @@ type ActionDone struct {
 	Message string
 }
 
-// submitted is what a form pops back to its confirmation's parent with.
+// confirmed is what a confirmation pops back to its form with on success.
 type confirmed struct{ done ActionDone }
 
 // moneyTimeout bounds one money request, retries included. It is longer than

@@ -29,6 +29,52 @@ type live struct {
 	active bool
 	// hasRefunds: there is something whose settling is worth reporting.
 	hasRefunds bool
+	// errShown: the status line shows this screen's read error.
+	errShown bool
+}
+
+// failed records a read that failed: the error goes to the status line and
+// the next poll backs off.
+func (l *live) failed(b *base, err error) tea.Cmd {
+	l.errShown = true
+	l.errStreak++
+	return tea.Batch(StatusErr(err), l.next(b))
+}
+
+// succeeded records a good read (after the screen took its data, which
+// decides whether anything is still settling): a read error it showed is
+// cleared, the backoff resets and the next poll is scheduled.
+func (l *live) succeeded(c *Context, b *base) tea.Cmd {
+	var clear tea.Cmd
+	if l.errShown {
+		clear, l.errShown = Status(""), false
+	}
+	l.errStreak = 0
+	l.lastOK = c.Now()
+	return tea.Batch(clear, l.next(b))
+}
+
+// refreshNow is r: read at once, unless a read is already on its way.
+func (l *live) refreshNow(fetch func() tea.Cmd) tea.Cmd {
+	if l.inFlight {
+		return nil
+	}
+	l.restart()
+	return fetch()
+}
+
+// afterAction shows what an action flow reported and reads again at once
+// (unless Resume already asked for a fresh copy).
+func (l *live) afterAction(done ActionDone, fetch func() tea.Cmd) tea.Cmd {
+	var st tea.Cmd
+	if done.Message != "" {
+		st = Status(done.Message)
+	}
+	if l.inFlight {
+		return st
+	}
+	l.restart()
+	return tea.Batch(st, fetch())
 }
 
 // agoClock redraws "updated 8s ago" while a screen is visible and idle: one

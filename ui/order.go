@@ -28,7 +28,6 @@ type orderScreen struct {
 	order    *model.Order
 	prev     map[string]model.Refund
 	err      error
-	errShown bool
 	live     live
 	ago      agoClock
 	spin     spinner.Model
@@ -150,27 +149,17 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 				msg.err = errEmptyAnswer
 			}
 			s.err = msg.err
-			s.errShown = true
-			s.live.errStreak++
 			s.renderHead()
 			if s.order == nil {
 				// A missing or refused order will not appear by asking
 				// again (r does); a timeout or a 5xx is retried with backoff.
 				s.live.active = transient(msg.err)
-				return s, tea.Batch(StatusErr(msg.err), s.live.next(&s.base))
 			}
-			return s, tea.Batch(StatusErr(msg.err), s.live.next(&s.base))
-		}
-		var clear tea.Cmd
-		if s.errShown {
-			clear = Status("")
-			s.errShown = false
+			return s, s.live.failed(&s.base, msg.err)
 		}
 		s.err = nil
-		s.live.errStreak = 0
-		s.live.lastOK = s.c.Now()
 		s.setOrder(withPending(msg.order, s.pending))
-		return s, tea.Batch(clear, s.live.next(&s.base))
+		return s, s.live.succeeded(s.c, &s.base)
 	case agoTickMsg:
 		return s, s.ago.on(&s.base, msg)
 	case pollTickMsg:
@@ -194,15 +183,7 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		if o := mergeDone(s.order, done); o != nil {
 			s.setOrder(o)
 		}
-		var st tea.Cmd
-		if done.Message != "" {
-			st = Status(done.Message)
-		}
-		if s.live.inFlight { // Resume already asked for a fresh copy
-			return s, st
-		}
-		s.live.restart()
-		return s, tea.Batch(st, s.fetch())
+		return s, s.live.afterAction(done, s.fetch)
 	case tea.KeyMsg:
 		return s, s.key(msg)
 	}
@@ -215,11 +196,7 @@ func (s *orderScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Back):
 		return s.pop(nil)
 	case key.Matches(msg, k.Refresh):
-		if s.live.inFlight {
-			return nil
-		}
-		s.live.restart()
-		return s.fetch()
+		return s.live.refreshNow(s.fetch)
 	case key.Matches(msg, k.Pause):
 		return s.togglePause()
 	}

@@ -24,7 +24,6 @@ type paymentScreen struct {
 	paymentID string
 	prev      map[string]model.Refund
 	err       error
-	errShown  bool
 	live      live
 	ago       agoClock
 	scroll    scroller
@@ -114,20 +113,13 @@ func (s *paymentScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			if msg.err == nil {
 				msg.err = errEmptyAnswer
 			}
-			s.err, s.errShown = msg.err, true
-			s.live.errStreak++
+			s.err = msg.err
 			s.live.active = true // keep trying, slower
-			return s, tea.Batch(StatusErr(msg.err), s.live.next(&s.base))
-		}
-		var clear tea.Cmd
-		if s.errShown {
-			clear, s.errShown = Status(""), false
+			return s, s.live.failed(&s.base, msg.err)
 		}
 		s.err = nil
-		s.live.errStreak = 0
-		s.live.lastOK = s.c.Now()
 		s.setOrder(withPending(msg.order, s.pending))
-		return s, tea.Batch(clear, s.live.next(&s.base))
+		return s, s.live.succeeded(s.c, &s.base)
 	case agoTickMsg:
 		return s, s.ago.on(&s.base, msg)
 	case pollTickMsg:
@@ -144,15 +136,7 @@ func (s *paymentScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		if o := mergeDone(s.order, done); o != nil {
 			s.setOrder(o)
 		}
-		var st tea.Cmd
-		if done.Message != "" {
-			st = Status(done.Message)
-		}
-		if s.live.inFlight {
-			return s, st
-		}
-		s.live.restart()
-		return s, tea.Batch(st, s.fetch())
+		return s, s.live.afterAction(done, s.fetch)
 	case tea.KeyMsg:
 		return s, s.key(msg)
 	}
@@ -169,11 +153,7 @@ func (s *paymentScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Back):
 		return s.pop(nil)
 	case key.Matches(msg, k.Refresh):
-		if s.live.inFlight {
-			return nil
-		}
-		s.live.restart()
-		return s.fetch()
+		return s.live.refreshNow(s.fetch)
 	case key.Matches(msg, k.Pause):
 		return pauseToggle(&s.live, s.fetch)
 	case key.Matches(msg, k.Copy):

@@ -25,7 +25,6 @@ type refundScreen struct {
 	prev     *model.Refund // the reading before, for Settled
 	settled  bool
 	err      error
-	errShown bool
 	live     live
 	ago      agoClock
 	scroll   scroller
@@ -92,23 +91,16 @@ func (s *refundScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			if msg.err == nil {
 				msg.err = errEmptyAnswer
 			}
-			s.err, s.errShown = msg.err, true
-			s.live.errStreak++
+			s.err = msg.err
 			if api.StatusOf(msg.err) == 404 {
 				s.live.active = false // it will not appear by asking again
 			}
 			s.render()
-			return s, tea.Batch(StatusErr(msg.err), s.live.next(&s.base))
-		}
-		var clear tea.Cmd
-		if s.errShown {
-			clear, s.errShown = Status(""), false
+			return s, s.live.failed(&s.base, msg.err)
 		}
 		s.err = nil
-		s.live.errStreak = 0
-		s.live.lastOK = s.c.Now()
 		s.take(msg.refund)
-		return s, tea.Batch(clear, s.live.next(&s.base))
+		return s, s.live.succeeded(s.c, &s.base)
 	case agoTickMsg:
 		return s, s.ago.on(&s.base, msg)
 	case pollTickMsg:
@@ -128,15 +120,7 @@ func (s *refundScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		if o := mergeDone(s.order, done); o != nil {
 			s.order = o
 		}
-		var st tea.Cmd
-		if done.Message != "" {
-			st = Status(done.Message)
-		}
-		if s.live.inFlight {
-			return s, st
-		}
-		s.live.restart()
-		return s, tea.Batch(st, s.fetch())
+		return s, s.live.afterAction(done, s.fetch)
 	case tea.KeyMsg:
 		return s, s.key(msg)
 	}
@@ -151,11 +135,7 @@ func (s *refundScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Back):
 		return s.pop(nil)
 	case key.Matches(msg, k.Refresh):
-		if s.live.inFlight {
-			return nil
-		}
-		s.live.restart()
-		return s.fetch()
+		return s.live.refreshNow(s.fetch)
 	case key.Matches(msg, k.Pause):
 		return pauseToggle(&s.live, s.fetch)
 	case key.Matches(msg, k.Copy):
