@@ -308,7 +308,7 @@ func hostileText(o *model.Order) bool {
 // seeded with hostile text, and every payment and refund on it.
 func TestSeededHostileOrdersRenderSafely(t *testing.T) {
 	t.Parallel()
-	o := harnessOpts{orders: 200}
+	o := harnessOpts{orders: 120} // Forage at 200 orders: TestHostileStringsStaySafe
 	m := newMultiHarness(t, o)
 	s := m.run(120, 40, o)
 	s.waitText("loaded")
