@@ -351,9 +351,22 @@ func (s *editMetadataScreen) save() tea.Cmd {
 	if u.PaymentMethod != nil {
 		method = *u.PaymentMethod
 	}
-	key := s.keys.For(canonicalRequest("update", orderID, paymentID, refundID, metadataCanon(md), ext, method))
-	changes := len(s.original.Diff(md))
+	diff := s.original.Diff(md)
+	changes := len(diff)
+	keys := s.keys
 	return Routed(s.id, Call(context.Background(), moneyTimeout, func(ctx context.Context) (ActionDone, error) {
+		// The update sends the whole metadata set. Apply only the reviewed
+		// changes to what the provider holds now, so a key someone else
+		// wrote since the editor opened is kept, not silently deleted.
+		fresh, err := p.GetOrder(ctx, orderID)
+		if err != nil {
+			return ActionDone{}, err
+		}
+		md := md
+		if cur, ok := currentMetadata(fresh, paymentID, refundID); ok {
+			md = applyChanges(cur, diff)
+		}
+		key := keys.For(canonicalRequest("update", orderID, paymentID, refundID, metadataCanon(md), ext, method))
 		if refundID != "" {
 			r, err := p.UpdateRefund(ctx, orderID, refundID, api.RefundUpdate{Metadata: md, IdempotencyKey: key})
 			if err != nil {
@@ -368,6 +381,34 @@ func (s *editMetadataScreen) save() tea.Cmd {
 		}
 		return ActionDone{Payment: pay, Message: fmt.Sprintf("Saved %d metadata change(s) on payment %s.", changes, safetext.Line(paymentID))}, nil
 	}, func(d ActionDone, err error) tea.Msg { return savedMsg{done: d, err: err} }))
+}
+
+// currentMetadata is the metadata the provider holds now on the payment or
+// refund being edited.
+func currentMetadata(o *model.Order, paymentID, refundID string) (model.Metadata, bool) {
+	if refundID != "" {
+		if r := o.Refund(refundID); r != nil {
+			return r.Metadata, true
+		}
+		return nil, false
+	}
+	if p := o.Payment(paymentID); p != nil {
+		return p.Metadata, true
+	}
+	return nil, false
+}
+
+// applyChanges applies the reviewed changes to base.
+func applyChanges(base model.Metadata, diff []model.MetadataChange) model.Metadata {
+	out := base.Clone()
+	for _, ch := range diff {
+		if ch.Kind == model.Removed {
+			delete(out, ch.Key)
+		} else {
+			out[ch.Key] = ch.New
+		}
+	}
+	return out
 }
 
 func (s *editMetadataScreen) View() string {

@@ -901,3 +901,40 @@ func TestEditExternalOrderID(t *testing.T) {
 		t.Fatalf("the sandbox holds external id %q, metadata %v", got.ExternalOrderID, got.Metadata)
 	}
 }
+
+// Saving metadata sends the whole set: a key someone else wrote after the
+// editor opened must survive, since the review listed only the agent's own
+// changes.
+func TestEditKeepsKeysWrittenMeanwhile(t *testing.T) {
+	t.Parallel()
+	h, _ := newForageHarness(t, harnessOpts{})
+	ref := h.findOrder(laneStore)
+	o := readOrder(t, h.prov, ref)
+	pay := o.Payments[0]
+	s := h.run(80, 24, harnessOpts{})
+	s.openOrder(ref)
+	s.keys("e")
+	s.waitText("Edit payment " + pay.ID)
+
+	md := pay.Metadata.Clone()
+	md["other"] = "written elsewhere"
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := h.prov.UpdatePayment(ctx, o.ID, pay.ID, api.PaymentUpdate{Metadata: md, IdempotencyKey: "elsewhere"}); err != nil {
+		t.Fatal(err)
+	}
+	s.keys("tab")
+	s.ctrl("ctrl+u")
+	s.typeText("9")
+	s.keys("enter")
+	v := s.waitText("Changes to save")
+	if strings.Contains(v, "other") {
+		t.Fatalf("the review mentions a key the agent never saw:\n%s", v)
+	}
+	s.keys("enter")
+	s.waitText("Saved 1 metadata change(s)")
+	got := readOrder(t, h.prov, ref).Payment(pay.ID).Metadata
+	if got["lane"] != "9" || got["other"] != "written elsewhere" || got["store_id"] != pay.Metadata["store_id"] || len(got) != 3 {
+		t.Fatalf("the sandbox holds %v: want lane changed and every other key kept", got)
+	}
+}
