@@ -626,3 +626,40 @@ func TestConfirmationKeepsTabAndQ(t *testing.T) {
 	}
 	m.logs[pMPG].none(t, 0, "tab, q and enter on a confirmation")
 }
+
+// Read-only holds on every provider: the money keys are refused on MPG and
+// DR too, and nothing reaches any sandbox.
+func TestReadOnlyOnEveryProvider(t *testing.T) {
+	t.Parallel()
+	o := harnessOpts{readOnly: true}
+	m := newMultiHarness(t, o)
+	mpg := m.find(pMPG, mpgRefundable("SAR"))
+	ids := m.drRefundable()
+	dr := m.find(pDR, func(o *model.Order) bool { return slices.Contains(ids, o.ID) && plainOrder(o) })
+	s := m.run(120, 40, o)
+	for _, c := range []struct {
+		prov  int
+		order *model.Order
+	}{{pMPG, mpg}, {pDR, dr}} {
+		s.switchTo(m, 1, c.prov)
+		v := s.openOrder(c.order.Ref)
+		for _, gone := range []string{"refund part", "refund order", "edit metadata", "cancel payment"} {
+			if strings.Contains(v, gone) {
+				t.Fatalf("%s read-only footer offers %q:\n%s", m.provs[c.prov].Name(), gone, v)
+			}
+		}
+		for _, k := range []string{"f", "R"} {
+			s.tm.Send(StatusMsg{})
+			s.keys(k)
+			v = s.waitText("Read-only: refunds are switched off")
+			if !strings.Contains(crumb(v), "Order ") || strings.Contains(crumb(v), "Refund") {
+				t.Fatalf("%s %s opened a screen in read-only mode:\n%s", m.provs[c.prov].Name(), k, v)
+			}
+		}
+		s.keys("esc")
+		s.waitFor("the list", func(v string) bool { return crumb(v) == "Orders" })
+	}
+	for i, l := range m.logs {
+		l.none(t, 0, "read-only browsing of "+m.provs[i].Name())
+	}
+}
