@@ -107,6 +107,12 @@ func (s *confirmScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			if !s.frozen && s.renew != nil {
 				s.renew()
 			}
+			// The provider refused named fields (Moyasar's 422, Digital
+			// River's parameter errors): back to the form, where each
+			// message stands next to its field and every value is kept.
+			if e, ok := api.AsError(msg.err); ok && s.fromForm && !s.frozen && namesFormField(e.Fields) {
+				return s, tea.Batch(s.pop(refused{fields: e.Fields}), StatusErr(msg.err))
+			}
 			return s, StatusErr(msg.err)
 		}
 		if s.fromForm {

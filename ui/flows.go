@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/huh"
 	"github.com/google/uuid"
 
+	"paydesk/api"
 	"paydesk/model"
 	"paydesk/model/safetext"
 )
@@ -22,6 +23,32 @@ type ActionDone struct {
 	Payment *model.Payment
 	Refund  *model.Refund
 	Message string
+}
+
+// refused is what a confirmation pops back to its form with when the
+// provider refused named fields; the form shows each beside its field.
+type refused struct{ fields []api.FieldError }
+
+// formFields are the refund form's fields, by the names providers use.
+var formFields = []string{"amount", "reason", "metadata", "external_order_id"}
+
+// namesFormField reports whether a provider refused one of the form's own
+// fields (a refusal of the order as a whole stays on the confirmation).
+func namesFormField(fs []api.FieldError) bool {
+	for _, f := range fs {
+		for _, name := range formFields {
+			if fieldIs(f.Field, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fieldIs reports whether a provider's field name ("metadata.ticket") is
+// about the form field name ("metadata").
+func fieldIs(providerField, name string) bool {
+	return providerField == name || strings.HasPrefix(providerField, name+".")
 }
 
 // confirmed is what a confirmation pops back to its form with on success.

@@ -14,6 +14,13 @@ import (
 	"paydesk/model/safetext"
 )
 
+// formHeadLines is what View draws above the form (title, context, blank);
+// formFootLines is kept free below it for huh's validation message.
+const (
+	formHeadLines = 3
+	formFootLines = 3
+)
+
 // refundFormScreen asks what a refund needs (the amount first for a partial
 // refund, then the reason, optional metadata and external order id) and then
 // pushes the typed confirmation. esc closes it; after an error or going back
@@ -27,6 +34,9 @@ type refundFormScreen struct {
 	form      *huh.Form
 
 	amount, reason, metaLine, extID string
+	// refused holds the provider's last complaints about named fields,
+	// shown beside those fields until the agent submits again.
+	refused []api.FieldError
 }
 
 func newRefundOrderScreen(c *Context, provider int, order *model.Order) Screen {
@@ -71,7 +81,7 @@ func (s *refundFormScreen) buildForm() *huh.Form {
 			}
 		}
 		fields = append(fields, huh.NewInput().Title("Amount ("+left.Currency+")").
-			Description(desc).Value(&s.amount).CharLimit(32).
+			Description(desc+s.complaint("amount")).Value(&s.amount).CharLimit(32).
 			Validate(func(v string) error {
 				if _, fe := model.ValidateRefundAmount(v, left); fe != nil {
 					return fe
@@ -87,7 +97,7 @@ func (s *refundFormScreen) buildForm() *huh.Form {
 		reasonDesc += fmt.Sprintf(" (at most %d characters)", caps.ReasonMaxLen)
 	}
 	fields = append(fields,
-		huh.NewInput().Title("Reason").Description(reasonDesc).Value(&s.reason).CharLimit(500).
+		huh.NewInput().Title("Reason").Description(reasonDesc+s.complaint("reason")).Value(&s.reason).CharLimit(500).
 			Validate(func(v string) error {
 				if fe := model.ValidateReason(v, caps.ReasonMaxLen); fe != nil {
 					return fe
@@ -95,7 +105,7 @@ func (s *refundFormScreen) buildForm() *huh.Form {
 				return nil
 			}))
 	if caps.RefundMetadata {
-		fields = append(fields, huh.NewInput().Title("Metadata (optional)").Description("key=value; key=value — no personal data").
+		fields = append(fields, huh.NewInput().Title("Metadata (optional)").Description("key=value; key=value — no personal data"+s.complaint("metadata")).
 			Placeholder("e.g. ticket=CS-1182").Value(&s.metaLine).CharLimit(2000).
 			Validate(func(v string) error {
 				_, err := parseMetadataLine(v)
@@ -104,7 +114,7 @@ func (s *refundFormScreen) buildForm() *huh.Form {
 	}
 	if caps.RefundExternalID {
 		fields = append(fields, huh.NewInput().Title("External order id (optional)").
-			Description("At most 64 characters").Value(&s.extID).CharLimit(200).
+			Description("At most 64 characters"+s.complaint("external_order_id")).Value(&s.extID).CharLimit(200).
 			Validate(func(v string) error {
 				if fe := model.ValidateExternalOrderID(v); fe != nil {
 					return fe
@@ -112,8 +122,11 @@ func (s *refundFormScreen) buildForm() *huh.Form {
 				return nil
 			}))
 	}
+	// huh sizes a group's viewport before it knows the width; wrapped
+	// descriptions would then push the last field out of sight. The body
+	// height (less the form's own header lines) is the honest size.
 	f := huh.NewForm(huh.NewGroup(fields...)).WithTheme(formTheme()).WithShowHelp(false).
-		WithWidth(min(max(s.width-2, 40), 76))
+		WithWidth(min(max(s.width-2, 40), 76)).WithHeight(max(s.height-formHeadLines-formFootLines, 8))
 	return f
 }
 
@@ -164,7 +177,7 @@ func (s *refundFormScreen) Resume() tea.Cmd {
 
 func (s *refundFormScreen) SetSize(w, h int) {
 	s.base.SetSize(w, h)
-	s.form = s.form.WithWidth(min(max(w-2, 40), 76))
+	s.form = s.form.WithWidth(min(max(w-2, 40), 76)).WithHeight(max(h-formHeadLines-formFootLines, 8))
 }
 
 func (s *refundFormScreen) Help() []key.Binding {
@@ -178,8 +191,13 @@ func (s *refundFormScreen) Help() []key.Binding {
 func (s *refundFormScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case PoppedMsg:
-		if done, ok := msg.Result.(confirmed); ok {
-			return s, s.pop(done.done)
+		switch r := msg.Result.(type) {
+		case confirmed:
+			return s, s.pop(r.done)
+		case refused:
+			s.refused = r.fields
+			s.form = s.buildForm() // Resume built it before the refusal arrived
+			return s, s.form.Init()
 		}
 		return s, nil
 	case tea.KeyMsg:
@@ -190,9 +208,20 @@ func (s *refundFormScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	m, cmd := s.form.Update(msg)
 	s.form = m.(*huh.Form)
 	if s.form.State == huh.StateCompleted {
+		s.refused = nil
 		return s, tea.Batch(cmd, s.review())
 	}
 	return s, cmd
+}
+
+// complaint is the provider's refusal of a field, for its description.
+func (s *refundFormScreen) complaint(field string) string {
+	for _, f := range s.refused {
+		if fieldIs(f.Field, field) {
+			return "\n✗ " + s.prov().Name() + ": " + safetext.Line(f.Message)
+		}
+	}
+	return ""
 }
 
 // review builds the confirmation for what the form holds.
