@@ -290,10 +290,13 @@ func (s *orderScreen) Help() []key.Binding {
 	if s.canEdit(caps) {
 		out = append(out, k.Edit)
 	}
-	if s.canRefundPart(caps) {
+	// Refund keys are listed only while there is something to refund; pressed
+	// anyway they say why not (the flow refuses at once with the reason).
+	left := s.order.Refundable()
+	if s.canRefundPart(caps) && left.IsPositive() && (caps.PartialRefundOnOrder || s.order.RefundableOn(s.selectedPayment()).IsPositive()) {
 		out = append(out, k.RefundPart)
 	}
-	if caps.RefundOrder && k.RefundAll.Enabled() {
+	if caps.RefundOrder && k.RefundAll.Enabled() && left.IsPositive() {
 		out = append(out, k.RefundAll)
 	}
 	if s.canCancel(caps) {
