@@ -216,3 +216,14 @@ func FuzzDecodeOrder(f *testing.F) {
 		}
 	})
 }
+
+func TestNullAmountsAreRefused(t *testing.T) {
+	for _, body := range []string{
+		`{"id":"o1","currency":"SAR","amount":100,"captured_amount":100,"refunded_amount":null,"voided_amount":0,"created_at":"2025-01-10T09:00:00Z","transactions":[]}`,
+		`{"id":"o1","currency":"SAR","amount":100,"captured_amount":100,"refunded_amount":0,"voided_amount":0,"created_at":"2025-01-10T09:00:00Z","transactions":[{"id":"t","type":"refund","status":"approved","amount":null}]}`,
+	} {
+		if o, err := DecodeOrder([]byte(body)); err == nil {
+			t.Errorf("a null amount decoded: %+v", o)
+		}
+	}
+}

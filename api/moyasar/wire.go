@@ -1,7 +1,9 @@
 package moyasar
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 )
 
@@ -119,3 +121,35 @@ func str(p *string) string {
 }
 
 func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// Amounts are integers in minor units. A null one would decode as 0 without
+// a word, and a refunded_amount read as 0 overstates what is refundable, so
+// null money fields are refused as an unreadable answer.
+func (w *wireOrder) UnmarshalJSON(b []byte) error {
+	type plain wireOrder
+	if err := refuseNull(b, "amount", "captured_amount", "refunded_amount", "voided_amount"); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, (*plain)(w))
+}
+
+func (x *wireTxn) UnmarshalJSON(b []byte) error {
+	type plain wireTxn
+	if err := refuseNull(b, "amount", "refunded_amount"); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, (*plain)(x))
+}
+
+func refuseNull(b []byte, fields ...string) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	for _, f := range fields {
+		if v, ok := m[f]; ok && string(bytes.TrimSpace(v)) == "null" {
+			return fmt.Errorf("moyasar: %s is null", f)
+		}
+	}
+	return nil
+}
