@@ -102,7 +102,7 @@ func newOrdersScreen(c *Context, provider int) Screen {
 		{Title: "Date", Width: 16, Min: 11, TrimLeft: true},
 	}
 	for _, name := range s.caps.AmountColumns {
-		cols = append(cols, Column{Title: name, Width: max(len(name), 9), Min: 8, Right: true})
+		cols = append(cols, Column{Title: name, Width: max(len(name), 9), Min: max(len(name), 8), Right: true})
 	}
 	cols = append(cols,
 		Column{Title: "Total", Width: 14, Min: 12, Right: true},

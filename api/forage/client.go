@@ -235,7 +235,7 @@ func (c *Client) Capabilities() api.Capabilities {
 		// Assume the short one: a retry inside it is a safe replay either
 		// way, while assuming 24h when 10 minutes is real would refund twice.
 		KeyWindow:       10 * time.Minute,
-		AmountColumns:   []string{"SNAP", "EBT Cash"},
+		AmountColumns:   []string{"SNAP paid", "Cash paid"}, // EBT Cash; short enough for 80 columns
 		ReferenceColumn: "External id",
 		ReasonMaxLen:    0,
 		EditableFields:  editableFields,

@@ -359,7 +359,9 @@ func TestDecodeReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameMoney(t, "eligible snap", draft.Amounts[0], usd("10.00"))
+	// An unpaid order has paid nothing (its columns say 0.00); its total
+	// is still what it is for.
+	sameMoney(t, "unpaid snap", draft.Amounts[0], usd("0.00"))
 	sameMoney(t, "eligible total", draft.Total, usd("19.00"))
 }
 

@@ -422,7 +422,10 @@ func decodeReportRow(raw []byte) (model.OrderSummary, error) {
 	if !validRef(string(w.Ref)) {
 		return model.OrderSummary{}, decodeErr("report row", fmt.Errorf("ref %q is not a Forage ref", truncRunes(string(w.Ref), 20)))
 	}
+	// The columns are what was paid (nothing, until the order is paid); the
+	// total is what the order is for, so an unpaid order still shows its size.
 	snap, cash, other := w.SnapPaid, w.EBTCashPaid, w.CreditDebitPaid
+	paidSnap, paidCash := snap.orZero(), cash.orZero()
 	if snap.m == nil && cash.m == nil && other.m == nil {
 		snap, cash, other = w.SnapEligibleTotal, w.EBTCashEligibleTotal, w.RemainingTotal
 	}
@@ -433,7 +436,7 @@ func decodeReportRow(raw []byte) (model.OrderSummary, error) {
 		Status:         orderStatus(string(w.Status)),
 		ProviderStatus: string(w.Status),
 		Created:        w.Created.t,
-		Amounts:        []model.Money{snap.orZero(), cash.orZero()},
+		Amounts:        []model.Money{paidSnap, paidCash},
 		Total:          sum(snap.orZero(), cash.orZero(), other.orZero()),
 		Reference:      string(w.ExternalOrderID),
 	}

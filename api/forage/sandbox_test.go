@@ -746,7 +746,7 @@ func TestUpdateRefundNotSupported(t *testing.T) {
 	c := e.client.Capabilities()
 	if c.UpdateRefund || !c.RefundOrder || !c.RefundPayment || !c.UpdatePayment || !c.CancelPayment || !c.OrderRange ||
 		c.Idempotency != api.IdempotencyHeader || c.KeyWindow != 10*time.Minute ||
-		!slices.Equal(c.AmountColumns, []string{"SNAP", "EBT Cash"}) || c.ReferenceColumn != "External id" {
+		!slices.Equal(c.AmountColumns, []string{"SNAP paid", "Cash paid"}) || c.ReferenceColumn != "External id" {
 		t.Fatalf("capabilities %+v", c)
 	}
 	if e.client.ID() != "forage" || e.client.Name() != "Forage" {
