@@ -52,6 +52,7 @@ type Capabilities struct {
 	UpdateRefund         bool // edit a refund's metadata
 	CancelPayment        bool
 	OrderRange           bool // ListOrders honours From/To
+	Filters              OrderFilters
 	PartialRefundOnOrder bool // partial refunds are taken from the order, not one payment (Digital River)
 	RefundExternalID     bool // refunds carry an external order id (Forage)
 	RefundReason         bool // the provider stores a refund's reason
@@ -101,11 +102,33 @@ const (
 	IdempotencyBodyID
 )
 
-// OrderQuery asks for one page of orders.
+// OrderQuery asks for one page of orders. Filters a provider cannot apply
+// are listed as false in Capabilities.Filters and ignored.
 type OrderQuery struct {
 	From, To time.Time // zero = the provider's default range
 	Cursor   string    // from the previous page's Next; "" = first page
 	Limit    int       // 0 = provider default
+
+	Currency   string       // ISO code
+	CardScheme string       // visa, mastercard, mada, amex
+	CardLast4  string       // last four digits of the card
+	AmountMin  *model.Money // order amount at least
+	AmountMax  *model.Money // order amount at most
+	SortBy     OrderSort    // "" = newest first
+	Ascending  bool         // with SortBy: smallest / oldest first
+}
+
+// OrderSort names a server-side sort of an order list.
+type OrderSort string
+
+const (
+	SortCreated OrderSort = "created"
+	SortAmount  OrderSort = "amount"
+)
+
+// OrderFilters says which OrderQuery filters a provider applies itself.
+type OrderFilters struct {
+	Currency, Card, Amount, Sort bool
 }
 
 // OrderPage is one page of orders and the cursor of the next ("" = last page).

@@ -112,6 +112,7 @@ func (c *Client) Capabilities() api.Capabilities {
 		RefundPayment:        true,
 		UpdateRefund:         true,
 		OrderRange:           true,
+		Filters:              api.OrderFilters{Currency: true},
 		PartialRefundOnOrder: true,
 		Idempotency:          api.IdempotencyNone,
 		AmountColumns:        []string{"Captured", "Refunded"},
@@ -147,6 +148,9 @@ func (c *Client) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPag
 	}
 	if !q.To.IsZero() {
 		v.Set("createdTime[lte]", ts(q.To))
+	}
+	if q.Currency != "" {
+		v.Set("currency", strings.ToUpper(q.Currency))
 	}
 	if q.Cursor != "" {
 		v.Set("startingAfter", q.Cursor)

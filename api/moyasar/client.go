@@ -166,6 +166,7 @@ func (c *Client) Capabilities() api.Capabilities {
 		RefundPayment:        true,
 		CancelPayment:        true,
 		OrderRange:           true,
+		Filters:              api.OrderFilters{Currency: true, Card: true, Amount: true, Sort: true},
 		PartialRefundOnOrder: true,
 		Idempotency:          api.IdempotencyBodyID,
 		// A transaction_id stays on its transaction, so MPG should recognise
@@ -197,8 +198,34 @@ func (c *Client) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPag
 	v := url.Values{}
 	v.Set("page", strconv.Itoa(page))
 	v.Set("items", strconv.Itoa(items))
-	v.Set("sort[field]", "created_at")
-	v.Set("sort[dir]", "desc")
+	field, dir := "created_at", "desc"
+	if q.SortBy == api.SortAmount {
+		field = "amount"
+	}
+	if q.SortBy != "" && q.Ascending {
+		dir = "asc"
+	}
+	v.Set("sort[field]", field)
+	v.Set("sort[dir]", dir)
+	if q.Currency != "" {
+		v.Set("currency", strings.ToUpper(q.Currency))
+	}
+	if q.CardScheme != "" {
+		v.Set("scheme", strings.ToLower(q.CardScheme))
+	}
+	if q.CardLast4 != "" {
+		v.Set("last_digits", q.CardLast4)
+	}
+	for name, m := range map[string]*model.Money{"amount[gte]": q.AmountMin, "amount[lte]": q.AmountMax} {
+		if m == nil {
+			continue
+		}
+		minor, err := m.Minor() // MPG filters in minor units, like every amount it takes
+		if err != nil {
+			return api.OrderPage{}, fmt.Errorf("moyasar: %s: %w", name, err)
+		}
+		v.Set(name, strconv.FormatInt(minor, 10))
+	}
 	if !q.From.IsZero() {
 		v.Set("created_at[gte]", q.From.UTC().Format(time.RFC3339))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -389,5 +390,54 @@ func TestLostAnswerIsRetriedWithTheSameTransactionID(t *testing.T) {
 	}
 	if len(res.Order.Refunds) != 1 || res.Refunds[0].ID != k {
 		t.Fatalf("refunds after a lost answer: %+v", res.Order.Refunds)
+	}
+}
+
+// The list filters reach the sandbox as MPG's query parameters and come back
+// applied: currency, card scheme and last four, amount range (minor units),
+// and sort.
+func TestListOrdersFilters(t *testing.T) {
+	c := newEnv(t, 150).c
+	ctx := context.Background()
+	all, err := c.ListOrders(ctx, api.OrderQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := c.ListOrders(ctx, api.OrderQuery{Limit: 100, Currency: "KWD"})
+	if err != nil || len(page.Orders) == 0 {
+		t.Fatalf("KWD orders: %v %d", err, len(page.Orders))
+	}
+	for _, o := range page.Orders {
+		if o.Total.Currency != "KWD" {
+			t.Fatalf("currency filter let %s through", o.Total.Currency)
+		}
+	}
+	last4 := all.Orders[0].Reference[len("•••• ") : len("•••• ")+4]
+	page, err = c.ListOrders(ctx, api.OrderQuery{Limit: 100, CardLast4: last4})
+	if err != nil || len(page.Orders) == 0 {
+		t.Fatalf("last four %s: %v %d", last4, err, len(page.Orders))
+	}
+	for _, o := range page.Orders {
+		if !strings.Contains(o.Reference, last4) {
+			t.Fatalf("last-four filter let %q through", o.Reference)
+		}
+	}
+	lo, hi := model.MustParse("10.00", "SAR"), model.MustParse("50.00", "SAR")
+	page, err = c.ListOrders(ctx, api.OrderQuery{Limit: 100, Currency: "SAR", AmountMin: &lo, AmountMax: &hi, SortBy: api.SortAmount, Ascending: true})
+	if err != nil || len(page.Orders) == 0 {
+		t.Fatalf("amount range: %v %d", err, len(page.Orders))
+	}
+	prev := lo
+	for _, o := range page.Orders {
+		if c1, _ := o.Total.Cmp(lo); c1 < 0 {
+			t.Fatalf("%s below the range", o.Total)
+		}
+		if c2, _ := o.Total.Cmp(hi); c2 > 0 {
+			t.Fatalf("%s above the range", o.Total)
+		}
+		if c3, _ := o.Total.Cmp(prev); c3 < 0 {
+			t.Fatalf("not sorted by amount ascending: %s after %s", o.Total, prev)
+		}
+		prev = o.Total
 	}
 }
