@@ -1,6 +1,10 @@
 package api
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,5 +84,21 @@ func TestParseBaseURL(t *testing.T) {
 		} else if strings.Contains(err.Error(), "pw") {
 			t.Errorf("error echoes credentials: %v", err)
 		}
+	}
+}
+
+// A provider that echoes the API key in an error never gets it onto the
+// screen or into the journal: the transport scrubs what the Bearer sent.
+func TestEchoedKeyIsRedacted(t *testing.T) {
+	const key = "sk_live_echo_me_back_1234"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, "bad header %q", r.Header.Get("Authorization"))
+	}))
+	defer srv.Close()
+	tr := &Transport{Provider: "p", BaseURL: srv.URL, Auth: Bearer{Key: NewSecret(key)}}
+	_, err := tr.Do(context.Background(), Request{Method: http.MethodGet, Path: "/x"})
+	if err == nil || strings.Contains(err.Error(), key) {
+		t.Fatalf("error %v carries the key", err)
 	}
 }

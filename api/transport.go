@@ -303,6 +303,12 @@ func (t *Transport) attempt(ctx context.Context, r Request, timeout time.Duratio
 	return &rawResponse{Response: resp, body: b, resent: resent}, true, nil
 }
 
+// Redactor is implemented by authenticators that can scrub the credential
+// they send from text a provider echoed back (an error message quoting the
+// Authorization header, say), so it never reaches the screen, a log or the
+// journal on disk.
+type Redactor interface{ Redact(s string) string }
+
 func (t *Transport) decode(resp *rawResponse) *Error {
 	var e *Error
 	if t.DecodeError != nil {
@@ -310,6 +316,12 @@ func (t *Transport) decode(resp *rawResponse) *Error {
 	}
 	if e == nil {
 		e = &Error{Message: strings.TrimSpace(string(truncate(resp.body, 200)))}
+	}
+	if r, ok := t.Auth.(Redactor); ok {
+		e.Message, e.Code = r.Redact(e.Message), r.Redact(e.Code)
+		for i := range e.Fields {
+			e.Fields[i].Message = r.Redact(e.Fields[i].Message)
+		}
 	}
 	e.HTTPStatus = resp.StatusCode
 	if ra := resp.Header.Get("Retry-After"); ra != "" {
