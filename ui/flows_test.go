@@ -237,8 +237,11 @@ func (s *session) enterToConfirm() string {
 	for range 6 {
 		cur := focusedField(s.view())
 		s.keys("enter")
+		// A form that has just completed shows no focused field until the
+		// confirmation is drawn: that is not a new field to press enter on.
 		v := s.waitFor("the next field or the confirmation", func(v string) bool {
-			return strings.Contains(v, "and press enter to confirm") || focusedField(v) != cur
+			f := focusedField(v)
+			return strings.Contains(v, "and press enter to confirm") || (f != "" && f != cur)
 		})
 		if strings.Contains(v, "and press enter to confirm") {
 			return v
