@@ -355,7 +355,13 @@ func (a *App) breadcrumb() string {
 	if a.showHelp {
 		parts = append(parts, "Help")
 	}
+	// Too long for the line: drop the oldest parts, never the screen the
+	// agent is on.
 	line := strings.Join(parts, " › ")
+	for len(parts) > 1 && ansi.StringWidth(line) > a.c.Width {
+		parts = parts[1:]
+		line = "… › " + strings.Join(parts, " › ")
+	}
 	return s.Crumb.Render(safetext.Truncate(line, a.c.Width))
 }
 
