@@ -33,9 +33,13 @@ type editMetadataScreen struct {
 	extras []extraField
 	focus  int // index into inputs(): row keys and values, then extras
 	review bool
-	saving bool
-	errs   model.ValidationError
-	err    error
+	// shown is what the review lists: read once when the agent asked for
+	// the review, not re-validated on every frame.
+	shownMD     model.Metadata
+	shownUpdate api.PaymentUpdate
+	saving      bool
+	errs        model.ValidationError
+	err         error
 }
 
 // kvRow is one metadata row. The inputs hold terminal-safe text; origKey and
@@ -302,11 +306,12 @@ func (s *editMetadataScreen) key(msg tea.KeyMsg) tea.Cmd {
 		if s.err != nil && len(s.inputs()) == 0 {
 			return nil
 		}
-		_, _, errs := s.values()
+		md, u, errs := s.values()
 		s.errs = errs
 		if len(errs) == 0 {
 			s.err = nil
 			s.review = true
+			s.shownMD, s.shownUpdate = md, u
 		}
 		return nil
 	case key.Matches(msg, keyNextField):
@@ -428,7 +433,8 @@ func (s *editMetadataScreen) View() string {
 			marker = "▸ "
 		}
 		s.rows[i].k.Width, s.rows[i].v.Width = kw-1, vw-1
-		b.WriteString(marker + cell(s.rows[i].k.View(), kw) + "  " + s.rows[i].v.View() + "\n")
+		kv := s.rows[i].k.View()
+		b.WriteString(marker + padRight(kv, lipgloss.Width(kv), kw) + "  " + s.rows[i].v.View() + "\n")
 	}
 	b.WriteString(st.Faint.Render("  ctrl+n adds a row · ctrl+d deletes the selected row") + "\n")
 	if len(s.extras) > 0 {
@@ -462,7 +468,7 @@ func (s *editMetadataScreen) View() string {
 
 func (s *editMetadataScreen) reviewView() string {
 	st := s.c.Styles
-	md, u, _ := s.values()
+	md, u := s.shownMD, s.shownUpdate
 	var b strings.Builder
 	b.WriteString(st.Bold.Render("Changes to save") + "\n\n")
 	changes := s.original.Diff(md)
@@ -492,12 +498,4 @@ func (s *editMetadataScreen) reviewView() string {
 		b.WriteString("\n" + st.Bold.Render("enter") + " saves · " + st.Bold.Render("esc") + " keeps editing")
 	}
 	return b.String()
-}
-
-// cell pads a rendered input to width w cells.
-func cell(s string, w int) string {
-	if pad := w - lipgloss.Width(s); pad > 0 {
-		return s + strings.Repeat(" ", pad)
-	}
-	return s
 }
