@@ -81,8 +81,14 @@ func (a *App) Top() Screen { return a.top() }
 func (a *App) Context() *Context { return a.c }
 
 // Update routes messages: keys to the top screen (after the root's own keys),
-// routed results to the screen that asked, sizes to everyone.
+// routed results to the screen that asked, sizes to everyone. Navigation the
+// screens asked for is carried out before the next message.
 func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := a.update(msg)
+	return a, tea.Batch(cmd, a.navigate())
+}
+
+func (a *App) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		a.c.Width, a.c.Height = msg.Width, msg.Height
@@ -92,29 +98,24 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				s.SetSize(a.c.Width, a.c.BodyHeight())
 			}
 		}
-		return a, nil
+		return nil
 	case routedMsg:
-		return a, a.route(msg)
+		return a.route(msg)
 	case PushMsg:
-		if msg.from != 0 && msg.from != screenID(a.top()) {
-			// Asked for by a screen that has left the top since (esc or tab
-			// in the same burst of keys): it must not land on another one.
-			return a, nil
-		}
-		return a, a.push(msg.Screen)
+		return a.push(msg.Screen)
 	case PopMsg:
-		return a, a.popMsg(msg)
+		return a.popMsg(msg)
 	case StatusMsg:
 		a.status = msg
 		a.statusAt = a.c.Now()
-		return a, nil
+		return nil
 	case tea.KeyMsg:
-		return a, a.key(msg)
+		return a.key(msg)
 	}
 	if t := a.top(); t != nil {
-		return a, a.updateTop(msg)
+		return a.updateTop(msg)
 	}
-	return a, nil
+	return nil
 }
 
 func (a *App) key(msg tea.KeyMsg) tea.Cmd {
@@ -175,7 +176,27 @@ func (a *App) updateTop(msg tea.Msg) tea.Cmd {
 	}
 	s, cmd := st[len(st)-1].Update(msg)
 	st[len(st)-1] = s
-	return tagPushes(cmd, screenID(s))
+	return cmd
+}
+
+// navigate carries out the pushes and pops screens queued during the Update
+// that just ran (and any their Init or Resume queue in turn), before the
+// next message: a burst of keys ("R" then "esc") navigates in typing order.
+func (a *App) navigate() tea.Cmd {
+	var cmds []tea.Cmd
+	for len(a.c.nav) > 0 {
+		op := a.c.nav[0]
+		a.c.nav = a.c.nav[1:]
+		if op.push == nil {
+			cmds = append(cmds, a.popMsg(PopMsg{Result: op.result, From: op.from}))
+			continue
+		}
+		if op.from != screenID(a.top()) {
+			continue // asked for by a screen no longer on top: not on another one
+		}
+		cmds = append(cmds, a.push(op.push))
+	}
+	return tea.Batch(cmds...)
 }
 
 // screenID is a screen's id for routing, 0 when it has none.
@@ -184,33 +205,6 @@ func screenID(s Screen) int {
 		return id.ScreenID()
 	}
 	return 0
-}
-
-// tagPushes marks the PushMsg a command yields (directly or in a batch) with
-// the id of the screen that returned it. Keys typed ahead are handled before
-// a push arrives: "R" then "esc" would otherwise pop the order and then push
-// the refund form on top of the orders list.
-func tagPushes(cmd tea.Cmd, from int) tea.Cmd {
-	if cmd == nil || from == 0 {
-		return cmd
-	}
-	return func() tea.Msg {
-		switch m := cmd().(type) {
-		case PushMsg:
-			if m.from == 0 {
-				m.from = from
-			}
-			return m
-		case tea.BatchMsg:
-			out := make(tea.BatchMsg, len(m))
-			for i, c := range m {
-				out[i] = tagPushes(c, from)
-			}
-			return out
-		default:
-			return m
-		}
-	}
 }
 
 func (a *App) route(m routedMsg) tea.Cmd {
@@ -252,8 +246,7 @@ func (a *App) pop(result any) tea.Cmd {
 
 // popMsg pops the screen that asked. A screen that finished something after
 // the agent moved to another provider's stack is popped there, quietly; a
-// screen still on a stack but covered pops nothing. A screen already gone
-// asked twice (esc typed ahead, say): that second back goes to the top.
+// screen still on a stack but covered, or already gone, pops nothing.
 func (a *App) popMsg(m PopMsg) tea.Cmd {
 	if m.From == 0 {
 		return a.pop(m.Result)
@@ -281,7 +274,7 @@ func (a *App) popMsg(m PopMsg) tea.Cmd {
 		}
 		return nil
 	}
-	return a.pop(m.Result)
+	return nil
 }
 
 func (a *App) switchProvider() tea.Cmd {

@@ -45,10 +45,19 @@ func call[T any](b *base, fn func(context.Context) (T, error), wrap func(T, erro
 	return Routed(b.id, Call(b.ctx, b.c.Timeout, fn, wrap))
 }
 
-// pop asks the root to pop this screen (and no other) with a result.
+// push opens next on top of this screen. It happens as soon as this
+// screen's Update returns (see Context.nav); the nil command is there so
+// call sites read "return s.push(...)".
+func (b *base) push(next Screen) tea.Cmd {
+	b.c.nav = append(b.c.nav, navOp{push: next, from: b.id})
+	return nil
+}
+
+// pop closes this screen (and no other) with an optional result for the
+// screen beneath, as soon as this screen's Update returns.
 func (b *base) pop(result any) tea.Cmd {
-	id := b.id
-	return func() tea.Msg { return PopMsg{Result: result, From: id} }
+	b.c.nav = append(b.c.nav, navOp{result: result, from: b.id})
+	return nil
 }
 
 // tick schedules msg after d, routed back to this screen.

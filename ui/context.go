@@ -31,6 +31,19 @@ type Context struct {
 	NewKey func() string
 
 	nextID int
+	// nav holds the pushes and pops a screen asked for during its Update.
+	// The root carries them out right after that Update returns, before the
+	// next key: navigation then follows the keys in the order they were
+	// typed, however fast (a burst over SSH), instead of racing them as
+	// messages would.
+	nav []navOp
+}
+
+// navOp is one queued push (screen set) or pop.
+type navOp struct {
+	push   Screen
+	result any
+	from   int // the screen that asked
 }
 
 // Provider is the provider on screen.

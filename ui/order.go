@@ -219,10 +219,10 @@ func (s *orderScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Enter):
 		if s.focusRefunds {
 			if r := s.selectedRefund(); r != nil {
-				return Push(newRefundScreen(s.c, s.provider, s.order, r.ID))
+				return s.push(newRefundScreen(s.c, s.provider, s.order, r.ID))
 			}
 		} else if p := s.selectedPayment(); p != nil {
-			return Push(newPaymentScreen(s.c, s.provider, s.order, p.ID))
+			return s.push(newPaymentScreen(s.c, s.provider, s.order, p.ID))
 		}
 		return nil
 	case key.Matches(msg, k.Copy):
@@ -236,15 +236,15 @@ func (s *orderScreen) key(msg tea.KeyMsg) tea.Cmd {
 		return copyRef(s.c, s.order.Ref)
 	case key.Matches(msg, k.Edit) && s.canEdit(caps):
 		if s.focusRefunds {
-			return Push(newEditRefundScreen(s.c, s.provider, s.order, s.selectedRefund().ID))
+			return s.push(newEditRefundScreen(s.c, s.provider, s.order, s.selectedRefund().ID))
 		}
-		return Push(newEditPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
+		return s.push(newEditPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
 	case key.Matches(msg, k.RefundPart) && s.canRefundPart(caps):
-		return Push(newRefundPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
+		return s.push(newRefundPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
 	case key.Matches(msg, k.RefundAll) && caps.RefundOrder:
-		return Push(newRefundOrderScreen(s.c, s.provider, s.order))
+		return s.push(newRefundOrderScreen(s.c, s.provider, s.order))
 	case key.Matches(msg, k.Cancel) && s.canCancel(caps):
-		return Push(newCancelPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
+		return s.push(newCancelPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
 	}
 	return refusal(s.c, msg)
 }

@@ -398,7 +398,7 @@ func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
 		return s.maybeMore()
 	case key.Matches(msg, k.Enter):
 		if o := s.selected(); o != nil {
-			return Push(newOrderScreen(s.c, s.provider, o.ID))
+			return s.push(newOrderScreen(s.c, s.provider, o.ID))
 		}
 	case key.Matches(msg, k.Filter):
 		s.filtering = true
@@ -487,7 +487,7 @@ func (s *ordersScreen) gotoKey(msg tea.KeyMsg) tea.Cmd {
 		if ref == "" {
 			return nil
 		}
-		return Push(newOrderScreen(s.c, s.provider, ref))
+		return s.push(newOrderScreen(s.c, s.provider, ref))
 	}
 	var cmd tea.Cmd
 	s.gotoIn, cmd = s.gotoIn.Update(msg)

@@ -161,11 +161,11 @@ func (s *paymentScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case p == nil:
 		return nil
 	case key.Matches(msg, k.Edit) && caps.UpdatePayment:
-		return Push(newEditPaymentScreen(s.c, s.provider, s.order, p.ID))
+		return s.push(newEditPaymentScreen(s.c, s.provider, s.order, p.ID))
 	case key.Matches(msg, k.RefundPart) && (caps.RefundPayment || caps.PartialRefundOnOrder):
-		return Push(newRefundPaymentScreen(s.c, s.provider, s.order, p.ID))
+		return s.push(newRefundPaymentScreen(s.c, s.provider, s.order, p.ID))
 	case key.Matches(msg, k.Cancel) && caps.CancelPayment && caps.CanCancel != nil && caps.CanCancel(p):
-		return Push(newCancelPaymentScreen(s.c, s.provider, s.order, p.ID))
+		return s.push(newCancelPaymentScreen(s.c, s.provider, s.order, p.ID))
 	}
 	return refusal(s.c, msg)
 }

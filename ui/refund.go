@@ -142,7 +142,7 @@ func (s *refundScreen) key(msg tea.KeyMsg) tea.Cmd {
 		return copyRef(s.c, s.refundID)
 	case key.Matches(msg, k.Edit) && s.canEdit():
 		o := mergeDone(s.order, ActionDone{Refund: s.refund})
-		return Push(newEditRefundScreen(s.c, s.provider, o, s.refundID))
+		return s.push(newEditRefundScreen(s.c, s.provider, o, s.refundID))
 	}
 	return refusal(s.c, msg)
 }

@@ -234,9 +234,9 @@ func (s *refundFormScreen) review() tea.Cmd {
 		if fe != nil {
 			return StatusErr(fe)
 		}
-		return Push(s.partialConfirm(amt, reason, md, ext))
+		return s.push(s.partialConfirm(amt, reason, md, ext))
 	}
-	return Push(s.wholeConfirm(reason, md, ext))
+	return s.push(s.wholeConfirm(reason, md, ext))
 }
 
 func (s *refundFormScreen) wholeConfirm(reason string, md model.Metadata, ext string) Screen {

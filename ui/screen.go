@@ -45,11 +45,8 @@ type Typing interface{ Typing() bool }
 type Busy interface{ Busy() bool }
 
 // PushMsg asks the root to push a screen on the active provider's stack.
-type PushMsg struct {
-	Screen Screen
-	// from is the id of the screen that asked, set by the root; 0 = unknown.
-	from int
-}
+// Screens use base.push instead, which happens before the next key.
+type PushMsg struct{ Screen Screen }
 
 // PopMsg asks the root to pop a screen. Result, if any, is delivered to the
 // screen beneath as a PoppedMsg (a form's saved values, say). From is the id
