@@ -172,53 +172,40 @@ func runConsole(args []string) error {
 	if sb != nil {
 		defer sb.Close()
 	}
-	who := actor()
 	safety, err := openSafety(sb != nil)
 	if err != nil {
 		return err
 	}
 	defer safety.Close()
-	// Recovery may replay an earlier request within its key window: a
-	// read-only console recovers through the guard, so it can only read.
-	recoverVia := providers
-	if f.readOnly {
-		recoverVia = make([]api.Provider, len(providers))
-		for i, p := range providers {
-			recoverVia[i] = api.ReadOnly(p)
-		}
-	}
-	status := safety.recover(recoverVia)
-	for i, p := range providers {
-		// The journal writes every money action down before it is sent;
-		// the read-only guard sits outside it so a refused action never
-		// even reaches the journal.
-		providers[i] = journal.Wrap(p, safety.journal, who)
-		if f.readOnly {
-			providers[i] = api.ReadOnly(providers[i])
-		}
-	}
+	status := safety.recover(recoveryProviders(providers, f.readOnly))
 
 	r := lipgloss.NewRenderer(os.Stdout)
-	dark := darkBackground()
-	r.SetHasDarkBackground(dark)
-	lipgloss.SetHasDarkBackground(dark) // huh and bubbles draw with the default renderer
+	r.SetHasDarkBackground(darkBackground())
 	if f.noColor {
 		r.SetColorProfile(termenv.Ascii)
-		lipgloss.SetColorProfile(termenv.Ascii) // huh and bubbles draw with the default renderer
 	}
-	c := &ui.Context{
-		Styles: ui.NewStyles(r), Keys: ui.DefaultKeys(f.readOnly),
-		Providers: providers, Sandbox: sb != nil, ReadOnly: f.readOnly,
-		Actor: who, Refresh: f.refresh, Timeout: 10 * time.Second, Now: time.Now,
-		Copy: ui.OSC52Copier(os.Stdout), NewKey: func() string { return uuid.NewString() },
-	}
-	app := ui.NewApp(c, ui.NewOrdersScreen)
-	if status != "" {
-		app.Update(ui.StatusMsg{Text: status})
-	}
-	p := tea.NewProgram(app, tea.WithAltScreen())
+	s := ui.NewSession(ui.Deps{
+		Providers: providers, Journal: safety.journal, Sandbox: sb != nil, ReadOnly: f.readOnly,
+		Refresh: f.refresh, Timeout: 10 * time.Second, Now: time.Now,
+		NewKey: func() string { return uuid.NewString() }, Status: status,
+	}, r, ui.Identity{Name: actor()}, os.Stdout)
+	p := tea.NewProgram(s.App, tea.WithAltScreen())
 	_, err = p.Run()
 	return err
+}
+
+// recoveryProviders are what recovery resolves earlier money actions
+// through: recovery may replay an earlier request within its key window, so
+// a read-only console recovers through the guard and can only read.
+func recoveryProviders(providers []api.Provider, readOnly bool) []api.Provider {
+	if !readOnly {
+		return providers
+	}
+	out := make([]api.Provider, len(providers))
+	for i, p := range providers {
+		out[i] = api.ReadOnly(p)
+	}
+	return out
 }
 
 // configureProviders builds a client for every provider whose base URL is

@@ -1,0 +1,71 @@
+package ui
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+
+	"paydesk/api"
+)
+
+// Under go test stdout is no terminal, so lipgloss's default renderer draws
+// without colour: anything coloured here came from the session's renderer.
+func colourRenderer() *lipgloss.Renderer {
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.TrueColor)
+	return r
+}
+
+func TestFormThemeDrawsWithTheSessionRenderer(t *testing.T) {
+	if lipgloss.ColorProfile() != termenv.Ascii {
+		t.Skip("the default renderer has colour here; the test cannot tell the renderers apart")
+	}
+	th := formTheme(colourRenderer())
+	if out := th.Focused.TextInput.Placeholder.Render("x"); !strings.Contains(out, "\x1b[") {
+		t.Errorf("huh placeholder drawn without the session's colours: %q", out)
+	}
+	if out := th.Focused.FocusedButton.Render("ok"); !strings.Contains(out, "\x1b[") {
+		t.Errorf("huh button drawn without the session's colours: %q", out)
+	}
+	plain := formTheme(testStyles().R)
+	if out := plain.Focused.FocusedButton.Render("ok"); strings.Contains(out, "\x1b[") {
+		t.Errorf("an Ascii session got colours: %q", out)
+	}
+}
+
+func TestTextInputDrawsWithTheSessionRenderer(t *testing.T) {
+	if lipgloss.ColorProfile() != termenv.Ascii {
+		t.Skip("the default renderer has colour here; the test cannot tell the renderers apart")
+	}
+	in := newTextInput(colourRenderer())
+	in.Placeholder = "ref"
+	if out := in.View(); !strings.Contains(out, "\x1b[") {
+		t.Errorf("placeholder drawn without the session's colours: %q", out)
+	}
+	h := newHelp(colourRenderer())
+	if out := h.Styles.ShortKey.Render("q"); !strings.Contains(out, "\x1b[") {
+		t.Errorf("help drawn without the session's colours: %q", out)
+	}
+}
+
+// Two sessions in one process keep their own colours and identities.
+func TestNewSessionIsSelfContained(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	d := Deps{Providers: []api.Provider{h.prov}, Sandbox: true, Refresh: time.Hour, Timeout: time.Second,
+		Now: h.clock.Now, NewKey: func() string { return "k" }}
+	a := NewSession(d, colourRenderer(), Identity{Name: "desk-1", Fingerprint: "SHA256:abc"}, io.Discard)
+	b := NewSession(d, testStyles().R, Identity{Name: "desk-2"}, io.Discard)
+	if a.Context.Actor != "desk-1 SHA256:abc" || b.Context.Actor != "desk-2" {
+		t.Errorf("actors %q, %q", a.Context.Actor, b.Context.Actor)
+	}
+	if !strings.Contains(a.Context.Styles.Title.Render("t"), "\x1b[") {
+		t.Error("session a lost its colour profile")
+	}
+	if strings.Contains(b.Context.Styles.Title.Render("t"), "\x1b[") {
+		t.Error("session b took session a's colour profile")
+	}
+}
