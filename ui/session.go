@@ -30,6 +30,8 @@ type Deps struct {
 	Timeout  time.Duration
 	Now      func() time.Time
 	NewKey   func() string
+	// RefundLimits bound what an agent or approver refunds in one action.
+	RefundLimits api.RefundLimits
 	// Status is shown once when the session starts (what recovery found).
 	Status string
 }
@@ -39,19 +41,25 @@ type Deps struct {
 // session, so a session cannot act under another's name.
 type Identity struct {
 	Name string
+	// Role is enforced by api.Guard around every provider. Zero means a
+	// local console run by its owner, which has no role guard.
+	Role api.Role
 	// Fingerprint is the SSH key's SHA256 fingerprint; empty at a local console.
 	Fingerprint string
 }
 
-// Actor is how the journal and the audit log name this identity.
+// Actor is how the journal and the audit log name this identity: the
+// name, and over SSH the role and the key's fingerprint, so every audit
+// line says who, as what, with which key.
 func (id Identity) Actor() string {
-	if id.Name == "" {
-		return "unknown"
+	name := id.Name
+	if name == "" {
+		name = "unknown"
 	}
-	if id.Fingerprint == "" {
-		return id.Name
+	if id.Role == 0 && id.Fingerprint == "" {
+		return name
 	}
-	return id.Name + " " + id.Fingerprint
+	return name + " role=" + id.Role.String() + " key=" + id.Fingerprint
 }
 
 // Session is one terminal's console: its own styles from its own renderer,
@@ -68,6 +76,9 @@ type Session struct {
 // Nothing here touches lipgloss's default renderer, the standard logger or
 // the OS user, so any number of sessions can live in one process.
 func NewSession(d Deps, r *lipgloss.Renderer, id Identity, out io.Writer) *Session {
+	// A viewer's console is a read-only one: the guard refuses, and the
+	// keys and the READ-ONLY badge say so before anything is tried.
+	readOnly := d.ReadOnly || id.Role == api.RoleViewer
 	providers := make([]api.Provider, len(d.Providers))
 	for i, p := range d.Providers {
 		if d.Journal != nil {
@@ -76,14 +87,17 @@ func NewSession(d Deps, r *lipgloss.Renderer, id Identity, out io.Writer) *Sessi
 			// even reaches the journal.
 			p = journal.Wrap(p, d.Journal, id.Actor())
 		}
-		if d.ReadOnly {
+		if id.Role != 0 {
+			p = api.Guard(p, id.Role, d.RefundLimits)
+		}
+		if readOnly {
 			p = api.ReadOnly(p)
 		}
 		providers[i] = p
 	}
 	c := &Context{
-		Styles: NewStyles(r), Keys: DefaultKeys(d.ReadOnly),
-		Providers: providers, Sandbox: d.Sandbox, ReadOnly: d.ReadOnly,
+		Styles: NewStyles(r), Keys: DefaultKeys(readOnly),
+		Providers: providers, Sandbox: d.Sandbox, ReadOnly: readOnly,
 		Actor: id.Actor(), Refresh: d.Refresh, Timeout: d.Timeout, Now: d.Now,
 		Copy: OSC52Copier(out), NewKey: d.NewKey,
 	}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"io"
 	"strings"
 	"testing"
@@ -57,9 +58,9 @@ func TestNewSessionIsSelfContained(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	d := Deps{Providers: []api.Provider{h.prov}, Sandbox: true, Refresh: time.Hour, Timeout: time.Second,
 		Now: h.clock.Now, NewKey: func() string { return "k" }}
-	a := NewSession(d, colourRenderer(), Identity{Name: "desk-1", Fingerprint: "SHA256:abc"}, io.Discard)
+	a := NewSession(d, colourRenderer(), Identity{Name: "desk-1", Role: api.RoleViewer, Fingerprint: "SHA256:abc"}, io.Discard)
 	b := NewSession(d, testStyles().R, Identity{Name: "desk-2"}, io.Discard)
-	if a.Context.Actor != "desk-1 SHA256:abc" || b.Context.Actor != "desk-2" {
+	if a.Context.Actor != "desk-1 role=viewer key=SHA256:abc" || b.Context.Actor != "desk-2" {
 		t.Errorf("actors %q, %q", a.Context.Actor, b.Context.Actor)
 	}
 	if !strings.Contains(a.Context.Styles.Title.Render("t"), "\x1b[") {
@@ -67,5 +68,11 @@ func TestNewSessionIsSelfContained(t *testing.T) {
 	}
 	if strings.Contains(b.Context.Styles.Title.Render("t"), "\x1b[") {
 		t.Error("session b took session a's colour profile")
+	}
+	if !a.Context.ReadOnly || b.Context.ReadOnly {
+		t.Error("a viewer's session must be read-only, and only theirs")
+	}
+	if _, err := a.Context.Providers[0].RefundPayment(context.Background(), "o", "p", api.RefundPaymentRequest{}); err == nil {
+		t.Error("a viewer's provider accepted a refund")
 	}
 }
