@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"os/user"
@@ -25,6 +27,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	charmlog "github.com/charmbracelet/log"
 	"github.com/google/uuid"
 	"github.com/muesli/termenv"
 
@@ -36,6 +39,7 @@ import (
 	"paydesk/api/moyasar"
 	"paydesk/api/sandbox"
 	"paydesk/ui"
+	"paydesk/ui/sshserve"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -49,6 +53,10 @@ func main() {
 		err = runSandbox(args[1:])
 	case len(args) > 0 && args[0] == "version":
 		printVersion(os.Stdout)
+	case len(args) > 0 && args[0] == "serve":
+		err = runServe(args[1:])
+	case len(args) > 0 && args[0] == "hostkey":
+		err = runHostkey(args[1:])
 	case len(args) > 0 && args[0] == "audit":
 		err = runAudit(args[1:])
 	case len(args) > 0 && args[0] == "help":
@@ -206,6 +214,97 @@ func recoveryProviders(providers []api.Provider, readOnly bool) []api.Provider {
 		out[i] = api.ReadOnly(p)
 	}
 	return out
+}
+
+// runHostkey creates the SSH host key serve needs; it never overwrites one.
+func runHostkey(args []string) error {
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		return errors.New("usage: paydesk hostkey PATH")
+	}
+	fp, err := sshserve.WriteHostKey(args[0])
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: new ed25519 host key, mode 0600\n%s\n", args[0], fp)
+	return nil
+}
+
+// runServe serves the console over SSH to every key in the users file.
+func runServe(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:2222", "address to listen on")
+	hostKey := fs.String("host-key", "", "host key file (create it with paydesk hostkey PATH)")
+	users := fs.String("users", "", "users file: NAME ROLE KEYTYPE BASE64 [comment] per line")
+	readOnly := fs.Bool("read-only", os.Getenv("PAYDESK_READ_ONLY") == "1", "every session browses only (env PAYDESK_READ_ONLY=1)")
+	refresh := fs.Duration("refresh", 2*time.Second, "live refresh interval for refunds still settling")
+	idle := fs.Duration("idle-timeout", 15*time.Minute, "close a session after this long with no key pressed")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *hostKey == "" || *users == "" {
+		return errors.New("usage: paydesk serve [--listen 127.0.0.1:2222] --host-key PATH --users PATH [--read-only] [--refresh D]")
+	}
+	if *refresh < 250*time.Millisecond {
+		return fmt.Errorf("--refresh %s is too fast: at least 250ms (the providers rate-limit)", *refresh)
+	}
+	pem, fp, err := sshserve.LoadHostKey(*hostKey)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	// wish reports a session's program errors through charmbracelet/log's
+	// default logger: make those lines JSON as well.
+	charmlog.SetFormatter(charmlog.JSONFormatter)
+	// The sandbox's HTTP servers and net/http log to the standard logger,
+	// unstructured; the server's log is the structured one above.
+	log.SetOutput(io.Discard)
+
+	providers, sb, err := configureProviders()
+	if err != nil {
+		return err
+	}
+	if sb != nil {
+		defer sb.Close()
+		logger.Info("no provider configured: serving the embedded sandbox")
+	}
+	safety, err := openSafety(sb != nil)
+	if err != nil {
+		return err
+	}
+	defer safety.Close()
+	status := safety.recover(recoveryProviders(providers, *readOnly))
+	srv, err := sshserve.New(sshserve.Config{
+		Addr: *listen, HostKeyPEM: pem, UsersPath: *users, Log: logger, IdleTimeout: *idle,
+		Deps: ui.Deps{
+			Providers: providers, Journal: safety.journal, Sandbox: sb != nil, ReadOnly: *readOnly,
+			Refresh: *refresh, Timeout: 10 * time.Second, Now: time.Now,
+			NewKey: func() string { return uuid.NewString() }, Status: status,
+			RefundLimits: api.DefaultRefundLimits(),
+		},
+	})
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	logger.Info("host key", "fingerprint", fp)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	go func() {
+		for s := range sig {
+			if s == syscall.SIGHUP {
+				srv.Reload()
+				continue
+			}
+			logger.Info("stopping", "signal", s.String())
+			srv.Close()
+			return
+		}
+	}()
+	return srv.Serve(l)
 }
 
 // configureProviders builds a client for every provider whose base URL is
