@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 	"github.com/muesli/termenv"
 
 	"paydesk/api"
+	"paydesk/api/journal"
+	"paydesk/model"
 )
 
 // Under go test stdout is no terminal, so lipgloss's default renderer draws
@@ -74,5 +77,48 @@ func TestNewSessionIsSelfContained(t *testing.T) {
 	}
 	if _, err := a.Context.Providers[0].RefundPayment(context.Background(), "o", "p", api.RefundPaymentRequest{}); err == nil {
 		t.Error("a viewer's provider accepted a refund")
+	}
+}
+
+// Every action a session takes reaches the audit log under the session's
+// identity: name, role and key fingerprint.
+func TestSessionActionsAreAuditedWithIdentity(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	var mu sync.Mutex
+	var recs []journal.AuditRecord
+	j, err := journal.Open(journal.Options{Dir: t.TempDir(), Now: h.clock.Now, Auditor: journal.AuditorFunc(func(r journal.AuditRecord) error {
+		mu.Lock()
+		recs = append(recs, r)
+		mu.Unlock()
+		return nil
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Deps{Providers: []api.Provider{h.prov}, Journal: j, Sandbox: true, Refresh: time.Hour, Timeout: 5 * time.Second,
+		Now: h.clock.Now, NewKey: func() string { return "k" }, RefundLimits: api.DefaultRefundLimits()}
+	s := NewSession(d, testStyles().R, Identity{Name: "desk-1", Role: api.RoleAgent, Fingerprint: "SHA256:abc"}, io.Discard)
+	p := s.Context.Providers[0]
+	ctx := context.Background()
+	page, err := p.ListOrders(ctx, api.OrderQuery{})
+	if err != nil || len(page.Orders) == 0 {
+		t.Fatalf("orders: %v", err)
+	}
+	o, err := p.GetOrder(ctx, page.Orders[0].ID)
+	if err != nil || len(o.Payments) == 0 {
+		t.Fatalf("order: %v", err)
+	}
+	if _, err := p.UpdatePayment(ctx, o.ID, o.Payments[0].ID, api.PaymentUpdate{Metadata: model.Metadata{"note": "checked"}, IdempotencyKey: "k1"}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(recs) == 0 {
+		t.Fatal("no audit record")
+	}
+	for _, r := range recs {
+		if r.Actor != "desk-1 role=agent key=SHA256:abc" {
+			t.Errorf("audit actor %q", r.Actor)
+		}
 	}
 }
