@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/shopspring/decimal"
+	"golang.org/x/time/rate"
 
 	"paydesk/model"
 )
@@ -58,6 +59,11 @@ func (r Role) String() string {
 // ErrForbidden is returned for an action the caller's role does not allow.
 var ErrForbidden = errors.New("not allowed for this role")
 
+// ErrTooManyMoneyActions is returned when one key moves money faster than
+// its per-minute allowance: a stolen key or a stuck hand cannot empty the
+// merchant's balance in a loop.
+var ErrTooManyMoneyActions = errors.New("too many money actions from this key in the last minute: wait, then try again")
+
 // RoleError says which role was refused what; errors.Is(err, ErrForbidden).
 type RoleError struct {
 	Role   Role
@@ -100,8 +106,11 @@ func (l RefundLimits) For(currency string) model.Money {
 // limit; admins do everything. A refused call returns a *RoleError before
 // any request is made, and the capabilities offer only what the role may do,
 // so the screens do not offer keys that would be refused.
-func Guard(p Provider, role Role, limits RefundLimits) Provider {
-	return guard{p: p, role: role, limits: limits}
+//
+// money, when not nil, is the key's allowance of money actions (refunds and
+// cancels), shared by every session of that key; one token per action.
+func Guard(p Provider, role Role, limits RefundLimits, money *rate.Limiter) Provider {
+	return guard{p: p, role: role, limits: limits, money: money}
 }
 
 // RoleOf reports the role p is guarded for, if it is.
@@ -116,6 +125,16 @@ type guard struct {
 	p      Provider
 	role   Role
 	limits RefundLimits
+	money  *rate.Limiter
+}
+
+// spend takes one money action from the key's allowance. It runs after the
+// role checks, so a refused action costs nothing.
+func (g guard) spend() error {
+	if g.money != nil && !g.money.Allow() {
+		return ErrTooManyMoneyActions
+	}
+	return nil
 }
 
 func (g guard) ID() string   { return g.p.ID() }
@@ -203,11 +222,17 @@ func (g guard) RefundOrder(ctx context.Context, orderID string, r RefundOrderReq
 			return nil, err
 		}
 	}
+	if err := g.spend(); err != nil {
+		return nil, err
+	}
 	return g.p.RefundOrder(ctx, orderID, r)
 }
 
 func (g guard) RefundPayment(ctx context.Context, orderID, paymentID string, r RefundPaymentRequest) (*RefundResult, error) {
 	if err := g.refunder(r.Amount); err != nil {
+		return nil, err
+	}
+	if err := g.spend(); err != nil {
 		return nil, err
 	}
 	return g.p.RefundPayment(ctx, orderID, paymentID, r)
@@ -218,6 +243,9 @@ func (g guard) RefundPayment(ctx context.Context, orderID, paymentID string, r R
 func (g guard) CancelPayment(ctx context.Context, orderID, paymentID string, r CancelRequest) (*model.Payment, error) {
 	if g.role != RoleAdmin {
 		return nil, &RoleError{Role: g.role, Action: "cancel a payment"}
+	}
+	if err := g.spend(); err != nil {
+		return nil, err
 	}
 	return g.p.CancelPayment(ctx, orderID, paymentID, r)
 }

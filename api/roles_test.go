@@ -4,15 +4,17 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
+	"golang.org/x/time/rate"
 
 	"paydesk/model"
 )
 
 func TestViewerChangesNothing(t *testing.T) {
 	inner := &countingProvider{}
-	p := Guard(inner, RoleViewer, DefaultRefundLimits())
+	p := Guard(inner, RoleViewer, DefaultRefundLimits(), nil)
 	ctx := context.Background()
 	_, e1 := p.RefundOrder(ctx, "o", RefundOrderRequest{Expected: model.MustParse("1.00", "USD")})
 	_, e2 := p.RefundPayment(ctx, "o", "p", RefundPaymentRequest{Amount: model.MustParse("1.00", "USD")})
@@ -46,7 +48,7 @@ func TestAgentRefundsUpToTheLimit(t *testing.T) {
 	ctx := context.Background()
 	for _, role := range []Role{RoleAgent, RoleApprover} {
 		inner := &countingProvider{}
-		p := Guard(inner, role, lim)
+		p := Guard(inner, role, lim, nil)
 		if _, err := p.RefundPayment(ctx, "o", "p", RefundPaymentRequest{Amount: model.MustParse("100.00", "USD")}); err != nil {
 			t.Errorf("%s: 100.00 USD refused: %v", role, err)
 		}
@@ -86,7 +88,7 @@ func TestAgentRefundsUpToTheLimit(t *testing.T) {
 // when the confirmed amount was under the limit.
 func TestAgentWholeOrderRefundReadsWhatIsLeft(t *testing.T) {
 	inner := &countingProvider{}
-	p := Guard(inner, RoleAgent, DefaultRefundLimits())
+	p := Guard(inner, RoleAgent, DefaultRefundLimits(), nil)
 	_, err := p.RefundOrder(context.Background(), "o", RefundOrderRequest{Expected: model.MustParse("10.00", "USD")})
 	if !errors.Is(err, ErrForbidden) {
 		t.Fatalf("err = %v: an order whose remaining amount cannot be read was refunded", err)
@@ -98,7 +100,7 @@ func TestAgentWholeOrderRefundReadsWhatIsLeft(t *testing.T) {
 
 func TestAdminDoesEverything(t *testing.T) {
 	inner := &countingProvider{}
-	p := Guard(inner, RoleAdmin, DefaultRefundLimits())
+	p := Guard(inner, RoleAdmin, DefaultRefundLimits(), nil)
 	ctx := context.Background()
 	if _, err := p.RefundPayment(ctx, "o", "p", RefundPaymentRequest{Amount: model.MustParse("5000.00", "USD")}); err != nil {
 		t.Error(err)
@@ -119,5 +121,36 @@ func TestParseRole(t *testing.T) {
 	}
 	if _, err := ParseRole("root"); err == nil {
 		t.Error("unknown role accepted")
+	}
+}
+
+// One key's money actions are rationed across all its sessions; refused
+// actions cost nothing, reads and metadata edits are not counted.
+func TestMoneyActionsPerKeyAreRationed(t *testing.T) {
+	inner := &countingProvider{}
+	lim := rate.NewLimiter(rate.Every(time.Hour), 2)
+	a := Guard(inner, RoleAgent, DefaultRefundLimits(), lim)
+	b := Guard(inner, RoleAgent, DefaultRefundLimits(), lim) // a second session of the same key
+	ctx := context.Background()
+	small := RefundPaymentRequest{Amount: model.MustParse("1.00", "USD")}
+	if _, err := a.RefundPayment(ctx, "o", "p", RefundPaymentRequest{Amount: model.MustParse("500.00", "USD")}); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("over the limit: %v", err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := a.UpdatePayment(ctx, "o", "p", PaymentUpdate{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.RefundPayment(ctx, "o", "p", small); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.RefundPayment(ctx, "o", "p", small); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.RefundPayment(ctx, "o", "p", small); !errors.Is(err, ErrTooManyMoneyActions) {
+		t.Fatalf("third money action: err = %v", err)
+	}
+	if _, err := a.CancelPayment(ctx, "o", "p", CancelRequest{}); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("cancel by an agent: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	"github.com/charmbracelet/huh"
 	"github.com/charmbracelet/lipgloss"
+	"golang.org/x/time/rate"
 
 	"paydesk/api"
 	"paydesk/api/journal"
@@ -32,6 +33,9 @@ type Deps struct {
 	NewKey   func() string
 	// RefundLimits bound what an agent or approver refunds in one action.
 	RefundLimits api.RefundLimits
+	// MoneyLimiter gives the allowance of money actions of one key
+	// (by fingerprint), shared by all its sessions; nil means no limit.
+	MoneyLimiter func(fingerprint string) *rate.Limiter
 	// Status is shown once when the session starts (what recovery found).
 	Status string
 }
@@ -88,7 +92,11 @@ func NewSession(d Deps, r *lipgloss.Renderer, id Identity, out io.Writer) *Sessi
 			p = journal.Wrap(p, d.Journal, id.Actor())
 		}
 		if id.Role != 0 {
-			p = api.Guard(p, id.Role, d.RefundLimits)
+			var money *rate.Limiter
+			if d.MoneyLimiter != nil {
+				money = d.MoneyLimiter(id.Fingerprint)
+			}
+			p = api.Guard(p, id.Role, d.RefundLimits, money)
 		}
 		if readOnly {
 			p = api.ReadOnly(p)

@@ -23,6 +23,7 @@ import (
 	"github.com/charmbracelet/wish/bubbletea"
 	"github.com/muesli/termenv"
 	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/time/rate"
 
 	"paydesk/model/safetext"
 	"paydesk/ui"
@@ -52,6 +53,9 @@ type Config struct {
 	MaxSessionsPerKey int // default 3
 	// UsersPoll is how often the users file is checked for changes.
 	UsersPoll time.Duration // default 1s
+	// MoneyActionsPerMinute is how many refunds and cancels one key may make
+	// per minute, across all its sessions.
+	MoneyActionsPerMinute int // default 10
 }
 
 func (c *Config) defaults() {
@@ -70,6 +74,9 @@ func (c *Config) defaults() {
 	if c.UsersPoll <= 0 {
 		c.UsersPoll = time.Second
 	}
+	if c.MoneyActionsPerMinute <= 0 {
+		c.MoneyActionsPerMinute = 10
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -86,6 +93,9 @@ type Server struct {
 	usersRaw  []byte
 	live      map[ssh.Session]*liveSession
 	perKey    map[string]int
+	money     map[string]*rate.Limiter
+	listener  net.Listener
+	closed    bool
 	stop      chan struct{}
 	stopOnce  sync.Once
 	watchDone chan struct{}
@@ -110,9 +120,12 @@ var guardConnKey = &ctxKey{"guard-conn"}
 func New(cfg Config) (*Server, error) {
 	cfg.defaults()
 	s := &Server{cfg: cfg, log: cfg.Log, live: map[ssh.Session]*liveSession{}, perKey: map[string]int{},
-		stop: make(chan struct{}), watchDone: make(chan struct{})}
+		money: map[string]*rate.Limiter{}, stop: make(chan struct{}), watchDone: make(chan struct{})}
 	if err := s.loadUsers(true); err != nil {
 		return nil, err
+	}
+	if s.cfg.Deps.MoneyLimiter == nil {
+		s.cfg.Deps.MoneyLimiter = s.moneyLimiter
 	}
 	srv, err := wish.NewServer(
 		wish.WithAddress(cfg.Addr),
@@ -141,6 +154,16 @@ func New(cfg Config) (*Server, error) {
 
 // Serve accepts connections on l until Close.
 func (s *Server) Serve(l net.Listener) error {
+	// The ssh library's Serve does not notice a Close that came first: it
+	// would wait forever. Close closes the listener this records.
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		l.Close()
+		return nil
+	}
+	s.listener = l
+	s.mu.Unlock()
 	go s.watch()
 	s.log.Info("serving", "addr", l.Addr().String(), "users", len(s.currentUsers()))
 	err := s.srv.Serve(l)
@@ -162,7 +185,15 @@ func (s *Server) ListenAndServe() error {
 // Close stops accepting, closes every session and stops the users watcher.
 func (s *Server) Close() error {
 	s.stopOnce.Do(func() { close(s.stop) })
-	return s.srv.Close()
+	s.mu.Lock()
+	s.closed = true
+	l := s.listener
+	s.mu.Unlock()
+	err := s.srv.Close()
+	if l != nil {
+		_ = l.Close()
+	}
+	return err
 }
 
 // Reload re-reads the users file now (SIGHUP) and closes the sessions of
@@ -385,6 +416,20 @@ func (s *Server) unregister(l *liveSession) {
 	if s.perKey[l.user.Fingerprint]--; s.perKey[l.user.Fingerprint] <= 0 {
 		delete(s.perKey, l.user.Fingerprint)
 	}
+}
+
+// moneyLimiter is one key's allowance of money actions, shared by all its
+// sessions and kept across reconnects, so logging in again does not refill it.
+func (s *Server) moneyLimiter(fingerprint string) *rate.Limiter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.money[fingerprint]
+	if !ok {
+		n := s.cfg.MoneyActionsPerMinute
+		l = rate.NewLimiter(rate.Every(time.Minute/time.Duration(n)), n)
+		s.money[fingerprint] = l
+	}
+	return l
 }
 
 // Sessions is how many consoles are being served.

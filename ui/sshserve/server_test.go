@@ -605,3 +605,21 @@ func TestServerLogIsSanitised(t *testing.T) {
 		t.Errorf("refusal not logged:\n%s", log)
 	}
 }
+
+// Every session of one key draws on one allowance of money actions, which
+// a reconnect does not refill; another key has its own.
+func TestMoneyAllowanceIsPerKey(t *testing.T) {
+	a, b := newKey(t), newKey(t)
+	ts := startServer(t, usersLine("desk-1", "agent", a)+usersLine("desk-2", "agent", b), func(c *Config) { c.MoneyActionsPerMinute = 2 })
+	fa, fb := gossh.FingerprintSHA256(a.signer.PublicKey()), gossh.FingerprintSHA256(b.signer.PublicKey())
+	la := ts.srv.cfg.Deps.MoneyLimiter(fa)
+	if la != ts.srv.cfg.Deps.MoneyLimiter(fa) {
+		t.Error("two sessions of one key got separate allowances")
+	}
+	if la == ts.srv.cfg.Deps.MoneyLimiter(fb) {
+		t.Error("two keys share one allowance")
+	}
+	if !la.Allow() || !la.Allow() || la.Allow() {
+		t.Error("the allowance is not 2 per minute")
+	}
+}
