@@ -2,6 +2,8 @@ package ui
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -120,5 +122,79 @@ func TestSessionActionsAreAuditedWithIdentity(t *testing.T) {
 		if r.Actor != "desk-1 role=agent key=SHA256:abc" {
 			t.Errorf("audit actor %q", r.Actor)
 		}
+	}
+}
+
+// Two agents in two sessions of one process confirm a whole-order refund
+// of the same order at the same moment: the shared journal's per-order
+// lock lets one through, and the order is refunded once.
+func TestTwoSessionsRefundingOneOrderMakeOneRefund(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	j, err := journal.Open(journal.Options{Dir: t.TempDir(), Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := api.DefaultRefundLimits()
+	lim.Default = lim.Default.Mul(lim.Default) // 10000: the test is about the lock, not the limit
+	n := 0
+	d := Deps{Providers: []api.Provider{h.prov}, Journal: j, Sandbox: true, Refresh: time.Hour, Timeout: 5 * time.Second,
+		Now: h.clock.Now, NewKey: func() string { n++; return fmt.Sprintf("key-%d", n) }, RefundLimits: lim}
+	one := NewSession(d, testStyles().R, Identity{Name: "desk-1", Role: api.RoleAgent, Fingerprint: "SHA256:one"}, io.Discard)
+	two := NewSession(d, testStyles().R, Identity{Name: "desk-2", Role: api.RoleAgent, Fingerprint: "SHA256:two"}, io.Discard)
+	ctx := context.Background()
+	page, err := h.prov.ListOrders(ctx, api.OrderQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o *model.Order
+	for _, s := range page.Orders {
+		full, err := h.prov.GetOrder(ctx, s.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if full.Refundable().IsPositive() && !full.HasRefundInFlight() {
+			o = full
+			break
+		}
+	}
+	if o == nil {
+		t.Fatal("no refundable order in the sandbox")
+	}
+	before := len(o.Refunds)
+	expected := o.Refundable()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, s := range []*Session{one, two} {
+		wg.Add(1)
+		go func(i int, p api.Provider, key string) {
+			defer wg.Done()
+			_, errs[i] = p.RefundOrder(ctx, o.ID, api.RefundOrderRequest{IdempotencyKey: key, Reason: "customer asked", Expected: expected})
+		}(i, s.Context.Providers[0], fmt.Sprintf("race-%d", i))
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+			continue
+		}
+		var busy *journal.BusyError
+		if errors.As(err, &busy) && !strings.HasPrefix(busy.Actor, "desk-") {
+			t.Errorf("busy error does not name the other agent: %+v", busy)
+		}
+		t.Logf("the other agent got: %v", err)
+	}
+	if ok != 1 {
+		t.Fatalf("%d refunds went through (errors %v), want exactly 1", ok, errs)
+	}
+	after, err := h.prov.GetOrder(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(after.Refunds) - before; got < 1 {
+		t.Fatalf("no refund on the order")
+	}
+	if after.Refundable().IsPositive() && !after.HasRefundInFlight() {
+		t.Errorf("order still has %s refundable after a whole-order refund", after.Refundable())
 	}
 }
