@@ -267,6 +267,11 @@ func runServe(args []string) error {
 		defer sb.Close()
 		logger.Info("no provider configured: serving the embedded sandbox")
 	}
+	// One read of an order serves every session watching it for one
+	// refresh interval; changes forget it at once.
+	for i, p := range providers {
+		providers[i] = api.Shared(p, *refresh, time.Now)
+	}
 	safety, err := openSafety(sb != nil)
 	if err != nil {
 		return err
