@@ -2,6 +2,7 @@ package sshserve
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
@@ -621,5 +622,37 @@ func TestMoneyAllowanceIsPerKey(t *testing.T) {
 	}
 	if !la.Allow() || !la.Allow() || la.Allow() {
 		t.Error("the allowance is not 2 per minute")
+	}
+}
+
+// panicky is a provider whose first list panics, as a bug in a client would.
+type panicky struct {
+	api.Provider
+	once *sync.Once
+}
+
+func (p panicky) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPage, error) {
+	p.once.Do(func() { panic("bug in a provider client") })
+	return p.Provider.ListOrders(ctx, q)
+}
+
+// A panic in one session (here in a command goroutine the console started)
+// ends that session only: the server keeps serving everyone else.
+func TestPanicInOneSessionSparesTheServer(t *testing.T) {
+	a, b := newKey(t), newKey(t)
+	ts := startServer(t, usersLine("desk-1", "agent", a)+usersLine("desk-2", "agent", b), func(c *Config) {
+		c.Deps.Providers = []api.Provider{panicky{Provider: c.Deps.Providers[0], once: &sync.Once{}}}
+	})
+	tm := ts.open(a, "x")
+	_ = tm.waitClosed(10 * time.Second)
+	// The server is still up, and a second session is served.
+	tb := ts.open(b, "x")
+	tb.waitText("loaded")
+	deadline := time.Now().Add(5 * time.Second)
+	for ts.srv.Sessions() != 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := ts.srv.Sessions(); n != 1 {
+		t.Errorf("%d sessions registered, want the second one only", n)
 	}
 }
