@@ -229,6 +229,16 @@ func (s *refundFormScreen) review() tea.Cmd {
 	md, _ := parseMetadataLine(s.metaLine) // validated by the form
 	reason := strings.TrimSpace(s.reason)
 	ext := strings.TrimSpace(s.extID)
+	// The confirmation shows agent-typed text verbatim, never masked for
+	// display: the form refuses personal data and anything the screen would
+	// draw differently (model.ValidateReason), so what is shown is exactly
+	// what is sent. Checked again here so no path can skip the form's rule.
+	if fe := model.ValidateReason(reason, s.caps().ReasonMaxLen); fe != nil {
+		return StatusErr(fe)
+	}
+	if fe := model.ValidateExternalOrderID(ext); fe != nil {
+		return StatusErr(fe)
+	}
 	if s.partial() {
 		amt, fe := model.ValidateRefundAmount(s.amount, s.refundable())
 		if fe != nil {
