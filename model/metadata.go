@@ -79,6 +79,33 @@ const (
 	MaxExternalIDLen    = 64
 )
 
+// Limits on metadata the console reads. A provider may hold more keys than
+// the console writes (other systems write metadata too), but a hostile
+// answer can pack a million keys into the 16 MB body cap; per-key costs
+// (map entries, screen rows, editor inputs) then take hundreds of MB.
+const (
+	// MaxReadMetadataKeys is how many keys of one object's metadata the
+	// clients keep; the rest are dropped at decode and the object's
+	// MetadataTotal says how many there were (see MetadataNote). Twenty
+	// times what paydesk writes, so honest data is never cut.
+	MaxReadMetadataKeys = 1000
+	// MaxEditableMetadataKeys is the largest set the metadata editor opens
+	// (one row of two inputs per key). A set the provider holds beyond it,
+	// or one cut at decode, is refused with a message: saving writes the
+	// whole set back, so editing a part of one would delete the rest.
+	MaxEditableMetadataKeys = 2 * MaxMetadataKeys
+)
+
+// MetadataNote is the visible marker of metadata cut at decode ("" when
+// nothing was cut): total is the object's MetadataTotal, kept how many keys
+// are held.
+func MetadataNote(kept, total int) string {
+	if total <= kept {
+		return ""
+	}
+	return fmt.Sprintf("truncated: the provider sent %d keys; paydesk reads the first %d", total, kept)
+}
+
 // FieldError names a field and the rule its value broke, in words for the agent.
 type FieldError struct {
 	Field string

@@ -128,6 +128,11 @@ func (c *Client) get(ctx context.Context, op, path string, q url.Values, out any
 	if err != nil {
 		return err
 	}
+	// A list or object longer than paydesk reads is refused before any
+	// decoding (api.CheckBounds).
+	if err := api.CheckBounds(resp.Body); err != nil {
+		return &api.Error{Provider: c.t.Provider, Op: op, Message: "unreadable answer: " + err.Error(), Err: err}
+	}
 	if err := json.Unmarshal(resp.Body, out); err != nil {
 		return &api.Error{Provider: c.t.Provider, Op: op, Message: "unreadable answer", Err: err}
 	}

@@ -48,8 +48,10 @@ type member struct {
 	val json.RawMessage
 }
 
-// members reads a JSON object's members in wire order. A later duplicate key
-// replaces an earlier one, as encoding/json does.
+// members reads a JSON object's members in wire order, at most maxFields of
+// them (no more can be shown: a million-member metadata object must not be
+// decoded here either). A later duplicate key replaces an earlier one, as
+// encoding/json does.
 func members(raw []byte) []member {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -58,7 +60,7 @@ func members(raw []byte) []member {
 	}
 	var out []member
 	seen := map[string]int{}
-	for dec.More() {
+	for dec.More() && len(out) < maxFields {
 		t, err := dec.Token()
 		if err != nil {
 			return out

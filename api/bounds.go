@@ -1,0 +1,208 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"paydesk/model"
+)
+
+// Bounds on what one provider answer may hold. The transport caps a body at
+// 16 MB, but inside that cap a hostile or broken provider can pack a million
+// tiny entries: a 13 MB answer with a million metadata keys once took the
+// console to 644 MB on the order screen and got the metadata editor killed
+// for want of memory. Per-entry costs (map buckets, strings, rows, inputs)
+// are what grows, so the entries are counted, not the bytes.
+//
+// Lists (payments, refunds, transactions, charges, items, pages of orders)
+// and objects other than metadata that hold more entries than these are
+// refused with a BoundsError naming the field: a list cut short would make
+// sums of money wrong (a refund missing from the list overstates what is
+// refundable), so no partial reading of one is ever shown or acted on.
+// Metadata, free-form and without money meaning, is read up to
+// model.MaxReadMetadataKeys keys and the rest dropped, with the object's
+// MetadataTotal saying so (see ObjectMembers).
+const (
+	// MaxListLen: the providers' own pages hold at most 100 entries and an
+	// order holds a handful of payments and refunds; 1000 leaves ten times
+	// the largest page while keeping a hostile list's cost to kilobytes.
+	MaxListLen = 1000
+	// MaxObjectMembers bounds every other JSON object (statuses, amounts,
+	// stateTransitions): none documented has more than a few dozen members.
+	MaxObjectMembers = 1000
+)
+
+// BoundsError says which field of an answer held more entries than paydesk
+// reads.
+type BoundsError struct {
+	Field string // JSON path, e.g. "charges" or "data[].items"
+	List  bool   // a list rather than an object
+	Max   int
+}
+
+func (e *BoundsError) Error() string {
+	what := "entries"
+	if !e.List {
+		what = "members"
+	}
+	return fmt.Sprintf("%s holds more than %d %s, more than paydesk reads; the answer was not used", e.Field, e.Max, what)
+}
+
+// CheckBounds scans a JSON answer once, without decoding or allocating, and
+// returns a *BoundsError for the first list longer than MaxListLen or object
+// (other than one named "metadata") with more than MaxObjectMembers
+// members. It does not validate JSON: a malformed answer is left for the
+// decoder to refuse.
+func CheckBounds(b []byte) error {
+	type frame struct {
+		list       bool
+		n          int  // entries so far
+		seen       bool // anything inside yet
+		name       string
+		key0, key1 int // last string seen at this level (an object's key)
+	}
+	var stack []frame
+	last0, last1 := -1, -1 // span of the last string scanned
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if len(stack) > 0 && !stack[len(stack)-1].seen && c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != ']' && c != '}' {
+			top := &stack[len(stack)-1]
+			top.seen, top.n = true, 1
+		}
+		switch c {
+		case '"':
+			start := i + 1
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			last0, last1 = start, min(i, len(b))
+		case ':':
+			if len(stack) > 0 {
+				stack[len(stack)-1].key0, stack[len(stack)-1].key1 = last0, last1
+			}
+		case '{', '[':
+			name := ""
+			if len(stack) > 0 {
+				p := stack[len(stack)-1]
+				if p.list {
+					name = p.name + "[]"
+				} else if p.key0 >= 0 && p.key1 >= p.key0 {
+					name = string(b[p.key0:p.key1])
+					if p.name != "" {
+						name = p.name + "." + name
+					}
+				}
+			}
+			stack = append(stack, frame{list: c == '[', name: name, key0: -1, key1: -1})
+		case ']', '}':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case ',':
+			if len(stack) == 0 {
+				continue
+			}
+			top := &stack[len(stack)-1]
+			top.n++
+			switch {
+			case top.list && top.n > MaxListLen:
+				return &BoundsError{Field: orTop(top.name), List: true, Max: MaxListLen}
+			case !top.list && top.n > MaxObjectMembers && !isMetadata(top.name):
+				return &BoundsError{Field: orTop(top.name), Max: MaxObjectMembers}
+			}
+		}
+	}
+	return nil
+}
+
+func orTop(name string) string {
+	if name == "" {
+		return "the answer"
+	}
+	return name
+}
+
+// isMetadata reports whether a JSON path names a metadata object, the one
+// kind of object read in part (see ObjectMembers).
+func isMetadata(path string) bool {
+	return path == "metadata" || len(path) > 9 && path[len(path)-9:] == ".metadata"
+}
+
+// Member is one member of a JSON object, in wire order.
+type Member struct {
+	Key   string
+	Value json.RawMessage
+}
+
+// ObjectMembers reads a metadata object's members in wire order, at most
+// model.MaxReadMetadataKeys of them, and says how many it holds in all (a
+// later duplicate key replaces an earlier one, as encoding/json does). The
+// members past the cap are counted, never decoded, so a million-key object
+// costs one pass over its bytes. ok is false when b is not an object.
+func ObjectMembers(b []byte) (kept []Member, total int, ok bool) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return nil, 0, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, 0, false
+	}
+	seen := map[string]int{}
+	for dec.More() && len(kept) < model.MaxReadMetadataKeys {
+		t, err := dec.Token()
+		if err != nil {
+			return kept, len(kept), true
+		}
+		k, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return kept, len(kept), true
+		}
+		if i, dup := seen[k]; dup {
+			kept[i].Value = v
+			continue
+		}
+		seen[k] = len(kept)
+		kept = append(kept, Member{k, v})
+	}
+	if !dec.More() {
+		return kept, len(kept), true
+	}
+	return kept, countMembers(b), true
+}
+
+// countMembers counts the top-level members of the JSON object b (which
+// starts with '{'), without decoding it.
+func countMembers(b []byte) int {
+	depth, n, seen := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '"':
+			if depth == 1 && !seen {
+				seen, n = true, 1
+			}
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return n
+			}
+		case ',':
+			if depth == 1 {
+				n++
+			}
+		}
+	}
+	return n
+}
