@@ -218,7 +218,7 @@ func (s *refundScreen) render() {
 	l = append(l, "", st.Bold.Render("Last processing error"))
 	l = append(l, errorLines(st, r.LastError, w)...)
 	l = append(l, "")
-	l = append(l, metadataLines(st, r.Metadata, w)...)
+	l = append(l, metadataLines(st, r.Metadata, r.MetadataTotal, w)...)
 	l = append(l, "")
 	l = append(l, receiptLines(st, r.Receipt, w)...)
 	if r.Receipt != nil && r.Receipt.Balance != nil {
