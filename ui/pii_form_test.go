@@ -85,6 +85,21 @@ func TestRefundFormRefusesPIIPerProvider(t *testing.T) {
 			if !strings.Contains(v, "4111 1111 1111 1111") || strings.Contains(v, "and press enter to confirm") {
 				t.Fatalf("forage: the external order id was not kept, or got past the form:\n%s", v)
 			}
+			// Clean values reach the confirmation, shown exactly as they
+			// will be sent (the external order id included).
+			for range "4111 1111 1111 1111" {
+				s.keys("backspace")
+			}
+			s.typeText("ORD-77")
+			s.keys("enter")
+			v = s.waitText("and press enter to confirm")
+			for _, want := range []string{"Reason    customer changed their mind", "Ext. id   ORD-77"} {
+				if !strings.Contains(v, want) {
+					t.Errorf("forage: the confirmation lacks %q:\n%s", want, v)
+				}
+			}
+			s.keys("esc")
+			s.waitText("> ORD-77") // back on the form, values kept
 		}
 		s.keys("esc")
 	}
