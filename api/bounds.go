@@ -141,39 +141,102 @@ type Member struct {
 // model.MaxReadMetadataKeys of them, and says how many it holds in all (a
 // later duplicate key replaces an earlier one, as encoding/json does). The
 // members past the cap are counted, never decoded, so a million-key object
-// costs one pass over its bytes. ok is false when b is not an object.
+// costs one pass over its bytes. The values kept are copies: they may be
+// cached, and must not pin a 16 MB answer. ok is false when b is not an
+// object.
 func ObjectMembers(b []byte) (kept []Member, total int, ok bool) {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || b[0] != '{' {
-		return nil, 0, false
+	kept, total, ok = Members(b, model.MaxReadMetadataKeys)
+	for i := range kept {
+		kept[i].Value = bytes.Clone(kept[i].Value)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+	return kept, total, ok
+}
+
+// Members reads up to max distinct members of the JSON object b in wire
+// order without a json.Decoder (whose buffer would grow to hold the whole
+// object) and counts the rest. Values are slices of b, not copies. b must
+// already be valid JSON (callers pass what json.Unmarshal accepted); ok is
+// false when it is not an object.
+func Members(b []byte, max int) (kept []Member, total int, ok bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
 		return nil, 0, false
 	}
 	seen := map[string]int{}
-	for dec.More() && len(kept) < model.MaxReadMetadataKeys {
-		t, err := dec.Token()
-		if err != nil {
+	i = skipSpace(b, i+1)
+	for i < len(b) && b[i] == '"' && len(kept) < max {
+		kend := skipValue(b, i)
+		var k string
+		if json.Unmarshal(b[i:kend], &k) != nil {
 			return kept, len(kept), true
 		}
-		k, _ := t.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
+		i = skipSpace(b, kend)
+		if i >= len(b) || b[i] != ':' {
 			return kept, len(kept), true
 		}
-		if i, dup := seen[k]; dup {
-			kept[i].Value = v
-			continue
+		v0 := skipSpace(b, i+1)
+		v1 := skipValue(b, v0)
+		if j, dup := seen[k]; dup {
+			kept[j].Value = b[v0:v1]
+		} else {
+			seen[k] = len(kept)
+			kept = append(kept, Member{k, b[v0:v1]})
 		}
-		seen[k] = len(kept)
-		kept = append(kept, Member{k, v})
+		i = skipSpace(b, v1)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
 	}
-	if !dec.More() {
-		return kept, len(kept), true
+	if i >= len(b) || b[i] != '"' {
+		return kept, len(kept), true // read to the end
 	}
-	return kept, countMembers(b), true
+	return kept, countMembers(b[skipSpace(b, 0):]), true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the index just past the JSON value starting at b[i].
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		for i++; i < len(b); i++ {
+			switch b[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1
+			}
+		}
+		return len(b)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i = skipValue(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+		i++
+	}
+	return i
 }
 
 // countMembers counts the top-level members of the JSON object b (which

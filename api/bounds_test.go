@@ -69,9 +69,16 @@ func TestObjectMembersKeepsTheFirstAndCountsAll(t *testing.T) {
 	if kept[0].Key != "k0000000" || string(kept[0].Value) != `""` {
 		t.Fatalf("first member %+v", kept[0])
 	}
-	kept, total, _ = ObjectMembers([]byte(`{"a":1,"b":{"x":[1,2]},"a":"2"}`))
-	if len(kept) != 2 || total != 2 || string(kept[0].Value) != `"2"` {
-		t.Fatalf("small object: %+v total %d", kept, total)
+	kept, total, _ = ObjectMembers([]byte(" { \"a\" : 1 ,\n\"b\\u0041\":{\"x\":[1,\"}\\\"\"]}, \"a\":\"2\" , \"n\": null } "))
+	if len(kept) != 3 || total != 3 || string(kept[0].Value) != `"2"` || kept[1].Key != "bA" ||
+		string(kept[1].Value) != `{"x":[1,"}\""]}` || string(kept[2].Value) != "null" {
+		t.Fatalf("small object: %q total %d", kept, total)
+	}
+	if kept, total, _ := Members([]byte(`{"a":1,"b":2,"c":3}`), 2); len(kept) != 2 || total != 3 {
+		t.Fatalf("cut at 2: %q total %d", kept, total)
+	}
+	if kept, total, _ := Members([]byte(`{"a":1,"b":2}`), 2); len(kept) != 2 || total != 2 {
+		t.Fatalf("exactly 2: %q total %d", kept, total)
 	}
 	if _, _, ok := ObjectMembers([]byte(`null`)); ok {
 		t.Fatal("null read as an object")
