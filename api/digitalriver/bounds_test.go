@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,6 +61,9 @@ func TestRefundBoundsAtDecode(t *testing.T) {
 	}
 	if _, ok := r.Metadata[cutKey]; ok {
 		t.Fatal("the cut marker leaked into the metadata")
+	}
+	if i := slices.IndexFunc(r.Fields, func(f model.Field) bool { return f.Name == "metadata" }); i < 0 || !strings.Contains(r.Fields[i].Value, "truncated") {
+		t.Fatal("the refund's fields do not say its metadata was cut")
 	}
 	r, err = decodeRefund(fixtureWith(t, "testdata/seed003_refund.json", "metadata", []byte(`{"a":"x","n":3}`)))
 	if err != nil || len(r.Metadata) != 2 || r.MetadataTotal != 0 || r.Metadata["n"] != "3" {

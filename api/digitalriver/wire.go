@@ -424,6 +424,9 @@ func (w *wireRefund) toModel() (*model.Refund, error) {
 		}
 		field(fs, fmt.Sprintf("charges[%d]", i), c.ID+": "+strings.Join(parts, ", "))
 	}
+	if note := model.MetadataNote(len(r.Metadata), r.MetadataTotal); note != "" {
+		field(fs, "metadata", note) // first, so the cut is seen before the keys
+	}
 	for _, k := range sortedKeys(r.Metadata) {
 		field(fs, "metadata."+k, r.Metadata[k])
 	}
@@ -575,6 +578,9 @@ func (w *wireOrder) toModel(refunds []wireRefund) (*model.Order, error) {
 			return nil, fmt.Errorf("digitalriver: order %q: %w", w.ID, err)
 		}
 		field(fs, fmt.Sprintf("items[%d]", i), fmt.Sprintf("%s %s × %d, %s (refundable %s)", it.ID, it.SkuID, it.Quantity, a, ia))
+	}
+	if note := model.MetadataNote(len(o.Metadata), o.MetadataTotal); note != "" {
+		field(fs, "metadata", note) // first, so the cut is seen before the keys
 	}
 	for _, k := range sortedKeys(o.Metadata) {
 		field(fs, "metadata."+k, o.Metadata[k])
