@@ -31,6 +31,12 @@ const (
 	// MaxObjectMembers bounds every other JSON object (statuses, amounts,
 	// stateTransitions): none documented has more than a few dozen members.
 	MaxObjectMembers = 1000
+	// MaxAnswerMetadataKeys bounds the metadata keys kept across one answer:
+	// a thousand objects of a thousand keys each also fit in 16 MB, and each
+	// object's own cut would keep them all. Each metadata object counts the
+	// keys it keeps (at most model.MaxReadMetadataKeys), so one object cut
+	// at decode still passes while a list of such objects is refused.
+	MaxAnswerMetadataKeys = 10 * model.MaxReadMetadataKeys
 )
 
 // BoundsError says which field of an answer held more entries than paydesk
@@ -39,20 +45,27 @@ type BoundsError struct {
 	Field string // JSON path, e.g. "charges" or "data[].items"
 	List  bool   // a list rather than an object
 	Max   int
+	// Metadata: the answer's metadata objects hold more keys in all than
+	// MaxAnswerMetadataKeys (Field is the last of them).
+	Metadata bool
 }
 
 func (e *BoundsError) Error() string {
 	what := "entries"
-	if !e.List {
+	switch {
+	case e.Metadata:
+		return fmt.Sprintf("the metadata in this answer (up to %s) holds more than %d keys in all, more than paydesk reads; the answer was not used", e.Field, e.Max)
+	case !e.List:
 		what = "members"
 	}
 	return fmt.Sprintf("%s holds more than %d %s, more than paydesk reads; the answer was not used", e.Field, e.Max, what)
 }
 
 // CheckBounds scans a JSON answer once, without decoding or allocating, and
-// returns a *BoundsError for the first list longer than MaxListLen or object
+// returns a *BoundsError for the first list longer than MaxListLen, object
 // (other than one named "metadata") with more than MaxObjectMembers
-// members. It does not validate JSON: a malformed answer is left for the
+// members, or metadata objects keeping more than MaxAnswerMetadataKeys keys
+// in all. It does not validate JSON: a malformed answer is left for the
 // decoder to refuse.
 func CheckBounds(b []byte) error {
 	type frame struct {
@@ -64,6 +77,7 @@ func CheckBounds(b []byte) error {
 	}
 	var stack []frame
 	last0, last1 := -1, -1 // span of the last string scanned
+	metaKeys := 0          // metadata keys kept across the answer
 	for i := 0; i < len(b); i++ {
 		c := b[i]
 		if len(stack) > 0 && !stack[len(stack)-1].seen && c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != ']' && c != '}' {
@@ -98,8 +112,15 @@ func CheckBounds(b []byte) error {
 			}
 			stack = append(stack, frame{list: c == '[', name: name, key0: -1, key1: -1})
 		case ']', '}':
-			if len(stack) > 0 {
-				stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				continue
+			}
+			top := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if !top.list && isMetadata(top.name) {
+				if metaKeys += min(top.n, model.MaxReadMetadataKeys); metaKeys > MaxAnswerMetadataKeys {
+					return &BoundsError{Field: top.name, Max: MaxAnswerMetadataKeys, Metadata: true}
+				}
 			}
 		case ',':
 			if len(stack) == 0 {

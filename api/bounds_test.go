@@ -37,6 +37,9 @@ func TestCheckBoundsNamesTheLongList(t *testing.T) {
 		{`{"data":[{"items":` + hugeList(MaxListLen+1, `1`) + `}]}`, "data[].items", true},
 		{hugeList(MaxListLen+1, `{}`), "the answer", true},
 		{`{"stateTransitions":` + hugeObject(MaxObjectMembers+1) + `}`, "stateTransitions", false},
+		// a page of objects, each with a full metadata set: each would be
+		// kept whole, so together they are refused
+		{`{"data":` + hugeList(MaxAnswerMetadataKeys/model.MaxReadMetadataKeys+1, `{"metadata":`+hugeObject(model.MaxReadMetadataKeys)+`}`) + `}`, "data[].metadata", false},
 	}
 	for _, c := range cases {
 		err := CheckBounds([]byte(c.body))
@@ -49,6 +52,7 @@ func TestCheckBoundsNamesTheLongList(t *testing.T) {
 		`{"charges":` + hugeList(MaxListLen, `{"id":"c"}`) + `}`,
 		`{"metadata":` + hugeObject(MaxObjectMembers+5) + `}`,
 		`{"data":[{"metadata":` + hugeObject(MaxObjectMembers+5) + `}]}`,
+		`{"data":` + hugeList(MaxAnswerMetadataKeys/model.MaxReadMetadataKeys, `{"metadata":`+hugeObject(model.MaxReadMetadataKeys+50)+`}`) + `}`,
 		// commas, brackets and escaped quotes inside strings are text
 		`{"reason":"` + strings.Repeat(`a,[{\",`, 3000) + `"}`,
 		`[]`, `{}`, `not json at all`,
