@@ -421,8 +421,14 @@ func (s *orderScreen) renderHead() {
 func (s *orderScreen) lostLine() string {
 	o := s.order
 	var last *model.Refund
+	open := 0
 	for i := range o.Refunds {
-		if r := &o.Refunds[i]; refundLost(r) && (last == nil || !r.Updated.Before(last.Updated)) {
+		r := &o.Refunds[i]
+		if !refundLost(r) || madeUp(o, r) {
+			continue
+		}
+		open++
+		if last == nil || !r.Updated.Before(last.Updated) {
 			last = r
 		}
 	}
@@ -432,13 +438,30 @@ func (s *orderScreen) lostLine() string {
 	// One line at any width: the provider's reason gives way before the
 	// next step does (the refunds table has the id and the amount).
 	head := "✗ Refund " + last.Status.Label() + " ("
-	if n := s.live.lost; n > 1 {
-		head = fmt.Sprintf("✗ %d refunds failed, latest (", n)
+	if open > 1 {
+		head = fmt.Sprintf("✗ %d refunds failed, latest (", open)
 	}
 	tail := "): refund the customer another way."
 	room := max(s.width-lipgloss.Width(head)-lipgloss.Width(tail), 8)
 	text := head + safetext.Truncate(lostReason(last), room) + tail
 	return s.c.Styles.Bad.Render(safetext.Truncate(text, max(s.width, 20)))
+}
+
+// madeUp reports whether a refund that did not go through was followed by
+// one from the same payment, at least as large, that succeeded or may
+// still: telling the agent to refund the customer another way would then
+// invite a second refund.
+func madeUp(o *model.Order, lost *model.Refund) bool {
+	for i := range o.Refunds {
+		r := &o.Refunds[i]
+		if r.ID == lost.ID || refundLost(r) || r.PaymentID != lost.PaymentID || r.Created.Before(lost.Created) {
+			continue
+		}
+		if c, err := r.Amount.Cmp(lost.Amount); err == nil && c >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // pair draws two label/value cells on one line; values are already safe.

@@ -127,3 +127,33 @@ func TestSettledRefundReplacesWatchingLine(t *testing.T) {
 		t.Errorf("status line after settling: %q", st)
 	}
 }
+
+// The order header tells the agent to refund another way only while a
+// failed refund has not been made up by a later one from the same payment:
+// after that, the advice would invite a second refund.
+func TestFailedRefundAdviceEndsWhenMadeUp(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	c := h.context(120, 40, harnessOpts{})
+	usd := func(s string) model.Money { m, _ := model.ParseAmount(s, "USD"); return m }
+	failed := model.Refund{ID: "r1", PaymentID: "p1", Amount: usd("10.00"), Status: model.StatusFailed,
+		FailureReason: "expired_or_canceled_card", Created: testStart, Updated: testStart}
+	order := &model.Order{ID: "o1", Ref: "o1", Currency: "USD", Status: model.StatusSucceeded, Total: usd("50.00"),
+		Payments: []model.Payment{{ID: "p1", Amount: usd("50.00"), Status: model.StatusSucceeded}},
+		Refunds:  []model.Refund{failed}}
+	s := newOrderScreen(c, 0, "o1").(*orderScreen)
+	s.setOrder(order)
+	if v := s.View(); !strings.Contains(v, "✗ Refund failed (expired_or_canceled_card): refund the customer another way.") {
+		t.Fatalf("a failed refund without the advice:\n%s", v)
+	}
+	later := model.Refund{ID: "r2", PaymentID: "p1", Amount: usd("10.00"), Status: model.StatusSucceeded,
+		Created: testStart.Add(time.Hour), Updated: testStart.Add(time.Hour)}
+	order.Refunds = append(order.Refunds, later)
+	s.setOrder(order)
+	v := s.View()
+	if strings.Contains(v, "another way") {
+		t.Fatalf("the advice outlived the refund that made up for the failure:\n%s", v)
+	}
+	if !strings.Contains(v, "✗ settled · 1 refund failed") {
+		t.Fatalf("the failure is no longer mentioned at all:\n%s", v)
+	}
+}
