@@ -156,4 +156,9 @@ func TestFailedRefundAdviceEndsWhenMadeUp(t *testing.T) {
 	if !strings.Contains(v, "✗ settled · 1 refund failed") {
 		t.Fatalf("the failure is no longer mentioned at all:\n%s", v)
 	}
+	rs := newRefundScreen(c, 0, order, "r1").(*refundScreen)
+	rs.SetSize(120, 38)
+	if v := rs.View(); strings.Contains(v, "another way") || !strings.Contains(v, "A later refund from the same payment covers it") {
+		t.Fatalf("the refund screen of a made-up failure:\n%s", v)
+	}
 }

@@ -204,7 +204,11 @@ func (s *refundScreen) render() {
 	case !r.Status.Final():
 		l = append(l, st.Pending.Render("Still processing at the provider; this screen refreshes by itself."))
 	case refundLost(r):
-		l = append(l, strings.Split(st.Bad.Render(wrapText("This refund "+r.Status.Label()+": "+lostReason(r)+". "+upperFirst(nextStep)+".", w)), "\n")...)
+		next := upperFirst(nextStep) + "."
+		if madeUp(s.order, r) {
+			next = "A later refund from the same payment covers it; do not refund again."
+		}
+		l = append(l, strings.Split(st.Bad.Render(wrapText("This refund "+r.Status.Label()+": "+lostReason(r)+". "+next, w)), "\n")...)
 	}
 	l = append(l, "",
 		pair(st, "Amount", st.Bold.Render(fmtMoney(r.Amount)), "Payment", orDash(r.PaymentID), col),
