@@ -38,6 +38,12 @@ type Error struct {
 	// RetryAfter is the provider's requested wait, when it gave one.
 	RetryAfter string
 	Err        error // underlying transport error, if any
+	// Hint is one line of advice in words, naming what to check ("Forage
+	// refused the client id/secret: check FORAGE_CLIENT_ID and
+	// FORAGE_CLIENT_SECRET"). Set by the provider package that knows its
+	// codes and settings, or by the transport for network failures; ""
+	// when there is nothing to add to the provider's own message.
+	Hint string
 }
 
 // FieldError is a provider's complaint about one request field.
