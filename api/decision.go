@@ -84,11 +84,12 @@ func (d Decision) String() string {
 //     included because a proxy or gateway can say them after the backend
 //     committed; the provider's word is not enough to risk a second refund.
 //   - A replayable mutating request may be re-sent with the same key and
-//     bytes (lost answer, 409, 429, 5xx) and refreshed once on a 401.
+//     bytes (lost answer, 409, 429, 5xx) and refreshed once on a 401; a 401
+//     it cannot refresh past is Unknown, like any change's.
 //   - A 3xx is never followed. To a mutating request it is Unknown (the
 //     POST/redirect/GET pattern answers 303 after committing); to a read it
 //     is a definite error.
-//   - A definite refusal (401 without refresh, other 4xx) of a mutating
+//   - A definite refusal (a 4xx other than 401, 409 and 429) of a mutating
 //     request is Unknown when an earlier attempt may have happened: the
 //     refusal answers the last attempt, not the earlier one.
 //   - A read is never Unknown: it is retried or it fails.
@@ -119,7 +120,10 @@ func Decide(a Attempt) Decision {
 			return Unknown
 		case a.CanRefresh:
 			return Refresh
-		case a.Mutating && a.EarlierMayHaveHappened:
+		case a.Mutating:
+			// A gateway can refuse the credentials after the backend
+			// committed; with nothing left to refresh, only a read can
+			// tell, and calling it failed invites a second refund.
 			return Unknown
 		}
 		return Definite

@@ -46,7 +46,7 @@ func TestDecide(t *testing.T) {
 		ans("301", 301, redirect), ans("302", 302, redirect), ans("303", 303, redirect),
 		ans("307", 307, redirect), ans("308", 308, redirect),
 		ans("400", 400, definite),
-		ans("401 static key", 401, [6]api.Decision{D, D, D, U, U, U}),
+		ans("401 static key", 401, [6]api.Decision{D, D, U, U, U, U}),
 		{name: "401 token, refresh unused", happened: api.Answered, status: 401, canRefresh: true,
 			want: [6]api.Decision{F, F, F, F, U, U}},
 		ans("403", 403, definite), ans("404", 404, definite), ans("422", 422, definite),
