@@ -83,10 +83,13 @@ func (ts *tokenSource) Authorize(ctx context.Context, req *http.Request) error {
 func (ts *tokenSource) Refreshable() bool { return true }
 
 // Credentials implements api.Credentials: the secret, the id:secret pair the
-// Basic header encodes, and every recent token, so the transport scrubs each
+// Basic header encodes (and that encoding), and every recent token, so the transport scrubs each
 // of them (raw, base64, URL-escaped, any 8-byte run) from what Forage says.
 func (ts *tokenSource) Credentials() []string {
-	out := []string{ts.secret.Reveal(), ts.clientID + ":" + ts.secret.Reveal()}
+	pair := ts.clientID + ":" + ts.secret.Reveal()
+	// The Basic value itself is listed too, so a provider that re-encodes
+	// the whole header (base64 of the base64) is caught.
+	out := []string{ts.secret.Reveal(), pair, base64.StdEncoding.EncodeToString([]byte(pair))}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	for _, t := range ts.past {
