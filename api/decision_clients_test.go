@@ -243,3 +243,87 @@ func TestMoneyFaultsAfterCommit(t *testing.T) {
 	}
 	t.Log("\n" + table.String())
 }
+
+// TestRedirectsAreNeverFollowed reproduces issue 8 point 4: Digital River's
+// client followed a 302 to another port with its Bearer key, and showed that
+// server's empty list as "No orders". No client may follow a redirect: the
+// other server sees nothing, a redirected read is an error saying so, and a
+// redirected refund is outcome unknown.
+func TestRedirectsAreNeverFollowed(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		stray []string // requests the other server received
+	)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		stray = append(stray, r.Method+" "+r.URL.Path+" auth="+r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"data":[],"hasMore":false,"orders":[],"results":[],"next":null}`))
+	}))
+	defer other.Close()
+	for _, prov := range []string{"forage", "moyasar", "digitalriver"} {
+		t.Run(prov, func(t *testing.T) {
+			e := newProvEnv(t, prov)
+			sb := e.front.h
+			// Forage's token call reaches the sandbox, so the redirected
+			// requests carry a real Bearer token.
+			e.front.h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/o/token/") {
+					sb.ServeHTTP(w, r)
+					return
+				}
+				http.Redirect(w, r, other.URL+r.URL.Path, http.StatusFound)
+			})
+			_, err := e.faulty.ListOrders(tctx(t), api.OrderQuery{Limit: 5})
+			if err == nil {
+				t.Fatal("a redirected order list came back as a list; want an error")
+			}
+			if e, ok := api.AsError(err); !ok || e.HTTPStatus != http.StatusFound || !strings.Contains(err.Error(), "not followed") || e.Hint == "" {
+				t.Errorf("redirected read: %v; want a 302 error saying it was not followed, with a hint", err)
+			}
+			_, err = e.faulty.RefundPayment(tctx(t), "order1", "pay1", api.RefundPaymentRequest{
+				IdempotencyKey: "redirect-" + prov, Amount: model.MustParse("1", "USD"), Reason: "test"})
+			// Digital River reads the order first, and that read is the
+			// one redirected: a definite error is right only if no money
+			// request left.
+			e.front.mu.Lock()
+			sent := e.front.money
+			e.front.mu.Unlock()
+			if err == nil || (sent > 0 && !api.IsOutcomeUnknown(err)) {
+				t.Errorf("redirected refund (%d money requests sent): %v; want outcome unknown", sent, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(stray) > 0 {
+				t.Fatalf("the redirect target was sent: %v", stray)
+			}
+		})
+	}
+}
+
+// TestCredentialsOnlyToBaseURL: a path that would move the request to
+// another host or port (userinfo-style "@host:port") is refused before
+// anything, and no credential, is sent.
+func TestCredentialsOnlyToBaseURL(t *testing.T) {
+	var hits sync.Map
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Store(r.Header.Get("Authorization"), true)
+	}))
+	defer other.Close()
+	base := newRecorder(t, status(200))
+	tr := newTransport(base, &sleeps{})
+	tr.Auth = api.Bearer{Key: api.NewSecret("sk_test_never_elsewhere")}
+	otherHost := strings.TrimPrefix(other.URL, "http://")
+	for _, path := range []string{"@" + otherHost + "/x", ":" + strings.Split(otherHost, ":")[1] + "/x"} {
+		_, err := tr.Do(tctx(t), api.Request{Op: "read", Method: http.MethodGet, Path: path})
+		if err == nil {
+			t.Errorf("path %q: sent", path)
+		}
+	}
+	n := 0
+	hits.Range(func(any, any) bool { n++; return true })
+	if n != 0 || len(base.Hits()) != 0 {
+		t.Fatalf("other server got %d requests, base %d; want none", n, len(base.Hits()))
+	}
+}
