@@ -327,3 +327,66 @@ func TestCredentialsOnlyToBaseURL(t *testing.T) {
 		t.Fatalf("other server got %d requests, base %d; want none", n, len(base.Hits()))
 	}
 }
+
+// TestHints: every provider names its own settings when it refuses the
+// credentials, and the transport says in words what a network failure
+// means, naming the provider and the address.
+func TestHints(t *testing.T) {
+	lim := rate.NewLimiter(rate.Inf, 0)
+	t.Run("refused credentials", func(t *testing.T) {
+		fs := httptest.NewServer(fsandbox.New(fsandbox.Options{Orders: 2, Seed: 1, RateLimit: 1 << 30}))
+		defer fs.Close()
+		ms := httptest.NewServer(msandbox.New(msandbox.Options{Orders: 2, Seed: 1}))
+		defer ms.Close()
+		ds := httptest.NewServer(drsandbox.New(drsandbox.Options{Orders: 2, Seed: 1, RatePerSecond: -1}))
+		defer ds.Close()
+		fp, _ := forage.New(forage.Config{BaseURL: fs.URL, ClientID: "demo-client", ClientSecret: api.NewSecret("wrong-secret"),
+			MerchantAccount: "9000055", Limiter: lim})
+		mp, _ := moyasar.New(moyasar.Config{BaseURL: ms.URL, APIKey: api.NewSecret("wrong-key"), Limiter: lim})
+		dp, _ := digitalriver.New(digitalriver.Config{BaseURL: ds.URL, APIKey: api.NewSecret("sk_test_wrong"), Limiter: lim})
+		for _, c := range []struct {
+			p    api.Provider
+			want string
+		}{
+			{fp, "Forage refused the client id/secret: check FORAGE_CLIENT_ID and FORAGE_CLIENT_SECRET"},
+			{mp, "Moyasar refused the API key: check MOYASAR_API_KEY"},
+			{dp, "Digital River refused the API key: check DIGITALRIVER_API_KEY"},
+		} {
+			_, err := c.p.ListOrders(tctx(t), api.OrderQuery{Limit: 1})
+			if e, ok := api.AsError(err); !ok || e.Hint != c.want {
+				t.Errorf("%s: got %v (hint %q), want hint %q", c.p.Name(), err, hintOf(err), c.want)
+			}
+		}
+	})
+	t.Run("not answering", func(t *testing.T) {
+		dead := httptest.NewServer(http.NotFoundHandler())
+		addr := strings.TrimPrefix(dead.URL, "http://")
+		dead.Close()
+		tr := &api.Transport{Provider: "forage", Name: "Forage", BaseURL: "http://" + addr,
+			Retry: api.RetryPolicy{MaxAttempts: 2, Base: time.Millisecond, Cap: time.Millisecond}}
+		_, err := tr.Do(tctx(t), api.Request{Op: "list orders", Method: http.MethodGet, Path: "/x"})
+		if want := "Forage at " + addr + " is not answering"; hintOf(err) != want || !api.IsTransient(err) {
+			t.Errorf("got %v (hint %q), want transient with hint %q", err, hintOf(err), want)
+		}
+	})
+	t.Run("too slow", func(t *testing.T) {
+		release := make(chan struct{})
+		slow := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+		defer slow.Close()
+		defer close(release)
+		tr := &api.Transport{Provider: "forage", Name: "Forage", BaseURL: slow.URL}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := tr.Do(ctx, api.Request{Op: "list orders", Method: http.MethodGet, Path: "/x"})
+		if want := "Forage took longer than 1 s"; hintOf(err) != want || !api.IsTransient(err) {
+			t.Errorf("got %v (hint %q), want transient with hint %q", err, hintOf(err), want)
+		}
+	})
+}
+
+func hintOf(err error) string {
+	if e, ok := api.AsError(err); ok {
+		return e.Hint
+	}
+	return ""
+}

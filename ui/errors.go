@@ -55,8 +55,9 @@ func DescribeError(err error) string {
 			fmt.Fprintf(&b, " (%s: %s)", safetext.Line(f.Field), safetext.Line(f.Message))
 		}
 	}
+	out := strings.TrimSpace(b.String())
 	if e.Hint != "" {
-		b.WriteString(" — " + safetext.Line(e.Hint))
+		out += " — " + safetext.Line(e.Hint)
 	}
-	return strings.TrimSpace(b.String())
+	return out
 }
