@@ -224,6 +224,9 @@ func TestEchoedCredentialsNeverLeak(t *testing.T) {
 					return `{"error":"invalid_client","error_description":` + js(h) + `}`
 				}),
 				jsonT("oauth error code", 400, func(h string) string { return `{"error":` + js(h) + `}` }),
+				jsonT("200 with token_type", 200, func(h string) string {
+					return `{"access_token":"t0k3n-value","token_type":` + js(h[strings.Index(h, " ")+1:]) + `}`
+				}),
 			}, forageTemplates...)},
 		{name: "moyasar", templates: moyasarTemplates, secrets: []string{msecret}, mk: func(base string) api.Provider {
 			p, err := moyasar.New(moyasar.Config{BaseURL: base, APIKey: api.NewSecret(msecret), Limiter: lim(), Retry: retry})

@@ -151,7 +151,10 @@ func (ts *tokenSource) fetch(ctx context.Context) (api.Secret, error) {
 	}
 	if a.TokenType != "" && !strings.EqualFold(a.TokenType, "Bearer") {
 		return api.Secret{}, &api.Error{Provider: ProviderID, Op: "get an authentication token",
-			HTTPStatus: resp.Status, Message: "unexpected token_type " + truncRunes(a.TokenType, 20)}
+			HTTPStatus: resp.Status, Hint: "Forage did not answer with a Bearer token: check " + EnvBaseURL + " points at Forage",
+			// Scrubbed before it is cut: a server echoing the Basic header
+			// here must not leave a prefix of it behind.
+			Message: "unexpected token_type " + truncRunes(api.NewScrubber(ts.Credentials()...).Scrub(a.TokenType), 20)}
 	}
 	life := defaultTokenLife
 	var secs float64
