@@ -57,8 +57,8 @@ type Response struct {
 	Body   []byte
 }
 
-// RetryPolicy bounds retries. Transport errors, 409, 429 and 5xx are retried
-// with jittered exponential backoff; Retry-After is honoured up to
+// RetryPolicy bounds retries. What is retried is Decide's alone; retries
+// wait with jittered exponential backoff; Retry-After is honoured up to
 // MaxRetryAfter; everything stops at the caller's context deadline.
 type RetryPolicy struct {
 	MaxAttempts    int           // including the first; default 4
@@ -158,29 +158,10 @@ func (t *Transport) Do(ctx context.Context, r Request) (*Response, error) {
 		last      *Error
 	)
 	for attempt := 0; attempt < pol.MaxAttempts; {
-		if attempt > 0 {
-			wait := pol.Backoff(attempt - 1)
-			if last != nil && last.RetryAfter != "" {
-				// Never sooner than our own backoff: "Retry-After: 0" or a
-				// date in the past must not become a burst of re-sends.
-				if ra, ok := parseRetryAfter(last.RetryAfter, time.Now()); ok {
-					wait = max(min(ra, pol.MaxRetryAfter), wait)
-				}
-			}
-			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-				break // no time left for another try: report what we have
-			}
-			if err := t.sleep(ctx, wait); err != nil {
-				return nil, t.stopped(r, err, mayHave, start)
-			}
-		}
-		if t.Limiter != nil {
-			if err := t.Limiter.Wait(ctx); err != nil {
-				if ctx.Err() != nil {
-					return nil, t.stopped(r, ctx.Err(), mayHave, start)
-				}
-				break // the wait would outlast the deadline
-			}
+		if goOn, err := t.pause(ctx, pol, attempt, last); err != nil {
+			return nil, t.stopped(r, err, mayHave, start)
+		} else if !goOn {
+			break // no time left for another try: report what we have
 		}
 		res := t.attempt(ctx, r, pol.AttemptTimeout)
 		if res.authErr != nil {
@@ -242,6 +223,34 @@ func (t *Transport) Do(ctx context.Context, r Request) (*Response, error) {
 	// Out of attempts or time on something worth retrying: transient, and
 	// unknown if any attempt of a change may have taken effect.
 	return nil, t.finish(r, last, Retry, mayHave)
+}
+
+// pause waits before attempt n: backoff and Retry-After before a retry, then
+// the rate limiter. It reports false when the wait would outlast the
+// deadline, and an error when the caller gave up.
+func (t *Transport) pause(ctx context.Context, pol RetryPolicy, n int, last *Error) (bool, error) {
+	if n > 0 {
+		wait := pol.Backoff(n - 1)
+		if last != nil && last.RetryAfter != "" {
+			// Never sooner than our own backoff: "Retry-After: 0" or a
+			// date in the past must not become a burst of re-sends.
+			if ra, ok := parseRetryAfter(last.RetryAfter, time.Now()); ok {
+				wait = max(min(ra, pol.MaxRetryAfter), wait)
+			}
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return false, nil
+		}
+		if err := t.sleep(ctx, wait); err != nil {
+			return false, err
+		}
+	}
+	if t.Limiter != nil {
+		if err := t.Limiter.Wait(ctx); err != nil {
+			return false, ctx.Err() // nil: the wait would outlast the deadline
+		}
+	}
+	return true, nil
 }
 
 // mayHaveTakenEffect says whether an attempt that came back this way may
