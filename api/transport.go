@@ -434,6 +434,7 @@ func (t *Transport) client() *http.Client {
 const (
 	maxExcerpt = 300
 	maxScan    = 4096
+	maxFields  = 20 // field errors kept on one *Error
 )
 
 func (t *Transport) decode(res attemptResult) *Error {
@@ -480,6 +481,11 @@ func (t *Transport) scrubError(e *Error) {
 	e.Message = clean(e.Message, maxExcerpt)
 	e.Hint = clean(e.Hint, maxExcerpt)
 	e.RetryAfter = clean(e.RetryAfter, 100)
+	if len(e.Fields) > maxFields {
+		// A hostile answer can list a million fields; the screen shows a
+		// handful and the journal keeps one line.
+		e.Fields = e.Fields[:maxFields]
+	}
 	for i := range e.Fields {
 		f := &e.Fields[i]
 		f.Field, f.Code, f.Message = clean(f.Field, 100), clean(f.Code, 100), clean(f.Message, maxExcerpt)

@@ -3,11 +3,14 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -525,6 +528,43 @@ func TestSharedLimiter(t *testing.T) {
 	for _, l := range got {
 		if l != got[0] {
 			t.Fatal("concurrent callers got different limiters")
+		}
+	}
+}
+
+// A hostile error answer cannot make one *Error (and so one journal line or
+// one status line) unbounded: each text is cut after scrubbing, and the
+// field list is capped.
+func TestErrorTextsAreBounded(t *testing.T) {
+	big := strings.Repeat("x", 1<<20)
+	var fields strings.Builder
+	fields.WriteString("{")
+	for i := 0; i < 5000; i++ {
+		if i > 0 {
+			fields.WriteString(",")
+		}
+		fmt.Fprintf(&fields, `"f%d":"%s"`, i, strings.Repeat("y", 100))
+	}
+	fields.WriteString("}")
+	for _, body := range []string{big, fields.String()} {
+		rec := newRecorder(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(body))
+		})
+		tr := newTransport(rec, &sleeps{})
+		tr.DecodeError = func(_ int, _ http.Header, b []byte) *api.Error {
+			e := &api.Error{Code: string(b), Message: string(b)}
+			var m map[string]string
+			if json.Unmarshal(b, &m) == nil {
+				for k, v := range m {
+					e.Fields = append(e.Fields, api.FieldError{Field: k, Message: v})
+				}
+			}
+			return e
+		}
+		_, err := tr.Do(ctxT(t, 5*time.Second), api.Request{Op: "read", Method: http.MethodGet, Path: "/x"})
+		if n := len(err.Error()); n > 20000 {
+			t.Errorf("error text is %d bytes", n)
 		}
 	}
 }
