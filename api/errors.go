@@ -30,8 +30,11 @@ type Error struct {
 	Code       string // provider's code: "wait_for_batch_refund"
 	Message    string // provider's message (raw: sanitise before drawing)
 	Fields     []FieldError
-	// Retryable says a retry with the same idempotency key is safe and may
-	// succeed (429, 409, 5xx, transport errors).
+	// Retryable says the failure is transient: asking again later may
+	// succeed (no answer, 409, 429, 5xx, or a code the provider marks so).
+	// When Unknown is also set, the change is settled by reading first; it
+	// is re-sent only with the same key, and only to a provider that
+	// recognises a repeat (see Decide).
 	Retryable bool
 	// Unknown says the request may have taken effect (see ErrOutcomeUnknown).
 	Unknown bool
