@@ -279,8 +279,8 @@ func TestRedirectsAreNeverFollowed(t *testing.T) {
 			if err == nil {
 				t.Fatal("a redirected order list came back as a list; want an error")
 			}
-			if e, ok := api.AsError(err); !ok || e.HTTPStatus != http.StatusFound || !strings.Contains(err.Error(), "not followed") || e.Hint == "" {
-				t.Errorf("redirected read: %v; want a 302 error saying it was not followed, with a hint", err)
+			if e, ok := api.AsError(err); !ok || e.HTTPStatus != http.StatusFound || !strings.Contains(err.Error(), "not followed") || !strings.Contains(e.Hint, "_BASE_URL") {
+				t.Errorf("redirected read: %v (hint %q); want a 302 error saying it was not followed, with a hint naming the base URL setting", err, hintOf(err))
 			}
 			_, err = e.faulty.RefundPayment(tctx(t), "order1", "pay1", api.RefundPaymentRequest{
 				IdempotencyKey: "redirect-" + prov, Amount: model.MustParse("1", "USD"), Reason: "test"})

@@ -113,10 +113,13 @@ type Transport struct {
 	Provider string // the id recorded in errors: "forage"
 	// Name is the provider as an agent knows it ("Forage"), for hints;
 	// "" = Provider.
-	Name         string
-	BaseURL      string
-	RoundTripper http.RoundTripper // nil = DefaultRoundTripper
-	Auth         Authenticator
+	Name    string
+	BaseURL string
+	// BaseURLSetting names where BaseURL came from ("FORAGE_BASE_URL"), so
+	// advice about a wrong address can say what to check.
+	BaseURLSetting string
+	RoundTripper   http.RoundTripper // nil = DefaultRoundTripper
+	Auth           Authenticator
 	// Secrets lists credentials sent by other means than Auth (the Basic
 	// header of Forage's token call). Auth's own are scrubbed too when it
 	// implements Credentials.
@@ -527,6 +530,13 @@ func (t *Transport) name() string {
 	return t.Provider
 }
 
+func (t *Transport) baseURLSetting() string {
+	if t.BaseURLSetting != "" {
+		return t.BaseURLSetting
+	}
+	return "the base URL for " + t.name()
+}
+
 func (t *Transport) host() string {
 	if u, err := url.Parse(t.BaseURL); err == nil && u.Host != "" {
 		return u.Host
@@ -539,7 +549,7 @@ func (t *Transport) host() string {
 func (t *Transport) statusHint(status int) string {
 	switch {
 	case status >= 300 && status < 400:
-		return t.name() + " answered with a redirect, which paydesk never follows; check the base URL for " + t.name()
+		return t.name() + " answered with a redirect, which paydesk never follows; check " + t.baseURLSetting()
 	case status == http.StatusTooManyRequests:
 		return t.name() + " is limiting requests; wait a moment and try again"
 	case status >= 500:
@@ -561,7 +571,7 @@ func (t *Transport) adviseNetwork(e *Error, err error, start time.Time) {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		e.Hint = fmt.Sprintf("%s at %s is not answering", t.name(), t.host())
 	case errors.As(err, &dns):
-		e.Hint = fmt.Sprintf("%s's host %s could not be found; check the base URL and the network", t.name(), t.host())
+		e.Hint = fmt.Sprintf("%s's host %s could not be found: check %s and the network", t.name(), t.host(), t.baseURLSetting())
 	case errors.As(err, &cert):
 		e.Hint = fmt.Sprintf("%s at %s presented a certificate that could not be verified", t.name(), t.host())
 	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):

@@ -75,14 +75,15 @@ func New(cfg Config) (*Client, error) {
 	}
 	return &Client{
 		t: &api.Transport{
-			Provider:     "Digital River",
-			Name:         "Digital River",
-			BaseURL:      strings.TrimRight(cfg.BaseURL, "/"),
-			RoundTripper: cfg.RoundTripper,
-			Auth:         api.Bearer{Key: cfg.APIKey},
-			Limiter:      lim,
-			Retry:        cfg.Retry,
-			DecodeError:  advised(decodeError),
+			Provider:       "Digital River",
+			Name:           "Digital River",
+			BaseURLSetting: "DIGITALRIVER_BASE_URL",
+			BaseURL:        strings.TrimRight(cfg.BaseURL, "/"),
+			RoundTripper:   cfg.RoundTripper,
+			Auth:           api.Bearer{Key: cfg.APIKey},
+			Limiter:        lim,
+			Retry:          cfg.Retry,
+			DecodeError:    advised(decodeError),
 		},
 		listLimit: ll,
 	}, nil

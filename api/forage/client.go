@@ -175,13 +175,13 @@ func New(c Config) (*Client, error) {
 	// The token call sends its own Basic header, so its transport is told
 	// the credentials to scrub from the token endpoint's answers.
 	tokenTr := &api.Transport{
-		Provider: ProviderID, Name: "Forage", BaseURL: base, RoundTripper: c.RoundTripper, Limiter: lim,
+		Provider: ProviderID, Name: "Forage", BaseURL: base, BaseURLSetting: EnvBaseURL, RoundTripper: c.RoundTripper, Limiter: lim,
 		DecodeError: decodeTokenError,
 	}
 	cl.auth = newTokenSource(c.ClientID, sec, tokenTr, c.Now)
 	tokenTr.Secrets = cl.auth
 	cl.tr = &api.Transport{
-		Provider: ProviderID, Name: "Forage", BaseURL: base, RoundTripper: c.RoundTripper, Auth: cl.auth, Limiter: lim,
+		Provider: ProviderID, Name: "Forage", BaseURL: base, BaseURLSetting: EnvBaseURL, RoundTripper: c.RoundTripper, Auth: cl.auth, Limiter: lim,
 		DecodeError: decodeAPIError, Header: hdr,
 	}
 	return cl, nil

@@ -145,14 +145,15 @@ func New(cfg Config) (*Client, error) {
 	}
 	return &Client{
 		t: &api.Transport{
-			Provider:     ProviderID,
-			Name:         "Moyasar",
-			BaseURL:      base,
-			RoundTripper: cfg.RoundTripper,
-			Auth:         api.Bearer{Key: cfg.APIKey},
-			Limiter:      lim,
-			Retry:        cfg.Retry,
-			DecodeError:  decodeError,
+			Provider:       ProviderID,
+			Name:           "Moyasar",
+			BaseURLSetting: EnvBaseURL,
+			BaseURL:        base,
+			RoundTripper:   cfg.RoundTripper,
+			Auth:           api.Bearer{Key: cfg.APIKey},
+			Limiter:        lim,
+			Retry:          cfg.Retry,
+			DecodeError:    decodeError,
 		},
 		pageSize: size,
 	}, nil
