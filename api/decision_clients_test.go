@@ -145,7 +145,7 @@ func newProvEnv(t *testing.T, name string) *provEnv {
 		switch name {
 		case "forage":
 			p, err = forage.New(forage.Config{BaseURL: base, ClientID: "demo-client",
-				ClientSecret: api.NewSecret("demo-secret"), MerchantAccount: "9000055", Limiter: lim})
+				ClientSecret: api.NewSecret("demo-secret"), MerchantAccount: "9000055", Limiter: lim, Retry: retry})
 			e.secret = []string{"demo-secret"}
 		case "moyasar":
 			p, err = moyasar.New(moyasar.Config{BaseURL: base, APIKey: api.NewSecret(msandbox.DefaultAPIKey), Limiter: lim, Retry: retry})

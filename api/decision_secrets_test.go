@@ -210,7 +210,7 @@ func TestEchoedCredentialsNeverLeak(t *testing.T) {
 	const fsecret, msecret, drsecret = "demo-secret", "sk_live_moyasar_0123456789abcdef", "sk_test_dr_0123456789abcdefghij"
 	mkForage := func(base string) api.Provider {
 		p, err := forage.New(forage.Config{BaseURL: base, ClientID: "demo-client", ClientSecret: api.NewSecret(fsecret),
-			MerchantAccount: "9000055", Limiter: lim()})
+			MerchantAccount: "9000055", Limiter: lim(), Retry: retry})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -568,3 +568,38 @@ func TestErrorTextsAreBounded(t *testing.T) {
 		}
 	}
 }
+
+// IsTransient is the one definition of "asking again may succeed", used by
+// the transport's callers and the screens alike.
+func TestIsTransient(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"caller gave up", context.Canceled, false},
+		{"deadline", context.DeadlineExceeded, true},
+		{"network error", &net.OpError{Op: "dial", Err: errors.New("refused")}, true},
+		{"plain error", errors.New("the provider returned no order"), false},
+		{"retryable answer", &api.Error{HTTPStatus: 503, Retryable: true}, true},
+		{"refusal", &api.Error{HTTPStatus: 404}, false},
+		{"wrapped retryable", fmt.Errorf("load: %w", &api.Error{HTTPStatus: 429, Retryable: true}), true},
+	}
+	for _, c := range cases {
+		if got := api.IsTransient(c.err); got != c.want {
+			t.Errorf("%s: IsTransient = %v, want %v", c.name, got, c.want)
+		}
+	}
+	// What the transport returns for each kind of failure of a read.
+	for _, c := range []struct {
+		status int
+		want   bool
+	}{{302, false}, {400, false}, {401, false}, {404, false}, {409, true}, {429, true}, {500, true}, {503, true}} {
+		rec := newRecorder(t, status(c.status))
+		_, err := newTransport(rec, &sleeps{}).Do(ctxT(t, 5*time.Second), api.Request{Op: "read", Method: http.MethodGet, Path: "/x"})
+		if got := api.IsTransient(err); got != c.want {
+			t.Errorf("read answered %d: IsTransient = %v, want %v (%v)", c.status, got, c.want, err)
+		}
+	}
+}

@@ -66,6 +66,7 @@ type Config struct {
 	// api.DefaultRoundTripper. The transport owns the client around it.
 	RoundTripper http.RoundTripper
 	Now          func() time.Time // nil = time.Now
+	Retry        api.RetryPolicy  // zero = the transport's defaults
 	// Limiter is the request budget; nil = the process-wide limiter of this
 	// account: 900 requests per 5 minutes with a burst of 30.
 	Limiter *rate.Limiter
@@ -175,13 +176,13 @@ func New(c Config) (*Client, error) {
 	// The token call sends its own Basic header, so its transport is told
 	// the credentials to scrub from the token endpoint's answers.
 	tokenTr := &api.Transport{
-		Provider: ProviderID, Name: "Forage", BaseURL: base, BaseURLSetting: EnvBaseURL, RoundTripper: c.RoundTripper, Limiter: lim,
+		Provider: ProviderID, Name: "Forage", BaseURL: base, BaseURLSetting: EnvBaseURL, RoundTripper: c.RoundTripper, Limiter: lim, Retry: c.Retry,
 		DecodeError: decodeTokenError,
 	}
 	cl.auth = newTokenSource(c.ClientID, sec, tokenTr, c.Now)
 	tokenTr.Secrets = cl.auth
 	cl.tr = &api.Transport{
-		Provider: ProviderID, Name: "Forage", BaseURL: base, BaseURLSetting: EnvBaseURL, RoundTripper: c.RoundTripper, Auth: cl.auth, Limiter: lim,
+		Provider: ProviderID, Name: "Forage", BaseURL: base, BaseURLSetting: EnvBaseURL, RoundTripper: c.RoundTripper, Auth: cl.auth, Limiter: lim, Retry: c.Retry,
 		DecodeError: decodeAPIError, Header: hdr,
 	}
 	return cl, nil
