@@ -223,13 +223,35 @@ func (j *Journal) MarkChecked(provider, orderID, intentID string, s State, actor
 // processes, and resolved after a crash. Reads pass straight through. actor
 // is who the journal and audit log name (the agent's login).
 func Wrap(p api.Provider, j *Journal, actor string) api.Provider {
-	return &wrapped{Provider: p, j: j, actor: actor}
+	return &wrapped{p: p, j: j, actor: actor}
 }
 
+// wrapped writes every method out instead of embedding api.Provider: a
+// method added to Provider later must fail to compile here until someone
+// decides whether it goes through the journal (TestDecoratorsImplementEveryMethod
+// checks this by reflection).
 type wrapped struct {
-	api.Provider // reads and Capabilities pass through
-	j            *Journal
-	actor        string
+	p     api.Provider
+	j     *Journal
+	actor string
+}
+
+// Reads and descriptions pass straight through: they move no money.
+
+func (w *wrapped) ID() string                     { return w.p.ID() }
+func (w *wrapped) Name() string                   { return w.p.Name() }
+func (w *wrapped) Capabilities() api.Capabilities { return w.p.Capabilities() }
+
+func (w *wrapped) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPage, error) {
+	return w.p.ListOrders(ctx, q)
+}
+
+func (w *wrapped) GetOrder(ctx context.Context, orderID string) (*model.Order, error) {
+	return w.p.GetOrder(ctx, orderID)
+}
+
+func (w *wrapped) GetRefund(ctx context.Context, orderID, refundID string) (*model.Refund, error) {
+	return w.p.GetRefund(ctx, orderID, refundID)
 }
 
 func (w *wrapped) RefundOrder(ctx context.Context, orderID string, r api.RefundOrderRequest) (*api.RefundResult, error) {
@@ -268,10 +290,10 @@ func (w *wrapped) UpdatePayment(ctx context.Context, orderID, paymentID string, 
 }
 
 func (w *wrapped) UpdateRefund(ctx context.Context, orderID, refundID string, u api.RefundUpdate) (*model.Refund, error) {
-	r, err := w.Provider.UpdateRefund(ctx, orderID, refundID, u)
+	r, err := w.p.UpdateRefund(ctx, orderID, refundID, u)
 	if w.j.opts.Auditor != nil {
 		rec := AuditRecord{
-			Time: w.j.now(), Actor: w.actor, Provider: w.Provider.ID(), Action: "update_refund",
+			Time: w.j.now(), Actor: w.actor, Provider: w.p.ID(), Action: "update_refund",
 			OrderID: orderID, RefundIDs: []string{refundID}, IdempotencyKey: u.IdempotencyKey,
 			Outcome: StateSucceeded, MetadataKeys: u.Metadata.Keys(),
 		}
@@ -312,17 +334,17 @@ func (w *wrapped) do(ctx context.Context, draft *Intent) (result, error) {
 
 func (w *wrapped) run(ctx context.Context, draft *Intent) (result, error) {
 	j := w.j
-	draft.Provider, draft.Actor = w.Provider.ID(), w.actor
+	draft.Provider, draft.Actor = w.p.ID(), w.actor
 	// Refuse what cannot be written canonically before anything is recorded.
 	if m, err := draft.Money(); err != nil {
 		return result{}, err
 	} else if draft.Action == ActionRefundPayment && !m.IsPositive() {
 		return result{}, &model.AmountError{Input: draft.Amount, Rule: "must be more than zero"}
 	}
-	if api.IsReadOnly(w.Provider) {
+	if api.IsReadOnly(w.p) {
 		return result{}, api.ErrReadOnly
 	}
-	draft.Provider = w.Provider.ID()
+	draft.Provider = w.p.ID()
 	lk, err := j.lock(draft.Provider, draft.OrderID, w.actor)
 	if err != nil {
 		return result{}, err
@@ -344,7 +366,7 @@ func (w *wrapped) run(ctx context.Context, draft *Intent) (result, error) {
 		if in.State.Resolved() {
 			continue
 		}
-		rerr := j.resolve(ctx, w.Provider, in, ins)
+		rerr := j.resolve(ctx, w.p, in, ins)
 		j.audit(in, w.actor, nil)
 		if !in.Action.movesMoney() || !draft.Action.movesMoney() {
 			continue
@@ -363,7 +385,7 @@ func (w *wrapped) run(ctx context.Context, draft *Intent) (result, error) {
 	var before model.Metadata
 	if draft.Action == ActionUpdatePayment && j.opts.Auditor != nil && draft.Metadata != nil {
 		// Only the names of changed keys are audited; they need the old set.
-		if o, err := w.Provider.GetOrder(ctx, draft.OrderID); err == nil {
+		if o, err := w.p.GetOrder(ctx, draft.OrderID); err == nil {
 			if pm := o.Payment(draft.PaymentID); pm != nil {
 				before = pm.Metadata.Clone()
 			}
@@ -385,7 +407,7 @@ func (w *wrapped) run(ctx context.Context, draft *Intent) (result, error) {
 		return result{}, fmt.Errorf("nothing sent: %w", err)
 	}
 	j.hook("prepared")
-	res, err := j.send(ctx, w.Provider, draft, false)
+	res, err := j.send(ctx, w.p, draft, false)
 	j.audit(draft, w.actor, before)
 	if err != nil && draft.State == StateUnknown {
 		return res, &IntentError{Intent: *draft, Err: err}
@@ -401,7 +423,7 @@ func (w *wrapped) again(ctx context.Context, prev, draft *Intent, ins []*Intent)
 	}
 	var rerr error
 	if !prev.State.Resolved() {
-		rerr = w.j.resolve(ctx, w.Provider, prev, ins)
+		rerr = w.j.resolve(ctx, w.p, prev, ins)
 		w.j.audit(prev, w.actor, nil)
 	}
 	switch prev.State {
@@ -416,7 +438,7 @@ func (w *wrapped) again(ctx context.Context, prev, draft *Intent, ins []*Intent)
 // resultOf rebuilds what a succeeded intent returned, from the order as the
 // provider shows it now (or just the refund ids if it cannot be read).
 func (w *wrapped) resultOf(ctx context.Context, in *Intent) result {
-	o, err := w.Provider.GetOrder(ctx, in.OrderID)
+	o, err := w.p.GetOrder(ctx, in.OrderID)
 	if err != nil {
 		rr := &api.RefundResult{}
 		for _, id := range in.RefundIDs {
