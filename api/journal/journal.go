@@ -8,7 +8,12 @@
 //	prepared -> sent -> succeeded | failed | unknown
 //
 // with an fsync at every step. A timeout, reset or 5xx after sending is
-// "unknown", never "failed": the money may have moved. Wrap puts the journal
+// "unknown", never "failed": the money may have moved. The journal decides
+// this itself from the error, whatever the client concluded: only a refusal
+// before sending or a status that refuses the request as such (400, 403,
+// 404, 422, ...) is failed; any api.Error with Unknown set, and any 1xx,
+// 2xx, 3xx, 401, 408, 409, 425, 429 or 5xx answer, is unknown (a 303 after a
+// refund POST usually means the provider made it). Wrap puts the journal
 // in front of an api.Provider; Recover resolves what a crash left behind.
 //
 // # Resolution rules
