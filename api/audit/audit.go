@@ -32,6 +32,28 @@
 // changed. Every string is passed through safetext.Line, so the log holds no
 // control bytes and is safe to cat to a terminal.
 //
+// # When the log cannot be written
+//
+// paydesk moves no money without an audit line: the journal writes a
+// "prepared" line before every action and refuses to send when Append fails.
+// Append refuses, with an error that says what to do, when
+//
+//   - the last line is damaged (torn by a crash, edited): nothing is chained
+//     onto it. Open refuses too, so the console does not start on a damaged
+//     log. Repair: run `paydesk audit verify`, which names the first bad
+//     line N; keep a copy of the file; if only the last line is torn, keep
+//     lines 1..N-1 (head -n N-1 audit.jsonl > audit.fixed && mv audit.fixed
+//     audit.jsonl) and verify again. Any other damage is tampering to
+//     investigate; start a new log only after keeping the old one.
+//   - the file at the log's path is gone or is no longer the file this
+//     session opened (deleted, moved, replaced): lines would go into an
+//     unlinked file and a restart would find an empty log that verifies.
+//     Put the file back, verify it, restart paydesk.
+//   - the write itself fails (a full disk): the partial line is cut off
+//     again, so the log stays whole and the next append works once there is
+//     room. If it cannot be cut off, every later append in the session is
+//     refused.
+//
 // # Concurrency
 //
 // Appends take an in-process mutex and an exclusive flock(2) on the file, read
@@ -338,6 +360,11 @@ type Log struct {
 	f    *os.File
 	path string
 	now  func() time.Time
+	// write writes one line to f; tests replace it to play a full disk.
+	write func(f *os.File, b []byte) (int, error)
+	// broken, once set, refuses every later append: a failed write could
+	// not be undone, so the file's end is not known to be whole.
+	broken error
 }
 
 // Open opens (creating if needed) the audit log at path for appending. It
@@ -358,7 +385,7 @@ func Open(path string) (*Log, error) {
 			return nil, fmt.Errorf("audit: %s is readable by others and cannot be tightened: %w", path, err)
 		}
 	}
-	l := &Log{f: f, path: path, now: time.Now}
+	l := &Log{f: f, path: path, now: time.Now, write: (*os.File).Write}
 	if err := l.locked(func() error { _, _, err := l.tail(); return err }); err != nil {
 		f.Close()
 		return nil, err
@@ -396,6 +423,12 @@ func (l *Log) Append(e Entry) error {
 	}
 	e.Time = e.Time.UTC()
 	return l.locked(func() error {
+		if l.broken != nil {
+			return l.broken
+		}
+		if err := l.samePath(); err != nil {
+			return err
+		}
 		seq, prev, err := l.tail()
 		if err != nil {
 			return err
@@ -408,14 +441,54 @@ func (l *Log) Append(e Entry) error {
 		if len(line) > MaxLineBytes {
 			return fmt.Errorf("audit: entry is %d bytes, more than %d", len(line), MaxLineBytes)
 		}
-		if _, err := l.f.Write(line); err != nil {
-			return fmt.Errorf("audit: write %s: %w", l.path, err)
+		fi, err := l.f.Stat()
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
 		}
-		if err := l.f.Sync(); err != nil {
-			return fmt.Errorf("audit: fsync %s: %w", l.path, err)
+		size := fi.Size()
+		_, err = l.write(l.f, line)
+		if err == nil {
+			if serr := l.f.Sync(); serr != nil {
+				err = fmt.Errorf("fsync: %w", serr)
+			}
+		}
+		if err != nil {
+			// A short write (a full disk) leaves a torn line that every
+			// later append would refuse to chain onto: cut it off, so the
+			// log stays whole and appends work again once there is room.
+			if terr := l.f.Truncate(size); terr != nil {
+				l.broken = fmt.Errorf("audit: a write to %s failed (%v) and the partial line could not be removed (%v); "+
+					"no more lines are appended in this session. Run `paydesk audit verify`, repair the file as it says, and restart paydesk", l.path, err, terr)
+				return l.broken
+			}
+			_ = l.f.Sync()
+			return fmt.Errorf("audit: could not write to %s: %w (the line was not added; free disk space and try again)", l.path, err)
 		}
 		return nil
 	})
+}
+
+// samePath checks that the open file is still the one at the log's path. A
+// log deleted (or moved, or replaced) while paydesk runs would otherwise take
+// lines into an unlinked file nobody will read, and the next start would find
+// an empty log that verifies. Call with the lock held.
+func (l *Log) samePath() error {
+	open, err := l.f.Stat()
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	onDisk, err := os.Stat(l.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("audit: the audit log %s was deleted or moved while paydesk was running; nothing more is written to it. "+
+			"Put the file back (from a backup or the moved copy), run `paydesk audit verify`, and restart paydesk", l.path)
+	case err != nil:
+		return fmt.Errorf("audit: %w", err)
+	case !os.SameFile(open, onDisk):
+		return fmt.Errorf("audit: the audit log %s was replaced by another file while paydesk was running; nothing more is written to it. "+
+			"Find out who replaced it, run `paydesk audit verify` on both files, and restart paydesk", l.path)
+	}
+	return nil
 }
 
 // locked runs fn holding the in-process mutex and the exclusive file lock.
@@ -452,7 +525,10 @@ func (l *Log) tail() (int64, string, error) {
 		return 0, "", fmt.Errorf("audit: read %s: %w", l.path, err)
 	}
 	damaged := func(why string) (int64, string, error) {
-		return 0, "", fmt.Errorf("audit: the last line of %s is damaged (%s); run `paydesk audit verify` and repair or move the file before any further action", l.path, why)
+		return 0, "", fmt.Errorf("audit: the last line of %s is damaged (%s), and nothing is appended past it. "+
+			"Run `paydesk audit verify` to find the first bad line, keep a copy of the file, then repair it: a line torn by a "+
+			"crash or a full disk is cut off by keeping only the lines before it (head -n N-1, N being the line verify names); "+
+			"anything else is tampering to investigate before the log is started afresh", l.path, why)
 	}
 	if buf[len(buf)-1] != '\n' {
 		return damaged("no newline at end of file")

@@ -94,6 +94,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -223,8 +224,12 @@ type Options struct {
 	ResolveTimeout time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
-	// Auditor, when set, gets one record per action outcome, from Wrap and
-	// from every resolution (Recover, ResolveOrder, MarkChecked).
+	// Auditor, when set, gets a "prepared" record before every action is
+	// sent and one record per action outcome, from Wrap and from every
+	// resolution (Recover, ResolveOrder, MarkChecked). When it fails on the
+	// prepared record nothing is sent (*AuditError); an outcome it fails on
+	// is kept and written before the next action, which is refused until it
+	// can be.
 	Auditor Auditor
 }
 
@@ -234,6 +239,10 @@ type Options struct {
 type Journal struct {
 	dir  string
 	opts Options
+	// auditMu guards owed: outcome lines the audit log refused, written
+	// before the next action is sent.
+	auditMu sync.Mutex
+	owed    []AuditRecord
 	// testHook, when set, is called after each step ("prepared", "sent",
 	// "after_call") of a send; the crash test kills the process there.
 	testHook func(step string)

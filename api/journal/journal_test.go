@@ -329,8 +329,10 @@ func TestRefundSucceeds(t *testing.T) {
 			t.Errorf("%s mode %v, want %v", path, fi.Mode().Perm(), want)
 		}
 	}
-	if len(e.rec) != 1 || e.rec[0].Outcome != StateSucceeded || e.rec[0].Amount != "12.50" ||
-		strings.Join(e.rec[0].MetadataKeys, ",") != "paydesk_intent,ticket" {
+	// One line before sending, one for the outcome.
+	if len(e.rec) != 2 || e.rec[0].Outcome != StatePrepared || e.rec[1].Outcome != StateSucceeded ||
+		e.rec[1].Amount != "12.50" || e.rec[0].IntentID != e.rec[1].IntentID ||
+		strings.Join(e.rec[1].MetadataKeys, ",") != "paydesk_intent,ticket" {
 		t.Fatalf("audit %+v", e.rec)
 	}
 }
@@ -609,7 +611,7 @@ func TestCancelAndUpdate(t *testing.T) {
 	if in := e.only(); in.Action != ActionUpdatePayment || in.State != StateSucceeded || in.Metadata[MarkerKey] != "" {
 		t.Fatalf("intent %+v", in)
 	}
-	if len(e.rec) != 1 || strings.Join(e.rec[0].MetadataKeys, ",") != "b" {
+	if len(e.rec) != 2 || strings.Join(e.rec[0].MetadataKeys, ",") != "b" || strings.Join(e.rec[1].MetadataKeys, ",") != "b" {
 		t.Fatalf("audit %+v: only changed key names", e.rec)
 	}
 	// An unresolved update does not block a refund.

@@ -25,7 +25,25 @@ var (
 	ErrAlreadyFailed = errors.New("this action already failed")
 	// ErrKeyReused: the idempotency key belongs to a different request.
 	ErrKeyReused = errors.New("idempotency key already used for a different request")
+	// ErrAuditUnavailable: the audit log could not take a line, so nothing
+	// was sent (see AuditError).
+	ErrAuditUnavailable = errors.New("the audit log cannot be written")
 )
+
+// AuditError says an action was not sent because its audit line (or an
+// earlier outcome's line still owed) could not be written. paydesk moves no
+// money without an audit line.
+type AuditError struct {
+	Action string // what was not sent ("refund_payment 12.50 USD on order o1")
+	Err    error  // the audit log's error
+}
+
+func (e *AuditError) Error() string {
+	return fmt.Sprintf("nothing sent: the audit log could not record %s (%v). paydesk moves no money without an audit line: "+
+		"free disk space, or run `paydesk audit verify` and repair or restore the audit log as it says, then confirm again", e.Action, e.Err)
+}
+
+func (e *AuditError) Unwrap() []error { return []error{ErrAuditUnavailable, e.Err} }
 
 // IntentError ties an error to the intent it is about. Its message is written
 // for the agent; errors.Is sees both the sentinel (ErrUnresolved, ...) and,
@@ -290,21 +308,24 @@ func (w *wrapped) UpdatePayment(ctx context.Context, orderID, paymentID string, 
 }
 
 func (w *wrapped) UpdateRefund(ctx context.Context, orderID, refundID string, u api.RefundUpdate) (*model.Refund, error) {
-	r, err := w.p.UpdateRefund(ctx, orderID, refundID, u)
-	if w.j.opts.Auditor != nil {
-		rec := AuditRecord{
-			Time: w.j.now(), Actor: w.actor, Provider: w.p.ID(), Action: "update_refund",
-			OrderID: orderID, RefundIDs: []string{refundID}, IdempotencyKey: u.IdempotencyKey,
-			Outcome: StateSucceeded, MetadataKeys: u.Metadata.Keys(),
-		}
-		if err != nil {
-			rec.Outcome, rec.ErrorCode = StateFailed, errorCode(err)
-			if !definite(err) {
-				rec.Outcome = StateUnknown
-			}
-		}
-		_ = w.j.opts.Auditor.Audit(rec)
+	rec := AuditRecord{
+		Time: w.j.now(), Actor: w.actor, Provider: w.p.ID(), Action: "update_refund",
+		OrderID: orderID, RefundIDs: []string{refundID}, IdempotencyKey: u.IdempotencyKey,
+		Outcome: StatePrepared, MetadataKeys: u.Metadata.Keys(),
 	}
+	// Not money, but audited like money: its line goes in before the change.
+	if err := w.j.auditBefore(rec, rec.Action+" on order "+orderID); err != nil {
+		return nil, err
+	}
+	r, err := w.p.UpdateRefund(ctx, orderID, refundID, u)
+	rec.Time, rec.Outcome = w.j.now(), StateSucceeded
+	if err != nil {
+		rec.Outcome, rec.ErrorCode = StateFailed, errorCode(err)
+		if !definite(err) {
+			rec.Outcome = StateUnknown
+		}
+	}
+	w.j.auditAfter(rec)
 	return r, err
 }
 
@@ -322,8 +343,8 @@ func (w *wrapped) do(ctx context.Context, draft *Intent) (result, error) {
 		code = map[error]string{ErrUnresolved: "earlier_unresolved", ErrEarlierSucceeded: "earlier_succeeded",
 			ErrAlreadyFailed: "already_failed", ErrKeyReused: "key_reused"}[ie.Kind]
 	}
-	if code != "" && w.j.opts.Auditor != nil {
-		_ = w.j.opts.Auditor.Audit(AuditRecord{
+	if code != "" {
+		w.j.auditAfter(AuditRecord{
 			Time: w.j.now(), Actor: w.actor, Provider: draft.Provider, Action: string(draft.Action),
 			OrderID: draft.OrderID, PaymentID: draft.PaymentID, Amount: draft.Amount, Currency: draft.Currency,
 			IdempotencyKey: draft.IdempotencyKey, Outcome: StateRefused, ErrorCode: code,
@@ -403,6 +424,11 @@ func (w *wrapped) run(ctx context.Context, draft *Intent) (result, error) {
 	}
 	draft.State = StatePrepared
 	draft.CreatedAt = j.now()
+	// The audit line goes in before anything is recorded or sent: if the
+	// log cannot take it, nothing is sent and the agent is told why.
+	if err := j.auditBefore(j.record(draft, w.actor, before), draft.Describe()); err != nil {
+		return result{}, err
+	}
 	if err := j.append(draft); err != nil {
 		return result{}, fmt.Errorf("nothing sent: %w", err)
 	}
@@ -514,10 +540,8 @@ type AuditorFunc func(AuditRecord) error
 
 func (f AuditorFunc) Audit(r AuditRecord) error { return f(r) }
 
-func (j *Journal) audit(in *Intent, actor string, before model.Metadata) {
-	if j.opts.Auditor == nil {
-		return
-	}
+// record is the audit record of an intent as it stands.
+func (j *Journal) record(in *Intent, actor string, before model.Metadata) AuditRecord {
 	rec := AuditRecord{
 		Time: j.now(), Actor: actor, Provider: in.Provider, Action: string(in.Action), IntentID: in.ID,
 		OrderID: in.OrderID, PaymentID: in.PaymentID, RefundIDs: in.RefundIDs, Amount: in.Amount,
@@ -531,5 +555,56 @@ func (j *Journal) audit(in *Intent, actor string, before model.Metadata) {
 	} else {
 		rec.MetadataKeys = in.Metadata.Keys()
 	}
-	_ = j.opts.Auditor.Audit(rec)
+	return rec
+}
+
+// audit writes an intent's outcome (see auditAfter).
+func (j *Journal) audit(in *Intent, actor string, before model.Metadata) {
+	j.auditAfter(j.record(in, actor, before))
+}
+
+// auditAfter writes an outcome line. The action has already happened (or
+// not), so a failure cannot stop it: the record is kept as owed, and
+// auditBefore writes it before the next action, or refuses that action.
+func (j *Journal) auditAfter(rec AuditRecord) {
+	if j.opts.Auditor == nil {
+		return
+	}
+	j.auditMu.Lock()
+	defer j.auditMu.Unlock()
+	if len(j.owed) == 0 {
+		if err := j.opts.Auditor.Audit(rec); err == nil {
+			return
+		}
+	}
+	j.owed = append(j.owed, rec)
+}
+
+// auditBefore writes the lines still owed, then rec, before an action is
+// sent. Any failure refuses the action with an *AuditError.
+func (j *Journal) auditBefore(rec AuditRecord, what string) error {
+	if j.opts.Auditor == nil {
+		return nil
+	}
+	j.auditMu.Lock()
+	defer j.auditMu.Unlock()
+	for len(j.owed) > 0 {
+		if err := j.opts.Auditor.Audit(j.owed[0]); err != nil {
+			return &AuditError{Action: what, Err: err}
+		}
+		j.owed = j.owed[1:]
+	}
+	if err := j.opts.Auditor.Audit(rec); err != nil {
+		return &AuditError{Action: what, Err: err}
+	}
+	return nil
+}
+
+// OwedAudit is how many outcome lines could not be written to the audit log
+// yet; they are written before the next action (which is refused until they
+// are).
+func (j *Journal) OwedAudit() int {
+	j.auditMu.Lock()
+	defer j.auditMu.Unlock()
+	return len(j.owed)
 }
