@@ -3,7 +3,8 @@
 //
 //	paydesk                the console (embedded sandbox when no provider is configured)
 //	paydesk sandbox        serve the fake providers until SIGINT/SIGTERM
-//	paydesk audit verify   check the audit log's hash chain
+//	paydesk audit verify   check the audit log's hash chain (--head HASH:N: against an anchor)
+//	paydesk audit head     print the audit log's head as HASH:N, to anchor it elsewhere
 //	paydesk version        version and build info
 package main
 
@@ -67,7 +68,8 @@ func usage(w io.Writer) {
 
   paydesk [--read-only] [--no-color] [--refresh 2s]   the console
   paydesk sandbox [flags]                             serve the fake providers
-  paydesk audit verify [--audit-log PATH]             check the audit log
+  paydesk audit verify [--audit-log PATH] [--head HASH:N]   check the audit log
+  paydesk audit head [--audit-log PATH]               print HASH:N to keep elsewhere
   paydesk version
 
 With no FORAGE_BASE_URL, MOYASAR_BASE_URL or DIGITALRIVER_BASE_URL set, the
@@ -120,25 +122,67 @@ func runSandbox(args []string) error {
 	return sb.Close()
 }
 
+// auditUsage is the audit subcommands' synopsis.
+const auditUsage = "usage: paydesk audit verify [--audit-log PATH] [--head HASH:N] | paydesk audit head [--audit-log PATH]"
+
+// runAudit checks the audit log (verify, optionally against a head kept
+// elsewhere) or prints its head as HASH:N to be kept elsewhere (head).
 func runAudit(args []string) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return errors.New("usage: paydesk audit verify [--audit-log PATH]")
+	if len(args) == 0 || (args[0] != "verify" && args[0] != "head") {
+		return errors.New(auditUsage)
 	}
 	def, err := audit.DefaultPath()
 	if err != nil {
 		return err
 	}
-	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
-	path := fs.String("audit-log", def, "audit log to verify (env PAYDESK_AUDIT_LOG)")
+	fs := flag.NewFlagSet("audit "+args[0], flag.ContinueOnError)
+	path := fs.String("audit-log", def, "audit log (env PAYDESK_AUDIT_LOG)")
+	head := ""
+	if args[0] == "verify" {
+		fs.StringVar(&head, "head", "", "HASH:N printed earlier by `paydesk audit head`: also catch lines removed from the end and rewrites up to line N")
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	n, err := audit.Verify(*path)
-	if err != nil {
-		return fmt.Errorf("audit log %s: %w", *path, err)
+	if fs.NArg() > 0 {
+		return errors.New(auditUsage)
 	}
-	fmt.Printf("audit log %s: %d lines, chain intact\n", *path, n)
+	if args[0] == "head" {
+		a, err := audit.HeadAnchor(*path)
+		if err != nil {
+			return auditErr(*path, err)
+		}
+		// Only HASH:N on stdout, so it can be piped off the machine as is.
+		fmt.Println(a)
+		return nil
+	}
+	if head == "" {
+		n, err := audit.Verify(*path)
+		if err != nil {
+			return auditErr(*path, err)
+		}
+		fmt.Printf("audit log %s: %d lines, chain intact (without --head, lines removed from the end or a re-hashed tail cannot be seen)\n", *path, n)
+		return nil
+	}
+	a, err := audit.ParseAnchor(head)
+	if err != nil {
+		return err
+	}
+	n, err := audit.VerifyAnchored(*path, a)
+	if err != nil {
+		return auditErr(*path, err)
+	}
+	fmt.Printf("audit log %s: %d lines, chain intact, and line %d matches the anchored head\n", *path, n, a.Lines)
 	return nil
+}
+
+// auditErr names the log in err unless err (a *audit.VerifyError) does.
+func auditErr(path string, err error) error {
+	var ve *audit.VerifyError
+	if errors.As(err, &ve) {
+		return err
+	}
+	return fmt.Errorf("audit log %s: %w", path, err)
 }
 
 // consoleFlags are the console's command line.

@@ -21,9 +21,29 @@
 // deleted, inserted or moved breaks the next line's prev and seq. [Verify]
 // names the first bad line.
 //
-// What the chain cannot show on its own: removal of the newest lines, or a
-// whole chain rewritten by someone with write access. Ship the log (or at
-// least each day's last hash, see [Head]) off the machine for that.
+// # What verify catches
+//
+// `paydesk audit verify` ([Verify]) on its own catches, naming the first bad
+// line: a line edited (its hash no longer matches); a line edited and
+// re-hashed, deleted, inserted or moved anywhere but at the end (the next
+// line's prev or seq breaks); a line torn or not in canonical form; control
+// bytes; a line over MaxLineBytes.
+//
+// It cannot catch, on its own: the newest line or lines removed (the rest is
+// a shorter intact chain), the file truncated to empty (an empty log is
+// valid), or any suffix from line K on rewritten and the chain re-hashed
+// after it (or a whole new chain), by someone with write access who knows
+// this format.
+//
+// With an anchor, `paydesk audit verify --head HASH:N` ([VerifyAnchored]),
+// where HASH:N was printed earlier by `paydesk audit head` ([HeadAnchor])
+// and kept off this machine (a ticket, a chat message, another host's log),
+// it also catches: fewer than N lines (tail truncation, truncation to
+// empty), and any rewrite of lines 1..N, re-hashed or not (line N's hash no
+// longer matches HASH). Still not caught: lines after N removed or
+// rewritten since the anchor was taken. So anchor often (after each shift,
+// or from cron), and ship the log itself off the machine if its whole
+// history must be provable.
 //
 // # What goes in
 //
@@ -74,6 +94,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -280,15 +301,79 @@ func (e *VerifyError) Error() string {
 // Verify reads the log at path and checks every line and the chain. It
 // returns the number of lines that verified; when err is a *VerifyError, the
 // lines before err.Line are intact. A missing file is an error; an empty file
-// verifies with 0 lines.
+// verifies with 0 lines. On its own it cannot see lines removed from the end
+// or a chain rewritten and re-hashed: see [VerifyAnchored].
 func Verify(path string) (lines int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	_, _, lines, err = scan(path, f)
+	_, _, lines, _, err = scan(path, f, 0)
 	return lines, err
+}
+
+// Anchor is a log's head recorded somewhere else (`paydesk audit head`
+// prints it as HASH:N): the hash of line N and the line count N.
+type Anchor struct {
+	Hash  string
+	Lines int64
+}
+
+// String is the HASH:N form.
+func (a Anchor) String() string { return fmt.Sprintf("%s:%d", a.Hash, a.Lines) }
+
+// ParseAnchor reads HASH:N (64 lowercase hex digits, a colon, a line count).
+func ParseAnchor(s string) (Anchor, error) {
+	s = strings.TrimSpace(s)
+	h, n, ok := strings.Cut(s, ":")
+	if !ok || !hexRE.MatchString(h) {
+		return Anchor{}, fmt.Errorf("audit: head %q is not HASH:N (64 lowercase hex digits, a colon, the line count)", s)
+	}
+	lines, err := strconv.ParseInt(n, 10, 64)
+	if err != nil || lines < 0 {
+		return Anchor{}, fmt.Errorf("audit: head %q: %q is not a line count", s, n)
+	}
+	if (lines == 0) != (h == ZeroHash) {
+		return Anchor{}, fmt.Errorf("audit: head %q: only an empty log (0 lines) has the zero hash", s)
+	}
+	return Anchor{Hash: h, Lines: lines}, nil
+}
+
+// HeadAnchor verifies the whole log and returns its head as an Anchor, to
+// be kept off this machine.
+func HeadAnchor(path string) (Anchor, error) {
+	seq, hash, err := Head(path)
+	return Anchor{Hash: hash, Lines: seq}, err
+}
+
+// VerifyAnchored is Verify plus a check against a head recorded earlier: the
+// log must still have at least a.Lines lines and line a.Lines must still
+// hash to a.Hash. That catches what the chain alone cannot: lines removed
+// from the end (down to an empty file), and a rewrite of any line up to
+// a.Lines with the chain re-hashed after it. Lines appended after the anchor
+// are checked by the chain as usual.
+func VerifyAnchored(path string, a Anchor) (lines int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	_, _, lines, at, err := scan(path, f, a.Lines)
+	if err != nil {
+		return lines, err
+	}
+	if int64(lines) < a.Lines {
+		return lines, &VerifyError{Path: path, Line: lines + 1, Reason: fmt.Sprintf(
+			"the log ends after line %d, but the anchored head %s says it had %d lines: lines were removed from its end",
+			lines, a, a.Lines)}
+	}
+	if a.Lines > 0 && at != a.Hash {
+		return lines, &VerifyError{Path: path, Line: int(a.Lines), Reason: fmt.Sprintf(
+			"hash %s differs from the anchored head %s: the log was rewritten at or before this line and re-hashed",
+			at, a)}
+	}
+	return lines, nil
 }
 
 // Head returns the seq and hash of the last line after verifying the whole
@@ -300,21 +385,23 @@ func Head(path string) (seq int64, hash string, err error) {
 		return 0, "", err
 	}
 	defer f.Close()
-	seq, hash, _, err = scan(path, f)
+	seq, hash, _, _, err = scan(path, f, 0)
 	return seq, hash, err
 }
 
-func scan(path string, r io.Reader) (seq int64, hash string, lines int, err error) {
+// scan checks every line and the chain, returning the last seq and hash,
+// the number of lines verified and the hash of line `at` (when at > 0).
+func scan(path string, r io.Reader, at int64) (seq int64, hash string, lines int, hashAt string, err error) {
 	br := bufio.NewReaderSize(r, MaxLineBytes+1)
 	prev := ZeroHash
 	var last int64
 	for n := 1; ; n++ {
 		line, rerr := br.ReadSlice('\n')
 		if rerr == io.EOF && len(line) == 0 {
-			return last, prev, n - 1, nil
+			return last, prev, n - 1, hashAt, nil
 		}
-		bad := func(format string, a ...any) (int64, string, int, error) {
-			return last, prev, n - 1, &VerifyError{Path: path, Line: n, Reason: fmt.Sprintf(format, a...)}
+		bad := func(format string, a ...any) (int64, string, int, string, error) {
+			return last, prev, n - 1, hashAt, &VerifyError{Path: path, Line: n, Reason: fmt.Sprintf(format, a...)}
 		}
 		switch {
 		case errors.Is(rerr, bufio.ErrBufferFull):
@@ -322,7 +409,7 @@ func scan(path string, r io.Reader) (seq int64, hash string, lines int, err erro
 		case rerr == io.EOF:
 			return bad("last line is truncated (no newline at end of file)")
 		case rerr != nil:
-			return last, prev, n - 1, rerr
+			return last, prev, n - 1, hashAt, rerr
 		}
 		e, perr := ParseLine(line[:len(line)-1])
 		if perr != nil {
@@ -335,6 +422,9 @@ func scan(path string, r io.Reader) (seq int64, hash string, lines int, err erro
 			return bad("prev does not match the hash of line %d (a line before this one was edited, deleted, inserted or moved)", n-1)
 		}
 		last, prev = e.Seq, e.Hash
+		if int64(n) == at {
+			hashAt = e.Hash
+		}
 	}
 }
 
