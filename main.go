@@ -231,7 +231,6 @@ func runConsole(args []string) error {
 			recoverVia[i] = api.ReadOnly(p)
 		}
 	}
-	status := safety.recover(recoverVia)
 	for i, p := range providers {
 		// The journal writes every money action down before it is sent;
 		// the read-only guard sits outside it so a refused action never
@@ -257,10 +256,11 @@ func runConsole(args []string) error {
 		Copy: ui.OSC52Copier(os.Stdout), NewKey: func() string { return uuid.NewString() },
 	}
 	app := ui.NewApp(c, ui.NewOrdersScreen)
-	if status != "" {
-		app.Update(ui.StatusMsg{Text: status})
-	}
 	p := tea.NewProgram(app, tea.WithAltScreen())
+	// Earlier sessions' unresolved money actions are checked while the
+	// console is up; their orders refuse money actions until checked.
+	stopRecovery := safety.startRecovery(recoverVia, func(m ui.RecoveryMsg) { app.Update(m) }, func(m ui.RecoveryMsg) { p.Send(m) })
+	defer stopRecovery()
 	_, err = p.Run()
 	return err
 }
@@ -404,29 +404,44 @@ func openSafety(embedded bool) (*safety, error) {
 	return s, nil
 }
 
-// recover resolves every money action an earlier run left unresolved before
-// the console offers any action, and says what it found.
-func (s *safety) recover(providers []api.Provider) string {
+// startRecovery checks every money action an earlier run left unresolved,
+// in the background. first gets the opening "checking N…" message before
+// the program runs; send (the program's Send) gets progress and the outcome.
+// stop cancels what is left and waits for it.
+func (s *safety) startRecovery(providers []api.Provider, first, send func(ui.RecoveryMsg)) (stop func()) {
 	byID := map[string]api.Provider{}
 	for _, p := range providers {
 		byID[p.ID()] = p
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	outcomes := s.journal.Recover(ctx, byID)
-	if len(outcomes) == 0 {
-		return ""
+	ctx, cancel := context.WithCancel(context.Background())
+	total, wait := s.journal.StartRecover(ctx, byID, func(pr journal.RecoveryProgress) { send(recoveryMsg(pr)) })
+	if total > 0 {
+		first(recoveryMsg(journal.RecoveryProgress{Total: total}))
 	}
-	open := 0
-	for _, o := range outcomes {
-		if !o.Resolved() {
-			open++
-		}
+	return func() { cancel(); wait() }
+}
+
+// recoveryMsg says where recovery is, for the status line.
+func recoveryMsg(pr journal.RecoveryProgress) ui.RecoveryMsg {
+	actions := "actions"
+	if pr.Total == 1 {
+		actions = "action"
 	}
-	if open == 0 {
-		return fmt.Sprintf("Checked %d money action(s) an earlier session left unresolved: all resolved.", len(outcomes))
+	if !pr.Done {
+		return ui.RecoveryMsg{Text: fmt.Sprintf("Checking %d earlier money %s… %d done; their orders accept no money action until checked.",
+			pr.Total, actions, pr.Checked)}
 	}
-	return fmt.Sprintf("%d earlier money action(s) still have an unknown outcome: their orders accept no new action until checked.", open)
+	switch {
+	case pr.Total == 0 && len(pr.Outcomes) > 0 && pr.Outcomes[0].Err != nil:
+		return ui.RecoveryMsg{Done: true, Text: "Could not read the journal to check earlier money actions: " + pr.Outcomes[0].Err.Error()}
+	case pr.Total == 0:
+		return ui.RecoveryMsg{Done: true}
+	case pr.Open == 0:
+		return ui.RecoveryMsg{Done: true, Text: fmt.Sprintf("Checked %d earlier money %s: all resolved.", pr.Total, actions)}
+	case pr.Open == 1:
+		return ui.RecoveryMsg{Done: true, Text: "1 earlier money action still has an unknown outcome: its order accepts no new action until checked."}
+	}
+	return ui.RecoveryMsg{Done: true, Text: fmt.Sprintf("%d earlier money actions still have an unknown outcome: their orders accept no new action until checked.", pr.Open)}
 }
 
 func (s *safety) Close() {

@@ -73,7 +73,8 @@
 // # Use
 //
 //	j, _ := journal.Open(journal.Options{Auditor: journal.AuditLog(auditLog)})
-//	outs := j.Recover(ctx, map[string]api.Provider{p.ID(): p}) // at start-up, before any action
+//	n, wait := j.StartRecover(ctx, map[string]api.Provider{p.ID(): p}, report) // at start-up, in the background:
+//	                                     // orders it has yet to check refuse money actions (ErrRecovering)
 //	p = journal.Wrap(p, j, agentLogin)                        // then only use p
 //	pending, _ := j.Pending(p.ID(), orderID)                  // show "outcome unknown" on the order
 //	j.ResolveOrder(ctx, p, orderID, agentLogin)               // re-check it on demand
@@ -243,6 +244,11 @@ type Journal struct {
 	// before the next action is sent.
 	auditMu sync.Mutex
 	owed    []AuditRecord
+	// recOrders are the orders start-up recovery has yet to check (money
+	// actions on them are refused); recTotal is how many intents it checks.
+	recMu     sync.Mutex
+	recOrders map[orderKey]bool
+	recTotal  int
 	// testHook, when set, is called after each step ("prepared", "sent",
 	// "after_call") of a send; the crash test kills the process there.
 	testHook func(step string)

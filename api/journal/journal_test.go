@@ -72,7 +72,8 @@ type fakeProvider struct {
 	block       chan struct{} // when set, money calls wait for it
 	entered     chan struct{}
 	getErr      error
-	answer      error // what an "answer" call returns after applying
+	answer      error         // what an "answer" call returns after applying
+	getBlock    chan struct{} // when set, GetOrder waits for it
 }
 
 func newFake(clk *clock, idem api.IdempotencyKind) *fakeProvider {
@@ -110,7 +111,14 @@ func (f *fakeProvider) ListOrders(context.Context, api.OrderQuery) (api.OrderPag
 	return api.OrderPage{}, nil
 }
 
-func (f *fakeProvider) GetOrder(_ context.Context, id string) (*model.Order, error) {
+func (f *fakeProvider) GetOrder(ctx context.Context, id string) (*model.Order, error) {
+	if f.getBlock != nil {
+		select {
+		case <-f.getBlock:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.getErr != nil {

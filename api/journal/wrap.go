@@ -140,60 +140,172 @@ func (j *Journal) ResolveOrder(ctx context.Context, p api.Provider, orderID, act
 	return out, nil
 }
 
-// Recover resolves every unresolved intent in the journal; call it at
-// start-up before the console offers any action. providers is keyed by
-// Provider.ID(). Orders another process holds are reported busy and left to
-// it.
+// Recover resolves every unresolved intent in the journal and waits for
+// it; providers is keyed by Provider.ID(). Orders another process holds are
+// reported busy and left to it. The console uses StartRecover instead, so it
+// is up while the checks run.
 func (j *Journal) Recover(ctx context.Context, providers map[string]api.Provider) []Outcome {
+	var out []Outcome
+	_, wait := j.StartRecover(ctx, providers, func(p RecoveryProgress) {
+		if p.Done {
+			out = p.Outcomes
+		}
+	})
+	wait()
+	return out
+}
+
+// RecoveryProgress is what StartRecover reports: once per order checked and
+// once more, with Done and every Outcome, at the end.
+type RecoveryProgress struct {
+	Total    int // earlier actions left unresolved, found at the start
+	Checked  int // of those, how many have been checked so far
+	Open     int // of those checked, how many are still unresolved
+	Done     bool
+	Outcomes []Outcome // set when Done
+}
+
+// ErrRecovering: the order has an earlier action that start-up recovery is
+// still checking, so nothing was sent (see RecoveringError).
+var ErrRecovering = errors.New("earlier actions are still being checked")
+
+// RecoveringError refuses an action on an order whose earlier actions
+// start-up recovery has not checked yet.
+type RecoveringError struct {
+	OrderID string
+	Total   int // earlier actions being checked in all
+}
+
+func (e *RecoveringError) Error() string {
+	return fmt.Sprintf("nothing sent: paydesk is checking %d earlier %s an earlier session left unresolved, "+
+		"including one on order %s; wait until the status line says the check is done, then try again",
+		e.Total, plural(e.Total, "action", "actions"), e.OrderID)
+}
+
+func (e *RecoveringError) Unwrap() error { return ErrRecovering }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+type orderKey struct{ provider, order string }
+
+// recovering reports whether start-up recovery has yet to finish with the
+// order, and how many actions it is checking in all.
+func (j *Journal) recovering(provider, orderID string) (bool, int) {
+	j.recMu.Lock()
+	defer j.recMu.Unlock()
+	return j.recOrders[orderKey{provider, orderID}], j.recTotal
+}
+
+// StartRecover resolves every unresolved intent in the journal in the
+// background and returns at once with how many there are, and a wait
+// function that returns when recovery is over. Until an order has been
+// checked, money actions on it through Wrap are refused with a
+// *RecoveringError; report (which may be nil) gets a RecoveryProgress after
+// each order and a final one with Done set. Each order's check is bounded by
+// Options.ResolveTimeout; cancel ctx to stop early (unchecked intents stay
+// unresolved and are resolved before the next action on their order).
+func (j *Journal) StartRecover(ctx context.Context, providers map[string]api.Provider, report func(RecoveryProgress)) (int, func()) {
+	if report == nil {
+		report = func(RecoveryProgress) {}
+	}
 	uns, err := j.Unresolved()
 	if err != nil {
-		return []Outcome{{Err: err}}
+		report(RecoveryProgress{Done: true, Outcomes: []Outcome{{Err: err}}})
+		return 0, func() {}
 	}
-	type key struct{ provider, order string }
 	var (
-		keys  []key
-		byKey = map[key][]Intent{}
+		keys  []orderKey
+		byKey = map[orderKey][]Intent{}
 	)
 	for _, in := range uns {
-		k := key{in.Provider, in.OrderID}
+		k := orderKey{in.Provider, in.OrderID}
 		if _, ok := byKey[k]; !ok {
 			keys = append(keys, k)
 		}
 		byKey[k] = append(byKey[k], in)
 	}
-	// Orders are independent (each has its own lock and file): resolve a few
-	// at once so one slow provider call does not hold up the rest.
-	results := make([][]Outcome, len(keys))
-	sem := make(chan struct{}, recoverParallel)
-	var wg sync.WaitGroup
-	for i, k := range keys {
-		p := providers[k.provider]
-		if p == nil {
-			for _, in := range byKey[k] {
-				results[i] = append(results[i], Outcome{Intent: in, Err: fmt.Errorf("%w: %s", ErrNoProvider, k.provider)})
+	j.recMu.Lock()
+	if j.recOrders == nil {
+		j.recOrders = map[orderKey]bool{}
+	}
+	for _, k := range keys {
+		j.recOrders[k] = true
+	}
+	j.recTotal = len(uns)
+	j.recMu.Unlock()
+
+	var (
+		mu      sync.Mutex
+		results = make([][]Outcome, len(keys))
+		prog    = RecoveryProgress{Total: len(uns)}
+	)
+	finish := func(i int, k orderKey, res []Outcome) {
+		j.recMu.Lock()
+		delete(j.recOrders, k)
+		j.recMu.Unlock()
+		mu.Lock()
+		results[i] = res
+		for _, o := range res {
+			prog.Checked++
+			if !o.Resolved() {
+				prog.Open++
 			}
-			continue
 		}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			octx, cancel := context.WithTimeout(ctx, j.opts.ResolveTimeout)
-			defer cancel()
-			res, err := j.ResolveOrder(octx, p, k.order, "recover")
-			if err != nil {
+		p := prog
+		mu.Unlock()
+		report(p)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Orders are independent (each has its own lock and file): resolve a
+		// few at once so one slow provider call does not hold up the rest.
+		sem := make(chan struct{}, recoverParallel)
+		var wg sync.WaitGroup
+		for i, k := range keys {
+			p := providers[k.provider]
+			if p == nil {
+				var res []Outcome
 				for _, in := range byKey[k] {
-					res = append(res, Outcome{Intent: in, Err: err})
+					res = append(res, Outcome{Intent: in, Err: fmt.Errorf("%w: %s", ErrNoProvider, k.provider)})
 				}
+				finish(i, k, res)
+				continue
 			}
-			results[i] = res
-		})
-	}
-	wg.Wait()
-	var out []Outcome
-	for _, r := range results {
-		out = append(out, r...)
-	}
-	return out
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				octx, cancel := context.WithTimeout(ctx, j.opts.ResolveTimeout)
+				defer cancel()
+				res, err := j.ResolveOrder(octx, p, k.order, "recover")
+				if err != nil {
+					for _, in := range byKey[k] {
+						res = append(res, Outcome{Intent: in, Err: err})
+					}
+				}
+				finish(i, k, res)
+			})
+		}
+		wg.Wait()
+		j.recMu.Lock()
+		j.recTotal = 0
+		j.recMu.Unlock()
+		var out []Outcome
+		for _, r := range results {
+			out = append(out, r...)
+		}
+		mu.Lock()
+		p := prog
+		mu.Unlock()
+		p.Done, p.Outcomes = true, out
+		report(p)
+	}()
+	return len(uns), func() { <-done }
 }
 
 // recoverParallel is how many orders Recover resolves at once.
@@ -339,6 +451,8 @@ func (w *wrapped) do(ctx context.Context, draft *Intent) (result, error) {
 	switch {
 	case errors.As(err, &be):
 		code = "order_busy"
+	case errors.Is(err, ErrRecovering):
+		code = "earlier_being_checked"
 	case errors.As(err, &ie) && ie.Kind != nil:
 		code = map[error]string{ErrUnresolved: "earlier_unresolved", ErrEarlierSucceeded: "earlier_succeeded",
 			ErrAlreadyFailed: "already_failed", ErrKeyReused: "key_reused"}[ie.Kind]
@@ -366,6 +480,9 @@ func (w *wrapped) run(ctx context.Context, draft *Intent) (result, error) {
 		return result{}, api.ErrReadOnly
 	}
 	draft.Provider = w.p.ID()
+	if busy, total := j.recovering(draft.Provider, draft.OrderID); busy {
+		return result{}, &RecoveringError{OrderID: draft.OrderID, Total: total}
+	}
 	lk, err := j.lock(draft.Provider, draft.OrderID, w.actor)
 	if err != nil {
 		return result{}, err
