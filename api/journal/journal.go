@@ -41,14 +41,24 @@
 //     another intent, counts as found: a false "found" leaves a customer
 //     short, which the agent can see and fix; a false "not found" invites a
 //     second refund, which cannot be undone. Nothing found: failed
-//     (not_found_at_provider) once Options.SettleTime has passed since the
-//     last send, so a request the provider is still working on is not
-//     declared failed; before that it stays unknown. This applies to keyed
+//     (not_found_at_provider) only by a read begun after Options.SettleTime
+//     has passed since the last send, so a request the provider is still
+//     working on, or a refund list that lags (Digital River), is not
+//     declared failed on an early read; before that it stays unknown and
+//     every later resolution reads again. This applies to keyed
 //     providers past their window too: reading the order is the same
 //     evidence whatever the provider's key support, and an intent that can
 //     never resolve would block its order for good.
 //   - cancel_payment and update_payment are checked by reading the payment
 //     (canceled; metadata and fields as requested).
+//
+// # Audit
+//
+// With Options.Auditor set, no action is sent without its audit line: a
+// "prepared" line is written before sending and, if it cannot be, nothing is
+// sent (*AuditError, ErrAuditUnavailable). Outcome lines the auditor refuses
+// are owed and written before the next action, which is refused until they
+// can be.
 //
 // Before a new money action on an order, Wrap resolves the order's
 // unresolved intents. If one stays unresolved, nothing is sent
