@@ -52,14 +52,6 @@
 //   - cancel_payment and update_payment are checked by reading the payment
 //     (canceled; metadata and fields as requested).
 //
-// # Audit
-//
-// With Options.Auditor set, no action is sent without its audit line: a
-// "prepared" line is written before sending and, if it cannot be, nothing is
-// sent (*AuditError, ErrAuditUnavailable). Outcome lines the auditor refuses
-// are owed and written before the next action, which is refused until they
-// can be.
-//
 // Before a new money action on an order, Wrap resolves the order's
 // unresolved intents. If one stays unresolved, nothing is sent
 // (ErrUnresolved). If one turns out to have succeeded, nothing is sent either
@@ -67,6 +59,14 @@
 // look at the order again and confirm once more. A call that reuses an
 // intent's idempotency key is that intent, never a second send: it gets the
 // intent's result, ErrAlreadyFailed, or ErrKeyReused if the request differs.
+//
+// # Audit
+//
+// With Options.Auditor set, no action is sent without its audit line: a
+// "prepared" line is written before sending and, if it cannot be, nothing is
+// sent (*AuditError, ErrAuditUnavailable). Outcome lines the auditor refuses
+// are owed and written before the next action, which is refused until they
+// can be.
 //
 // # Storage and locking
 //
