@@ -304,18 +304,26 @@ func TestDigitalRiverPartialRefundJourney(t *testing.T) {
 	if !strings.Contains(v, "at most 64 characters") {
 		t.Fatalf("the DR reason limit is not shown:\n%s", v)
 	}
+	// Digital River refunds take an order id and an amount: the form says
+	// it refunds part of the order, with the order's limit, never "part of
+	// payment X".
+	if !strings.Contains(v, "Refund part of order "+order.Ref) || strings.Contains(v, "part of payment") ||
+		!strings.Contains(v, order.Refundable().String()+" refundable") {
+		t.Fatalf("the DR partial refund is not offered as order-level:\n%s", v)
+	}
 	s.typeText("2.50")
 	s.keys("enter")
 	s.waitText("┃ Reason")
 	s.typeText("late delivery")
 	v = s.enterToConfirm()
-	if !strings.Contains(v, "Digital River") || !strings.Contains(v, "2.50 "+order.Currency) || strings.Contains(v, "minor units") {
+	if !strings.Contains(v, "Digital River") || !strings.Contains(v, "2.50 "+order.Currency) || strings.Contains(v, "minor units") ||
+		!strings.Contains(v, "the order: Digital River spreads it") {
 		t.Fatalf("the DR confirmation:\n%s", v)
 	}
 	m.logs[pDR].none(t, 0, "the DR form before confirming")
 	s.typeText(word)
 	s.keys("enter")
-	v = s.waitText("Refund of 2.50 " + order.Currency + " requested")
+	v = s.waitText("Refund of 2.50 " + order.Currency + " requested from order " + order.Ref)
 	if !strings.Contains(v, "◔ processing") {
 		t.Fatalf("the new DR refund is not shown processing:\n%s", v)
 	}
