@@ -113,7 +113,11 @@
 //     status=succeeded only succeeded orders are listed, by success_date.
 //     Rows are newest first. Cursors are opaque keyset positions, so pages
 //     stay stable while new orders appear. next/previous are absolute URLs
-//     built from the request's Host.
+//     built from the request's Host. Rows carry only the documented columns
+//     (ref, status, snap_eligible_total, ebt_cash_eligible_total,
+//     remaining_total, sales_tax_applied, snap_paid, ebt_cash_paid,
+//     credit_debit_paid): no created, success_date, external_order_id or
+//     customer_id, which the real report does not send either.
 //
 // Seeded data
 //   - Options.Orders orders over the last 90 days, deterministic from
