@@ -1,6 +1,10 @@
 package forage_test
 
 import (
+	"net/http"
+	"paydesk/api/forage"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -98,5 +102,47 @@ func TestListFillsOpenedOrders(t *testing.T) {
 	}
 	if opened == 0 {
 		t.Fatal("no order in the first page has an external id and a refund state to learn")
+	}
+}
+
+// TestAPIVersionPinned: without FORAGE_API_VERSION the client sends the
+// version it was built against, not whatever the merchant's dashboard says
+// (refund receipts exist only from 2024-01-08); the variable overrides it.
+func TestAPIVersionPinned(t *testing.T) {
+	for _, tc := range []struct{ set, want string }{{"", forage.DefaultAPIVersion}, {"2024-01-08", "2024-01-08"}} {
+		var got []string
+		var mu sync.Mutex
+		e := newEnv(t, envOpt{shim: func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/o/") { // OAuth is not a versioned endpoint
+					mu.Lock()
+					got = append(got, r.Header.Get("API-Version"))
+					mu.Unlock()
+				}
+				h.ServeHTTP(w, r)
+			})
+		}})
+		cfg := e.config()
+		cfg.APIVersion = tc.set
+		c, err := forage.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ListOrders(ctx(t), api.OrderQuery{}); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		if len(got) == 0 {
+			t.Fatal("no API request seen")
+		}
+		for _, v := range got {
+			if v != tc.want {
+				t.Fatalf("API-Version %q sent, want %q (set %q)", v, tc.want, tc.set)
+			}
+		}
+		mu.Unlock()
+	}
+	if forage.DefaultAPIVersion < "2024-01-08" {
+		t.Fatalf("the pinned version %s predates refund receipts", forage.DefaultAPIVersion)
 	}
 }

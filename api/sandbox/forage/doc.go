@@ -25,6 +25,12 @@
 //   - /api/ paths need Merchant-Account equal to Options.MerchantAccount.
 //     Missing or different: 400 missing_merchant_account, resource
 //     Merchant_Account_Header. /reporting/ accepts it but does not need it.
+//   - API-Version (YYYY-MM-DD) is honoured for refund receipts: from
+//     2024-01-08 the OrderRefund endpoints return receipt data; before it,
+//     receipt is null and a new OrderRefund answers requires_confirmation
+//     (the docs' OrderRefund example). Without the header (or with
+//     "default") the version is Options.DashboardAPIVersion, default the
+//     original unversioned release, as a merchant's dashboard would be.
 //   - Paths must end in "/". Anything else, or an unknown path, is 404
 //     not_found. Unknown order/payment/refund refs are 404
 //     resource_not_found with source resource Orders / Payments / Refunds.

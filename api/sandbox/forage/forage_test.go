@@ -2,6 +2,7 @@ package forage
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -36,6 +37,8 @@ type env struct {
 	clk   *clock
 	token string
 	n     int
+	// version is the API-Version header sent; "" = 2024-05-07, "-" = none.
+	version string
 }
 
 const lat = 3 * time.Second
@@ -108,6 +111,9 @@ func (e *env) do(method, path, key, body string) (int, []byte) {
 	}
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
+	}
+	if e.version != "-" {
+		req.Header.Set("API-Version", cmp.Or(e.version, "2024-05-07"))
 	}
 	return e.send(req)
 }
@@ -843,3 +849,49 @@ func TestSandboxExtensions(t *testing.T) {
 }
 
 func decimalCent() decimal.Decimal { return decimal.New(1, -2) }
+
+// TestAPIVersionHeader: refund receipts exist from API version 2024-01-08;
+// before it (and without the header, on the dashboard's default version,
+// the original release) a new OrderRefund answers requires_confirmation with
+// receipt null, as the docs' example does, and reads carry no receipt.
+func TestAPIVersionHeader(t *testing.T) {
+	for _, tc := range []struct {
+		version string // "-" = no header
+		receipt bool
+	}{{"2024-01-08", true}, {"2024-05-07", true}, {"2023-05-15", false}, {"-", false}, {"default", false}} {
+		t.Run(tc.version, func(t *testing.T) {
+			e := newEnv(t, Options{})
+			e.version = tc.version
+			o := e.plainSucceeded(1)
+			p := e.srv.payments[o.payments[0]]
+			path := "/api/orders/" + o.ref + "/refunds/"
+			st, body := e.do("POST", path, "auto", fmt.Sprintf(`{"payment_ref":%q,"amount":"0.01","reason":"r","metadata":{}}`, p.ref))
+			var m map[string]json.RawMessage
+			mustUnmarshal(t, body, &m)
+			if st != 201 {
+				t.Fatalf("create %d %s", st, body)
+			}
+			if got := string(m["receipt"]) != "null"; got != tc.receipt {
+				t.Fatalf("receipt on create %s with version %s", m["receipt"], tc.version)
+			}
+			if !tc.receipt && string(m["status"]) != `"requires_confirmation"` {
+				t.Fatalf("status on create %s, want requires_confirmation", m["status"])
+			}
+			var ref string
+			mustUnmarshal(t, m["ref"], &ref)
+			st, body = e.do("GET", path+ref+"/", "", "")
+			mustUnmarshal(t, body, &m)
+			if st != 200 || (string(m["receipt"]) != "null") != tc.receipt {
+				t.Fatalf("read %d receipt %s with version %s", st, m["receipt"], tc.version)
+			}
+			st, body = e.do("GET", path, "", "")
+			var list []map[string]json.RawMessage
+			mustUnmarshal(t, body, &list)
+			for _, r := range list {
+				if (string(r["receipt"]) != "null") != tc.receipt {
+					t.Fatalf("list receipt %s with version %s", r["receipt"], tc.version)
+				}
+			}
+		})
+	}
+}
