@@ -55,6 +55,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -330,7 +331,8 @@ const (
 // time, newest day first: every row of the answer for start_date=end_date=D
 // was created on D, which is the row's date (DateOnly: the time of day is
 // not known and is never shown). A page collects whole days (and a day's own
-// report pages) until it holds q.Limit rows (default 100) or the range ends;
+// report pages) until it holds q.Limit rows, or, with no limit, 100 rows or
+// a week of days (maxDaysPerPage), or the range ends;
 // Next resumes at the day, and the report cursor within it, where it stopped.
 // Cost: one request per day of the range, plus one per further report page
 // of a day with more rows than fit; scrolling the list reads each day once.
@@ -344,12 +346,12 @@ func (c *Client) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPag
 	if err != nil {
 		return api.OrderPage{}, err
 	}
-	want := q.Limit
+	want, maxAsks := q.Limit, math.MaxInt
 	if want <= 0 {
-		want = defaultPageRows
+		want, maxAsks = defaultPageRows, maxDaysPerPage
 	}
 	page := api.OrderPage{Orders: []model.OrderSummary{}}
-	for len(page.Orders) < want {
+	for asked := 0; len(page.Orders) < want && asked < maxAsks; asked++ {
 		vals := url.Values{"start_date": {st.day}, "end_date": {st.day},
 			"limit": {strconv.Itoa(min(want-len(page.Orders), maxReportLimit))}}
 		if st.inner != "" {
@@ -396,6 +398,12 @@ func (c *Client) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPag
 // defaultPageRows is how many rows a list page collects when the caller
 // names no limit.
 const defaultPageRows = 100
+
+// maxDaysPerPage bounds the report requests of one ListOrders call that
+// names no limit (the console's), so the first rows show after a week's
+// requests rather than a month's; the console asks for the next page (Next)
+// as it fills the screen or scrolls, and the total cost is the same.
+const maxDaysPerPage = 7
 
 // listState is where a day-by-day list stands: the range's first day, the
 // day being read and the report's cursor within that day.
