@@ -671,3 +671,32 @@ func TestReadOnlyOnEveryProvider(t *testing.T) {
 		l.none(t, 0, "read-only browsing of "+m.provs[i].Name())
 	}
 }
+
+// TestDigitalRiverPaymentScreenOffersNoChargeRefund: Digital River takes
+// partial refunds from the order, never from one charge, so the charge
+// screen neither lists f nor opens a form for it; pressing f says where the
+// order-level refund is.
+func TestDigitalRiverPaymentScreenOffersNoChargeRefund(t *testing.T) {
+	t.Parallel()
+	o := harnessOpts{refresh: 40 * time.Millisecond}
+	m := newMultiHarness(t, o)
+	ids := m.drRefundable()
+	order := m.find(pDR, func(o *model.Order) bool {
+		return slices.Contains(ids, o.ID) && plainOrder(o) && len(o.Payments) > 0 && o.Refundable().IsPositive()
+	})
+	s := m.run(120, 40, o)
+	s.switchTo(m, 2, pDR)
+	s.openOrder(order.Ref)
+	s.keys("enter")
+	v := s.waitText(order.Payments[0].ID)
+	footer := v[strings.LastIndex(v, "\n")+1:]
+	if strings.Contains(footer, "refund part") {
+		t.Fatalf("the DR charge screen offers a charge refund: %q", footer)
+	}
+	s.keys("f")
+	v = s.waitText("refunds part of the order, not of one charge")
+	if strings.Contains(v, "Amount (") {
+		t.Fatalf("f opened a refund form on the charge:\n%s", v)
+	}
+	m.logs[pDR].none(t, 0, "f on a DR charge")
+}
