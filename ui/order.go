@@ -233,6 +233,11 @@ func (s *orderScreen) key(msg tea.KeyMsg) tea.Cmd {
 		}
 		return s.push(newEditPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
 	case key.Matches(msg, k.RefundPart) && s.canRefundPart(caps):
+		if caps.PartialRefundOnOrder {
+			// The provider takes partial refunds from the order, whichever
+			// row is selected: say so rather than name a payment.
+			return s.push(newRefundOrderPartScreen(s.c, s.provider, s.order))
+		}
 		return s.push(newRefundPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
 	case key.Matches(msg, k.RefundAll) && caps.RefundOrder:
 		return s.push(newRefundOrderScreen(s.c, s.provider, s.order))
@@ -262,8 +267,13 @@ func (s *orderScreen) canEdit(caps api.Capabilities) bool {
 }
 
 func (s *orderScreen) canRefundPart(caps api.Capabilities) bool {
-	return s.c.Keys.RefundPart.Enabled() && !s.focusRefunds &&
-		(caps.RefundPayment || caps.PartialRefundOnOrder) && s.selectedPayment() != nil
+	if !s.c.Keys.RefundPart.Enabled() {
+		return false
+	}
+	if caps.PartialRefundOnOrder {
+		return true // an order-level refund needs no selected payment
+	}
+	return !s.focusRefunds && caps.RefundPayment && s.selectedPayment() != nil
 }
 
 func (s *orderScreen) canCancel(caps api.Capabilities) bool {
