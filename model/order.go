@@ -22,9 +22,13 @@ type OrderSummary struct {
 	Status         Status
 	ProviderStatus string
 	Created        time.Time
-	Amounts        []Money
-	Total          Money
-	Reference      string // the provider's secondary id (external order id, description)
+	// DateOnly: only the calendar day of Created is known (Forage's Order
+	// Report is asked one day at a time and carries no time); Created is
+	// that day's start in the provider's zone, and no time may be shown.
+	DateOnly  bool
+	Amounts   []Money
+	Total     Money
+	Reference string // the provider's secondary id (external order id, description)
 }
 
 // Order is one order with its payments and refunds.

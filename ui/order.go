@@ -129,13 +129,6 @@ func (s *orderScreen) Resume() tea.Cmd {
 	return tea.Batch(ago, s.fetch())
 }
 
-// transient reports whether asking again may succeed: no answer at all, a
-// rate limit, or a server error. A 404 or another 4xx will not change.
-func transient(err error) bool {
-	st := api.StatusOf(err)
-	return st == 0 || st == 429 || st >= 500
-}
-
 func (s *orderScreen) fetch() tea.Cmd {
 	gen := s.live.begin()
 	p, id := s.prov(), s.orderID
@@ -158,7 +151,7 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			if s.order == nil {
 				// A missing or refused order will not appear by asking
 				// again (r does); a timeout or a 5xx is retried with backoff.
-				s.live.active = transient(msg.err)
+				s.live.active = api.IsTransient(msg.err)
 			}
 			return s, s.live.failed(&s.base, msg.err)
 		}
@@ -252,6 +245,11 @@ func (s *orderScreen) key(msg tea.KeyMsg) tea.Cmd {
 		}
 		return s.push(newEditPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
 	case key.Matches(msg, k.RefundPart) && s.canRefundPart(caps):
+		if caps.PartialRefundOnOrder {
+			// The provider takes partial refunds from the order, whichever
+			// row is selected: say so rather than name a payment.
+			return s.push(newRefundOrderPartScreen(s.c, s.provider, s.order))
+		}
 		return s.push(newRefundPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
 	case key.Matches(msg, k.RefundAll) && caps.RefundOrder:
 		return s.push(newRefundOrderScreen(s.c, s.provider, s.order))
@@ -281,8 +279,13 @@ func (s *orderScreen) canEdit(caps api.Capabilities) bool {
 }
 
 func (s *orderScreen) canRefundPart(caps api.Capabilities) bool {
-	return s.c.Keys.RefundPart.Enabled() && !s.focusRefunds &&
-		(caps.RefundPayment || caps.PartialRefundOnOrder) && s.selectedPayment() != nil
+	if !s.c.Keys.RefundPart.Enabled() {
+		return false
+	}
+	if caps.PartialRefundOnOrder {
+		return true // an order-level refund needs no selected payment
+	}
+	return !s.focusRefunds && caps.RefundPayment && s.selectedPayment() != nil
 }
 
 func (s *orderScreen) canCancel(caps api.Capabilities) bool {

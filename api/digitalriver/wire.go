@@ -32,17 +32,31 @@ type wireChargeRefund struct {
 }
 
 type wireCharge struct {
-	ID          string             `json:"id"`
-	CreatedTime time.Time          `json:"createdTime"`
-	Currency    string             `json:"currency"`
-	Amount      json.RawMessage    `json:"amount"`
-	State       string             `json:"state"`
-	Captured    bool               `json:"captured"`
-	Refunded    bool               `json:"refunded"`
-	SourceID    string             `json:"sourceId"`
-	Type        string             `json:"type"`
-	Captures    []wireCapture      `json:"captures"`
-	Refunds     []wireChargeRefund `json:"refunds"`
+	ID             string             `json:"id"`
+	CreatedTime    time.Time          `json:"createdTime"`
+	Currency       string             `json:"currency"`
+	Amount         json.RawMessage    `json:"amount"`
+	State          string             `json:"state"`
+	Captured       bool               `json:"captured"`
+	Refunded       bool               `json:"refunded"`
+	SourceID       string             `json:"sourceId"`
+	Type           string             `json:"type"`
+	FailureCode    string             `json:"failureCode"`
+	FailureMessage string             `json:"failureMessage"`
+	Captures       []wireCapture      `json:"captures"`
+	Refunds        []wireChargeRefund `json:"refunds"`
+}
+
+// wireSource is the part of a payment source the console shows.
+type wireSource struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+// wirePayment is order.payment (API version 2021-03-23 and later).
+type wirePayment struct {
+	Sources []wireSource `json:"sources"`
+	Charges []wireCharge `json:"charges"`
 }
 
 type wireItem struct {
@@ -69,10 +83,13 @@ type wireOrder struct {
 	RefundedAmount          json.RawMessage      `json:"refundedAmount"`
 	CancelledAmount         json.RawMessage      `json:"cancelledAmount"`
 	AvailableToRefundAmount json.RawMessage      `json:"availableToRefundAmount"`
-	Charges                 []wireCharge         `json:"charges"`
-	Items                   []wireItem           `json:"items"`
-	Metadata                wireMetadata         `json:"metadata"`
-	LiveMode                bool                 `json:"liveMode"`
+	Payment                 *wirePayment         `json:"payment"`
+	// LegacyCharges is the top-level charges array of API versions before
+	// 2021-03-23. Read only when payment is absent (see the package doc).
+	LegacyCharges []wireCharge `json:"charges"`
+	Items         []wireItem   `json:"items"`
+	Metadata      wireMetadata `json:"metadata"`
+	LiveMode      bool         `json:"liveMode"`
 }
 
 type wireRefundItem struct {
@@ -100,7 +117,6 @@ type wireToken struct {
 type wireRefund struct {
 	ID               string             `json:"id"`
 	CreatedTime      time.Time          `json:"createdTime"`
-	UpdatedTime      *time.Time         `json:"updatedTime"`
 	OrderID          string             `json:"orderId"`
 	InvoiceID        string             `json:"invoiceId"`
 	Currency         string             `json:"currency"`
@@ -246,7 +262,7 @@ func ChargeStatus(state string) model.Status {
 	switch state {
 	case "capturable":
 		return model.StatusRequiresAction // authorised; the merchant must fulfil
-	case "processing":
+	case "pending", "processing":
 		return model.StatusProcessing
 	case "complete":
 		return model.StatusSucceeded
@@ -367,8 +383,14 @@ func (w *wireRefund) toModel() (*model.Refund, error) {
 		Updated:        w.CreatedTime,
 	}
 	r.Metadata, r.MetadataTotal = metadataOf(w.Metadata)
-	if w.UpdatedTime != nil {
-		r.Updated = *w.UpdatedTime
+	// The refund object has no updatedTime: its latest change is the newest
+	// charge-level refund entry.
+	for _, c := range w.Charges {
+		for _, cr := range c.Refunds {
+			if cr.CreatedTime.After(r.Updated) {
+				r.Updated = cr.CreatedTime
+			}
+		}
 	}
 	// A refund spread over one charge belongs to that charge; one spread over
 	// several is the order's (Digital River refunds are order-level).
@@ -390,9 +412,6 @@ func (w *wireRefund) toModel() (*model.Refund, error) {
 	field(fs, "reason", w.Reason)
 	field(fs, "failureReason", w.FailureReason)
 	field(fs, "createdTime", ts(w.CreatedTime))
-	if w.UpdatedTime != nil {
-		field(fs, "updatedTime", ts(*w.UpdatedTime))
-	}
 	if w.ExpiresTime != nil {
 		field(fs, "expiresTime", ts(*w.ExpiresTime))
 	}
@@ -448,6 +467,30 @@ func sortedKeys(m model.Metadata) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+// charges returns the order's charges: payment.charges (API version
+// 2021-03-23 and later), or the top-level charges of an older version when
+// payment is absent. Never both: a current answer that also carried the old
+// key would otherwise list every charge twice.
+func (w *wireOrder) charges() []wireCharge {
+	if w.Payment != nil {
+		return w.Payment.Charges
+	}
+	return w.LegacyCharges
+}
+
+// sourceType names the payment source a charge was made from, "" if unknown.
+func (w *wireOrder) sourceType(id string) string {
+	if w.Payment == nil || id == "" {
+		return ""
+	}
+	for _, s := range w.Payment.Sources {
+		if s.ID == id {
+			return s.Type
+		}
+	}
+	return ""
 }
 
 // summary maps an order to a list row.
@@ -530,11 +573,12 @@ func (w *wireOrder) toModel(refunds []wireRefund) (*model.Order, error) {
 		}
 		o.Refunds = append(o.Refunds, *r)
 	}
-	for _, c := range w.Charges {
+	for _, c := range w.charges() {
 		p, err := chargeToPayment(w.ID, cur, c)
 		if err != nil {
 			return nil, fmt.Errorf("digitalriver: order %q: %w", w.ID, err)
 		}
+		field(&p.Fields, "source.type", w.sourceType(c.SourceID))
 		for _, r := range refunds {
 			for _, rc := range r.Charges {
 				if rc.ID == c.ID {
@@ -614,6 +658,8 @@ func chargeToPayment(orderID, cur string, c wireCharge) (model.Payment, error) {
 	field(fs, "captured", strconv.FormatBool(c.Captured))
 	field(fs, "refunded", strconv.FormatBool(c.Refunded))
 	field(fs, "sourceId", c.SourceID)
+	field(fs, "failureCode", c.FailureCode)
+	field(fs, "failureMessage", c.FailureMessage)
 	field(fs, "createdTime", ts(c.CreatedTime))
 	for i, cp := range c.Captures {
 		a, err := money(cp.Amount, cur, "captures.amount")

@@ -113,6 +113,9 @@ const (
 	typeCapture   = "capture"
 	typeVoid      = "void"
 	typeRefund    = "refund"
+	typeReversal  = "reversal"
+	typeVerify    = "verify"
+	typeExtension = "extension"
 )
 
 func str(p *string) string {
