@@ -53,6 +53,10 @@ type Order struct {
 	// when it says so (Digital River). nil means compute it from the payments.
 	AvailableToRefund *Money
 	Fields            []Field
+	// MetadataTotal is how many metadata keys the provider sent when there
+	// were more than MaxReadMetadataKeys and only those were kept; 0 when
+	// Metadata holds them all (see MetadataNote).
+	MetadataTotal int
 }
 
 // Payment is money taken on an order: a Forage OrderPayment, a Moyasar
@@ -79,6 +83,10 @@ type Payment struct {
 	RefundIDs       []string
 	Card            *Card
 	Fields          []Field
+	// MetadataTotal is how many metadata keys the provider sent when there
+	// were more than MaxReadMetadataKeys and only those were kept; 0 when
+	// Metadata holds them all (see MetadataNote).
+	MetadataTotal int
 }
 
 // Refund is money returned, against an order and usually one payment.
@@ -98,6 +106,10 @@ type Refund struct {
 	LastError      *ProcessingError
 	Receipt        *Receipt
 	Fields         []Field
+	// MetadataTotal is how many metadata keys the provider sent when there
+	// were more than MaxReadMetadataKeys and only those were kept; 0 when
+	// Metadata holds them all (see MetadataNote).
+	MetadataTotal int
 }
 
 // ProcessingError is the provider's last error on a payment or refund.

@@ -245,7 +245,7 @@ func (s *paymentScreen) render() {
 		l = append(l, strings.Split(s.refs.View(), "\n")...)
 	}
 	l = append(l, "")
-	l = append(l, metadataLines(st, p.Metadata, w)...)
+	l = append(l, metadataLines(st, p.Metadata, p.MetadataTotal, w)...)
 	l = append(l, "")
 	l = append(l, receiptLines(st, p.Receipt, w)...)
 	l = append(l, "", st.Bold.Render("All fields")+st.Faint.Render(" (as "+s.prov().Name()+" sent them)"))
@@ -276,8 +276,11 @@ func errorLines(st *Styles, e *model.ProcessingError, w int) []string {
 }
 
 // metadataLines shows metadata as key/value rows, keys sorted.
-func metadataLines(st *Styles, md model.Metadata, w int) []string {
+func metadataLines(st *Styles, md model.Metadata, total, w int) []string {
 	out := []string{st.Bold.Render("Metadata (" + strconv.Itoa(len(md)) + ")")}
+	if note := model.MetadataNote(len(md), total); note != "" {
+		out = append(out, st.StatusWarn.Render(safetext.Truncate("  ⚠ "+note, max(w, 20))))
+	}
 	if len(md) == 0 {
 		return append(out, st.Faint.Render("  none"))
 	}

@@ -244,6 +244,16 @@ func (s *refundFormScreen) review() tea.Cmd {
 	md, _ := parseMetadataLine(s.metaLine) // validated by the form
 	reason := strings.TrimSpace(s.reason)
 	ext := strings.TrimSpace(s.extID)
+	// The confirmation shows agent-typed text verbatim, never masked for
+	// display: the form refuses personal data and anything the screen would
+	// draw differently (model.ValidateReason), so what is shown is exactly
+	// what is sent. Checked again here so no path can skip the form's rule.
+	if fe := model.ValidateReason(reason, s.caps().ReasonMaxLen); fe != nil {
+		return StatusErr(fe)
+	}
+	if fe := model.ValidateExternalOrderID(ext); fe != nil {
+		return StatusErr(fe)
+	}
 	if s.partial() {
 		amt, fe := model.ValidateRefundAmount(s.amount, s.refundable())
 		if fe != nil {
@@ -263,7 +273,7 @@ func (s *refundFormScreen) wholeConfirm(reason string, md model.Metadata, ext st
 		key = s.keys.For(canonicalRequest("refund_order", order.ID, total.Fixed(), total.Currency, reason, metadataCanon(md), ext))
 	}
 	mint()
-	cs := newConfirmScreen(s.c, "Confirm refund of order "+safetext.Line(order.Ref), s.planLines(order, reason, md), confirmWord(order.Ref))
+	cs := newConfirmScreen(s.c, "Confirm refund of order "+safetext.Line(order.Ref), s.planLines(order, reason, md, ext), confirmWord(order.Ref))
 	cs.fromForm = true
 	cs.renew = func() { s.keys = newActionKeys(s.c); mint() }
 	// recheck runs in a command: it touches only this flow's own variables,
@@ -276,7 +286,7 @@ func (s *refundFormScreen) wholeConfirm(reason string, md model.Metadata, ext st
 		if c, err := fresh.Refundable().Cmp(total); err != nil || c != 0 {
 			order, total = fresh, fresh.Refundable()
 			mint()
-			return s.planLines(fresh, reason, md), true, nil
+			return s.planLines(fresh, reason, md, ext), true, nil
 		}
 		return nil, false, nil
 	}
@@ -294,7 +304,7 @@ func (s *refundFormScreen) wholeConfirm(reason string, md model.Metadata, ext st
 }
 
 // planLines lists each payment and exactly what will come back from it.
-func (s *refundFormScreen) planLines(o *model.Order, reason string, md model.Metadata) []string {
+func (s *refundFormScreen) planLines(o *model.Order, reason string, md model.Metadata, ext string) []string {
 	st := s.c.Styles
 	lines := []string{
 		st.Label.Render("Provider  ") + s.prov().Name(),
@@ -303,6 +313,9 @@ func (s *refundFormScreen) planLines(o *model.Order, reason string, md model.Met
 	}
 	if len(md) > 0 {
 		lines = append(lines, st.Label.Render("Metadata  ")+metadataText(md))
+	}
+	if ext != "" { // sent with the refund, so shown before it is confirmed
+		lines = append(lines, st.Label.Render("Ext. id   ")+safetext.Line(ext))
 	}
 	lines = append(lines, "",
 		st.TableHeader.Render(fmt.Sprintf("%-14s %-14s %14s %14s", "Payment", "Method", "Paid", "Refund now")))
@@ -358,6 +371,9 @@ func (s *refundFormScreen) partialConfirm(amt model.Money, reason string, md mod
 	}
 	if len(md) > 0 {
 		lines = append(lines, st.Label.Render("Metadata    ")+metadataText(md))
+	}
+	if ext != "" {
+		lines = append(lines, st.Label.Render("External id ")+safetext.Line(ext))
 	}
 	cs := newConfirmScreen(s.c, "Confirm partial refund", lines, confirmWord(order.Ref))
 	cs.fromForm = true

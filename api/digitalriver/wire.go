@@ -86,10 +86,10 @@ type wireOrder struct {
 	Payment                 *wirePayment         `json:"payment"`
 	// LegacyCharges is the top-level charges array of API versions before
 	// 2021-03-23. Read only when payment is absent (see the package doc).
-	LegacyCharges []wireCharge   `json:"charges"`
-	Items         []wireItem     `json:"items"`
-	Metadata      map[string]any `json:"metadata"`
-	LiveMode      bool           `json:"liveMode"`
+	LegacyCharges []wireCharge `json:"charges"`
+	Items         []wireItem   `json:"items"`
+	Metadata      wireMetadata `json:"metadata"`
+	LiveMode      bool         `json:"liveMode"`
 }
 
 type wireRefundItem struct {
@@ -131,7 +131,7 @@ type wireRefund struct {
 	ExpiresTime      *time.Time         `json:"expiresTime"`
 	LiveMode         bool               `json:"liveMode"`
 	Charges          []wireRefundCharge `json:"charges"`
-	Metadata         map[string]any     `json:"metadata"`
+	Metadata         wireMetadata       `json:"metadata"`
 }
 
 type wireList[T any] struct {
@@ -187,15 +187,51 @@ func money(raw json.RawMessage, currency, field string) (model.Money, error) {
 	return m, nil
 }
 
+// wireMetadata is DR metadata as sent, at most model.MaxReadMetadataKeys
+// keys of it (api.ObjectMembers): a million-key object is counted, not
+// decoded. When keys were dropped, the count rides in the map under
+// cutKey with a value of type metaCut, which no JSON value can have, so the
+// map still indexes like the plain one it replaces.
+type wireMetadata map[string]any
+
+type metaCut int
+
+const cutKey = "\x00paydesk:metadata-total"
+
+func (m *wireMetadata) UnmarshalJSON(b []byte) error {
+	kept, total, ok := api.ObjectMembers(b)
+	if !ok {
+		*m = nil
+		var plain map[string]any // null reads as none; a non-object is refused as before
+		return json.Unmarshal(b, &plain)
+	}
+	out := make(wireMetadata, len(kept)+1)
+	for _, kv := range kept {
+		var v any
+		if err := json.Unmarshal(kv.Value, &v); err != nil {
+			return err
+		}
+		out[kv.Key] = v
+	}
+	if total > len(kept) {
+		out[cutKey] = metaCut(total)
+	}
+	*m = out
+	return nil
+}
+
 // metadataOf turns DR metadata (string, bool or number values) into
-// model.Metadata; non-strings keep their JSON text.
-func metadataOf(m map[string]any) model.Metadata {
+// model.Metadata; non-strings keep their JSON text. total is how many keys
+// were sent when some were dropped at decode, else 0.
+func metadataOf(m wireMetadata) (md model.Metadata, total int) {
 	if len(m) == 0 {
-		return nil
+		return nil, 0
 	}
 	out := make(model.Metadata, len(m))
 	for k, v := range m {
 		switch x := v.(type) {
+		case metaCut:
+			total = int(x)
 		case string:
 			out[k] = x
 		default:
@@ -203,7 +239,7 @@ func metadataOf(m map[string]any) model.Metadata {
 			out[k] = string(b)
 		}
 	}
-	return out
+	return out, total
 }
 
 // RefundStatus maps a Digital River refund state to the model.
@@ -301,6 +337,9 @@ func refundItems(raw []json.RawMessage) ([]wireRefundItem, error) {
 
 // decodeRefund parses one refund object into the model.
 func decodeRefund(body []byte) (*model.Refund, error) {
+	if err := api.CheckBounds(body); err != nil {
+		return nil, fmt.Errorf("digitalriver: decoding refund: %w", err)
+	}
 	var w wireRefund
 	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, fmt.Errorf("digitalriver: decoding refund: %w", err)
@@ -340,10 +379,10 @@ func (w *wireRefund) toModel() (*model.Refund, error) {
 		ProviderStatus: w.State,
 		Reason:         w.Reason,
 		FailureReason:  w.FailureReason,
-		Metadata:       metadataOf(w.Metadata),
 		Created:        w.CreatedTime,
 		Updated:        w.CreatedTime,
 	}
+	r.Metadata, r.MetadataTotal = metadataOf(w.Metadata)
 	// The refund object has no updatedTime: its latest change is the newest
 	// charge-level refund entry.
 	for _, c := range w.Charges {
@@ -403,6 +442,9 @@ func (w *wireRefund) toModel() (*model.Refund, error) {
 			parts = append(parts, a.String()+" "+cr.State)
 		}
 		field(fs, fmt.Sprintf("charges[%d]", i), c.ID+": "+strings.Join(parts, ", "))
+	}
+	if note := model.MetadataNote(len(r.Metadata), r.MetadataTotal); note != "" {
+		field(fs, "metadata", note) // first, so the cut is seen before the keys
 	}
 	for _, k := range sortedKeys(r.Metadata) {
 		field(fs, "metadata."+k, r.Metadata[k])
@@ -512,9 +554,9 @@ func (w *wireOrder) toModel(refunds []wireRefund) (*model.Order, error) {
 		Updated:           w.UpdatedTime,
 		ExternalOrderID:   w.UpstreamID,
 		Total:             s.Total,
-		Metadata:          metadataOf(w.Metadata),
 		AvailableToRefund: &avail,
 	}
+	o.Metadata, o.MetadataTotal = metadataOf(w.Metadata)
 	if o.Updated.IsZero() {
 		o.Updated = o.Created
 	}
@@ -580,6 +622,9 @@ func (w *wireOrder) toModel(refunds []wireRefund) (*model.Order, error) {
 			return nil, fmt.Errorf("digitalriver: order %q: %w", w.ID, err)
 		}
 		field(fs, fmt.Sprintf("items[%d]", i), fmt.Sprintf("%s %s × %d, %s (refundable %s)", it.ID, it.SkuID, it.Quantity, a, ia))
+	}
+	if note := model.MetadataNote(len(o.Metadata), o.MetadataTotal); note != "" {
+		field(fs, "metadata", note) // first, so the cut is seen before the keys
 	}
 	for _, k := range sortedKeys(o.Metadata) {
 		field(fs, "metadata."+k, o.Metadata[k])

@@ -778,7 +778,16 @@ func (c *Client) do(ctx context.Context, r api.Request) (*api.Response, error) {
 		}
 		return nil, err
 	}
-	return c.tr.Do(ctx, r)
+	resp, err := c.tr.Do(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	// A list or object longer than paydesk reads is refused before any
+	// decoding (api.CheckBounds); after a change it is an unread answer.
+	if err := api.CheckBounds(resp.Body); err != nil {
+		return nil, c.unreadable(r.Op, resp.Status, err, r.Method != http.MethodGet)
+	}
+	return resp, nil
 }
 
 func orderPath(orderID string) string { return "/api/orders/" + orderID + "/" }

@@ -250,6 +250,9 @@ func (c *Client) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPag
 		return api.OrderPage{}, err
 	}
 	var l wireOrderList
+	if err := api.CheckBounds(resp.Body); err != nil {
+		return api.OrderPage{}, fmt.Errorf("moyasar: decoding order list: %w", err)
+	}
 	if err := json.Unmarshal(resp.Body, &l); err != nil {
 		return api.OrderPage{}, fmt.Errorf("moyasar: decoding order list: %w", err)
 	}
