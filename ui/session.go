@@ -36,8 +36,6 @@ type Deps struct {
 	// MoneyLimiter gives the allowance of money actions of one key
 	// (by fingerprint), shared by all its sessions; nil means no limit.
 	MoneyLimiter func(fingerprint string) *rate.Limiter
-	// Status is shown once when the session starts (what recovery found).
-	Status string
 }
 
 // Identity is who is at the terminal: the OS user at a local console, the
@@ -109,11 +107,7 @@ func NewSession(d Deps, r *lipgloss.Renderer, id Identity, out io.Writer) *Sessi
 		Actor: id.Actor(), Refresh: d.Refresh, Timeout: d.Timeout, Now: d.Now,
 		Copy: OSC52Copier(out), NewKey: d.NewKey,
 	}
-	app := NewApp(c, NewOrdersScreen)
-	if d.Status != "" {
-		app.Update(StatusMsg{Text: d.Status})
-	}
-	return &Session{Context: c, App: app}
+	return &Session{Context: c, App: NewApp(c, NewOrdersScreen)}
 }
 
 // formTheme is huh's base theme drawn with the session's renderer: plain
