@@ -56,6 +56,10 @@ type Config struct {
 	// MoneyActionsPerMinute is how many refunds and cancels one key may make
 	// per minute, across all its sessions.
 	MoneyActionsPerMinute int // default 10
+	// MaxHandshakes is how many connections may be between accept and
+	// authentication at once; more are closed on accept, so a flood of
+	// silent connections cannot hold every file descriptor.
+	MaxHandshakes int // default 64
 }
 
 func (c *Config) defaults() {
@@ -77,6 +81,9 @@ func (c *Config) defaults() {
 	if c.MoneyActionsPerMinute <= 0 {
 		c.MoneyActionsPerMinute = 10
 	}
+	if c.MaxHandshakes <= 0 {
+		c.MaxHandshakes = 64
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -96,6 +103,7 @@ type Server struct {
 	money     map[string]*rate.Limiter
 	listener  net.Listener
 	closed    bool
+	pending   atomic.Int64 // connections not yet authenticated
 	stop      chan struct{}
 	stopOnce  sync.Once
 	watchDone chan struct{}
@@ -119,6 +127,10 @@ var guardConnKey = &ctxKey{"guard-conn"}
 // be read is an error; malformed lines in it are logged and skipped.
 func New(cfg Config) (*Server, error) {
 	cfg.defaults()
+	if len(cfg.HostKeyPEM) == 0 {
+		// wish would otherwise write a new key into the working directory.
+		return nil, errors.New("no host key: create one with `paydesk hostkey PATH`")
+	}
 	s := &Server{cfg: cfg, log: cfg.Log, live: map[ssh.Session]*liveSession{}, perKey: map[string]int{},
 		money: map[string]*rate.Limiter{}, stop: make(chan struct{}), watchDone: make(chan struct{})}
 	if err := s.loadUsers(true); err != nil {
@@ -316,7 +328,12 @@ func clean(s string) string { return safetext.Truncate(s, 200) }
 // timeout, so a read deadline on the raw connection holds until the first
 // session starts after authentication.
 func (s *Server) wrapConn(ctx ssh.Context, c net.Conn) net.Conn {
-	g := &guardConn{Conn: c, until: time.Now().Add(s.cfg.HandshakeTimeout)}
+	if s.pending.Add(1) > int64(s.cfg.MaxHandshakes) {
+		s.pending.Add(-1)
+		s.log.Warn("connection refused: too many handshakes in progress", "remote", c.RemoteAddr().String())
+		return nil // the ssh library closes it
+	}
+	g := &guardConn{Conn: c, until: time.Now().Add(s.cfg.HandshakeTimeout), pending: &s.pending}
 	_ = c.SetDeadline(g.until)
 	ctx.SetValue(guardConnKey, g)
 	return g
@@ -480,9 +497,26 @@ func (k *keyReader) Read(p []byte) (int, error) {
 // (or cleared) deadline set by the ssh library can lift it.
 type guardConn struct {
 	net.Conn
-	mu     sync.Mutex
-	until  time.Time
-	authed bool
+	mu      sync.Mutex
+	until   time.Time
+	authed  bool
+	left    bool          // no longer counted in pending
+	pending *atomic.Int64 // the server's count of connections in handshake
+}
+
+// leave stops counting this connection as in handshake, once.
+func (g *guardConn) leave() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.left {
+		g.left = true
+		g.pending.Add(-1)
+	}
+}
+
+func (g *guardConn) Close() error {
+	g.leave()
+	return g.Conn.Close()
 }
 
 func (g *guardConn) clamp(t time.Time) time.Time {
@@ -507,5 +541,6 @@ func (g *guardConn) authenticated() {
 	g.mu.Unlock()
 	if first {
 		_ = g.Conn.SetDeadline(time.Time{})
+		g.leave()
 	}
 }

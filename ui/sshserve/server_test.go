@@ -656,3 +656,45 @@ func TestPanicInOneSessionSparesTheServer(t *testing.T) {
 		t.Errorf("%d sessions registered, want the second one only", n)
 	}
 }
+
+// Connections still in handshake are capped; authenticated ones do not
+// count, and a closed one frees its place.
+func TestHandshakesInProgressAreCapped(t *testing.T) {
+	a := newKey(t)
+	ts := startServer(t, usersLine("desk-1", "agent", a), func(c *Config) {
+		c.MaxHandshakes = 1
+		c.HandshakeTimeout = 5 * time.Second
+	})
+	// An authenticated session holds no handshake place.
+	tm := ts.open(a, "x")
+	tm.waitText("loaded")
+
+	silent, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read the server's version line: the connection is now in handshake.
+	_ = silent.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := silent.Read(make([]byte, 64)); err != nil {
+		t.Fatalf("first silent connection: %v", err)
+	}
+	extra, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	_ = extra.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := io.Copy(io.Discard, extra); err != nil {
+		t.Fatalf("a connection over the cap was kept open: %v", err)
+	}
+	silent.Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for ts.srv.pending.Load() != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	c, err := ts.dial(a, "x")
+	if err != nil {
+		t.Fatalf("a closed handshake did not free its place: %v", err)
+	}
+	c.Close()
+}
