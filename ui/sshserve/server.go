@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/ssh"
@@ -480,17 +481,53 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 // keyReader notes when the agent last typed: the idle timeout follows the
 // agent's keys, not the screen, so a ticking spinner cannot keep a
 // forgotten session open.
+//
+// It also hands a run of printable characters over one character per Read.
+// Keys typed faster than the link carries them arrive in one packet, and
+// Bubble Tea v1 reads a run of printable characters as one message ("jjq")
+// that no key binding matches: the keys were lost. Anything holding an
+// escape or control byte (arrows, enter, a bracketed paste) passes as it
+// came, so sequences are never split.
 type keyReader struct {
-	r io.Reader
-	l *liveSession
+	r       io.Reader
+	l       *liveSession
+	pending []byte
 }
 
 func (k *keyReader) Read(p []byte) (int, error) {
-	n, err := k.r.Read(p)
-	if n > 0 {
-		k.l.lastKey.Store(time.Now().UnixNano())
+	if len(k.pending) == 0 {
+		n, err := k.r.Read(p)
+		if n > 0 {
+			k.l.lastKey.Store(time.Now().UnixNano())
+		}
+		if n <= 1 || !printable(p[:n]) {
+			return n, err
+		}
+		k.pending = append(k.pending[:0], p[:n]...)
+		if err != nil && n > 0 {
+			// Hand out what came first; the error comes back on the next
+			// read from the underlying reader.
+			err = nil
+		}
 	}
-	return n, err
+	_, size := utf8.DecodeRune(k.pending)
+	n := copy(p, k.pending[:size])
+	k.pending = k.pending[n:]
+	return n, nil
+}
+
+// printable reports whether b holds only printable characters: no escape,
+// no control byte, valid UTF-8.
+func printable(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, c := range b {
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // guardConn holds the handshake deadline: until authenticated, no later
