@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"sync"
 	"time"
@@ -11,8 +12,8 @@ import (
 )
 
 // Shared wraps one provider client for every session of a process (paydesk
-// serve): reads of the same order or refund that overlap are coalesced into
-// one request, and a result is reused for maxAge, so fifty agents watching
+// serve): reads of the same order, refund or list page that overlap are
+// coalesced into one request, and a result is reused for maxAge, so fifty agents watching
 // one settling refund cost one request per interval, and opening an order
 // another session just loaded costs none. Any change made through it
 // forgets that order at once, before and after the change, so nobody reads
@@ -49,6 +50,7 @@ type readEntry struct {
 	gen    uint64
 	order  *model.Order
 	refund *model.Refund
+	page   OrderPage
 	err    error
 }
 
@@ -97,9 +99,11 @@ func (s *shared) finish(orderID, key string, re *readEntry) {
 // forget drops everything known of an order and outdates reads in flight.
 func (s *shared) forget(orderID string) {
 	s.mu.Lock()
-	oe := s.entries(orderID)
-	oe.gen++
-	oe.reads = map[string]*readEntry{}
+	for _, id := range []string{orderID, listsID} {
+		oe := s.entries(id)
+		oe.gen++
+		oe.reads = map[string]*readEntry{}
+	}
 	s.mu.Unlock()
 }
 
@@ -127,10 +131,70 @@ func (s *shared) ID() string                 { return s.p.ID() }
 func (s *shared) Name() string               { return s.p.Name() }
 func (s *shared) Capabilities() Capabilities { return s.p.Capabilities() }
 
-// ListOrders is not shared: pages depend on each agent's filters and
-// cursor, and a list is read once per screen, not polled.
+// listsID is where list pages are kept: not an order, so any change to any
+// order forgets them all (a refund changes a row's status).
+const listsID = "\x00lists"
+
+// ListOrders shares pages read with the same query: every console opening
+// its list asks for the same first pages (Forage takes about 30 requests
+// for one console's first screen), so a room of agents starting at once
+// would otherwise spend the provider's whole budget.
 func (s *shared) ListOrders(ctx context.Context, q OrderQuery) (OrderPage, error) {
-	return s.p.ListOrders(ctx, q)
+	key := queryKey(q, s.maxAge)
+	for {
+		re, lead := s.read(listsID, key)
+		if lead {
+			re.page, re.err = s.p.ListOrders(ctx, q)
+			s.finish(listsID, key, re)
+			return clonePage(re.page), re.err
+		}
+		retry, err := wait(ctx, re)
+		if retry {
+			continue
+		}
+		if err != nil {
+			return OrderPage{}, err
+		}
+		return clonePage(re.page), nil
+	}
+}
+
+// queryKey is the whole query as text: two queries share a page only when
+// every field is the same (a test fails when a new field is left out),
+// except that From and To count as the same within one maxAge bucket. A
+// console's default range ends at its own "now", so no two consoles would
+// otherwise ever ask the same question; a page whose range ends up to
+// maxAge earlier is as stale as a reused order, and no staler.
+func queryKey(q OrderQuery, bucket time.Duration) string {
+	t := func(v time.Time) string {
+		if v.IsZero() {
+			return ""
+		}
+		if bucket > 0 {
+			v = v.Truncate(bucket)
+		}
+		return v.UTC().Format(time.RFC3339Nano)
+	}
+	m := func(v *model.Money) string {
+		if v == nil {
+			return "-"
+		}
+		return v.Amount.String() + " " + v.Currency
+	}
+	return fmt.Sprintf("%s|%s|%q|%d|%q|%q|%q|%s|%s|%q|%t", t(q.From), t(q.To), q.Cursor, q.Limit,
+		q.Currency, q.CardScheme, q.CardLast4, m(q.AmountMin), m(q.AmountMax), q.SortBy, q.Ascending)
+}
+
+func clonePage(p OrderPage) OrderPage {
+	c := p
+	if p.Orders != nil {
+		c.Orders = make([]model.OrderSummary, len(p.Orders))
+		for i, o := range p.Orders {
+			o.Amounts = cloneSlice(o.Amounts)
+			c.Orders[i] = o
+		}
+	}
+	return c
 }
 
 func (s *shared) GetOrder(ctx context.Context, orderID string) (*model.Order, error) {

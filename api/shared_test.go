@@ -271,3 +271,90 @@ func TestFiftyPollersCostOneRequestPerInterval(t *testing.T) {
 		t.Errorf("%d requests in %d intervals: want about one per interval", n, intervals)
 	}
 }
+
+type listingProvider struct {
+	slowProvider
+	lists atomic.Int64
+}
+
+func (p *listingProvider) ListOrders(ctx context.Context, q OrderQuery) (OrderPage, error) {
+	p.lists.Add(1)
+	time.Sleep(p.delay)
+	return OrderPage{Orders: []model.OrderSummary{{ID: "o1", Amounts: []model.Money{model.MustParse("1.00", "USD")}}}, Next: q.Cursor + "+"}, nil
+}
+
+func TestSharedListPages(t *testing.T) {
+	inner := &listingProvider{slowProvider: slowProvider{delay: 30 * time.Millisecond}}
+	s := Shared(inner, time.Hour, nil)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	pages := make([]OrderPage, 20)
+	for i := range pages {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			p, err := s.ListOrders(ctx, OrderQuery{})
+			if err != nil {
+				t.Error(err)
+			}
+			pages[i] = p
+		}(i)
+	}
+	wg.Wait()
+	if n := inner.lists.Load(); n != 1 {
+		t.Fatalf("%d list requests for 20 consoles opening at once, want 1", n)
+	}
+	pages[0].Orders[0].Amounts[0] = model.MustParse("9.99", "USD")
+	if pages[1].Orders[0].Amounts[0].String() != model.MustParse("1.00", "USD").String() {
+		t.Fatal("consoles share one page value")
+	}
+	// Another query (the next page, a filter) is another read.
+	if _, err := s.ListOrders(ctx, OrderQuery{Cursor: "+"}); err != nil || inner.lists.Load() != 2 {
+		t.Fatalf("pages mixed up: %d", inner.lists.Load())
+	}
+	// A change to any order forgets every page (a row's status moved).
+	if _, err := s.UpdatePayment(ctx, "o9", "p", PaymentUpdate{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ListOrders(ctx, OrderQuery{}); err != nil || inner.lists.Load() != 3 {
+		t.Fatalf("a page from before a change was reused: %d", inner.lists.Load())
+	}
+}
+
+// Every field of OrderQuery must change the key: a field left out would
+// hand one agent's filtered page to another.
+func TestQueryKeyCoversEveryField(t *testing.T) {
+	base := queryKey(OrderQuery{}, time.Second)
+	typ := reflect.TypeFor[OrderQuery]()
+	for i := 0; i < typ.NumField(); i++ {
+		var q OrderQuery
+		f := reflect.ValueOf(&q).Elem().Field(i)
+		switch f.Interface().(type) {
+		case time.Time:
+			f.Set(reflect.ValueOf(time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)))
+		case *model.Money:
+			m := model.MustParse("5.00", "USD")
+			f.Set(reflect.ValueOf(&m))
+		default:
+			fill(f, 0)
+		}
+		if queryKey(q, time.Second) == base {
+			t.Errorf("OrderQuery.%s does not change the shared-list key", typ.Field(i).Name)
+		}
+	}
+}
+
+// Two consoles whose default ranges end at their own "now", a moment
+// apart, ask the same question.
+func TestQueryKeyBucketsTheRange(t *testing.T) {
+	now := time.Date(2026, 11, 20, 14, 0, 0, 0, time.UTC)
+	a := OrderQuery{From: now.Add(-30 * 24 * time.Hour), To: now}
+	b := OrderQuery{From: a.From.Add(300 * time.Millisecond), To: a.To.Add(300 * time.Millisecond)}
+	if queryKey(a, 2*time.Second) != queryKey(b, 2*time.Second) {
+		t.Error("ranges 300ms apart do not share a 2s bucket")
+	}
+	c := OrderQuery{From: a.From.Add(3 * time.Second), To: a.To.Add(3 * time.Second)}
+	if queryKey(a, 2*time.Second) == queryKey(c, 2*time.Second) {
+		t.Error("ranges 3s apart share a 2s bucket")
+	}
+}

@@ -81,7 +81,7 @@ func BenchmarkFiftySessions(b *testing.B) {
 		deadline := time.Now().Add(30 * time.Second)
 		for !strings.Contains(ansi.Strip(c.emu.Render()), "loaded") {
 			if time.Now().After(deadline) {
-				b.Fatal("a console never loaded")
+				b.Fatalf("a console never loaded:\n%s", ansi.Strip(c.emu.Render()))
 			}
 			time.Sleep(20 * time.Millisecond)
 		}

@@ -9,11 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,12 +77,21 @@ type testServer struct {
 	hostKey gossh.PublicKey
 	users   string
 	log     *syncBuffer
+	// requests counts what reached the provider sandbox.
+	requests *atomic.Int64
 }
 
 func startServer(t testing.TB, users string, tweak func(*Config)) *testServer {
 	t.Helper()
-	sb := foragesandbox.New(foragesandbox.Options{Orders: 30, Seed: 7})
-	hs := httptest.NewServer(sb)
+	// The sandbox's per-IP budget is Forage's (900 per 5 minutes); fifty
+	// consoles opening their first list at once spend it, which is not what
+	// these tests are about.
+	sb := foragesandbox.New(foragesandbox.Options{Orders: 30, Seed: 7, RateLimit: 1 << 20})
+	requests := &atomic.Int64{}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		sb.ServeHTTP(w, r)
+	}))
 	t.Cleanup(hs.Close)
 	cl, err := forageclient.New(forageclient.Config{
 		BaseURL: hs.URL, ClientID: "demo-client", ClientSecret: api.NewSecret("demo-secret"),
@@ -112,7 +123,8 @@ func startServer(t testing.TB, users string, tweak func(*Config)) *testServer {
 		Log:       slog.New(slog.NewJSONHandler(logBuf, nil)),
 		UsersPoll: 100 * time.Millisecond,
 		Deps: ui.Deps{
-			Providers: []api.Provider{cl}, Sandbox: true, Refresh: time.Hour, Timeout: 5 * time.Second,
+			// As serve builds them: one shared-read layer over the client.
+			Providers: []api.Provider{api.Shared(cl, time.Hour, nil)}, Sandbox: true, Refresh: time.Hour, Timeout: 5 * time.Second,
 			Now: time.Now, NewKey: func() string { return "test-key" }, RefundLimits: api.DefaultRefundLimits(),
 		},
 	}
@@ -133,7 +145,7 @@ func startServer(t testing.TB, users string, tweak func(*Config)) *testServer {
 		srv.Close()
 		<-done
 	})
-	return &testServer{t: t, srv: srv, addr: l.Addr().String(), hostKey: signer.PublicKey(), users: usersPath, log: logBuf}
+	return &testServer{t: t, srv: srv, addr: l.Addr().String(), hostKey: signer.PublicKey(), users: usersPath, log: logBuf, requests: requests}
 }
 
 func (ts *testServer) writeUsers(s string) {
@@ -742,5 +754,33 @@ func TestKeyReaderSplitsOnlyPrintableRuns(t *testing.T) {
 	}
 	if l.lastKey.Load() == 0 {
 		t.Error("keys did not count as activity")
+	}
+}
+
+// Consoles opening the same list share the pages one console already read:
+// a room of agents starting at once costs the provider budget of one.
+func TestConsolesOpeningShareTheirLists(t *testing.T) {
+	const n = 10
+	keys := make([]key, n)
+	var users strings.Builder
+	for i := range keys {
+		keys[i] = newKey(t)
+		users.WriteString(usersLine(fmt.Sprintf("desk-%d", i), "agent", keys[i]))
+	}
+	ts := startServer(t, users.String(), nil)
+	first := ts.open(keys[0], "x")
+	first.waitText("loaded")
+	time.Sleep(300 * time.Millisecond) // pages still loading in the background
+	one := ts.requests.Load()
+	for _, k := range keys[1:] {
+		ts.open(k, "x").waitText("loaded")
+	}
+	time.Sleep(300 * time.Millisecond)
+	more := ts.requests.Load() - one
+	t.Logf("first console: %d provider requests; %d more consoles: %d more requests", one, n-1, more)
+	// At most one more console's worth: the range buckets may roll over
+	// once while the consoles open. Unshared, this was 9 × 31.
+	if more > one {
+		t.Errorf("%d more consoles cost %d requests; the first alone cost %d", n-1, more, one)
 	}
 }
