@@ -74,9 +74,18 @@ type RoleError struct {
 
 func (e *RoleError) Error() string {
 	if e.Limit != nil {
-		return fmt.Sprintf("a %s may refund at most %s at once: ask an approver or admin", e.Role, e.Limit)
+		return fmt.Sprintf("Refused: %s may refund at most %s in one action; nothing was sent (an admin may refund more).", e.Role.withArticle(), e.Limit)
 	}
-	return fmt.Sprintf("a %s may not %s", e.Role, e.Action)
+	return fmt.Sprintf("Refused: %s may not %s; nothing was sent.", e.Role.withArticle(), e.Action)
+}
+
+// withArticle is "an agent", "a viewer".
+func (r Role) withArticle() string {
+	switch r {
+	case RoleAgent, RoleApprover, RoleAdmin:
+		return "an " + r.String()
+	}
+	return "a " + r.String()
 }
 
 func (e *RoleError) Unwrap() error { return ErrForbidden }

@@ -154,3 +154,19 @@ func TestMoneyActionsPerKeyAreRationed(t *testing.T) {
 		t.Fatalf("cancel by an agent: %v", err)
 	}
 }
+
+func TestRoleErrorReads(t *testing.T) {
+	lim := model.MustParse("100.00", "USD")
+	for _, c := range []struct {
+		err  *RoleError
+		want string
+	}{
+		{&RoleError{Role: RoleAgent, Action: "refund", Limit: &lim}, "Refused: an agent may refund at most " + lim.String() + " in one action; nothing was sent (an admin may refund more)."},
+		{&RoleError{Role: RoleViewer, Action: "edit metadata"}, "Refused: a viewer may not edit metadata; nothing was sent."},
+		{&RoleError{Role: RoleApprover, Action: "cancel a payment"}, "Refused: an approver may not cancel a payment; nothing was sent."},
+	} {
+		if got := c.err.Error(); got != c.want {
+			t.Errorf("got %q, want %q", got, c.want)
+		}
+	}
+}
