@@ -104,6 +104,7 @@ type Server struct {
 	money     map[string]*rate.Limiter
 	listener  net.Listener
 	closed    bool
+	watching  bool         // the users watcher runs (Serve started it)
 	pending   atomic.Int64 // connections not yet authenticated
 	stop      chan struct{}
 	stopOnce  sync.Once
@@ -176,6 +177,7 @@ func (s *Server) Serve(l net.Listener) error {
 		return nil
 	}
 	s.listener = l
+	s.watching = true
 	s.mu.Unlock()
 	go s.watch()
 	s.log.Info("serving", "addr", l.Addr().String(), "users", len(s.currentUsers()))
@@ -200,11 +202,14 @@ func (s *Server) Close() error {
 	s.stopOnce.Do(func() { close(s.stop) })
 	s.mu.Lock()
 	s.closed = true
-	l := s.listener
+	l, watching := s.listener, s.watching
 	s.mu.Unlock()
 	err := s.srv.Close()
 	if l != nil {
 		_ = l.Close()
+	}
+	if watching {
+		<-s.watchDone // no goroutine outlives the server
 	}
 	return err
 }
