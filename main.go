@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"os/user"
@@ -26,6 +28,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	charmlog "github.com/charmbracelet/log"
 	"github.com/google/uuid"
 	"github.com/muesli/termenv"
 
@@ -37,6 +40,7 @@ import (
 	"paydesk/api/moyasar"
 	"paydesk/api/sandbox"
 	"paydesk/ui"
+	"paydesk/ui/sshserve"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -50,6 +54,10 @@ func main() {
 		err = runSandbox(args[1:])
 	case len(args) > 0 && args[0] == "version":
 		printVersion(os.Stdout)
+	case len(args) > 0 && args[0] == "serve":
+		err = runServe(args[1:])
+	case len(args) > 0 && args[0] == "hostkey":
+		err = runHostkey(args[1:])
 	case len(args) > 0 && args[0] == "audit":
 		err = runAudit(args[1:])
 	case len(args) > 0 && args[0] == "help":
@@ -216,53 +224,149 @@ func runConsole(args []string) error {
 	if sb != nil {
 		defer sb.Close()
 	}
-	who := actor()
 	safety, err := openSafety(sb != nil)
 	if err != nil {
 		return err
 	}
 	defer safety.Close()
-	// Recovery may replay an earlier request within its key window: a
-	// read-only console recovers through the guard, so it can only read.
-	recoverVia := providers
-	if f.readOnly {
-		recoverVia = make([]api.Provider, len(providers))
-		for i, p := range providers {
-			recoverVia[i] = api.ReadOnly(p)
-		}
-	}
-	for i, p := range providers {
-		// The journal writes every money action down before it is sent;
-		// the read-only guard sits outside it so a refused action never
-		// even reaches the journal.
-		providers[i] = journal.Wrap(p, safety.journal, who)
-		if f.readOnly {
-			providers[i] = api.ReadOnly(providers[i])
-		}
-	}
+	recoverVia := recoveryProviders(providers, f.readOnly)
 
 	r := lipgloss.NewRenderer(os.Stdout)
-	dark := darkBackground()
-	r.SetHasDarkBackground(dark)
-	lipgloss.SetHasDarkBackground(dark) // huh and bubbles draw with the default renderer
+	r.SetHasDarkBackground(darkBackground())
 	if f.noColor {
 		r.SetColorProfile(termenv.Ascii)
-		lipgloss.SetColorProfile(termenv.Ascii) // huh and bubbles draw with the default renderer
 	}
-	c := &ui.Context{
-		Styles: ui.NewStyles(r), Keys: ui.DefaultKeys(f.readOnly),
-		Providers: providers, Sandbox: sb != nil, ReadOnly: f.readOnly,
-		Actor: who, Refresh: f.refresh, Timeout: 10 * time.Second, Now: time.Now,
-		Copy: ui.OSC52Copier(os.Stdout), NewKey: func() string { return uuid.NewString() },
-	}
-	app := ui.NewApp(c, ui.NewOrdersScreen)
-	p := tea.NewProgram(app, tea.WithAltScreen())
+	s := ui.NewSession(ui.Deps{
+		Providers: providers, Journal: safety.journal, Sandbox: sb != nil, ReadOnly: f.readOnly,
+		Refresh: f.refresh, Timeout: 10 * time.Second, Now: time.Now,
+		NewKey: func() string { return uuid.NewString() },
+	}, r, ui.Identity{Name: actor()}, os.Stdout)
+	p := tea.NewProgram(s.App, tea.WithAltScreen())
 	// Earlier sessions' unresolved money actions are checked while the
 	// console is up; their orders refuse money actions until checked.
-	stopRecovery := safety.startRecovery(recoverVia, func(m ui.RecoveryMsg) { app.Update(m) }, func(m ui.RecoveryMsg) { p.Send(m) })
+	stopRecovery := safety.startRecovery(recoverVia, func(m ui.RecoveryMsg) { s.App.Update(m) }, func(m ui.RecoveryMsg) { p.Send(m) })
 	defer stopRecovery()
 	_, err = p.Run()
 	return err
+}
+
+// recoveryProviders are what recovery resolves earlier money actions
+// through: recovery may replay an earlier request within its key window, so
+// a read-only console recovers through the guard and can only read.
+func recoveryProviders(providers []api.Provider, readOnly bool) []api.Provider {
+	if !readOnly {
+		return providers
+	}
+	out := make([]api.Provider, len(providers))
+	for i, p := range providers {
+		out[i] = api.ReadOnly(p)
+	}
+	return out
+}
+
+// runHostkey creates the SSH host key serve needs; it never overwrites one.
+func runHostkey(args []string) error {
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		return errors.New("usage: paydesk hostkey PATH")
+	}
+	fp, err := sshserve.WriteHostKey(args[0])
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: new ed25519 host key, mode 0600\n%s\n", args[0], fp)
+	return nil
+}
+
+// runServe serves the console over SSH to every key in the users file.
+func runServe(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:2222", "address to listen on")
+	hostKey := fs.String("host-key", "", "host key file (create it with paydesk hostkey PATH)")
+	users := fs.String("users", "", "users file: NAME ROLE KEYTYPE BASE64 [comment] per line")
+	readOnly := fs.Bool("read-only", os.Getenv("PAYDESK_READ_ONLY") == "1", "every session browses only (env PAYDESK_READ_ONLY=1)")
+	refresh := fs.Duration("refresh", 2*time.Second, "live refresh interval for refunds still settling")
+	idle := fs.Duration("idle-timeout", 15*time.Minute, "close a session after this long with no key pressed")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *hostKey == "" || *users == "" {
+		return errors.New("usage: paydesk serve [--listen 127.0.0.1:2222] --host-key PATH --users PATH [--read-only] [--refresh D]")
+	}
+	if *refresh < 250*time.Millisecond {
+		return fmt.Errorf("--refresh %s is too fast: at least 250ms (the providers rate-limit)", *refresh)
+	}
+	pem, fp, err := sshserve.LoadHostKey(*hostKey)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	// wish reports a session's program errors through charmbracelet/log's
+	// default logger: make those lines JSON as well.
+	charmlog.SetFormatter(charmlog.JSONFormatter)
+	// The sandbox's HTTP servers and net/http log to the standard logger,
+	// unstructured; the server's log is the structured one above.
+	log.SetOutput(io.Discard)
+
+	providers, sb, err := configureProviders()
+	if err != nil {
+		return err
+	}
+	if sb != nil {
+		defer sb.Close()
+		logger.Info("no provider configured: serving the embedded sandbox")
+	}
+	// One read of an order serves every session watching it for one
+	// refresh interval; changes forget it at once.
+	for i, p := range providers {
+		providers[i] = api.Shared(p, *refresh, time.Now)
+	}
+	safety, err := openSafety(sb != nil)
+	if err != nil {
+		return err
+	}
+	defer safety.Close()
+	// Earlier runs' unresolved money actions are checked in the background,
+	// as the console does; the journal refuses money actions on their orders
+	// until checked. Progress goes to the server log.
+	logRecovery := func(m ui.RecoveryMsg) {
+		if m.Text != "" {
+			logger.Info("recovery", "status", m.Text, "done", m.Done)
+		}
+	}
+	stopRecovery := safety.startRecovery(recoveryProviders(providers, *readOnly), logRecovery, logRecovery)
+	defer stopRecovery()
+	srv, err := sshserve.New(sshserve.Config{
+		Addr: *listen, HostKeyPEM: pem, UsersPath: *users, Log: logger, IdleTimeout: *idle,
+		Deps: ui.Deps{
+			Providers: providers, Journal: safety.journal, Sandbox: sb != nil, ReadOnly: *readOnly,
+			Refresh: *refresh, Timeout: 10 * time.Second, Now: time.Now,
+			NewKey:       func() string { return uuid.NewString() },
+			RefundLimits: api.DefaultRefundLimits(),
+		},
+	})
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	logger.Info("host key", "fingerprint", fp)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	go func() {
+		for s := range sig {
+			if s == syscall.SIGHUP {
+				srv.Reload()
+				continue
+			}
+			logger.Info("stopping", "signal", s.String())
+			srv.Close()
+			return
+		}
+	}()
+	return srv.Serve(l)
 }
 
 // configureProviders builds a client for every provider whose base URL is
