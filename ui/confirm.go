@@ -77,6 +77,15 @@ func (s *confirmScreen) Resume() tea.Cmd {
 	return s.input.Focus()
 }
 
+// fits: the whole confirmation (figures, word, input) is on screen. The root
+// shows a notice instead, and swallows keys, while it is not.
+func (s *confirmScreen) fits() bool {
+	return s.width >= MinWidth && strings.Count(s.View(), "\n") < s.height
+}
+
+// clearTyped forgets a half-typed word when the screen shrinks out of view.
+func (s *confirmScreen) clearTyped() { s.input.Reset() }
+
 func (s *confirmScreen) Help() []key.Binding {
 	return []key.Binding{
 		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm (after typing "+safetext.Line(s.word)+")")),

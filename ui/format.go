@@ -122,3 +122,7 @@ func fitID(s string, w int) string {
 	head := (w - 1) / 2
 	return safetext.Line(s[:head] + "…" + s[len(s)-(w-1-head):])
 }
+
+// halfCol is the width of one of two label/value cells side by side (one
+// space between them) in w cells: never wider than the body, down to 60.
+func halfCol(w int) int { return max((w-1)/2, 26) }

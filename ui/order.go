@@ -391,7 +391,7 @@ func (s *orderScreen) renderHead() {
 		s.head = nil
 		return
 	}
-	col := max((s.width-2)/2, 30)
+	col := halfCol(s.width)
 	s.head = []string{
 		"", // title line: drawn in View (it carries the live badge)
 		pair(st, "Customer", orDash(o.CustomerID), "External id", orDash(o.ExternalOrderID), col),
@@ -411,9 +411,13 @@ const labelWidth = 14
 
 // kvCell is "Label       value" in w cells; v may carry styling.
 func kvCell(st *Styles, label, v string, w int) string {
-	label = safetext.Truncate(label, labelWidth-1)
-	l := st.Label.Render(padRight(label, lipgloss.Width(label), labelWidth))
-	vw := w - labelWidth
+	lw := labelWidth
+	if w-lw < 17 { // narrow: the label gives way before a date would
+		lw = max(w-17, 10)
+	}
+	label = safetext.Truncate(label, lw-1)
+	l := st.Label.Render(padRight(label, lipgloss.Width(label), lw))
+	vw := w - lw
 	if lipgloss.Width(v) > vw {
 		v = fitID(v, vw) // only plain values get this long
 	}

@@ -210,7 +210,7 @@ func (s *paymentScreen) render() {
 		s.scroll.set([]string{st.StatusErr.Render("✗ Payment " + safetext.Line(s.paymentID) + " is not on order " + safetext.Line(o.Ref) + " any more.")})
 		return
 	}
-	col := max((w-2)/2, 30)
+	col := halfCol(w)
 	method := p.Method
 	if p.FundingType != "" && p.FundingType != p.Method {
 		method += " (" + p.FundingType + ")"
@@ -322,7 +322,7 @@ func receiptLines(st *Styles, r *model.Receipt, w int) []string {
 	if r == nil {
 		return append(out, st.Faint.Render("  none"))
 	}
-	col := max((w-2)/2, 30)
+	col := halfCol(w)
 	card := "—"
 	if r.Last4 != "" {
 		card = "•••• " + safetext.Line(r.Last4)

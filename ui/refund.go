@@ -179,7 +179,7 @@ func (s *refundScreen) render() {
 		}
 		return
 	}
-	col := max((w-2)/2, 30)
+	col := halfCol(w)
 	var l []string
 	big := st.ForStatus(r.Status).Bold(true).Render(r.Status.Glyph() + "  " + strings.ToUpper(r.Status.Label()))
 	l = append(l, strings.Split(st.Box.Render(big), "\n")...)

@@ -115,8 +115,14 @@ func TestResizeJourney(t *testing.T) {
 			t.Errorf("line %d is %d cells wide at 80x24: %q", i, w, l)
 		}
 	}
-	s.resize(70, 20)
-	s.waitText("needs a terminal of at least 80x24")
+	// Down to 60x16 the screen degrades and stays; below, the notice.
+	s.resize(60, 16)
+	v = s.waitFor("60 columns", func(v string) bool {
+		return len(strings.Split(v, "\n")) == 16 && strings.Contains(v, "Payments (")
+	})
+	fitsWidth(t, v, 60)
+	s.resize(59, 20)
+	s.waitText("needs a terminal of at least 60x16")
 	s.resize(80, 24)
 	v = s.waitText("Payments (")
 	if got := len(strings.Split(v, "\n")); got != 24 {
