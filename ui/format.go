@@ -126,3 +126,11 @@ func fitID(s string, w int) string {
 // halfCol is the width of one of two label/value cells side by side (one
 // space between them) in w cells: never wider than the body, down to 60.
 func halfCol(w int) int { return max((w-1)/2, 26) }
+
+// plural is "1 payment", "2 payments": counts read as words, never "(s)".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

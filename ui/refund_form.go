@@ -378,7 +378,7 @@ func (s *refundFormScreen) View() string {
 	} else {
 		total := s.order.Refundable()
 		head = append(head, st.Title.Render("Refund the entire order "+safetext.Line(s.order.Ref)),
-			st.Faint.Render(fmt.Sprintf("%d payment(s) · %s will be refunded, net of refunds already made", len(s.order.RefundPlan()), total)))
+			st.Faint.Render(plural(len(s.order.RefundPlan()), "payment", "payments")+" · "+total.String()+" will be refunded, net of refunds already made"))
 	}
 	return strings.Join(head, "\n") + "\n\n" + s.form.View()
 }
