@@ -256,6 +256,7 @@ func (a *App) pop(result any) tea.Cmd {
 	}
 	st[len(st)-1].Suspend()
 	a.stacks[a.c.Active] = st[:len(st)-1]
+	a.dropError()
 	cmd := a.top().Resume()
 	if result != nil {
 		return tea.Batch(cmd, a.updateTop(PoppedMsg{Result: result}))
@@ -294,6 +295,15 @@ func (a *App) popMsg(m PopMsg) tea.Cmd {
 		return nil
 	}
 	return nil
+}
+
+// dropError clears an error on the status line when the screen it belongs
+// to is left: it would read as if it were about the screen now on top.
+// Information ("Refund requested …") stays and fades by itself.
+func (a *App) dropError() {
+	if a.status.Err != nil {
+		a.status = StatusMsg{}
+	}
 }
 
 func (a *App) switchProvider() tea.Cmd {
@@ -442,12 +452,27 @@ func (a *App) statusLine() string {
 
 func (a *App) footer() string {
 	var keys []key.Binding
-	if t := a.top(); t != nil && !a.showHelp {
+	t := a.top()
+	if t != nil && !a.showHelp {
 		keys = append(keys, t.Help()...)
 	}
-	if a.showHelp {
+	typing, busy := false, false
+	if ty, ok := t.(Typing); ok {
+		typing = ty.Typing()
+	}
+	if b, ok := t.(Busy); ok {
+		busy = b.Busy()
+	}
+	switch {
+	case a.showHelp:
 		keys = []key.Binding{a.c.Keys.Back}
-	} else {
+	case busy:
+		// Nothing but quit acts while money is on the wire (and q asks).
+		keys = append(keys, a.c.Keys.Quit)
+	case typing:
+		// ? and q are typed into the field here: only ctrl+c quits.
+		keys = append(keys, key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")))
+	default:
 		keys = append(keys, a.c.Keys.Help, a.c.Keys.Quit)
 	}
 	// The help line is styled text of our own: cut it ANSI-aware, never

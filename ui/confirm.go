@@ -87,6 +87,12 @@ func (s *confirmScreen) fits() bool {
 func (s *confirmScreen) clearTyped() { s.input.Reset() }
 
 func (s *confirmScreen) Help() []key.Binding {
+	switch {
+	case s.sending:
+		return nil // keys wait for the provider's answer
+	case s.checking:
+		return []key.Binding{key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back (nothing is sent)"))}
+	}
 	return []key.Binding{
 		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm (after typing "+safetext.Line(s.word)+")")),
 		s.c.Keys.Back,
@@ -96,6 +102,9 @@ func (s *confirmScreen) Help() []key.Binding {
 func (s *confirmScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case recheckedMsg:
+		if !s.checking {
+			return s, nil // the agent went back during the re-read
+		}
 		s.checking = false
 		if msg.err != nil {
 			s.err = msg.err
@@ -136,6 +145,14 @@ func (s *confirmScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		}
 		return s, nil
 	case tea.KeyMsg:
+		if s.checking && msg.Type == tea.KeyEsc {
+			// Nothing has gone out yet: the re-read is dropped and the
+			// agent is told so, because "esc" while a spinner turns
+			// reads like it might have been too late.
+			s.checking = false
+			s.cancel()
+			return s, tea.Batch(s.pop(nil), Status("Nothing was sent: you went back before it was sent."))
+		}
 		if s.sending || s.checking {
 			return s, nil // keys wait until the provider has answered
 		}

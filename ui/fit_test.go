@@ -1,12 +1,15 @@
 package ui
 
 import (
+	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
 
+	"paydesk/api"
 	"paydesk/model"
 )
 
@@ -63,4 +66,103 @@ func TestNoticeFitsItsWidth(t *testing.T) {
 			t.Errorf("line %d is %d cells wide at 40x10: %q", i, w, l)
 		}
 	}
+}
+
+// gatedReads holds GetOrder while gate is set: a re-read before sending
+// that the agent can watch and back out of.
+type gatedReads struct {
+	api.Provider
+	mu   sync.Mutex
+	gate chan struct{}
+}
+
+func (g *gatedReads) GetOrder(ctx context.Context, id string) (*model.Order, error) {
+	g.mu.Lock()
+	gate := g.gate
+	g.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return g.Provider.GetOrder(ctx, id)
+}
+
+func (g *gatedReads) hold(ch chan struct{}) {
+	g.mu.Lock()
+	g.gate = ch
+	g.mu.Unlock()
+}
+
+// TestEscDuringRecheckSaysNothingWasSent: esc while the order is re-read
+// before sending goes back, sends nothing, and says so; the footer there
+// offers esc, not "enter confirm".
+func TestEscDuringRecheckSaysNothingWasSent(t *testing.T) {
+	t.Parallel()
+	h, wl := newForageHarness(t, harnessOpts{})
+	ref := h.findOrder(func(o *model.Order) bool {
+		return refundable(o) && len(o.Refunds) == 0 && goodCard(o) && plainOrder(o)
+	})
+	g := &gatedReads{Provider: h.prov}
+	h.prov = g
+	s := h.run(80, 23, harnessOpts{})
+	s.openOrder(ref)
+	s.refundAllToConfirm("customer returned the basket")
+	mark := len(wl.list())
+	gate := make(chan struct{})
+	g.hold(gate)
+	defer close(gate)
+	s.typeText(ref)
+	s.keys("enter")
+	v := s.waitText("Re-reading the order before sending")
+	foot := lastLine(v)
+	if strings.Contains(foot, "enter confirm") || strings.Contains(foot, "? help") {
+		t.Fatalf("the footer offers keys that do nothing while re-reading: %q", foot)
+	}
+	s.keys("esc")
+	v = s.waitText("Nothing was sent")
+	if c := crumb(v); strings.Contains(c, "Confirm") {
+		t.Fatalf("esc did not leave the confirmation (%q):\n%s", c, v)
+	}
+	g.hold(nil)
+	time.Sleep(200 * time.Millisecond)
+	wl.none(t, mark, "esc during the re-read")
+}
+
+// TestSendingFooterOffersOnlyQuit: while a refund is on the wire, the footer
+// does not offer enter/esc (they are held until the answer).
+func TestSendingFooterOffersOnlyQuit(t *testing.T) {
+	t.Parallel()
+	h, wl := newForageHarness(t, harnessOpts{})
+	ref := h.findOrder(func(o *model.Order) bool {
+		return refundable(o) && len(o.Refunds) == 0 && goodCard(o) && plainOrder(o)
+	})
+	s := h.run(80, 23, harnessOpts{})
+	s.openOrder(ref)
+	v := s.refundAllToConfirm("customer returned the basket")
+	if foot := lastLine(v); strings.Contains(foot, "? help") || strings.Contains(foot, "q quit") {
+		t.Fatalf("the confirmation's footer offers keys that are typed into it: %q", foot)
+	}
+	gate := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(release)
+	wl.set(func(w *writeLog) { w.hold = gate })
+	s.typeText(ref)
+	s.keys("enter")
+	v = s.waitText("Sending… do not close paydesk")
+	foot := lastLine(v)
+	if strings.Contains(foot, "enter") || strings.Contains(foot, "esc") || !strings.Contains(foot, "q quit") {
+		t.Fatalf("footer while sending: %q", foot)
+	}
+	wl.set(func(w *writeLog) { w.hold = nil })
+	release()
+	s.waitText("requested on order " + ref)
+}
+
+func lastLine(v string) string {
+	lines := strings.Split(v, "\n")
+	return lines[len(lines)-1]
 }

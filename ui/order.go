@@ -154,6 +154,9 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 				// A missing or refused order will not appear by asking
 				// again (r does); a timeout or a 5xx is retried with backoff.
 				s.live.active = transient(msg.err)
+				// The body says it already (emptyView): once is enough.
+				s.live.errStreak++
+				return s, s.live.next(&s.base)
 			}
 			return s, s.live.failed(&s.base, msg.err)
 		}

@@ -46,25 +46,36 @@ type ordersScreen struct {
 	view  []int      // order, filtered: what the table shows
 	table *Table
 
-	gen          int    // bumps on reload or range change: late pages are dropped
-	next         string // cursor of the next page; "" = no more
-	loading      bool   // a page request is in flight
-	loaded       bool   // the first page arrived
-	reloading    bool   // r: old rows stay until the new first page arrives
-	err          error
-	errShown     bool
-	loadedAt     time.Time
-	sortCol      int
-	sortDesc     bool
-	ncols        int
-	filter       textinput.Model
-	filtering    bool
-	gotoIn       textinput.Model
-	going        bool
+	gen       int    // bumps on reload or range change: late pages are dropped
+	next      string // cursor of the next page; "" = no more
+	loading   bool   // a page request is in flight
+	loaded    bool   // the first page arrived
+	reloading bool   // r: old rows stay until the new first page arrives
+	err       error
+	errShown  bool
+	loadedAt  time.Time
+	sortCol   int
+	sortDesc  bool
+	ncols     int
+	filter    textinput.Model
+	filtering bool
+	gotoIn    textinput.Model
+	going     bool
+	// lookingUp is the ref g is looking for; gotoNote says why it was not
+	// opened, inline on the list, until the next key.
+	lookingUp    string
+	gotoNote     string
 	spin         spinner.Model
 	older, newer key.Binding
 	closeInput   key.Binding
 	ago          agoClock
+}
+
+// gotoMsg is the answer to g's lookup.
+type gotoMsg struct {
+	ref   string
+	order *model.Order
+	err   error
 }
 
 type pageMsg struct {
@@ -205,6 +216,8 @@ func (s *ordersScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case pageMsg:
 		return s, s.page(msg)
+	case gotoMsg:
+		return s, s.gotoDone(msg)
 	case agoTickMsg:
 		return s, s.ago.on(&s.base, msg)
 	case spinner.TickMsg:
@@ -387,6 +400,8 @@ func (s *ordersScreen) markSort() {
 
 func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
 	k := s.c.Keys
+	s.gotoNote = "" // said once; the next key moves on
+	s.lookingUp = ""
 	if s.going {
 		return s.gotoKey(msg)
 	}
@@ -487,11 +502,37 @@ func (s *ordersScreen) gotoKey(msg tea.KeyMsg) tea.Cmd {
 		if ref == "" {
 			return nil
 		}
-		return s.push(newOrderScreen(s.c, s.provider, ref))
+		// Looked up from here: an unknown ref leaves the agent on the list
+		// with one line saying so, instead of an empty order screen.
+		s.lookingUp = ref
+		p := s.prov()
+		return call(&s.base, func(ctx context.Context) (*model.Order, error) { return p.GetOrder(ctx, ref) },
+			func(o *model.Order, err error) tea.Msg { return gotoMsg{ref: ref, order: o, err: err} })
 	}
 	var cmd tea.Cmd
 	s.gotoIn, cmd = s.gotoIn.Update(msg)
 	return cmd
+}
+
+func (s *ordersScreen) gotoDone(m gotoMsg) tea.Cmd {
+	if m.ref != s.lookingUp {
+		return nil // the agent has moved on
+	}
+	s.lookingUp = ""
+	ref := safetext.Truncate(m.ref, 40)
+	switch {
+	case m.err != nil && api.StatusOf(m.err) == 404:
+		s.gotoNote = "✗ No order “" + ref + "” at " + s.prov().Name() + ": check the ref (g tries another)."
+	case m.err != nil:
+		s.gotoNote = "✗ Could not look up “" + ref + "”: " + DescribeError(m.err)
+	case m.order == nil:
+		s.gotoNote = "✗ No order “" + ref + "” at " + s.prov().Name() + "."
+	default:
+		next := newOrderScreen(s.c, s.provider, m.order.ID).(*orderScreen)
+		next.setOrder(m.order)
+		return s.push(next)
+	}
+	return nil
 }
 
 func (s *ordersScreen) Help() []key.Binding {
@@ -583,6 +624,10 @@ func (s *ordersScreen) promptLine() string {
 	switch {
 	case s.going:
 		return s.gotoIn.View()
+	case s.lookingUp != "":
+		return st.Faint.Render(s.spin.View() + " Looking up “" + safetext.Truncate(s.lookingUp, 40) + "”…")
+	case s.gotoNote != "":
+		return st.StatusErr.Render(safetext.Truncate(s.gotoNote, s.width))
 	case s.filtering:
 		return s.filter.View() + st.Faint.Render("  "+s.matchCount())
 	case s.filter.Value() != "":
