@@ -166,3 +166,73 @@ func lastLine(v string) string {
 	lines := strings.Split(v, "\n")
 	return lines[len(lines)-1]
 }
+
+// TestLiveBadgeDoesNotMoveTheTitle: whatever the live badge says (live,
+// retrying, stale, paused, settled), the title and status to its left stay
+// where they are, at every width.
+func TestLiveBadgeDoesNotMoveTheTitle(t *testing.T) {
+	for _, w := range []int{60, 80, 120} {
+		c := &Context{Width: w, Height: 24, Styles: testStyles(), Keys: DefaultKeys(false),
+			Providers: []api.Provider{benchProvider{}}, Refresh: time.Second, Timeout: time.Second,
+			Now: func() time.Time { return testStart }}
+		states := []live{
+			{active: true, lastOK: testStart},
+			{active: true, errStreak: 2, lastOK: testStart.Add(-59 * time.Minute)},
+			{active: true, lastOK: testStart.Add(-40 * time.Minute)},
+			{paused: true, lastOK: testStart.Add(-3 * time.Second)},
+			{hasRefunds: true, lastOK: testStart},
+			{hasRefunds: true, lastOK: testStart.Add(-47 * time.Hour)},
+		}
+		var first string
+		for i, l := range states {
+			line := titleLine(c, w, "Payment 01a03ca3-e0c0-7d55-ac1d-12b498dbaef5", model.StatusRequiresAction, "initiated", l.indicator(c, w))
+			if lw := lipgloss.Width(line); lw > w {
+				t.Fatalf("%d wide at %d: %q", lw, w, line)
+			}
+			badge := l.indicator(c, w)
+			left := strings.TrimRight(strings.TrimSuffix(line, badge), " ")
+			if i == 0 {
+				first = left
+			} else if left != first {
+				t.Errorf("at %d columns the title moved with badge %d:\n%q\n%q", w, i, first, line)
+			}
+		}
+	}
+}
+
+// TestPauseKeySaysWhatItWillDo: p reads "pause live", then "resume live".
+func TestPauseKeySaysWhatItWillDo(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	ref := h.findOrder(richOrder)
+	s := h.run(120, 40, harnessOpts{})
+	v := s.openOrder(ref)
+	if !strings.Contains(lastLine(v), "p pause live") {
+		t.Fatalf("footer: %q", lastLine(v))
+	}
+	s.keys("p")
+	v = s.waitText("❚❚ paused")
+	if f := lastLine(v); !strings.Contains(f, "p resume live") || strings.Contains(f, "pause live") {
+		t.Fatalf("footer while paused: %q", f)
+	}
+}
+
+// TestListSaysOrdersOnce: the breadcrumb names the list; its title line
+// does not say it again.
+func TestListSaysOrdersOnce(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	s := h.run(80, 23, harnessOpts{})
+	v := s.waitText("loaded")
+	lines := strings.Split(v, "\n")
+	if strings.Count(lines[1]+"\n"+lines[2], "Orders") != 1 {
+		t.Fatalf("“Orders” twice:\n%s", strings.Join(lines[:3], "\n"))
+	}
+	checkGolden(t, "orders_80x23", v)
+}
+
+// TestAgoClockTicksEverySecond: "updated Ns ago" counts seconds, not
+// 5-second steps.
+func TestAgoClockTicksEverySecond(t *testing.T) {
+	if agoEvery > time.Second {
+		t.Fatalf("the ago clock ticks every %s: the age jumps in steps", agoEvery)
+	}
+}

@@ -308,7 +308,7 @@ func (s *orderScreen) Help() []key.Binding {
 	if len(s.order.Refunds) > 0 {
 		out = append(out, k.FocusNext)
 	}
-	return append(out, k.Refresh, k.Pause, k.Copy, k.Back)
+	return append(out, k.Refresh, s.live.pauseKey(k), k.Copy, k.Back)
 }
 
 // setOrder takes a fresh reading: rows are formatted here, not in View.
@@ -432,7 +432,7 @@ func kvCell(st *Styles, label, v string, w int) string {
 // provider's raw status goes.
 func titleLine(c *Context, width int, title string, status model.Status, raw string, badge string) string {
 	st := c.Styles
-	room := width - lipgloss.Width(badge) - 2
+	room := width - max(lipgloss.Width(badge), badgeSlot(width)) - 2
 	stxt := "  " + st.StatusText(status)
 	rtxt := ""
 	// The provider's own word, for the agent on the phone with its support;
@@ -457,7 +457,7 @@ func (s *orderScreen) View() string {
 	}
 	o := s.order
 	var b strings.Builder
-	b.WriteString(titleLine(s.c, s.width, "Order "+o.Ref, o.Status, o.ProviderStatus, s.live.indicator(s.c)))
+	b.WriteString(titleLine(s.c, s.width, "Order "+o.Ref, o.Status, o.ProviderStatus, s.live.indicator(s.c, s.width)))
 	for _, l := range s.head[1:] {
 		b.WriteByte('\n')
 		b.WriteString(l)

@@ -594,17 +594,19 @@ func (s *ordersScreen) emptyText() string {
 // on the right, what is loading.
 func (s *ordersScreen) titleLine() string {
 	st := s.c.Styles
-	left := st.Title.Render("Orders")
+	// The breadcrumb above already says "Orders": this line says which.
+	var parts []string
 	if s.caps.OrderRange {
-		left += "  " + s.from.Format("2006-01-02") + " → " + s.to.Format("2006-01-02")
+		parts = append(parts, st.Title.Render(s.from.Format("2006-01-02")+" → "+s.to.Format("2006-01-02")))
 	}
 	if s.loaded {
 		n := strconv.Itoa(len(s.all)) + " loaded"
 		if s.next != "" {
 			n += ", more"
 		}
-		left += st.Faint.Render(" · " + n)
+		parts = append(parts, st.Faint.Render(n))
 	}
+	left := strings.Join(parts, st.Faint.Render(" · "))
 	right := ""
 	switch {
 	case s.reloading:

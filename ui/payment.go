@@ -195,7 +195,7 @@ func (s *paymentScreen) Help() []key.Binding {
 			out = append(out, k.Cancel)
 		}
 	}
-	return append(out, k.Refresh, k.Pause, k.Copy, k.Back)
+	return append(out, k.Refresh, s.live.pauseKey(k), k.Copy, k.Back)
 }
 
 func (s *paymentScreen) bodyRows() int { return max(s.height-2, 1) }
@@ -255,7 +255,7 @@ func (s *paymentScreen) View() string {
 	if p != nil {
 		status, raw = p.Status, p.ProviderStatus
 	}
-	head := titleLine(s.c, s.width, "Payment "+s.paymentID, status, raw, s.live.indicator(s.c))
+	head := titleLine(s.c, s.width, "Payment "+s.paymentID, status, raw, s.live.indicator(s.c, s.width))
 	return head + "\n\n" + s.scroll.view(s.c.Styles, s.bodyRows())
 }
 

@@ -157,7 +157,7 @@ func (s *refundScreen) Help() []key.Binding {
 	if s.canEdit() {
 		out = append(out, k.Edit)
 	}
-	return append(out, k.Refresh, k.Pause, k.Copy, k.Back)
+	return append(out, k.Refresh, s.live.pauseKey(k), k.Copy, k.Back)
 }
 
 func (s *refundScreen) bodyRows() int { return max(s.height-2, 1) }
@@ -223,8 +223,8 @@ func (s *refundScreen) render() {
 
 func (s *refundScreen) View() string {
 	st := s.c.Styles
-	badge := s.live.indicator(s.c)
-	left := st.Title.Render("Refund " + fitID(s.refundID, max(s.width-lipgloss.Width(badge)-10, 10)))
+	badge := s.live.indicator(s.c, s.width)
+	left := st.Title.Render("Refund " + fitID(s.refundID, max(s.width-max(lipgloss.Width(badge), badgeSlot(s.width))-10, 10)))
 	head := spread(left, badge, s.width)
 	return head + "\n\n" + s.scroll.view(st, s.bodyRows())
 }
