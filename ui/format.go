@@ -79,6 +79,43 @@ func fmtAgo(now, t time.Time) string {
 // statusCell is "✓ succeeded": the glyph carries the meaning without colour.
 func statusCell(s model.Status) string { return s.Glyph() + " " + s.Label() }
 
+// providerStatusCell is statusCell, except where the provider's word is more
+// exact than ours: a Moyasar payment "authorized" (held, not captured) is
+// requires_action to the model, but "requires action" misleads an agent.
+func providerStatusCell(s model.Status, raw string) string {
+	if s == model.StatusRequiresAction && strings.EqualFold(raw, "authorized") {
+		return s.Glyph() + " authorized"
+	}
+	return statusCell(s)
+}
+
+// brandCodes are the short card brand codes agents know from receipts.
+var brandCodes = map[string]string{
+	"visa": "VISA", "mastercard": "MC", "master": "MC", "mada": "MADA",
+	"amex": "AMEX", "american_express": "AMEX", "americanexpress": "AMEX",
+}
+
+// shortBrands turns a trailing card scheme ("•••• 9027 mastercard") into its
+// code ("•••• 9027 MC"), so a narrow Card column keeps the brand readable.
+func shortBrands(s string) string {
+	i := strings.LastIndexByte(s, ' ')
+	if code, ok := brandCodes[strings.ToLower(s[i+1:])]; ok {
+		return s[:i+1] + code
+	}
+	return s
+}
+
+// abbreviations are the short forms of status cells, for a narrow Status
+// column (Column.Abbrev): each still reads as what it is, where a cut
+// ("partly r…", "requires…") does not.
+var abbreviations = map[string]string{
+	statusCell(model.StatusPartlyRefunded): "◑ part refd",
+	statusCell(model.StatusRequiresAction): "○ needs act",
+	statusCell(model.StatusUnknown):        "? unknown",
+	statusCell(model.StatusProcessing):     "◔ pending",
+	"○ authorized":                         "○ authorzd",
+}
+
 // orDash shows "—" for an empty provider value, and makes it terminal-safe.
 func orDash(s string) string {
 	if s == "" {
@@ -119,8 +156,10 @@ func fitID(s string, w int) string {
 	if len(s) <= w || w < 3 || !isASCII(s) || strings.ContainsRune(s, ' ') {
 		return safetext.Truncate(s, w)
 	}
-	head := (w - 1) / 2
-	return safetext.Line(s[:head] + "…" + s[len(s)-(w-1-head):])
+	// The tail keeps at least the 6 characters a confirmation asks for
+	// (confirmWord), so the agent reads on the list what they will type.
+	tail := max(w-1-(w-1)/2, min(6, w-2))
+	return safetext.Line(s[:w-1-tail] + "…" + s[len(s)-tail:])
 }
 
 // halfCol is the width of one of two label/value cells side by side (one

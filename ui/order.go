@@ -54,12 +54,12 @@ func newOrderScreen(c *Context, provider int, orderID string) Screen {
 	s := &orderScreen{base: newBase(c), provider: provider, orderID: orderID}
 	s.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.Faint))
 	s.pays = NewTable(c, []Column{
-		{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true},
+		{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true, ShrinkFirst: true},
 		{Title: "Method", Width: 14, Min: 8, Flex: true},
 		{Title: "Amount", Width: 10, Min: 9, Right: true},
-		{Title: "Status", Width: 17, Min: 12},
-		{Title: "Refunded", Width: 10, Min: 9, Right: true},
-		{Title: "Date", Width: 16, Min: 11, TrimLeft: true},
+		{Title: "Status", Width: 17, Min: 11, Abbrev: true},
+		{Title: "Refunded", Width: 10, Min: 9, Right: true, Optional: true},
+		{Title: "Date", Width: 16, Min: 11, Date: true},
 	})
 	s.refs = NewTable(c, refundColumns(true))
 	s.pays.SetCellStyle(func(row, col int) (lipgloss.Style, bool) {
@@ -326,7 +326,7 @@ func (s *orderScreen) setOrder(o *model.Order) {
 		if method == "" {
 			method = p.FundingType
 		}
-		rows[i] = []string{orDash(p.ID), orDash(method), fmtAmount(p.Amount), statusCell(p.Status),
+		rows[i] = []string{orDash(p.ID), orDash(method), fmtAmount(p.Amount), providerStatusCell(p.Status, p.ProviderStatus),
 			fmtAmount(o.RefundedOn(p.ID)), fmtDate(p.Created)}
 	}
 	s.pays.SetRows(rows)
@@ -381,8 +381,16 @@ func (s *orderScreen) layout() {
 			pr, rr = half, rest-half
 		}
 	}
+	s.pays.SetShortDates(false)
+	s.refs.SetShortDates(false)
 	s.pays.SetSize(s.width, max(pr, 1))
 	s.refs.SetSize(s.width, max(rr, 1))
+	// One date format on the screen: short in both tables if either
+	// needs it.
+	if short := s.pays.ShortDates() || s.refs.ShortDates(); short {
+		s.pays.SetShortDates(true)
+		s.refs.SetShortDates(true)
+	}
 	s.renderHead()
 }
 

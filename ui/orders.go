@@ -108,16 +108,18 @@ func newOrdersScreen(c *Context, provider int) Screen {
 	s.closeInput = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear"))
 
 	cols := []Column{
-		{Title: "Ref", Width: 10, Min: 10, TrimMiddle: true},
-		{Title: "Status", Width: 17, Min: 11},
-		{Title: "Date", Width: 16, Min: 11, TrimLeft: true},
+		{Title: "Ref", Width: 10, Min: 10, TrimMiddle: true, ShrinkFirst: true},
+		{Title: "Status", Width: 17, Min: 11, Abbrev: true},
+		{Title: "Date", Width: 16, Min: 11, Date: true},
 	}
+	// Below 80 columns the amount columns go (Total stays): the ref, the
+	// state, the date and the reference are what tell orders apart.
 	for _, name := range s.caps.AmountColumns {
-		cols = append(cols, Column{Title: name, Width: max(len(name), 9), Min: max(len(name), 8), Right: true})
+		cols = append(cols, Column{Title: name, Width: max(len(name), 9), Min: max(len(name), 8), Right: true, Optional: true})
 	}
 	cols = append(cols,
 		Column{Title: "Total", Width: 14, Min: 12, Right: true},
-		Column{Title: cmp.Or(s.caps.ReferenceColumn, "Reference"), Width: 16, Min: 8, Flex: true})
+		Column{Title: cmp.Or(s.caps.ReferenceColumn, "Reference"), Width: 16, Min: 8, Flex: true, TrimHead: true})
 	s.ncols = len(cols)
 	s.table = NewTable(c, cols)
 	s.table.SetCellStyle(func(row, col int) (lipgloss.Style, bool) {
@@ -286,7 +288,7 @@ func (s *ordersScreen) setData(orders []model.OrderSummary, prev []model.OrderSu
 
 func (s *ordersScreen) formatRow(o *model.OrderSummary) []string {
 	row := make([]string, 0, s.ncols)
-	row = append(row, orDash(o.Ref), statusCell(o.Status), fmtDate(o.Created))
+	row = append(row, orDash(o.Ref), providerStatusCell(o.Status, o.ProviderStatus), fmtDate(o.Created))
 	for i := range s.caps.AmountColumns {
 		if i < len(o.Amounts) {
 			row = append(row, fmtAmount(o.Amounts[i]))
@@ -294,7 +296,7 @@ func (s *ordersScreen) formatRow(o *model.OrderSummary) []string {
 			row = append(row, "—")
 		}
 	}
-	return append(row, fmtMoney(o.Total), orDash(o.Reference))
+	return append(row, fmtMoney(o.Total), orDash(shortBrands(o.Reference)))
 }
 
 // resort rebuilds the sorted index and then the filtered view.

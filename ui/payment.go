@@ -43,15 +43,15 @@ func newPaymentScreen(c *Context, provider int, order *model.Order, paymentID st
 // refundColumns are the columns of a refunds table; withPayment adds the
 // payment column (the order screen), a payment's own list leaves it out.
 func refundColumns(withPayment bool) []Column {
-	cols := []Column{{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true}}
+	cols := []Column{{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true, ShrinkFirst: true}}
 	if withPayment {
-		cols = append(cols, Column{Title: "Payment", Width: 12, Min: 10, TrimMiddle: true})
+		cols = append(cols, Column{Title: "Payment", Width: 12, Min: 10, TrimMiddle: true, ShrinkFirst: true, Optional: true})
 	}
 	return append(cols,
 		Column{Title: "Amount", Width: 10, Min: 9, Right: true},
-		Column{Title: "Status", Width: 17, Min: 12},
+		Column{Title: "Status", Width: 17, Min: 11, Abbrev: true},
 		Column{Title: "Reason", Width: 14, Min: 6, Flex: true},
-		Column{Title: "Updated", Width: 16, Min: 11, TrimLeft: true})
+		Column{Title: "Updated", Width: 16, Min: 11, Date: true})
 }
 
 func (s *paymentScreen) prov() api.Provider      { return s.c.Providers[s.provider] }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -199,6 +200,37 @@ func TestProviderTabsAndListGoldens(t *testing.T) {
 	fitsWidth(t, v, 80)
 	for i, l := range m.logs {
 		l.none(t, 0, "browsing "+m.provs[i].Name())
+	}
+}
+
+// TestProviderListsAtEverySize: each provider's list at the tmux pane of an
+// 80x24 terminal, at 120x40, and degraded to 60x16: ids keep the 6
+// characters a confirmation asks for, dates keep every digit, card brands
+// and statuses stay readable.
+func TestProviderListsAtEverySize(t *testing.T) {
+	t.Parallel()
+	m := newMultiHarness(t, harnessOpts{})
+	for _, sz := range []struct{ w, h int }{{80, 23}, {120, 40}, {60, 16}} {
+		name := strconv.Itoa(sz.w) + "x" + strconv.Itoa(sz.h)
+		s := m.run(sz.w, sz.h, harnessOpts{})
+		v := s.waitText("loaded")
+		fitsWidth(t, v, sz.w)
+		checkGolden(t, "orders_forage_"+name, v)
+		v = s.switchTo(m, 1, pMPG)
+		fitsWidth(t, v, sz.w)
+		checkGolden(t, "orders_moyasar_"+name, v)
+		if strings.Contains(v, "026-1") && !strings.Contains(v, "2026-1") {
+			t.Errorf("a Moyasar date lost its first digit at %s:\n%s", name, v)
+		}
+		if strings.Contains(v, " m…") || strings.Contains(v, " v…") {
+			t.Errorf("card brands cut at %s:\n%s", name, v)
+		}
+		v = s.switchTo(m, 1, pDR)
+		fitsWidth(t, v, sz.w)
+		checkGolden(t, "orders_digitalriver_"+name, v)
+		if strings.Contains(v, "requires…") || strings.Contains(v, "partly r…") {
+			t.Errorf("statuses cut at %s:\n%s", name, v)
+		}
 	}
 }
 
