@@ -489,12 +489,14 @@ func (a *App) fullHelp() string {
 	groups = append(groups, k.Global())
 	groups = uniqueBindings(groups)
 	title := a.c.Styles.Title.Render("Keys")
-	note := ""
 	if a.c.ReadOnly {
-		note = "\n" + a.c.Styles.Faint.Render("Read-only: keys that change anything are switched off.")
+		// No money moves in this session: say what is off, not how it
+		// would be confirmed.
+		return title + "\n\n" + a.help.FullHelpView(groups) + "\n\n" +
+			a.c.Styles.Faint.Width(a.c.Width).Render("Read-only: keys that change anything are switched off.")
 	}
 	confirm := a.c.Styles.Faint.Width(a.c.Width).Render("Money moves only after you type the order ref shown (the last 6 characters of a long id), then enter. esc always backs out.")
-	return title + "\n\n" + a.help.FullHelpView(groups) + "\n\n" + confirm + note
+	return title + "\n\n" + a.help.FullHelpView(groups) + "\n\n" + confirm
 }
 
 // uniqueBindings drops a key that an earlier group already lists, so full

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/shopspring/decimal"
 
 	"paydesk/api"
 	"paydesk/model"
@@ -234,5 +235,106 @@ func TestListSaysOrdersOnce(t *testing.T) {
 func TestAgoClockTicksEverySecond(t *testing.T) {
 	if agoEvery > time.Second {
 		t.Fatalf("the ago clock ticks every %s: the age jumps in steps", agoEvery)
+	}
+}
+
+// TestReceiptSaysEachThingOnce: the receipt block leaves out what the
+// payment's own lines already say (the card's last 4, the created time), and
+// the EBT amounts a card network never sends (Moyasar).
+func TestReceiptSaysEachThingOnce(t *testing.T) {
+	st := testStyles()
+	created := testStart.Add(-time.Hour)
+	usd := func(s string) model.Money { return model.Money{Amount: decimal.RequireFromString(s), Currency: "USD"} }
+	forage := &model.Receipt{RefNumber: "9de80fc4b1", TransactionType: "Payment", Last4: "1642", Created: created,
+		SnapAmount: usd("4.29"), CashAmount: usd("0"), Message: "Approved"}
+	v := strings.Join(receiptLines(st, forage, 80, "1642", created), "\n")
+	if strings.Contains(v, "1642") || strings.Contains(v, fmtDate(created)) {
+		t.Errorf("the receipt repeats the card or the created time:\n%s", v)
+	}
+	if !strings.Contains(v, "SNAP") || !strings.Contains(v, "4.29 USD") {
+		t.Errorf("the EBT amounts are gone from a Forage receipt:\n%s", v)
+	}
+	card := &model.Receipt{RefNumber: "123456789012", TransactionType: "purchase", Message: "APPROVED", Created: created.Add(2 * time.Minute)}
+	v = strings.Join(receiptLines(st, card, 80, "3935", created), "\n")
+	for _, no := range []string{"SNAP", "EBT Cash", "Sales tax"} {
+		if strings.Contains(v, no) {
+			t.Errorf("a card receipt shows the EBT field %q:\n%s", no, v)
+		}
+	}
+	if !strings.Contains(v, fmtDate(created.Add(2*time.Minute))) {
+		t.Errorf("a receipt time that differs is left out:\n%s", v)
+	}
+}
+
+// TestPaymentRefundsOpen: the refunds listed on a payment open from there.
+func TestPaymentRefundsOpen(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	ref := h.findOrder(richOrder)
+	s := h.run(80, 23, harnessOpts{})
+	s.openOrder(ref)
+	s.keys("enter")
+	v := s.waitText("Last processing error")
+	if !strings.Contains(lastLine(v), "enter open refund") {
+		t.Fatalf("the footer does not offer the payment's refunds: %q", lastLine(v))
+	}
+	s.keys("enter")
+	v = s.waitFor("the refund screen", func(v string) bool { return strings.Contains(crumb(v), "› Refund ") })
+	if !strings.Contains(crumb(v), "Payment") {
+		t.Fatalf("not opened from the payment: %q", crumb(v))
+	}
+}
+
+// TestOrderLevelRefundListedOnItsOnlyPayment: a refund naming no payment
+// (Digital River, failed before it was spread) is listed on the only payment.
+func TestOrderLevelRefundListedOnItsOnlyPayment(t *testing.T) {
+	o := &model.Order{ID: "o1", Payments: []model.Payment{{ID: "ch1"}},
+		Refunds: []model.Refund{{ID: "re1", Status: model.StatusFailed}, {ID: "re2", PaymentID: "ch1"}}}
+	if got := paymentRefunds(o, "ch1"); len(got) != 2 {
+		t.Fatalf("refunds of the only payment: %v", got)
+	}
+	o.Payments = append(o.Payments, model.Payment{ID: "ch2"})
+	if got := paymentRefunds(o, "ch1"); len(got) != 1 {
+		t.Fatalf("with two payments an order-level refund is no one payment's: %v", got)
+	}
+}
+
+// TestEditOnARefundSaysWhyNot: Forage keeps no metadata edits on refunds;
+// e there says so instead of doing nothing.
+func TestEditOnARefundSaysWhyNot(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	ref := h.findOrder(richOrder)
+	s := h.run(80, 23, harnessOpts{})
+	s.openOrder(ref)
+	s.keys("right", "e")
+	s.waitText("Forage does not let a refund's metadata change once it is made.")
+	s.keys("enter")
+	s.waitFor("the refund screen", func(v string) bool { return strings.Contains(crumb(v), "› Refund ") })
+	s.keys("e")
+	s.waitText("Forage does not let a refund's metadata change once it is made.")
+}
+
+// TestReadOnlyNamesTheRefusedAction: c says cancels are off, not refunds.
+func TestReadOnlyNamesTheRefusedAction(t *testing.T) {
+	c := &Context{ReadOnly: true, Keys: DefaultKeys(true)}
+	for k, want := range map[string]string{"c": "cancels are switched off", "f": "refunds are switched off",
+		"R": "refunds are switched off", "e": "editing is switched off"} {
+		msg := refusal(c, keyMsg(k))().(StatusMsg)
+		if !strings.Contains(msg.Text, want) {
+			t.Errorf("%s: %q, want %q", k, msg.Text, want)
+		}
+	}
+}
+
+// TestReadOnlyHelpDescribesNoMoney: help in a read-only session does not
+// explain how money moves.
+func TestReadOnlyHelpDescribesNoMoney(t *testing.T) {
+	o := harnessOpts{readOnly: true}
+	h := newHarness(t, o)
+	s := h.run(80, 23, o)
+	s.waitText("loaded")
+	s.keys("?")
+	v := s.waitText("Keys")
+	if strings.Contains(v, "Money moves") || !strings.Contains(v, "Read-only") {
+		t.Fatalf("read-only help:\n%s", v)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"paydesk/api"
 	"paydesk/model"
 )
 
@@ -300,10 +301,21 @@ func refusal(c *Context, msg tea.KeyMsg) tea.Cmd {
 	switch {
 	case has(k.Edit):
 		return Status("Read-only: editing is switched off")
-	case has(k.RefundPart), has(k.RefundAll), has(k.Cancel):
+	case has(k.Cancel):
+		return Status("Read-only: cancels are switched off")
+	case has(k.RefundPart), has(k.RefundAll):
 		return Status("Read-only: refunds are switched off")
 	}
 	return nil
+}
+
+// cannotEdit says why e does nothing where the provider keeps no edits
+// (Forage refunds, Moyasar payments), instead of nothing at all.
+func cannotEdit(c *Context, p api.Provider, what string) tea.Cmd {
+	if c.ReadOnly || !c.Keys.Edit.Enabled() {
+		return nil // refusal says read-only
+	}
+	return Status(p.Name() + " does not let a " + what + "'s metadata change once it is made.")
 }
 
 // copyRef copies a ref over OSC 52 (c.Copy says so in the status line).

@@ -242,6 +242,10 @@ func (s *orderScreen) key(msg tea.KeyMsg) tea.Cmd {
 			return s.push(newEditRefundScreen(s.c, s.provider, s.order, s.selectedRefund().ID))
 		}
 		return s.push(newEditPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
+	case key.Matches(msg, k.Edit) && s.focusRefunds && !caps.UpdateRefund:
+		return cannotEdit(s.c, s.prov(), "refund")
+	case key.Matches(msg, k.Edit) && !s.focusRefunds && !caps.UpdatePayment:
+		return cannotEdit(s.c, s.prov(), "payment")
 	case key.Matches(msg, k.RefundPart) && s.canRefundPart(caps):
 		return s.push(newRefundPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
 	case key.Matches(msg, k.RefundAll) && caps.RefundOrder:

@@ -143,6 +143,8 @@ func (s *refundScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Edit) && s.canEdit():
 		o := mergeDone(s.order, ActionDone{Refund: s.refund})
 		return s.push(newEditRefundScreen(s.c, s.provider, o, s.refundID))
+	case key.Matches(msg, k.Edit) && !s.prov().Capabilities().UpdateRefund:
+		return cannotEdit(s.c, s.prov(), "refund")
 	}
 	return refusal(s.c, msg)
 }
@@ -206,7 +208,7 @@ func (s *refundScreen) render() {
 	l = append(l, "")
 	l = append(l, metadataLines(st, r.Metadata, w)...)
 	l = append(l, "")
-	l = append(l, receiptLines(st, r.Receipt, w)...)
+	l = append(l, receiptLines(st, r.Receipt, w, "", r.Created)...)
 	if r.Receipt != nil && r.Receipt.Balance != nil {
 		settled := st.Pending.Render("no — the balance is still moving; wait before quoting it")
 		if s.settled {
