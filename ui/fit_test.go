@@ -338,3 +338,26 @@ func TestReadOnlyHelpDescribesNoMoney(t *testing.T) {
 		t.Fatalf("read-only help:\n%s", v)
 	}
 }
+
+// TestDigitalRiverNamesOneThingOnce: the list's "Upstream id" is the order
+// screen's "Upstream id"; a failed refund's reason shows once.
+func TestDigitalRiverNamesOneThingOnce(t *testing.T) {
+	if got := externalIDLabel("Upstream id"); got != "Upstream id" {
+		t.Fatalf("Digital River: %q", got)
+	}
+	if got := externalIDLabel("Card"); got != "External id" {
+		t.Fatalf("Moyasar: %q", got)
+	}
+	c := &Context{Width: 80, Height: 24, Styles: testStyles(), Keys: DefaultKeys(false),
+		Providers: []api.Provider{benchProvider{}}, Refresh: time.Second, Timeout: time.Second,
+		Now: func() time.Time { return testStart }}
+	usd := model.Money{Amount: decimal.RequireFromString("4.00"), Currency: "USD"}
+	o := &model.Order{ID: "o1", Ref: "o1", Currency: "USD", Status: model.StatusSucceeded,
+		Refunds: []model.Refund{{ID: "re1", Amount: usd, Status: model.StatusFailed, FailureReason: "expired_card",
+			LastError: &model.ProcessingError{Code: "expired_card", Message: "The card has expired."}}}}
+	rs := newRefundScreen(c, 0, o, "re1")
+	rs.SetSize(80, 40)
+	if v := rs.View(); strings.Count(v, "expired_card") != 1 {
+		t.Fatalf("the failure reason shows %d times:\n%s", strings.Count(v, "expired_card"), v)
+	}
+}

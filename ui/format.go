@@ -173,3 +173,14 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
+
+// externalIDLabel names the order's external id the way the provider's list
+// column does ("Upstream id" at Digital River), so the list and the order
+// screen call one thing by one name. A list column that is not an id (a
+// card) leaves the neutral "External id".
+func externalIDLabel(refColumn string) string {
+	if strings.HasSuffix(strings.ToLower(refColumn), " id") {
+		return refColumn
+	}
+	return "External id"
+}

@@ -409,7 +409,7 @@ func (s *orderScreen) renderHead() {
 	col := halfCol(s.width)
 	s.head = []string{
 		"", // title line: drawn in View (it carries the live badge)
-		pair(st, "Customer", orDash(o.CustomerID), "External id", orDash(o.ExternalOrderID), col),
+		pair(st, "Customer", orDash(o.CustomerID), externalIDLabel(s.caps().ReferenceColumn), orDash(o.ExternalOrderID), col),
 		pair(st, "Created", fmtDate(o.Created), "Paid", fmtMoney(o.Paid()), col),
 		pair(st, "Total", fmtMoney(o.Total), "Refunded", fmtMoney(o.Refunded()), col),
 		pair(st, "Pending", fmtMoney(o.Pending()), "Refundable", st.Bold.Render(fmtMoney(o.Refundable())), col),

@@ -240,7 +240,7 @@ func (s *paymentScreen) render() {
 	l = append(l,
 		pair(st, "Amount", fmtMoney(p.Amount), "Refunded", fmtMoney(o.RefundedOn(p.ID)), col),
 		pair(st, "Method", orDash(method), "Refundable", st.Bold.Render(fmtMoney(o.RefundableOn(p))), col),
-		pair(st, "Order", orDash(o.Ref), "External id", orDash(p.ExternalOrderID), col),
+		pair(st, "Order", orDash(o.Ref), externalIDLabel(s.prov().Capabilities().ReferenceColumn), orDash(p.ExternalOrderID), col),
 		pair(st, "Created", fmtDate(p.Created), "Succeeded", fmtDatePtr(p.SuccessDate), col),
 		pair(st, "Customer", orDash(p.CustomerID), "Updated", fmtDate(p.Updated), col),
 	)

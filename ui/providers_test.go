@@ -392,7 +392,11 @@ func TestMoyasarVoidJourney(t *testing.T) {
 	}
 	s.typeText(word)
 	s.keys("enter")
-	s.waitText("Payment " + pay.ID + " canceled.")
+	// The message says what the screen then shows: a void is "voided".
+	v = s.waitText("Payment " + pay.ID + " voided.")
+	if !strings.Contains(v, "⊘ voided") {
+		t.Fatalf("the payment does not read voided after the void:\n%s", v)
+	}
 	got := readOrder(t, m.provs[pMPG], order.ID).Payment(pay.ID)
 	if got == nil || got.Status == model.StatusRequiresAction {
 		t.Fatalf("the MPG authorization is still open at the sandbox: %+v", got)

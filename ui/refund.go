@@ -200,7 +200,9 @@ func (s *refundScreen) render() {
 		pair(st, "Updated", fmtDate(r.Updated), "Settled", yesNo(s.settled), col),
 		kvCell(st, "Reason", orDash(r.Reason), w),
 	)
-	if r.FailureReason != "" {
+	// The failure reason once: the processing error below carries it when
+	// the provider's reason is its code (Digital River).
+	if r.FailureReason != "" && (r.LastError == nil || r.LastError.Code != r.FailureReason) {
 		l = append(l, kvCell(st, "Failure", safetext.Line(r.FailureReason), w))
 	}
 	l = append(l, "", st.Bold.Render("Last processing error"))
