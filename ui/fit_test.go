@@ -361,3 +361,28 @@ func TestDigitalRiverNamesOneThingOnce(t *testing.T) {
 		t.Fatalf("the failure reason shows %d times:\n%s", strings.Count(v, "expired_card"), v)
 	}
 }
+
+// TestAmountInput: ".5" and "5." are what the agent means (0.50, 5.00); a
+// negative amount gets its own message, naming the field and the rule.
+func TestAmountInput(t *testing.T) {
+	left := model.Money{Amount: decimal.RequireFromString("10.00"), Currency: "USD"}
+	for in, want := range map[string]string{".5": "0.50", "5.": "5.00", " 5 ": "5.00", "0.5": "0.50"} {
+		m, fe := validateAmountInput(in, left)
+		if fe != nil || m.Fixed() != want {
+			t.Errorf("%q: %v %v, want %s", in, m, fe, want)
+		}
+	}
+	jpy := model.Money{Amount: decimal.RequireFromString("1000"), Currency: "JPY"}
+	if m, fe := validateAmountInput("500.", jpy); fe != nil || m.Fixed() != "500" {
+		t.Errorf("JPY 500.: %v %v", m, fe)
+	}
+	for _, in := range []string{"-5", "−5", "-0.50"} {
+		_, fe := validateAmountInput(in, left)
+		if fe == nil || !strings.Contains(fe.Error(), "amount") || !strings.Contains(fe.Error(), "minus") {
+			t.Errorf("%q: %v", in, fe)
+		}
+	}
+	if _, fe := validateAmountInput(".", left); fe == nil {
+		t.Error(`"." was taken for an amount`)
+	}
+}

@@ -184,3 +184,20 @@ func externalIDLabel(refColumn string) string {
 	}
 	return "External id"
 }
+
+// validateAmountInput reads an amount the way an agent types it: ".5" is
+// 0.50 and "5." is 5.00 (the model's grammar wants digits on both sides of
+// the point); a minus sign gets its own message instead of "must be digits".
+func validateAmountInput(v string, refundable model.Money) (model.Money, *model.FieldError) {
+	v = strings.TrimSpace(v)
+	if strings.HasPrefix(v, "-") || strings.HasPrefix(v, "−") {
+		return model.Money{}, &model.FieldError{Field: "amount", Rule: "is the amount to give back: type it without a minus sign"}
+	}
+	if strings.HasPrefix(v, ".") && len(v) > 1 {
+		v = "0" + v
+	}
+	if strings.HasSuffix(v, ".") && len(v) > 1 {
+		v = strings.TrimSuffix(v, ".")
+	}
+	return model.ValidateRefundAmount(v, refundable)
+}

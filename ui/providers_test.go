@@ -590,7 +590,7 @@ func TestRefundFormRefusesBadInputPerProvider(t *testing.T) {
 		{pMPG, kwd, "1.2345", "", "KWD allows at most 3 decimals"},
 		{pMPG, sar, "10.005", "", "SAR allows at most 2 decimals"},
 		{pMPG, sar, "0", "", "must be more than zero"},
-		{pMPG, sar, "-5", "", "must be digits"},
+		{pMPG, sar, "-5", "", "without a minus sign"},
 		{pMPG, sar, "ten", "", "must be digits"},
 		{pDR, dr, "1.00", strings.Repeat("r", 65), "at most 64 characters (has 65)"},
 	}

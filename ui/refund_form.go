@@ -83,7 +83,7 @@ func (s *refundFormScreen) buildForm() *huh.Form {
 		fields = append(fields, huh.NewInput().Title("Amount ("+left.Currency+")").
 			Description(desc+s.complaint("amount")).Value(&s.amount).CharLimit(32).
 			Validate(func(v string) error {
-				if _, fe := model.ValidateRefundAmount(v, left); fe != nil {
+				if _, fe := validateAmountInput(v, left); fe != nil {
 					return fe
 				}
 				return nil
@@ -230,7 +230,7 @@ func (s *refundFormScreen) review() tea.Cmd {
 	reason := strings.TrimSpace(s.reason)
 	ext := strings.TrimSpace(s.extID)
 	if s.partial() {
-		amt, fe := model.ValidateRefundAmount(s.amount, s.refundable())
+		amt, fe := validateAmountInput(s.amount, s.refundable())
 		if fe != nil {
 			return StatusErr(fe)
 		}
