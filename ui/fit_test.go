@@ -386,3 +386,30 @@ func TestAmountInput(t *testing.T) {
 		t.Error(`"." was taken for an amount`)
 	}
 }
+
+// TestFormErrorStandsBesideItsField: at 80x23 a refused amount is said
+// under the amount field, which stays on screen, not at the form's foot.
+func TestFormErrorStandsBesideItsField(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	ref := h.findOrder(func(o *model.Order) bool { return refundable(o) && plainOrder(o) })
+	s := h.run(80, 23, harnessOpts{})
+	s.openOrder(ref)
+	s.keys("f")
+	s.waitText("┃ Amount")
+	s.typeText("-5")
+	s.keys("enter")
+	v := s.waitText("without a minus sign")
+	lines := strings.Split(v, "\n")
+	at := -1
+	for i, l := range lines {
+		if strings.Contains(l, "without a minus sign") {
+			at = i
+		}
+	}
+	if at < 2 || !strings.Contains(lines[at-1]+lines[at-2], "Amount") && !strings.Contains(lines[at-1], "refundable") {
+		t.Fatalf("the error is not beside the amount field:\n%s", v)
+	}
+	if !strings.Contains(lines[at+1], "> -5") {
+		t.Fatalf("the field being fixed is not right there:\n%s", v)
+	}
+}

@@ -619,8 +619,10 @@ func TestRefundFormRefusesBadInputPerProvider(t *testing.T) {
 			s.typeText(c.reason)
 			s.keys("enter")
 		}
-		v := s.waitText("* ")
-		errLine := v[strings.LastIndex(v, "* "):]
+		// The message stands beside the field, under its description.
+		v := s.waitText("✗ ")
+		errLine := v[strings.LastIndex(v, "✗ "):]
+		errLine = errLine[:strings.Index(errLine+"\n", "\n")]
 		if !strings.Contains(errLine, c.want) {
 			t.Errorf("%s %s %q/%q: the refusal %q does not say %q", m.provs[c.prov].Name(), c.order.Currency, c.amount, c.reason, errLine, c.want)
 		}

@@ -37,6 +37,38 @@ type refundFormScreen struct {
 	// refused holds the provider's last complaints about named fields,
 	// shown beside those fields until the agent submits again.
 	refused []api.FieldError
+	// fieldErr is each field's own validation message, drawn under the
+	// field's description (beside the field, not at the foot of the form).
+	fieldErr map[string]*string
+}
+
+// besideField is a field's description with its error under it. The
+// error is set by the field's validator; huh re-reads the description
+// when errText changes.
+func (s *refundFormScreen) besideField(field, base string, validate func(string) error) (func() string, *string, func(string) error) {
+	if s.fieldErr == nil {
+		s.fieldErr = map[string]*string{}
+	}
+	errText := s.fieldErr[field]
+	if errText == nil {
+		errText = new(string)
+		s.fieldErr[field] = errText
+	}
+	desc := func() string {
+		if *errText == "" {
+			return base
+		}
+		return base + "\n✗ " + *errText
+	}
+	check := func(v string) error {
+		err := validate(v)
+		*errText = ""
+		if err != nil {
+			*errText = err.Error()
+		}
+		return err
+	}
+	return desc, errText, check
 }
 
 func newRefundOrderScreen(c *Context, provider int, order *model.Order) Screen {
@@ -80,14 +112,14 @@ func (s *refundFormScreen) buildForm() *huh.Form {
 				desc += fmt.Sprintf(" (%d in minor units)", minor)
 			}
 		}
+		d, e, check := s.besideField("amount", desc+s.complaint("amount"), func(v string) error {
+			if _, fe := validateAmountInput(v, left); fe != nil {
+				return fe
+			}
+			return nil
+		})
 		fields = append(fields, huh.NewInput().Title("Amount ("+left.Currency+")").
-			Description(desc+s.complaint("amount")).Value(&s.amount).CharLimit(32).
-			Validate(func(v string) error {
-				if _, fe := validateAmountInput(v, left); fe != nil {
-					return fe
-				}
-				return nil
-			}))
+			Description(d()).DescriptionFunc(d, e).Value(&s.amount).CharLimit(32).Validate(check))
 	}
 	reasonDesc := "Required; stored with the refund as typed"
 	if !caps.RefundReason {
@@ -96,36 +128,36 @@ func (s *refundFormScreen) buildForm() *huh.Form {
 	if caps.ReasonMaxLen > 0 {
 		reasonDesc += fmt.Sprintf(" (at most %d characters)", caps.ReasonMaxLen)
 	}
+	d, e, check := s.besideField("reason", reasonDesc+s.complaint("reason"), func(v string) error {
+		if fe := model.ValidateReason(v, caps.ReasonMaxLen); fe != nil {
+			return fe
+		}
+		return nil
+	})
 	fields = append(fields,
-		huh.NewInput().Title("Reason").Description(reasonDesc+s.complaint("reason")).Value(&s.reason).CharLimit(500).
-			Validate(func(v string) error {
-				if fe := model.ValidateReason(v, caps.ReasonMaxLen); fe != nil {
-					return fe
-				}
-				return nil
-			}))
+		huh.NewInput().Title("Reason").Description(d()).DescriptionFunc(d, e).Value(&s.reason).CharLimit(500).Validate(check))
 	if caps.RefundMetadata {
-		fields = append(fields, huh.NewInput().Title("Metadata (optional)").Description("key=value; key=value — no personal data"+s.complaint("metadata")).
-			Placeholder("e.g. ticket=CS-1182").Value(&s.metaLine).CharLimit(2000).
-			Validate(func(v string) error {
-				_, err := parseMetadataLine(v)
-				return err
-			}))
+		d, e, check := s.besideField("metadata", "key=value; key=value — no personal data"+s.complaint("metadata"), func(v string) error {
+			_, err := parseMetadataLine(v)
+			return err
+		})
+		fields = append(fields, huh.NewInput().Title("Metadata (optional)").Description(d()).DescriptionFunc(d, e).
+			Placeholder("e.g. ticket=CS-1182").Value(&s.metaLine).CharLimit(2000).Validate(check))
 	}
 	if caps.RefundExternalID {
+		d, e, check := s.besideField("external_order_id", "At most 64 characters"+s.complaint("external_order_id"), func(v string) error {
+			if fe := model.ValidateExternalOrderID(v); fe != nil {
+				return fe
+			}
+			return nil
+		})
 		fields = append(fields, huh.NewInput().Title("External order id (optional)").
-			Description("At most 64 characters"+s.complaint("external_order_id")).Value(&s.extID).CharLimit(200).
-			Validate(func(v string) error {
-				if fe := model.ValidateExternalOrderID(v); fe != nil {
-					return fe
-				}
-				return nil
-			}))
+			Description(d()).DescriptionFunc(d, e).Value(&s.extID).CharLimit(200).Validate(check))
 	}
 	// huh sizes a group's viewport before it knows the width; wrapped
 	// descriptions would then push the last field out of sight. The body
 	// height (less the form's own header lines) is the honest size.
-	f := huh.NewForm(huh.NewGroup(fields...)).WithTheme(formTheme()).WithShowHelp(false).
+	f := huh.NewForm(huh.NewGroup(fields...)).WithTheme(formTheme()).WithShowHelp(false).WithShowErrors(false).
 		WithWidth(min(max(s.width-2, 40), 76)).WithHeight(max(s.height-formHeadLines-formFootLines, 8))
 	return f
 }
