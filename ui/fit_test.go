@@ -413,3 +413,14 @@ func TestFormErrorStandsBesideItsField(t *testing.T) {
 		t.Fatalf("the field being fixed is not right there:\n%s", v)
 	}
 }
+
+func TestShortBrands(t *testing.T) {
+	for in, want := range map[string]string{
+		"•••• 9027 mastercard": "••9027 MC", "•••• 3935 visa": "••3935 VISA", "•••• 0001 mada": "••0001 MADA",
+		"•••• 1111 amex": "••1111 AMEX", "•••• 1111 unionpay": "•••• 1111 unionpay", "ORD-1": "ORD-1",
+	} {
+		if got := shortBrands(in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}

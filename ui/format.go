@@ -95,12 +95,13 @@ var brandCodes = map[string]string{
 	"amex": "AMEX", "american_express": "AMEX", "americanexpress": "AMEX",
 }
 
-// shortBrands turns a trailing card scheme ("•••• 9027 mastercard") into its
-// code ("•••• 9027 MC"), so a narrow Card column keeps the brand readable.
+// shortBrands turns a masked card with its scheme ("•••• 9027 mastercard")
+// into "••9027 MC": a list's Card column then holds the last four and the
+// brand whole at 80 columns, where "•••• 3935 v…" lost the brand.
 func shortBrands(s string) string {
 	i := strings.LastIndexByte(s, ' ')
 	if code, ok := brandCodes[strings.ToLower(s[i+1:])]; ok {
-		return s[:i+1] + code
+		return strings.Replace(s[:i+1], "•••• ", "••", 1) + code
 	}
 	return s
 }
