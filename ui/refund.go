@@ -185,7 +185,8 @@ func (s *refundScreen) render() {
 	var l []string
 	big := st.ForStatus(r.Status).Bold(true).Render(r.Status.Glyph() + "  " + strings.ToUpper(r.Status.Label()))
 	l = append(l, strings.Split(st.Box.Render(big), "\n")...)
-	if raw := r.ProviderStatus; raw != "" {
+	// The provider's own word, when it says something ours does not.
+	if raw := r.ProviderStatus; raw != "" && !strings.EqualFold(raw, string(r.Status)) && !strings.EqualFold(raw, r.Status.Label()) {
 		l[len(l)-2] += "  " + st.Faint.Render("provider status: "+safetext.Truncate(raw, 24))
 	}
 	switch {

@@ -46,7 +46,7 @@ func TestOrderPaymentRefundGoldens(t *testing.T) {
 	o := harnessOpts{refresh: 50 * time.Millisecond}
 	h := newHarness(t, o)
 	ref := h.findOrder(richOrder)
-	for _, sz := range []struct{ w, h int }{{80, 24}, {120, 40}} {
+	for _, sz := range []struct{ w, h int }{{80, 23}, {80, 24}, {120, 40}} {
 		name := strconv.Itoa(sz.w) + "x" + strconv.Itoa(sz.h)
 		s := h.run(sz.w, sz.h, o)
 		s.openOrder(ref)
@@ -114,7 +114,7 @@ func TestGotoKnownOrderOpensIt(t *testing.T) {
 
 func TestHelpGolden(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	for _, sz := range []struct{ w, h int }{{80, 24}, {120, 40}} {
+	for _, sz := range []struct{ w, h int }{{80, 23}, {80, 24}, {120, 40}} {
 		s := h.run(sz.w, sz.h, harnessOpts{})
 		s.waitText("loaded")
 		s.keys("?")
