@@ -424,3 +424,33 @@ func TestShortBrands(t *testing.T) {
 		}
 	}
 }
+
+// TestMoyasarConfirmKeepsIDTails: the refund plan on the confirmation keeps
+// the end of a long payment id (where UUIDv7 ids differ), and the columns
+// line up with a masked card in the method.
+func TestMoyasarConfirmKeepsIDTails(t *testing.T) {
+	t.Parallel()
+	m := newMultiHarness(t, harnessOpts{})
+	order := m.find(pMPG, mpgRefundable("SAR"))
+	s := m.run(80, 23, harnessOpts{})
+	s.switchTo(m, 1, pMPG)
+	s.openOrder(order.Ref)
+	v := s.refundAllToConfirm("customer asked")
+	for _, pr := range order.RefundPlan() {
+		id := pr.Payment.ID
+		if !strings.Contains(v, id[len(id)-6:]) {
+			t.Errorf("payment %s: its last 6 are not on the confirmation:\n%s", id, v)
+		}
+	}
+	var head, row string
+	for _, l := range strings.Split(v, "\n") {
+		if strings.HasPrefix(l, "Payment ") {
+			head = l
+		} else if head != "" && row == "" && strings.Contains(l, "•") {
+			row = l
+		}
+	}
+	if row == "" || lipgloss.Width(row) != lipgloss.Width(strings.TrimRight(head, " ")) {
+		t.Errorf("the plan's columns do not line up:\n%q\n%q", head, row)
+	}
+}

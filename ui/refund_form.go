@@ -8,6 +8,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/huh"
+	"github.com/charmbracelet/x/ansi"
 
 	"paydesk/api"
 	"paydesk/model"
@@ -324,8 +325,12 @@ func (s *refundFormScreen) planLines(o *model.Order, reason string, md model.Met
 	lines = append(lines, "",
 		st.TableHeader.Render(fmt.Sprintf("%-14s %-14s %14s %14s", "Payment", "Method", "Paid", "Refund now")))
 	for _, pr := range o.RefundPlan() {
-		lines = append(lines, fmt.Sprintf("%-14s %-14s %14s %14s",
-			safetext.Truncate(safetext.Line(pr.Payment.ID), 14), safetext.Truncate(safetext.Line(pr.Payment.Method), 14),
+		// The id keeps its tail (the end tells long ids apart); cells are
+		// padded by display width ("•" is one cell, three bytes).
+		id := fitID(pr.Payment.ID, 14)
+		method := safetext.Truncate(safetext.Line(pr.Payment.Method), 14)
+		lines = append(lines, fmt.Sprintf("%s %s %14s %14s",
+			padRight(id, ansi.StringWidth(id), 14), padRight(method, ansi.StringWidth(method), 14),
 			pr.Payment.Amount.Fixed(), pr.Amount.Fixed()))
 	}
 	total := o.Refundable()
