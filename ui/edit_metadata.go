@@ -488,9 +488,10 @@ func (s *editMetadataScreen) View() string {
 	}
 	kw := min(24, max(12, (s.width-8)/3))
 	vw := max(s.width-kw-8, 16)
-	b.WriteString(st.TableHeader.Render(fmt.Sprintf("  %-*s  %s", kw, "Key", "Value")) + "\n")
+	// Marker (2) and each input's prompt (2) come before the text.
+	b.WriteString(st.TableHeader.Render(fmt.Sprintf("    %-*s    %s", kw-2, "Key", "Value")) + "\n")
 	for _, k := range s.locked.Keys() {
-		line := fmt.Sprintf("    %-*s  %s", kw-2, safetext.Line(k), safetext.Line(s.locked[k]))
+		line := fmt.Sprintf("    %-*s    %s", kw-2, safetext.Line(k), safetext.Line(s.locked[k]))
 		b.WriteString(st.Faint.Render(safetext.Truncate(line+"  (set by paydesk, read-only)", s.width)) + "\n")
 	}
 	ins := s.inputs()

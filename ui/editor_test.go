@@ -6,6 +6,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/shopspring/decimal"
 
 	"paydesk/api"
@@ -135,5 +136,24 @@ func tea_ctrl(k string) tea.KeyMsg {
 func (s *editMetadataScreen) typeInto(text string) {
 	for _, r := range text {
 		s.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+}
+
+// TestEditorHeaderLinesUpWithTheCells: "Key" and "Value" stand over the
+// text typed under them.
+func TestEditorHeaderLinesUpWithTheCells(t *testing.T) {
+	s := editorFor(t, model.Metadata{"ticket": "CS-0675"}, 80, 23)
+	lines := strings.Split(s.View(), "\n")
+	var head, row string
+	for _, l := range lines {
+		switch {
+		case strings.Contains(l, "Key") && strings.Contains(l, "Value"):
+			head = l
+		case strings.Contains(l, "CS-0675"):
+			row = l
+		}
+	}
+	if hv, rv := strings.Index(head, "Value"), strings.Index(row, "CS-0675"); hv != lipgloss.Width(row[:rv]) {
+		t.Fatalf("Value at %d, the value at %d:\n%q\n%q", hv, lipgloss.Width(row[:rv]), head, row)
 	}
 }

@@ -454,3 +454,18 @@ func TestMoyasarConfirmKeepsIDTails(t *testing.T) {
 		t.Errorf("the plan's columns do not line up:\n%q\n%q", head, row)
 	}
 }
+
+// TestProcessingErrorIsWrappedNotCut: the end of a processing error says
+// what to do next; at 80 columns it wraps instead of being cut.
+func TestProcessingErrorIsWrappedNotCut(t *testing.T) {
+	e := &model.ProcessingError{Code: "expired_or_canceled_card", Message: "the card is expired or canceled; refund the customer another way"}
+	got := strings.Join(errorLines(testStyles(), e, 80), "\n")
+	if !strings.Contains(strings.Join(strings.Fields(got), " "), "refund the customer another way") {
+		t.Fatalf("cut:\n%s", got)
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if lipgloss.Width(l) > 80 {
+			t.Fatalf("%d wide: %q", lipgloss.Width(l), l)
+		}
+	}
+}

@@ -293,7 +293,17 @@ func errorLines(st *Styles, e *model.ProcessingError, w int) []string {
 	if e.Message != "" {
 		line += ": " + safetext.Line(e.Message)
 	}
-	return []string{"  " + st.Bad.Render("✗ ") + safetext.Truncate(line, w-4)}
+	// Wrapped, not cut: the end of the message says what to do next.
+	wrapped := strings.Split(wrapText(line, max(w-4, 20)), "\n")
+	out := make([]string, len(wrapped))
+	for i, l := range wrapped {
+		lead := "    "
+		if i == 0 {
+			lead = "  " + st.Bad.Render("✗ ")
+		}
+		out[i] = lead + strings.TrimRight(l, " ")
+	}
+	return out
 }
 
 // metadataLines shows metadata as key/value rows, keys sorted.
