@@ -42,6 +42,9 @@ type Column struct {
 	Optional bool
 }
 
+// isDayOnly: Date column i holds days without times.
+func (t *Table) isDayOnly(i int) bool { return i < len(t.dayOnly) && t.dayOnly[i] }
+
 // naturalWidth is what an Abbrev column would need to show every value whole.
 func (t *Table) naturalWidth(i int) int {
 	if i < len(t.natural) && t.natural[i] > 0 {
@@ -85,6 +88,7 @@ type Table struct {
 	shortDates bool
 	hidden     []bool // Optional columns left out at this width
 	natural    []int  // Abbrev columns: the widest value now in the rows
+	dayOnly    []bool // Date columns holding days without times
 
 	cursor, offset int
 	width, height  int // height = visible data rows (the header is extra)
@@ -133,6 +137,24 @@ func (t *Table) SetRows(rows [][]string) {
 	// there could be): "◔ processing" leaves the reason its room.
 	changed := false
 	for i, c := range t.cols {
+		if c.Date {
+			// A column of days without times ("2026-11-20", Forage's list)
+			// is as wide as a day: it is whole, and never cut.
+			only := len(rows) > 0
+			for _, r := range rows {
+				if i < len(r) && len(r[i]) != len("2006-01-02") && r[i] != "—" {
+					only = false
+					break
+				}
+			}
+			if t.dayOnly == nil {
+				t.dayOnly = make([]bool, len(t.cols))
+			}
+			if t.dayOnly[i] != only {
+				t.dayOnly[i], changed = only, true
+			}
+			continue
+		}
 		if !c.Abbrev {
 			continue
 		}
@@ -221,7 +243,7 @@ func (t *Table) SetShortDates(b bool) {
 // ShortDates reports whether this table draws its dates without the year.
 func (t *Table) ShortDates() bool {
 	for i, c := range t.cols {
-		if c.Date && !t.hidden[i] && t.widths[i] < dateWide {
+		if c.Date && !t.hidden[i] && !t.isDayOnly(i) && t.widths[i] < dateWide {
 			return true
 		}
 	}
@@ -341,6 +363,9 @@ func (t *Table) layout() {
 		if c.Abbrev && i < len(t.natural) && t.natural[i] > 0 {
 			t.widths[i] = max(t.natural[i], minOf(i))
 		}
+		if t.isDayOnly(i) {
+			t.widths[i] = len("2006-01-02 ▼")
+		}
 		if c.Date && t.shortDates {
 			t.widths[i] = dateShort
 		}
@@ -383,7 +408,11 @@ func (t *Table) layout() {
 		if total <= avail {
 			break
 		}
-		cut := min(t.widths[i]-minOf(i), total-avail)
+		floor := minOf(i)
+		if t.isDayOnly(i) {
+			floor = len("2006-01-02")
+		}
+		cut := min(t.widths[i]-floor, total-avail)
 		if cut > 0 {
 			t.widths[i] -= cut
 			total -= cut
@@ -396,7 +425,7 @@ func (t *Table) layout() {
 			t.widths[flex] += t.widths[i] - c.Min
 			t.widths[i] = c.Min
 		}
-		if !c.Date || t.hidden[i] || i == flex {
+		if !c.Date || t.hidden[i] || i == flex || t.isDayOnly(i) {
 			continue
 		}
 		w := t.widths[i]
@@ -441,8 +470,13 @@ func (t *Table) renderHeader() string {
 func (t *Table) cell(s string, col int) string {
 	w := t.widths[col]
 	c := t.cols[col]
-	if c.Date && w < dateWide && len(s) == dateWide && isASCII(s) {
-		s = s[dateWide-dateShort:] // "11-20 14:03": the year goes, nothing else
+	if c.Date && w < dateWide && !t.isDayOnly(col) && isASCII(s) {
+		switch len(s) {
+		case dateWide: // "11-20 14:03": the year goes, nothing else
+			s = s[dateWide-dateShort:]
+		case len("2006-01-02"): // a day without its time: "11-20"
+			s = s[5:]
+		}
 	}
 	if ansi.StringWidth(s) > w && c.Abbrev {
 		if a, ok := abbreviations[s]; ok {
