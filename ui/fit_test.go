@@ -222,7 +222,7 @@ func TestPauseKeySaysWhatItWillDo(t *testing.T) {
 func TestListSaysOrdersOnce(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	s := h.run(80, 23, harnessOpts{})
-	v := s.waitText("loaded")
+	v := s.waitFor("the list, idle", listIdle)
 	lines := strings.Split(v, "\n")
 	if strings.Count(lines[1]+"\n"+lines[2], "Orders") != 1 {
 		t.Fatalf("“Orders” twice:\n%s", strings.Join(lines[:3], "\n"))
@@ -305,10 +305,15 @@ func TestEditOnARefundSaysWhyNot(t *testing.T) {
 	ref := h.findOrder(richOrder)
 	s := h.run(80, 23, harnessOpts{})
 	s.openOrder(ref)
+	// Each screen's first reading says (once) that its refunds settled;
+	// e is pressed after it, so its answer is the last word.
+	s.waitText("✓ settled")
 	s.keys("right", "e")
 	s.waitText("Forage does not let a refund's metadata change once it is made.")
 	s.keys("enter")
-	s.waitFor("the refund screen", func(v string) bool { return strings.Contains(crumb(v), "› Refund ") })
+	s.waitFor("the refund screen, read", func(v string) bool {
+		return strings.Contains(crumb(v), "› Refund ") && strings.Contains(v, "✓ settled")
+	})
 	s.keys("e")
 	s.waitText("Forage does not let a refund's metadata change once it is made.")
 }

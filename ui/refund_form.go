@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -44,36 +45,60 @@ type refundFormScreen struct {
 	refused []api.FieldError
 	// fieldErr is each field's own validation message, drawn under the
 	// field's description (beside the field, not at the foot of the form).
-	fieldErr map[string]*string
+	fieldErr map[string]*fieldMsg
+}
+
+// fieldMsg is one field's validation message, twice: bind is what huh
+// hashes, on the program's goroutine (where validators run too), to know
+// when to re-read the description; text is what the description reads, in
+// a command on another goroutine, under mu.
+type fieldMsg struct {
+	bind *string
+	mu   sync.Mutex
+	text string
+}
+
+func (m *fieldMsg) set(t string) {
+	*m.bind = t
+	m.mu.Lock()
+	m.text = t
+	m.mu.Unlock()
+}
+
+func (m *fieldMsg) get() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.text
 }
 
 // besideField is a field's description with its error under it. The
 // error is set by the field's validator; huh re-reads the description
-// when errText changes.
+// when it changes.
 func (s *refundFormScreen) besideField(field, base string, validate func(string) error) (func() string, *string, func(string) error) {
 	if s.fieldErr == nil {
-		s.fieldErr = map[string]*string{}
+		s.fieldErr = map[string]*fieldMsg{}
 	}
-	errText := s.fieldErr[field]
-	if errText == nil {
-		errText = new(string)
-		s.fieldErr[field] = errText
+	msg := s.fieldErr[field]
+	if msg == nil {
+		msg = &fieldMsg{bind: new(string)}
+		s.fieldErr[field] = msg
 	}
 	desc := func() string {
-		if *errText == "" {
-			return base
+		if t := msg.get(); t != "" {
+			return base + "\n✗ " + t
 		}
-		return base + "\n✗ " + *errText
+		return base
 	}
 	check := func(v string) error {
 		err := validate(v)
-		*errText = ""
 		if err != nil {
-			*errText = err.Error()
+			msg.set(err.Error())
+		} else {
+			msg.set("")
 		}
 		return err
 	}
-	return desc, errText, check
+	return desc, msg.bind, check
 }
 
 func newRefundOrderScreen(c *Context, provider int, order *model.Order) Screen {

@@ -17,7 +17,7 @@ func TestOrdersGolden(t *testing.T) {
 	for _, sz := range []struct{ w, h int }{{80, 24}, {120, 40}} {
 		h := newHarness(t, harnessOpts{})
 		s := h.run(sz.w, sz.h, harnessOpts{})
-		v := s.waitText("loaded")
+		v := s.waitFor("the list, idle", listIdle)
 		checkGolden(t, "orders_"+itoaT(sz.w)+"x"+itoaT(sz.h), v)
 	}
 }
@@ -81,7 +81,7 @@ func TestGotoUnknownOrderStaysOnTheList(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	for _, sz := range []struct{ w, h int }{{80, 23}, {80, 24}, {120, 40}} {
 		s := h.run(sz.w, sz.h, harnessOpts{})
-		s.waitText("loaded")
+		s.waitFor("the list, idle", listIdle)
 		s.keys("g")
 		s.typeText("0000000000")
 		s.keys("enter")
