@@ -474,3 +474,16 @@ func TestProcessingErrorIsWrappedNotCut(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthorizedReadsAuthorized: a Moyasar authorization (held, not yet
+// captured) reads "authorized" in the title, once, not "requires action
+// (Moyasar PG: authorized)".
+func TestAuthorizedReadsAuthorized(t *testing.T) {
+	c := &Context{Width: 80, Height: 24, Styles: testStyles(), Keys: DefaultKeys(false),
+		Providers: []api.Provider{benchProvider{}}, Refresh: time.Second, Timeout: time.Second,
+		Now: func() time.Time { return testStart }}
+	line := titleLine(c, 80, "Payment 019b3c09", model.StatusRequiresAction, "authorized", "")
+	if !strings.Contains(line, "○ authorized") || strings.Contains(line, "requires action") || strings.Count(line, "authorized") != 1 {
+		t.Fatalf("%q", line)
+	}
+}

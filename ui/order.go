@@ -510,11 +510,13 @@ func kvCell(st *Styles, label, v string, w int) string {
 func titleLine(c *Context, width int, title string, status model.Status, raw string, badge string) string {
 	st := c.Styles
 	room := width - max(lipgloss.Width(badge), badgeSlot(width)) - 2
-	stxt := "  " + st.StatusText(status)
+	cell := providerStatusCell(status, raw)
+	stxt := "  " + st.ForStatus(status).Render(cell)
 	rtxt := ""
 	// The provider's own word, for the agent on the phone with its support;
 	// left out when it says the same as ours.
-	if raw != "" && !strings.EqualFold(raw, string(status)) && !strings.EqualFold(raw, status.Label()) {
+	if raw != "" && !strings.EqualFold(raw, string(status)) && !strings.EqualFold(raw, status.Label()) &&
+		!strings.HasSuffix(cell, " "+raw) {
 		rtxt = "  " + st.Faint.Render("("+c.Provider().Name()+": "+safetext.Truncate(raw, 24)+")")
 	}
 	tw := room - lipgloss.Width(stxt) - lipgloss.Width(rtxt)
