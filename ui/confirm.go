@@ -80,7 +80,15 @@ func (s *confirmScreen) Resume() tea.Cmd {
 // fits: the whole confirmation (figures, word, input) is on screen. The root
 // shows a notice instead, and swallows keys, while it is not.
 func (s *confirmScreen) fits() bool {
-	return s.width >= MinWidth && strings.Count(s.View(), "\n") < s.height
+	// What must be seen is what is confirmed and where to type; a note or
+	// an error below it (long after a failed send) may be cut, and the
+	// status line repeats the error. Otherwise an OUTCOME UNKNOWN would
+	// replace the whole screen with the notice at 80x23.
+	note, err := s.note, s.err
+	s.note, s.err = "", nil
+	v := s.View()
+	s.note, s.err = note, err
+	return s.width >= MinWidth && strings.Count(v, "\n") < s.height
 }
 
 // clearTyped forgets a half-typed word when the screen shrinks out of view.

@@ -487,3 +487,26 @@ func TestAuthorizedReadsAuthorized(t *testing.T) {
 		t.Fatalf("%q", line)
 	}
 }
+
+// TestConfirmWithALongErrorStillShows: an error under the confirmation
+// (the longest is OUTCOME UNKNOWN) does not turn the screen into the
+// too-small notice; only what is confirmed and the input must fit.
+func TestConfirmWithALongErrorStillShows(t *testing.T) {
+	c := &Context{Width: 80, Height: 23, Styles: testStyles(), Keys: DefaultKeys(false),
+		Providers: []api.Provider{benchProvider{}}, Refresh: time.Second, Timeout: time.Second,
+		Now: func() time.Time { return testStart }}
+	lines := make([]string, 12)
+	for i := range lines {
+		lines[i] = "line " + itoaT(i)
+	}
+	cs := newConfirmScreen(c, "Confirm", lines, "abc123")
+	cs.SetSize(80, c.BodyHeight())
+	if !cs.fits() {
+		t.Fatalf("%d lines of figures do not fit in %d", len(lines), c.BodyHeight())
+	}
+	cs.note = strings.Repeat("a long note ", 30)
+	cs.err = &api.Error{Provider: "Forage", HTTPStatus: 500, Code: "x", Message: strings.Repeat("long ", 60)}
+	if !cs.fits() {
+		t.Fatal("a long note and error hid the confirmation behind the notice")
+	}
+}
