@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"log/slog"
 	"net"
@@ -61,27 +62,66 @@ func main() {
 	case len(args) > 0 && args[0] == "audit":
 		err = runAudit(args[1:])
 	case len(args) > 0 && args[0] == "help":
-		usage(os.Stdout)
+		err = errHelp
 	default:
 		err = runConsole(args)
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "paydesk:", err)
-		os.Exit(1)
+	os.Exit(exitCode(err, os.Stdout, os.Stderr))
+}
+
+// errHelp is --help or -h: the usage goes to stdout and paydesk exits 0.
+var errHelp = errors.New("help requested")
+
+// usageError is a command line paydesk cannot read: it says what, prints
+// the usage and exits 2 (an unknown subcommand must never start the console).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// exitCode reports err the way the shell expects: 0 for success and help,
+// 2 for a bad command line, 1 for everything else.
+func exitCode(err error, stdout, stderr io.Writer) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errHelp):
+		usage(stdout)
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, "paydesk:", ue.msg)
+		fmt.Fprintln(stderr)
+		usage(stderr)
+		return 2
 	}
+	fmt.Fprintln(stderr, "paydesk:", err)
+	return 1
 }
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `paydesk: a terminal console for payment support agents
 
+Usage:
   paydesk [--read-only] [--no-color] [--refresh 2s]   the console
-  paydesk sandbox [flags]                             serve the fake providers
+  paydesk sandbox [--seed N] [--orders N] [flags]     serve the fake providers
   paydesk audit verify [--audit-log PATH] [--head HASH:N]   check the audit log
   paydesk audit head [--audit-log PATH]               print HASH:N to keep elsewhere
-  paydesk version
+  paydesk serve [--listen 127.0.0.1:2222] --host-key PATH --users PATH [--read-only] [--refresh D]
+                                                      serve the console over SSH
+  paydesk hostkey PATH                                create an ed25519 host key for serve
+  paydesk version                                     version and build info
+  paydesk help                                        this text
 
-With no FORAGE_BASE_URL, MOYASAR_BASE_URL or DIGITALRIVER_BASE_URL set, the
-console starts the sandbox in-process and is marked SANDBOX.
+Console flags:
+  --read-only    browse only: every action that changes anything is refused
+                 (also PAYDESK_READ_ONLY=1)
+  --no-color     no colours (also NO_COLOR)
+  --refresh D    live refresh interval for refunds still settling (default 2s)
+
+With no FORAGE_BASE_URL, MOYASAR_BASE_URL or DIGITALRIVER_BASE_URL set (in the
+environment or the PAYDESK_CREDENTIALS file), the console starts the sandbox
+in-process and is marked SANDBOX. "paydesk sandbox" prints the export lines
+that point a console at it.
 `)
 }
 
@@ -108,7 +148,13 @@ func runSandbox(args []string) error {
 	latency := fs.Duration("refund-latency", 3*time.Second, "how long a refund stays processing")
 	chaos := fs.String("chaos", "", "fault injection: 'fail5xx=P,reset=P,lost_response=P,throttle=P,latency=D'")
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // the flag set has printed its flags
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("paydesk sandbox takes no argument %q", fs.Arg(0))}
 	}
 	sb, err := sandbox.Start(sandbox.Config{
 		ForageAddr: *forageAddr, MoyasarAddr: *moyasarAddr, DigitalRiverAddr: *drAddr,
@@ -119,6 +165,8 @@ func runSandbox(args []string) error {
 	}
 	fmt.Printf("paydesk sandbox: serving fake providers (seed %d, %d orders each, refund latency %s)\n\n", *seed, *orders, *latency)
 	fmt.Print(sb.Summary())
+	fmt.Println("\nTo point a console at it (in another shell), paste:")
+	fmt.Print(sandboxExports(sb.ForageURL, sb.MoyasarURL, sb.DigitalRiverURL))
 	if *chaos != "" {
 		fmt.Printf("\nchaos: %s (send X-Sandbox-No-Chaos: 1 to read undisturbed)\n", *chaos)
 	}
@@ -200,18 +248,34 @@ type consoleFlags struct {
 	refresh  time.Duration
 }
 
-func runConsole(args []string) error {
+// parseConsoleFlags reads the console's command line. Anything left over
+// is an unknown subcommand (or a stray word): refused, never ignored.
+func parseConsoleFlags(args []string, getenv func(string) string) (consoleFlags, error) {
 	fs := flag.NewFlagSet("paydesk", flag.ContinueOnError)
-	fs.Usage = func() { usage(fs.Output()); fs.PrintDefaults() }
+	fs.SetOutput(io.Discard) // exitCode prints the usage, to the right stream
 	var f consoleFlags
-	fs.BoolVar(&f.readOnly, "read-only", os.Getenv("PAYDESK_READ_ONLY") == "1", "browse only: every action that changes anything is refused (env PAYDESK_READ_ONLY=1)")
-	fs.BoolVar(&f.noColor, "no-color", os.Getenv("NO_COLOR") != "", "no colours (also NO_COLOR)")
+	fs.BoolVar(&f.readOnly, "read-only", getenv("PAYDESK_READ_ONLY") == "1", "browse only: every action that changes anything is refused (env PAYDESK_READ_ONLY=1)")
+	fs.BoolVar(&f.noColor, "no-color", getenv("NO_COLOR") != "", "no colours (also NO_COLOR)")
 	fs.DurationVar(&f.refresh, "refresh", 2*time.Second, "live refresh interval for refunds still settling")
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return f, errHelp
+		}
+		return f, usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return f, usageError{fmt.Sprintf("unknown command %q", fs.Arg(0))}
 	}
 	if f.refresh < 250*time.Millisecond {
-		return fmt.Errorf("--refresh %s is too fast: at least 250ms (the providers rate-limit)", f.refresh)
+		return f, usageError{fmt.Sprintf("--refresh %s is too fast: at least 250ms (the providers rate-limit)", f.refresh)}
+	}
+	return f, nil
+}
+
+func runConsole(args []string) error {
+	f, err := parseConsoleFlags(args, os.Getenv)
+	if err != nil {
+		return err
 	}
 	// The sandbox's HTTP servers and net/http log to the standard logger; on
 	// the console's screen that would tear the layout.
@@ -369,9 +433,52 @@ func runServe(args []string) error {
 	return srv.Serve(l)
 }
 
+// sandboxExports is one ready-to-paste export line per setting, per
+// provider, for a console in another shell.
+func sandboxExports(forageURL, moyasarURL, drURL string) string {
+	var b strings.Builder
+	for _, kv := range [][2]string{
+		{"FORAGE_BASE_URL", forageURL},
+		{"FORAGE_CLIENT_ID", sandbox.ForageClientID},
+		{"FORAGE_CLIENT_SECRET", sandbox.ForageClientSecret},
+		{"FORAGE_MERCHANT_ACCOUNT", sandbox.ForageMerchantAccount},
+		{"MOYASAR_BASE_URL", moyasarURL},
+		{"MOYASAR_API_KEY", sandbox.MoyasarAPIKey},
+		{"DIGITALRIVER_BASE_URL", drURL},
+		{"DIGITALRIVER_API_KEY", sandbox.DigitalRiverAPIKey},
+	} {
+		fmt.Fprintf(&b, "export %s=%s\n", kv[0], kv[1])
+	}
+	return b.String()
+}
+
+// namedCredentials refuses a PAYDESK_CREDENTIALS that names a file paydesk
+// cannot read. Without this a typo in the path meant no credentials, hence
+// no provider, hence the embedded sandbox: an agent would believe they were
+// looking at production. (The default path may be absent; a named one not.)
+func namedCredentials(getenv func(string) string) error {
+	p := getenv(api.EnvCredentials)
+	if p == "" {
+		return nil
+	}
+	st, err := os.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s names %s, which does not exist: fix the path or unset %s (paydesk will not fall back to the sandbox)", api.EnvCredentials, p, api.EnvCredentials)
+	case err != nil:
+		return fmt.Errorf("%s names %s, which cannot be read: %v", api.EnvCredentials, p, err)
+	case st.IsDir():
+		return fmt.Errorf("%s names %s, which is a directory, not a credentials file", api.EnvCredentials, p)
+	}
+	return nil
+}
+
 // configureProviders builds a client for every provider whose base URL is
 // set; with none set it starts the embedded sandbox and connects to all three.
 func configureProviders() ([]api.Provider, *sandbox.Sandbox, error) {
+	if err := namedCredentials(os.Getenv); err != nil {
+		return nil, nil, err
+	}
 	file, err := api.LoadCredentials(api.CredentialsPath(os.Getenv))
 	if err != nil {
 		return nil, nil, err
