@@ -399,6 +399,14 @@ func runServe(args []string) error {
 	}
 	stopRecovery := safety.startRecovery(recoveryProviders(providers, *readOnly), logRecovery, logRecovery)
 	defer stopRecovery()
+	// Approval requests live beside the journal, so a restart keeps the
+	// pending and approved ones (an approved one resumes with its key).
+	approvalsPath := filepath.Join(filepath.Dir(safety.journal.Dir()), "approvals.json")
+	approvals, err := api.OpenApprovals(approvalsPath)
+	if err != nil {
+		return err
+	}
+	logger.Info("approvals", "file", approvalsPath)
 	srv, err := sshserve.New(sshserve.Config{
 		Addr: *listen, HostKeyPEM: pem, UsersPath: *users, Log: logger, IdleTimeout: *idle,
 		Deps: ui.Deps{
@@ -406,6 +414,8 @@ func runServe(args []string) error {
 			Refresh: *refresh, Timeout: 10 * time.Second, Now: time.Now,
 			NewKey:       func() string { return uuid.NewString() },
 			RefundLimits: api.DefaultRefundLimits(),
+			Approvals:    approvals, ApprovalAudit: journal.AuditLog(safety.audit),
+			Bus: api.NewBus(),
 		},
 	})
 	if err != nil {

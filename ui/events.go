@@ -1,0 +1,125 @@
+package ui
+
+import (
+	tea "github.com/charmbracelet/bubbletea"
+
+	"paydesk/api"
+	"paydesk/api/journal"
+)
+
+// busMsg is one event from the process's bus (another session's refund, an
+// approval request or decision).
+type busMsg struct{ e api.Event }
+
+// OrderChangedMsg tells the screen on top that an order may have changed in
+// another session (or by an approval): a screen showing it reads it again.
+type OrderChangedMsg struct{ Provider, OrderID string }
+
+// waitEvent waits for the next event on the session's subscription. The
+// channel is closed when the session ends (Session.Close), which ends the
+// wait: no goroutine outlives the session.
+func waitEvent(ch <-chan api.Event) tea.Cmd {
+	if ch == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		e, ok := <-ch
+		if !ok {
+			return nil
+		}
+		return busMsg{e}
+	}
+}
+
+// countPending is the number of requests waiting for a decision, for the
+// header's badge. It reads the in-process store, not a provider.
+func countPending(s api.ApprovalStore) int {
+	if s == nil {
+		return 0
+	}
+	all, err := s.List()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, a := range all {
+		if a.State == api.ApprovalRequested {
+			n++
+		}
+	}
+	return n
+}
+
+// seesApprovals: only approvers and admins get the approvals screen, its
+// key and the badge.
+func (c *Context) seesApprovals() bool {
+	return c.Approvals != nil && api.CanApprove(c.Role)
+}
+
+// onEvent handles one bus event at the root: the badge is recounted, the
+// screen on top hears that its order may have changed, and the wait for the
+// next event starts again.
+func (a *App) onEvent(e api.Event) tea.Cmd {
+	cmds := []tea.Cmd{waitEvent(a.c.events)}
+	if e.Kind == api.EventApproval && a.c.seesApprovals() {
+		a.c.pendingApprovals = countPending(a.c.Approvals)
+	}
+	if a.top() != nil && e.OrderID != "" {
+		cmds = append(cmds, a.updateTop(OrderChangedMsg{Provider: e.Provider, OrderID: e.OrderID}))
+	}
+	if e.Kind == api.EventApproval && a.top() != nil {
+		if _, ok := a.top().(*approvalsScreen); !ok {
+			// The approvals screen is refreshed even when covered by
+			// its confirmation, so coming back shows the new states.
+			for _, st := range a.stacks {
+				for _, s := range st {
+					if as, ok := s.(*approvalsScreen); ok {
+						as.reload()
+					}
+				}
+			}
+		}
+	}
+	return tea.Batch(cmds...)
+}
+
+// startEvents begins the session's event loop and sets the badge's first
+// count.
+func (a *App) startEvents() tea.Cmd {
+	if a.c.seesApprovals() {
+		a.c.pendingApprovals = countPending(a.c.Approvals)
+	}
+	return waitEvent(a.c.events)
+}
+
+// approvalAuditor writes approval transitions as audit lines: the action is
+// the transition ("approval_requested"), the actor names who moved it and,
+// on every line, the maker (and the approver once there is one), so one
+// line says both identities.
+func approvalAuditor(au journal.Auditor) func(api.ApprovalAudit) error {
+	if au == nil {
+		return nil
+	}
+	return func(l api.ApprovalAudit) error {
+		a := l.Approval
+		actor := l.By.Actor() + "; maker " + a.Maker.Actor()
+		if a.Approver != nil {
+			actor += "; approver " + a.Approver.Actor()
+		}
+		rec := journal.AuditRecord{
+			Time: a.UpdatedAt, Actor: actor, Provider: a.Provider,
+			Action: "approval_" + string(l.Transition) + " " + a.Action, IntentID: a.ID,
+			OrderID: a.OrderID, PaymentID: a.PaymentID, Amount: a.Amount, Currency: a.Currency,
+			IdempotencyKey: a.IdempotencyKey, Outcome: journal.StatePrepared, MetadataKeys: a.Metadata.Keys(),
+		}
+		switch {
+		case l.Refused != "":
+			rec.Outcome, rec.ErrorCode = journal.StateRefused, l.Refused
+		case l.Transition == api.ApprovalRejected || l.Transition == api.ApprovalExpired:
+			rec.Outcome, rec.ErrorCode = journal.StateRefused, string(l.Transition)
+		case l.Transition == api.ApprovalFinished:
+			rec.Outcome = journal.State(a.Outcome)
+		}
+		return au.Audit(rec)
+	}
+}
