@@ -123,3 +123,15 @@ func approvalAuditor(au journal.Auditor) func(api.ApprovalAudit) error {
 		return au.Audit(rec)
 	}
 }
+
+// throttled is a read the shared provider budget could not serve before its
+// deadline: the status line says "throttled, next refresh in Ns" (an
+// information, not an error) and the next poll waits for the budget.
+func (l *live) throttled(b *base, te *api.ThrottledError) tea.Cmd {
+	wait := max(te.Wait, b.c.Refresh)
+	msg := "Throttled: provider budget shared by every session is low; next refresh in " + (&api.ThrottledError{Wait: wait}).Seconds() + "."
+	if !l.active || l.paused {
+		return Status(msg)
+	}
+	return tea.Batch(Status(msg), b.tick(wait, pollTickMsg{gen: l.gen}))
+}
