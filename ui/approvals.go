@@ -274,8 +274,8 @@ func (s *approvalsScreen) View() string {
 		sub := "  by " + safetext.Line(a.Maker.Name) + " (" + a.Maker.Role.String() + ")"
 		switch {
 		case a.State == api.ApprovalRequested:
-			left := a.ExpiresAt.Sub(now).Round(time.Minute)
-			sub += fmt.Sprintf(", expires in %s", left)
+			mins := int((a.ExpiresAt.Sub(now) + time.Minute - 1) / time.Minute)
+			sub += fmt.Sprintf(", expires in %d min", max(mins, 0))
 		case a.Approver != nil:
 			sub += ", " + string(a.State) + " by " + safetext.Line(a.Approver.Name)
 		}

@@ -102,8 +102,11 @@ func approvalAuditor(au journal.Auditor) func(api.ApprovalAudit) error {
 	}
 	return func(l api.ApprovalAudit) error {
 		a := l.Approval
-		actor := l.By.Actor() + "; maker " + a.Maker.Actor()
-		if a.Approver != nil {
+		actor := l.By.Actor()
+		if l.By != a.Maker {
+			actor += "; maker " + a.Maker.Actor()
+		}
+		if a.Approver != nil && l.By != *a.Approver {
 			actor += "; approver " + a.Approver.Actor()
 		}
 		rec := journal.AuditRecord{
