@@ -33,6 +33,7 @@ import (
 	"paydesk/api/audit"
 	"paydesk/api/digitalriver"
 	"paydesk/api/forage"
+	"paydesk/api/index"
 	"paydesk/api/journal"
 	"paydesk/api/moyasar"
 	"paydesk/api/sandbox"
@@ -232,6 +233,8 @@ func runConsole(args []string) error {
 		}
 	}
 	for i, p := range providers {
+		// The order index sees every read first-hand (innermost).
+		p = index.Wrap(p, safety.index, indexAccount(p.ID()))
 		// The journal writes every money action down before it is sent;
 		// the read-only guard sits outside it so a refused action never
 		// even reaches the journal.
@@ -254,6 +257,7 @@ func runConsole(args []string) error {
 		Providers: providers, Sandbox: sb != nil, ReadOnly: f.readOnly,
 		Actor: who, Refresh: f.refresh, Timeout: 10 * time.Second, Now: time.Now,
 		Copy: ui.OSC52Copier(os.Stdout), NewKey: func() string { return uuid.NewString() },
+		Index: safety.index,
 	}
 	app := ui.NewApp(c, ui.NewOrdersScreen)
 	p := tea.NewProgram(app, tea.WithAltScreen())
@@ -357,7 +361,8 @@ func darkBackground() bool {
 type safety struct {
 	journal *journal.Journal
 	audit   *audit.Log
-	tmp     string // removed on Close (embedded sandbox only)
+	index   *index.Index // the order index, beside the journal
+	tmp     string       // removed on Close (embedded sandbox only)
 }
 
 // openSafety opens the journal and the audit log. On the embedded sandbox
@@ -398,6 +403,16 @@ func openSafety(embedded bool) (*safety, error) {
 		dir = filepath.Join(stateDir, "journal")
 	}
 	if s.journal, err = journal.Open(journal.Options{Dir: dir, Auditor: journal.AuditLog(s.audit)}); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if dir == "" {
+		if dir, err = journal.DefaultDir(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if s.index, err = index.Open(filepath.Join(filepath.Dir(dir), "index")); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -445,12 +460,28 @@ func recoveryMsg(pr journal.RecoveryProgress) ui.RecoveryMsg {
 }
 
 func (s *safety) Close() {
+	if s.index != nil {
+		s.index.Close()
+	}
 	if s.audit != nil {
 		s.audit.Close()
 	}
 	if s.tmp != "" {
 		os.RemoveAll(s.tmp)
 	}
+}
+
+// indexAccount tells apart accounts of one provider in the order index: the
+// base URL (and Forage merchant) it was read from. "" on the embedded
+// sandbox, whose index lives in its own temporary directory.
+func indexAccount(providerID string) string {
+	switch providerID {
+	case "forage":
+		return os.Getenv(forage.EnvBaseURL) + " " + os.Getenv(forage.EnvMerchantAccount)
+	case "moyasar":
+		return os.Getenv("MOYASAR_BASE_URL")
+	}
+	return os.Getenv("DIGITALRIVER_BASE_URL")
 }
 
 func actor() string {

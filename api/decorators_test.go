@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"paydesk/api"
+	"paydesk/api/index"
 	"paydesk/api/journal"
 	"paydesk/model"
 )
@@ -55,6 +56,7 @@ func TestDecoratorsImplementEveryMethod(t *testing.T) {
 	decorators := map[string]func(api.Provider) api.Provider{
 		"journal.Wrap": func(p api.Provider) api.Provider { return journal.Wrap(p, j, "alice") },
 		"api.ReadOnly": api.ReadOnly,
+		"index.Wrap":   func(p api.Provider) api.Provider { return index.Wrap(p, index.New(), "") },
 	}
 	iface := reflect.TypeFor[api.Provider]()
 	if iface.NumMethod() == 0 {
