@@ -59,8 +59,6 @@ type ordersScreen struct {
 	ncols        int
 	filter       textinput.Model
 	filtering    bool
-	gotoIn       textinput.Model
-	going        bool
 	spin         spinner.Model
 	older, newer key.Binding
 	closeInput   key.Binding
@@ -91,7 +89,6 @@ func newOrdersScreen(c *Context, provider int) Screen {
 	}
 	s.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.Faint))
 	s.filter = newPrompt(c, "/ ", "ref, status or "+strings.ToLower(cmp.Or(s.caps.ReferenceColumn, "reference")))
-	s.gotoIn = newPrompt(c, "Go to order ref: ", "ref or id, then enter")
 	s.older = key.NewBinding(key.WithKeys("["), key.WithHelp("[", "30 days earlier"))
 	s.newer = key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "30 days later"))
 	s.closeInput = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear"))
@@ -138,7 +135,7 @@ func newPrompt(c *Context, prompt, placeholder string) textinput.Model {
 
 func (s *ordersScreen) prov() api.Provider { return s.c.Providers[s.provider] }
 func (s *ordersScreen) Title() string      { return "Orders" }
-func (s *ordersScreen) Typing() bool       { return s.filtering || s.going }
+func (s *ordersScreen) Typing() bool       { return s.filtering }
 func (s *ordersScreen) SetSize(w, h int)   { s.base.SetSize(w, h); s.layout() }
 
 func (s *ordersScreen) layout() {
@@ -387,9 +384,6 @@ func (s *ordersScreen) markSort() {
 
 func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
 	k := s.c.Keys
-	if s.going {
-		return s.gotoKey(msg)
-	}
 	if s.filtering {
 		return s.filterKey(msg)
 	}
@@ -407,9 +401,7 @@ func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
 		s.filter.SetValue("")
 		s.refilter(s.selectedIndex())
 	case key.Matches(msg, k.Goto):
-		s.going = true
-		s.gotoIn.SetValue("")
-		return s.gotoIn.Focus()
+		return s.push(newSearchScreen(s.c, s.provider)) // search.go: every provider, every id
 	case key.Matches(msg, k.Sort):
 		s.sortCol = (s.sortCol + 1) % s.ncols
 		// Dates and amounts read best largest first, text A to Z.
@@ -474,34 +466,8 @@ func (s *ordersScreen) filterKey(msg tea.KeyMsg) tea.Cmd {
 	return cmd
 }
 
-func (s *ordersScreen) gotoKey(msg tea.KeyMsg) tea.Cmd {
-	switch msg.Type {
-	case tea.KeyEsc:
-		s.going = false
-		s.gotoIn.Blur()
-		return nil
-	case tea.KeyEnter:
-		ref := strings.TrimSpace(s.gotoIn.Value())
-		s.going = false
-		s.gotoIn.Blur()
-		if ref == "" {
-			return nil
-		}
-		return s.push(newOrderScreen(s.c, s.provider, ref))
-	}
-	var cmd tea.Cmd
-	s.gotoIn, cmd = s.gotoIn.Update(msg)
-	return cmd
-}
-
 func (s *ordersScreen) Help() []key.Binding {
 	k := s.c.Keys
-	if s.going {
-		return []key.Binding{
-			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open order")),
-			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
-		}
-	}
 	if s.filtering {
 		return []key.Binding{
 			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
@@ -581,8 +547,6 @@ func (s *ordersScreen) titleLine() string {
 func (s *ordersScreen) promptLine() string {
 	st := s.c.Styles
 	switch {
-	case s.going:
-		return s.gotoIn.View()
 	case s.filtering:
 		return s.filter.View() + st.Faint.Render("  "+s.matchCount())
 	case s.filter.Value() != "":
