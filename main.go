@@ -259,6 +259,20 @@ func runConsole(args []string) error {
 		Copy: ui.OSC52Copier(os.Stdout), NewKey: func() string { return uuid.NewString() },
 		Index: safety.index,
 	}
+	// The order index fills itself in the background within a share of each
+	// provider's request budget, and stops with the program.
+	ixCfg, err := index.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	if ixCfg.Share > 0 {
+		c.Indexer = index.NewIndexer(safety.index, providers, indexAccount, ixCfg)
+		ixCtx, stopIndexer := context.WithCancel(context.Background())
+		ixDone := make(chan struct{})
+		go func() { c.Indexer.Run(ixCtx); close(ixDone) }()
+		defer func() { stopIndexer(); <-ixDone }()
+		defer safety.index.AutoSave(time.Minute)()
+	}
 	app := ui.NewApp(c, ui.NewOrdersScreen)
 	p := tea.NewProgram(app, tea.WithAltScreen())
 	// Earlier sessions' unresolved money actions are checked while the

@@ -33,6 +33,9 @@ type Context struct {
 	// Index is the order index the providers feed (search, the filter's
 	// extra fields, list rows kept true); nil = none.
 	Index *index.Index
+	// Indexer fills the index in the background (coverage, a wider range);
+	// nil = none runs.
+	Indexer *index.Indexer
 
 	nextID int
 	// nav holds the pushes and pops a screen asked for during its Update.

@@ -41,6 +41,7 @@ type searchScreen struct {
 	errs    []string
 	refused string // the PII guard's refusal, shown instead of searching
 	table   *Table
+	widen   key.Binding
 }
 
 // searchHit is one order found, by the index or by a provider directly.
@@ -54,6 +55,9 @@ type searchHit struct {
 	created  time.Time
 	live     bool // the provider answered just now (not the index)
 }
+
+// coverageTickMsg redraws the index's progress while the search is open.
+type coverageTickMsg struct{ gen int }
 
 type lookupMsg struct {
 	gen, provider int
@@ -71,11 +75,12 @@ type openOnMsg struct {
 
 func newSearchScreen(c *Context, from int) Screen {
 	s := &searchScreen{base: newBase(c), from: from, typing: true}
+	s.widen = key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "index a wider range"))
 	s.in = newPrompt(c, "Go to order ref: ", "or id, payment/refund ref, external or customer id, 4242 47.44")
 	s.table = NewTable(c, []Column{
 		{Title: "Provider", Width: 13, Min: 8},
 		{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true},
-		{Title: "Matched", Width: 26, Min: 12, Flex: true},
+		{Title: "Matched", Width: 30, Min: 12, Flex: true},
 		{Title: "Status", Width: 17, Min: 11},
 		{Title: "Total", Width: 13, Min: 10, Right: true},
 		{Title: "Date", Width: 11, Min: 10},
@@ -88,9 +93,28 @@ func (s *searchScreen) Title() string    { return "Find order" }
 func (s *searchScreen) Typing() bool     { return s.typing }
 func (s *searchScreen) SetSize(w, h int) { s.base.SetSize(w, h); s.layout() }
 func (s *searchScreen) layout()          { s.table.SetSize(s.width, max(s.height-6, 1)) }
-func (s *searchScreen) Init() tea.Cmd    { return s.in.Focus() }
+func (s *searchScreen) Init() tea.Cmd    { return tea.Batch(s.in.Focus(), s.coverageTick()) }
 func (s *searchScreen) Suspend()         { s.gen++; s.pending = 0; s.suspend() }
-func (s *searchScreen) Resume() tea.Cmd  { s.resume(); return nil }
+func (s *searchScreen) Resume() tea.Cmd  { s.resume(); return s.coverageTick() }
+
+// coverageTick redraws once a second while the indexer works, so its
+// progress bar moves; it stops with the screen (generation) or the work.
+func (s *searchScreen) coverageTick() tea.Cmd {
+	if s.c.Indexer == nil {
+		return nil
+	}
+	return s.tick(time.Second, coverageTickMsg{gen: s.gen})
+}
+
+// widerDays is the next window w asks the indexer for: 90, 180, 365, 730.
+func widerDays(now int) int {
+	for _, d := range []int{180, 365, 730} {
+		if d > now {
+			return d
+		}
+	}
+	return now
+}
 
 func (s *searchScreen) Help() []key.Binding {
 	if s.typing {
@@ -99,17 +123,25 @@ func (s *searchScreen) Help() []key.Binding {
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 		}
 	}
-	return []key.Binding{
+	out := []key.Binding{
 		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open (switches tab)")),
 		key.NewBinding(key.WithKeys("g", "/"), key.WithHelp("g", "search again")),
-		s.c.Keys.Back,
 	}
+	if s.c.Indexer != nil {
+		out = append(out, s.widen)
+	}
+	return append(out, s.c.Keys.Back)
 }
 
 func (s *searchScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case lookupMsg:
 		return s, s.lookup(msg)
+	case coverageTickMsg:
+		if msg.gen != s.gen {
+			return s, nil
+		}
+		return s, s.coverageTick()
 	case tea.KeyMsg:
 		if s.typing {
 			return s, s.typeKey(msg)
@@ -122,6 +154,10 @@ func (s *searchScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		case key.Matches(msg, s.c.Keys.Goto, s.c.Keys.Filter):
 			s.typing = true
 			return s, s.in.Focus()
+		case key.Matches(msg, s.widen) && s.c.Indexer != nil:
+			d := widerDays(s.c.Indexer.Window())
+			s.c.Indexer.Widen(d)
+			return s, Status(fmt.Sprintf("Indexing the last %d days, newest first, within the same request budget.", d))
 		default:
 			s.table.Update(msg)
 		}
@@ -333,8 +369,42 @@ func (s *searchScreen) coverageText() string {
 	if s.c.Index == nil {
 		return "no order index is kept"
 	}
-	pct := s.c.Index.ActiveCoverage(s.c.Now(), coverageDays) * 100
-	return fmt.Sprintf("covers %.0f%% of the last %d days", pct, coverageDays)
+	days := coverageDays
+	if s.c.Indexer != nil {
+		days = s.c.Indexer.Window()
+	}
+	pct := s.c.Index.ActiveCoverage(s.c.Now(), days) * 100
+	return fmt.Sprintf("covers %.0f%% of the last %d days", pct, days)
+}
+
+// progressView is one line per provider: a bar of the indexer's coverage,
+// what it has read and spent, and its budget.
+func (s *searchScreen) progressView() string {
+	if s.c.Indexer == nil {
+		return ""
+	}
+	st := s.c.Styles
+	var b strings.Builder
+	b.WriteString(st.Bold.Render("Order index") + st.Faint.Render(" (background, newest first)") + "\n")
+	for _, p := range s.c.Indexer.Progress() {
+		const width = 20
+		n := int(p.Covered*width + 0.5)
+		bar := strings.Repeat("█", n) + strings.Repeat("░", width-n)
+		state := "done"
+		switch {
+		case p.Err != "":
+			state = "waiting to retry"
+		case p.Covered < 1:
+			state = "indexing"
+		}
+		line := fmt.Sprintf("%-13s %s %3.0f%% of %d days · %d read · %s (at most %.1f requests/s)",
+			safetext.Truncate(p.Name, 13), bar, p.Covered*100, p.Days, p.Reads, state, p.Budget)
+		b.WriteString(safetext.Truncate(line, s.width) + "\n")
+	}
+	if !s.typing {
+		b.WriteString(st.Faint.Render("w indexes a wider range."))
+	}
+	return b.String()
 }
 
 func (s *searchScreen) View() string {
@@ -355,7 +425,7 @@ func (s *searchScreen) View() string {
 		b.WriteString(wrapText("Type what the customer has: an order ref or id, a payment, charge or transaction ref, a refund ref, "+
 			"an external order id or upstream id, a customer id, or a card's last four digits and the amount (4242 47.44). "+
 			"Every provider is searched, not only this tab.", s.width) + "\n\n" +
-			st.Faint.Render("The order index "+s.coverageText()+"."))
+			st.Faint.Render("The order index "+s.coverageText()+".") + "\n\n" + s.progressView())
 	case len(s.hits) == 0 && s.pending > 0:
 		b.WriteString(st.Faint.Render("Searching… asking " + strings.Join(s.asked, ", ")))
 	case len(s.hits) == 0 && s.c.Index == nil:
@@ -367,6 +437,7 @@ func (s *searchScreen) View() string {
 		if len(s.asked) > 0 {
 			b.WriteString(st.Faint.Render("Asked directly: "+strings.Join(s.asked, ", ")+".") + "\n")
 		}
+		b.WriteString("\n" + s.progressView())
 	default:
 		n := fmt.Sprintf("%d found", len(s.hits))
 		if len(s.hits) >= index.MaxHits {

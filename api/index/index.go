@@ -56,7 +56,7 @@ func (f Field) String() string {
 	case FieldRefund:
 		return "refund ref"
 	case FieldCardAmount:
-		return "card last four and amount"
+		return "last four + amount"
 	}
 	return "field"
 }
