@@ -41,7 +41,8 @@ type ordersScreen struct {
 
 	all   []model.OrderSummary
 	cells [][]string // formatted rows, parallel to all
-	hay   []string   // lower-case ref, status and reference, for the filter
+	hay   []string   // lower-case row text and more, for the filter (orders_filter.go)
+	extra map[int]string // what the order index adds to a row's hay
 	order []int      // indices of all, sorted
 	view  []int      // order, filtered: what the table shows
 	table *Table
@@ -59,6 +60,10 @@ type ordersScreen struct {
 	ncols        int
 	filter       textinput.Model
 	filtering    bool
+	rangeIn      textinput.Model // d: set the range (orders_range.go)
+	ranging      bool
+	setRange     key.Binding
+	toNow        key.Binding
 	spin         spinner.Model
 	older, newer key.Binding
 	closeInput   key.Binding
@@ -88,9 +93,11 @@ func newOrdersScreen(c *Context, provider int) Screen {
 		s.from = s.to.Add(-rangeStep)
 	}
 	s.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.Faint))
-	s.filter = newPrompt(c, "/ ", "ref, status or "+strings.ToLower(cmp.Or(s.caps.ReferenceColumn, "reference")))
+	s.filter = newPrompt(c, "/ ", "anything a row shows, amount, currency, customer id, last four")
 	s.older = key.NewBinding(key.WithKeys("["), key.WithHelp("[", "30 days earlier"))
 	s.newer = key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "30 days later"))
+	s.setRange, s.toNow = rangeKeys()
+	s.rangeIn = newPrompt(c, "Range: ", "7, 30 or 90 (last N days), 2026-10-03, or two dates")
 	s.closeInput = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear"))
 
 	cols := []Column{
@@ -135,7 +142,7 @@ func newPrompt(c *Context, prompt, placeholder string) textinput.Model {
 
 func (s *ordersScreen) prov() api.Provider { return s.c.Providers[s.provider] }
 func (s *ordersScreen) Title() string      { return "Orders" }
-func (s *ordersScreen) Typing() bool       { return s.filtering }
+func (s *ordersScreen) Typing() bool       { return s.filtering || s.ranging }
 func (s *ordersScreen) SetSize(w, h int)   { s.base.SetSize(w, h); s.layout() }
 
 func (s *ordersScreen) layout() {
@@ -252,7 +259,7 @@ func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
 // setData appends orders to prev (nil: start over) and formats the new rows.
 func (s *ordersScreen) setData(orders []model.OrderSummary, prev []model.OrderSummary) {
 	if prev == nil {
-		s.all, s.cells, s.hay = nil, nil, nil
+		s.all, s.cells, s.hay, s.extra = nil, nil, nil, nil
 	}
 	refW := 10
 	if prev != nil {
@@ -261,8 +268,9 @@ func (s *ordersScreen) setData(orders []model.OrderSummary, prev []model.OrderSu
 	for _, o := range orders {
 		refW = max(refW, min(len(o.Ref), maxRefWidth))
 		s.all = append(s.all, o)
-		s.cells = append(s.cells, s.formatRow(&o))
-		s.hay = append(s.hay, strings.ToLower(o.Ref+"\x00"+statusCell(o.Status)+"\x00"+string(o.Status)+"\x00"+o.ProviderStatus+"\x00"+o.Reference+"\x00"+o.ID))
+		cells := s.formatRow(&o)
+		s.cells = append(s.cells, cells)
+		s.hay = append(s.hay, filterHay(&o, cells)) // orders_filter.go
 	}
 	s.table.SetColumnWidth(colRef, refW)
 	s.resort()
@@ -339,7 +347,7 @@ func (s *ordersScreen) refilter(sel int) {
 	} else {
 		s.view = make([]int, 0, len(s.order)/4)
 		for _, i := range s.order {
-			if strings.Contains(s.hay[i], q) {
+			if s.matches(i, q) {
 				s.view = append(s.view, i)
 			}
 		}
@@ -387,6 +395,12 @@ func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
 	if s.filtering {
 		return s.filterKey(msg)
 	}
+	if s.ranging {
+		return s.rangeTyping(msg)
+	}
+	if cmd, ok := s.rangeKey(msg); ok {
+		return cmd
+	}
 	switch {
 	case s.table.Update(msg):
 		return s.maybeMore()
@@ -396,6 +410,7 @@ func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
 		}
 	case key.Matches(msg, k.Filter):
 		s.filtering = true
+		s.enrichFilter()
 		return s.filter.Focus()
 	case key.Matches(msg, k.Back) && s.filter.Value() != "":
 		s.filter.SetValue("")
@@ -423,7 +438,7 @@ func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
 			return copyRef(s.c, o.Ref)
 		}
 	case s.caps.OrderRange && key.Matches(msg, s.older):
-		s.to, s.from = s.from, s.from.Add(-rangeStep)
+		s.to, s.from = s.from, s.from.Add(-s.span())
 		s.rangeMoved = true
 		return s.reload(false)
 	case s.caps.OrderRange && key.Matches(msg, s.newer):
@@ -431,7 +446,7 @@ func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
 		if !s.to.Before(now.Add(-time.Minute)) {
 			return Status("The range already ends now.")
 		}
-		s.from, s.to = s.to, s.to.Add(rangeStep)
+		s.from, s.to = s.to, s.to.Add(s.span())
 		if s.to.After(now) {
 			s.to, s.from = now, now.Add(-rangeStep)
 			s.rangeMoved = false
@@ -474,11 +489,21 @@ func (s *ordersScreen) Help() []key.Binding {
 			s.closeInput,
 		}
 	}
+	if s.ranging {
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "set range")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		}
+	}
 	out := []key.Binding{k.Enter, k.Filter, k.Sort, k.SortFlip, k.Goto}
 	if s.caps.OrderRange {
 		out = append(out, s.older, s.newer)
 	}
-	return append(out, k.Refresh, k.Copy)
+	out = append(out, k.Refresh, k.Copy)
+	if s.caps.OrderRange { // after the older keys: the footer keeps its order
+		out = append(out, s.setRange, s.toNow)
+	}
+	return out
 }
 
 func (s *ordersScreen) View() string {
@@ -547,6 +572,8 @@ func (s *ordersScreen) titleLine() string {
 func (s *ordersScreen) promptLine() string {
 	st := s.c.Styles
 	switch {
+	case s.ranging:
+		return s.rangeIn.View()
 	case s.filtering:
 		return s.filter.View() + st.Faint.Render("  "+s.matchCount())
 	case s.filter.Value() != "":
