@@ -40,11 +40,11 @@ type ordersScreen struct {
 	rangeMoved bool
 
 	all   []model.OrderSummary
-	cells [][]string // formatted rows, parallel to all
-	hay   []string   // lower-case row text and more, for the filter (orders_filter.go)
+	cells [][]string     // formatted rows, parallel to all
+	hay   []string       // lower-case row text and more, for the filter (orders_filter.go)
 	extra map[int]string // what the order index adds to a row's hay
-	order []int      // indices of all, sorted
-	view  []int      // order, filtered: what the table shows
+	order []int          // indices of all, sorted
+	view  []int          // order, filtered: what the table shows
 	table *Table
 
 	gen          int    // bumps on reload or range change: late pages are dropped
