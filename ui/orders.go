@@ -47,11 +47,14 @@ type ordersScreen struct {
 	view  []int          // order, filtered: what the table shows
 	table *Table
 
-	gen          int    // bumps on reload or range change: late pages are dropped
-	next         string // cursor of the next page; "" = no more
-	loading      bool   // a page request is in flight
-	loaded       bool   // the first page arrived
-	reloading    bool   // r: old rows stay until the new first page arrives
+	gen          int            // bumps on reload or range change: late pages are dropped
+	next         string         // cursor of the next page; "" = no more
+	loading      bool           // a page request is in flight
+	loaded       bool           // the first page arrived
+	reloading    bool           // r: old rows stay until the new first page arrives
+	keptNext     string         // r: the cursor loading had got to (orders_true.go)
+	seen         map[string]int // r: ids of the fresh first page, left out of later pages
+	seenSeq      uint32         // the order index's change stamp the rows are as new as
 	err          error
 	errShown     bool
 	loadedAt     time.Time
@@ -162,6 +165,7 @@ func (s *ordersScreen) Suspend() {
 
 func (s *ordersScreen) Resume() tea.Cmd {
 	s.resume()
+	s.syncFromIndex() // an order changed on its screen shows its new state here
 	ago := s.ago.start(&s.base)
 	if !s.loaded || s.reloading {
 		return tea.Batch(ago, s.reload(s.loaded))
@@ -174,6 +178,9 @@ func (s *ordersScreen) Resume() tea.Cmd {
 // range).
 func (s *ordersScreen) reload(keep bool) tea.Cmd {
 	s.gen++
+	if keep && s.loaded && !s.reloading {
+		s.keptNext = s.next
+	}
 	s.next = ""
 	s.err = nil
 	s.reloading = keep && s.loaded
@@ -240,14 +247,20 @@ func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
 	}
 	s.err = nil
 	s.loadedAt = s.c.Now()
-	if s.reloading || !s.loaded {
+	switch {
+	case s.reloading && s.loaded: // r: keep what is loaded (orders_true.go)
+		s.reloading = false
+		s.next = s.mergeFresh(msg.page)
+	case !s.loaded:
 		s.reloading = false
 		s.loaded = true
 		s.setData(msg.page.Orders, nil)
-	} else {
-		s.setData(msg.page.Orders, s.all)
+		s.next = msg.page.Next
+	default:
+		s.setData(s.dropSeen(msg.page.Orders), s.all)
+		s.next = msg.page.Next
 	}
-	s.next = msg.page.Next
+	s.markSeen()
 	// Fill the first screens without a keypress (not while filtering: a
 	// filter matching nothing would otherwise walk every page).
 	if s.filter.Value() == "" && s.table.Rows() < 2*s.table.Height() {
@@ -259,7 +272,7 @@ func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
 // setData appends orders to prev (nil: start over) and formats the new rows.
 func (s *ordersScreen) setData(orders []model.OrderSummary, prev []model.OrderSummary) {
 	if prev == nil {
-		s.all, s.cells, s.hay, s.extra = nil, nil, nil, nil
+		s.all, s.cells, s.hay, s.extra, s.seen = nil, nil, nil, nil, nil
 	}
 	refW := 10
 	if prev != nil {
