@@ -41,8 +41,7 @@ type ordersScreen struct {
 
 	all   []model.OrderSummary
 	cells [][]string     // formatted rows, parallel to all
-	hay   []string       // lower-case row text and more, for the filter (orders_filter.go)
-	extra map[int]string // what the order index adds to a row's hay
+	extra map[int]string // what the order index adds for the filter (orders_filter.go)
 	order []int          // indices of all, sorted
 	view  []int          // order, filtered: what the table shows
 	table *Table
@@ -272,7 +271,7 @@ func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
 // setData appends orders to prev (nil: start over) and formats the new rows.
 func (s *ordersScreen) setData(orders []model.OrderSummary, prev []model.OrderSummary) {
 	if prev == nil {
-		s.all, s.cells, s.hay, s.extra, s.seen = nil, nil, nil, nil, nil
+		s.all, s.cells, s.extra, s.seen = nil, nil, nil, nil
 	}
 	refW := 10
 	if prev != nil {
@@ -281,9 +280,12 @@ func (s *ordersScreen) setData(orders []model.OrderSummary, prev []model.OrderSu
 	for _, o := range orders {
 		refW = max(refW, min(len(o.Ref), maxRefWidth))
 		s.all = append(s.all, o)
-		cells := s.formatRow(&o)
-		s.cells = append(s.cells, cells)
-		s.hay = append(s.hay, filterHay(&o, cells)) // orders_filter.go
+		if o.Ref == o.ID {
+			o.Ref = o.ID // one string, not two copies, per loaded row
+		}
+		row := s.formatRow(&o)
+		row[colStatus] = internStatusCell(row[colStatus]) // a dozen values over 100k rows
+		s.cells = append(s.cells, row)
 	}
 	s.table.SetColumnWidth(colRef, refW)
 	s.resort()

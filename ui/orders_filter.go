@@ -2,39 +2,15 @@ package ui
 
 import (
 	"strings"
-
-	"paydesk/model"
+	"sync"
 )
 
 // The orders list's / filter (README, "Finding an order"): a row matches
 // when the typed text, ignoring case, is part of anything the row shows
-// (ref, status in words and the provider's own status word, date, every
-// amount column, total with its currency, the reference column) or of the
-// order id, the total's plain amount and currency code, and, where the
-// order index knows them, the customer id, the card's last four digits and
-// the external order id.
-
-// filterHay is the text a row is matched against: what it shows, and the
-// fields behind it.
-func filterHay(o *model.OrderSummary, cells []string) string {
-	var b strings.Builder
-	for _, c := range cells {
-		b.WriteString(c)
-		b.WriteByte(0)
-	}
-	b.WriteString(string(o.Status))
-	b.WriteByte(0)
-	b.WriteString(o.ProviderStatus)
-	b.WriteByte(0)
-	b.WriteString(o.ID)
-	b.WriteByte(0)
-	if o.Total.Currency != "" {
-		b.WriteString(o.Total.Amount.String()) // "47.4" matches 47.40 too
-		b.WriteByte(0)
-		b.WriteString(o.Total.Currency)
-	}
-	return strings.ToLower(b.String())
-}
+// (ref, status, date, every amount column, the total with its currency,
+// the reference column), of the provider's own status word or the order
+// id, and, where the order index knows them, of the customer id, the
+// card's last four digits and the external order id.
 
 // enrichFilter gathers, once per / (not per keystroke), what the order
 // index has learnt about the loaded rows since they were listed: customer
@@ -63,10 +39,65 @@ func (s *ordersScreen) enrichFilter() {
 }
 
 // matches reports whether loaded row i matches the lower-cased filter q.
+// It reads the row's own cells and fields in place: keeping a lower-cased
+// copy of every row for the filter would cost about 100 bytes a row.
 func (s *ordersScreen) matches(i int, q string) bool {
-	if strings.Contains(s.hay[i], q) {
+	for _, c := range s.cells[i] {
+		if containsFold(c, q) {
+			return true
+		}
+	}
+	o := &s.all[i]
+	if containsFold(string(o.Status), q) || containsFold(o.ProviderStatus, q) || containsFold(o.ID, q) {
 		return true
 	}
 	x, ok := s.extra[i]
 	return ok && strings.Contains(x, q)
+}
+
+// containsFold reports whether lower-case q occurs in s, ignoring ASCII
+// case, without allocating (a keystroke runs it over every loaded row).
+// Non-ASCII bytes compare exactly.
+func containsFold(s, q string) bool {
+	n := len(q)
+	if n == 0 {
+		return true
+	}
+	for i := 0; i+n <= len(s); i++ {
+		j := 0
+		for ; j < n; j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != q[j] {
+				break
+			}
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
+
+// statusCells holds one copy of each status cell text: loaded rows share
+// it instead of each holding its own (16 bytes a row at 100k rows). It is
+// bounded: status text comes from providers, and a hostile one must not
+// grow it without end.
+var statusCells = struct {
+	sync.Mutex
+	m map[string]string
+}{m: map[string]string{}}
+
+func internStatusCell(c string) string {
+	statusCells.Lock()
+	defer statusCells.Unlock()
+	if v, ok := statusCells.m[c]; ok {
+		return v
+	}
+	if len(statusCells.m) < 256 {
+		statusCells.m[c] = c
+	}
+	return c
 }

@@ -49,8 +49,6 @@ func (s *ordersScreen) markSeen() {
 
 func (s *ordersScreen) reformat(i int) {
 	s.cells[i] = s.formatRow(&s.all[i])
-	s.hay[i] = filterHay(&s.all[i], s.cells[i])
-	delete(s.extra, i)
 }
 
 // mergeFresh is r's answer: the new first page updates the rows it shares
@@ -84,15 +82,12 @@ func (s *ordersScreen) mergeFresh(pg api.OrderPage) string {
 	}
 	if n := len(fresh); n > 0 {
 		cells := make([][]string, n, n+len(s.cells))
-		hay := make([]string, n, n+len(s.hay))
 		for k := range fresh {
 			cells[k] = s.formatRow(&fresh[k])
-			hay[k] = filterHay(&fresh[k], cells[k])
 			s.table.SetColumnWidth(colRef, max(s.table.cols[colRef].Width, min(len(fresh[k].Ref), maxRefWidth)))
 		}
 		s.all = append(fresh, s.all...)
 		s.cells = append(cells, s.cells...)
-		s.hay = append(hay, s.hay...)
 		s.extra = nil
 		// The sorted and filtered indices point n rows further now; the
 		// view shares the order's array when nothing is filtered.
