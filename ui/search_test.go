@@ -172,3 +172,32 @@ func TestSearchRefusesCardNumber(t *testing.T) {
 		t.Fatalf("a card number went to Forage (%d order reads)", n-before)
 	}
 }
+
+// TestSearchCardAmountAsksProvider: with nothing indexed, a Moyasar order
+// is still found by its card's last four and amount: Moyasar filters its
+// list by last four itself.
+func TestSearchCardAmountAsksProvider(t *testing.T) {
+	m := newMultiHarness(t, harnessOpts{})
+	now := m.clock.Now()
+	mpg := m.find(1, func(o *model.Order) bool {
+		return len(o.Payments) > 0 && o.Payments[0].Card != nil && o.Payments[0].Card.Last4 != "" &&
+			now.Sub(o.Created) < 60*24*time.Hour
+	})
+	ix := index.New()
+	for i, p := range m.provs {
+		m.provs[i] = index.Wrap(p, ix, "")
+	}
+	c := m.context(100, 30, harnessOpts{})
+	c.Providers, c.Index = m.provs, ix
+	s := m.runCtx(c)
+	s.waitText("loaded")
+	s.keys("g")
+	s.waitText("Go to order ref:")
+	exp, _ := model.Exponent(mpg.Currency)
+	s.typeText(mpg.Payments[0].Card.Last4 + " " + mpg.Total.Amount.StringFixed(exp))
+	s.keys("enter")
+	v := s.waitText("last four + amount")
+	if !strings.Contains(v, "Moyasar") || !strings.Contains(v, fitID(mpg.Ref, 12)) && !strings.Contains(v, mpg.Ref[:5]) {
+		t.Fatalf("the provider's answer is not shown:\n%s", v)
+	}
+}
