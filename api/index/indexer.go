@@ -37,7 +37,7 @@ var ProviderLimits = map[string]Limits{
 type Config struct {
 	Days  int     // the window kept indexed, newest first; default 90
 	Share float64 // at most this share of each provider's limit; default 0.2
-	// Poll is how often the newest two days are read again in steady state,
+	// Poll is how often the newest two days are listed again in steady state,
 	// so a new order is indexed within about this long; default 5 minutes.
 	Poll time.Duration
 	Now  func() time.Time
@@ -102,6 +102,7 @@ type source2 struct {
 	account string
 	lim     *rate.Limiter
 	cost    int
+	passes  int // passes begun (the loop's goroutine only)
 	mu      sync.Mutex
 	prog    Progress
 }
@@ -246,70 +247,83 @@ func (in *Indexer) loop(ctx context.Context, s *source2, widen <-chan struct{}) 
 	}
 }
 
-// pass lists the orders from the oldest day of the window not yet indexed
-// (at least yesterday: today's and yesterday's lists still grow) up to now,
-// newest first, a page at a time at the provider's largest page size, and
-// reads in full each order the index has no details for. A day is marked
-// indexed once the list has gone past it with every order on it read.
+// pass lists, one day at a time from today back to the oldest day of the
+// window not yet indexed, the orders of each day (a page at a time, at the
+// provider's largest page size), and reads in full each order the index
+// has no details for; then marks the day indexed. Today and yesterday are
+// listed on every pass (their lists still grow); older days once.
+//
+// One day per list call keeps each call to one request where a provider
+// pages by day itself (Forage's report has no dates: its client asks one
+// day at a time), so what the budget is charged is what is sent.
 func (in *Indexer) pass(ctx context.Context, s *source2) error {
 	now := in.cfg.Now()
 	today := Day(now)
-	days := int32(in.Window())
-	lo := today - 1
-	for d := today - days + 1; d < today-1; d++ {
-		if !in.ix.DayDone(s.p.ID(), s.account, d) {
-			lo = d
-			break
-		}
-	}
 	id := s.p.ID()
-	mark := func(from, to int32) { // days from..to inclusive are complete
-		for d := max(from, lo); d <= to; d++ {
-			in.ix.MarkDay(id, s.account, d)
+	// In steady state a day already indexed is listed again only until a
+	// page brings nothing new (lists are newest first); every twelfth pass
+	// (hourly by default) walks it whole, in case a provider's order is not.
+	s.passes++
+	whole := s.passes%12 == 1
+	for d := today; d > today-int32(in.Window()); d-- {
+		done := in.ix.DayDone(id, s.account, d)
+		if d < today-1 && done {
+			continue
 		}
-	}
-	q := api.OrderQuery{From: DayStart(lo), To: now, Limit: 1000} // clients cap it at their maximum
-	cur := today                                                  // days newer than cur are complete
-	for {
-		if err := s.lim.Wait(ctx); err != nil {
-			return err
+		to := DayStart(d + 1).Add(-time.Nanosecond)
+		if to.After(now) {
+			to = now
 		}
-		s.update(func(p *Progress) { p.Requests++ })
-		pg, err := s.p.ListOrders(ctx, q)
-		if err != nil {
-			return err
-		}
-		for _, o := range pg.Orders {
-			if !o.Created.IsZero() {
-				if d := Day(o.Created); d < cur {
-					mark(d+1, cur)
-					cur = d
-				}
-			}
-			if !in.ix.NeedsDetail(id, s.account, o.ID) {
-				continue
-			}
-			if err := s.lim.WaitN(ctx, s.cost); err != nil {
+		q := api.OrderQuery{From: DayStart(d), To: to, Limit: 1000} // clients cap it at their maximum
+		for {
+			if err := s.lim.Wait(ctx); err != nil {
 				return err
 			}
-			s.update(func(p *Progress) { p.Requests += s.cost; p.Reads++ })
-			if _, err := s.p.GetOrder(ctx, o.ID); err != nil {
-				if ctx.Err() != nil || errors.Is(err, context.Canceled) {
-					return ctx.Err()
-				}
-				if st := api.StatusOf(err); st == 0 || st == 429 || st >= 500 {
-					return err // the provider or the network is struggling: back off
-				}
-				// This one order cannot be read (gone, unreadable): skip it
-				// rather than stall every order behind it.
-				s.update(func(p *Progress) { p.Skipped++ })
+			s.update(func(p *Progress) { p.Requests++ })
+			pg, err := s.p.ListOrders(ctx, q)
+			if err != nil {
+				return err
 			}
+			fresh := 0
+			for _, o := range pg.Orders {
+				read, err := in.read(ctx, s, o.ID)
+				if err != nil {
+					return err
+				}
+				if read {
+					fresh++
+				}
+			}
+			if pg.Next == "" || (done && !whole && fresh == 0) {
+				break
+			}
+			q.Cursor = pg.Next
 		}
-		if pg.Next == "" {
-			break
-		}
-		q.Cursor = pg.Next
+		in.ix.MarkDay(id, s.account, d)
 	}
-	mark(lo, cur)
 	return nil
+}
+
+// read reads one order in full when the index has no details for it, and
+// says whether it did.
+func (in *Indexer) read(ctx context.Context, s *source2, orderID string) (bool, error) {
+	if !in.ix.NeedsDetail(s.p.ID(), s.account, orderID) {
+		return false, nil
+	}
+	if err := s.lim.WaitN(ctx, s.cost); err != nil {
+		return false, err
+	}
+	s.update(func(p *Progress) { p.Requests += s.cost; p.Reads++ })
+	if _, err := s.p.GetOrder(ctx, orderID); err != nil {
+		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+			return true, ctx.Err()
+		}
+		if st := api.StatusOf(err); st == 0 || st == 429 || st >= 500 {
+			return true, err // the provider or the network is struggling: back off
+		}
+		// This one order cannot be read (gone, unreadable): skip it
+		// rather than stall every order behind it.
+		s.update(func(p *Progress) { p.Skipped++ })
+	}
+	return true, nil
 }
