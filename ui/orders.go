@@ -283,6 +283,7 @@ func (s *ordersScreen) setData(orders []model.OrderSummary, prev []model.OrderSu
 		if o.Ref == o.ID {
 			o.Ref = o.ID // one string, not two copies, per loaded row
 		}
+		compactRow(&o) // orders_mem.go
 		row := s.formatRow(&o)
 		row[colStatus] = internStatusCell(row[colStatus]) // a dozen values over 100k rows
 		s.cells = append(s.cells, row)
