@@ -91,13 +91,14 @@ type Progress struct {
 type Indexer struct {
 	ix      *Index
 	cfg     Config
-	sources []*source2
+	sources []*feed
 	widen   chan struct{}
 	mu      sync.Mutex
 	days    int
 }
 
-type source2 struct {
+// feed is one provider the indexer reads, with its own budget.
+type feed struct {
 	p       api.Provider
 	account string
 	lim     *rate.Limiter
@@ -137,7 +138,7 @@ func NewIndexer(ix *Index, providers []api.Provider, account func(providerID str
 		if l.PerSecond == float64(rate.Inf) {
 			per = rate.Inf
 		}
-		s := &source2{p: p, account: account(p.ID()), cost: max(l.ReadCost, 1),
+		s := &feed{p: p, account: account(p.ID()), cost: max(l.ReadCost, 1),
 			lim: rate.NewLimiter(per, max(l.ReadCost, 1))}
 		s.prog = Progress{Provider: p.ID(), Name: p.Name(), Days: cfg.Days, Budget: float64(per)}
 		in.sources = append(in.sources, s)
@@ -213,13 +214,13 @@ func (in *Indexer) Progress() []Progress {
 	return out
 }
 
-func (s *source2) update(f func(p *Progress)) {
+func (s *feed) update(f func(p *Progress)) {
 	s.mu.Lock()
 	f(&s.prog)
 	s.mu.Unlock()
 }
 
-func (in *Indexer) loop(ctx context.Context, s *source2, widen <-chan struct{}) {
+func (in *Indexer) loop(ctx context.Context, s *feed, widen <-chan struct{}) {
 	backoff := 30 * time.Second
 	for ctx.Err() == nil {
 		s.update(func(p *Progress) { p.Working = true })
@@ -256,7 +257,7 @@ func (in *Indexer) loop(ctx context.Context, s *source2, widen <-chan struct{}) 
 // One day per list call keeps each call to one request where a provider
 // pages by day itself (Forage's report has no dates: its client asks one
 // day at a time), so what the budget is charged is what is sent.
-func (in *Indexer) pass(ctx context.Context, s *source2) error {
+func (in *Indexer) pass(ctx context.Context, s *feed) error {
 	now := in.cfg.Now()
 	today := Day(now)
 	id := s.p.ID()
@@ -306,7 +307,7 @@ func (in *Indexer) pass(ctx context.Context, s *source2) error {
 
 // read reads one order in full when the index has no details for it, and
 // says whether it did.
-func (in *Indexer) read(ctx context.Context, s *source2, orderID string) (bool, error) {
+func (in *Indexer) read(ctx context.Context, s *feed, orderID string) (bool, error) {
 	if !in.ix.NeedsDetail(s.p.ID(), s.account, orderID) {
 		return false, nil
 	}
