@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"os/user"
@@ -26,6 +28,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	charmlog "github.com/charmbracelet/log"
 	"github.com/google/uuid"
 	"github.com/muesli/termenv"
 
@@ -38,6 +41,7 @@ import (
 	"paydesk/api/moyasar"
 	"paydesk/api/sandbox"
 	"paydesk/ui"
+	"paydesk/ui/sshserve"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -51,6 +55,10 @@ func main() {
 		err = runSandbox(args[1:])
 	case len(args) > 0 && args[0] == "version":
 		printVersion(os.Stdout)
+	case len(args) > 0 && args[0] == "serve":
+		err = runServe(args[1:])
+	case len(args) > 0 && args[0] == "hostkey":
+		err = runHostkey(args[1:])
 	case len(args) > 0 && args[0] == "audit":
 		err = runAudit(args[1:])
 	case len(args) > 0 && args[0] == "help":
@@ -217,70 +225,161 @@ func runConsole(args []string) error {
 	if sb != nil {
 		defer sb.Close()
 	}
-	who := actor()
 	safety, err := openSafety(sb != nil)
 	if err != nil {
 		return err
 	}
 	defer safety.Close()
-	// Recovery may replay an earlier request within its key window: a
-	// read-only console recovers through the guard, so it can only read.
-	recoverVia := providers
-	if f.readOnly {
-		recoverVia = make([]api.Provider, len(providers))
-		for i, p := range providers {
-			recoverVia[i] = api.ReadOnly(p)
-		}
-	}
-	for i, p := range providers {
-		// The order index sees every read first-hand (innermost).
-		p = index.Wrap(p, safety.index, indexAccount(p.ID()))
-		// The journal writes every money action down before it is sent;
-		// the read-only guard sits outside it so a refused action never
-		// even reaches the journal.
-		providers[i] = journal.Wrap(p, safety.journal, who)
-		if f.readOnly {
-			providers[i] = api.ReadOnly(providers[i])
-		}
-	}
-
-	r := lipgloss.NewRenderer(os.Stdout)
-	dark := darkBackground()
-	r.SetHasDarkBackground(dark)
-	lipgloss.SetHasDarkBackground(dark) // huh and bubbles draw with the default renderer
-	if f.noColor {
-		r.SetColorProfile(termenv.Ascii)
-		lipgloss.SetColorProfile(termenv.Ascii) // huh and bubbles draw with the default renderer
-	}
-	c := &ui.Context{
-		Styles: ui.NewStyles(r), Keys: ui.DefaultKeys(f.readOnly),
-		Providers: providers, Sandbox: sb != nil, ReadOnly: f.readOnly,
-		Actor: who, Refresh: f.refresh, Timeout: 10 * time.Second, Now: time.Now,
-		Copy: ui.OSC52Copier(os.Stdout), NewKey: func() string { return uuid.NewString() },
-		Index: safety.index,
-	}
-	// The order index fills itself in the background within a share of each
-	// provider's request budget, and stops with the program.
-	ixCfg, err := index.ConfigFromEnv(os.Getenv)
+	recoverVia := recoveryProviders(providers, f.readOnly)
+	stopIndex, err := safety.startIndex(providers)
 	if err != nil {
 		return err
 	}
-	if ixCfg.Share > 0 {
-		c.Indexer = index.NewIndexer(safety.index, providers, indexAccount, ixCfg)
-		ixCtx, stopIndexer := context.WithCancel(context.Background())
-		ixDone := make(chan struct{})
-		go func() { c.Indexer.Run(ixCtx); close(ixDone) }()
-		defer func() { stopIndexer(); <-ixDone }()
-		defer safety.index.AutoSave(time.Minute)()
+	defer stopIndex()
+
+	r := lipgloss.NewRenderer(os.Stdout)
+	r.SetHasDarkBackground(darkBackground())
+	if f.noColor {
+		r.SetColorProfile(termenv.Ascii)
 	}
-	app := ui.NewApp(c, ui.NewOrdersScreen)
-	p := tea.NewProgram(app, tea.WithAltScreen())
+	s := ui.NewSession(ui.Deps{
+		Providers: providers, Journal: safety.journal, Sandbox: sb != nil, ReadOnly: f.readOnly,
+		Refresh: f.refresh, Timeout: 10 * time.Second, Now: time.Now,
+		NewKey: func() string { return uuid.NewString() },
+		Index:  safety.index, Indexer: safety.indexer,
+	}, r, ui.Identity{Name: actor()}, os.Stdout)
+	p := tea.NewProgram(s.App, tea.WithAltScreen())
 	// Earlier sessions' unresolved money actions are checked while the
 	// console is up; their orders refuse money actions until checked.
-	stopRecovery := safety.startRecovery(recoverVia, func(m ui.RecoveryMsg) { app.Update(m) }, func(m ui.RecoveryMsg) { p.Send(m) })
+	stopRecovery := safety.startRecovery(recoverVia, func(m ui.RecoveryMsg) { s.App.Update(m) }, func(m ui.RecoveryMsg) { p.Send(m) })
 	defer stopRecovery()
 	_, err = p.Run()
 	return err
+}
+
+// recoveryProviders are what recovery resolves earlier money actions
+// through: recovery may replay an earlier request within its key window, so
+// a read-only console recovers through the guard and can only read.
+func recoveryProviders(providers []api.Provider, readOnly bool) []api.Provider {
+	if !readOnly {
+		return providers
+	}
+	out := make([]api.Provider, len(providers))
+	for i, p := range providers {
+		out[i] = api.ReadOnly(p)
+	}
+	return out
+}
+
+// runHostkey creates the SSH host key serve needs; it never overwrites one.
+func runHostkey(args []string) error {
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		return errors.New("usage: paydesk hostkey PATH")
+	}
+	fp, err := sshserve.WriteHostKey(args[0])
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: new ed25519 host key, mode 0600\n%s\n", args[0], fp)
+	return nil
+}
+
+// runServe serves the console over SSH to every key in the users file.
+func runServe(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:2222", "address to listen on")
+	hostKey := fs.String("host-key", "", "host key file (create it with paydesk hostkey PATH)")
+	users := fs.String("users", "", "users file: NAME ROLE KEYTYPE BASE64 [comment] per line")
+	readOnly := fs.Bool("read-only", os.Getenv("PAYDESK_READ_ONLY") == "1", "every session browses only (env PAYDESK_READ_ONLY=1)")
+	refresh := fs.Duration("refresh", 2*time.Second, "live refresh interval for refunds still settling")
+	idle := fs.Duration("idle-timeout", 15*time.Minute, "close a session after this long with no key pressed")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *hostKey == "" || *users == "" {
+		return errors.New("usage: paydesk serve [--listen 127.0.0.1:2222] --host-key PATH --users PATH [--read-only] [--refresh D]")
+	}
+	if *refresh < 250*time.Millisecond {
+		return fmt.Errorf("--refresh %s is too fast: at least 250ms (the providers rate-limit)", *refresh)
+	}
+	pem, fp, err := sshserve.LoadHostKey(*hostKey)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	// wish reports a session's program errors through charmbracelet/log's
+	// default logger: make those lines JSON as well.
+	charmlog.SetFormatter(charmlog.JSONFormatter)
+	// The sandbox's HTTP servers and net/http log to the standard logger,
+	// unstructured; the server's log is the structured one above.
+	log.SetOutput(io.Discard)
+
+	providers, sb, err := configureProviders()
+	if err != nil {
+		return err
+	}
+	if sb != nil {
+		defer sb.Close()
+		logger.Info("no provider configured: serving the embedded sandbox")
+	}
+	safety, err := openSafety(sb != nil)
+	if err != nil {
+		return err
+	}
+	defer safety.Close()
+	stopIndex, err := safety.startIndex(providers)
+	if err != nil {
+		return err
+	}
+	defer stopIndex()
+	// One read of an order serves every session watching it for one
+	// refresh interval; changes forget it at once.
+	for i, p := range providers {
+		providers[i] = api.Shared(p, *refresh, time.Now)
+	}
+	// Earlier runs' unresolved money actions are checked in the background,
+	// as the console does; the journal refuses money actions on their orders
+	// until checked. Progress goes to the server log.
+	logRecovery := func(m ui.RecoveryMsg) {
+		if m.Text != "" {
+			logger.Info("recovery", "status", m.Text, "done", m.Done)
+		}
+	}
+	stopRecovery := safety.startRecovery(recoveryProviders(providers, *readOnly), logRecovery, logRecovery)
+	defer stopRecovery()
+	srv, err := sshserve.New(sshserve.Config{
+		Addr: *listen, HostKeyPEM: pem, UsersPath: *users, Log: logger, IdleTimeout: *idle,
+		Deps: ui.Deps{
+			Providers: providers, Journal: safety.journal, Sandbox: sb != nil, ReadOnly: *readOnly,
+			Refresh: *refresh, Timeout: 10 * time.Second, Now: time.Now,
+			NewKey:       func() string { return uuid.NewString() },
+			RefundLimits: api.DefaultRefundLimits(),
+			Index:        safety.index, Indexer: safety.indexer,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	logger.Info("host key", "fingerprint", fp)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	go func() {
+		for s := range sig {
+			if s == syscall.SIGHUP {
+				srv.Reload()
+				continue
+			}
+			logger.Info("stopping", "signal", s.String())
+			srv.Close()
+			return
+		}
+	}()
+	return srv.Serve(l)
 }
 
 // configureProviders builds a client for every provider whose base URL is
@@ -375,8 +474,9 @@ func darkBackground() bool {
 type safety struct {
 	journal *journal.Journal
 	audit   *audit.Log
-	index   *index.Index // the order index, beside the journal
-	tmp     string       // removed on Close (embedded sandbox only)
+	index   *index.Index   // the order index, beside the journal
+	indexer *index.Indexer // fills it in the background; nil when switched off
+	tmp     string         // removed on Close (embedded sandbox only)
 }
 
 // openSafety opens the journal and the audit log. On the embedded sandbox
@@ -483,6 +583,29 @@ func (s *safety) Close() {
 	if s.tmp != "" {
 		os.RemoveAll(s.tmp)
 	}
+}
+
+// startIndex puts the order index around each provider, innermost, so it
+// sees every read first-hand, and starts the background indexer within its
+// share of each provider's budget (PAYDESK_INDEX_SHARE, PAYDESK_INDEX_DAYS).
+// stop ends the indexer, waits for it and saves the index.
+func (s *safety) startIndex(providers []api.Provider) (stop func(), err error) {
+	cfg, err := index.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range providers {
+		providers[i] = index.Wrap(p, s.index, indexAccount(p.ID()))
+	}
+	stopSave := s.index.AutoSave(time.Minute)
+	if cfg.Share == 0 {
+		return stopSave, nil
+	}
+	s.indexer = index.NewIndexer(s.index, providers, indexAccount, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.indexer.Run(ctx); close(done) }()
+	return func() { cancel(); <-done; stopSave() }, nil
 }
 
 // indexAccount tells apart accounts of one provider in the order index: the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"testing"
+	"time"
 
 	"paydesk/api"
 	"paydesk/api/index"
@@ -57,6 +58,10 @@ func TestDecoratorsImplementEveryMethod(t *testing.T) {
 		"journal.Wrap": func(p api.Provider) api.Provider { return journal.Wrap(p, j, "alice") },
 		"api.ReadOnly": api.ReadOnly,
 		"index.Wrap":   func(p api.Provider) api.Provider { return index.Wrap(p, index.New(), "") },
+		"api.Guard": func(p api.Provider) api.Provider {
+			return api.Guard(p, api.RoleAgent, api.DefaultRefundLimits(), nil)
+		},
+		"api.Shared": func(p api.Provider) api.Provider { return api.Shared(p, time.Second, nil) },
 	}
 	iface := reflect.TypeFor[api.Provider]()
 	if iface.NumMethod() == 0 {

@@ -52,7 +52,7 @@ type App struct {
 // NewApp builds the root. home makes the first screen of a provider's stack
 // (the orders list).
 func NewApp(c *Context, home func(c *Context, provider int) Screen) *App {
-	a := &App{c: c, home: home, stacks: make([][]Screen, len(c.Providers)), help: help.New()}
+	a := &App{c: c, home: home, stacks: make([][]Screen, len(c.Providers)), help: newHelp(c.Styles.R)}
 	a.help.Styles.ShortKey = c.Styles.FooterKey
 	a.help.Styles.ShortDesc = c.Styles.Footer
 	a.help.Styles.ShortSeparator = c.Styles.Footer

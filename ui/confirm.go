@@ -57,13 +57,13 @@ type sentMsg struct {
 }
 
 func newConfirmScreen(c *Context, title string, lines []string, word string) *confirmScreen {
-	in := textinput.New()
+	in := newTextInput(c.Styles.R)
 	in.Prompt = "› "
 	// No placeholder: a faint ref in the box reads as already typed.
 	in.CharLimit = 64
 	in.Width = max(len(word)+2, 16)
 	in.Focus()
-	sp := spinner.New(spinner.WithSpinner(spinner.MiniDot))
+	sp := spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.R.NewStyle()))
 	return &confirmScreen{base: newBase(c), title: title, lines: lines, word: word, input: in, spin: sp}
 }
 

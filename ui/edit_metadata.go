@@ -105,7 +105,7 @@ func newEditPaymentScreen(c *Context, provider int, order *model.Order, paymentI
 			case "payment_method":
 				cur = p.PaymentMethod
 			}
-			in := newInput(f.Label, safetext.Line(cur), 200)
+			in := newInput(c.Styles.R, f.Label, safetext.Line(cur), 200)
 			s.extras = append(s.extras, extraField{EditableField: f, input: in, original: cur, shown: in.Value()})
 		}
 	}
@@ -146,8 +146,8 @@ func (s *editMetadataScreen) refuse(md model.Metadata, total int) bool {
 	return true
 }
 
-func newInput(placeholder, value string, limit int) textinput.Model {
-	in := textinput.New()
+func newInput(r *lipgloss.Renderer, placeholder, value string, limit int) textinput.Model {
+	in := newTextInput(r)
 	in.Prompt = ""
 	in.Placeholder = placeholder
 	in.CharLimit = limit
@@ -159,7 +159,7 @@ func (s *editMetadataScreen) loadRows() {
 	for _, k := range s.original.Keys() {
 		v := s.original[k]
 		r := kvRow{
-			k: newInput("key", safetext.Line(k), model.MaxMetadataKeyLen*2), v: newInput("value", safetext.Line(v), model.MaxMetadataValueLen*2),
+			k: newInput(s.c.Styles.R, "key", safetext.Line(k), model.MaxMetadataKeyLen*2), v: newInput(s.c.Styles.R, "value", safetext.Line(v), model.MaxMetadataValueLen*2),
 			origKey: k, origVal: v, loaded: true,
 		}
 		r.shownKey, r.shownVal = r.k.Value(), r.v.Value()
@@ -172,7 +172,7 @@ func (s *editMetadataScreen) loadRows() {
 }
 
 func (s *editMetadataScreen) addRow() {
-	s.rows = append(s.rows, kvRow{k: newInput("key", "", model.MaxMetadataKeyLen*2), v: newInput("value", "", model.MaxMetadataValueLen*2)})
+	s.rows = append(s.rows, kvRow{k: newInput(s.c.Styles.R, "key", "", model.MaxMetadataKeyLen*2), v: newInput(s.c.Styles.R, "value", "", model.MaxMetadataValueLen*2)})
 }
 
 // inputs lists the focusable inputs in order; disabled extras are skipped.

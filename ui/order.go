@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -566,7 +567,10 @@ func (s *orderScreen) emptyView() string {
 	return st.Title.Render("Order "+id) + "\n\n" + s.spin.View() + " Loading order…"
 }
 
-// wrapText wraps plain, already-safe text to w cells.
+// wrapText wraps plain, already-safe text to w cells. It is layout only, no
+// colour, so it needs no terminal's renderer: a throwaway one writing
+// nowhere keeps lipgloss's process-wide default (and its colour profile)
+// out of every session.
 func wrapText(s string, w int) string {
-	return lipgloss.NewStyle().Width(max(w, 20)).Render(s) // layout only: no colour
+	return lipgloss.NewRenderer(io.Discard).NewStyle().Width(max(w, 20)).Render(s)
 }

@@ -129,7 +129,7 @@ func newOrdersScreen(c *Context, provider int) Screen {
 // newPrompt is a one-line text input styled from the session's renderer,
 // with a steady cursor (no blink ticks, stable goldens).
 func newPrompt(c *Context, prompt, placeholder string) textinput.Model {
-	in := textinput.New()
+	in := newTextInput(c.Styles.R)
 	in.Prompt = prompt
 	in.Placeholder = placeholder
 	in.CharLimit = 128

@@ -137,7 +137,7 @@ func (s *refundFormScreen) buildForm() *huh.Form {
 	// huh sizes a group's viewport before it knows the width; wrapped
 	// descriptions would then push the last field out of sight. The body
 	// height (less the form's own header lines) is the honest size.
-	f := huh.NewForm(huh.NewGroup(fields...)).WithTheme(formTheme()).WithShowHelp(false).
+	f := huh.NewForm(huh.NewGroup(fields...)).WithTheme(formTheme(s.c.Styles.R)).WithShowHelp(false).
 		WithWidth(min(max(s.width-2, 40), 76)).WithHeight(max(s.height-formHeadLines-formFootLines, 8))
 	return f
 }
