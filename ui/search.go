@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -307,9 +308,12 @@ func (s *searchScreen) lookup(m lookupMsg) tea.Cmd {
 	s.pending--
 	switch {
 	case m.err == nil:
-	case api.StatusOf(m.err) == 404 || api.CodeOf(m.err) == "invalid_ref" || api.Canceled(m.err):
-		// Not this provider's order (or not even its ref's shape): the
-		// answer is "no", not an error.
+	case api.CodeOf(m.err) == "invalid_ref":
+		// Not even this provider's ref's shape: the client said no without
+		// asking, so it is not listed as asked.
+		s.asked = slices.DeleteFunc(s.asked, func(a string) bool { return a == s.c.Providers[m.provider].Name()+": "+m.what })
+	case api.StatusOf(m.err) == 404 || api.Canceled(m.err):
+		// Not this provider's order: the answer is "no", not an error.
 	default:
 		s.errs = append(s.errs, s.c.Providers[m.provider].Name()+" could not be asked ("+m.what+"): "+DescribeError(m.err))
 	}

@@ -153,6 +153,11 @@ func TestSearchNothingSaysCoverage(t *testing.T) {
 	if strings.Contains(v, "could not be asked") {
 		t.Fatalf("a provider's 'no' shown as an error:\n%s", v)
 	}
+	// "NO-SUCH-ORDER-1" is not the shape of a Forage ref: its client says
+	// no without a request, so Forage is not named as asked.
+	if !strings.Contains(v, "Asked directly: Moyasar PG: order ref, Digital River: order ref.") {
+		t.Fatalf("what was asked is not said as it happened:\n%s", v)
+	}
 }
 
 // TestSearchRefusesCardNumber: a full card number typed into search never
