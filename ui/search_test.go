@@ -144,7 +144,7 @@ func TestSearchNothingSaysCoverage(t *testing.T) {
 	s.waitText("loaded")
 	s.keys("g")
 	s.waitText("Go to order ref:")
-	s.typeText("NO-SUCH-ORDER-1")
+	s.typeText("NO.SUCH.ORDER")
 	s.keys("enter")
 	v := s.waitText("not in what has been indexed yet")
 	if !strings.Contains(strings.Join(strings.Fields(v), " "), "covers 0% of the last 90 days") {
@@ -153,7 +153,7 @@ func TestSearchNothingSaysCoverage(t *testing.T) {
 	if strings.Contains(v, "could not be asked") {
 		t.Fatalf("a provider's 'no' shown as an error:\n%s", v)
 	}
-	// "NO-SUCH-ORDER-1" is not the shape of a Forage ref: its client says
+	// "NO.SUCH.ORDER" is not the shape of a Forage ref (letters, digits, - and _): its client says
 	// no without a request, so Forage is not named as asked.
 	if !strings.Contains(v, "Asked directly: Moyasar PG: order ref, Digital River: order ref.") {
 		t.Fatalf("what was asked is not said as it happened:\n%s", v)
