@@ -69,16 +69,21 @@ func TestSearch100kFast(t *testing.T) {
 	fill(ix, 100_000)
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	if per := float64(after.HeapAlloc-before.HeapAlloc) / 100_000; per > 400 {
+	if per := float64(after.HeapAlloc-before.HeapAlloc) / 100_000; per > 400 && !raceEnabled {
 		t.Errorf("index heap %.0f bytes/order, bound 400", per)
 	}
-	start := time.Now()
-	hits := ix.Search("grc-2026-099999")
-	if d := time.Since(start); d > 100*time.Millisecond {
-		t.Errorf("search took %v, goal 100ms", d)
+	// The best of three: a shared machine can stall any one run.
+	best := time.Hour
+	for range 3 {
+		start := time.Now()
+		hits := ix.Search("grc-2026-099999")
+		best = min(best, time.Since(start))
+		if len(hits) != 1 {
+			t.Fatalf("hits %+v", hits)
+		}
 	}
-	if len(hits) != 1 {
-		t.Fatalf("hits %+v", hits)
+	if best > 100*time.Millisecond && !raceEnabled {
+		t.Errorf("search took %v, goal 100ms", best)
 	}
 	runtime.KeepAlive(ix)
 }
