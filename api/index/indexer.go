@@ -12,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"paydesk/api"
+	"paydesk/model"
 )
 
 // Limits is what one provider allows and what one full order read costs.
@@ -281,7 +282,7 @@ func (in *Indexer) pass(ctx context.Context, s *feed) error {
 				return err
 			}
 			s.update(func(p *Progress) { p.Requests++ })
-			pg, err := s.p.ListOrders(ctx, q)
+			pg, err := withDeadline(ctx, func(ctx context.Context) (api.OrderPage, error) { return s.p.ListOrders(ctx, q) })
 			if err != nil {
 				return err
 			}
@@ -315,7 +316,7 @@ func (in *Indexer) read(ctx context.Context, s *feed, orderID string) (bool, err
 		return false, err
 	}
 	s.update(func(p *Progress) { p.Requests += s.cost; p.Reads++ })
-	if _, err := s.p.GetOrder(ctx, orderID); err != nil {
+	if _, err := withDeadline(ctx, func(ctx context.Context) (*model.Order, error) { return s.p.GetOrder(ctx, orderID) }); err != nil {
 		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 			return true, ctx.Err()
 		}
@@ -327,4 +328,14 @@ func (in *Indexer) read(ctx context.Context, s *feed, orderID string) (bool, err
 		s.update(func(p *Progress) { p.Skipped++ })
 	}
 	return true, nil
+}
+
+// callTimeout is the deadline of one request the indexer makes, as the
+// console gives each of its own.
+const callTimeout = 30 * time.Second
+
+func withDeadline[T any](ctx context.Context, fn func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	return fn(ctx)
 }
