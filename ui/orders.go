@@ -470,6 +470,7 @@ func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
 		if s.to.After(now) {
 			s.to, s.from = now, now.Add(-rangeStep)
 			s.rangeMoved = false
+			s.stepHelp()
 		}
 		return s.reload(false)
 	}

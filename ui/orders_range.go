@@ -95,6 +95,7 @@ func (s *ordersScreen) rangeKey(msg tea.KeyMsg) (cmd tea.Cmd, ok bool) {
 		s.to = s.c.Now()
 		s.from = s.to.Add(-rangeStep)
 		s.rangeMoved = false
+		s.stepHelp()
 		return s.reload(false), true
 	}
 	return nil, false
@@ -116,6 +117,7 @@ func (s *ordersScreen) rangeTyping(msg tea.KeyMsg) tea.Cmd {
 		s.rangeIn.Blur()
 		s.from, s.to = from, to
 		s.rangeMoved = true
+		s.stepHelp()
 		return tea.Batch(Status(""), s.reload(false))
 	}
 	var cmd tea.Cmd
@@ -129,4 +131,15 @@ func (s *ordersScreen) span() time.Duration {
 		return d
 	}
 	return rangeStep
+}
+
+// stepHelp says how far [ and ] move now: the range's own length.
+func (s *ordersScreen) stepHelp() {
+	days := int((s.span() + 12*time.Hour) / (24 * time.Hour))
+	unit := strconv.Itoa(days) + " days"
+	if days <= 1 {
+		unit = "a day"
+	}
+	s.older.SetHelp("[", unit+" earlier")
+	s.newer.SetHelp("]", unit+" later")
 }

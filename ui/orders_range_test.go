@@ -47,7 +47,10 @@ func TestDateJumps(t *testing.T) {
 	}
 	s.typeText("2026-09-14")
 	s.keys("enter")
-	s.waitText("Orders  2026-09-14 → 2026-09-14")
+	v = s.waitText("Orders  2026-09-14 → 2026-09-14")
+	if !strings.Contains(v, "[ a day earlier") {
+		t.Fatalf("the help does not say [ moves by the range's length:\n%s", v)
+	}
 	s.keys("[")
 	s.waitText("Orders  2026-09-13 → 2026-09-14") // [ moves by the range's own length (one day)
 	s.keys("t")
