@@ -19,6 +19,9 @@ import (
 	"paydesk/model/safetext"
 )
 
+// maxCardPages bounds the list pages one card search reads from a provider.
+const maxCardPages = 5
+
 // coverageDays is the window the index promises to cover by default, and
 // the one its coverage is stated over.
 const coverageDays = 90
@@ -288,7 +291,24 @@ func (s *searchScreen) askCard(i int, p api.Provider, l4 string, amt decimal.Dec
 	s.asked = append(s.asked, p.Name()+": card last four")
 	now := s.c.Now()
 	q := api.OrderQuery{CardLast4: l4, From: now.AddDate(0, 0, -coverageDays), To: now, Limit: 100}
-	return call(&s.base, func(ctx context.Context) (api.OrderPage, error) { return p.ListOrders(ctx, q) },
+	// A common last four can fill more than a page: follow a few pages
+	// (each one request), newest first.
+	list := func(ctx context.Context) (api.OrderPage, error) {
+		var all api.OrderPage
+		for range maxCardPages {
+			pg, err := p.ListOrders(ctx, q)
+			if err != nil {
+				return all, err
+			}
+			all.Orders = append(all.Orders, pg.Orders...)
+			if pg.Next == "" {
+				return all, nil
+			}
+			q.Cursor = pg.Next
+		}
+		return all, nil
+	}
+	return call(&s.base, list,
 		func(pg api.OrderPage, err error) tea.Msg {
 			m := lookupMsg{gen: gen, provider: i, what: "card last four", err: err}
 			for _, o := range pg.Orders {
