@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"paydesk/api"
+	"paydesk/api/index"
 	"paydesk/api/journal"
 )
 
@@ -48,6 +49,10 @@ type Deps struct {
 	// Bus fans money actions and approval transitions out to every
 	// session, so each one showing the order reads it again. Nil: none.
 	Bus *api.Bus
+	// Index is the order index every session searches (the providers feed
+	// it); Indexer fills it in the background. Nil: none.
+	Index   *index.Index
+	Indexer *index.Indexer
 }
 
 // Identity is who is at the terminal: the OS user at a local console, the
@@ -124,6 +129,7 @@ func NewSession(d Deps, r *lipgloss.Renderer, id Identity, out io.Writer) *Sessi
 		Actor: id.Actor(), Refresh: d.Refresh, Timeout: d.Timeout, Now: d.Now,
 		Copy: OSC52Copier(out), NewKey: d.NewKey,
 		Role: id.Role, Approvals: d.Approvals,
+		Index: d.Index, Indexer: d.Indexer,
 	}
 	if d.Bus != nil {
 		c.events, c.unsubscribe = d.Bus.Subscribe()
