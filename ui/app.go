@@ -140,6 +140,8 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case busMsg:
 		return a.onEvent(msg.e)
+	case approvalsDueMsg:
+		return a.onDue(msg)
 	case tea.KeyMsg:
 		return a.key(msg)
 	}

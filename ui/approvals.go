@@ -100,7 +100,7 @@ func (s *approvalsScreen) reload() {
 			s.cursor = i
 		}
 	}
-	s.c.pendingApprovals = countPending(s.c.Approvals)
+	s.c.pendingApprovals, _ = countPending(s.c.Approvals, s.c.Now())
 }
 
 var (
@@ -270,7 +270,14 @@ func (s *approvalsScreen) View() string {
 	first = max(0, min(first, s.cursor))
 	for i := first; i < len(s.rows) && i < first+fit; i++ {
 		a := s.rows[i]
-		head := fmt.Sprintf("%-9s %s %s  %s", a.State, a.Amount, a.Currency, safetext.Line(a.Describe()))
+		what := "whole order " + safetext.Line(a.OrderRef)
+		if a.OrderRef == "" {
+			what = "whole order " + safetext.Line(a.OrderID)
+		}
+		if a.Action == api.ApprovalRefundPayment {
+			what = "payment " + safetext.Line(a.PaymentID) + " of " + strings.TrimPrefix(what, "whole order ")
+		}
+		head := fmt.Sprintf("%-9s %14s  %s · %s", a.State, a.Amount+" "+a.Currency, a.Provider, what)
 		sub := "  by " + safetext.Line(a.Maker.Name) + " (" + a.Maker.Role.String() + ")"
 		switch {
 		case a.State == api.ApprovalRequested:

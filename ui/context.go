@@ -42,6 +42,8 @@ type Context struct {
 	unsubscribe func()
 	// pendingApprovals is the badge's count, updated on approval events.
 	pendingApprovals int
+	// dueGen tags the badge's expiry timer (App.recount).
+	dueGen int
 	// Index is the order index the providers feed (search, the filter's
 	// extra fields, list rows kept true); nil = none.
 	Index *index.Index

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"time"
+
 	tea "github.com/charmbracelet/bubbletea"
 
 	"paydesk/api"
@@ -32,22 +34,54 @@ func waitEvent(ch <-chan api.Event) tea.Cmd {
 }
 
 // countPending is the number of requests waiting for a decision, for the
-// header's badge. It reads the in-process store, not a provider.
-func countPending(s api.ApprovalStore) int {
+// header's badge, and when the first of them expires. It reads the
+// in-process store, not a provider. A request past its expiry is not
+// counted, whether or not anyone has marked it expired yet.
+func countPending(s api.ApprovalStore, now time.Time) (n int, first time.Time) {
 	if s == nil {
-		return 0
+		return 0, time.Time{}
 	}
 	all, err := s.List()
 	if err != nil {
-		return 0
+		return 0, time.Time{}
 	}
-	n := 0
 	for _, a := range all {
-		if a.State == api.ApprovalRequested {
+		if a.State == api.ApprovalRequested && now.Before(a.ExpiresAt) {
 			n++
+			if first.IsZero() || a.ExpiresAt.Before(first) {
+				first = a.ExpiresAt
+			}
 		}
 	}
-	return n
+	return n, first
+}
+
+// approvalsDueMsg is the badge's timer: the first pending request expires,
+// and no event says so.
+type approvalsDueMsg struct{ gen int }
+
+// recount sets the badge and arms one timer for the next expiry (a newer
+// timer orphans the older one).
+func (a *App) recount() tea.Cmd {
+	if !a.c.seesApprovals() {
+		return nil
+	}
+	now := a.c.Now()
+	n, first := countPending(a.c.Approvals, now)
+	a.c.pendingApprovals = n
+	a.c.dueGen++
+	if first.IsZero() {
+		return nil
+	}
+	gen := a.c.dueGen
+	return tea.Tick(first.Sub(now), func(time.Time) tea.Msg { return approvalsDueMsg{gen} })
+}
+
+func (a *App) onDue(m approvalsDueMsg) tea.Cmd {
+	if m.gen != a.c.dueGen {
+		return nil
+	}
+	return a.recount()
 }
 
 // seesApprovals: only approvers and admins get the approvals screen, its
@@ -61,8 +95,8 @@ func (c *Context) seesApprovals() bool {
 // next event starts again.
 func (a *App) onEvent(e api.Event) tea.Cmd {
 	cmds := []tea.Cmd{waitEvent(a.c.events)}
-	if e.Kind == api.EventApproval && a.c.seesApprovals() {
-		a.c.pendingApprovals = countPending(a.c.Approvals)
+	if e.Kind == api.EventApproval {
+		cmds = append(cmds, a.recount())
 	}
 	if a.top() != nil && e.OrderID != "" {
 		cmds = append(cmds, a.updateTop(OrderChangedMsg{Provider: e.Provider, OrderID: e.OrderID}))
@@ -86,10 +120,7 @@ func (a *App) onEvent(e api.Event) tea.Cmd {
 // startEvents begins the session's event loop and sets the badge's first
 // count.
 func (a *App) startEvents() tea.Cmd {
-	if a.c.seesApprovals() {
-		a.c.pendingApprovals = countPending(a.c.Approvals)
-	}
-	return waitEvent(a.c.events)
+	return tea.Batch(a.recount(), waitEvent(a.c.events))
 }
 
 // approvalAuditor writes approval transitions as audit lines: the action is
