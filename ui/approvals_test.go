@@ -127,3 +127,44 @@ func TestAgentHasNoApprovals(t *testing.T) {
 		t.Fatalf("an approver's help does not list A:\n%s", v)
 	}
 }
+
+// A refund made in one session shows in another session's payment screen
+// at once, with no key pressed and no poll due (the refresh is an hour).
+func TestRefundInOneSessionShowsInAnother(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	ref := h.findOrder(func(o *model.Order) bool {
+		return refundable(o) && len(o.Refunds) == 0 && len(o.Payments) == 1
+	})
+	order := readOrder(t, h.prov, ref)
+	d := approvalDeps(h, journal.AuditorFunc(func(journal.AuditRecord) error { return nil }))
+	watcher := NewSession(d, testStyles().R, Identity{Name: "audit-1", Role: api.RoleViewer, Fingerprint: "SHA256:view"}, io.Discard)
+	agent := NewSession(d, testStyles().R, Identity{Name: "desk-1", Role: api.RoleAgent, Fingerprint: "SHA256:desk"}, io.Discard)
+	defer agent.Close()
+	s := h.runSession(watcher, 80, 24)
+	s.openOrder(ref)
+	pm := order.Payments[0]
+	s.keys("enter")
+	// Its own first read done ("updated …"), so nothing else reads again.
+	s.waitFor("the payment screen, read, with no refunds", func(v string) bool {
+		return strings.Contains(v, "› Payment "+pm.ID) && strings.Contains(v, "Refunds (0)") && strings.Contains(v, "updated")
+	})
+	// Every read the screens asked for is answered: the refund below must
+	// not be picked up by one still on its way.
+	reads := h.prov.(*countingProvider)
+	for last := int64(-1); last != reads.getOrder.Load(); {
+		last = reads.getOrder.Load()
+		time.Sleep(300 * time.Millisecond)
+	}
+	before := reads.getOrder.Load()
+	if _, err := agent.Context.Providers[0].RefundPayment(context.Background(), order.ID, pm.ID, api.RefundPaymentRequest{
+		Amount: model.MustParse("1.00", pm.Amount.Currency), Reason: "goodwill", IdempotencyKey: "k-fanout",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor("the payment screen with the refund", func(v string) bool {
+		return strings.Contains(v, "› Payment "+pm.ID) && strings.Contains(v, "Refunds (1)")
+	})
+	if n := reads.getOrder.Load() - before; n > 2 {
+		t.Errorf("%d order reads after one refund, want at most 2 (the guard's and the screen's)", n)
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"paydesk/api"
 	"paydesk/api/journal"
+	"paydesk/model"
 )
 
 // busMsg is one event from the process's bus (another session's refund, an
@@ -168,4 +169,10 @@ func (l *live) throttled(b *base, te *api.ThrottledError) tea.Cmd {
 		return Status(msg)
 	}
 	return tea.Batch(Status(msg), b.tick(wait, pollTickMsg{gen: l.gen}))
+}
+
+// about reports whether the event is about order o of the provider at index
+// provider in this session.
+func (m OrderChangedMsg) about(c *Context, provider int, o *model.Order) bool {
+	return o != nil && provider < len(c.Providers) && m.Provider == c.Providers[provider].ID() && m.OrderID == o.ID
 }

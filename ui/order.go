@@ -141,7 +141,7 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case OrderChangedMsg:
 		// Another session (or an approval) acted on this order: read it now.
-		if s.order != nil && msg.Provider == s.prov().ID() && (msg.OrderID == s.order.ID || msg.OrderID == s.orderID) && !s.live.paused {
+		if (msg.about(s.c, s.provider, s.order) || msg.Provider == s.prov().ID() && msg.OrderID == s.orderID) && !s.live.paused {
 			return s, s.live.refreshNow(s.fetch)
 		}
 		return s, nil
