@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"paydesk/api/journal"
 )
 
 // ApprovalState is where a four-eyes approval request is in its life:
@@ -58,20 +60,20 @@ var (
 	ErrApprovalExpired = errors.New("approval request expired")
 )
 
-// approvalRows is what a backend provides: rows and an atomic update.
-type approvalRows interface {
-	insert(a Approval) error
-	get(id string) (Approval, error)
-	list() ([]Approval, error)
-	// update runs fn on the current row and stores its result, atomically
+// ApprovalRows is what a backend provides: rows and an atomic update.
+type ApprovalRows interface {
+	Insert(a Approval) error
+	Get(id string) (Approval, error)
+	List() ([]Approval, error)
+	// Update runs fn on the current row and stores its result, atomically
 	// against every other update of the row (in any process or host).
-	update(id string, fn func(*Approval) error) (Approval, error)
+	Update(id string, fn func(*Approval) error) (Approval, error)
 }
 
 // Approvals applies the rules of four-eyes approval over a backend's rows,
 // the same for every backend, and publishes every transition.
 type Approvals struct {
-	rows approvalRows
+	rows ApprovalRows
 	ev   Events
 	now  func() time.Time
 }
@@ -97,7 +99,7 @@ func (s *Approvals) Request(a Approval) (Approval, error) {
 		a.ExpiresAt = now.Add(DefaultApprovalTTL)
 	}
 	a.ExpiresAt = a.ExpiresAt.UTC()
-	if err := s.rows.insert(a); err != nil {
+	if err := s.rows.Insert(a); err != nil {
 		return Approval{}, err
 	}
 	s.publish(a, a.Maker)
@@ -105,12 +107,12 @@ func (s *Approvals) Request(a Approval) (Approval, error) {
 }
 
 // Get returns one request.
-func (s *Approvals) Get(id string) (Approval, error) { return s.rows.get(id) }
+func (s *Approvals) Get(id string) (Approval, error) { return s.rows.Get(id) }
 
 // List returns the requests in the given states (all when none), oldest
 // first.
 func (s *Approvals) List(states ...ApprovalState) ([]Approval, error) {
-	all, err := s.rows.list()
+	all, err := s.rows.List()
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +129,7 @@ func (s *Approvals) List(states ...ApprovalState) ([]Approval, error) {
 func (s *Approvals) Decide(id, approver, approverKey string, approve bool) (Approval, error) {
 	now := s.now().UTC()
 	expired := false
-	a, err := s.rows.update(id, func(a *Approval) error {
+	a, err := s.rows.Update(id, func(a *Approval) error {
 		if a.State != ApprovalRequested {
 			return fmt.Errorf("%w: it is %s", ErrApprovalState, a.State)
 		}
@@ -167,7 +169,7 @@ func (s *Approvals) ExpireDue() ([]Approval, error) {
 		if now.Before(p.ExpiresAt) {
 			continue
 		}
-		a, err := s.rows.update(p.ID, func(a *Approval) error {
+		a, err := s.rows.Update(p.ID, func(a *Approval) error {
 			if a.State != ApprovalRequested {
 				return ErrApprovalState
 			}
@@ -195,7 +197,7 @@ func (s *Approvals) MarkSent(id, actor string) (Approval, error) {
 // MarkOutcome records how a sent request ended (the journal's state:
 // succeeded, failed, unknown, ...). unknown may later be replaced.
 func (s *Approvals) MarkOutcome(id, actor, outcome string) (Approval, error) {
-	a, err := s.rows.update(id, func(a *Approval) error {
+	a, err := s.rows.Update(id, func(a *Approval) error {
 		if a.State != ApprovalSent && !(a.State == ApprovalFinished && a.Outcome == "unknown") {
 			return fmt.Errorf("%w: it is %s", ErrApprovalState, a.State)
 		}
@@ -209,7 +211,7 @@ func (s *Approvals) MarkOutcome(id, actor, outcome string) (Approval, error) {
 }
 
 func (s *Approvals) move(id, actor string, from, to ApprovalState, outcome string) (Approval, error) {
-	a, err := s.rows.update(id, func(a *Approval) error {
+	a, err := s.rows.Update(id, func(a *Approval) error {
 		if a.State != from {
 			return fmt.Errorf("%w: it is %s, not %s", ErrApprovalState, a.State, from)
 		}
@@ -229,3 +231,17 @@ func (s *Approvals) publish(a Approval, actor string) {
 	_, _ = s.ev.Publish(Event{Kind: KindApproval, Provider: a.Provider, Account: a.Account, OrderID: a.OrderID,
 		ApprovalID: a.ID, State: string(a.State), Actor: actor})
 }
+
+// NewApprovals puts the approval rules over a backend's rows; ev (may be
+// nil) gets an event per transition, now is the clock.
+func NewApprovals(rows ApprovalRows, ev Events, now func() time.Time) *Approvals {
+	if now == nil {
+		now = time.Now
+	}
+	return &Approvals{rows: rows, ev: ev, now: now}
+}
+
+// Publishing wraps a journal backend so every intent snapshot it records is
+// also published to ev (a backend that publishes in the same transaction
+// does not need it).
+func Publishing(b journal.Backend, ev Events) journal.Backend { return publishing{Backend: b, ev: ev} }

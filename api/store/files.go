@@ -190,11 +190,11 @@ func (r *fileApprovals) all() (map[string]Approval, []string, error) {
 	return m, order, err
 }
 
-func (r *fileApprovals) insert(a Approval) error {
+func (r *fileApprovals) Insert(a Approval) error {
 	return withFlock(r.path, func() error { return appendJSON(r.path, a) })
 }
 
-func (r *fileApprovals) get(id string) (Approval, error) {
+func (r *fileApprovals) Get(id string) (Approval, error) {
 	m, _, err := r.all()
 	if err != nil {
 		return Approval{}, err
@@ -206,7 +206,7 @@ func (r *fileApprovals) get(id string) (Approval, error) {
 	return a, nil
 }
 
-func (r *fileApprovals) list() ([]Approval, error) {
+func (r *fileApprovals) List() ([]Approval, error) {
 	m, order, err := r.all()
 	out := make([]Approval, 0, len(order))
 	for _, id := range order {
@@ -215,11 +215,11 @@ func (r *fileApprovals) list() ([]Approval, error) {
 	return out, err
 }
 
-func (r *fileApprovals) update(id string, fn func(*Approval) error) (Approval, error) {
+func (r *fileApprovals) Update(id string, fn func(*Approval) error) (Approval, error) {
 	var a Approval
 	err := withFlock(r.path, func() error {
 		var err error
-		if a, err = r.get(id); err != nil {
+		if a, err = r.Get(id); err != nil {
 			return err
 		}
 		if err := fn(&a); err != nil {

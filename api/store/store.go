@@ -67,7 +67,7 @@ type UnavailableError struct {
 }
 
 func (e *UnavailableError) Error() string {
-	return fmt.Sprintf("nothing sent: paydesk could not %s in the shared store (%s): %v. Money actions wait until it is back "+
+	return fmt.Sprintf("paydesk could not %s in the shared store (%s): %v. Money actions wait until it is back "+
 		"(paydesk reconnects by itself); orders and refunds can still be read", e.Op, e.Where, e.Err)
 }
 
