@@ -120,12 +120,12 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) Journal() journal.Backend   { return intents{s} }
-func (s *Store) Audit() store.AuditLog      { return auditLog{s} }
+func (s *Store) Journal() journal.Backend    { return intents{s} }
+func (s *Store) Audit() store.AuditLog       { return auditLog{s} }
 func (s *Store) Approvals() *store.Approvals { return s.approvals }
-func (s *Store) Events() store.Events       { return events{s} }
-func (s *Store) Describe() string           { return s.where }
-func (s *Store) Close() error               { s.pool.Close(); return nil }
+func (s *Store) Events() store.Events        { return events{s} }
+func (s *Store) Describe() string            { return s.where }
+func (s *Store) Close() error                { s.pool.Close(); return nil }
 
 // Pool is the connection pool (tests use it to play an outage).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
