@@ -719,9 +719,15 @@ func (fb *Files) Lock(k Key, actor string) (Unlocker, error) {
 		defer f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			be := &BusyError{Provider: provider, OrderID: orderID}
-			var h holder
-			if b, rerr := os.ReadFile(f.Name()); rerr == nil && json.Unmarshal(b, &h) == nil {
-				be.Actor, be.PID, be.Since = h.Actor, h.PID, h.Since
+			// The holder writes its name just after taking the lock: give
+			// it a moment, so the agent who waits is told who.
+			for try := 0; try < 10; try++ {
+				var h holder
+				if b, rerr := os.ReadFile(f.Name()); rerr == nil && json.Unmarshal(b, &h) == nil {
+					be.Actor, be.PID, be.Since = h.Actor, h.PID, h.Since
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
 			}
 			return nil, be
 		}
