@@ -38,10 +38,10 @@ import (
 	"paydesk/api/digitalriver"
 	"paydesk/api/forage"
 	"paydesk/api/journal"
-	"paydesk/api/store"
-	"paydesk/api/store/pg"
 	"paydesk/api/moyasar"
 	"paydesk/api/sandbox"
+	"paydesk/api/store"
+	"paydesk/api/store/pg"
 	"paydesk/ui"
 	"paydesk/ui/sshserve"
 )
