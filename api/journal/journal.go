@@ -251,6 +251,10 @@ type Options struct {
 	// Backend keeps the intents and takes the per-order locks; default the
 	// files in Dir. A shared store (PostgreSQL) plugs in here.
 	Backend Backend
+	// StepHook, when set, is called after each step of a send ("prepared",
+	// "sent", "after_call"): fault injection, so a test can kill the process
+	// exactly there, whichever backend the journal runs on.
+	StepHook func(step string)
 	// Accounts maps a provider id to the account it is configured for (base
 	// URL plus merchant or account id). Intents and locks are keyed by it.
 	Accounts map[string]string
@@ -338,14 +342,14 @@ func Open(o Options) (*Journal, error) {
 		o.Now = time.Now
 	}
 	if o.Backend != nil {
-		return &Journal{dir: o.Dir, opts: o, be: o.Backend}, nil
+		return &Journal{dir: o.Dir, opts: o, be: o.Backend, testHook: o.StepHook}, nil
 	}
 	fb, err := OpenFiles(o.Dir, o.Now)
 	if err != nil {
 		return nil, err
 	}
 	o.Dir = fb.dir
-	return &Journal{dir: fb.dir, opts: o, be: fb}, nil
+	return &Journal{dir: fb.dir, opts: o, be: fb, testHook: o.StepHook}, nil
 }
 
 // Files is the default Backend: per-order JSON-lines files and flock(2)

@@ -321,3 +321,6 @@ func (e *fileEvents) Subscribe(ctx context.Context, after int64) <-chan Event {
 	}()
 	return ch
 }
+
+// JournalDir is the journal's directory.
+func (s *Files) JournalDir() string { return s.raw.Dir() }

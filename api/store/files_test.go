@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -24,3 +25,21 @@ func openFiles(t *testing.T) (store.Store, store.Store) {
 }
 
 func TestFilesConformance(t *testing.T) { storetest.Run(t, openFiles) }
+
+func filesJournal() storetest.Journal {
+	return storetest.Journal{
+		Open: func(t *testing.T) (store.Store, store.Store, []string) {
+			a, b := openFiles(t)
+			return a, b, []string{"PAYDESK_STORETEST_DIR=" + filepath.Dir(a.(*store.Files).JournalDir())}
+		},
+		Reopen: func() (store.Store, error) {
+			dir := os.Getenv("PAYDESK_STORETEST_DIR")
+			return store.OpenFiles(store.FilesOptions{JournalDir: filepath.Join(dir, "journal"), AuditPath: filepath.Join(dir, "audit.jsonl")})
+		},
+		HelperTest: "TestFilesStoreChild",
+	}
+}
+
+func TestFilesStoreChild(t *testing.T) { storetest.Child(t, filesJournal().Reopen) }
+
+func TestFilesJournal(t *testing.T) { storetest.RunJournal(t, filesJournal()) }
