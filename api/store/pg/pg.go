@@ -492,3 +492,12 @@ func (r approvalRows) Update(id string, fn func(*store.Approval) error) (store.A
 	})
 	return out, err
 }
+
+// ParseURL checks a database URL and returns its connection settings.
+func ParseURL(url string) (*pgconn.Config, error) {
+	cfg, err := pgconn.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a valid postgres:// URL", store.EnvDatabaseURL)
+	}
+	return cfg, nil
+}
