@@ -302,20 +302,34 @@ func (j intents) Lock(k journal.Key, actor string) (journal.Unlocker, error) {
 	}
 	if !got {
 		be := &journal.BusyError{Provider: k.Provider, OrderID: k.OrderID}
-		var host string
-		var pid int32
-		if err := c.QueryRow(ctx, `SELECT actor, host, pid, since FROM paydesk_lock_holders WHERE lock_key = $1`, key).
-			Scan(&be.Actor, &host, &pid, &be.Since); err == nil {
-			be.PID = int(pid)
-			if host != "" {
-				be.Actor += " on " + host
+		// The winner writes its name just after taking the lock: give it
+		// a moment, and believe only a row whose session holds a lock.
+		for try := 0; try < 10; try++ {
+			var host string
+			var pid int32
+			err := c.QueryRow(ctx, `SELECT h.actor, h.host, h.pid, h.since FROM paydesk_lock_holders h
+				WHERE h.lock_key = $1 AND EXISTS (SELECT 1 FROM pg_locks l
+					WHERE l.pid = h.backend_pid AND l.locktype = 'advisory' AND l.granted)`, key).
+				Scan(&be.Actor, &host, &pid, &be.Since)
+			if err == nil {
+				be.PID = int(pid)
+				if host != "" {
+					be.Actor += " on " + host
+				}
+				break
 			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
 		c.Release()
 		return nil, be
 	}
-	_, err = c.Exec(ctx, `INSERT INTO paydesk_lock_holders (lock_key, actor, host, pid, since) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (lock_key) DO UPDATE SET actor = EXCLUDED.actor, host = EXCLUDED.host, pid = EXCLUDED.pid, since = EXCLUDED.since`,
+	_, err = c.Exec(ctx, `INSERT INTO paydesk_lock_holders (lock_key, actor, host, pid, since, backend_pid)
+		VALUES ($1, $2, $3, $4, $5, pg_backend_pid())
+		ON CONFLICT (lock_key) DO UPDATE SET actor = EXCLUDED.actor, host = EXCLUDED.host, pid = EXCLUDED.pid,
+			since = EXCLUDED.since, backend_pid = EXCLUDED.backend_pid`,
 		key, actor, j.s.opts.Host, os.Getpid(), j.s.opts.Now().UTC())
 	if err != nil {
 		l := &orderLock{c: c, key: key}

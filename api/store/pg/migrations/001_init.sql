@@ -23,7 +23,10 @@ CREATE TABLE paydesk_lock_holders (
     actor    text NOT NULL,
     host     text NOT NULL,
     pid      integer NOT NULL,
-    since    timestamptz NOT NULL
+    since    timestamptz NOT NULL,
+    -- the holding session: a row is believed only while that session
+    -- holds an advisory lock (rows of released locks are left behind)
+    backend_pid integer NOT NULL
 );
 
 -- The audit chain: seq is gapless (assigned under a lock), line is the

@@ -45,6 +45,9 @@ func Main(m *testing.M) {
 				why = "could not start a throwaway PostgreSQL from " + bin + ": " + err.Error()
 			} else {
 				baseURL, stop = u, s
+				// Child processes the tests start (crash tests) inherit
+				// this cluster instead of starting, and leaking, their own.
+				os.Setenv(EnvURL, u)
 			}
 		} else {
 			why = "no PostgreSQL: install the postgresql package (Debian: apt-get install postgresql) or set " +
