@@ -43,3 +43,21 @@ func filesJournal() storetest.Journal {
 func TestFilesStoreChild(t *testing.T) { storetest.Child(t, filesJournal().Reopen) }
 
 func TestFilesJournal(t *testing.T) { storetest.RunJournal(t, filesJournal()) }
+
+// go test ./api/store -run '^$' -bench . -benchtime 300x
+func BenchmarkFiles(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) (store.Store, store.Store) {
+		dir := b.TempDir()
+		o := store.FilesOptions{JournalDir: filepath.Join(dir, "journal"), AuditPath: filepath.Join(dir, "audit.jsonl")}
+		x, err := store.OpenFiles(o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		y, err := store.OpenFiles(o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { x.Close(); y.Close() })
+		return x, y
+	})
+}
