@@ -103,6 +103,12 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("%s is not a valid postgres:// URL", store.EnvDatabaseURL)
 	}
 	cfg.ConnConfig.ConnectTimeout = opTimeout
+	if !strings.Contains(url, "pool_max_conns") {
+		// Every money action in flight holds a connection for its order's
+		// lock: pgxpool's default (4 on a small host) would make the fifth
+		// concurrent refund on a busy server wait, then fail.
+		cfg.MaxConns = 32
+	}
 	if cfg.ConnConfig.RuntimeParams == nil {
 		cfg.ConnConfig.RuntimeParams = map[string]string{}
 	}

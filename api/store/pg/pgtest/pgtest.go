@@ -65,11 +65,16 @@ func Main(m *testing.M) {
 // (fails under CI=true) when there is no PostgreSQL.
 func URL(t testing.TB) string {
 	t.Helper()
+	if baseURL == "" && why == "" {
+		// A package whose TestMain is not pgtest.Main still uses a
+		// database named in the environment (CI exports one).
+		baseURL = os.Getenv(EnvURL)
+		if baseURL == "" {
+			why = EnvURL + " is not set (go test ./api/store/pg starts a throwaway cluster by itself; .ci/run exports one for every package)"
+		}
+	}
 	if baseURL == "" {
 		msg := why
-		if msg == "" {
-			msg = "pgtest.Main was not called from TestMain"
-		}
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("PostgreSQL tests cannot run: %s", msg)
 		}
