@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,5 +97,28 @@ func TestRecoverLeavesAnotherAccountsIntent(t *testing.T) {
 	}
 	if len(f.Calls()) != 0 {
 		t.Fatalf("m1's provider was called for m2's intent: %+v", f.Calls())
+	}
+}
+
+type downErr struct{}
+
+func (downErr) Error() string          { return "shared store unreachable" }
+func (downErr) StoreUnavailable() bool { return true }
+
+// With the shared store down, the refusal says to wait for it, not to free
+// disk space; nothing is sent.
+func TestAuditRefusalWhenStoreDownSaysSo(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC)}
+	j, err := Open(Options{Dir: t.TempDir(), Now: clk.Now, Auditor: AuditorFunc(func(AuditRecord) error { return downErr{} })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFake(clk, api.IdempotencyHeader)
+	_, err = Wrap(f, j, "alice").RefundPayment(context.Background(), "o1", "p1", api.RefundPaymentRequest{Amount: model.MustParse("1.00", "USD")})
+	if !errors.Is(err, ErrAuditUnavailable) || !strings.Contains(err.Error(), "shared store is back") || strings.Contains(err.Error(), "disk") {
+		t.Fatalf("refusal: %v", err)
+	}
+	if len(f.Calls()) != 0 {
+		t.Fatalf("sent without an audit line: %+v", f.Calls())
 	}
 }

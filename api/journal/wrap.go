@@ -38,7 +38,16 @@ type AuditError struct {
 	Err    error  // the audit log's error
 }
 
+// storeDown is implemented by errors that say the shared store (PostgreSQL)
+// is unreachable: disk advice would send the agent the wrong way.
+type storeDown interface{ StoreUnavailable() bool }
+
 func (e *AuditError) Error() string {
+	var sd storeDown
+	if errors.As(e.Err, &sd) && sd.StoreUnavailable() {
+		return fmt.Sprintf("nothing sent: the audit log could not record %s (%v). paydesk moves no money without an audit line: "+
+			"confirm again once the shared store is back (paydesk reconnects by itself)", e.Action, e.Err)
+	}
 	return fmt.Sprintf("nothing sent: the audit log could not record %s (%v). paydesk moves no money without an audit line: "+
 		"free disk space, or run `paydesk audit verify` and repair or restore the audit log as it says, then confirm again", e.Action, e.Err)
 }

@@ -73,6 +73,10 @@ func (e *UnavailableError) Error() string {
 
 func (e *UnavailableError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
 
+// StoreUnavailable marks the error for packages that cannot import this one
+// (the journal words its refusal by it).
+func (e *UnavailableError) StoreUnavailable() bool { return true }
+
 // Event kinds.
 const (
 	// KindIntent: a journal intent changed state (a refund was prepared,

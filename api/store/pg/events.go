@@ -3,7 +3,6 @@ package pg
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"time"
 
@@ -174,10 +173,7 @@ func (ev events) listen(ctx context.Context, after *int64, ch chan<- store.Event
 		}
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
-			if errors.Is(err, context.Canceled) {
-				return err
-			}
-			return err
+			return err // reconnect (or stop, if ctx ended)
 		}
 		if seq, _ := strconv.ParseInt(n.Payload, 10, 64); seq != 0 && seq <= *after {
 			continue // already delivered by a catch-up read
