@@ -139,7 +139,9 @@ func (ev events) Subscribe(ctx context.Context, after int64) <-chan store.Event 
 }
 
 func (ev events) listen(ctx context.Context, after *int64, ch chan<- store.Event) error {
-	conn, err := pgx.ConnectConfig(ctx, ev.s.cfg.ConnConfig.Copy())
+	cc := ev.s.cfg.ConnConfig.Copy()
+	cc.RuntimeParams["application_name"] = "paydesk-listen"
+	conn, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {
 		return err
 	}

@@ -308,3 +308,43 @@ func TestPasswordNotInErrors(t *testing.T) {
 		}
 	}
 }
+
+// A subscriber whose connection is killed reconnects by itself and gets
+// the events published meanwhile, in order, none twice.
+func TestSubscriberCatchesUpAfterReconnect(t *testing.T) {
+	a, b := openTwo(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sub := b.Events().Subscribe(ctx, 0)
+	if _, err := a.Events().Publish(store.Event{Kind: store.KindIntent, OrderID: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	if e := <-sub; e.OrderID != "first" {
+		t.Fatalf("first event %+v", e)
+	}
+	var killed int
+	if err := a.Pool().QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = 'paydesk-listen' AND datname = current_database()`).Scan(&killed); err != nil || killed != 1 {
+		t.Fatalf("killed %d listeners, %v", killed, err)
+	}
+	for i := range 5 {
+		if _, err := a.Events().Publish(store.Event{Kind: store.KindIntent, OrderID: fmt.Sprint("missed-", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		select {
+		case e := <-sub:
+			if e.OrderID != fmt.Sprint("missed-", i) || e.Seq != int64(i+2) {
+				t.Fatalf("after reconnect got %+v, want missed-%d at seq %d", e, i, i+2)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("event %d not delivered after the listener was killed", i)
+		}
+	}
+	select {
+	case e := <-sub:
+		t.Fatalf("extra event %+v", e)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
