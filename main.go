@@ -37,6 +37,7 @@ import (
 	"paydesk/api/audit"
 	"paydesk/api/digitalriver"
 	"paydesk/api/forage"
+	"paydesk/api/index"
 	"paydesk/api/journal"
 	"paydesk/api/moyasar"
 	"paydesk/api/sandbox"
@@ -330,6 +331,11 @@ func runConsole(args []string) error {
 	}
 	defer safety.Close()
 	recoverVia := recoveryProviders(providers, f.readOnly)
+	stopIndex, err := safety.startIndex(providers)
+	if err != nil {
+		return err
+	}
+	defer stopIndex()
 
 	r := lipgloss.NewRenderer(os.Stdout)
 	r.SetHasDarkBackground(darkBackground())
@@ -340,6 +346,7 @@ func runConsole(args []string) error {
 		Providers: providers, Journal: safety.journal, Sandbox: sb != nil, ReadOnly: f.readOnly,
 		Refresh: f.refresh, Timeout: 10 * time.Second, Now: time.Now,
 		NewKey: func() string { return uuid.NewString() },
+		Index:  safety.index, Indexer: safety.indexer,
 	}, r, ui.Identity{Name: actor()}, os.Stdout)
 	p := tea.NewProgram(s.App, tea.WithAltScreen())
 	// Earlier sessions' unresolved money actions are checked while the
@@ -415,16 +422,21 @@ func runServe(args []string) error {
 		defer sb.Close()
 		logger.Info("no provider configured: serving the embedded sandbox")
 	}
-	// One read of an order serves every session watching it for one
-	// refresh interval; changes forget it at once.
-	for i, p := range providers {
-		providers[i] = api.Shared(p, *refresh, time.Now)
-	}
 	safety, err := openSafety(sb != nil)
 	if err != nil {
 		return err
 	}
 	defer safety.Close()
+	stopIndex, err := safety.startIndex(providers)
+	if err != nil {
+		return err
+	}
+	defer stopIndex()
+	// One read of an order serves every session watching it for one
+	// refresh interval; changes forget it at once.
+	for i, p := range providers {
+		providers[i] = api.Shared(p, *refresh, time.Now)
+	}
 	// Earlier runs' unresolved money actions are checked in the background,
 	// as the console does; the journal refuses money actions on their orders
 	// until checked. Progress goes to the server log.
@@ -442,6 +454,7 @@ func runServe(args []string) error {
 			Refresh: *refresh, Timeout: 10 * time.Second, Now: time.Now,
 			NewKey:       func() string { return uuid.NewString() },
 			RefundLimits: api.DefaultRefundLimits(),
+			Index:        safety.index, Indexer: safety.indexer,
 		},
 	})
 	if err != nil {
@@ -624,8 +637,10 @@ func darkBackground() bool {
 type safety struct {
 	journal *journal.Journal
 	audit   *audit.Log
-	shared  *pg.Store // PAYDESK_DATABASE_URL: journal, locks and audit in PostgreSQL
-	tmp     string    // removed on Close (embedded sandbox only)
+	index   *index.Index   // the order index, beside the journal
+	indexer *index.Indexer // fills it in the background; nil when switched off
+	shared  *pg.Store      // PAYDESK_DATABASE_URL: journal, locks and audit in PostgreSQL
+	tmp     string         // removed on Close (embedded sandbox only)
 }
 
 // databaseURL is PAYDESK_DATABASE_URL from the environment or the
@@ -649,21 +664,10 @@ func openShared(url string) (*pg.Store, error) {
 func openSafety(embedded bool) (*safety, error) {
 	s := &safety{}
 	accounts := providerAccounts()
-	if url := databaseURL(); url != "" {
-		if embedded {
-			return nil, fmt.Errorf("%s is set but no provider is configured: the embedded sandbox's data dies with this process, "+
-				"so it must not share a journal. Run `paydesk sandbox` once and point every paydesk at it (see the README)", store.EnvDatabaseURL)
-		}
-		st, err := openShared(url)
-		if err != nil {
-			return nil, err
-		}
-		s.shared = st
-		if s.journal, err = journal.Open(journal.Options{Backend: st.Journal(), Auditor: journal.AuditTo(st.Audit()), Accounts: accounts}); err != nil {
-			st.Close()
-			return nil, err
-		}
-		return s, nil
+	url := databaseURL()
+	if url != "" && embedded {
+		return nil, fmt.Errorf("%s is set but no provider is configured: the embedded sandbox's data dies with this process, "+
+			"so it must not share a journal. Run `paydesk sandbox` once and point every paydesk at it (see the README)", store.EnvDatabaseURL)
 	}
 	stateDir := os.Getenv("PAYDESK_STATE_DIR")
 	auditPath := os.Getenv(audit.EnvPath)
@@ -680,23 +684,46 @@ func openSafety(embedded bool) (*safety, error) {
 			auditPath = filepath.Join(tmp, "audit.jsonl")
 		}
 	}
-	if auditPath == "" {
-		p, err := audit.DefaultPath()
-		if err != nil {
-			return nil, err
-		}
-		auditPath = p
-	}
-	var err error
-	if s.audit, err = audit.Open(auditPath); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("audit log: %w", err)
-	}
 	dir := ""
 	if stateDir != "" {
 		dir = filepath.Join(stateDir, "journal")
 	}
-	if s.journal, err = journal.Open(journal.Options{Dir: dir, Auditor: journal.AuditLog(s.audit), Accounts: accounts}); err != nil {
+	var err error
+	if url != "" {
+		// Journal, locks and audit chain in PostgreSQL, shared with every
+		// paydesk pointed at it; the order index stays on this host.
+		if s.shared, err = openShared(url); err != nil {
+			s.Close()
+			return nil, err
+		}
+		if s.journal, err = journal.Open(journal.Options{Backend: s.shared.Journal(), Auditor: journal.AuditTo(s.shared.Audit()), Accounts: accounts}); err != nil {
+			s.Close()
+			return nil, err
+		}
+	} else {
+		if auditPath == "" {
+			p, err := audit.DefaultPath()
+			if err != nil {
+				return nil, err
+			}
+			auditPath = p
+		}
+		if s.audit, err = audit.Open(auditPath); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("audit log: %w", err)
+		}
+		if s.journal, err = journal.Open(journal.Options{Dir: dir, Auditor: journal.AuditLog(s.audit), Accounts: accounts}); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if dir == "" {
+		if dir, err = journal.DefaultDir(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if s.index, err = index.Open(filepath.Join(filepath.Dir(dir), "index")); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -744,6 +771,9 @@ func recoveryMsg(pr journal.RecoveryProgress) ui.RecoveryMsg {
 }
 
 func (s *safety) Close() {
+	if s.index != nil {
+		s.index.Close()
+	}
 	if s.audit != nil {
 		s.audit.Close()
 	}
@@ -753,6 +783,42 @@ func (s *safety) Close() {
 	if s.tmp != "" {
 		os.RemoveAll(s.tmp)
 	}
+}
+
+// startIndex puts the order index around each provider, innermost, so it
+// sees every read first-hand, and starts the background indexer within its
+// share of each provider's budget (PAYDESK_INDEX_SHARE, PAYDESK_INDEX_DAYS).
+// stop ends the indexer, waits for it and saves the index.
+func (s *safety) startIndex(providers []api.Provider) (stop func(), err error) {
+	cfg, err := index.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range providers {
+		providers[i] = index.Wrap(p, s.index, indexAccount(p.ID()))
+	}
+	stopSave := s.index.AutoSave(time.Minute)
+	if cfg.Share == 0 {
+		return stopSave, nil
+	}
+	s.indexer = index.NewIndexer(s.index, providers, indexAccount, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.indexer.Run(ctx); close(done) }()
+	return func() { cancel(); <-done; stopSave() }, nil
+}
+
+// indexAccount tells apart accounts of one provider in the order index: the
+// base URL (and Forage merchant) it was read from. "" on the embedded
+// sandbox, whose index lives in its own temporary directory.
+func indexAccount(providerID string) string {
+	switch providerID {
+	case "forage":
+		return os.Getenv(forage.EnvBaseURL) + " " + os.Getenv(forage.EnvMerchantAccount)
+	case "moyasar":
+		return os.Getenv("MOYASAR_BASE_URL")
+	}
+	return os.Getenv("DIGITALRIVER_BASE_URL")
 }
 
 func actor() string {
