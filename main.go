@@ -41,6 +41,8 @@ import (
 	"paydesk/api/journal"
 	"paydesk/api/moyasar"
 	"paydesk/api/sandbox"
+	"paydesk/api/store"
+	"paydesk/api/store/pg"
 	"paydesk/ui"
 	"paydesk/ui/sshserve"
 )
@@ -204,6 +206,11 @@ func runAudit(args []string) error {
 	if fs.NArg() > 0 {
 		return errors.New(auditUsage)
 	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "audit-log" })
+	if url := databaseURL(); url != "" && !explicit {
+		return auditShared(url, args[0], head)
+	}
 	if args[0] == "head" {
 		a, err := audit.HeadAnchor(*path)
 		if err != nil {
@@ -230,6 +237,35 @@ func runAudit(args []string) error {
 		return auditErr(*path, err)
 	}
 	fmt.Printf("audit log %s: %d lines, chain intact, and line %d matches the anchored head\n", *path, n, a.Lines)
+	return nil
+}
+
+// auditShared is verify or head against the PostgreSQL audit table.
+func auditShared(url, cmd, head string) error {
+	var a audit.Anchor
+	if head != "" {
+		var err error
+		if a, err = audit.ParseAnchor(head); err != nil {
+			return err
+		}
+	}
+	st, err := openShared(url)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, h, err := st.Audit().Verify(context.Background(), a)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cmd == "head":
+		fmt.Println(h)
+	case head == "":
+		fmt.Printf("audit log %s: %d rows, chain intact (without --head, rows removed from the end or a re-hashed tail cannot be seen)\n", st.Describe(), n)
+	default:
+		fmt.Printf("audit log %s: %d rows, chain intact, and row %d matches the anchored head\n", st.Describe(), n, a.Lines)
+	}
 	return nil
 }
 
@@ -486,6 +522,26 @@ func namedCredentials(getenv func(string) string) error {
 	return nil
 }
 
+// providerAccounts names the account each configured provider acts on, so
+// intents and locks of two accounts never mix: base URL, plus the merchant
+// account for Forage. (Moyasar and Digital River identify the account only
+// by its secret key, which never goes into the journal.)
+func providerAccounts() map[string]string {
+	file, _ := api.LoadCredentials(api.CredentialsPath(os.Getenv))
+	getenv := api.Getenv(file)
+	out := map[string]string{}
+	if fc, ok, _ := forage.ConfigFromEnv(getenv); ok {
+		out[forage.ProviderID] = strings.TrimRight(fc.BaseURL, "/") + " merchant " + fc.MerchantAccount
+	}
+	if mc, ok, _ := moyasar.ConfigFromEnv(getenv); ok {
+		out[moyasar.ProviderID] = strings.TrimRight(mc.BaseURL, "/")
+	}
+	if dc, ok, _ := digitalriver.ConfigFromEnv(getenv); ok {
+		out[digitalriver.ProviderID] = strings.TrimRight(dc.BaseURL, "/")
+	}
+	return out
+}
+
 // configureProviders builds a client for every provider whose base URL is
 // set; with none set it starts the embedded sandbox and connects to all three.
 func configureProviders() ([]api.Provider, *sandbox.Sandbox, error) {
@@ -583,7 +639,22 @@ type safety struct {
 	audit   *audit.Log
 	index   *index.Index   // the order index, beside the journal
 	indexer *index.Indexer // fills it in the background; nil when switched off
+	shared  *pg.Store      // PAYDESK_DATABASE_URL: journal, locks and audit in PostgreSQL
 	tmp     string         // removed on Close (embedded sandbox only)
+}
+
+// databaseURL is PAYDESK_DATABASE_URL from the environment or the
+// credentials file (it may hold a password).
+func databaseURL() string {
+	file, _ := api.LoadCredentials(api.CredentialsPath(os.Getenv))
+	return api.Getenv(file)(store.EnvDatabaseURL)
+}
+
+// openShared opens the PostgreSQL store, applying its migrations.
+func openShared(url string) (*pg.Store, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return pg.Open(ctx, url, pg.Options{})
 }
 
 // openSafety opens the journal and the audit log. On the embedded sandbox
@@ -592,6 +663,12 @@ type safety struct {
 // refs on every run, so its intents must never meet a real provider's.
 func openSafety(embedded bool) (*safety, error) {
 	s := &safety{}
+	accounts := providerAccounts()
+	url := databaseURL()
+	if url != "" && embedded {
+		return nil, fmt.Errorf("%s is set but no provider is configured: the embedded sandbox's data dies with this process, "+
+			"so it must not share a journal. Run `paydesk sandbox` once and point every paydesk at it (see the README)", store.EnvDatabaseURL)
+	}
 	stateDir := os.Getenv("PAYDESK_STATE_DIR")
 	auditPath := os.Getenv(audit.EnvPath)
 	if embedded {
@@ -607,25 +684,38 @@ func openSafety(embedded bool) (*safety, error) {
 			auditPath = filepath.Join(tmp, "audit.jsonl")
 		}
 	}
-	if auditPath == "" {
-		p, err := audit.DefaultPath()
-		if err != nil {
-			return nil, err
-		}
-		auditPath = p
-	}
-	var err error
-	if s.audit, err = audit.Open(auditPath); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("audit log: %w", err)
-	}
 	dir := ""
 	if stateDir != "" {
 		dir = filepath.Join(stateDir, "journal")
 	}
-	if s.journal, err = journal.Open(journal.Options{Dir: dir, Auditor: journal.AuditLog(s.audit)}); err != nil {
-		s.Close()
-		return nil, err
+	var err error
+	if url != "" {
+		// Journal, locks and audit chain in PostgreSQL, shared with every
+		// paydesk pointed at it; the order index stays on this host.
+		if s.shared, err = openShared(url); err != nil {
+			s.Close()
+			return nil, err
+		}
+		if s.journal, err = journal.Open(journal.Options{Backend: s.shared.Journal(), Auditor: journal.AuditTo(s.shared.Audit()), Accounts: accounts}); err != nil {
+			s.Close()
+			return nil, err
+		}
+	} else {
+		if auditPath == "" {
+			p, err := audit.DefaultPath()
+			if err != nil {
+				return nil, err
+			}
+			auditPath = p
+		}
+		if s.audit, err = audit.Open(auditPath); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("audit log: %w", err)
+		}
+		if s.journal, err = journal.Open(journal.Options{Dir: dir, Auditor: journal.AuditLog(s.audit), Accounts: accounts}); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	if dir == "" {
 		if dir, err = journal.DefaultDir(); err != nil {
@@ -686,6 +776,9 @@ func (s *safety) Close() {
 	}
 	if s.audit != nil {
 		s.audit.Close()
+	}
+	if s.shared != nil {
+		s.shared.Close()
 	}
 	if s.tmp != "" {
 		os.RemoveAll(s.tmp)
