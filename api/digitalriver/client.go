@@ -89,25 +89,6 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// advised wraps an error decoder with Digital River's advice: one line in
-// words naming what to check. Non-JSON answers keep their (scrubbed, then
-// cut) excerpt from the transport.
-func advised(dec api.ErrorDecoder) api.ErrorDecoder {
-	return func(status int, h http.Header, body []byte) *api.Error {
-		e := dec(status, h, body)
-		if e == nil {
-			e = &api.Error{Message: string(body)}
-		}
-		switch status {
-		case http.StatusUnauthorized:
-			e.Hint = "Digital River refused the API key: check DIGITALRIVER_API_KEY"
-		case http.StatusForbidden:
-			e.Hint = "Digital River refused this API key access: check DIGITALRIVER_API_KEY is a secret key for this account"
-		}
-		return e
-	}
-}
-
 // ID implements api.Provider.
 func (c *Client) ID() string { return ProviderID }
 

@@ -16,16 +16,6 @@ import (
 // caller's own deadline is what ran out.
 const reconcileTimeout = 10 * time.Second
 
-// createBody is POST /refunds. Field order and the fixed-scale amount keep
-// the bytes identical for identical requests.
-type createBody struct {
-	OrderID  string         `json:"orderId"`
-	Currency string         `json:"currency"`
-	Amount   json.Number    `json:"amount"`
-	Reason   string         `json:"reason,omitempty"`
-	Metadata model.Metadata `json:"metadata"`
-}
-
 // RefundOrder implements api.Provider: one refund of the order's
 // availableToRefundAmount, which must equal the total the agent confirmed
 // (r.Expected); if it moved in between, nothing is sent.
