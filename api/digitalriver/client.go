@@ -296,17 +296,23 @@ func (c *Client) UpdateRefund(ctx context.Context, orderID, refundID string, u a
 	return decodeRefund(resp.Body)
 }
 
+// Environment variables that point the console at a Digital River account.
+const (
+	EnvBaseURL = "DIGITALRIVER_BASE_URL"
+	EnvAPIKey  = "DIGITALRIVER_API_KEY"
+)
+
 // ConfigFromEnv reads DIGITALRIVER_BASE_URL and DIGITALRIVER_API_KEY. ok is
 // false when no base URL is set (the provider is not configured); a base URL
 // without a key is an error that names the missing variable.
 func ConfigFromEnv(getenv func(string) string) (cfg Config, ok bool, err error) {
-	base := strings.TrimSpace(getenv("DIGITALRIVER_BASE_URL"))
+	base := strings.TrimSpace(getenv(EnvBaseURL))
 	if base == "" {
 		return Config{}, false, nil
 	}
-	key := strings.TrimSpace(getenv("DIGITALRIVER_API_KEY"))
+	key := strings.TrimSpace(getenv(EnvAPIKey))
 	if key == "" {
-		return Config{}, true, fmt.Errorf("digitalriver: DIGITALRIVER_BASE_URL is set but DIGITALRIVER_API_KEY is not")
+		return Config{}, true, fmt.Errorf("digitalriver: %s is set but %s is not", EnvBaseURL, EnvAPIKey)
 	}
 	return Config{BaseURL: base, APIKey: api.NewSecret(key)}, true, nil
 }
