@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,33 +15,22 @@ import (
 
 	"paydesk/api"
 	sbx "paydesk/api/sandbox/digitalriver"
+	"paydesk/api/sandbox/sandboxtest"
 	"paydesk/model"
 )
 
 const testKey = "sk_test_demo"
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type fixture struct {
 	t   *testing.T
 	srv *httptest.Server
-	clk *clock
+	clk *sandboxtest.Clock
 	c   *Client
 }
 
 func newFixture(t *testing.T, o sbx.Options) *fixture {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}
+	clk := sandboxtest.NewClock(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
 	if o.Now == nil {
 		o.Now = clk.Now
 	}
@@ -52,8 +40,7 @@ func newFixture(t *testing.T, o sbx.Options) *fixture {
 	if o.Orders == 0 {
 		o.Orders = 120
 	}
-	srv := httptest.NewServer(sbx.New(o))
-	t.Cleanup(srv.Close)
+	srv := sandboxtest.Serve(t, sbx.New(o))
 	c, err := New(Config{
 		BaseURL: srv.URL, APIKey: api.NewSecret(testKey),
 		Limiter: rate.NewLimiter(rate.Inf, 1),
@@ -244,7 +231,7 @@ func TestRefundPaymentSettles(t *testing.T) {
 	if err != nil || len(res2.Refunds) != 1 || res2.Refunds[0].ID != r.ID {
 		t.Fatalf("repeat: %v %+v", err, res2)
 	}
-	f.clk.Add(3 * time.Second)
+	f.clk.Advance(3 * time.Second)
 	got, err := f.c.GetRefund(ctx, o.ID, r.ID)
 	if err != nil || got.Status != model.StatusSucceeded {
 		t.Fatalf("settled: %v %+v", err, got)
