@@ -106,8 +106,7 @@ func newEnv(t *testing.T, o envOpt) *env {
 		h = o.shim(h)
 	}
 	e.rec = &recorder{next: h, hits: map[string]int{}, stat: map[int]int{}}
-	e.srv = httptest.NewServer(e.rec)
-	t.Cleanup(e.srv.Close)
+	e.srv = sandboxtest.Serve(t, e.rec)
 	e.client = e.newClient()
 	return e
 }
