@@ -37,7 +37,8 @@ type Config struct {
 	RoundTripper http.RoundTripper
 	Retry        api.RetryPolicy
 	// Limiter paces requests; nil = the process-wide limiter for this key,
-	// kept under Digital River's 25 req/s (test keys) or 250 req/s (live).
+	// kept under Digital River's 25 req/s (test keys) or 250 req/s (live)
+	// and shared by every SSH session of paydesk serve.
 	Limiter *rate.Limiter
 	// ListLimit is the page size for order lists when the query gives none
 	// (default 25).

@@ -39,7 +39,8 @@ type Config struct {
 	Now          func() time.Time // nil = time.Now
 	Retry        api.RetryPolicy  // zero = the transport's defaults
 	// Limiter is the request budget; nil = the process-wide limiter of this
-	// account: 900 requests per 5 minutes with a burst of 30.
+	// account (900 requests per 5 minutes, burst 30), which every SSH
+	// session of paydesk serve shares with the others.
 	Limiter *rate.Limiter
 }
 

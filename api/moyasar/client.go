@@ -80,7 +80,9 @@ func New(cfg Config) (*Client, error) {
 	lim := cfg.Limiter
 	if lim == nil {
 		// MPG publishes no rate limit; 10 requests a second with a burst of 10
-		// is gentle and still fast for one console.
+		// is gentle. It is one budget per account for the whole process, so
+		// under paydesk serve every SSH session draws from it (api.Shared
+		// coalesces their reads first).
 		lim = api.SharedLimiter("moyasar "+base, 100*time.Millisecond, 10)
 	}
 	size := cfg.PageSize

@@ -1,7 +1,9 @@
 // Package sandbox runs the fake provider APIs (Forage, Moyasar PG, Digital
 // River) over real HTTP on loopback, for `paydesk sandbox` and for the
-// console's embedded demo mode. It only wires the provider sandbox packages
-// together; it shares no code with the API clients.
+// embedded sandbox that `paydesk` and `paydesk serve` start when no provider
+// is configured (serve starts one for the process, and every SSH session
+// uses it). It only wires the provider sandbox packages together; it shares
+// no code with the API clients.
 package sandbox
 
 import (
