@@ -35,6 +35,8 @@ import (
 
 	"paydesk/api"
 	"paydesk/api/audit"
+	"paydesk/api/forage"
+	"paydesk/api/index"
 	"paydesk/api/journal"
 	"paydesk/api/providers"
 	"paydesk/api/sandbox"
@@ -296,6 +298,11 @@ func runConsole(args []string) error {
 	}
 	defer safety.Close()
 	recoverVia := recoveryProviders(providers, f.readOnly)
+	stopIndex, err := safety.startIndex(providers)
+	if err != nil {
+		return err
+	}
+	defer stopIndex()
 
 	r := lipgloss.NewRenderer(os.Stdout)
 	r.SetHasDarkBackground(darkBackground())
@@ -306,6 +313,7 @@ func runConsole(args []string) error {
 		Providers: providers, Journal: safety.journal, Sandbox: sb != nil, ReadOnly: f.readOnly,
 		Refresh: f.refresh, Timeout: 10 * time.Second, Now: time.Now,
 		NewKey: func() string { return uuid.NewString() },
+		Index:  safety.index, Indexer: safety.indexer,
 	}, r, ui.Identity{Name: actor()}, os.Stdout)
 	p := tea.NewProgram(s.App, tea.WithAltScreen())
 	// Earlier sessions' unresolved money actions are checked while the
@@ -381,16 +389,21 @@ func runServe(args []string) error {
 		defer sb.Close()
 		logger.Info("no provider configured: serving the embedded sandbox")
 	}
-	// One read of an order serves every session watching it for one
-	// refresh interval; changes forget it at once.
-	for i, p := range providers {
-		providers[i] = api.Shared(p, *refresh, time.Now)
-	}
 	safety, err := openSafety(sb != nil)
 	if err != nil {
 		return err
 	}
 	defer safety.Close()
+	stopIndex, err := safety.startIndex(providers)
+	if err != nil {
+		return err
+	}
+	defer stopIndex()
+	// One read of an order serves every session watching it for one
+	// refresh interval; changes forget it at once.
+	for i, p := range providers {
+		providers[i] = api.Shared(p, *refresh, time.Now)
+	}
 	// Earlier runs' unresolved money actions are checked in the background,
 	// as the console does; the journal refuses money actions on their orders
 	// until checked. Progress goes to the server log.
@@ -408,6 +421,7 @@ func runServe(args []string) error {
 			Refresh: *refresh, Timeout: 10 * time.Second, Now: time.Now,
 			NewKey:       func() string { return uuid.NewString() },
 			RefundLimits: api.DefaultRefundLimits(),
+			Index:        safety.index, Indexer: safety.indexer,
 		},
 	})
 	if err != nil {
@@ -505,7 +519,9 @@ func darkBackground() bool {
 type safety struct {
 	journal *journal.Journal
 	audit   *audit.Log
-	tmp     string // removed on Close (embedded sandbox only)
+	index   *index.Index   // the order index, beside the journal
+	indexer *index.Indexer // fills it in the background; nil when switched off
+	tmp     string         // removed on Close (embedded sandbox only)
 }
 
 // openSafety opens the journal and the audit log. On the embedded sandbox
@@ -546,6 +562,16 @@ func openSafety(embedded bool) (*safety, error) {
 		dir = filepath.Join(stateDir, "journal")
 	}
 	if s.journal, err = journal.Open(journal.Options{Dir: dir, Auditor: journal.AuditLog(s.audit)}); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if dir == "" {
+		if dir, err = journal.DefaultDir(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if s.index, err = index.Open(filepath.Join(filepath.Dir(dir), "index")); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -593,12 +619,51 @@ func recoveryMsg(pr journal.RecoveryProgress) ui.RecoveryMsg {
 }
 
 func (s *safety) Close() {
+	if s.index != nil {
+		s.index.Close()
+	}
 	if s.audit != nil {
 		s.audit.Close()
 	}
 	if s.tmp != "" {
 		os.RemoveAll(s.tmp)
 	}
+}
+
+// startIndex puts the order index around each provider, innermost, so it
+// sees every read first-hand, and starts the background indexer within its
+// share of each provider's budget (PAYDESK_INDEX_SHARE, PAYDESK_INDEX_DAYS).
+// stop ends the indexer, waits for it and saves the index.
+func (s *safety) startIndex(providers []api.Provider) (stop func(), err error) {
+	cfg, err := index.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range providers {
+		providers[i] = index.Wrap(p, s.index, indexAccount(p.ID()))
+	}
+	stopSave := s.index.AutoSave(time.Minute)
+	if cfg.Share == 0 {
+		return stopSave, nil
+	}
+	s.indexer = index.NewIndexer(s.index, providers, indexAccount, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.indexer.Run(ctx); close(done) }()
+	return func() { cancel(); <-done; stopSave() }, nil
+}
+
+// indexAccount tells apart accounts of one provider in the order index: the
+// base URL (and Forage merchant) it was read from. "" on the embedded
+// sandbox, whose index lives in its own temporary directory.
+func indexAccount(providerID string) string {
+	switch providerID {
+	case "forage":
+		return os.Getenv(forage.EnvBaseURL) + " " + os.Getenv(forage.EnvMerchantAccount)
+	case "moyasar":
+		return os.Getenv("MOYASAR_BASE_URL")
+	}
+	return os.Getenv("DIGITALRIVER_BASE_URL")
 }
 
 func actor() string {
