@@ -35,7 +35,6 @@ import (
 
 	"paydesk/api"
 	"paydesk/api/audit"
-	"paydesk/api/forage"
 	"paydesk/api/index"
 	"paydesk/api/journal"
 	"paydesk/api/providers"
@@ -656,15 +655,7 @@ func (s *safety) startIndex(providers []api.Provider) (stop func(), err error) {
 // indexAccount tells apart accounts of one provider in the order index: the
 // base URL (and Forage merchant) it was read from. "" on the embedded
 // sandbox, whose index lives in its own temporary directory.
-func indexAccount(providerID string) string {
-	switch providerID {
-	case "forage":
-		return os.Getenv(forage.EnvBaseURL) + " " + os.Getenv(forage.EnvMerchantAccount)
-	case "moyasar":
-		return os.Getenv("MOYASAR_BASE_URL")
-	}
-	return os.Getenv("DIGITALRIVER_BASE_URL")
-}
+func indexAccount(providerID string) string { return providers.Account(providerID, os.Getenv) }
 
 func actor() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {

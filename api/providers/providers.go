@@ -22,6 +22,9 @@ type Entry struct {
 	// not configured; a configuration that is set but incomplete or unsafe is
 	// an error naming the variable.
 	FromEnv func(getenv func(string) string) (p api.Provider, ok bool, err error)
+	// Account names one account of this provider from the same settings
+	// (the order index keeps accounts of one provider apart by it).
+	Account func(getenv func(string) string) string
 }
 
 // All lists the provider clients, in the order the console shows them.
@@ -33,6 +36,9 @@ var All = []Entry{
 		FromEnv: func(getenv func(string) string) (api.Provider, bool, error) {
 			return build(forage.ConfigFromEnv, forage.New, getenv)
 		},
+		Account: func(getenv func(string) string) string {
+			return getenv(forage.EnvBaseURL) + " " + getenv(forage.EnvMerchantAccount)
+		},
 	},
 	{
 		ID:  moyasar.ProviderID,
@@ -40,6 +46,7 @@ var All = []Entry{
 		FromEnv: func(getenv func(string) string) (api.Provider, bool, error) {
 			return build(moyasar.ConfigFromEnv, moyasar.New, getenv)
 		},
+		Account: func(getenv func(string) string) string { return getenv(moyasar.EnvBaseURL) },
 	},
 	{
 		ID:  digitalriver.ProviderID,
@@ -47,6 +54,7 @@ var All = []Entry{
 		FromEnv: func(getenv func(string) string) (api.Provider, bool, error) {
 			return build(digitalriver.ConfigFromEnv, digitalriver.New, getenv)
 		},
+		Account: func(getenv func(string) string) string { return getenv(digitalriver.EnvBaseURL) },
 	},
 }
 
@@ -81,4 +89,15 @@ func FromEnv(getenv func(string) string) ([]api.Provider, error) {
 		}
 	}
 	return out, nil
+}
+
+// Account is the account name of provider id from getenv's settings ("" for
+// a provider not in All).
+func Account(id string, getenv func(string) string) string {
+	for _, e := range All {
+		if e.ID == id {
+			return e.Account(getenv)
+		}
+	}
+	return ""
 }

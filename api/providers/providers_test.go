@@ -62,3 +62,23 @@ func TestFromEnv(t *testing.T) {
 		}
 	}
 }
+
+// Two accounts of one provider have different names; Forage's names the
+// merchant too, since one base URL serves many merchants.
+func TestAccount(t *testing.T) {
+	env := map[string]string{
+		"FORAGE_BASE_URL": "https://api.joinforage.app", "FORAGE_MERCHANT_ACCOUNT": "9000055",
+		"MOYASAR_BASE_URL": "https://api.moyasar.com", "DIGITALRIVER_BASE_URL": "https://api.digitalriver.com",
+	}
+	getenv := func(k string) string { return env[k] }
+	for id, want := range map[string]string{
+		"forage":       "https://api.joinforage.app 9000055",
+		"moyasar":      "https://api.moyasar.com",
+		"digitalriver": "https://api.digitalriver.com",
+		"unknown":      "",
+	} {
+		if got := Account(id, getenv); got != want {
+			t.Errorf("Account(%s) = %q, want %q", id, got, want)
+		}
+	}
+}
