@@ -494,3 +494,12 @@ func decodeView(body []byte) (*orderView, error) {
 	}
 	return view(&w)
 }
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
