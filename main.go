@@ -35,11 +35,9 @@ import (
 
 	"paydesk/api"
 	"paydesk/api/audit"
-	"paydesk/api/digitalriver"
-	"paydesk/api/forage"
 	"paydesk/api/index"
 	"paydesk/api/journal"
-	"paydesk/api/moyasar"
+	"paydesk/api/providers"
 	"paydesk/api/sandbox"
 	"paydesk/api/store"
 	"paydesk/api/store/pg"
@@ -143,9 +141,10 @@ func printVersion(w io.Writer) {
 
 func runSandbox(args []string) error {
 	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
-	forageAddr := fs.String("forage-addr", "127.0.0.1:7001", "Forage listen address")
-	moyasarAddr := fs.String("moyasar-addr", "127.0.0.1:7002", "Moyasar PG listen address")
-	drAddr := fs.String("digitalriver-addr", "127.0.0.1:7003", "Digital River listen address")
+	addrs := map[string]*string{}
+	for _, p := range sandbox.Providers() {
+		addrs[p.ID] = fs.String(p.ID+"-addr", p.DefaultAddr, p.Name+" listen address")
+	}
 	orders := fs.Int("orders", 200, "orders to seed per provider")
 	seed := fs.Int64("seed", 1, "random seed: same seed, same data")
 	latency := fs.Duration("refund-latency", 3*time.Second, "how long a refund stays processing")
@@ -159,9 +158,12 @@ func runSandbox(args []string) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("paydesk sandbox takes no argument %q", fs.Arg(0))}
 	}
+	listen := map[string]string{}
+	for id, a := range addrs {
+		listen[id] = *a
+	}
 	sb, err := sandbox.Start(sandbox.Config{
-		ForageAddr: *forageAddr, MoyasarAddr: *moyasarAddr, DigitalRiverAddr: *drAddr,
-		Orders: *orders, Seed: *seed, RefundLatency: *latency, Chaos: *chaos,
+		Addrs: listen, Orders: *orders, Seed: *seed, RefundLatency: *latency, Chaos: *chaos,
 	})
 	if err != nil {
 		return err
@@ -169,7 +171,7 @@ func runSandbox(args []string) error {
 	fmt.Printf("paydesk sandbox: serving fake providers (seed %d, %d orders each, refund latency %s)\n\n", *seed, *orders, *latency)
 	fmt.Print(sb.Summary())
 	fmt.Println("\nTo point a console at it (in another shell), paste:")
-	fmt.Print(sandboxExports(sb.ForageURL, sb.MoyasarURL, sb.DigitalRiverURL))
+	fmt.Print(sb.Exports())
 	if *chaos != "" {
 		fmt.Printf("\nchaos: %s (send X-Sandbox-No-Chaos: 1 to read undisturbed)\n", *chaos)
 	}
@@ -482,25 +484,6 @@ func runServe(args []string) error {
 	return srv.Serve(l)
 }
 
-// sandboxExports is one ready-to-paste export line per setting, per
-// provider, for a console in another shell.
-func sandboxExports(forageURL, moyasarURL, drURL string) string {
-	var b strings.Builder
-	for _, kv := range [][2]string{
-		{"FORAGE_BASE_URL", forageURL},
-		{"FORAGE_CLIENT_ID", sandbox.ForageClientID},
-		{"FORAGE_CLIENT_SECRET", sandbox.ForageClientSecret},
-		{"FORAGE_MERCHANT_ACCOUNT", sandbox.ForageMerchantAccount},
-		{"MOYASAR_BASE_URL", moyasarURL},
-		{"MOYASAR_API_KEY", sandbox.MoyasarAPIKey},
-		{"DIGITALRIVER_BASE_URL", drURL},
-		{"DIGITALRIVER_API_KEY", sandbox.DigitalRiverAPIKey},
-	} {
-		fmt.Fprintf(&b, "export %s=%s\n", kv[0], kv[1])
-	}
-	return b.String()
-}
-
 // namedCredentials refuses a PAYDESK_CREDENTIALS that names a file paydesk
 // cannot read. Without this a typo in the path meant no credentials, hence
 // no provider, hence the embedded sandbox: an agent would believe they were
@@ -543,7 +526,8 @@ func providerAccounts() map[string]string {
 }
 
 // configureProviders builds a client for every provider whose base URL is
-// set; with none set it starts the embedded sandbox and connects to all three.
+// set (api/providers lists them); with none set it starts the embedded
+// sandbox and builds the same clients from the sandbox's own settings.
 func configureProviders() ([]api.Provider, *sandbox.Sandbox, error) {
 	if err := namedCredentials(os.Getenv); err != nil {
 		return nil, nil, err
@@ -552,70 +536,23 @@ func configureProviders() ([]api.Provider, *sandbox.Sandbox, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	getenv := api.Getenv(file)
-	var providers []api.Provider
-	add := func(p api.Provider, err error) error {
-		if err != nil {
-			return err
-		}
-		providers = append(providers, p)
-		return nil
-	}
-	if fc, ok, err := forage.ConfigFromEnv(getenv); err != nil {
+	clients, err := providers.FromEnv(api.Getenv(file))
+	if err != nil {
 		return nil, nil, err
-	} else if ok {
-		if err := add(forage.New(fc)); err != nil {
-			return nil, nil, err
-		}
 	}
-	if mc, ok, err := moyasar.ConfigFromEnv(getenv); err != nil {
-		return nil, nil, err
-	} else if ok {
-		if err := add(moyasar.New(mc)); err != nil {
-			return nil, nil, err
-		}
-	}
-	if dc, ok, err := digitalriver.ConfigFromEnv(getenv); err != nil {
-		return nil, nil, err
-	} else if ok {
-		if err := add(digitalriver.New(dc)); err != nil {
-			return nil, nil, err
-		}
-	}
-	if len(providers) > 0 {
-		return providers, nil, nil
+	if len(clients) > 0 {
+		return clients, nil, nil
 	}
 	sb, err := sandbox.Start(sandbox.Config{Seed: 1})
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting the embedded sandbox: %w", err)
 	}
-	providers, err = sandboxProviders(sb)
+	clients, err = providers.FromEnv(sb.Getenv)
 	if err != nil {
 		sb.Close()
 		return nil, nil, err
 	}
-	return providers, sb, nil
-}
-
-// sandboxProviders connects one client to each of the sandbox's providers,
-// with the sandbox's fixed credentials.
-func sandboxProviders(sb *sandbox.Sandbox) ([]api.Provider, error) {
-	fc, err := forage.New(forage.Config{
-		BaseURL: sb.ForageURL, ClientID: sandbox.ForageClientID,
-		ClientSecret: api.NewSecret(sandbox.ForageClientSecret), MerchantAccount: sandbox.ForageMerchantAccount,
-	})
-	if err != nil {
-		return nil, err
-	}
-	mc, err := moyasar.New(moyasar.Config{BaseURL: sb.MoyasarURL, APIKey: api.NewSecret(sandbox.MoyasarAPIKey)})
-	if err != nil {
-		return nil, err
-	}
-	dc, err := digitalriver.New(digitalriver.Config{BaseURL: sb.DigitalRiverURL, APIKey: api.NewSecret(sandbox.DigitalRiverAPIKey)})
-	if err != nil {
-		return nil, err
-	}
-	return []api.Provider{fc, mc, dc}, nil
+	return clients, sb, nil
 }
 
 // darkBackground decides light or dark colours without asking the terminal:
@@ -811,15 +748,7 @@ func (s *safety) startIndex(providers []api.Provider) (stop func(), err error) {
 // indexAccount tells apart accounts of one provider in the order index: the
 // base URL (and Forage merchant) it was read from. "" on the embedded
 // sandbox, whose index lives in its own temporary directory.
-func indexAccount(providerID string) string {
-	switch providerID {
-	case "forage":
-		return os.Getenv(forage.EnvBaseURL) + " " + os.Getenv(forage.EnvMerchantAccount)
-	case "moyasar":
-		return os.Getenv("MOYASAR_BASE_URL")
-	}
-	return os.Getenv("DIGITALRIVER_BASE_URL")
-}
+func indexAccount(providerID string) string { return providers.Account(providerID, os.Getenv) }
 
 func actor() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
