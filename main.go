@@ -513,14 +513,10 @@ func providerAccounts() map[string]string {
 	file, _ := api.LoadCredentials(api.CredentialsPath(os.Getenv))
 	getenv := api.Getenv(file)
 	out := map[string]string{}
-	if fc, ok, _ := forage.ConfigFromEnv(getenv); ok {
-		out[forage.ProviderID] = strings.TrimRight(fc.BaseURL, "/") + " merchant " + fc.MerchantAccount
-	}
-	if mc, ok, _ := moyasar.ConfigFromEnv(getenv); ok {
-		out[moyasar.ProviderID] = strings.TrimRight(mc.BaseURL, "/")
-	}
-	if dc, ok, _ := digitalriver.ConfigFromEnv(getenv); ok {
-		out[digitalriver.ProviderID] = strings.TrimRight(dc.BaseURL, "/")
+	for _, e := range providers.All {
+		if getenv(e.Env[0]) != "" {
+			out[e.ID] = e.Account(getenv)
+		}
 	}
 	return out
 }

@@ -6,6 +6,8 @@
 package providers
 
 import (
+	"strings"
+
 	"paydesk/api"
 	"paydesk/api/digitalriver"
 	"paydesk/api/forage"
@@ -37,7 +39,7 @@ var All = []Entry{
 			return build(forage.ConfigFromEnv, forage.New, getenv)
 		},
 		Account: func(getenv func(string) string) string {
-			return getenv(forage.EnvBaseURL) + " " + getenv(forage.EnvMerchantAccount)
+			return strings.TrimRight(getenv(forage.EnvBaseURL), "/") + " merchant " + getenv(forage.EnvMerchantAccount)
 		},
 	},
 	{
@@ -46,7 +48,7 @@ var All = []Entry{
 		FromEnv: func(getenv func(string) string) (api.Provider, bool, error) {
 			return build(moyasar.ConfigFromEnv, moyasar.New, getenv)
 		},
-		Account: func(getenv func(string) string) string { return getenv(moyasar.EnvBaseURL) },
+		Account: func(getenv func(string) string) string { return strings.TrimRight(getenv(moyasar.EnvBaseURL), "/") },
 	},
 	{
 		ID:  digitalriver.ProviderID,
@@ -54,7 +56,9 @@ var All = []Entry{
 		FromEnv: func(getenv func(string) string) (api.Provider, bool, error) {
 			return build(digitalriver.ConfigFromEnv, digitalriver.New, getenv)
 		},
-		Account: func(getenv func(string) string) string { return getenv(digitalriver.EnvBaseURL) },
+		Account: func(getenv func(string) string) string {
+			return strings.TrimRight(getenv(digitalriver.EnvBaseURL), "/")
+		},
 	},
 }
 

@@ -72,7 +72,7 @@ func TestAccount(t *testing.T) {
 	}
 	getenv := func(k string) string { return env[k] }
 	for id, want := range map[string]string{
-		"forage":       "https://api.joinforage.app 9000055",
+		"forage":       "https://api.joinforage.app merchant 9000055",
 		"moyasar":      "https://api.moyasar.com",
 		"digitalriver": "https://api.digitalriver.com",
 		"unknown":      "",
