@@ -396,3 +396,46 @@ func TestApprovalsFileKeepsRequestsAcrossARestart(t *testing.T) {
 		t.Fatalf("temporary files left behind: %v", m)
 	}
 }
+
+// Two approvers confirming the same request at once: one approval, one
+// refund; the other is told the request is no longer waiting.
+func TestTwoApproversAtOnceMoveMoneyOnce(t *testing.T) {
+	e := newApprovalEnv(t)
+	o, pm := e.bigOrder("15.00")
+	a := e.request(e.as("desk-1", api.RoleAgent, "SHA256:maker"), o, pm, "15.00")
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, who := range []api.Provider{
+		e.as("lead-1", api.RoleApprover, "SHA256:one"),
+		e.as("lead-2", api.RoleApprover, "SHA256:two"),
+	} {
+		wg.Go(func() { _, errs[i] = desk(t, who).Approve(context.Background(), a.ID) })
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, api.ErrApprovalState), errors.Is(err, journal.ErrEarlierSucceeded):
+		default:
+			var be *journal.BusyError
+			if !errors.As(err, &be) {
+				t.Errorf("the other approval: %v", err)
+			}
+		}
+	}
+	if ok < 1 {
+		t.Fatalf("no approval went through: %v", errs)
+	}
+	if n := e.posts.Load(); n != 1 {
+		t.Fatalf("%d refund requests reached the sandbox, want 1", n)
+	}
+	after, err := e.cl.GetOrder(context.Background(), o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.Refunds) != 1 {
+		t.Fatalf("the order has %d refunds, want 1", len(after.Refunds))
+	}
+}
