@@ -230,7 +230,9 @@ func (g guard) Approve(ctx context.Context, id string) (*RefundResult, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			// The line above said approved; this one says it did not
+			// happen (another approver was first, or it expired).
+			return nil, g.refuse(pre, ApprovalApproved, "not_approved", err)
 		}
 		g.published(a)
 	}
@@ -325,7 +327,7 @@ func (g guard) Reject(id string) (Approval, error) {
 		return nil
 	})
 	if err != nil {
-		return a, err
+		return a, g.refuse(pre, ApprovalRejected, "not_rejected", err)
 	}
 	g.published(a)
 	return a, nil

@@ -439,3 +439,25 @@ func TestTwoApproversAtOnceMoveMoneyOnce(t *testing.T) {
 		t.Fatalf("the order has %d refunds, want 1", len(after.Refunds))
 	}
 }
+
+// A rejected request moves nothing and cannot be approved afterwards; an
+// agent cannot reject someone else's request.
+func TestRejectedRequestIsClosed(t *testing.T) {
+	e := newApprovalEnv(t)
+	o, pm := e.bigOrder("15.00")
+	a := e.request(e.as("desk-1", api.RoleAgent, "SHA256:maker"), o, pm, "15.00")
+	if _, err := desk(t, e.as("desk-2", api.RoleAgent, "SHA256:other")).Reject(a.ID); !errors.Is(err, api.ErrForbidden) {
+		t.Fatalf("another agent rejected: %v", err)
+	}
+	approver := e.as("lead-1", api.RoleApprover, "SHA256:approver")
+	r, err := desk(t, approver).Reject(a.ID)
+	if err != nil || r.State != api.ApprovalRejected || r.Approver == nil || r.Approver.Name != "lead-1" {
+		t.Fatalf("reject: %+v, %v", r, err)
+	}
+	if _, err := desk(t, e.as("lead-2", api.RoleApprover, "SHA256:two")).Approve(context.Background(), a.ID); !errors.Is(err, api.ErrApprovalState) {
+		t.Fatalf("approval after rejection: %v", err)
+	}
+	if n := e.posts.Load(); n != 0 {
+		t.Fatalf("%d refund requests reached the sandbox", n)
+	}
+}
