@@ -449,6 +449,14 @@ func runServe(args []string) error {
 	}
 	stopRecovery := safety.startRecovery(recoveryProviders(providers, *readOnly), logRecovery, logRecovery)
 	defer stopRecovery()
+	// Approval requests live beside the journal, so a restart keeps the
+	// pending and approved ones (an approved one resumes with its key).
+	approvalsPath := filepath.Join(safety.stateDir, "approvals.json")
+	approvals, err := api.OpenApprovals(approvalsPath)
+	if err != nil {
+		return err
+	}
+	logger.Info("approvals", "file", approvalsPath)
 	srv, err := sshserve.New(sshserve.Config{
 		Addr: *listen, HostKeyPEM: pem, UsersPath: *users, Log: logger, IdleTimeout: *idle,
 		Deps: ui.Deps{
@@ -456,7 +464,9 @@ func runServe(args []string) error {
 			Refresh: *refresh, Timeout: 10 * time.Second, Now: time.Now,
 			NewKey:       func() string { return uuid.NewString() },
 			RefundLimits: api.DefaultRefundLimits(),
-			Index:        safety.index, Indexer: safety.indexer,
+			Approvals:    approvals, ApprovalAudit: safety.auditor(),
+			Bus:   api.NewBus(),
+			Index: safety.index, Indexer: safety.indexer,
 		},
 	})
 	if err != nil {
@@ -574,6 +584,18 @@ type safety struct {
 	indexer *index.Indexer // fills it in the background; nil when switched off
 	shared  *pg.Store      // PAYDESK_DATABASE_URL: journal, locks and audit in PostgreSQL
 	tmp     string         // removed on Close (embedded sandbox only)
+	// stateDir holds this host's files beside the journal (the order
+	// index, serve's approval requests), wherever the journal itself is.
+	stateDir string
+}
+
+// auditor is the audit chain the journal writes to, for other writers of
+// audit lines (serve's approvals): the file log, or PostgreSQL's chain.
+func (s *safety) auditor() journal.Auditor {
+	if s.shared != nil {
+		return journal.AuditTo(s.shared.Audit())
+	}
+	return journal.AuditLog(s.audit)
 }
 
 // databaseURL is PAYDESK_DATABASE_URL from the environment or the
@@ -656,7 +678,8 @@ func openSafety(embedded bool) (*safety, error) {
 			return nil, err
 		}
 	}
-	if s.index, err = index.Open(filepath.Join(filepath.Dir(dir), "index")); err != nil {
+	s.stateDir = filepath.Dir(dir)
+	if s.index, err = index.Open(filepath.Join(s.stateDir, "index")); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -63,7 +63,7 @@ func NewApp(c *Context, home func(c *Context, provider int) Screen) *App {
 }
 
 // Init opens the active provider's home screen.
-func (a *App) Init() tea.Cmd { return a.ensureHome() }
+func (a *App) Init() tea.Cmd { return tea.Batch(a.ensureHome(), a.startEvents()) }
 
 func (a *App) ensureHome() tea.Cmd {
 	i := a.c.Active
@@ -138,6 +138,10 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 			a.status, a.statusAt = StatusMsg{Text: msg.Text}, a.c.Now()
 		}
 		return nil
+	case busMsg:
+		return a.onEvent(msg.e)
+	case approvalsDueMsg:
+		return a.onDue(msg)
 	case tea.KeyMsg:
 		return a.key(msg)
 	}
@@ -201,6 +205,11 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 			return nil
 		case key.Matches(msg, k.NextProvider) && len(a.c.Providers) > 1:
 			return a.switchProvider()
+		case key.Matches(msg, k.Approvals) && a.c.seesApprovals():
+			if _, on := a.top().(*approvalsScreen); !on {
+				return a.push(newApprovalsScreen(a.c))
+			}
+			return nil
 		case key.Matches(msg, k.Back) && len(a.stack()) > 1:
 			// esc is back on every screen above home; a screen that takes
 			// text (a form, a filter) says so with Typing and handles it.
@@ -428,6 +437,9 @@ func (a *App) header() string {
 	var badges []string
 	if a.c.ReadOnly {
 		badges = append(badges, s.ReadOnly.Render("READ-ONLY"))
+	}
+	if a.c.seesApprovals() && a.c.pendingApprovals > 0 {
+		badges = append(badges, s.Sandbox.Render(fmt.Sprintf("%d TO APPROVE", a.c.pendingApprovals)))
 	}
 	if a.c.Sandbox {
 		badges = append(badges, s.Sandbox.Render("SANDBOX"))

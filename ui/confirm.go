@@ -127,6 +127,11 @@ func (s *confirmScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		return s, s.startSend()
 	case sentMsg:
 		s.sending = false
+		if pe, ok := api.AsPendingApproval(msg.err); ok {
+			// Above the limit: nothing was sent, a request waits for a
+			// second person. That is this flow's result, not an error.
+			msg.done, msg.err = ActionDone{Message: pe.Error()}, nil
+		}
 		if msg.err != nil {
 			s.err = msg.err
 			s.frozen = api.IsOutcomeUnknown(msg.err)

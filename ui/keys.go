@@ -14,6 +14,9 @@ type KeyMap struct {
 	Copy, Help, Quit                      key.Binding
 	// FocusNext moves between the tables of one screen (payments, refunds).
 	FocusNext key.Binding
+	// Approvals opens the four-eyes approval requests; only approvers and
+	// admins have it switched on (NewSession).
+	Approvals key.Binding
 }
 
 // DefaultKeys returns the key map; readOnly switches off every mutating key.
@@ -42,7 +45,9 @@ func DefaultKeys(readOnly bool) *KeyMap {
 		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:         key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		FocusNext:    key.NewBinding(key.WithKeys("right", "left", "l", "h"), key.WithHelp("←/→", "payments/refunds")),
+		Approvals:    key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "approvals")),
 	}
+	k.Approvals.SetEnabled(false)
 	if readOnly {
 		for _, b := range []*key.Binding{&k.Edit, &k.RefundPart, &k.RefundAll, &k.Cancel} {
 			b.SetEnabled(false)
@@ -53,7 +58,7 @@ func DefaultKeys(readOnly bool) *KeyMap {
 
 // Global lists the keys every screen shares, for full help.
 func (k *KeyMap) Global() []key.Binding {
-	return []key.Binding{k.Back, k.NextProvider, k.Help, k.Quit}
+	return []key.Binding{k.Back, k.NextProvider, k.Approvals, k.Help, k.Quit}
 }
 
 // Movement lists the cursor keys, for full help.

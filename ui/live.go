@@ -43,6 +43,11 @@ type live struct {
 // failed records a read that failed: the error goes to the status line and
 // the next poll backs off.
 func (l *live) failed(b *base, err error) tea.Cmd {
+	if te, ok := api.AsThrottled(err); ok {
+		// Not a failure: the budget every session shares is spent for
+		// now. Say when the next read goes, and wait at least that long.
+		return l.throttled(b, te)
+	}
 	l.errShown = true
 	l.errStreak++
 	return tea.Batch(StatusErr(err), l.next(b))

@@ -139,6 +139,12 @@ func (s *orderScreen) fetch() tea.Cmd {
 
 func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
+	case OrderChangedMsg:
+		// Another session (or an approval) acted on this order: read it now.
+		if (msg.about(s.c, s.provider, s.order) || msg.Provider == s.prov().ID() && msg.OrderID == s.orderID) && !s.live.paused {
+			return s, s.live.refreshNow(s.fetch)
+		}
+		return s, nil
 	case orderLoadedMsg:
 		if !s.live.accept(msg.gen) {
 			return s, nil

@@ -105,6 +105,11 @@ func (s *paymentScreen) setOrder(o *model.Order) {
 
 func (s *paymentScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
+	case OrderChangedMsg:
+		if msg.about(s.c, s.provider, s.order) && !s.live.paused {
+			return s, s.live.refreshNow(s.fetch)
+		}
+		return s, nil
 	case orderLoadedMsg:
 		if !s.live.accept(msg.gen) {
 			return s, nil

@@ -87,6 +87,11 @@ func (s *refundScreen) take(r *model.Refund) {
 
 func (s *refundScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
+	case OrderChangedMsg:
+		if msg.about(s.c, s.provider, s.order) && !s.live.paused {
+			return s, s.live.refreshNow(s.fetch)
+		}
+		return s, nil
 	case refundLoadedMsg:
 		if !s.live.accept(msg.gen) {
 			return s, nil
