@@ -2,56 +2,11 @@ package ui
 
 import (
 	"crypto/sha256"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
-
-	"paydesk/api"
-	"paydesk/model"
-	"paydesk/model/safetext"
 )
-
-// ActionDone is what a finished action flow (edit, refund, cancel) pops back
-// with: the order afterwards when known, the refunds it created (shown at once
-// and then polled), and a line for the status bar.
-type ActionDone struct {
-	Order   *model.Order
-	Refunds []model.Refund
-	Payment *model.Payment
-	Refund  *model.Refund
-	Message string
-}
-
-// refused is what a confirmation pops back to its form with when the
-// provider refused named fields; the form shows each beside its field.
-type refused struct{ fields []api.FieldError }
-
-// formFields are the refund form's fields, by the names providers use.
-var formFields = []string{"amount", "reason", "metadata", "external_order_id"}
-
-// namesFormField reports whether a provider refused one of the form's own
-// fields (a refusal of the order as a whole stays on the confirmation).
-func namesFormField(fs []api.FieldError) bool {
-	for _, f := range fs {
-		for _, name := range formFields {
-			if fieldIs(f.Field, name) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// fieldIs reports whether a provider's field name ("metadata.ticket") is
-// about the form field name ("metadata").
-func fieldIs(providerField, name string) bool {
-	return providerField == name || strings.HasPrefix(providerField, name+".")
-}
-
-// confirmed is what a confirmation pops back to its form with on success.
-type confirmed struct{ done ActionDone }
 
 // moneyTimeout bounds one money request, retries included. It is longer than
 // a read's deadline: the transport retries transient failures inside it, and
@@ -99,44 +54,5 @@ func confirmWord(ref string) string {
 	return ref
 }
 
-// parseMetadataLine reads "key=value; key2=value2" from a one-line input.
-func parseMetadataLine(s string) (model.Metadata, error) {
-	md := model.Metadata{}
-	for _, part := range strings.Split(s, ";") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(part, "=")
-		k = strings.TrimSpace(k)
-		switch {
-		case !ok:
-			return nil, fmt.Errorf("metadata: %q is not key=value (separate entries with ';')", part)
-		case k == "":
-			return nil, fmt.Errorf("metadata: %q has no key before '='", part)
-		}
-		if _, dup := md[k]; dup {
-			return nil, fmt.Errorf("metadata: key %q appears twice", k)
-		}
-		md[k] = strings.TrimSpace(v)
-	}
-	if errs := model.ValidateMetadata(md); len(errs) > 0 {
-		return nil, errs
-	}
-	return md, nil
-}
-
 // canonicalRequest is the text an idempotency key is derived from.
 func canonicalRequest(parts ...string) string { return strings.Join(parts, "\x1f") }
-
-// metadataText shows metadata as "k=v; k=v" for one-line cells, terminal-safe.
-func metadataText(md model.Metadata) string {
-	if len(md) == 0 {
-		return "—"
-	}
-	parts := make([]string, 0, len(md))
-	for _, k := range md.Keys() {
-		parts = append(parts, safetext.Line(k)+"="+safetext.Line(md[k]))
-	}
-	return strings.Join(parts, "; ")
-}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -38,20 +37,6 @@ func newPaymentScreen(c *Context, provider int, order *model.Order, paymentID st
 	s.live.lastOK = c.Now()
 	s.setOrder(order)
 	return s
-}
-
-// refundColumns are the columns of a refunds table; withPayment adds the
-// payment column (the order screen), a payment's own list leaves it out.
-func refundColumns(withPayment bool) []Column {
-	cols := []Column{{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true, ShrinkFirst: true}}
-	if withPayment {
-		cols = append(cols, Column{Title: "Payment", Width: 12, Min: 10, TrimMiddle: true, ShrinkFirst: true, Optional: true})
-	}
-	return append(cols,
-		Column{Title: "Amount", Width: 10, Min: 9, Right: true},
-		Column{Title: "Status", Width: 17, Min: 11, Abbrev: true},
-		Column{Title: "Reason", Width: 14, Min: 6, Flex: true},
-		Column{Title: "Updated", Width: 16, Min: 11, Date: true})
 }
 
 func (s *paymentScreen) prov() api.Provider      { return s.c.Providers[s.provider] }
@@ -286,175 +271,6 @@ func (s *paymentScreen) View() string {
 	}
 	head := titleLine(s.c, s.width, "Payment "+s.paymentID, status, raw, s.live.indicator(s.c, s.width))
 	return head + "\n\n" + s.scroll.view(s.c.Styles, s.bodyRows())
-}
-
-// errorLines shows a last processing error, or that there is none.
-func errorLines(st *Styles, e *model.ProcessingError, w int) []string {
-	if e == nil {
-		return []string{st.Faint.Render("  none")}
-	}
-	line := safetext.Line(e.Code)
-	switch {
-	case line == "":
-		line = safetext.Line(e.Message)
-	case e.Message != "":
-		line += ": " + safetext.Line(e.Message)
-	}
-	// Wrapped, not cut: the end of the message says what to do next.
-	wrapped := strings.Split(wrapText(line, max(w-4, 20)), "\n")
-	out := make([]string, len(wrapped))
-	for i, l := range wrapped {
-		lead := "    "
-		if i == 0 {
-			lead = "  " + st.Bad.Render("✗ ")
-		}
-		out[i] = lead + strings.TrimRight(l, " ")
-	}
-	return out
-}
-
-// metadataLines shows metadata as key/value rows, keys sorted.
-func metadataLines(st *Styles, md model.Metadata, total, w int) []string {
-	out := []string{st.Bold.Render("Metadata (" + strconv.Itoa(len(md)) + ")")}
-	if note := model.MetadataNote(len(md), total); note != "" {
-		out = append(out, st.StatusWarn.Render(safetext.Truncate("  ⚠ "+note, max(w, 20))))
-	}
-	if len(md) == 0 {
-		return append(out, st.Faint.Render("  none"))
-	}
-	kw := 8
-	for _, k := range md.Keys() {
-		kw = max(kw, lipgloss.Width(safetext.Line(k)))
-	}
-	kw = min(kw, 24)
-	for _, k := range md.Keys() {
-		out = append(out, kvRowLine(st, k, md[k], kw, w))
-	}
-	return out
-}
-
-// kvRowLine is "  key   value" with both sides made terminal-safe and cut.
-func kvRowLine(st *Styles, k, v string, kw, w int) string {
-	ks := safetext.Truncate(k, kw)
-	vs := safetext.Truncate(v, max(w-kw-4, 8))
-	if v == "" {
-		vs = st.Faint.Render("—")
-	}
-	return "  " + st.Label.Render(padRight(ks, lipgloss.Width(ks), kw)) + "  " + vs
-}
-
-// fieldLines lists provider fields in their documented order.
-func fieldLines(st *Styles, fields []model.Field, w int) []string {
-	if len(fields) == 0 {
-		return []string{st.Faint.Render("  none")}
-	}
-	kw := 8
-	for _, f := range fields {
-		kw = max(kw, lipgloss.Width(safetext.Line(f.Name)))
-	}
-	kw = min(kw, 28)
-	out := make([]string, 0, len(fields))
-	for _, f := range fields {
-		out = append(out, kvRowLine(st, f.Name, f.Value, kw, w))
-	}
-	return out
-}
-
-// receiptLines shows what the payment network said; the card is masked to
-// its last four digits. What the lines above it already say (the card's
-// last 4, the time it was created: last4 and created) is not said again,
-// and the EBT amounts show only on a receipt that has them (Forage).
-func receiptLines(st *Styles, r *model.Receipt, w int, last4 string, created time.Time) []string {
-	out := []string{st.Bold.Render("Receipt")}
-	if r == nil {
-		return append(out, st.Faint.Render("  none"))
-	}
-	col := halfCol(w) - 1
-	// Pairs as the network groups them; a cell the lines above already
-	// show is left out, and a pair with neither cell goes.
-	type kv struct{ k, v string }
-	var card, when kv
-	if r.Last4 != "" && r.Last4 != last4 {
-		card = kv{"Card", "•••• " + safetext.Line(r.Last4)}
-	}
-	if !r.Created.IsZero() && fmtDate(r.Created) != fmtDate(created) {
-		when = kv{"Created", fmtDate(r.Created)}
-	}
-	pairs := [][2]kv{{{"Ref number", orDash(r.RefNumber)}, {"Type", orDash(r.TransactionType)}}, {card, when}}
-	ebt := false
-	for _, m := range []model.Money{r.SnapAmount, r.CashAmount, r.OtherAmount, r.SalesTax} {
-		ebt = ebt || m.Currency != ""
-	}
-	if ebt {
-		pairs = append(pairs, [2]kv{{"SNAP", fmtMoney(r.SnapAmount)}, {"EBT Cash", fmtMoney(r.CashAmount)}},
-			[2]kv{{"Other", fmtMoney(r.OtherAmount)}, {"Sales tax", fmtMoney(r.SalesTax)}})
-	}
-	pairs = append(pairs, [2]kv{{"Voided", yesNo(r.IsVoided)}, {"Message", orDash(r.Message)}})
-	for _, p := range pairs {
-		switch a, b := p[0], p[1]; {
-		case a.k != "" && b.k != "":
-			out = append(out, "  "+pair(st, a.k, a.v, b.k, b.v, col))
-		case a.k != "":
-			out = append(out, "  "+kvCell(st, a.k, a.v, col))
-		case b.k != "":
-			out = append(out, "  "+kvCell(st, b.k, b.v, col))
-		}
-	}
-	if b := r.Balance; b != nil {
-		out = append(out,
-			"  "+kvCell(st, "Balance", "SNAP "+fmtMoneyPtr(b.Snap)+" · EBT Cash "+fmtMoneyPtr(b.Cash), w-2),
-			"  "+kvCell(st, "Balance at", fmtDate(b.Updated), w-2))
-	}
-	return out
-}
-
-// scroller is a pre-rendered block of lines with a scroll offset: View
-// slices the visible window, nothing is formatted per frame.
-type scroller struct {
-	lines []string
-	off   int
-}
-
-func (sc *scroller) set(lines []string) {
-	sc.lines = lines
-	sc.off = min(sc.off, max(len(lines)-1, 0))
-}
-
-func (sc *scroller) key(k *KeyMap, msg tea.KeyMsg, h int) bool {
-	maxOff := max(len(sc.lines)-h, 0)
-	switch {
-	case key.Matches(msg, k.Up):
-		sc.off--
-	case key.Matches(msg, k.Down):
-		sc.off++
-	case key.Matches(msg, k.PageUp):
-		sc.off -= h
-	case key.Matches(msg, k.PageDown):
-		sc.off += h
-	case key.Matches(msg, k.Home):
-		sc.off = 0
-	case key.Matches(msg, k.End):
-		sc.off = maxOff
-	default:
-		return false
-	}
-	sc.off = max(min(sc.off, maxOff), 0)
-	return true
-}
-
-// view shows h lines from the offset; when more is hidden below, the last
-// line says so.
-func (sc *scroller) view(st *Styles, h int) string {
-	off := max(min(sc.off, len(sc.lines)-h), 0)
-	end := min(off+h, len(sc.lines))
-	vis := sc.lines[off:end]
-	if end < len(sc.lines) && len(vis) > 0 {
-		vis = append(vis[:len(vis)-1:len(vis)-1], st.Faint.Render("  ↓ "+strconv.Itoa(len(sc.lines)-end+1)+" more lines (↓/pgdn)"))
-	}
-	if off > 0 && len(vis) > 0 {
-		vis = append([]string{st.Faint.Render("  ↑ " + strconv.Itoa(off+1) + " lines above")}, vis[1:]...)
-	}
-	return strings.Join(vis, "\n")
 }
 
 // paymentRefunds are the refunds a payment screen lists: those naming the

@@ -486,12 +486,3 @@ func (s *refundFormScreen) View() string {
 	}
 	return strings.Join(head, "\n") + "\n\n" + s.form.View()
 }
-
-// metadataCanon is metadata in sorted key order, for deriving keys.
-func metadataCanon(md model.Metadata) string {
-	var b strings.Builder
-	for _, k := range md.Keys() {
-		b.WriteString(k + "=" + md[k] + "\x1e")
-	}
-	return b.String()
-}
