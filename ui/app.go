@@ -120,10 +120,6 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case routedMsg:
 		return a.route(msg)
-	case PushMsg:
-		return a.push(msg.Screen)
-	case PopMsg:
-		return a.popMsg(msg)
 	case StatusMsg:
 		a.status = msg
 		a.statusAt = a.c.Now()
@@ -227,10 +223,10 @@ func (a *App) navigate() tea.Cmd {
 		op := a.c.nav[0]
 		a.c.nav = a.c.nav[1:]
 		if op.push == nil {
-			cmds = append(cmds, a.popMsg(PopMsg{Result: op.result, From: op.from}))
+			cmds = append(cmds, a.popFrom(op.from, op.result))
 			continue
 		}
-		if op.from != screenID(a.top()) {
+		if t := a.top(); t == nil || op.from != t.ScreenID() {
 			continue // asked for by a screen no longer on top: not on another one
 		}
 		cmds = append(cmds, a.push(op.push))
@@ -238,18 +234,10 @@ func (a *App) navigate() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// screenID is a screen's id for routing, 0 when it has none.
-func screenID(s Screen) int {
-	if id, ok := s.(Identified); ok {
-		return id.ScreenID()
-	}
-	return 0
-}
-
 func (a *App) route(m routedMsg) tea.Cmd {
 	for i, st := range a.stacks {
 		for j, s := range st {
-			if id, ok := s.(Identified); ok && id.ScreenID() == m.to {
+			if s.ScreenID() == m.to {
 				ns, cmd := s.Update(m.msg)
 				a.stacks[i][j] = ns
 				return cmd
@@ -284,31 +272,26 @@ func (a *App) pop(result any) tea.Cmd {
 	return cmd
 }
 
-// popMsg pops the screen that asked. A screen that finished something after
-// the agent moved to another provider's stack is popped there, quietly; a
-// screen still on a stack but covered, or already gone, pops nothing.
-func (a *App) popMsg(m PopMsg) tea.Cmd {
-	if m.From == 0 {
-		return a.pop(m.Result)
-	}
+// popFrom pops the screen with id from, with an optional result for the
+// screen beneath. A screen that finished something after the agent moved to
+// another provider's stack is popped there, quietly; a screen still on a
+// stack but covered, or already gone, pops nothing.
+func (a *App) popFrom(from int, result any) tea.Cmd {
 	for i, st := range a.stacks {
 		n := len(st)
-		at := slices.IndexFunc(st, func(s Screen) bool {
-			id, ok := s.(Identified)
-			return ok && id.ScreenID() == m.From
-		})
+		at := slices.IndexFunc(st, func(s Screen) bool { return s.ScreenID() == from })
 		switch {
 		case at < 0:
 			continue
 		case at != n-1 || n < 2:
 			return nil // covered by another screen, or home: stays
 		case i == a.c.Active:
-			return a.pop(m.Result)
+			return a.pop(result)
 		}
 		st[n-1].Suspend()
 		a.stacks[i] = st[:n-1]
-		if m.Result != nil {
-			ns, cmd := a.stacks[i][n-2].Update(PoppedMsg{Result: m.Result})
+		if result != nil {
+			ns, cmd := a.stacks[i][n-2].Update(PoppedMsg{Result: result})
 			a.stacks[i][n-2] = ns
 			return cmd
 		}
