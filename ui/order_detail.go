@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -22,15 +21,10 @@ import (
 // provider). While any refund is not settled the order is re-read every
 // --refresh (see live).
 type orderScreen struct {
-	base
-	provider int
-	orderID  string // what was asked for; the order's id once loaded
-	order    *model.Order
-	prev     map[string]model.Refund
-	err      error
-	live     live
-	ago      agoClock
-	spin     spinner.Model
+	liveScreen
+	orderID string // what was asked for; the order's id once loaded
+	prev    map[string]model.Refund
+	spin    spinner.Model
 
 	// pending holds refunds an action just created that a read has not
 	// shown yet: a poll never hides a refund the agent just requested.
@@ -55,7 +49,8 @@ type orderLoadedMsg struct {
 }
 
 func newOrderScreen(c *Context, provider int, orderID string) Screen {
-	s := &orderScreen{base: newBase(c), provider: provider, orderID: orderID}
+	s := &orderScreen{liveScreen: newLiveScreen(c, provider, nil), orderID: orderID}
+	s.read, s.took = s.fetch, s.tookAction
 	s.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.Faint))
 	s.pays = NewTable(c, []Column{
 		{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true, ShrinkFirst: true},
@@ -83,13 +78,10 @@ func newOrderScreen(c *Context, provider int, orderID string) Screen {
 	return s
 }
 
-func (s *orderScreen) prov() api.Provider     { return s.c.Providers[s.provider] }
-func (s *orderScreen) caps() api.Capabilities { return s.prov().Capabilities() }
 func (s *orderScreen) Init() tea.Cmd {
 	return tea.Batch(s.fetch(), Routed(s.id, s.spin.Tick), s.ago.start(&s.base))
 }
 func (s *orderScreen) SetSize(w, h int)    { s.base.SetSize(w, h); s.layout() }
-func (s *orderScreen) Suspend()            { s.live.restart(); s.ago.stop(); s.suspend() }
 func (s *orderScreen) loading() bool       { return s.order == nil && s.live.inFlight }
 func (s *orderScreen) Order() *model.Order { return s.order }
 func (s *orderScreen) selectedPayment() *model.Payment {
@@ -116,9 +108,7 @@ func (s *orderScreen) Title() string {
 // Resume re-reads the order: an action taken on a screen above may have
 // changed it, and polling restarts with a fresh generation.
 func (s *orderScreen) Resume() tea.Cmd {
-	s.resume()
-	s.live.restart()
-	ago := s.ago.start(&s.base)
+	ago := s.resumeLive()
 	if s.live.paused && s.order != nil {
 		return ago
 	}
@@ -128,34 +118,40 @@ func (s *orderScreen) Resume() tea.Cmd {
 	return tea.Batch(ago, s.fetch())
 }
 
-func (s *orderScreen) fetch() tea.Cmd {
-	gen := s.live.begin()
-	p, id := s.prov(), s.orderID
-	return call(&s.base, func(ctx context.Context) (*model.Order, error) { return p.GetOrder(ctx, id) },
-		func(o *model.Order, err error) tea.Msg { return orderLoadedMsg{gen: gen, order: o, err: err} })
+func (s *orderScreen) fetch() tea.Cmd { return s.readOrder(s.orderID) }
+
+// tookAction shows at once what an action screen popped back with, and
+// watches the refunds it created until they settle.
+func (s *orderScreen) tookAction(done ActionDone) {
+	s.pending = remember(s.pending, done)
+	s.watching = watch(s.watching, done)
+	if o := mergeDone(s.order, done); o != nil {
+		s.setOrder(o)
+	}
 }
 
 func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	if cmd, ok := s.update(msg); ok {
+		return s, cmd
+	}
 	switch msg := msg.(type) {
 	case orderLoadedMsg:
-		if !s.live.accept(msg.gen) {
+		ok, err := s.answer(msg.gen, msg.err, msg.order == nil)
+		if !ok {
 			return s, nil
 		}
-		if msg.err != nil || msg.order == nil {
-			if msg.err == nil {
-				msg.err = errEmptyAnswer
-			}
-			s.err = msg.err
+		if err != nil {
+			s.err = err
 			s.renderHead()
 			if s.order == nil {
 				// A missing or refused order will not appear by asking
 				// again (r does); a timeout or a 5xx is retried with backoff.
-				s.live.active = api.IsTransient(msg.err)
+				s.live.active = api.IsTransient(err)
 				// The body says it already (emptyView): once is enough.
 				s.live.errStreak++
 				return s, s.live.next(&s.base)
 			}
-			return s, s.live.failed(&s.base, msg.err)
+			return s, s.live.failed(&s.base, err)
 		}
 		s.err = nil
 		s.setOrder(withPending(msg.order, s.pending))
@@ -166,13 +162,6 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			s.live.errShown = false // the outcome replaces a read error shown
 		}
 		return s, tea.Batch(s.live.succeeded(s.c, &s.base), told)
-	case agoTickMsg:
-		return s, s.ago.on(&s.base, msg)
-	case pollTickMsg:
-		if !s.live.due(msg) {
-			return s, nil
-		}
-		return s, s.fetch()
 	case spinner.TickMsg:
 		if !s.loading() {
 			return s, nil
@@ -180,17 +169,6 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		var cmd tea.Cmd
 		s.spin, cmd = s.spin.Update(msg)
 		return s, Routed(s.id, cmd)
-	case PoppedMsg:
-		done, ok := msg.Result.(ActionDone)
-		if !ok {
-			return s, nil
-		}
-		s.pending = remember(s.pending, done)
-		s.watching = watch(s.watching, done)
-		if o := mergeDone(s.order, done); o != nil {
-			s.setOrder(o)
-		}
-		return s, s.live.afterAction(done, s.fetch)
 	case tea.KeyMsg:
 		return s, s.key(msg)
 	}
@@ -203,7 +181,7 @@ func (s *orderScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Back):
 		return s.pop(nil)
 	case key.Matches(msg, k.Refresh):
-		return s.live.refreshNow(s.fetch)
+		return s.refresh()
 	case key.Matches(msg, k.Pause):
 		return s.togglePause()
 	}
@@ -263,15 +241,6 @@ func (s *orderScreen) key(msg tea.KeyMsg) tea.Cmd {
 		return s.push(newCancelPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
 	}
 	return refusal(s.c, msg)
-}
-
-func (s *orderScreen) togglePause() tea.Cmd {
-	s.live.paused = !s.live.paused
-	if s.live.paused {
-		return Status("Live refresh paused; p resumes, r refreshes once.")
-	}
-	s.live.restart()
-	return tea.Batch(Status("Live refresh resumed."), s.fetch())
 }
 
 func (s *orderScreen) canEdit(caps api.Capabilities) bool {

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"strconv"
 	"strings"
 
@@ -9,7 +8,6 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
-	"paydesk/api"
 	"paydesk/model"
 	"paydesk/model/safetext"
 )
@@ -18,31 +16,24 @@ import (
 // processing error, receipt and refunds, scrolling when taller than the
 // body. While a refund of the payment is not settled the order is re-read.
 type paymentScreen struct {
-	base
-	provider  int
-	order     *model.Order
+	liveScreen
 	paymentID string
 	prev      map[string]model.Refund
-	err       error
-	live      live
-	ago       agoClock
 	scroll    scroller
 	refs      *Table
 	pending   map[string]model.Refund // see orderScreen.pending
 }
 
 func newPaymentScreen(c *Context, provider int, order *model.Order, paymentID string) Screen {
-	s := &paymentScreen{base: newBase(c), provider: provider, order: order, paymentID: paymentID}
+	s := &paymentScreen{liveScreen: newLiveScreen(c, provider, order), paymentID: paymentID}
+	s.read, s.took = s.fetch, s.tookAction
 	s.refs = NewTable(c, refundColumns(false))
 	s.live.lastOK = c.Now()
 	s.setOrder(order)
 	return s
 }
 
-func (s *paymentScreen) prov() api.Provider      { return s.c.Providers[s.provider] }
-func (s *paymentScreen) Init() tea.Cmd           { return tea.Batch(s.fetch(), s.ago.start(&s.base)) }
 func (s *paymentScreen) SetSize(w, h int)        { s.base.SetSize(w, h); s.render() }
-func (s *paymentScreen) Suspend()                { s.live.restart(); s.ago.stop(); s.suspend() }
 func (s *paymentScreen) payment() *model.Payment { return s.order.Payment(s.paymentID) }
 
 func (s *paymentScreen) Title() string {
@@ -52,21 +43,14 @@ func (s *paymentScreen) Title() string {
 	return "Payment " + s.paymentID
 }
 
-func (s *paymentScreen) Resume() tea.Cmd {
-	s.resume()
-	s.live.restart()
-	ago := s.ago.start(&s.base)
-	if s.live.paused {
-		return ago
-	}
-	return tea.Batch(ago, s.fetch())
-}
+func (s *paymentScreen) fetch() tea.Cmd { return s.readOrder(s.order.ID) }
 
-func (s *paymentScreen) fetch() tea.Cmd {
-	gen := s.live.begin()
-	p, id := s.prov(), s.order.ID
-	return call(&s.base, func(ctx context.Context) (*model.Order, error) { return p.GetOrder(ctx, id) },
-		func(o *model.Order, err error) tea.Msg { return orderLoadedMsg{gen: gen, order: o, err: err} })
+// tookAction shows at once what an action screen popped back with.
+func (s *paymentScreen) tookAction(done ActionDone) {
+	s.pending = remember(s.pending, done)
+	if o := mergeDone(s.order, done); o != nil {
+		s.setOrder(o)
+	}
 }
 
 func (s *paymentScreen) setOrder(o *model.Order) {
@@ -89,39 +73,23 @@ func (s *paymentScreen) setOrder(o *model.Order) {
 }
 
 func (s *paymentScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	if cmd, ok := s.update(msg); ok {
+		return s, cmd
+	}
 	switch msg := msg.(type) {
 	case orderLoadedMsg:
-		if !s.live.accept(msg.gen) {
+		ok, err := s.answer(msg.gen, msg.err, msg.order == nil)
+		if !ok {
 			return s, nil
 		}
-		if msg.err != nil || msg.order == nil {
-			if msg.err == nil {
-				msg.err = errEmptyAnswer
-			}
-			s.err = msg.err
+		if err != nil {
+			s.err = err
 			s.live.active = true // keep trying, slower
-			return s, s.live.failed(&s.base, msg.err)
+			return s, s.live.failed(&s.base, err)
 		}
 		s.err = nil
 		s.setOrder(withPending(msg.order, s.pending))
 		return s, s.live.succeeded(s.c, &s.base)
-	case agoTickMsg:
-		return s, s.ago.on(&s.base, msg)
-	case pollTickMsg:
-		if !s.live.due(msg) {
-			return s, nil
-		}
-		return s, s.fetch()
-	case PoppedMsg:
-		done, ok := msg.Result.(ActionDone)
-		if !ok {
-			return s, nil
-		}
-		s.pending = remember(s.pending, done)
-		if o := mergeDone(s.order, done); o != nil {
-			s.setOrder(o)
-		}
-		return s, s.live.afterAction(done, s.fetch)
 	case tea.KeyMsg:
 		return s, s.key(msg)
 	}
@@ -153,9 +121,9 @@ func (s *paymentScreen) key(msg tea.KeyMsg) tea.Cmd {
 		}
 		return nil
 	case key.Matches(msg, k.Refresh):
-		return s.live.refreshNow(s.fetch)
+		return s.refresh()
 	case key.Matches(msg, k.Pause):
-		return pauseToggle(&s.live, s.fetch)
+		return s.togglePause()
 	case key.Matches(msg, k.Copy):
 		return copyRef(s.c, s.paymentID)
 	case p == nil:
@@ -174,16 +142,6 @@ func (s *paymentScreen) key(msg tea.KeyMsg) tea.Cmd {
 		return s.push(newCancelPaymentScreen(s.c, s.provider, s.order, p.ID))
 	}
 	return refusal(s.c, msg)
-}
-
-// pauseToggle flips pause; resuming polls at once.
-func pauseToggle(l *live, fetch func() tea.Cmd) tea.Cmd {
-	l.paused = !l.paused
-	if l.paused {
-		return Status("Live refresh paused; p resumes, r refreshes once.")
-	}
-	l.restart()
-	return tea.Batch(Status("Live refresh resumed."), fetch())
 }
 
 func (s *paymentScreen) Help() []key.Binding {

@@ -17,16 +17,11 @@ import (
 // metadata, receipt with the EBT balance and whether that balance has
 // settled. It re-reads the refund (GetRefund) until it is settled.
 type refundScreen struct {
-	base
-	provider int
-	order    *model.Order
+	liveScreen
 	refundID string
 	refund   *model.Refund // the latest reading; nil until one arrives
 	prev     *model.Refund // the reading before, for Settled
 	settled  bool
-	err      error
-	live     live
-	ago      agoClock
 	scroll   scroller
 }
 
@@ -37,7 +32,8 @@ type refundLoadedMsg struct {
 }
 
 func newRefundScreen(c *Context, provider int, order *model.Order, refundID string) Screen {
-	s := &refundScreen{base: newBase(c), provider: provider, order: order, refundID: refundID}
+	s := &refundScreen{liveScreen: newLiveScreen(c, provider, order), refundID: refundID}
+	s.read, s.took = s.fetch, s.tookAction
 	s.live.hasRefunds = true
 	s.live.lastOK = c.Now()
 	if r := order.Refund(refundID); r != nil {
@@ -50,21 +46,8 @@ func newRefundScreen(c *Context, provider int, order *model.Order, refundID stri
 	return s
 }
 
-func (s *refundScreen) prov() api.Provider { return s.c.Providers[s.provider] }
-func (s *refundScreen) Init() tea.Cmd      { return tea.Batch(s.fetch(), s.ago.start(&s.base)) }
-func (s *refundScreen) SetSize(w, h int)   { s.base.SetSize(w, h); s.render() }
-func (s *refundScreen) Suspend()           { s.live.restart(); s.ago.stop(); s.suspend() }
-func (s *refundScreen) Title() string      { return "Refund " + s.refundID }
-
-func (s *refundScreen) Resume() tea.Cmd {
-	s.resume()
-	s.live.restart()
-	ago := s.ago.start(&s.base)
-	if s.live.paused {
-		return ago
-	}
-	return tea.Batch(ago, s.fetch())
-}
+func (s *refundScreen) SetSize(w, h int) { s.base.SetSize(w, h); s.render() }
+func (s *refundScreen) Title() string    { return "Refund " + s.refundID }
 
 func (s *refundScreen) fetch() tea.Cmd {
 	gen := s.live.begin()
@@ -85,22 +68,35 @@ func (s *refundScreen) take(r *model.Refund) {
 	s.render()
 }
 
+// tookAction shows at once what an action screen popped back with (an
+// edit of this refund comes back as ActionDone.Refund).
+func (s *refundScreen) tookAction(done ActionDone) {
+	if done.Refund != nil && done.Refund.ID == s.refundID {
+		cp := *done.Refund
+		s.take(&cp)
+	}
+	if o := mergeDone(s.order, done); o != nil {
+		s.order = o
+	}
+}
+
 func (s *refundScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	if cmd, ok := s.update(msg); ok {
+		return s, cmd
+	}
 	switch msg := msg.(type) {
 	case refundLoadedMsg:
-		if !s.live.accept(msg.gen) {
+		ok, err := s.answer(msg.gen, msg.err, msg.refund == nil)
+		if !ok {
 			return s, nil
 		}
-		if msg.err != nil || msg.refund == nil {
-			if msg.err == nil {
-				msg.err = errEmptyAnswer
-			}
-			s.err = msg.err
-			if api.StatusOf(msg.err) == 404 {
+		if err != nil {
+			s.err = err
+			if api.StatusOf(err) == 404 {
 				s.live.active = false // it will not appear by asking again
 			}
 			s.render()
-			return s, s.live.failed(&s.base, msg.err)
+			return s, s.live.failed(&s.base, err)
 		}
 		s.err = nil
 		was := s.live.active
@@ -113,26 +109,6 @@ func (s *refundScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			s.live.errShown = false
 		}
 		return s, tea.Batch(s.live.succeeded(s.c, &s.base), told)
-	case agoTickMsg:
-		return s, s.ago.on(&s.base, msg)
-	case pollTickMsg:
-		if !s.live.due(msg) {
-			return s, nil
-		}
-		return s, s.fetch()
-	case PoppedMsg:
-		done, ok := msg.Result.(ActionDone)
-		if !ok {
-			return s, nil
-		}
-		if done.Refund != nil && done.Refund.ID == s.refundID {
-			cp := *done.Refund
-			s.take(&cp)
-		}
-		if o := mergeDone(s.order, done); o != nil {
-			s.order = o
-		}
-		return s, s.live.afterAction(done, s.fetch)
 	case tea.KeyMsg:
 		return s, s.key(msg)
 	}
@@ -147,9 +123,9 @@ func (s *refundScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Back):
 		return s.pop(nil)
 	case key.Matches(msg, k.Refresh):
-		return s.live.refreshNow(s.fetch)
+		return s.refresh()
 	case key.Matches(msg, k.Pause):
-		return pauseToggle(&s.live, s.fetch)
+		return s.togglePause()
 	case key.Matches(msg, k.Copy):
 		return copyRef(s.c, s.refundID)
 	case key.Matches(msg, k.Edit) && s.canEdit():
