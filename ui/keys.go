@@ -14,6 +14,11 @@ type KeyMap struct {
 	Copy, Help, Quit                      key.Binding
 	// FocusNext moves between the tables of one screen (payments, refunds).
 	FocusNext key.Binding
+	// OpenRefund and PickRefund are Enter and FocusNext on a payment, which
+	// lists its refunds in one row of cells: help says what they do there.
+	OpenRefund, PickRefund key.Binding
+	// Older and Newer move the orders list's date range.
+	Older, Newer key.Binding
 }
 
 // DefaultKeys returns the key map; readOnly switches off every mutating key.
@@ -42,7 +47,11 @@ func DefaultKeys(readOnly bool) *KeyMap {
 		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:         key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		FocusNext:    key.NewBinding(key.WithKeys("right", "left", "l", "h"), key.WithHelp("←/→", "payments/refunds")),
+		Older:        key.NewBinding(key.WithKeys("["), key.WithHelp("[", "30 days earlier")),
+		Newer:        key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "30 days later")),
 	}
+	k.OpenRefund = relabel(k.Enter, "open refund")
+	k.PickRefund = relabel(k.FocusNext, "pick refund")
 	if readOnly {
 		for _, b := range []*key.Binding{&k.Edit, &k.RefundPart, &k.RefundAll, &k.Cancel} {
 			b.SetEnabled(false)
@@ -59,4 +68,10 @@ func (k *KeyMap) Global() []key.Binding {
 // Movement lists the cursor keys, for full help.
 func (k *KeyMap) Movement() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Enter}
+}
+
+// relabel is b with another description: the same keys, saying what they do
+// on one screen ("enter  open refund", "esc  close without saving").
+func relabel(b key.Binding, desc string) key.Binding {
+	return key.NewBinding(key.WithKeys(b.Keys()...), key.WithHelp(b.Help().Key, desc))
 }

@@ -175,7 +175,7 @@ func (l *live) indicator(c *Context, width int) string {
 // pauseKey is p as the footer should read it: what pressing it will do.
 func (l *live) pauseKey(k *KeyMap) key.Binding {
 	if l.paused {
-		return key.NewBinding(key.WithKeys(k.Pause.Keys()...), key.WithHelp(k.Pause.Help().Key, "resume live"))
+		return relabel(k.Pause, "resume live")
 	}
 	return k.Pause
 }

@@ -176,71 +176,113 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 }
 
 func (s *orderScreen) key(msg tea.KeyMsg) tea.Cmd {
-	k := s.c.Keys
-	switch {
-	case key.Matches(msg, k.Back):
-		return s.pop(nil)
-	case key.Matches(msg, k.Refresh):
-		return s.refresh()
-	case key.Matches(msg, k.Pause):
-		return s.togglePause()
-	}
 	if s.order == nil {
+		cmd, _ := runAction(s.actions(), msg)
+		return cmd
+	}
+	if s.focused().Update(msg) {
 		return nil
 	}
-	focused := s.pays
-	if s.focusRefunds {
-		focused = s.refs
-	}
-	caps := s.caps()
-	switch {
-	case focused.Update(msg):
-		return nil
-	case key.Matches(msg, k.FocusNext):
-		s.focusRefunds = !s.focusRefunds && len(s.order.Refunds) > 0
-		s.pays.SetFocused(!s.focusRefunds)
-		s.refs.SetFocused(s.focusRefunds)
-		return nil
-	case key.Matches(msg, k.Enter):
-		if s.focusRefunds {
-			if r := s.selectedRefund(); r != nil {
-				return s.push(newRefundScreen(s.c, s.provider, s.order, r.ID))
-			}
-		} else if p := s.selectedPayment(); p != nil {
-			return s.push(newPaymentScreen(s.c, s.provider, s.order, p.ID))
-		}
-		return nil
-	case key.Matches(msg, k.Copy):
-		if s.focusRefunds {
-			if r := s.selectedRefund(); r != nil {
-				return copyRef(s.c, r.ID)
-			}
-		} else if p := s.selectedPayment(); p != nil {
-			return copyRef(s.c, p.ID)
-		}
-		return copyRef(s.c, s.order.Ref)
-	case key.Matches(msg, k.Edit) && s.canEdit(caps):
-		if s.focusRefunds {
-			return s.push(newEditRefundScreen(s.c, s.provider, s.order, s.selectedRefund().ID))
-		}
-		return s.push(newEditPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
-	case key.Matches(msg, k.Edit) && s.focusRefunds && !caps.UpdateRefund:
-		return cannotEdit(s.c, s.prov(), "refund")
-	case key.Matches(msg, k.Edit) && !s.focusRefunds && !caps.UpdatePayment:
-		return cannotEdit(s.c, s.prov(), "payment")
-	case key.Matches(msg, k.RefundPart) && s.canRefundPart(caps):
-		if caps.PartialRefundOnOrder {
-			// The provider takes partial refunds from the order, whichever
-			// row is selected: say so rather than name a payment.
-			return s.push(newRefundOrderPartScreen(s.c, s.provider, s.order))
-		}
-		return s.push(newRefundPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
-	case key.Matches(msg, k.RefundAll) && caps.RefundOrder:
-		return s.push(newRefundOrderScreen(s.c, s.provider, s.order))
-	case key.Matches(msg, k.Cancel) && s.canCancel(caps):
-		return s.push(newCancelPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
+	if cmd, ok := runAction(s.actions(), msg); ok {
+		return cmd
 	}
 	return refusal(s.c, msg)
+}
+
+// focused is the table the cursor keys move in.
+func (s *orderScreen) focused() *Table {
+	if s.focusRefunds {
+		return s.refs
+	}
+	return s.pays
+}
+
+// actions are the order screen's keys, in the order help lists them.
+// Before the order arrives only refresh, pause and back work.
+func (s *orderScreen) actions() []action {
+	k := s.c.Keys
+	if s.order == nil {
+		return []action{
+			{key: k.Refresh, run: do(s.refresh)},
+			{key: k.Pause, shown: never, run: do(s.togglePause)},
+			{key: k.Back, run: do(s.back)},
+		}
+	}
+	caps := s.caps()
+	// Refund keys are offered only while there is something to refund;
+	// pressed anyway they say why not (the flow refuses at once with the
+	// reason).
+	left := s.order.Refundable().IsPositive()
+	return append([]action{
+		{key: k.Enter, run: do(s.open)},
+		{key: k.Edit, enabled: func() bool { return s.canEdit(caps) }, run: do(s.edit)},
+		{key: k.Edit, shown: never, enabled: func() bool { return s.focusRefunds && !caps.UpdateRefund },
+			run: do(func() tea.Cmd { return cannotEdit(s.c, s.prov(), "refund") })},
+		{key: k.Edit, shown: never, enabled: func() bool { return !s.focusRefunds && !caps.UpdatePayment },
+			run: do(func() tea.Cmd { return cannotEdit(s.c, s.prov(), "payment") })},
+		{key: k.RefundPart, enabled: func() bool { return s.canRefundPart(caps) },
+			shown: func() bool {
+				return s.canRefundPart(caps) && left &&
+					(caps.PartialRefundOnOrder || s.order.RefundableOn(s.selectedPayment()).IsPositive())
+			},
+			run: do(func() tea.Cmd { return s.refundPart(caps) })},
+		{key: k.RefundAll, enabled: func() bool { return caps.RefundOrder },
+			shown: func() bool { return caps.RefundOrder && left },
+			run:   do(func() tea.Cmd { return s.push(newRefundOrderScreen(s.c, s.provider, s.order)) })},
+		{key: k.Cancel, enabled: func() bool { return s.canCancel(caps) },
+			run: do(func() tea.Cmd {
+				return s.push(newCancelPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
+			})},
+		{key: k.FocusNext, shown: func() bool { return len(s.order.Refunds) > 0 }, run: do(s.switchTable)},
+	}, s.liveActions(s.copy)...)
+}
+
+// open is enter: the selected payment or refund.
+func (s *orderScreen) open() tea.Cmd {
+	if s.focusRefunds {
+		if r := s.selectedRefund(); r != nil {
+			return s.push(newRefundScreen(s.c, s.provider, s.order, r.ID))
+		}
+	} else if p := s.selectedPayment(); p != nil {
+		return s.push(newPaymentScreen(s.c, s.provider, s.order, p.ID))
+	}
+	return nil
+}
+
+// copy is y: the selected row's ref, else the order's.
+func (s *orderScreen) copy() tea.Cmd {
+	if s.focusRefunds {
+		if r := s.selectedRefund(); r != nil {
+			return copyRef(s.c, r.ID)
+		}
+	} else if p := s.selectedPayment(); p != nil {
+		return copyRef(s.c, p.ID)
+	}
+	return copyRef(s.c, s.order.Ref)
+}
+
+func (s *orderScreen) edit() tea.Cmd {
+	if s.focusRefunds {
+		return s.push(newEditRefundScreen(s.c, s.provider, s.order, s.selectedRefund().ID))
+	}
+	return s.push(newEditPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
+}
+
+func (s *orderScreen) refundPart(caps api.Capabilities) tea.Cmd {
+	if caps.PartialRefundOnOrder {
+		// The provider takes partial refunds from the order, whichever
+		// row is selected: say so rather than name a payment.
+		return s.push(newRefundOrderPartScreen(s.c, s.provider, s.order))
+	}
+	return s.push(newRefundPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
+}
+
+// switchTable moves between the payments and the refunds (if any).
+func (s *orderScreen) switchTable() tea.Cmd {
+	s.focusRefunds = !s.focusRefunds && len(s.order.Refunds) > 0
+	s.pays.SetFocused(!s.focusRefunds)
+	s.refs.SetFocused(s.focusRefunds)
+	return nil
 }
 
 func (s *orderScreen) canEdit(caps api.Capabilities) bool {
@@ -264,39 +306,11 @@ func (s *orderScreen) canRefundPart(caps api.Capabilities) bool {
 }
 
 func (s *orderScreen) canCancel(caps api.Capabilities) bool {
-	p := s.selectedPayment()
-	return s.c.Keys.Cancel.Enabled() && !s.focusRefunds && caps.CancelPayment &&
-		caps.CanCancel != nil && p != nil && caps.CanCancel(p)
+	return s.c.Keys.Cancel.Enabled() && !s.focusRefunds && caps.Cancelable(s.selectedPayment())
 }
 
 // Help lists only the actions that work here and now.
-func (s *orderScreen) Help() []key.Binding {
-	k := s.c.Keys
-	if s.order == nil {
-		return []key.Binding{k.Refresh, k.Back}
-	}
-	caps := s.caps()
-	out := []key.Binding{k.Enter}
-	if s.canEdit(caps) {
-		out = append(out, k.Edit)
-	}
-	// Refund keys are listed only while there is something to refund; pressed
-	// anyway they say why not (the flow refuses at once with the reason).
-	left := s.order.Refundable()
-	if s.canRefundPart(caps) && left.IsPositive() && (caps.PartialRefundOnOrder || s.order.RefundableOn(s.selectedPayment()).IsPositive()) {
-		out = append(out, k.RefundPart)
-	}
-	if caps.RefundOrder && k.RefundAll.Enabled() && left.IsPositive() {
-		out = append(out, k.RefundAll)
-	}
-	if s.canCancel(caps) {
-		out = append(out, k.Cancel)
-	}
-	if len(s.order.Refunds) > 0 {
-		out = append(out, k.FocusNext)
-	}
-	return append(out, k.Refresh, s.live.pauseKey(k), k.Copy, k.Back)
-}
+func (s *orderScreen) Help() []key.Binding { return actionHelp(s.actions()) }
 
 // setOrder takes a fresh reading: rows are formatted here, not in View.
 func (s *orderScreen) setOrder(o *model.Order) {

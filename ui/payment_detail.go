@@ -97,74 +97,63 @@ func (s *paymentScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 }
 
 func (s *paymentScreen) key(msg tea.KeyMsg) tea.Cmd {
-	k := s.c.Keys
-	caps := s.prov().Capabilities()
-	p := s.payment()
-	mine := paymentRefunds(s.order, s.paymentID)
-	switch {
-	case s.scroll.key(k, msg, s.bodyRows()):
+	if s.scroll.key(s.c.Keys, msg, s.bodyRows()) {
 		return nil
-	case key.Matches(msg, k.Back):
-		return s.pop(nil)
-	case len(mine) > 0 && key.Matches(msg, k.FocusNext):
-		// ←/→ pick one of this payment's refunds (↑/↓ scroll the page).
-		step := 1
-		if msg.String() == "left" || msg.String() == "h" {
-			step = -1
-		}
-		s.refs.SetCursor(s.refs.Cursor() + step)
-		s.render()
-		return nil
-	case len(mine) > 0 && key.Matches(msg, k.Enter):
-		if i := s.refs.Cursor(); i >= 0 && i < len(mine) {
-			return s.push(newRefundScreen(s.c, s.provider, s.order, mine[i].ID))
-		}
-		return nil
-	case key.Matches(msg, k.Refresh):
-		return s.refresh()
-	case key.Matches(msg, k.Pause):
-		return s.togglePause()
-	case key.Matches(msg, k.Copy):
-		return copyRef(s.c, s.paymentID)
-	case p == nil:
-		return nil
-	case key.Matches(msg, k.Edit) && caps.UpdatePayment:
-		return s.push(newEditPaymentScreen(s.c, s.provider, s.order, p.ID))
-	case key.Matches(msg, k.Edit):
-		return cannotEdit(s.c, s.prov(), "payment")
-	case key.Matches(msg, k.RefundPart) && caps.PartialRefundOnOrder:
-		// Partial refunds are taken from the order, never from this charge:
-		// offering one here would promise what the provider does not do.
-		return Status(s.prov().Name() + " refunds part of the order, not of one charge: esc, then f on the order screen.")
-	case key.Matches(msg, k.RefundPart) && caps.RefundPayment:
-		return s.push(newRefundPaymentScreen(s.c, s.provider, s.order, p.ID))
-	case key.Matches(msg, k.Cancel) && caps.CancelPayment && caps.CanCancel != nil && caps.CanCancel(p):
-		return s.push(newCancelPaymentScreen(s.c, s.provider, s.order, p.ID))
+	}
+	if cmd, ok := runAction(s.actions(), msg); ok {
+		return cmd
+	}
+	if s.payment() == nil {
+		return nil // gone from the order: nothing to refuse
 	}
 	return refusal(s.c, msg)
 }
 
-func (s *paymentScreen) Help() []key.Binding {
+// actions are the payment screen's keys, in the order help lists them.
+func (s *paymentScreen) actions() []action {
 	k := s.c.Keys
 	caps := s.prov().Capabilities()
-	var out []key.Binding
-	if len(paymentRefunds(s.order, s.paymentID)) > 0 {
-		out = append(out, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open refund")),
-			key.NewBinding(key.WithKeys(k.FocusNext.Keys()...), key.WithHelp("←/→", "pick refund")))
-	}
-	if p := s.payment(); p != nil {
-		if caps.UpdatePayment && k.Edit.Enabled() {
-			out = append(out, k.Edit)
-		}
-		if caps.RefundPayment && !caps.PartialRefundOnOrder && k.RefundPart.Enabled() {
-			out = append(out, k.RefundPart)
-		}
-		if caps.CancelPayment && caps.CanCancel != nil && caps.CanCancel(p) && k.Cancel.Enabled() {
-			out = append(out, k.Cancel)
-		}
-	}
-	return append(out, k.Refresh, s.live.pauseKey(k), k.Copy, k.Back)
+	p := s.payment()
+	mine := paymentRefunds(s.order, s.paymentID)
+	hasRefunds := func() bool { return len(mine) > 0 }
+	here := func() bool { return p != nil }
+	return append([]action{
+		{key: k.OpenRefund, enabled: hasRefunds, run: do(func() tea.Cmd {
+			if i := s.refs.Cursor(); i >= 0 && i < len(mine) {
+				return s.push(newRefundScreen(s.c, s.provider, s.order, mine[i].ID))
+			}
+			return nil
+		})},
+		{key: k.PickRefund, enabled: hasRefunds, run: s.pickRefund},
+		{key: k.Edit, enabled: func() bool { return p != nil && caps.UpdatePayment },
+			run: do(func() tea.Cmd { return s.push(newEditPaymentScreen(s.c, s.provider, s.order, p.ID)) })},
+		{key: k.Edit, shown: never, enabled: here,
+			run: do(func() tea.Cmd { return cannotEdit(s.c, s.prov(), "payment") })},
+		// Partial refunds are taken from the order, never from this charge:
+		// offering one here would promise what the provider does not do.
+		{key: k.RefundPart, shown: never, enabled: func() bool { return p != nil && caps.PartialRefundOnOrder },
+			run: do(func() tea.Cmd {
+				return Status(s.prov().Name() + " refunds part of the order, not of one charge: esc, then f on the order screen.")
+			})},
+		{key: k.RefundPart, enabled: func() bool { return p != nil && caps.RefundsPartOfPayment() },
+			run: do(func() tea.Cmd { return s.push(newRefundPaymentScreen(s.c, s.provider, s.order, p.ID)) })},
+		{key: k.Cancel, enabled: func() bool { return caps.Cancelable(p) },
+			run: do(func() tea.Cmd { return s.push(newCancelPaymentScreen(s.c, s.provider, s.order, p.ID)) })},
+	}, s.liveActions(func() tea.Cmd { return copyRef(s.c, s.paymentID) })...)
 }
+
+// pickRefund is ←/→: one of this payment's refunds (↑/↓ scroll the page).
+func (s *paymentScreen) pickRefund(msg tea.KeyMsg) tea.Cmd {
+	step := 1
+	if msg.String() == "left" || msg.String() == "h" {
+		step = -1
+	}
+	s.refs.SetCursor(s.refs.Cursor() + step)
+	s.render()
+	return nil
+}
+
+func (s *paymentScreen) Help() []key.Binding { return actionHelp(s.actions()) }
 
 func (s *paymentScreen) bodyRows() int { return max(s.height-2, 1) }
 

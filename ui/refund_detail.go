@@ -116,39 +116,33 @@ func (s *refundScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 }
 
 func (s *refundScreen) key(msg tea.KeyMsg) tea.Cmd {
-	k := s.c.Keys
-	switch {
-	case s.scroll.key(k, msg, s.bodyRows()):
+	if s.scroll.key(s.c.Keys, msg, s.bodyRows()) {
 		return nil
-	case key.Matches(msg, k.Back):
-		return s.pop(nil)
-	case key.Matches(msg, k.Refresh):
-		return s.refresh()
-	case key.Matches(msg, k.Pause):
-		return s.togglePause()
-	case key.Matches(msg, k.Copy):
-		return copyRef(s.c, s.refundID)
-	case key.Matches(msg, k.Edit) && s.canEdit():
-		o := mergeDone(s.order, ActionDone{Refund: s.refund})
-		return s.push(newEditRefundScreen(s.c, s.provider, o, s.refundID))
-	case key.Matches(msg, k.Edit) && !s.prov().Capabilities().UpdateRefund:
-		return cannotEdit(s.c, s.prov(), "refund")
+	}
+	if cmd, ok := runAction(s.actions(), msg); ok {
+		return cmd
 	}
 	return refusal(s.c, msg)
 }
 
-func (s *refundScreen) canEdit() bool {
-	return s.c.Keys.Edit.Enabled() && s.prov().Capabilities().UpdateRefund && s.refund != nil
+// actions are the refund screen's keys, in the order help lists them.
+func (s *refundScreen) actions() []action {
+	k := s.c.Keys
+	return append([]action{
+		{key: k.Edit, enabled: s.canEdit, run: do(func() tea.Cmd {
+			o := mergeDone(s.order, ActionDone{Refund: s.refund})
+			return s.push(newEditRefundScreen(s.c, s.provider, o, s.refundID))
+		})},
+		{key: k.Edit, shown: never, enabled: func() bool { return !s.caps().UpdateRefund },
+			run: do(func() tea.Cmd { return cannotEdit(s.c, s.prov(), "refund") })},
+	}, s.liveActions(func() tea.Cmd { return copyRef(s.c, s.refundID) })...)
 }
 
-func (s *refundScreen) Help() []key.Binding {
-	k := s.c.Keys
-	var out []key.Binding
-	if s.canEdit() {
-		out = append(out, k.Edit)
-	}
-	return append(out, k.Refresh, s.live.pauseKey(k), k.Copy, k.Back)
+func (s *refundScreen) canEdit() bool {
+	return s.c.Keys.Edit.Enabled() && s.caps().UpdateRefund && s.refund != nil
 }
+
+func (s *refundScreen) Help() []key.Binding { return actionHelp(s.actions()) }
 
 func (s *refundScreen) bodyRows() int { return max(s.height-2, 1) }
 
