@@ -36,8 +36,11 @@ func (a action) offered() bool {
 	return a.shown()
 }
 
-// never is the shown of an action that is never offered in help.
-func never() bool { return false }
+// never and always are for enabled and shown: an action never offered in
+// help (an explanation why a key does nothing here), or listed for help
+// while another part (huh) acts on the key.
+func never() bool  { return false }
+func always() bool { return true }
 
 // do adapts a command that does not look at the key to action.run.
 func do(f func() tea.Cmd) func(tea.KeyMsg) tea.Cmd {

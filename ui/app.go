@@ -146,7 +146,7 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 	if a.tooSmall() {
 		// Only the notice is on screen: a key typed now would act on
 		// something the agent cannot see. Quit is the one key it offers.
-		if msg.String() == "ctrl+c" || key.Matches(msg, k.Quit) {
+		if key.Matches(msg, k.QuitTyping, k.Quit) {
 			if a.busy() && !a.quitArmed {
 				a.quitArmed = true
 				return nil
@@ -164,7 +164,7 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 		topBusy = b.Busy()
 	}
 	// While a request is on the wire nothing is being typed, so q means quit.
-	if msg.String() == "ctrl+c" || ((!typing || topBusy) && key.Matches(msg, k.Quit)) {
+	if key.Matches(msg, k.QuitTyping) || ((!typing || topBusy) && key.Matches(msg, k.Quit)) {
 		if a.busy() && !a.quitArmed {
 			a.quitArmed = true
 			a.status = StatusMsg{Text: "Money in flight; quitting leaves it unchecked. q again quits, any key stays."}
@@ -476,7 +476,7 @@ func (a *App) footer() string {
 		keys = append(keys, a.c.Keys.Quit)
 	case typing:
 		// ? and q are typed into the field here: only ctrl+c quits.
-		keys = append(keys, key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")))
+		keys = append(keys, a.c.Keys.QuitTyping)
 	default:
 		keys = append(keys, a.c.Keys.Help, a.c.Keys.Quit)
 	}

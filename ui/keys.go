@@ -12,6 +12,9 @@ type KeyMap struct {
 	NextProvider, Refresh, Pause          key.Binding
 	Edit, RefundPart, RefundAll, Cancel   key.Binding
 	Copy, Help, Quit                      key.Binding
+	// QuitTyping is the quit that works while a field takes every key (q is
+	// typed there).
+	QuitTyping key.Binding
 	// FocusNext moves between the tables of one screen (payments, refunds).
 	FocusNext key.Binding
 	// OpenRefund and PickRefund are Enter and FocusNext on a payment, which
@@ -19,6 +22,19 @@ type KeyMap struct {
 	OpenRefund, PickRefund key.Binding
 	// Older and Newer move the orders list's date range.
 	Older, Newer key.Binding
+	// Form holds the keys of forms and the metadata editor.
+	Form FormKeys
+}
+
+// FormKeys are the keys inside forms and the metadata editor, where letters
+// are text (README, below the Keys table). Enter and esc there are the
+// console's Enter and Back, relabelled by each screen for what they do in it.
+type FormKeys struct {
+	NextCell, PrevField key.Binding
+	// RowDown and RowUp move between the editor's rows; RowDown's help
+	// speaks for both.
+	RowDown, RowUp    key.Binding
+	AddRow, DeleteRow key.Binding
 }
 
 // DefaultKeys returns the key map; readOnly switches off every mutating key.
@@ -46,9 +62,18 @@ func DefaultKeys(readOnly bool) *KeyMap {
 		Copy:         key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy ref")),
 		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:         key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		QuitTyping:   key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 		FocusNext:    key.NewBinding(key.WithKeys("right", "left", "l", "h"), key.WithHelp("←/→", "payments/refunds")),
 		Older:        key.NewBinding(key.WithKeys("["), key.WithHelp("[", "30 days earlier")),
 		Newer:        key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "30 days later")),
+	}
+	k.Form = FormKeys{
+		NextCell:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next cell")),
+		PrevField: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous")),
+		RowDown:   key.NewBinding(key.WithKeys("down"), key.WithHelp("↑/↓", "row")),
+		RowUp:     key.NewBinding(key.WithKeys("up")),
+		AddRow:    key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("ctrl+n", "add row")),
+		DeleteRow: key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "delete row")),
 	}
 	k.OpenRefund = relabel(k.Enter, "open refund")
 	k.PickRefund = relabel(k.FocusNext, "pick refund")

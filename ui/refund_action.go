@@ -253,12 +253,16 @@ func (s *refundFormScreen) SetSize(w, h int) {
 	s.form = s.form.WithWidth(min(max(w-2, 40), 76)).WithHeight(max(h-formHeadLines-formFootLines, 8))
 }
 
-func (s *refundFormScreen) Help() []key.Binding {
-	return []key.Binding{
-		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next field")),
-		key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous")),
-		key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close without refunding")),
-	}
+func (s *refundFormScreen) Help() []key.Binding { return actionHelp(s.actions()) }
+
+// actions are the form's keys. huh moves between the fields (enter,
+// shift+tab), so those two are listed for help and left to it.
+func (s *refundFormScreen) actions() []action {
+	k := s.c.Keys
+	huhDoes := action{enabled: never, shown: always}
+	next, prev := huhDoes, huhDoes
+	next.key, prev.key = relabel(k.Enter, "next field"), k.Form.PrevField
+	return []action{next, prev, {key: relabel(k.Back, "close without refunding"), run: do(s.back)}}
 }
 
 func (s *refundFormScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
@@ -274,8 +278,8 @@ func (s *refundFormScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		}
 		return s, nil
 	case tea.KeyMsg:
-		if msg.Type == tea.KeyEsc {
-			return s, s.pop(nil)
+		if cmd, ok := runAction(s.actions(), msg); ok {
+			return s, cmd
 		}
 	}
 	m, cmd := s.form.Update(msg)
