@@ -144,3 +144,22 @@ func receiptLines(st *Styles, r *model.Receipt, w int, last4 string, created tim
 	}
 	return out
 }
+
+// statusStyle colours a table's status column (col) by the status of the
+// item on each row; item is nil past the last row.
+func statusStyle[T model.Payment | model.Refund](c *Context, col int, item func(row int) *T) func(row, col int) (lipgloss.Style, bool) {
+	return func(row, at int) (lipgloss.Style, bool) {
+		it := item(row)
+		if at != col || it == nil {
+			return lipgloss.Style{}, false
+		}
+		var st model.Status
+		switch v := any(it).(type) {
+		case *model.Payment:
+			st = v.Status
+		case *model.Refund:
+			st = v.Status
+		}
+		return c.Styles.ForStatus(st), true
+	}
+}

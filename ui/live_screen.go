@@ -12,22 +12,35 @@ import (
 // liveScreen is what the order, payment and refund screens embed: the
 // provider they read from, the order they show, the poll chain and the
 // "updated ago" clock that keep them current, and the handling of the
-// messages those produce (ticks, pause, refresh, what an action screen pops
-// back with). The screen gives it its read and what to do with an action's
-// result; everything else about staying live is written once, here.
+// messages those produce (ticks, pause, refresh, answers to its reads, what
+// an action screen pops back with). The screen fills in its liveHooks;
+// everything else about staying live is written once, here.
 type liveScreen struct {
 	base
+	liveHooks
 	provider int
 	order    *model.Order
 	// err is the last read's error; nil after a good read.
 	err  error
 	live live
 	ago  agoClock
+}
+
+// liveHooks are what differs between the live screens.
+type liveHooks struct {
 	// read starts the screen's read (the order, or one refund of it).
 	read func() tea.Cmd
+	// gotOrder and gotRefund take a good reading (err is already nil);
+	// a screen sets the one its read answers with.
+	gotOrder  func(*model.Order) tea.Cmd
+	gotRefund func(*model.Refund) tea.Cmd
+	// readFailed takes a failed read (err is already set).
+	readFailed func(error) tea.Cmd
 	// took applies what an action screen popped back with, before the
 	// read that follows it.
 	took func(ActionDone)
+	// key handles a key press.
+	key func(tea.KeyMsg) tea.Cmd
 }
 
 func newLiveScreen(c *Context, provider int, order *model.Order) liveScreen {
@@ -61,6 +74,10 @@ func (v *liveScreen) resumeLive() tea.Cmd {
 	return v.ago.start(&v.base)
 }
 
+// bodyRows is the height of a scrolled page under its title line and the
+// blank line after it (the payment and refund screens).
+func (v *liveScreen) bodyRows() int { return max(v.height-2, 1) }
+
 // readOrder reads order id, answering with an orderLoadedMsg.
 func (v *liveScreen) readOrder(id string) tea.Cmd {
 	gen := v.live.begin()
@@ -69,17 +86,22 @@ func (v *liveScreen) readOrder(id string) tea.Cmd {
 		func(o *model.Order, err error) tea.Msg { return orderLoadedMsg{gen: gen, order: o, err: err} })
 }
 
-// answer takes the answer to a read tagged gen: ok is false when it is
-// stale (the screen left, or another read was started since). An answer
-// with nothing in it is errEmptyAnswer.
-func (v *liveScreen) answer(gen int, err error, empty bool) (ok bool, _ error) {
+// answered takes the answer to a read tagged gen: dropped when it is stale
+// (the screen left, or another read was started since), a failure when it
+// has an error or nothing in it (errEmptyAnswer), else the reading, taken
+// by got.
+func (v *liveScreen) answered(gen int, err error, empty bool, got func() tea.Cmd) tea.Cmd {
 	if !v.live.accept(gen) {
-		return false, nil
+		return nil
 	}
 	if err == nil && empty {
 		err = errEmptyAnswer
 	}
-	return true, err
+	v.err = err
+	if err != nil {
+		return v.readFailed(err)
+	}
+	return got()
 }
 
 // refresh is r: read at once, unless a read is already on its way.
@@ -96,11 +118,17 @@ func (v *liveScreen) togglePause() tea.Cmd {
 	return tea.Batch(Status("Live refresh resumed."), v.read())
 }
 
-// update handles the messages every live screen treats alike: its clock's
-// and its poll chain's ticks, and an action's result. handled is false for
-// every other message.
+// update handles the messages every live screen gets: its clock's and its
+// poll chain's ticks, answers to its reads, an action's result and keys.
+// handled is false for every other message.
 func (v *liveScreen) update(msg tea.Msg) (cmd tea.Cmd, handled bool) {
 	switch msg := msg.(type) {
+	case orderLoadedMsg:
+		return v.answered(msg.gen, msg.err, msg.order == nil, func() tea.Cmd { return v.gotOrder(msg.order) }), true
+	case refundLoadedMsg:
+		return v.answered(msg.gen, msg.err, msg.refund == nil, func() tea.Cmd { return v.gotRefund(msg.refund) }), true
+	case tea.KeyMsg:
+		return v.key(msg), true
 	case agoTickMsg:
 		return v.ago.on(&v.base, msg), true
 	case pollTickMsg:

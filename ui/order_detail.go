@@ -50,7 +50,7 @@ type orderLoadedMsg struct {
 
 func newOrderScreen(c *Context, provider int, orderID string) Screen {
 	s := &orderScreen{liveScreen: newLiveScreen(c, provider, nil), orderID: orderID}
-	s.read, s.took = s.fetch, s.tookAction
+	s.liveHooks = liveHooks{read: s.fetch, gotOrder: s.gotOrder, readFailed: s.readFailed, took: s.tookAction, key: s.key}
 	s.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.Faint))
 	s.pays = NewTable(c, []Column{
 		{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true, ShrinkFirst: true},
@@ -61,18 +61,8 @@ func newOrderScreen(c *Context, provider int, orderID string) Screen {
 		{Title: "Date", Width: 16, Min: 11, Date: true},
 	})
 	s.refs = NewTable(c, refundColumns(true))
-	s.pays.SetCellStyle(func(row, col int) (lipgloss.Style, bool) {
-		if col != 3 || s.order == nil || row >= len(s.order.Payments) {
-			return lipgloss.Style{}, false
-		}
-		return c.Styles.ForStatus(s.order.Payments[row].Status), true
-	})
-	s.refs.SetCellStyle(func(row, col int) (lipgloss.Style, bool) {
-		if col != 3 || s.order == nil || row >= len(s.order.Refunds) {
-			return lipgloss.Style{}, false
-		}
-		return c.Styles.ForStatus(s.order.Refunds[row].Status), true
-	})
+	s.pays.SetCellStyle(statusStyle(c, 3, func(row int) *model.Payment { return rowAt(s.payments(), row) }))
+	s.refs.SetCellStyle(statusStyle(c, 3, func(row int) *model.Refund { return rowAt(s.refunds(), row) }))
 	s.refs.SetFocused(false)
 	s.layout()
 	return s
@@ -81,21 +71,34 @@ func newOrderScreen(c *Context, provider int, orderID string) Screen {
 func (s *orderScreen) Init() tea.Cmd {
 	return tea.Batch(s.fetch(), Routed(s.id, s.spin.Tick), s.ago.start(&s.base))
 }
-func (s *orderScreen) SetSize(w, h int)    { s.base.SetSize(w, h); s.layout() }
-func (s *orderScreen) loading() bool       { return s.order == nil && s.live.inFlight }
-func (s *orderScreen) Order() *model.Order { return s.order }
-func (s *orderScreen) selectedPayment() *model.Payment {
-	if s.order == nil || s.pays.Cursor() < 0 || s.pays.Cursor() >= len(s.order.Payments) {
+func (s *orderScreen) SetSize(w, h int)                { s.base.SetSize(w, h); s.layout() }
+func (s *orderScreen) loading() bool                   { return s.order == nil && s.live.inFlight }
+func (s *orderScreen) Order() *model.Order             { return s.order }
+func (s *orderScreen) selectedPayment() *model.Payment { return rowAt(s.payments(), s.pays.Cursor()) }
+func (s *orderScreen) selectedRefund() *model.Refund   { return rowAt(s.refunds(), s.refs.Cursor()) }
+
+// payments and refunds are the rows of the two tables (none before the
+// order arrives).
+func (s *orderScreen) payments() []model.Payment {
+	if s.order == nil {
 		return nil
 	}
-	return &s.order.Payments[s.pays.Cursor()]
+	return s.order.Payments
 }
 
-func (s *orderScreen) selectedRefund() *model.Refund {
-	if s.order == nil || s.refs.Cursor() < 0 || s.refs.Cursor() >= len(s.order.Refunds) {
+func (s *orderScreen) refunds() []model.Refund {
+	if s.order == nil {
 		return nil
 	}
-	return &s.order.Refunds[s.refs.Cursor()]
+	return s.order.Refunds
+}
+
+// rowAt is the item a table's cursor is on, nil when there is none.
+func rowAt[T any](items []T, cursor int) *T {
+	if cursor < 0 || cursor >= len(items) {
+		return nil
+	}
+	return &items[cursor]
 }
 
 func (s *orderScreen) Title() string {
@@ -134,45 +137,38 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	if cmd, ok := s.update(msg); ok {
 		return s, cmd
 	}
-	switch msg := msg.(type) {
-	case orderLoadedMsg:
-		ok, err := s.answer(msg.gen, msg.err, msg.order == nil)
-		if !ok {
-			return s, nil
-		}
-		if err != nil {
-			s.err = err
-			s.renderHead()
-			if s.order == nil {
-				// A missing or refused order will not appear by asking
-				// again (r does); a timeout or a 5xx is retried with backoff.
-				s.live.active = api.IsTransient(err)
-				// The body says it already (emptyView): once is enough.
-				s.live.errStreak++
-				return s, s.live.next(&s.base)
-			}
-			return s, s.live.failed(&s.base, err)
-		}
-		s.err = nil
-		s.setOrder(withPending(msg.order, s.pending))
-		var told tea.Cmd
-		if len(s.watching) > 0 && !s.live.active {
-			told = outcome(s.prov().Name(), s.order, s.watching)
-			s.watching = nil
-			s.live.errShown = false // the outcome replaces a read error shown
-		}
-		return s, tea.Batch(s.live.succeeded(s.c, &s.base), told)
-	case spinner.TickMsg:
-		if !s.loading() {
-			return s, nil
-		}
+	if msg, ok := msg.(spinner.TickMsg); ok && s.loading() {
 		var cmd tea.Cmd
 		s.spin, cmd = s.spin.Update(msg)
 		return s, Routed(s.id, cmd)
-	case tea.KeyMsg:
-		return s, s.key(msg)
 	}
 	return s, nil
+}
+
+func (s *orderScreen) readFailed(err error) tea.Cmd {
+	s.renderHead()
+	if s.order == nil {
+		// A missing or refused order will not appear by asking again (r
+		// does); a timeout or a 5xx is retried with backoff.
+		s.live.active = api.IsTransient(err)
+		// The body says it already (emptyView): once is enough.
+		s.live.errStreak++
+		return s.live.next(&s.base)
+	}
+	return s.live.failed(&s.base, err)
+}
+
+// gotOrder takes a reading; once the refunds this screen's actions created
+// have all settled, the status line says how they ended.
+func (s *orderScreen) gotOrder(o *model.Order) tea.Cmd {
+	s.setOrder(withPending(o, s.pending))
+	var told tea.Cmd
+	if len(s.watching) > 0 && !s.live.active {
+		told = outcome(s.prov().Name(), s.order, s.watching)
+		s.watching = nil
+		s.live.errShown = false // the outcome replaces a read error shown
+	}
+	return tea.Batch(s.live.succeeded(s.c, &s.base), told)
 }
 
 func (s *orderScreen) key(msg tea.KeyMsg) tea.Cmd {

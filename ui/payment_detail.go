@@ -6,7 +6,6 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 
 	"paydesk/model"
 	"paydesk/model/safetext"
@@ -26,7 +25,7 @@ type paymentScreen struct {
 
 func newPaymentScreen(c *Context, provider int, order *model.Order, paymentID string) Screen {
 	s := &paymentScreen{liveScreen: newLiveScreen(c, provider, order), paymentID: paymentID}
-	s.read, s.took = s.fetch, s.tookAction
+	s.liveHooks = liveHooks{read: s.fetch, gotOrder: s.gotOrder, readFailed: s.readFailed, took: s.tookAction, key: s.key}
 	s.refs = NewTable(c, refundColumns(false))
 	s.live.lastOK = c.Now()
 	s.setOrder(order)
@@ -63,48 +62,28 @@ func (s *paymentScreen) setOrder(o *model.Order) {
 		rows[i] = []string{orDash(r.ID), fmtAmount(r.Amount), statusCell(r.Status), orDash(r.Reason), fmtDate(r.Updated)}
 	}
 	s.refs.SetRows(rows)
-	s.refs.SetCellStyle(func(row, col int) (lipgloss.Style, bool) {
-		if col != 2 || row >= len(mine) {
-			return lipgloss.Style{}, false
-		}
-		return s.c.Styles.ForStatus(mine[row].Status), true
-	})
+	s.refs.SetCellStyle(statusStyle(s.c, 2, func(row int) *model.Refund { return rowAt(mine, row) }))
 	s.render()
 }
 
 func (s *paymentScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
-	if cmd, ok := s.update(msg); ok {
-		return s, cmd
-	}
-	switch msg := msg.(type) {
-	case orderLoadedMsg:
-		ok, err := s.answer(msg.gen, msg.err, msg.order == nil)
-		if !ok {
-			return s, nil
-		}
-		if err != nil {
-			s.err = err
-			s.live.active = true // keep trying, slower
-			return s, s.live.failed(&s.base, err)
-		}
-		s.err = nil
-		s.setOrder(withPending(msg.order, s.pending))
-		return s, s.live.succeeded(s.c, &s.base)
-	case tea.KeyMsg:
-		return s, s.key(msg)
-	}
-	return s, nil
+	cmd, _ := s.update(msg)
+	return s, cmd
+}
+
+func (s *paymentScreen) readFailed(err error) tea.Cmd {
+	s.live.active = true // keep trying, slower
+	return s.live.failed(&s.base, err)
+}
+
+func (s *paymentScreen) gotOrder(o *model.Order) tea.Cmd {
+	s.setOrder(withPending(o, s.pending))
+	return s.live.succeeded(s.c, &s.base)
 }
 
 func (s *paymentScreen) key(msg tea.KeyMsg) tea.Cmd {
-	if s.scroll.key(s.c.Keys, msg, s.bodyRows()) {
-		return nil
-	}
-	if cmd, ok := runAction(s.actions(), msg); ok {
-		return cmd
-	}
-	if s.payment() == nil {
-		return nil // gone from the order: nothing to refuse
+	if cmd, ok := s.scroll.keyOr(s.c.Keys, msg, s.bodyRows(), s.actions); ok || s.payment() == nil {
+		return cmd // a payment gone from the order has nothing to refuse
 	}
 	return refusal(s.c, msg)
 }
@@ -154,8 +133,6 @@ func (s *paymentScreen) pickRefund(msg tea.KeyMsg) tea.Cmd {
 }
 
 func (s *paymentScreen) Help() []key.Binding { return actionHelp(s.actions()) }
-
-func (s *paymentScreen) bodyRows() int { return max(s.height-2, 1) }
 
 // render formats every line of the payment when the data or width changes.
 func (s *paymentScreen) render() {

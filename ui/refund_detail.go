@@ -33,7 +33,7 @@ type refundLoadedMsg struct {
 
 func newRefundScreen(c *Context, provider int, order *model.Order, refundID string) Screen {
 	s := &refundScreen{liveScreen: newLiveScreen(c, provider, order), refundID: refundID}
-	s.read, s.took = s.fetch, s.tookAction
+	s.liveHooks = liveHooks{read: s.fetch, gotRefund: s.gotRefund, readFailed: s.readFailed, took: s.tookAction, key: s.key}
 	s.live.hasRefunds = true
 	s.live.lastOK = c.Now()
 	if r := order.Refund(refundID); r != nil {
@@ -81,45 +81,33 @@ func (s *refundScreen) tookAction(done ActionDone) {
 }
 
 func (s *refundScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
-	if cmd, ok := s.update(msg); ok {
-		return s, cmd
+	cmd, _ := s.update(msg)
+	return s, cmd
+}
+
+func (s *refundScreen) readFailed(err error) tea.Cmd {
+	if api.StatusOf(err) == 404 {
+		s.live.active = false // it will not appear by asking again
 	}
-	switch msg := msg.(type) {
-	case refundLoadedMsg:
-		ok, err := s.answer(msg.gen, msg.err, msg.refund == nil)
-		if !ok {
-			return s, nil
-		}
-		if err != nil {
-			s.err = err
-			if api.StatusOf(err) == 404 {
-				s.live.active = false // it will not appear by asking again
-			}
-			s.render()
-			return s, s.live.failed(&s.base, err)
-		}
-		s.err = nil
-		was := s.live.active
-		s.take(msg.refund)
-		var told tea.Cmd
-		if was && s.settled {
-			// Watched to the end here: the status line says how it ended.
-			o := mergeDone(s.order, ActionDone{Refund: s.refund})
-			told = outcome(s.prov().Name(), o, map[string]bool{s.refundID: true})
-			s.live.errShown = false
-		}
-		return s, tea.Batch(s.live.succeeded(s.c, &s.base), told)
-	case tea.KeyMsg:
-		return s, s.key(msg)
+	s.render()
+	return s.live.failed(&s.base, err)
+}
+
+func (s *refundScreen) gotRefund(r *model.Refund) tea.Cmd {
+	was := s.live.active
+	s.take(r)
+	var told tea.Cmd
+	if was && s.settled {
+		// Watched to the end here: the status line says how it ended.
+		o := mergeDone(s.order, ActionDone{Refund: s.refund})
+		told = outcome(s.prov().Name(), o, map[string]bool{s.refundID: true})
+		s.live.errShown = false
 	}
-	return s, nil
+	return tea.Batch(s.live.succeeded(s.c, &s.base), told)
 }
 
 func (s *refundScreen) key(msg tea.KeyMsg) tea.Cmd {
-	if s.scroll.key(s.c.Keys, msg, s.bodyRows()) {
-		return nil
-	}
-	if cmd, ok := runAction(s.actions(), msg); ok {
+	if cmd, ok := s.scroll.keyOr(s.c.Keys, msg, s.bodyRows(), s.actions); ok {
 		return cmd
 	}
 	return refusal(s.c, msg)
@@ -143,8 +131,6 @@ func (s *refundScreen) canEdit() bool {
 }
 
 func (s *refundScreen) Help() []key.Binding { return actionHelp(s.actions()) }
-
-func (s *refundScreen) bodyRows() int { return max(s.height-2, 1) }
 
 // render formats the refund when a reading arrives or the width changes.
 func (s *refundScreen) render() {

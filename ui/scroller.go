@@ -42,6 +42,16 @@ func (sc *scroller) key(k *KeyMap, msg tea.KeyMsg, h int) bool {
 	return true
 }
 
+// keyOr is key handling for a screen that is one scrolled page: the cursor
+// keys scroll it, other keys go to the screen's actions. handled is false
+// when neither took the key.
+func (sc *scroller) keyOr(k *KeyMap, msg tea.KeyMsg, h int, actions func() []action) (cmd tea.Cmd, handled bool) {
+	if sc.key(k, msg, h) {
+		return nil, true
+	}
+	return runAction(actions(), msg)
+}
+
 // view shows h lines from the offset; when more is hidden below, the last
 // line says so.
 func (sc *scroller) view(st *Styles, h int) string {
