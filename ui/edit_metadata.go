@@ -88,16 +88,11 @@ type savedMsg struct {
 }
 
 func newEditPaymentScreen(c *Context, provider int, order *model.Order, paymentID string) Screen {
-	s := &editMetadataScreen{base: newBase(c), provider: provider, order: order, paymentID: paymentID, keys: newActionKeys(c)}
+	s := newEditor(c, provider, order, paymentID, "")
 	p := order.Payment(paymentID)
-	if p == nil {
-		s.err = fmt.Errorf("payment %s is not on order %s", paymentID, order.Ref)
+	if p == nil || !s.open(p.Metadata, p.MetadataTotal) {
 		return s
 	}
-	if s.refuse(p.Metadata, p.MetadataTotal) {
-		return s
-	}
-	s.original = p.Metadata.Clone()
 	caps := c.Providers[provider].Capabilities()
 	if caps.EditableFields != nil {
 		for _, f := range caps.EditableFields(p) {
@@ -117,18 +112,34 @@ func newEditPaymentScreen(c *Context, provider int, order *model.Order, paymentI
 }
 
 func newEditRefundScreen(c *Context, provider int, order *model.Order, refundID string) Screen {
-	s := &editMetadataScreen{base: newBase(c), provider: provider, order: order, refundID: refundID, keys: newActionKeys(c)}
-	r := order.Refund(refundID)
-	if r == nil {
-		s.err = fmt.Errorf("refund %s is not on order %s", refundID, order.Ref)
-		return s
+	s := newEditor(c, provider, order, "", refundID)
+	if r := order.Refund(refundID); r != nil && s.open(r.Metadata, r.MetadataTotal) {
+		s.loadRows()
 	}
-	if s.refuse(r.Metadata, r.MetadataTotal) {
-		return s
-	}
-	s.original = r.Metadata.Clone()
-	s.loadRows()
 	return s
+}
+
+// newEditor is the editor of a payment's (or, with refundID, a refund's)
+// metadata; it says so when the order no longer has it.
+func newEditor(c *Context, provider int, order *model.Order, paymentID, refundID string) *editMetadataScreen {
+	s := &editMetadataScreen{base: newBase(c), provider: provider, order: order, paymentID: paymentID, refundID: refundID, keys: newActionKeys(c)}
+	if _, ok := currentMetadata(order, paymentID, refundID); !ok {
+		what, id := "payment", paymentID
+		if refundID != "" {
+			what, id = "refund", refundID
+		}
+		s.err = fmt.Errorf("%s %s is not on order %s", what, id, order.Ref)
+	}
+	return s
+}
+
+// open takes the set to edit, unless refuse turns it down.
+func (s *editMetadataScreen) open(md model.Metadata, total int) bool {
+	if s.refuse(md, total) {
+		return false
+	}
+	s.original = md.Clone()
+	return true
 }
 
 // intentKey is the metadata key paydesk writes on a refund it creates
