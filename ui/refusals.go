@@ -37,14 +37,3 @@ func cannotEdit(c *Context, p api.Provider, what string) tea.Cmd {
 	}
 	return Status(p.Name() + " does not let a " + what + "'s metadata change once it is made.")
 }
-
-// copyRef copies a ref over OSC 52 (c.Copy says so in the status line).
-func copyRef(c *Context, ref string) tea.Cmd {
-	switch {
-	case ref == "":
-		return nil
-	case c.Copy == nil:
-		return Status("No clipboard in this session.")
-	}
-	return c.Copy(ref)
-}

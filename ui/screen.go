@@ -1,6 +1,3 @@
-// Package ui is the Bubble Tea console: one root model (app.go) that owns a
-// stack of screens per provider and a shared Context, the screens themselves
-// (one per file), forms and confirmations as modal screens, keys and styles.
 package ui
 
 import (
