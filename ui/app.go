@@ -120,6 +120,8 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case routedMsg:
 		return a.route(msg)
+	case openOnMsg: // a search result on another tab (search.go)
+		return a.openOn(msg)
 	case StatusMsg:
 		a.status = msg
 		a.statusAt = a.c.Now()
@@ -226,12 +228,20 @@ func (a *App) navigate() tea.Cmd {
 			cmds = append(cmds, a.popFrom(op.from, op.result))
 			continue
 		}
-		if t := a.top(); t == nil || op.from != t.ScreenID() {
+		if op.from != screenID(a.top()) {
 			continue // asked for by a screen no longer on top: not on another one
 		}
 		cmds = append(cmds, a.push(op.push))
 	}
 	return tea.Batch(cmds...)
+}
+
+// screenID is a screen's id, 0 for none (an empty stack).
+func screenID(s Screen) int {
+	if s == nil {
+		return 0
+	}
+	return s.ScreenID()
 }
 
 func (a *App) route(m routedMsg) tea.Cmd {

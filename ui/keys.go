@@ -20,8 +20,10 @@ type KeyMap struct {
 	// OpenRefund and PickRefund are Enter and FocusNext on a payment, which
 	// lists its refunds in one row of cells: help says what they do there.
 	OpenRefund, PickRefund key.Binding
-	// Older and Newer move the orders list's date range.
-	Older, Newer key.Binding
+	// Older, Newer, SetRange and RangeToNow move and set the orders list's
+	// date range. The orders list still builds equal bindings of its own
+	// (orders.go, orders_range.go); README's table is checked against these.
+	Older, Newer, SetRange, RangeToNow key.Binding
 	// Form holds the keys of forms and the metadata editor.
 	Form FormKeys
 }
@@ -66,6 +68,8 @@ func DefaultKeys(readOnly bool) *KeyMap {
 		FocusNext:    key.NewBinding(key.WithKeys("right", "left", "l", "h"), key.WithHelp("←/→", "payments/refunds")),
 		Older:        key.NewBinding(key.WithKeys("["), key.WithHelp("[", "30 days earlier")),
 		Newer:        key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "30 days later")),
+		SetRange:     key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "set date range")),
+		RangeToNow:   key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "back to now")),
 	}
 	k.Form = FormKeys{
 		NextCell:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next cell")),
