@@ -11,7 +11,9 @@
 //	keys.go              every key binding (README's Keys table must match it)
 //	actions.go           a screen's action table: key handling and help from one list
 //
-//	orders.go            the orders list (home of each provider)
+//	orders.go            the orders list (home of each provider); orders_range.go its
+//	                     date range (d, t, [ ]); orders_true.go keeping loaded rows current
+//	search.go            g: one search across every provider, from the order index
 //	order_detail.go      one order: header, payments and refunds tables
 //	payment_detail.go    one payment, every field
 //	refund_detail.go     one refund, its status and whether it settled
