@@ -120,10 +120,6 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case routedMsg:
 		return a.route(msg)
-	case PushMsg:
-		return a.push(msg.Screen)
-	case PopMsg:
-		return a.popMsg(msg)
 	case openOnMsg: // a search result on another tab (search.go)
 		return a.openOn(msg)
 	case StatusMsg:
@@ -156,7 +152,7 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 	if a.tooSmall() {
 		// Only the notice is on screen: a key typed now would act on
 		// something the agent cannot see. Quit is the one key it offers.
-		if msg.String() == "ctrl+c" || key.Matches(msg, k.Quit) {
+		if key.Matches(msg, k.QuitTyping, k.Quit) {
 			if a.busy() && !a.quitArmed {
 				a.quitArmed = true
 				return nil
@@ -174,7 +170,7 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 		topBusy = b.Busy()
 	}
 	// While a request is on the wire nothing is being typed, so q means quit.
-	if msg.String() == "ctrl+c" || ((!typing || topBusy) && key.Matches(msg, k.Quit)) {
+	if key.Matches(msg, k.QuitTyping) || ((!typing || topBusy) && key.Matches(msg, k.Quit)) {
 		if a.busy() && !a.quitArmed {
 			a.quitArmed = true
 			a.status = StatusMsg{Text: "Money in flight; quitting leaves it unchecked. q again quits, any key stays."}
@@ -238,7 +234,7 @@ func (a *App) navigate() tea.Cmd {
 		op := a.c.nav[0]
 		a.c.nav = a.c.nav[1:]
 		if op.push == nil {
-			cmds = append(cmds, a.popMsg(PopMsg{Result: op.result, From: op.from}))
+			cmds = append(cmds, a.popFrom(op.from, op.result))
 			continue
 		}
 		if op.from != screenID(a.top()) {
@@ -249,18 +245,18 @@ func (a *App) navigate() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// screenID is a screen's id for routing, 0 when it has none.
+// screenID is a screen's id, 0 for none (an empty stack).
 func screenID(s Screen) int {
-	if id, ok := s.(Identified); ok {
-		return id.ScreenID()
+	if s == nil {
+		return 0
 	}
-	return 0
+	return s.ScreenID()
 }
 
 func (a *App) route(m routedMsg) tea.Cmd {
 	for i, st := range a.stacks {
 		for j, s := range st {
-			if id, ok := s.(Identified); ok && id.ScreenID() == m.to {
+			if s.ScreenID() == m.to {
 				ns, cmd := s.Update(m.msg)
 				a.stacks[i][j] = ns
 				return cmd
@@ -295,31 +291,26 @@ func (a *App) pop(result any) tea.Cmd {
 	return cmd
 }
 
-// popMsg pops the screen that asked. A screen that finished something after
-// the agent moved to another provider's stack is popped there, quietly; a
-// screen still on a stack but covered, or already gone, pops nothing.
-func (a *App) popMsg(m PopMsg) tea.Cmd {
-	if m.From == 0 {
-		return a.pop(m.Result)
-	}
+// popFrom pops the screen with id from, with an optional result for the
+// screen beneath. A screen that finished something after the agent moved to
+// another provider's stack is popped there, quietly; a screen still on a
+// stack but covered, or already gone, pops nothing.
+func (a *App) popFrom(from int, result any) tea.Cmd {
 	for i, st := range a.stacks {
 		n := len(st)
-		at := slices.IndexFunc(st, func(s Screen) bool {
-			id, ok := s.(Identified)
-			return ok && id.ScreenID() == m.From
-		})
+		at := slices.IndexFunc(st, func(s Screen) bool { return s.ScreenID() == from })
 		switch {
 		case at < 0:
 			continue
 		case at != n-1 || n < 2:
 			return nil // covered by another screen, or home: stays
 		case i == a.c.Active:
-			return a.pop(m.Result)
+			return a.pop(result)
 		}
 		st[n-1].Suspend()
 		a.stacks[i] = st[:n-1]
-		if m.Result != nil {
-			ns, cmd := a.stacks[i][n-2].Update(PoppedMsg{Result: m.Result})
+		if result != nil {
+			ns, cmd := a.stacks[i][n-2].Update(PoppedMsg{Result: result})
 			a.stacks[i][n-2] = ns
 			return cmd
 		}
@@ -507,7 +498,7 @@ func (a *App) footer() string {
 		keys = append(keys, a.c.Keys.Quit)
 	case typing:
 		// ? and q are typed into the field here: only ctrl+c quits.
-		keys = append(keys, key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")))
+		keys = append(keys, a.c.Keys.QuitTyping)
 	default:
 		keys = append(keys, a.c.Keys.Help, a.c.Keys.Quit)
 	}
