@@ -14,16 +14,11 @@ import (
 // again there, through the order index, so the list shows its new status
 // when the agent comes back, without a request.
 func (s *ordersScreen) syncFromIndex() {
-	ix := s.c.Index
-	if ix == nil {
-		return
-	}
-	p := s.prov()
-	acct, ok := ix.Account(p.ID())
+	ix, pid, acct, ok := s.indexed()
 	if !ok {
 		return
 	}
-	changed := ix.ChangedSince(p.ID(), acct, s.seenSeq)
+	changed := ix.ChangedSince(pid, acct, s.seenSeq)
 	s.seenSeq = ix.Seq()
 	touched := false
 	for i := range s.all {

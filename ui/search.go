@@ -45,7 +45,6 @@ type searchScreen struct {
 	errs    []string
 	refused string // the PII guard's refusal, shown instead of searching
 	table   *Table
-	widen   key.Binding
 }
 
 // searchHit is one order found, by the index or by a provider directly.
@@ -79,7 +78,6 @@ type openOnMsg struct {
 
 func newSearchScreen(c *Context, from int) Screen {
 	s := &searchScreen{base: newBase(c), from: from, typing: true}
-	s.widen = key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "index a wider range"))
 	s.in = newPrompt(c, "Go to order ref: ", "or id, payment/refund ref, external or customer id, 4242 47.44")
 	s.table = NewTable(c, []Column{
 		{Title: "Provider", Width: 13, Min: 8},
@@ -120,21 +118,25 @@ func widerDays(now int) int {
 	return now
 }
 
-func (s *searchScreen) Help() []key.Binding {
+func (s *searchScreen) Help() []key.Binding { return actionHelp(s.actions()) }
+
+// actions are the search's keys, in the order help lists them; while the
+// prompt is open every other key is typed.
+func (s *searchScreen) actions() []action {
+	k := s.c.Keys
 	if s.typing {
-		return []key.Binding{
-			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "search")),
-			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		return []action{
+			{key: relabel(k.Enter, "search"), run: do(s.submit)},
+			{key: relabel(k.Back, "cancel"), run: do(s.cancelTyping)},
 		}
 	}
-	out := []key.Binding{
-		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open (switches tab)")),
-		key.NewBinding(key.WithKeys("g", "/"), key.WithHelp("g", "search again")),
+	return []action{
+		{key: relabel(k.Enter, "open (switches tab)"), run: do(s.openSelected)},
+		{key: relabel(k.Goto, "search again"), run: do(s.again)},
+		{key: k.Filter, shown: never, run: do(s.again)}, // / searches on the list too
+		{key: k.Widen, enabled: func() bool { return s.c.Indexer != nil }, run: do(s.widen)},
+		{key: k.Back, run: do(s.back)},
 	}
-	if s.c.Indexer != nil {
-		out = append(out, s.widen)
-	}
-	return append(out, s.c.Keys.Back)
 }
 
 func (s *searchScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
@@ -148,49 +150,57 @@ func (s *searchScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		return s, s.coverageTick()
 	case tea.KeyMsg:
 		if s.typing {
-			return s, s.typeKey(msg)
+			cmd, _ := typeInto(&s.in, s.actions(), msg)
+			return s, cmd
 		}
-		switch {
-		case key.Matches(msg, s.c.Keys.Enter):
-			if i := s.table.Cursor(); i >= 0 && i < len(s.hits) {
-				return s, s.open(s.hits[i])
-			}
-		case key.Matches(msg, s.c.Keys.Goto, s.c.Keys.Filter):
-			s.typing = true
-			return s, s.in.Focus()
-		case key.Matches(msg, s.widen) && s.c.Indexer != nil:
-			d := widerDays(s.c.Indexer.Window())
-			s.c.Indexer.Widen(d)
-			return s, Status(fmt.Sprintf("Indexing the last %d days, newest first, within the same request budget.", d))
-		default:
-			s.table.Update(msg)
+		if cmd, ok := runAction(s.actions(), msg); ok {
+			return s, cmd
 		}
+		s.table.Update(msg)
 	}
 	return s, nil
 }
 
-func (s *searchScreen) typeKey(msg tea.KeyMsg) tea.Cmd {
-	switch msg.Type {
-	case tea.KeyEsc:
-		if s.query == "" {
-			return s.pop(nil)
-		}
-		s.typing = false
-		s.in.Blur()
-		s.in.SetValue(s.query)
-		return nil
-	case tea.KeyEnter:
-		q := strings.TrimSpace(s.in.Value())
-		if q == "" {
-			return nil
-		}
-		s.typing = false
-		s.in.Blur()
-		return s.search(q)
+func (s *searchScreen) openSelected() tea.Cmd {
+	if i := s.table.Cursor(); i >= 0 && i < len(s.hits) {
+		return s.open(s.hits[i])
 	}
-	var cmd tea.Cmd
-	s.in, cmd = s.in.Update(msg)
-	return cmd
+	return nil
+}
+
+// again reopens the prompt with the last query in it.
+func (s *searchScreen) again() tea.Cmd {
+	s.typing = true
+	return s.in.Focus()
+}
+
+// widen is w: the indexer covers the next wider window.
+func (s *searchScreen) widen() tea.Cmd {
+	d := widerDays(s.c.Indexer.Window())
+	s.c.Indexer.Widen(d)
+	return Status(fmt.Sprintf("Indexing the last %d days, newest first, within the same request budget.", d))
+}
+
+// cancelTyping is esc in the prompt: before any search it closes the
+// screen; after one it goes back to the answer.
+func (s *searchScreen) cancelTyping() tea.Cmd {
+	if s.query == "" {
+		return s.pop(nil)
+	}
+	s.typing = false
+	s.in.Blur()
+	s.in.SetValue(s.query)
+	return nil
+}
+
+func (s *searchScreen) submit() tea.Cmd {
+	q := strings.TrimSpace(s.in.Value())
+	if q == "" {
+		return nil
+	}
+	s.typing = false
+	s.in.Blur()
+	return s.search(q)
 }
 
 // open switches to the hit's provider and opens the order there.
