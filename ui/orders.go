@@ -60,12 +60,16 @@ type ordersScreen struct {
 	sortCol   int
 	sortDesc  bool
 	ncols     int
-	filter    textinput.Model
-	filtering bool
-	rangeIn   textinput.Model // d: set the range (orders_range.go)
-	ranging   bool
-	spin      spinner.Model
-	ago       agoClock
+	colTotal  int
+	// colRefunds is the Refunds column of a provider whose list rows say
+	// nothing of refunds (Forage), or -1 (orders_refunds.go).
+	colRefunds int
+	filter     textinput.Model
+	filtering  bool
+	rangeIn    textinput.Model // d: set the range (orders_range.go)
+	ranging    bool
+	spin       spinner.Model
+	ago        agoClock
 }
 
 type pageMsg struct {
@@ -104,8 +108,13 @@ func newOrdersScreen(c *Context, provider int) Screen {
 	for _, name := range s.caps.AmountColumns {
 		cols = append(cols, Column{Title: name, Width: max(len(name), 9), Min: max(len(name), 8), Right: true, Optional: true})
 	}
+	s.colTotal, s.colRefunds = len(cols), -1
+	cols = append(cols, Column{Title: "Total", Width: 14, Min: 12, Right: true})
+	if s.caps.RefundsNotListed {
+		s.colRefunds = len(cols)
+		cols = append(cols, Column{Title: "Refunds", Width: 7})
+	}
 	cols = append(cols,
-		Column{Title: "Total", Width: 14, Min: 12, Right: true},
 		Column{Title: cmp.Or(s.caps.ReferenceColumn, "Reference"), Width: 16, Min: 8, Flex: true, TrimHead: true})
 	s.ncols = len(cols)
 	s.table = NewTable(c, cols)
@@ -300,7 +309,11 @@ func (s *ordersScreen) formatRow(o *model.OrderSummary) []string {
 			row = append(row, "—")
 		}
 	}
-	return append(row, fmtMoney(o.Total), orDash(shortBrands(o.Reference)))
+	row = append(row, fmtMoney(o.Total))
+	if s.colRefunds >= 0 {
+		row = append(row, s.refundCell(o))
+	}
+	return append(row, orDash(shortBrands(o.Reference)))
 }
 
 // resort rebuilds the sorted index and then the filtered view.
@@ -328,8 +341,10 @@ func (s *ordersScreen) resort() {
 
 func (s *ordersScreen) compare(a, b, col int) int {
 	x, y := &s.all[a], &s.all[b]
-	total, ref := s.ncols-2, s.ncols-1
+	total, ref := s.colTotal, s.ncols-1
 	switch {
+	case col == s.colRefunds:
+		return strings.Compare(s.cells[a][col], s.cells[b][col])
 	case col == colRef:
 		return strings.Compare(x.Ref, y.Ref)
 	case col == colStatus:
@@ -474,7 +489,7 @@ func (s *ordersScreen) copySelected() tea.Cmd {
 func (s *ordersScreen) nextSort() tea.Cmd {
 	s.sortCol = (s.sortCol + 1) % s.ncols
 	// Dates and amounts read best largest first, text A to Z.
-	s.sortDesc = s.sortCol == colDate || (s.sortCol >= colAmounts && s.sortCol < s.ncols-1)
+	s.sortDesc = s.sortCol == colDate || (s.sortCol >= colAmounts && s.sortCol <= s.colTotal)
 	s.markSort()
 	s.resort()
 	return nil

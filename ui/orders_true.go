@@ -23,7 +23,16 @@ func (s *ordersScreen) syncFromIndex() {
 	touched := false
 	for i := range s.all {
 		st, ok := changed[s.all[i].ID]
-		if !ok || st == "" || st == s.all[i].Status {
+		if !ok || st == "" {
+			continue
+		}
+		if st == s.all[i].Status {
+			// Read again, same status: only the Refunds column can have
+			// learnt something (read at last: "none", not "—").
+			if s.colRefunds >= 0 && s.cells[i][s.colRefunds] == refundsUnknown {
+				s.reformat(i)
+				touched = true
+			}
 			continue
 		}
 		s.all[i].Status = st

@@ -216,7 +216,9 @@ func (t *Table) SetMark(col int, mark string) {
 	if col >= 0 && col < len(t.marks) {
 		t.marks[col] = mark
 	}
-	t.header = t.renderHeader()
+	// The sorted column's title keeps its words beside the arrow: the
+	// widths are shared again.
+	t.layout()
 }
 
 // SetSize sets the width in cells and the number of visible data rows.
@@ -383,8 +385,11 @@ func (t *Table) share(dropped []bool) {
 		}
 		return t.cols[i].Width
 	}
-	// Optional columns make room for the others' titles too.
-	titled := func(i int) int { return max(minOf(i), ansi.StringWidth(t.cols[i].Title)) }
+	// Optional columns make room for the others' titles too, with the
+	// sort arrow of the sorted one.
+	titled := func(i int) int {
+		return max(minOf(i), ansi.StringWidth(t.cols[i].Title)+ansi.StringWidth(t.marks[i]))
+	}
 	shown := n
 	need := 0
 	for i := range t.cols {
@@ -418,6 +423,7 @@ func (t *Table) share(dropped []bool) {
 		if c.Date && t.shortDates {
 			t.widths[i] = dateShort
 		}
+		t.widths[i] = max(t.widths[i], ansi.StringWidth(c.Title)+ansi.StringWidth(t.marks[i]))
 		total += t.widths[i]
 		if c.Flex || flex < 0 || (!t.cols[flex].Flex && i > flex) {
 			flex = i

@@ -135,8 +135,10 @@ func TestSortArrowSurvivesANarrowColumn(t *testing.T) {
 	tb.SetSize(40, 3)
 	tb.SetMark(2, " ▼")
 	h := strings.Split(tb.View(), "\n")[0]
-	if !strings.Contains(h, "Amo… ▼") {
-		t.Fatalf("header %q lost its arrow", h)
+	// The sorted column's title keeps its words beside the arrow: the
+	// flex column gives the room.
+	if !strings.Contains(h, "Amount ▼") {
+		t.Fatalf("header %q lost its arrow or its title's words", h)
 	}
 }
 
