@@ -56,6 +56,9 @@ type ordersScreen struct {
 	seenSeq   uint32         // the order index's change stamp the rows are as new as
 	err       error
 	errShown  bool
+	// throttled: the last page request found the shared budget spent; the
+	// same request goes again by itself (pageRetryMsg).
+	throttled bool
 	loadedAt  time.Time
 	sortCol   int
 	sortDesc  bool
@@ -73,9 +76,16 @@ type ordersScreen struct {
 }
 
 type pageMsg struct {
-	gen  int
-	page api.OrderPage
-	err  error
+	gen    int
+	cursor string
+	page   api.OrderPage
+	err    error
+}
+
+// pageRetryMsg asks again for a page the shared budget could not serve.
+type pageRetryMsg struct {
+	gen    int
+	cursor string
 }
 
 // Column positions in the orders table; amount columns sit between Date and
@@ -160,7 +170,7 @@ func (s *ordersScreen) Init() tea.Cmd { return tea.Batch(s.reload(false), s.ago.
 // Suspend cancels a page in flight; Resume asks for it again.
 func (s *ordersScreen) Suspend() {
 	s.gen++
-	s.loading = false
+	s.loading, s.throttled = false, false // Resume asks again
 	s.ago.stop()
 	s.suspend()
 }
@@ -199,7 +209,9 @@ func (s *ordersScreen) fetch(cursor string) tea.Cmd {
 	p := s.prov()
 	q := api.OrderQuery{From: s.from, To: s.to, Cursor: cursor}
 	return call(&s.base, func(ctx context.Context) (api.OrderPage, error) { return p.ListOrders(ctx, q) },
-		func(pg api.OrderPage, err error) tea.Msg { return pageMsg{gen: gen, page: pg, err: err} })
+		func(pg api.OrderPage, err error) tea.Msg {
+			return pageMsg{gen: gen, cursor: cursor, page: pg, err: err}
+		})
 }
 
 // maybeMore asks for the next page when the cursor is within two screens of
@@ -218,6 +230,12 @@ func (s *ordersScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case pageMsg:
 		return s, s.page(msg)
+	case pageRetryMsg:
+		if msg.gen != s.gen || !s.throttled {
+			return s, nil
+		}
+		s.throttled = false
+		return s, s.fetch(msg.cursor)
 	case agoTickMsg:
 		return s, s.ago.on(&s.base, msg)
 	case spinner.TickMsg:
@@ -238,6 +256,10 @@ func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
 		return nil
 	}
 	s.loading = false
+	if te, ok := api.AsThrottled(msg.err); ok {
+		return s.pageThrottled(te, msg.cursor)
+	}
+	s.throttled = false
 	if msg.err != nil {
 		s.err, s.errShown = msg.err, true
 		s.reloading = false
@@ -269,6 +291,17 @@ func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
 		return tea.Batch(clear, s.maybeMore())
 	}
 	return clear
+}
+
+// pageThrottled is a page the budget every session shares could not serve:
+// not a failure. The status line says so as information, as the live
+// screens do, and the same request goes again once the budget allows.
+func (s *ordersScreen) pageThrottled(te *api.ThrottledError, cursor string) tea.Cmd {
+	s.throttled = true
+	s.loading = true // no other page request meanwhile
+	wait := max(te.Wait, time.Second)
+	msg := "Throttled: provider budget shared by every session is low; next try in " + (&api.ThrottledError{Wait: wait}).Seconds() + "."
+	return tea.Batch(Status(msg), s.tick(wait, pageRetryMsg{gen: s.gen, cursor: cursor}))
 }
 
 // setData appends orders to prev (nil: start over) and formats the new rows.
@@ -568,6 +601,8 @@ func (s *ordersScreen) View() string {
 	case !s.loaded && s.err != nil:
 		b.WriteString(st.StatusErr.Render("✗ Could not load orders.") + "\n\n" + wrapText(DescribeError(s.err), s.width) +
 			"\n\n" + st.Faint.Render("r tries again; g opens an order by its ref."))
+	case !s.loaded && s.throttled:
+		b.WriteString(st.Faint.Render("Waiting for the request budget to load orders…"))
 	case !s.loaded:
 		b.WriteString(s.spin.View() + " Loading orders…")
 	case len(s.all) == 0:
@@ -610,6 +645,8 @@ func (s *ordersScreen) titleLine() string {
 	left := strings.Join(parts, st.Faint.Render(" · "))
 	right := ""
 	switch {
+	case s.throttled && s.loaded:
+		right = st.Faint.Render("throttled: waiting for budget")
 	case s.reloading:
 		right = st.Faint.Render(s.spin.View() + " reloading…")
 	case s.loading && s.loaded:

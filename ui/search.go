@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -43,6 +44,9 @@ type searchScreen struct {
 	hits    []searchHit
 	asked   []string // "Forage: order ref", for the answer's last line
 	errs    []string
+	// notes are providers not asked for want of budget: information, not
+	// errors (the live screens say "Throttled" the same way).
+	notes   []string
 	refused string // the PII guard's refusal, shown instead of searching
 	table   *Table
 }
@@ -213,7 +217,7 @@ func (s *searchScreen) open(h searchHit) tea.Cmd {
 // for what it can answer itself.
 func (s *searchScreen) search(q string) tea.Cmd {
 	s.gen++
-	s.query, s.hits, s.asked, s.errs, s.refused, s.pending = q, nil, nil, nil, "", 0
+	s.query, s.hits, s.asked, s.errs, s.notes, s.refused, s.pending = q, nil, nil, nil, nil, "", 0
 	// What goes to a provider passes the PII guard; a full card number
 	// typed by mistake is refused here, before anything is sent.
 	if err := pii.Check("search", q); err != nil {
@@ -344,6 +348,10 @@ func (s *searchScreen) lookup(m lookupMsg) tea.Cmd {
 		s.asked = slices.DeleteFunc(s.asked, func(a string) bool { return a == s.c.Providers[m.provider].Name()+": "+m.what })
 	case api.StatusOf(m.err) == 404 || api.Canceled(m.err):
 		// Not this provider's order: the answer is "no", not an error.
+	case errors.Is(m.err, api.ErrThrottled):
+		te, _ := api.AsThrottled(m.err)
+		s.notes = append(s.notes, "Throttled: "+s.c.Providers[m.provider].Name()+" was not asked ("+m.what+
+			"), its request budget is spent for now; g searches again, in "+te.Seconds()+" or later.")
 	default:
 		s.errs = append(s.errs, s.c.Providers[m.provider].Name()+" could not be asked ("+m.what+"): "+DescribeError(m.err))
 	}
@@ -482,6 +490,9 @@ func (s *searchScreen) View() string {
 		}
 		b.WriteString(st.Faint.Render(n+" · enter opens it on its provider's tab · index "+s.coverageText()) + "\n")
 		b.WriteString(s.table.View())
+	}
+	for _, n := range s.notes {
+		b.WriteString("\n" + st.Faint.Render(wrapText(safetext.Line(n), s.width)))
 	}
 	for _, e := range s.errs {
 		b.WriteString("\n" + st.StatusErr.Render("✗ "+safetext.Truncate(e, s.width-2)))
