@@ -72,7 +72,8 @@ func (s *ordersScreen) mergeFresh(pg api.OrderPage) string {
 			continue
 		}
 		updated[k] = true
-		if !sameSummary(&s.all[i], &pg.Orders[k]) {
+		// A row whose Refunds cell says "—" may have been read since.
+		if !sameSummary(&s.all[i], &pg.Orders[k]) || (s.colRefunds >= 0 && s.cells[i][s.colRefunds] == refundsUnknown) {
 			s.all[i] = pg.Orders[k]
 			s.reformat(i)
 			changed = true

@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/shopspring/decimal"
 
 	"paydesk/api"
@@ -84,12 +85,16 @@ func newSearchScreen(c *Context, from int) Screen {
 	s := &searchScreen{base: newBase(c), from: from, typing: true}
 	s.in = newPrompt(c, "Go to order ref: ", "or id, payment/refund ref, external or customer id, 4242 47.44")
 	s.table = NewTable(c, []Column{
-		{Title: "Provider", Width: 13, Min: 8},
+		{Title: "Provider", Width: 13}, // "Digital River" whole
 		{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true},
-		{Title: "Matched", Width: 30, Min: 12, Flex: true},
-		{Title: "Status", Width: 17, Min: 11},
+		// The value's tail and the field stay when the cell is cut: ids
+		// share their start (GRC-2026-…).
+		{Title: "Matched", Width: 30, Min: 24, Flex: true, TrimHead: true},
+		{Title: "Status", Width: 17, Min: 11, Abbrev: true},
 		{Title: "Total", Width: 13, Min: 10, Right: true},
-		{Title: "Date", Width: 11, Min: 10},
+		// What matched matters more than the date: at 80 columns the
+		// date goes and an external id keeps its field beside it.
+		{Title: "Date", Width: 10, Optional: true},
 	})
 	s.layout()
 	return s
@@ -391,11 +396,23 @@ func (s *searchScreen) render() {
 	rows := make([][]string, len(s.hits))
 	for i, h := range s.hits {
 		rows[i] = []string{
-			s.c.Providers[h.provider].Name(), orDash(h.ref), h.field + " " + h.matched,
+			s.c.Providers[h.provider].Name(), orDash(h.ref), h.matched + " (" + shortField(h.field) + ")",
 			statusCell(h.status), fmtMoney(h.total), fmtDay(h.created),
 		}
 	}
 	s.table.SetRows(rows)
+}
+
+// shortField is a matched field's name as the Matched column shows it,
+// after the value: short, so the value keeps its room at 80 columns.
+func shortField(f string) string {
+	switch f {
+	case index.FieldExternal.String():
+		return "external id"
+	case index.FieldCardAmount.String():
+		return "last 4 + amount"
+	}
+	return f
 }
 
 func fmtDay(t time.Time) string {
@@ -439,8 +456,12 @@ func (s *searchScreen) progressView() string {
 		case p.Covered < 1:
 			state = "indexing"
 		}
-		line := fmt.Sprintf("%-13s %s %3.0f%% of %d days · %d read · %s (at most %.1f requests/s)",
-			safetext.Truncate(p.Name, 13), bar, p.Covered*100, p.Days, p.Reads, state, p.Budget)
+		line := fmt.Sprintf("%-13s %s %3.0f%% of %d days · %d read · %s",
+			safetext.Truncate(p.Name, 13), bar, p.Covered*100, p.Days, p.Reads, state)
+		// The budget where it fits whole; never a cut word.
+		if budget := fmt.Sprintf(" (at most %.1f requests/s)", p.Budget); ansi.StringWidth(line+budget) <= s.width {
+			line += budget
+		}
 		b.WriteString(safetext.Truncate(line, s.width) + "\n")
 	}
 	if !s.typing {
@@ -477,7 +498,7 @@ func (s *searchScreen) View() string {
 		b.WriteString(wrapText("No order matches “"+safetext.Line(s.query)+"”: not in what has been indexed yet ("+
 			s.coverageText()+").", s.width) + "\n")
 		if len(s.asked) > 0 {
-			b.WriteString(st.Faint.Render("Asked directly: "+strings.Join(s.asked, ", ")+".") + "\n")
+			b.WriteString(st.Faint.Render(wrapText("Asked directly: "+strings.Join(s.asked, ", ")+".", s.width)) + "\n")
 		}
 		b.WriteString("\n" + s.progressView())
 	default:
@@ -488,7 +509,13 @@ func (s *searchScreen) View() string {
 		if s.pending > 0 {
 			n += ", still asking…"
 		}
-		b.WriteString(st.Faint.Render(n+" · enter opens it on its provider's tab · index "+s.coverageText()) + "\n")
+		// One line: the table's height counts on it. What enter does goes
+		// first when it does not fit (the footer says it too).
+		line := n + " · enter opens it on its provider's tab · index " + s.coverageText()
+		if ansi.StringWidth(line) > s.width {
+			line = n + " · index " + s.coverageText()
+		}
+		b.WriteString(st.Faint.Render(safetext.Truncate(line, s.width)) + "\n")
 		b.WriteString(s.table.View())
 	}
 	for _, n := range s.notes {
