@@ -26,13 +26,15 @@ func (s *ordersScreen) syncFromIndex() {
 		if !ok || st == "" {
 			continue
 		}
-		if st == s.all[i].Status {
-			// Read again, same status: only the Refunds column can have
-			// learnt something (read at last: "none", not "—").
-			if s.colRefunds >= 0 && s.cells[i][s.colRefunds] == refundsUnknown {
-				s.reformat(i)
-				touched = true
+		// A list whose rows carry neither refunds nor the external id
+		// (Forage's report) learns both from the read.
+		learnt := s.colRefunds >= 0 && (s.cells[i][s.colRefunds] == refundsUnknown || s.all[i].Reference == "")
+		if learnt && s.all[i].Reference == "" {
+			if in, ok := ix.Lookup(pid, acct, s.all[i].ID); ok {
+				s.all[i].Reference = in.External
 			}
+		}
+		if st == s.all[i].Status && !learnt {
 			continue
 		}
 		s.all[i].Status = st

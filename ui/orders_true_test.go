@@ -108,9 +108,11 @@ func TestForageListRefundState(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	now := h.clock.Now()
 	var want model.Status
+	var ext string
 	ref := h.findOrder(func(o *model.Order) bool {
-		want = o.Status
-		return (o.Status == model.StatusPartlyRefunded || o.Status == model.StatusRefunded) && now.Sub(orderDate(o)) < 20*24*time.Hour
+		want, ext = o.Status, o.ExternalOrderID
+		return (o.Status == model.StatusPartlyRefunded || o.Status == model.StatusRefunded) && o.ExternalOrderID != "" &&
+			now.Sub(orderDate(o)) < 29*24*time.Hour
 	})
 	// Refunds stands right after Total.
 	word := map[model.Status]string{model.StatusPartlyRefunded: "USD part ", model.StatusRefunded: "USD all "}[want]
@@ -144,5 +146,9 @@ func TestForageListRefundState(t *testing.T) {
 	v = s.waitText("loaded")
 	if row := rowOf(v, ref); !strings.Contains(row, word) || !strings.Contains(row, statusCell(want)) {
 		t.Fatalf("after the order was read its row reads %q, want %s and %q:\n%s", row, want, word, v)
+	}
+	// The report has no external id either: the read's shows (its tail).
+	if row := rowOf(v, ref); !strings.Contains(row, ext[len(ext)-6:]) {
+		t.Fatalf("after the order was read its row reads %q, want its external id %s:\n%s", row, ext, v)
 	}
 }
