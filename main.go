@@ -449,14 +449,10 @@ func runServe(args []string) error {
 	}
 	stopRecovery := safety.startRecovery(recoveryProviders(providers, *readOnly), logRecovery, logRecovery)
 	defer stopRecovery()
-	// Approval requests live beside the journal, so a restart keeps the
-	// pending and approved ones (an approved one resumes with its key).
-	approvalsPath := filepath.Join(safety.stateDir, "approvals.json")
-	approvals, err := api.OpenApprovals(approvalsPath)
+	approvals, err := safety.approvals(logger)
 	if err != nil {
 		return err
 	}
-	logger.Info("approvals", "file", approvalsPath)
 	srv, err := sshserve.New(sshserve.Config{
 		Addr: *listen, HostKeyPEM: pem, UsersPath: *users, Log: logger, IdleTimeout: *idle,
 		Deps: ui.Deps{
@@ -596,6 +592,24 @@ func (s *safety) auditor() journal.Auditor {
 		return journal.AuditTo(s.shared.Audit())
 	}
 	return journal.AuditLog(s.audit)
+}
+
+// approvals is where serve keeps approval requests: with
+// PAYDESK_DATABASE_URL, in PostgreSQL, one queue for every host; else in a
+// file beside the journal. Either way a restart keeps the pending and
+// approved ones (an approved one resumes with its key).
+func (s *safety) approvals(logger *slog.Logger) (api.ApprovalStore, error) {
+	if s.shared != nil {
+		logger.Info("approvals", "store", s.shared.Describe())
+		return store.ForAPI(s.shared.Approvals()), nil
+	}
+	path := filepath.Join(s.stateDir, "approvals.json")
+	a, err := api.OpenApprovals(path)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("approvals", "file", path)
+	return a, nil
 }
 
 // databaseURL is PAYDESK_DATABASE_URL from the environment or the

@@ -190,8 +190,20 @@ func (r *fileApprovals) all() (map[string]Approval, []string, error) {
 	return m, order, err
 }
 
+// ErrApprovalExists: a request with that id is already recorded.
+var ErrApprovalExists = errors.New("an approval request with this id already exists")
+
 func (r *fileApprovals) Insert(a Approval) error {
-	return withFlock(r.path, func() error { return appendJSON(r.path, a) })
+	return withFlock(r.path, func() error {
+		// A later line of an id replaces an earlier one, so a repeated id
+		// would silently overwrite a request: refuse it.
+		if _, err := r.Get(a.ID); err == nil {
+			return fmt.Errorf("%w: %s", ErrApprovalExists, a.ID)
+		} else if !errors.Is(err, ErrNoApproval) {
+			return err
+		}
+		return appendJSON(r.path, a)
+	})
 }
 
 func (r *fileApprovals) Get(id string) (Approval, error) {

@@ -59,3 +59,32 @@ func pgJournal() storetest.Journal {
 func TestPostgresStoreChild(t *testing.T) { storetest.Child(t, pgJournal().Reopen) }
 
 func TestPostgresJournal(t *testing.T) { storetest.RunJournal(t, pgJournal()) }
+
+// The database keeps the four-eyes rules itself: an UPDATE written by hand
+// (or by a server with a bug) that makes the maker the approver, or moves a
+// request backwards, is refused by the constraint and the trigger.
+func TestPostgresApprovalRulesInTheDatabase(t *testing.T) {
+	a, _ := openTwo(t)
+	req, err := a.Approvals().Request(store.Approval{Provider: "forage", Action: "refund_order", OrderID: "o1",
+		Amount: "500.00", Currency: "USD", Maker: "desk-1", MakerKey: "SHA256:maker"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, q := range []string{
+		`UPDATE paydesk_approvals SET state = 'approved', approver = 'desk-1', approver_key = 'SHA256:x' WHERE id = $1`,
+		`UPDATE paydesk_approvals SET state = 'approved', approver = 'boss', approver_key = 'SHA256:maker' WHERE id = $1`,
+		`UPDATE paydesk_approvals SET state = 'sent' WHERE id = $1`,
+		`UPDATE paydesk_approvals SET maker = 'someone-else' WHERE id = $1`,
+	} {
+		if _, err := a.Pool().Exec(ctx, q, req.ID); err == nil {
+			t.Errorf("the database accepted %s", q)
+		}
+	}
+	if _, err := a.Approvals().Decide(req.ID, "boss", "SHA256:boss", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Pool().Exec(ctx, `UPDATE paydesk_approvals SET state = 'requested' WHERE id = $1`, req.ID); err == nil {
+		t.Error("the database moved a rejected request back to requested")
+	}
+}

@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"paydesk/api"
 	"paydesk/api/audit"
 	"paydesk/api/journal"
 	"paydesk/api/store"
+	"paydesk/model"
 )
 
 // Open returns two instances of one store (two processes' or two hosts'
@@ -26,6 +28,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("AccountsDoNotShare", func(t *testing.T) { testAccounts(t, open) })
 	t.Run("Locks", func(t *testing.T) { testLocks(t, open) })
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, open) })
+	t.Run("APIApprovals", func(t *testing.T) { testAPIApprovals(t, open) })
 	t.Run("AuditChain", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Notifications", func(t *testing.T) { testEvents(t, open) })
 }
@@ -289,5 +292,127 @@ func testEvents(t *testing.T, open Open) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("missed event not delivered after resubscribing")
+	}
+}
+
+// The api layer's approvals kept in the store: what one instance records,
+// the other reads whole (metadata, roles, order ref), and transitions race
+// across instances with one winner.
+func testAPIApprovals(t *testing.T, open Open) {
+	a, b := open(t)
+	x, y := store.ForAPI(a.Approvals()), store.ForAPI(b.Approvals())
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	maker := api.Person{Name: "desk-1", Role: api.RoleAgent, Fingerprint: "SHA256:maker"}
+	req := api.Approval{ID: "ap-1", Provider: "forage", Account: "acct", Action: api.ApprovalRefundPayment,
+		OrderID: "o1", OrderRef: "R-1", PaymentID: "p1", Amount: "250.00", Currency: "USD", Reason: "damaged",
+		Metadata: model.Metadata{"ticket": "T-9"}, ExternalOrderID: "ext-1", IdempotencyKey: "key-1",
+		Maker: maker, State: api.ApprovalRequested, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := x.Create(req); err != nil {
+		t.Fatal(err)
+	}
+	if err := y.Create(req); err == nil {
+		t.Fatal("a second request with the same id was recorded")
+	}
+	got, err := y.Get("ap-1")
+	if err != nil || got.Maker != maker || got.Metadata["ticket"] != "T-9" || got.OrderRef != "R-1" ||
+		got.ExternalOrderID != "ext-1" || got.IdempotencyKey != "key-1" || !got.ExpiresAt.Equal(req.ExpiresAt) {
+		t.Fatalf("other instance reads %+v, %v; want the request as made", got, err)
+	}
+	if all, err := y.List(); err != nil || len(all) != 1 || all[0].ID != "ap-1" {
+		t.Fatalf("other instance lists %+v, %v", all, err)
+	}
+	// The maker approving their own, under another key or another name, is
+	// refused by the store whatever the caller checked.
+	for _, me := range []api.Person{{Name: "desk-1", Role: api.RoleApprover, Fingerprint: "SHA256:other"},
+		{Name: "boss", Role: api.RoleApprover, Fingerprint: "SHA256:maker"}} {
+		_, err := y.Transition("ap-1", func(r *api.Approval) error {
+			r.State, r.Approver = api.ApprovalApproved, &me
+			return nil
+		})
+		if !errors.Is(err, api.ErrOwnApproval) {
+			t.Fatalf("approved by %+v: %v, want ErrOwnApproval", me, err)
+		}
+	}
+	if got, _ := x.Get("ap-1"); got.State != api.ApprovalRequested || got.Approver != nil {
+		t.Fatalf("a refused transition changed the row: %+v", got)
+	}
+	// Two approvers on two instances at once: one approves.
+	approve := func(s api.ApprovalStore, name string) error {
+		me := api.Person{Name: name, Role: api.RoleApprover, Fingerprint: "SHA256:" + name}
+		_, err := s.Transition("ap-1", func(r *api.Approval) error {
+			if r.State != api.ApprovalRequested {
+				return fmt.Errorf("%w: it is already %s", api.ErrApprovalState, r.State)
+			}
+			r.State, r.Approver = api.ApprovalApproved, &me
+			return nil
+		})
+		return err
+	}
+	race := func(f func(s api.ApprovalStore, i int) error) (wins int) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i, s := range []api.ApprovalStore{x, y, x, y} {
+			wg.Go(func() {
+				err := f(s, i)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					wins++
+				case !errors.Is(err, api.ErrApprovalState):
+					t.Errorf("transition: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		return wins
+	}
+	if n := race(func(s api.ApprovalStore, i int) error { return approve(s, fmt.Sprintf("boss-%d", i)) }); n != 1 {
+		t.Fatalf("%d approvers won, want 1", n)
+	}
+	got, _ = y.Get("ap-1")
+	if got.State != api.ApprovalApproved || got.Approver == nil || got.Approver.Role != api.RoleApprover {
+		t.Fatalf("after the race: %+v", got)
+	}
+	// Only one server marks it sent.
+	send := func(s api.ApprovalStore, _ int) error {
+		_, err := s.Transition("ap-1", func(r *api.Approval) error {
+			if r.State != api.ApprovalApproved {
+				return fmt.Errorf("%w: it is %s", api.ErrApprovalState, r.State)
+			}
+			r.State = api.ApprovalSent
+			return nil
+		})
+		return err
+	}
+	if n := race(send); n != 1 {
+		t.Fatalf("%d servers marked it sent, want 1", n)
+	}
+	fin, err := x.Transition("ap-1", func(r *api.Approval) error {
+		r.State, r.Outcome = api.ApprovalFinished, "succeeded"
+		return nil
+	})
+	if err != nil || fin.State != api.ApprovalFinished || fin.IdempotencyKey != "key-1" {
+		t.Fatalf("finish: %+v, %v", fin, err)
+	}
+	// A finished request never goes back, whatever the caller asks.
+	if _, err := y.Transition("ap-1", func(r *api.Approval) error { r.State = api.ApprovalRequested; return nil }); !errors.Is(err, api.ErrApprovalState) {
+		t.Fatalf("finished -> requested: %v, want ErrApprovalState", err)
+	}
+	// The maker may withdraw their own request (a rejection naming them).
+	req2 := req
+	req2.ID, req2.IdempotencyKey = "ap-2", "key-2"
+	if err := y.Create(req2); err != nil {
+		t.Fatal(err)
+	}
+	w, err := x.Transition("ap-2", func(r *api.Approval) error {
+		r.State, r.Approver = api.ApprovalRejected, &maker
+		return nil
+	})
+	if err != nil || w.State != api.ApprovalRejected {
+		t.Fatalf("maker withdrawing: %+v, %v", w, err)
+	}
+	if _, err := y.Get("nope"); !errors.Is(err, api.ErrNoApproval) {
+		t.Fatalf("missing request: %v, want ErrNoApproval", err)
 	}
 }
