@@ -453,6 +453,12 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
+	bus := api.NewBus()
+	stopBridge, err := safety.bridge(bus, providers, logger)
+	if err != nil {
+		return err
+	}
+	defer stopBridge()
 	srv, err := sshserve.New(sshserve.Config{
 		Addr: *listen, HostKeyPEM: pem, UsersPath: *users, Log: logger, IdleTimeout: *idle,
 		Deps: ui.Deps{
@@ -461,7 +467,7 @@ func runServe(args []string) error {
 			NewKey:       func() string { return uuid.NewString() },
 			RefundLimits: api.DefaultRefundLimits(),
 			Approvals:    approvals, ApprovalAudit: safety.auditor(),
-			Bus:   api.NewBus(),
+			Bus:   bus,
 			Index: safety.index, Indexer: safety.indexer,
 		},
 	})
@@ -610,6 +616,32 @@ func (s *safety) approvals(logger *slog.Logger) (api.ApprovalStore, error) {
 	}
 	logger.Info("approvals", "file", path)
 	return a, nil
+}
+
+// bridge delivers what other paydesk servers on the same PostgreSQL do
+// (refund steps, approval transitions) to this server's sessions, and
+// forgets this server's cached reads of the orders they touched. Without a
+// database there is no other server: it does nothing.
+func (s *safety) bridge(bus *api.Bus, providers []api.Provider, logger *slog.Logger) (stop func(), err error) {
+	if s.shared == nil {
+		return func() {}, nil
+	}
+	byID := map[string]api.Provider{}
+	for _, p := range providers {
+		byID[p.ID()] = p
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done, err := store.Bridge(ctx, s.shared.Events(), bus, func(provider, orderID string) {
+		if p := byID[provider]; p != nil {
+			api.Forget(p, orderID)
+		}
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	logger.Info("live updates", "from", s.shared.Describe())
+	return func() { cancel(); <-done }, nil
 }
 
 // databaseURL is PAYDESK_DATABASE_URL from the environment or the

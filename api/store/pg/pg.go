@@ -36,6 +36,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -81,6 +82,8 @@ type Store struct {
 	where     string
 	opts      Options
 	approvals *store.Approvals
+	// origin is stamped on every event this instance publishes.
+	origin string
 }
 
 var _ store.Store = (*Store)(nil)
@@ -113,7 +116,7 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 		cfg.ConnConfig.RuntimeParams = map[string]string{}
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "paydesk"
-	s := &Store{cfg: cfg, opts: o,
+	s := &Store{cfg: cfg, opts: o, origin: uuid.NewString(),
 		where: fmt.Sprintf("PostgreSQL %s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)}
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, s.unavailable("connect", err)
@@ -250,7 +253,7 @@ func (j intents) Append(in *journal.Intent) error {
 			return j.s.unavailable("record "+string(in.State)+" in the journal", err)
 		}
 		_, err = publishTx(ctx, tx, j.s.opts.Now(), store.Event{Kind: store.KindIntent, Provider: in.Provider, Account: in.Account,
-			OrderID: in.OrderID, IntentID: in.ID, State: string(in.State), Actor: in.Actor})
+			OrderID: in.OrderID, IntentID: in.ID, State: string(in.State), Actor: in.Actor, Origin: j.s.origin})
 		if err != nil {
 			return j.s.unavailable("record "+string(in.State)+" in the journal", err)
 		}

@@ -2,9 +2,12 @@ package pg_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
+	"time"
 
+	"paydesk/api"
 	"paydesk/api/store"
 	"paydesk/api/store/pg"
 	"paydesk/api/store/pg/pgtest"
@@ -86,5 +89,52 @@ func TestPostgresApprovalRulesInTheDatabase(t *testing.T) {
 	}
 	if _, err := a.Pool().Exec(ctx, `UPDATE paydesk_approvals SET state = 'requested' WHERE id = $1`, req.ID); err == nil {
 		t.Error("the database moved a rejected request back to requested")
+	}
+}
+
+// A bridge whose LISTEN connection is killed reconnects by itself and
+// delivers to its sessions what other hosts published meanwhile, in order.
+func TestBridgeCatchesUpAfterReconnect(t *testing.T) {
+	a, b := openTwo(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	bus := api.NewBus()
+	done, err := store.Bridge(ctx, b.Events(), bus, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); <-done }()
+	sub, end := bus.Subscribe()
+	defer end()
+	if _, err := a.Events().Publish(store.Event{Kind: store.KindIntent, Provider: "forage", OrderID: "first", State: "sent"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-sub:
+		if e.OrderID != "first" {
+			t.Fatalf("first event %+v", e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("first event not bridged")
+	}
+	var killed int
+	if err := a.Pool().QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = 'paydesk-listen' AND datname = current_database()`).Scan(&killed); err != nil || killed != 1 {
+		t.Fatalf("killed %d listeners, %v", killed, err)
+	}
+	for i := range 3 {
+		if _, err := a.Events().Publish(store.Event{Kind: store.KindApproval, Provider: "forage", OrderID: fmt.Sprint("missed-", i),
+			ApprovalID: fmt.Sprint("ap-", i), State: "requested"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		select {
+		case e := <-sub:
+			if e.Kind != api.EventApproval || e.OrderID != fmt.Sprint("missed-", i) {
+				t.Fatalf("after reconnect got %+v, want approval on missed-%d", e, i)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("event %d not bridged after the listener was killed", i)
+		}
 	}
 }

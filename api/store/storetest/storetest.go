@@ -31,6 +31,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("APIApprovals", func(t *testing.T) { testAPIApprovals(t, open) })
 	t.Run("AuditChain", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Notifications", func(t *testing.T) { testEvents(t, open) })
+	t.Run("BusBridge", func(t *testing.T) { testBridge(t, open) })
 }
 
 func intent(id, account, order string, st journal.State) *journal.Intent {
@@ -414,5 +415,78 @@ func testAPIApprovals(t *testing.T, open Open) {
 	}
 	if _, err := y.Get("nope"); !errors.Is(err, api.ErrNoApproval) {
 		t.Fatalf("missing request: %v, want ErrNoApproval", err)
+	}
+}
+
+// busEvent waits for the next event on a bus subscription.
+func busEvent(t *testing.T, ch <-chan api.Event, within time.Duration) (api.Event, bool) {
+	t.Helper()
+	select {
+	case e := <-ch:
+		return e, true
+	case <-time.After(within):
+		return api.Event{}, false
+	}
+}
+
+// Each instance bridges the store's events to its own bus (its own
+// process's sessions): what one publishes reaches the other's sessions,
+// once, and never comes back to its own.
+func testBridge(t *testing.T, open Open) {
+	a, b := open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	busA, busB := api.NewBus(), api.NewBus()
+	var mu sync.Mutex
+	forgotten := map[string]int{}
+	forget := func(provider, order string) {
+		mu.Lock()
+		forgotten[provider+"/"+order]++
+		mu.Unlock()
+	}
+	doneA, err := store.Bridge(ctx, a.Events(), busA, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doneB, err := store.Bridge(ctx, b.Events(), busB, forget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); <-doneA; <-doneB }()
+	subA, endA := busA.Subscribe()
+	defer endA()
+	subB, endB := busB.Subscribe()
+	defer endB()
+
+	if err := a.Journal().Append(intent("br1", "acct", "o-br", journal.StateSent)); err != nil {
+		t.Fatal(err)
+	}
+	e, ok := busEvent(t, subB, 10*time.Second)
+	if !ok || e.Kind != api.EventMoney || e.OrderID != "o-br" || e.Provider != "forage" || e.State != "sent" {
+		t.Fatalf("other process's bus got %+v (%v), want money/sent on o-br", e, ok)
+	}
+	mu.Lock()
+	n := forgotten["forage/o-br"]
+	mu.Unlock()
+	if n != 1 {
+		t.Fatalf("the order's cache was forgotten %d times before the event, want 1", n)
+	}
+	x := store.ForAPI(b.Approvals())
+	now := time.Now().UTC()
+	if err := x.Create(api.Approval{ID: "ap-br", Provider: "forage", Action: api.ApprovalRefundOrder, OrderID: "o-br",
+		Amount: "500.00", Currency: "USD", IdempotencyKey: "k", Maker: api.Person{Name: "m", Role: api.RoleAgent, Fingerprint: "f"},
+		State: api.ApprovalRequested, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	e, ok = busEvent(t, subA, 10*time.Second)
+	if !ok || e.Kind != api.EventApproval || e.ApprovalID != "ap-br" || e.State != "requested" {
+		t.Fatalf("other process's bus got %+v (%v), want approval/requested ap-br", e, ok)
+	}
+	// Neither process hears its own events back from the store: their
+	// sessions got them on the bus directly.
+	if e, ok := busEvent(t, subA, 500*time.Millisecond); ok {
+		t.Fatalf("publisher's own bus got its event back: %+v", e)
+	}
+	if e, ok := busEvent(t, subB, 100*time.Millisecond); ok {
+		t.Fatalf("publisher's own bus got its event back: %+v", e)
 	}
 }
