@@ -254,13 +254,17 @@ func TestTwoServersOnOneDatabase(t *testing.T) {
 		desk.waitText("Refund the entire order")
 		desk.send("goodwill over the limit")
 		desk.toConfirmation()
+		keyed := time.Now()
 		desk.send(word(big.Ref) + "\r")
 		desk.waitText("Sent for approval")
+		onA := time.Since(keyed)
 		if n := p.refunds.Load() - before; n != 0 {
 			t.Fatalf("%d refund requests reached the provider before approval", n)
 		}
 		// Server B's approver sees server A's request live: the bridge.
 		approver.waitText("1 TO APPROVE")
+		t.Logf("from the agent's enter on A: A says sent for approval after %s, B's badge shows it after %s (screens polled every 20ms)",
+			onA.Round(time.Millisecond), time.Since(keyed).Round(time.Millisecond))
 		approver.send("A")
 		approver.waitText("Approval requests")
 		approver.send("\r")
@@ -268,10 +272,14 @@ func TestTwoServersOnOneDatabase(t *testing.T) {
 		if !strings.Contains(v, "requested by desk-1") || !strings.Contains(v, big.Refundable().Fixed()+" USD") {
 			t.Fatalf("the approval's confirmation on B does not show A's request:\n%s", v)
 		}
+		keyed = time.Now()
 		approver.send(word(big.Ref) + "\r")
 		approver.waitText("Approved and sent")
+		onB := time.Since(keyed)
 		// The agent on A, showing the order, sees B's refund by itself.
 		desk.waitNoText("Refunds (0)", 10*time.Second)
+		t.Logf("from the approver's enter on B: B says approved and sent after %s, A's order screen shows the refund after %s",
+			onB.Round(time.Millisecond), time.Since(keyed).Round(time.Millisecond))
 		approver.waitNoText("TO APPROVE", 10*time.Second)
 		if n := p.refunds.Load() - before; n != 1 {
 			t.Fatalf("%d refund requests reached the provider, want 1", n)
