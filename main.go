@@ -3,7 +3,8 @@
 //
 //	paydesk                the console (embedded sandbox when no provider is configured)
 //	paydesk sandbox        serve the fake providers until SIGINT/SIGTERM
-//	paydesk audit verify   check the audit log's hash chain
+//	paydesk audit verify   check the audit log's hash chain (--head HASH:N: against an anchor)
+//	paydesk audit head     print the audit log's head as HASH:N, to anchor it elsewhere
 //	paydesk version        version and build info
 package main
 
@@ -67,7 +68,8 @@ func usage(w io.Writer) {
 
   paydesk [--read-only] [--no-color] [--refresh 2s]   the console
   paydesk sandbox [flags]                             serve the fake providers
-  paydesk audit verify [--audit-log PATH]             check the audit log
+  paydesk audit verify [--audit-log PATH] [--head HASH:N]   check the audit log
+  paydesk audit head [--audit-log PATH]               print HASH:N to keep elsewhere
   paydesk version
 
 With no FORAGE_BASE_URL, MOYASAR_BASE_URL or DIGITALRIVER_BASE_URL set, the
@@ -120,25 +122,67 @@ func runSandbox(args []string) error {
 	return sb.Close()
 }
 
+// auditUsage is the audit subcommands' synopsis.
+const auditUsage = "usage: paydesk audit verify [--audit-log PATH] [--head HASH:N] | paydesk audit head [--audit-log PATH]"
+
+// runAudit checks the audit log (verify, optionally against a head kept
+// elsewhere) or prints its head as HASH:N to be kept elsewhere (head).
 func runAudit(args []string) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return errors.New("usage: paydesk audit verify [--audit-log PATH]")
+	if len(args) == 0 || (args[0] != "verify" && args[0] != "head") {
+		return errors.New(auditUsage)
 	}
 	def, err := audit.DefaultPath()
 	if err != nil {
 		return err
 	}
-	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
-	path := fs.String("audit-log", def, "audit log to verify (env PAYDESK_AUDIT_LOG)")
+	fs := flag.NewFlagSet("audit "+args[0], flag.ContinueOnError)
+	path := fs.String("audit-log", def, "audit log (env PAYDESK_AUDIT_LOG)")
+	head := ""
+	if args[0] == "verify" {
+		fs.StringVar(&head, "head", "", "HASH:N printed earlier by `paydesk audit head`: also catch lines removed from the end and rewrites up to line N")
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	n, err := audit.Verify(*path)
-	if err != nil {
-		return fmt.Errorf("audit log %s: %w", *path, err)
+	if fs.NArg() > 0 {
+		return errors.New(auditUsage)
 	}
-	fmt.Printf("audit log %s: %d lines, chain intact\n", *path, n)
+	if args[0] == "head" {
+		a, err := audit.HeadAnchor(*path)
+		if err != nil {
+			return auditErr(*path, err)
+		}
+		// Only HASH:N on stdout, so it can be piped off the machine as is.
+		fmt.Println(a)
+		return nil
+	}
+	if head == "" {
+		n, err := audit.Verify(*path)
+		if err != nil {
+			return auditErr(*path, err)
+		}
+		fmt.Printf("audit log %s: %d lines, chain intact (without --head, lines removed from the end or a re-hashed tail cannot be seen)\n", *path, n)
+		return nil
+	}
+	a, err := audit.ParseAnchor(head)
+	if err != nil {
+		return err
+	}
+	n, err := audit.VerifyAnchored(*path, a)
+	if err != nil {
+		return auditErr(*path, err)
+	}
+	fmt.Printf("audit log %s: %d lines, chain intact, and line %d matches the anchored head\n", *path, n, a.Lines)
 	return nil
+}
+
+// auditErr names the log in err unless err (a *audit.VerifyError) does.
+func auditErr(path string, err error) error {
+	var ve *audit.VerifyError
+	if errors.As(err, &ve) {
+		return err
+	}
+	return fmt.Errorf("audit log %s: %w", path, err)
 }
 
 // consoleFlags are the console's command line.
@@ -187,7 +231,6 @@ func runConsole(args []string) error {
 			recoverVia[i] = api.ReadOnly(p)
 		}
 	}
-	status := safety.recover(recoverVia)
 	for i, p := range providers {
 		// The journal writes every money action down before it is sent;
 		// the read-only guard sits outside it so a refused action never
@@ -213,10 +256,11 @@ func runConsole(args []string) error {
 		Copy: ui.OSC52Copier(os.Stdout), NewKey: func() string { return uuid.NewString() },
 	}
 	app := ui.NewApp(c, ui.NewOrdersScreen)
-	if status != "" {
-		app.Update(ui.StatusMsg{Text: status})
-	}
 	p := tea.NewProgram(app, tea.WithAltScreen())
+	// Earlier sessions' unresolved money actions are checked while the
+	// console is up; their orders refuse money actions until checked.
+	stopRecovery := safety.startRecovery(recoverVia, func(m ui.RecoveryMsg) { app.Update(m) }, func(m ui.RecoveryMsg) { p.Send(m) })
+	defer stopRecovery()
 	_, err = p.Run()
 	return err
 }
@@ -360,29 +404,44 @@ func openSafety(embedded bool) (*safety, error) {
 	return s, nil
 }
 
-// recover resolves every money action an earlier run left unresolved before
-// the console offers any action, and says what it found.
-func (s *safety) recover(providers []api.Provider) string {
+// startRecovery checks every money action an earlier run left unresolved,
+// in the background. first gets the opening "checking N…" message before
+// the program runs; send (the program's Send) gets progress and the outcome.
+// stop cancels what is left and waits for it.
+func (s *safety) startRecovery(providers []api.Provider, first, send func(ui.RecoveryMsg)) (stop func()) {
 	byID := map[string]api.Provider{}
 	for _, p := range providers {
 		byID[p.ID()] = p
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	outcomes := s.journal.Recover(ctx, byID)
-	if len(outcomes) == 0 {
-		return ""
+	ctx, cancel := context.WithCancel(context.Background())
+	total, wait := s.journal.StartRecover(ctx, byID, func(pr journal.RecoveryProgress) { send(recoveryMsg(pr)) })
+	if total > 0 {
+		first(recoveryMsg(journal.RecoveryProgress{Total: total}))
 	}
-	open := 0
-	for _, o := range outcomes {
-		if !o.Resolved() {
-			open++
-		}
+	return func() { cancel(); wait() }
+}
+
+// recoveryMsg says where recovery is, for the status line.
+func recoveryMsg(pr journal.RecoveryProgress) ui.RecoveryMsg {
+	actions := "actions"
+	if pr.Total == 1 {
+		actions = "action"
 	}
-	if open == 0 {
-		return fmt.Sprintf("Checked %d money action(s) an earlier session left unresolved: all resolved.", len(outcomes))
+	if !pr.Done {
+		return ui.RecoveryMsg{Text: fmt.Sprintf("Checking %d earlier money %s… %d done; their orders accept no money action until checked.",
+			pr.Total, actions, pr.Checked)}
 	}
-	return fmt.Sprintf("%d earlier money action(s) still have an unknown outcome: their orders accept no new action until checked.", open)
+	switch {
+	case pr.Total == 0 && len(pr.Outcomes) > 0 && pr.Outcomes[0].Err != nil:
+		return ui.RecoveryMsg{Done: true, Text: "Could not read the journal to check earlier money actions: " + pr.Outcomes[0].Err.Error()}
+	case pr.Total == 0:
+		return ui.RecoveryMsg{Done: true}
+	case pr.Open == 0:
+		return ui.RecoveryMsg{Done: true, Text: fmt.Sprintf("Checked %d earlier money %s: all resolved.", pr.Total, actions)}
+	case pr.Open == 1:
+		return ui.RecoveryMsg{Done: true, Text: "1 earlier money action still has an unknown outcome: its order accepts no new action until checked."}
+	}
+	return ui.RecoveryMsg{Done: true, Text: fmt.Sprintf("%d earlier money actions still have an unknown outcome: their orders accept no new action until checked.", pr.Open)}
 }
 
 func (s *safety) Close() {

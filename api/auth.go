@@ -22,13 +22,9 @@ func (b Bearer) Authorize(_ context.Context, req *http.Request) error {
 // Invalidate implements Authenticator: a static key has nothing to refresh.
 func (Bearer) Invalidate() {}
 
-// Redact implements Redactor: the key never survives in echoed text.
-func (b Bearer) Redact(s string) string {
-	if k := b.Key.Reveal(); len(k) >= 4 {
-		return strings.ReplaceAll(s, k, redacted)
-	}
-	return s
-}
+// Credentials implements Credentials: the key, which the transport scrubs
+// in every form from whatever the provider says back.
+func (b Bearer) Credentials() []string { return []string{b.Key.Reveal()} }
 
 // ParseBaseURL checks a provider base URL: http or https with a host, no
 // credentials, query or fragment in it, and plain http only to this machine

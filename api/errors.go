@@ -30,14 +30,23 @@ type Error struct {
 	Code       string // provider's code: "wait_for_batch_refund"
 	Message    string // provider's message (raw: sanitise before drawing)
 	Fields     []FieldError
-	// Retryable says a retry with the same idempotency key is safe and may
-	// succeed (429, 409, 5xx, transport errors).
+	// Retryable says the failure is transient: asking again later may
+	// succeed (no answer, 409, 429, 5xx, or a code the provider marks so).
+	// When Unknown is also set, the change is settled by reading first; it
+	// is re-sent only with the same key, and only to a provider that
+	// recognises a repeat (see Decide).
 	Retryable bool
 	// Unknown says the request may have taken effect (see ErrOutcomeUnknown).
 	Unknown bool
 	// RetryAfter is the provider's requested wait, when it gave one.
 	RetryAfter string
 	Err        error // underlying transport error, if any
+	// Hint is one line of advice in words, naming what to check ("Forage
+	// refused the client id/secret: check FORAGE_CLIENT_ID and
+	// FORAGE_CLIENT_SECRET"). Set by the provider package that knows its
+	// codes and settings, or by the transport for network failures; ""
+	// when there is nothing to add to the provider's own message.
+	Hint string
 }
 
 // FieldError is a provider's complaint about one request field.

@@ -3,11 +3,14 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -99,7 +102,7 @@ func (s *sleeps) Waits() []time.Duration {
 }
 
 func newTransport(r *recorder, s *sleeps) *api.Transport {
-	t := &api.Transport{Provider: "test", BaseURL: r.srv.URL, Client: r.srv.Client()}
+	t := &api.Transport{Provider: "test", BaseURL: r.srv.URL, RoundTripper: r.srv.Client().Transport}
 	if s != nil {
 		t.Sleep = s.Sleep
 	}
@@ -198,9 +201,12 @@ func TestRetryAfterLongerThanDeadlineStops(t *testing.T) {
 	rec := newRecorder(t, status(429, "Retry-After", "20"))
 	s := &sleeps{}
 	_, err := newTransport(rec, s).Do(ctxT(t, 2*time.Second), refundReq(true))
+	// A 429 can come from a gateway after the backend committed, so a
+	// refund left at a 429 is unknown (settled by reading, or by a later
+	// replay with the same key), and transient.
 	e, ok := api.AsError(err)
-	if !ok || e.HTTPStatus != 429 || e.Unknown {
-		t.Fatalf("got %v, want a 429 that is not unknown", err)
+	if !ok || e.HTTPStatus != 429 || !e.Unknown || !api.IsTransient(err) {
+		t.Fatalf("got %v, want a transient 429 with outcome unknown", err)
 	}
 	if len(s.Waits()) != 0 || len(rec.Hits()) != 1 {
 		t.Fatalf("waits %v hits %d: must not wait past the deadline", s.Waits(), len(rec.Hits()))
@@ -215,8 +221,13 @@ func (a *fakeAuth) Authorize(_ context.Context, r *http.Request) error {
 }
 func (a *fakeAuth) Invalidate() { a.invalidated.Add(1) }
 
+// Refreshable: like an OAuth token, it can be fetched anew after a 401.
+func (a *fakeAuth) Refreshable() bool { return true }
+
+// A 401 is not among them: to a change it is outcome unknown (a gateway can
+// say it after the backend committed), see TestDecide.
 func TestDefiniteAnswersAreNotRetried(t *testing.T) {
-	for _, code := range []int{400, 401, 403, 404, 422} {
+	for _, code := range []int{400, 403, 404, 422} {
 		rec := newRecorder(t, status(code))
 		s := &sleeps{}
 		tr := newTransport(rec, s)
@@ -517,6 +528,78 @@ func TestSharedLimiter(t *testing.T) {
 	for _, l := range got {
 		if l != got[0] {
 			t.Fatal("concurrent callers got different limiters")
+		}
+	}
+}
+
+// A hostile error answer cannot make one *Error (and so one journal line or
+// one status line) unbounded: each text is cut after scrubbing, and the
+// field list is capped.
+func TestErrorTextsAreBounded(t *testing.T) {
+	big := strings.Repeat("x", 1<<20)
+	var fields strings.Builder
+	fields.WriteString("{")
+	for i := 0; i < 5000; i++ {
+		if i > 0 {
+			fields.WriteString(",")
+		}
+		fmt.Fprintf(&fields, `"f%d":"%s"`, i, strings.Repeat("y", 100))
+	}
+	fields.WriteString("}")
+	for _, body := range []string{big, fields.String()} {
+		rec := newRecorder(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(body))
+		})
+		tr := newTransport(rec, &sleeps{})
+		tr.DecodeError = func(_ int, _ http.Header, b []byte) *api.Error {
+			e := &api.Error{Code: string(b), Message: string(b)}
+			var m map[string]string
+			if json.Unmarshal(b, &m) == nil {
+				for k, v := range m {
+					e.Fields = append(e.Fields, api.FieldError{Field: k, Message: v})
+				}
+			}
+			return e
+		}
+		_, err := tr.Do(ctxT(t, 5*time.Second), api.Request{Op: "read", Method: http.MethodGet, Path: "/x"})
+		if n := len(err.Error()); n > 20000 {
+			t.Errorf("error text is %d bytes", n)
+		}
+	}
+}
+
+// IsTransient is the one definition of "asking again may succeed", used by
+// the transport's callers and the screens alike.
+func TestIsTransient(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"caller gave up", context.Canceled, false},
+		{"deadline", context.DeadlineExceeded, true},
+		{"network error", &net.OpError{Op: "dial", Err: errors.New("refused")}, true},
+		{"plain error", errors.New("the provider returned no order"), false},
+		{"retryable answer", &api.Error{HTTPStatus: 503, Retryable: true}, true},
+		{"refusal", &api.Error{HTTPStatus: 404}, false},
+		{"wrapped retryable", fmt.Errorf("load: %w", &api.Error{HTTPStatus: 429, Retryable: true}), true},
+	}
+	for _, c := range cases {
+		if got := api.IsTransient(c.err); got != c.want {
+			t.Errorf("%s: IsTransient = %v, want %v", c.name, got, c.want)
+		}
+	}
+	// What the transport returns for each kind of failure of a read.
+	for _, c := range []struct {
+		status int
+		want   bool
+	}{{302, false}, {400, false}, {401, false}, {404, false}, {409, true}, {429, true}, {500, true}, {503, true}} {
+		rec := newRecorder(t, status(c.status))
+		_, err := newTransport(rec, &sleeps{}).Do(ctxT(t, 5*time.Second), api.Request{Op: "read", Method: http.MethodGet, Path: "/x"})
+		if got := api.IsTransient(err); got != c.want {
+			t.Errorf("read answered %d: IsTransient = %v, want %v (%v)", c.status, got, c.want, err)
 		}
 	}
 }

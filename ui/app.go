@@ -23,6 +23,15 @@ const statusFade = 10 * time.Second
 // breadcrumb, status line and the one-line help footer.
 const chromeLines = 4
 
+// RecoveryMsg reports start-up recovery of earlier sessions' unresolved
+// money actions, which runs while the console is up. Until Done, Text stays
+// on the status line whenever nothing else is there; Done replaces it with
+// Text as an ordinary status (empty: nothing to say).
+type RecoveryMsg struct {
+	Text string
+	Done bool
+}
+
 // App is the root model: one stack of screens per provider (so tab comes
 // back to where the agent was), the chrome, full help and the quit guard.
 type App struct {
@@ -31,6 +40,9 @@ type App struct {
 	stacks   [][]Screen
 	status   StatusMsg
 	statusAt time.Time // when status was set: information fades, errors stay
+	// recovery is start-up recovery's progress ("checking 3 earlier
+	// actions…"): shown whenever no other status is, until RecoveryMsg.Done.
+	recovery string
 	showHelp bool
 	// quitArmed is set by q while money is in flight: a second q quits.
 	quitArmed bool
@@ -108,6 +120,14 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 	case StatusMsg:
 		a.status = msg
 		a.statusAt = a.c.Now()
+		return nil
+	case RecoveryMsg:
+		a.recovery = ""
+		if !msg.Done {
+			a.recovery = msg.Text
+		} else if msg.Text != "" {
+			a.status, a.statusAt = StatusMsg{Text: msg.Text}, a.c.Now()
+		}
 		return nil
 	case tea.KeyMsg:
 		return a.key(msg)
@@ -365,6 +385,8 @@ func (a *App) statusLine() string {
 		return s.StatusErr.Render(safetext.Truncate("✗ "+DescribeError(a.status.Err), a.c.Width))
 	case a.status.Text != "" && (a.quitArmed || a.c.Now().Sub(a.statusAt) < statusFade):
 		return s.StatusInfo.Render(safetext.Truncate(safetext.Line(a.status.Text), a.c.Width))
+	case a.recovery != "":
+		return s.StatusInfo.Render(safetext.Truncate(safetext.Line(a.recovery), a.c.Width))
 	}
 	return ""
 }

@@ -10,22 +10,10 @@ import (
 	"paydesk/model/safetext"
 )
 
-// explanations turn the provider codes an agent meets most into what to do
-// next. The provider's own code and message are always shown too.
-var explanations = map[string]string{
-	"wait_for_batch_refund":       "refunds on this order are still processing; refund again once they have settled",
-	"order_already_refunded":      "nothing is left to refund on this order",
-	"refund_exceeds_order_total":  "the amount is more than is left to refund",
-	"cannot_refund_after_90_days": "EBT refunds are impossible more than 90 days after the payment",
-	"cannot_change_request":       "this idempotency key was used for a different request; nothing was changed",
-	"too_many_requests":           "the provider's rate limit was hit; wait a moment",
-	"invalid_token":               "the credentials were refused; check the FORAGE_* settings",
-	"missing_merchant_account":    "no merchant account is configured (FORAGE_MERCHANT_ACCOUNT)",
-	"cannot_cancel_payment":       "only payments that require confirmation or failed can be canceled",
-}
-
 // DescribeError renders an error for the status line: provider, HTTP status,
-// the provider's code and message (made terminal-safe), and a plain reading.
+// the provider's code and message (made terminal-safe), and the advice the
+// provider package or the transport put on the error (api.Error.Hint): the
+// screens hold no provider knowledge.
 func DescribeError(err error) string {
 	if err == nil {
 		return ""
@@ -67,8 +55,9 @@ func DescribeError(err error) string {
 			fmt.Fprintf(&b, " (%s: %s)", safetext.Line(f.Field), safetext.Line(f.Message))
 		}
 	}
-	if why, ok := explanations[e.Code]; ok {
-		b.WriteString(" — " + why)
+	out := strings.TrimSpace(b.String())
+	if e.Hint != "" {
+		out += " — " + safetext.Line(e.Hint)
 	}
-	return strings.TrimSpace(b.String())
+	return out
 }

@@ -124,13 +124,6 @@ func (s *orderScreen) Resume() tea.Cmd {
 	return tea.Batch(ago, s.fetch())
 }
 
-// transient reports whether asking again may succeed: no answer at all, a
-// rate limit, or a server error. A 404 or another 4xx will not change.
-func transient(err error) bool {
-	st := api.StatusOf(err)
-	return st == 0 || st == 429 || st >= 500
-}
-
 func (s *orderScreen) fetch() tea.Cmd {
 	gen := s.live.begin()
 	p, id := s.prov(), s.orderID
@@ -153,7 +146,7 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			if s.order == nil {
 				// A missing or refused order will not appear by asking
 				// again (r does); a timeout or a 5xx is retried with backoff.
-				s.live.active = transient(msg.err)
+				s.live.active = api.IsTransient(msg.err)
 			}
 			return s, s.live.failed(&s.base, msg.err)
 		}

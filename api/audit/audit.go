@@ -21,9 +21,29 @@
 // deleted, inserted or moved breaks the next line's prev and seq. [Verify]
 // names the first bad line.
 //
-// What the chain cannot show on its own: removal of the newest lines, or a
-// whole chain rewritten by someone with write access. Ship the log (or at
-// least each day's last hash, see [Head]) off the machine for that.
+// # What verify catches
+//
+// `paydesk audit verify` ([Verify]) on its own catches, naming the first bad
+// line: a line edited (its hash no longer matches); a line edited and
+// re-hashed, deleted, inserted or moved anywhere but at the end (the next
+// line's prev or seq breaks); a line torn or not in canonical form; control
+// bytes; a line over MaxLineBytes.
+//
+// It cannot catch, on its own: the newest line or lines removed (the rest is
+// a shorter intact chain), the file truncated to empty (an empty log is
+// valid), or any suffix from line K on rewritten and the chain re-hashed
+// after it (or a whole new chain), by someone with write access who knows
+// this format.
+//
+// With an anchor, `paydesk audit verify --head HASH:N` ([VerifyAnchored]),
+// where HASH:N was printed earlier by `paydesk audit head` ([HeadAnchor])
+// and kept off this machine (a ticket, a chat message, another host's log),
+// it also catches: fewer than N lines (tail truncation, truncation to
+// empty), and any rewrite of lines 1..N, re-hashed or not (line N's hash no
+// longer matches HASH). Still not caught: lines after N removed or
+// rewritten since the anchor was taken. So anchor often (after each shift,
+// or from cron), and ship the log itself off the machine if its whole
+// history must be provable.
 //
 // # What goes in
 //
@@ -31,6 +51,28 @@
 // is no field for them. Fields lists the names of metadata keys that were
 // changed. Every string is passed through safetext.Line, so the log holds no
 // control bytes and is safe to cat to a terminal.
+//
+// # When the log cannot be written
+//
+// paydesk moves no money without an audit line: the journal writes a
+// "prepared" line before every action and refuses to send when Append fails.
+// Append refuses, with an error that says what to do, when
+//
+//   - the last line is damaged (torn by a crash, edited): nothing is chained
+//     onto it. Open refuses too, so the console does not start on a damaged
+//     log. Repair: run `paydesk audit verify`, which names the first bad
+//     line N; keep a copy of the file; if only the last line is torn, keep
+//     lines 1..N-1 (head -n N-1 audit.jsonl > audit.fixed && mv audit.fixed
+//     audit.jsonl) and verify again. Any other damage is tampering to
+//     investigate; start a new log only after keeping the old one.
+//   - the file at the log's path is gone or is no longer the file this
+//     session opened (deleted, moved, replaced): lines would go into an
+//     unlinked file and a restart would find an empty log that verifies.
+//     Put the file back, verify it, restart paydesk.
+//   - the write itself fails (a full disk): the partial line is cut off
+//     again, so the log stays whole and the next append works once there is
+//     room. If it cannot be cut off, every later append in the session is
+//     refused.
 //
 // # Concurrency
 //
@@ -52,6 +94,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -258,15 +301,79 @@ func (e *VerifyError) Error() string {
 // Verify reads the log at path and checks every line and the chain. It
 // returns the number of lines that verified; when err is a *VerifyError, the
 // lines before err.Line are intact. A missing file is an error; an empty file
-// verifies with 0 lines.
+// verifies with 0 lines. On its own it cannot see lines removed from the end
+// or a chain rewritten and re-hashed: see [VerifyAnchored].
 func Verify(path string) (lines int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	_, _, lines, err = scan(path, f)
+	_, _, lines, _, err = scan(path, f, 0)
 	return lines, err
+}
+
+// Anchor is a log's head recorded somewhere else (`paydesk audit head`
+// prints it as HASH:N): the hash of line N and the line count N.
+type Anchor struct {
+	Hash  string
+	Lines int64
+}
+
+// String is the HASH:N form.
+func (a Anchor) String() string { return fmt.Sprintf("%s:%d", a.Hash, a.Lines) }
+
+// ParseAnchor reads HASH:N (64 lowercase hex digits, a colon, a line count).
+func ParseAnchor(s string) (Anchor, error) {
+	s = strings.TrimSpace(s)
+	h, n, ok := strings.Cut(s, ":")
+	if !ok || !hexRE.MatchString(h) {
+		return Anchor{}, fmt.Errorf("audit: head %q is not HASH:N (64 lowercase hex digits, a colon, the line count)", s)
+	}
+	lines, err := strconv.ParseInt(n, 10, 64)
+	if err != nil || lines < 0 {
+		return Anchor{}, fmt.Errorf("audit: head %q: %q is not a line count", s, n)
+	}
+	if (lines == 0) != (h == ZeroHash) {
+		return Anchor{}, fmt.Errorf("audit: head %q: only an empty log (0 lines) has the zero hash", s)
+	}
+	return Anchor{Hash: h, Lines: lines}, nil
+}
+
+// HeadAnchor verifies the whole log and returns its head as an Anchor, to
+// be kept off this machine.
+func HeadAnchor(path string) (Anchor, error) {
+	seq, hash, err := Head(path)
+	return Anchor{Hash: hash, Lines: seq}, err
+}
+
+// VerifyAnchored is Verify plus a check against a head recorded earlier: the
+// log must still have at least a.Lines lines and line a.Lines must still
+// hash to a.Hash. That catches what the chain alone cannot: lines removed
+// from the end (down to an empty file), and a rewrite of any line up to
+// a.Lines with the chain re-hashed after it. Lines appended after the anchor
+// are checked by the chain as usual.
+func VerifyAnchored(path string, a Anchor) (lines int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	_, _, lines, at, err := scan(path, f, a.Lines)
+	if err != nil {
+		return lines, err
+	}
+	if int64(lines) < a.Lines {
+		return lines, &VerifyError{Path: path, Line: lines + 1, Reason: fmt.Sprintf(
+			"the log ends after line %d, but the anchored head %s says it had %d lines: lines were removed from its end",
+			lines, a, a.Lines)}
+	}
+	if a.Lines > 0 && at != a.Hash {
+		return lines, &VerifyError{Path: path, Line: int(a.Lines), Reason: fmt.Sprintf(
+			"hash %s differs from the anchored head %s: the log was rewritten at or before this line and re-hashed",
+			at, a)}
+	}
+	return lines, nil
 }
 
 // Head returns the seq and hash of the last line after verifying the whole
@@ -278,21 +385,23 @@ func Head(path string) (seq int64, hash string, err error) {
 		return 0, "", err
 	}
 	defer f.Close()
-	seq, hash, _, err = scan(path, f)
+	seq, hash, _, _, err = scan(path, f, 0)
 	return seq, hash, err
 }
 
-func scan(path string, r io.Reader) (seq int64, hash string, lines int, err error) {
+// scan checks every line and the chain, returning the last seq and hash,
+// the number of lines verified and the hash of line `at` (when at > 0).
+func scan(path string, r io.Reader, at int64) (seq int64, hash string, lines int, hashAt string, err error) {
 	br := bufio.NewReaderSize(r, MaxLineBytes+1)
 	prev := ZeroHash
 	var last int64
 	for n := 1; ; n++ {
 		line, rerr := br.ReadSlice('\n')
 		if rerr == io.EOF && len(line) == 0 {
-			return last, prev, n - 1, nil
+			return last, prev, n - 1, hashAt, nil
 		}
-		bad := func(format string, a ...any) (int64, string, int, error) {
-			return last, prev, n - 1, &VerifyError{Path: path, Line: n, Reason: fmt.Sprintf(format, a...)}
+		bad := func(format string, a ...any) (int64, string, int, string, error) {
+			return last, prev, n - 1, hashAt, &VerifyError{Path: path, Line: n, Reason: fmt.Sprintf(format, a...)}
 		}
 		switch {
 		case errors.Is(rerr, bufio.ErrBufferFull):
@@ -300,7 +409,7 @@ func scan(path string, r io.Reader) (seq int64, hash string, lines int, err erro
 		case rerr == io.EOF:
 			return bad("last line is truncated (no newline at end of file)")
 		case rerr != nil:
-			return last, prev, n - 1, rerr
+			return last, prev, n - 1, hashAt, rerr
 		}
 		e, perr := ParseLine(line[:len(line)-1])
 		if perr != nil {
@@ -313,6 +422,9 @@ func scan(path string, r io.Reader) (seq int64, hash string, lines int, err erro
 			return bad("prev does not match the hash of line %d (a line before this one was edited, deleted, inserted or moved)", n-1)
 		}
 		last, prev = e.Seq, e.Hash
+		if int64(n) == at {
+			hashAt = e.Hash
+		}
 	}
 }
 
@@ -338,6 +450,11 @@ type Log struct {
 	f    *os.File
 	path string
 	now  func() time.Time
+	// write writes one line to f; tests replace it to play a full disk.
+	write func(f *os.File, b []byte) (int, error)
+	// broken, once set, refuses every later append: a failed write could
+	// not be undone, so the file's end is not known to be whole.
+	broken error
 }
 
 // Open opens (creating if needed) the audit log at path for appending. It
@@ -358,7 +475,7 @@ func Open(path string) (*Log, error) {
 			return nil, fmt.Errorf("audit: %s is readable by others and cannot be tightened: %w", path, err)
 		}
 	}
-	l := &Log{f: f, path: path, now: time.Now}
+	l := &Log{f: f, path: path, now: time.Now, write: (*os.File).Write}
 	if err := l.locked(func() error { _, _, err := l.tail(); return err }); err != nil {
 		f.Close()
 		return nil, err
@@ -396,6 +513,12 @@ func (l *Log) Append(e Entry) error {
 	}
 	e.Time = e.Time.UTC()
 	return l.locked(func() error {
+		if l.broken != nil {
+			return l.broken
+		}
+		if err := l.samePath(); err != nil {
+			return err
+		}
 		seq, prev, err := l.tail()
 		if err != nil {
 			return err
@@ -408,14 +531,54 @@ func (l *Log) Append(e Entry) error {
 		if len(line) > MaxLineBytes {
 			return fmt.Errorf("audit: entry is %d bytes, more than %d", len(line), MaxLineBytes)
 		}
-		if _, err := l.f.Write(line); err != nil {
-			return fmt.Errorf("audit: write %s: %w", l.path, err)
+		fi, err := l.f.Stat()
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
 		}
-		if err := l.f.Sync(); err != nil {
-			return fmt.Errorf("audit: fsync %s: %w", l.path, err)
+		size := fi.Size()
+		_, err = l.write(l.f, line)
+		if err == nil {
+			if serr := l.f.Sync(); serr != nil {
+				err = fmt.Errorf("fsync: %w", serr)
+			}
+		}
+		if err != nil {
+			// A short write (a full disk) leaves a torn line that every
+			// later append would refuse to chain onto: cut it off, so the
+			// log stays whole and appends work again once there is room.
+			if terr := l.f.Truncate(size); terr != nil {
+				l.broken = fmt.Errorf("audit: a write to %s failed (%v) and the partial line could not be removed (%v); "+
+					"no more lines are appended in this session. Run `paydesk audit verify`, repair the file as it says, and restart paydesk", l.path, err, terr)
+				return l.broken
+			}
+			_ = l.f.Sync()
+			return fmt.Errorf("audit: could not write to %s: %w (the line was not added; free disk space and try again)", l.path, err)
 		}
 		return nil
 	})
+}
+
+// samePath checks that the open file is still the one at the log's path. A
+// log deleted (or moved, or replaced) while paydesk runs would otherwise take
+// lines into an unlinked file nobody will read, and the next start would find
+// an empty log that verifies. Call with the lock held.
+func (l *Log) samePath() error {
+	open, err := l.f.Stat()
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	onDisk, err := os.Stat(l.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("audit: the audit log %s was deleted or moved while paydesk was running; nothing more is written to it. "+
+			"Put the file back (from a backup or the moved copy), run `paydesk audit verify`, and restart paydesk", l.path)
+	case err != nil:
+		return fmt.Errorf("audit: %w", err)
+	case !os.SameFile(open, onDisk):
+		return fmt.Errorf("audit: the audit log %s was replaced by another file while paydesk was running; nothing more is written to it. "+
+			"Find out who replaced it, run `paydesk audit verify` on both files, and restart paydesk", l.path)
+	}
+	return nil
 }
 
 // locked runs fn holding the in-process mutex and the exclusive file lock.
@@ -452,7 +615,10 @@ func (l *Log) tail() (int64, string, error) {
 		return 0, "", fmt.Errorf("audit: read %s: %w", l.path, err)
 	}
 	damaged := func(why string) (int64, string, error) {
-		return 0, "", fmt.Errorf("audit: the last line of %s is damaged (%s); run `paydesk audit verify` and repair or move the file before any further action", l.path, why)
+		return 0, "", fmt.Errorf("audit: the last line of %s is damaged (%s), and nothing is appended past it. "+
+			"Run `paydesk audit verify` to find the first bad line, keep a copy of the file, then repair it: a line torn by a "+
+			"crash or a full disk is cut off by keeping only the lines before it (head -n N-1, N being the line verify names); "+
+			"anything else is tampering to investigate before the log is started afresh", l.path, why)
 	}
 	if buf[len(buf)-1] != '\n' {
 		return damaged("no newline at end of file")

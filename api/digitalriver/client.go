@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -32,9 +31,11 @@ const IntentKey = "paydesk_intent"
 type Config struct {
 	BaseURL string     // https://api.digitalriver.com, or the sandbox
 	APIKey  api.Secret // secret key: sk_test_... or sk_...
-	// HTTPClient defaults to one with sane dial and TLS timeouts.
-	HTTPClient *http.Client
-	Retry      api.RetryPolicy
+	// RoundTripper carries the connections (tests wrap it); nil =
+	// api.DefaultRoundTripper. The transport owns the client around it, so
+	// no configuration can make this client follow a redirect.
+	RoundTripper http.RoundTripper
+	Retry        api.RetryPolicy
 	// Limiter paces requests; nil = the process-wide limiter for this key,
 	// kept under Digital River's 25 req/s (test keys) or 250 req/s (live).
 	Limiter *rate.Limiter
@@ -59,17 +60,6 @@ func New(cfg Config) (*Client, error) {
 	if _, err := api.ParseBaseURL("digitalriver", cfg.BaseURL); err != nil {
 		return nil, err
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSHandshakeTimeout:   5 * time.Second,
-			ResponseHeaderTimeout: 20 * time.Second,
-			MaxIdleConnsPerHost:   4,
-			IdleConnTimeout:       90 * time.Second,
-		}}
-	}
 	lim := cfg.Limiter
 	if lim == nil {
 		every, burst := 5*time.Millisecond, 50 // live keys: 200/s, under 250/s
@@ -85,16 +75,37 @@ func New(cfg Config) (*Client, error) {
 	}
 	return &Client{
 		t: &api.Transport{
-			Provider:    "Digital River",
-			BaseURL:     strings.TrimRight(cfg.BaseURL, "/"),
-			Client:      hc,
-			Auth:        api.Bearer{Key: cfg.APIKey},
-			Limiter:     lim,
-			Retry:       cfg.Retry,
-			DecodeError: decodeError,
+			Provider:       "Digital River",
+			Name:           "Digital River",
+			BaseURLSetting: "DIGITALRIVER_BASE_URL",
+			BaseURL:        strings.TrimRight(cfg.BaseURL, "/"),
+			RoundTripper:   cfg.RoundTripper,
+			Auth:           api.Bearer{Key: cfg.APIKey},
+			Limiter:        lim,
+			Retry:          cfg.Retry,
+			DecodeError:    advised(decodeError),
 		},
 		listLimit: ll,
 	}, nil
+}
+
+// advised wraps an error decoder with Digital River's advice: one line in
+// words naming what to check. Non-JSON answers keep their (scrubbed, then
+// cut) excerpt from the transport.
+func advised(dec api.ErrorDecoder) api.ErrorDecoder {
+	return func(status int, h http.Header, body []byte) *api.Error {
+		e := dec(status, h, body)
+		if e == nil {
+			e = &api.Error{Message: string(body)}
+		}
+		switch status {
+		case http.StatusUnauthorized:
+			e.Hint = "Digital River refused the API key: check DIGITALRIVER_API_KEY"
+		case http.StatusForbidden:
+			e.Hint = "Digital River refused this API key access: check DIGITALRIVER_API_KEY is a secret key for this account"
+		}
+		return e
+	}
 }
 
 // ID implements api.Provider.

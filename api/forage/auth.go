@@ -28,7 +28,14 @@ type tokenSource struct {
 	mu      sync.Mutex
 	token   api.Secret
 	expires time.Time // zero = no token
+	// past holds the last few tokens handed out, so one echoed back after
+	// it was replaced is still scrubbed.
+	past []api.Secret
 }
+
+// maxPastTokens bounds past: a token older than this many refreshes is long
+// expired and no longer in any answer in flight.
+const maxPastTokens = 4
 
 // tokenMargin is how long before expires_in a token is replaced, so a token
 // never expires between Authorize and the server reading it. Short-lived
@@ -69,6 +76,26 @@ func (ts *tokenSource) Authorize(ctx context.Context, req *http.Request) error {
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.Reveal())
 	return nil
+}
+
+// Refreshable implements the transport's refresh check: a 401 may mean the
+// token expired early, and one fresh token is worth one more try.
+func (ts *tokenSource) Refreshable() bool { return true }
+
+// Credentials implements api.Credentials: the secret, the id:secret pair the
+// Basic header encodes (and that encoding), and every recent token, so the transport scrubs each
+// of them (raw, base64, URL-escaped, any 8-byte run) from what Forage says.
+func (ts *tokenSource) Credentials() []string {
+	pair := ts.clientID + ":" + ts.secret.Reveal()
+	// The Basic value itself is listed too, so a provider that re-encodes
+	// the whole header (base64 of the base64) is caught.
+	out := []string{ts.secret.Reveal(), pair, base64.StdEncoding.EncodeToString([]byte(pair))}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for _, t := range ts.past {
+		out = append(out, t.Reveal())
+	}
+	return out
 }
 
 // Invalidate implements api.Authenticator: the server refused the token
@@ -124,7 +151,10 @@ func (ts *tokenSource) fetch(ctx context.Context) (api.Secret, error) {
 	}
 	if a.TokenType != "" && !strings.EqualFold(a.TokenType, "Bearer") {
 		return api.Secret{}, &api.Error{Provider: ProviderID, Op: "get an authentication token",
-			HTTPStatus: resp.Status, Message: "unexpected token_type " + truncRunes(a.TokenType, 20)}
+			HTTPStatus: resp.Status, Hint: "Forage did not answer with a Bearer token: check " + EnvBaseURL + " points at Forage",
+			// Scrubbed before it is cut: a server echoing the Basic header
+			// here must not leave a prefix of it behind.
+			Message: "unexpected token_type " + truncRunes(api.NewScrubber(ts.Credentials()...).Scrub(a.TokenType), 20)}
 	}
 	life := defaultTokenLife
 	var secs float64
@@ -135,6 +165,10 @@ func (ts *tokenSource) fetch(ctx context.Context) (api.Secret, error) {
 	tok := api.NewSecret(a.AccessToken)
 	ts.mu.Lock()
 	ts.token, ts.expires = tok, ts.now().Add(life-margin)
+	ts.past = append(ts.past, tok)
+	if len(ts.past) > maxPastTokens {
+		ts.past = ts.past[len(ts.past)-maxPastTokens:]
+	}
 	ts.mu.Unlock()
 	return tok, nil
 }

@@ -62,8 +62,11 @@ type Config struct {
 	ClientSecret    api.Secret
 	MerchantAccount string // FNS number (9000055) or Forage merchant id
 	APIVersion      string // optional YYYY-MM-DD; "" = the dashboard's version
-	HTTPClient      *http.Client
-	Now             func() time.Time // nil = time.Now
+	// RoundTripper carries the connections (tests wrap it); nil =
+	// api.DefaultRoundTripper. The transport owns the client around it.
+	RoundTripper http.RoundTripper
+	Now          func() time.Time // nil = time.Now
+	Retry        api.RetryPolicy  // zero = the transport's defaults
 	// Limiter is the request budget; nil = the process-wide limiter of this
 	// account: 900 requests per 5 minutes with a burst of 30.
 	Limiter *rate.Limiter
@@ -170,12 +173,17 @@ func New(c Config) (*Client, error) {
 	sec := c.ClientSecret
 	c.ClientSecret = api.Secret{}
 	cl := &Client{cfg: c, base: base, now: c.Now, meta: map[string]map[string]json.RawMessage{}}
-	cl.auth = newTokenSource(c.ClientID, sec, &api.Transport{
-		Provider: ProviderID, BaseURL: base, Client: c.HTTPClient, Limiter: lim, DecodeError: cl.decodeError,
-	}, c.Now)
+	// The token call sends its own Basic header, so its transport is told
+	// the credentials to scrub from the token endpoint's answers.
+	tokenTr := &api.Transport{
+		Provider: ProviderID, Name: "Forage", BaseURL: base, BaseURLSetting: EnvBaseURL, RoundTripper: c.RoundTripper, Limiter: lim, Retry: c.Retry,
+		DecodeError: decodeTokenError,
+	}
+	cl.auth = newTokenSource(c.ClientID, sec, tokenTr, c.Now)
+	tokenTr.Secrets = cl.auth
 	cl.tr = &api.Transport{
-		Provider: ProviderID, BaseURL: base, Client: c.HTTPClient, Auth: cl.auth, Limiter: lim,
-		DecodeError: cl.decodeError, Header: hdr,
+		Provider: ProviderID, Name: "Forage", BaseURL: base, BaseURLSetting: EnvBaseURL, RoundTripper: c.RoundTripper, Auth: cl.auth, Limiter: lim, Retry: c.Retry,
+		DecodeError: decodeAPIError, Header: hdr,
 	}
 	return cl, nil
 }
@@ -190,26 +198,10 @@ func (c *Client) String() string {
 // GoString is String.
 func (c *Client) GoString() string { return c.String() }
 
-// decodeError decodes a Forage error and removes any credential a server
-// echoed back.
-func (c *Client) decodeError(status int, h http.Header, body []byte) *api.Error {
-	e := decodeError(status, h, body)
-	e.Message = c.scrub(e.Message)
-	for i := range e.Fields {
-		e.Fields[i].Message = c.scrub(e.Fields[i].Message)
-		e.Fields[i].Field = c.scrub(e.Fields[i].Field)
-	}
-	return e
-}
-
+// scrub removes every form of the client's credentials from s (for errors
+// the client builds itself; the transport scrubs the ones it returns).
 func (c *Client) scrub(s string) string {
-	if sec := c.auth.secret.Reveal(); sec != "" {
-		s = strings.ReplaceAll(s, sec, "[REDACTED]")
-	}
-	if tok, ok := c.auth.cached(); ok && tok.Reveal() != "" {
-		s = strings.ReplaceAll(s, tok.Reveal(), "[REDACTED]")
-	}
-	return s
+	return api.NewScrubber(c.auth.Credentials()...).Scrub(s)
 }
 
 // ID implements api.Provider.

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"strings"
 
 	"paydesk/api"
 )
@@ -98,7 +97,7 @@ func decodeError(status int, _ http.Header, body []byte) *api.Error {
 	e := &api.Error{}
 	var w wireErrors
 	if err := json.Unmarshal(body, &w); err != nil {
-		e.Message = strings.TrimSpace(truncRunes(string(body), 200))
+		e.Message = string(body) // the transport scrubs it of credentials, then cuts it
 		return e
 	}
 	for i, it := range w.Errors {
@@ -126,7 +125,7 @@ func decodeError(status int, _ http.Header, body []byte) *api.Error {
 		}
 	}
 	if e.Code == "" && e.Message == "" {
-		e.Message = strings.TrimSpace(truncRunes(string(body), 200))
+		e.Message = string(body) // the transport scrubs it of credentials, then cuts it
 	}
 	if e.Code == "" && status == http.StatusUnauthorized {
 		e.Code = "not_authenticated"
@@ -178,4 +177,62 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// advice turns the Forage codes an agent meets most into what to do next,
+// one line naming what to check. The provider's own code and message are
+// shown beside it.
+var advice = map[string]string{
+	"wait_for_batch_refund":       "refunds on this order are still processing; refund again once they have settled",
+	"order_already_refunded":      "nothing is left to refund on this order",
+	"refund_exceeds_order_total":  "the amount is more than is left to refund",
+	"cannot_refund_after_90_days": "EBT refunds are impossible more than 90 days after the payment",
+	"cannot_change_request":       "this idempotency key was used for a different request; nothing was changed",
+	"too_many_requests":           "the provider's rate limit was hit; wait a moment",
+	"missing_merchant_account":    "no merchant account is configured (" + EnvMerchantAccount + ")",
+	"cannot_cancel_payment":       "only payments that require confirmation or failed can be canceled",
+}
+
+const credentialsHint = "Forage refused the client id/secret: check " + EnvClientID + " and " + EnvClientSecret
+
+// decodeAPIError is the api.ErrorDecoder for Forage's API: the envelope
+// decoded by decodeError, with advice.
+func decodeAPIError(status int, h http.Header, body []byte) *api.Error {
+	e := decodeError(status, h, body)
+	switch {
+	case advice[e.Code] != "":
+		e.Hint = advice[e.Code]
+	case status == http.StatusUnauthorized:
+		// The transport has already fetched a fresh token once.
+		e.Hint = "Forage refused a fresh authentication token: check " + EnvClientID + " and " + EnvClientSecret
+	case status == http.StatusForbidden:
+		e.Hint = "Forage refused access to this merchant: check " + EnvMerchantAccount + " and the client's permissions"
+	}
+	return e
+}
+
+// decodeTokenError is the api.ErrorDecoder for POST /o/token/: OAuth's
+// {"error": "invalid_client"} as well as Forage's own envelope.
+func decodeTokenError(status int, h http.Header, body []byte) *api.Error {
+	e := decodeError(status, h, body)
+	var oauth struct {
+		Error       text `json:"error"`
+		Description text `json:"error_description"`
+	}
+	if json.Unmarshal(body, &oauth) == nil && oauth.Error != "" {
+		e.Code = string(oauth.Error)
+		if oauth.Description != "" {
+			e.Message = string(oauth.Description)
+		} else if e.Message == string(body) {
+			e.Message = ""
+		}
+	}
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden ||
+		e.Code == "invalid_client" || e.Code == "unauthorized_client":
+		e.Hint = credentialsHint
+	case status >= 400 && status < 500 && status != http.StatusTooManyRequests:
+		e.Hint = "Forage refused to issue an authentication token: check " + EnvClientID + ", " + EnvClientSecret + " and " + EnvBaseURL
+	}
+	return e
 }

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"paydesk/api"
@@ -41,11 +43,14 @@ func TestAuditLog(t *testing.T) {
 	}
 
 	want := []string{
+		"refund_payment:prepared:12.50::paydesk_intent+ticket", // written before sending
 		"refund_payment:succeeded:12.50::paydesk_intent+ticket",
+		"refund_payment:prepared:1.00::paydesk_intent+ticket",
 		"refund_payment:unknown:1.00:no_answer:paydesk_intent+ticket",
 		"refund_payment:unknown:1.00:no_answer:paydesk_intent+ticket", // replayed before the next refund: still no answer
 		"refund_payment:refused:2.00:earlier_unresolved:",
 		"refund_payment:succeeded:1.00::paydesk_intent+ticket", // replayed before the update: it went through
+		"update_payment:prepared:::note",
 		"update_payment:succeeded:::note",
 	}
 	if n, err := audit.Verify(path); err != nil || n != len(want) {
@@ -71,5 +76,104 @@ func TestAuditLog(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("audit lines\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// No money moves without its audit line. An audit log that cannot take the
+// line before sending (full disk) stops the refund before it reaches the
+// provider, and the agent is told why and what to do. An outcome line the log
+// refuses after the money moved is owed: the next action writes it first,
+// and is refused until it can.
+func TestNoMoneyWithoutAnAuditLine(t *testing.T) {
+	e := newEnv(t, api.IdempotencyHeader)
+	var (
+		lines []AuditRecord
+		fail  func(AuditRecord) bool
+	)
+	e.j.opts.Auditor = AuditorFunc(func(r AuditRecord) error {
+		if fail != nil && fail(r) {
+			return fmt.Errorf("audit: write audit.jsonl: %w", syscall.ENOSPC)
+		}
+		lines = append(lines, r)
+		return nil
+	})
+
+	fail = func(AuditRecord) bool { return true }
+	_, err := e.refund("12.50")
+	if !errors.Is(err, ErrAuditUnavailable) || !strings.Contains(err.Error(), "nothing sent") ||
+		!strings.Contains(err.Error(), "no space left") || !strings.Contains(err.Error(), "paydesk audit verify") {
+		t.Fatalf("refund with a full audit disk: %v, want a refusal saying why and what to do", err)
+	}
+	if n := len(e.f.Calls()); n != 0 {
+		t.Fatalf("%d calls reached the provider without an audit line", n)
+	}
+	if ins, _ := e.j.Intents("fake", "o1"); len(ins) != 0 {
+		t.Fatalf("intents %+v recorded for an action never sent", ins)
+	}
+
+	// The line before sending goes in; the outcome line does not.
+	fail = func(r AuditRecord) bool { return r.Outcome != StatePrepared }
+	if _, err := e.refund("12.50"); err != nil {
+		t.Fatalf("refund whose outcome line failed: %v (the money moved: not an error for the agent)", err)
+	}
+	if e.j.OwedAudit() != 1 || len(e.f.Refunds()) != 1 {
+		t.Fatalf("owed %d, refunds %d", e.j.OwedAudit(), len(e.f.Refunds()))
+	}
+	// Still failing: the next refund is refused before it is sent.
+	if _, err := e.refund("1.00"); !errors.Is(err, ErrAuditUnavailable) {
+		t.Fatalf("refund while an outcome line is owed: %v, want ErrAuditUnavailable", err)
+	}
+	if n := len(e.f.Calls()); n != 1 {
+		t.Fatalf("%d calls at the provider, want 1", n)
+	}
+	// The log recovers: the owed outcome goes in first, then the new action.
+	fail = nil
+	if _, err := e.refund("1.00"); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range lines {
+		got = append(got, r.Amount+":"+string(r.Outcome))
+	}
+	want := "12.50:prepared 12.50:succeeded 1.00:prepared 1.00:succeeded"
+	if strings.Join(got, " ") != want || e.j.OwedAudit() != 0 {
+		t.Fatalf("audit lines %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+// The real audit log, broken in the ways a session meets: deleted under a
+// running console, or its last line torn. The refund is not sent.
+func TestRefundRefusedWhenTheAuditLogBreaks(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		break_ func(path string)
+	}{
+		{"deleted", func(path string) { os.Remove(path) }},
+		{"torn last line", func(path string) {
+			f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+			f.WriteString(`{"seq":9,"ts"`)
+			f.Close()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, api.IdempotencyHeader)
+			path := filepath.Join(t.TempDir(), "audit.jsonl")
+			log, err := audit.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer log.Close()
+			e.j.opts.Auditor = AuditLog(log)
+			if _, err := e.refund("12.50"); err != nil {
+				t.Fatal(err)
+			}
+			tc.break_(path)
+			if _, err := e.refund("1.00"); !errors.Is(err, ErrAuditUnavailable) {
+				t.Fatalf("refund after the audit log was %s: %v, want ErrAuditUnavailable", tc.name, err)
+			}
+			if n := len(e.f.Calls()); n != 1 {
+				t.Fatalf("%d calls reached the provider, want 1", n)
+			}
+		})
 	}
 }

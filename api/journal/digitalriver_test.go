@@ -3,9 +3,11 @@ package journal
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,4 +150,121 @@ func TestDigitalRiverUnknownResolvedByReading(t *testing.T) {
 			t.Fatalf("refunds: first %d second %d; sends %d", marked(o, first[0]), marked(o, ins[1]), ins[0].Sends)
 		}
 	})
+}
+
+// laggingDR stands in front of the Digital River sandbox: it lets a refund
+// create through (the refund is made), answers it with a 409, and keeps the
+// new refund out of GET /refunds for lag, as a provider whose list is
+// eventually consistent does.
+type laggingDR struct {
+	sb  http.Handler
+	lag time.Duration
+
+	mu      sync.Mutex
+	creates int
+	hidden  map[string]time.Time // refund id -> when it shows in lists
+}
+
+func (h *laggingDR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := httptest.NewRecorder()
+	h.sb.ServeHTTP(rec, r)
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/refunds":
+		var made struct{ ID string }
+		_ = json.Unmarshal(rec.Body.Bytes(), &made)
+		h.mu.Lock()
+		h.creates++
+		if made.ID != "" {
+			h.hidden[made.ID] = time.Now().Add(h.lag)
+		}
+		h.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusConflict)
+		_, _ = w.Write([]byte(`{"type":"conflict","errors":[{"code":"request_conflict","message":"the request conflicted with another"}]}`))
+		return
+	case r.Method == http.MethodGet && r.URL.Path == "/refunds":
+		var l struct {
+			Data    []map[string]any `json:"data"`
+			HasMore bool             `json:"hasMore"`
+		}
+		if json.Unmarshal(rec.Body.Bytes(), &l) == nil {
+			h.mu.Lock()
+			kept := l.Data[:0]
+			for _, x := range l.Data {
+				id, _ := x["id"].(string)
+				if until, ok := h.hidden[id]; ok && time.Now().Before(until) {
+					continue
+				}
+				kept = append(kept, x)
+			}
+			h.mu.Unlock()
+			l.Data = kept
+			b, _ := json.Marshal(l)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(b)
+			return
+		}
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// A 409 after Digital River made the refund, with a refund list that lags:
+// one early read that finds nothing must not turn the refund into "failed".
+// The intent stays unknown, reads repeat, and the refund is found once the
+// list shows it; only a read after the settle window may say failed.
+func TestDigitalRiverConflictWithLaggingList(t *testing.T) {
+	const lag = 1500 * time.Millisecond
+	h := &laggingDR{sb: drsandbox.New(drsandbox.Options{Orders: 30, Seed: 3, RefundLatency: -1, RatePerSecond: -1}),
+		lag: lag, hidden: map[string]time.Time{}}
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	c, err := digitalriver.New(digitalriver.Config{BaseURL: hs.URL, APIKey: api.NewSecret("sk_test_demo"), Limiter: rate.NewLimiter(rate.Inf, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &drEnv{t: t, url: hs.URL, c: c}
+	clk := &clock{t: time.Now()}
+	j, err := Open(Options{Dir: t.TempDir(), Now: clk.Now, SettleTime: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Wrap(c, j, "alice")
+	o := e.refundable(1)[0]
+	_, err = p.RefundPayment(context.Background(), o.ID, o.Payments[0].ID, api.RefundPaymentRequest{
+		Amount: model.MustParse("1", o.Currency), Reason: "requested_by_customer"})
+	if !api.IsOutcomeUnknown(err) {
+		t.Fatalf("a 409 after the refund was made: got %v, want outcome unknown", err)
+	}
+	ins, _ := j.Intents("digitalriver", o.ID)
+	if len(ins) != 1 || ins[0].State != StateUnknown {
+		t.Fatalf("intents %+v, want one unknown", ins)
+	}
+	// Still lagging, still inside the settle window: unknown, and the
+	// order refuses a new refund rather than sending a second one.
+	clk.Advance(20 * time.Second)
+	out, err := j.ResolveOrder(context.Background(), c, o.ID, "alice")
+	if err != nil || len(out) != 1 || out[0].Intent.State != StateUnknown {
+		t.Fatalf("early read: %+v %v, want still unknown", out, err)
+	}
+	if _, err := p.RefundPayment(context.Background(), o.ID, o.Payments[0].ID, api.RefundPaymentRequest{
+		Amount: model.MustParse("1", o.Currency), Reason: "requested_by_customer"}); !errors.Is(err, ErrUnresolved) {
+		t.Fatalf("second refund while the first is unknown: %v, want ErrUnresolved", err)
+	}
+	time.Sleep(lag)
+	clk.Advance(20 * time.Second)
+	out, err = j.ResolveOrder(context.Background(), c, o.ID, "alice")
+	if err != nil || len(out) != 1 || out[0].Intent.State != StateSucceeded || len(out[0].Intent.RefundIDs) != 1 {
+		t.Fatalf("read after the list caught up: %+v %v, want succeeded with its refund", out, err)
+	}
+	h.mu.Lock()
+	creates := h.creates
+	h.mu.Unlock()
+	if creates != 1 {
+		t.Fatalf("%d refund creates reached Digital River, want 1", creates)
+	}
 }

@@ -118,14 +118,14 @@ func newSandbox(t *testing.T, front func(http.Handler) http.Handler) *sandboxEnv
 	hs := httptest.NewServer(front(sb))
 	t.Cleanup(hs.Close)
 	e := &sandboxEnv{t: t, sb: sb, url: hs.URL}
-	e.clean = e.client(&http.Client{Transport: headerRT{http.DefaultTransport, chaos.NoChaosHeader}})
+	e.clean = e.client(headerRT{http.DefaultTransport, chaos.NoChaosHeader})
 	return e
 }
 
-func (e *sandboxEnv) client(hc *http.Client) *fclient.Client {
+func (e *sandboxEnv) client(rt http.RoundTripper) *fclient.Client {
 	c, err := fclient.New(fclient.Config{
 		BaseURL: e.url, ClientID: "demo-client", ClientSecret: api.NewSecret("demo-secret"),
-		MerchantAccount: "9000055", HTTPClient: hc, Limiter: rate.NewLimiter(rate.Inf, 0),
+		MerchantAccount: "9000055", RoundTripper: rt, Limiter: rate.NewLimiter(rate.Inf, 0),
 	})
 	if err != nil {
 		e.t.Fatal(err)

@@ -8,7 +8,12 @@
 //	prepared -> sent -> succeeded | failed | unknown
 //
 // with an fsync at every step. A timeout, reset or 5xx after sending is
-// "unknown", never "failed": the money may have moved. Wrap puts the journal
+// "unknown", never "failed": the money may have moved. The journal decides
+// this itself from the error, whatever the client concluded: only a refusal
+// before sending or a status that refuses the request as such (400, 403,
+// 404, 422, ...) is failed; any api.Error with Unknown set, and any 1xx,
+// 2xx, 3xx, 401, 408, 409, 425, 429 or 5xx answer, is unknown (a 303 after a
+// refund POST usually means the provider made it). Wrap puts the journal
 // in front of an api.Provider; Recover resolves what a crash left behind.
 //
 // # Resolution rules
@@ -36,9 +41,11 @@
 //     another intent, counts as found: a false "found" leaves a customer
 //     short, which the agent can see and fix; a false "not found" invites a
 //     second refund, which cannot be undone. Nothing found: failed
-//     (not_found_at_provider) once Options.SettleTime has passed since the
-//     last send, so a request the provider is still working on is not
-//     declared failed; before that it stays unknown. This applies to keyed
+//     (not_found_at_provider) only by a read begun after Options.SettleTime
+//     has passed since the last send, so a request the provider is still
+//     working on, or a refund list that lags (Digital River), is not
+//     declared failed on an early read; before that it stays unknown and
+//     every later resolution reads again. This applies to keyed
 //     providers past their window too: reading the order is the same
 //     evidence whatever the provider's key support, and an intent that can
 //     never resolve would block its order for good.
@@ -52,6 +59,14 @@
 // look at the order again and confirm once more. A call that reuses an
 // intent's idempotency key is that intent, never a second send: it gets the
 // intent's result, ErrAlreadyFailed, or ErrKeyReused if the request differs.
+//
+// # Audit
+//
+// With Options.Auditor set, no action is sent without its audit line: a
+// "prepared" line is written before sending and, if it cannot be, nothing is
+// sent (*AuditError, ErrAuditUnavailable). Outcome lines the auditor refuses
+// are owed and written before the next action, which is refused until they
+// can be.
 //
 // # Storage and locking
 //
@@ -68,7 +83,8 @@
 // # Use
 //
 //	j, _ := journal.Open(journal.Options{Auditor: journal.AuditLog(auditLog)})
-//	outs := j.Recover(ctx, map[string]api.Provider{p.ID(): p}) // at start-up, before any action
+//	n, wait := j.StartRecover(ctx, map[string]api.Provider{p.ID(): p}, report) // at start-up, in the background:
+//	                                     // orders it has yet to check refuse money actions (ErrRecovering)
 //	p = journal.Wrap(p, j, agentLogin)                        // then only use p
 //	pending, _ := j.Pending(p.ID(), orderID)                  // show "outcome unknown" on the order
 //	j.ResolveOrder(ctx, p, orderID, agentLogin)               // re-check it on demand
@@ -89,6 +105,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -218,8 +235,12 @@ type Options struct {
 	ResolveTimeout time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
-	// Auditor, when set, gets one record per action outcome, from Wrap and
-	// from every resolution (Recover, ResolveOrder, MarkChecked).
+	// Auditor, when set, gets a "prepared" record before every action is
+	// sent and one record per action outcome, from Wrap and from every
+	// resolution (Recover, ResolveOrder, MarkChecked). When it fails on the
+	// prepared record nothing is sent (*AuditError); an outcome it fails on
+	// is kept and written before the next action, which is refused until it
+	// can be.
 	Auditor Auditor
 }
 
@@ -229,6 +250,15 @@ type Options struct {
 type Journal struct {
 	dir  string
 	opts Options
+	// auditMu guards owed: outcome lines the audit log refused, written
+	// before the next action is sent.
+	auditMu sync.Mutex
+	owed    []AuditRecord
+	// recOrders are the orders start-up recovery has yet to check (money
+	// actions on them are refused); recTotal is how many intents it checks.
+	recMu     sync.Mutex
+	recOrders map[orderKey]bool
+	recTotal  int
 	// testHook, when set, is called after each step ("prepared", "sent",
 	// "after_call") of a send; the crash test kills the process there.
 	testHook func(step string)

@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -44,6 +45,7 @@ const (
 	dropped                  // not applied, no answer (reset before the provider read it all)
 	refuse                   // not applied, 400
 	plain                    // applied, a plain (non-api) error: the client did not classify it
+	answer                   // applied, then answered with fakeProvider.answer
 )
 
 type fcall struct {
@@ -70,6 +72,8 @@ type fakeProvider struct {
 	block       chan struct{} // when set, money calls wait for it
 	entered     chan struct{}
 	getErr      error
+	answer      error         // what an "answer" call returns after applying
+	getBlock    chan struct{} // when set, GetOrder waits for it
 }
 
 func newFake(clk *clock, idem api.IdempotencyKind) *fakeProvider {
@@ -107,7 +111,14 @@ func (f *fakeProvider) ListOrders(context.Context, api.OrderQuery) (api.OrderPag
 	return api.OrderPage{}, nil
 }
 
-func (f *fakeProvider) GetOrder(_ context.Context, id string) (*model.Order, error) {
+func (f *fakeProvider) GetOrder(ctx context.Context, id string) (*model.Order, error) {
+	if f.getBlock != nil {
+		select {
+		case <-f.getBlock:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.getErr != nil {
@@ -164,6 +175,8 @@ func (f *fakeProvider) money(ctx context.Context, c fcall, apply func() *api.Ref
 		return nil, errLost
 	case plain:
 		return nil, errors.New("boom")
+	case answer:
+		return nil, f.answer
 	}
 	return res, nil
 }
@@ -324,8 +337,10 @@ func TestRefundSucceeds(t *testing.T) {
 			t.Errorf("%s mode %v, want %v", path, fi.Mode().Perm(), want)
 		}
 	}
-	if len(e.rec) != 1 || e.rec[0].Outcome != StateSucceeded || e.rec[0].Amount != "12.50" ||
-		strings.Join(e.rec[0].MetadataKeys, ",") != "paydesk_intent,ticket" {
+	// One line before sending, one for the outcome.
+	if len(e.rec) != 2 || e.rec[0].Outcome != StatePrepared || e.rec[1].Outcome != StateSucceeded ||
+		e.rec[1].Amount != "12.50" || e.rec[0].IntentID != e.rec[1].IntentID ||
+		strings.Join(e.rec[1].MetadataKeys, ",") != "paydesk_intent,ticket" {
 		t.Fatalf("audit %+v", e.rec)
 	}
 }
@@ -604,7 +619,7 @@ func TestCancelAndUpdate(t *testing.T) {
 	if in := e.only(); in.Action != ActionUpdatePayment || in.State != StateSucceeded || in.Metadata[MarkerKey] != "" {
 		t.Fatalf("intent %+v", in)
 	}
-	if len(e.rec) != 1 || strings.Join(e.rec[0].MetadataKeys, ",") != "b" {
+	if len(e.rec) != 2 || strings.Join(e.rec[0].MetadataKeys, ",") != "b" || strings.Join(e.rec[1].MetadataKeys, ",") != "b" {
 		t.Fatalf("audit %+v: only changed key names", e.rec)
 	}
 	// An unresolved update does not block a refund.
@@ -781,5 +796,66 @@ func TestDefaultDir(t *testing.T) {
 	t.Setenv("HOME", "/h")
 	if d, _ := DefaultDir(); d != "/h/.local/state/paydesk/journal" {
 		t.Fatal(d)
+	}
+}
+
+// TestAnswerAfterSendIsClassifiedByStatus: whatever the client flagged, an
+// answer that does not prove the request was refused (a redirect, 401, 409,
+// 429, 5xx) leaves the intent unknown and is settled by reading or replaying;
+// only a definite refusal (400, 403, 404, 422) is failed. Each case commits
+// the refund at the provider and then answers with the status, the way a
+// provider that redirects after a POST (or a proxy) does.
+func TestAnswerAfterSendIsClassifiedByStatus(t *testing.T) {
+	cases := []struct {
+		status  int
+		unknown bool // the client's own flag
+		want    State
+	}{
+		{302, false, StateUnknown}, {303, false, StateUnknown}, {307, false, StateUnknown},
+		{401, false, StateUnknown}, {408, false, StateUnknown}, {409, false, StateUnknown},
+		{429, false, StateUnknown}, {500, false, StateUnknown}, {503, false, StateUnknown},
+		{400, true, StateUnknown}, {200, false, StateUnknown}, {0, true, StateUnknown},
+		{400, false, StateFailed}, {403, false, StateFailed}, {404, false, StateFailed}, {422, false, StateFailed},
+	}
+	for _, idem := range []api.IdempotencyKind{api.IdempotencyHeader, api.IdempotencyNone} {
+		for _, tc := range cases {
+			name := fmt.Sprintf("idem%d/%d/unknown=%v", idem, tc.status, tc.unknown)
+			t.Run(name, func(t *testing.T) {
+				e := newEnv(t, idem)
+				e.f.answer = &api.Error{Provider: "fake", HTTPStatus: tc.status, Code: "x", Unknown: tc.unknown, Err: io.ErrUnexpectedEOF}
+				if tc.status != 0 {
+					e.f.answer.(*api.Error).Err = nil
+				}
+				e.f.setScript(answer)
+				_, err := e.refund("10.00")
+				in := e.only()
+				if in.State != tc.want {
+					t.Fatalf("state %s (%s), want %s", in.State, in.Note, tc.want)
+				}
+				if tc.want == StateUnknown && !api.IsOutcomeUnknown(err) {
+					t.Fatalf("error %v does not say outcome unknown", err)
+				}
+				if tc.want == StateFailed {
+					if api.IsOutcomeUnknown(err) {
+						t.Fatalf("definite refusal reported as unknown: %v", err)
+					}
+					return
+				}
+				// The refund is at the provider: the next action on the
+				// order settles it (replay with the same key inside the key
+				// window, else a read) and never sends a second refund.
+				e.f.setScript()
+				if _, err := e.refund("5.00"); !errors.Is(err, ErrEarlierSucceeded) {
+					t.Fatalf("next refund: %v, want ErrEarlierSucceeded", err)
+				}
+				if n := len(e.f.Refunds()); n != 1 {
+					t.Fatalf("%d refunds at the provider, want 1", n)
+				}
+				first, _ := e.j.Intents("fake", "o1")
+				if first[0].State != StateSucceeded {
+					t.Fatalf("first intent %s, want succeeded", first[0].State)
+				}
+			})
+		}
 	}
 }

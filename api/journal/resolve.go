@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -60,19 +61,52 @@ func call(ctx context.Context, p api.Provider, in *Intent) (result, error) {
 	return result{}, fmt.Errorf("journal: unknown action %q", in.Action)
 }
 
-// definite reports whether err proves the request did not take effect. Only
-// answers the transport classified (an *api.Error that is not Unknown) and
-// refusals made before sending count; anything else may have happened.
+// definite reports whether err proves the request did not take effect.
+// Refusals made before sending count (read-only, unsupported, bad amount,
+// the client's own checks, a transport failure before the request left),
+// and of the provider's answers only a status that refuses the request as
+// such (400, 403, 404, 422, ...). Everything else may have happened, whatever
+// the client concluded: an Unknown error; any 1xx, 2xx (unreadable), 3xx (a
+// POST/redirect/GET after the provider committed) or 5xx; 401 (a token that
+// expired after the request was handled, or a proxy's answer), 408, 409
+// (Digital River answers conflicts after committing, and its refund list can
+// lag, so one early read proves nothing), 425 and 429. Those are settled by
+// replaying with the same key or by reading, never recorded as failed.
 func definite(err error) bool {
-	if api.IsOutcomeUnknown(err) {
+	if err == nil || api.IsOutcomeUnknown(err) {
 		return false
 	}
 	if e, ok := api.AsError(err); ok {
-		return !e.Unknown
+		if e.Unknown {
+			return false
+		}
+		if e.HTTPStatus == 0 {
+			// No answer from the provider and not flagged unknown: the
+			// request never left (client-side refusal, transport error
+			// before sending, canceled before sending).
+			return true
+		}
+		return refusalStatus(e.HTTPStatus)
 	}
 	var ae *model.AmountError
+	var ve model.ValidationError
 	return errors.Is(err, api.ErrReadOnly) || errors.Is(err, api.ErrNotSupported) ||
-		errors.Is(err, model.ErrUnknownCurrency) || errors.As(err, &ae)
+		errors.Is(err, model.ErrUnknownCurrency) || errors.As(err, &ae) || errors.As(err, &ve)
+}
+
+// refusalStatus reports whether a provider's status refuses a request
+// without having acted on it.
+func refusalStatus(s int) bool {
+	if s < 400 || s >= 500 {
+		return false
+	}
+	switch s {
+	case http.StatusUnauthorized, http.StatusProxyAuthRequired, http.StatusRequestTimeout,
+		http.StatusConflict, http.StatusMisdirectedRequest, http.StatusLocked,
+		http.StatusTooEarly, http.StatusTooManyRequests:
+		return false
+	}
+	return true
 }
 
 func errorCode(err error) string {
@@ -143,6 +177,9 @@ func (j *Journal) send(ctx context.Context, p api.Provider, in *Intent, replay b
 	default:
 		in.State, in.ErrorCode, in.Error = StateUnknown, errorCode(err), err.Error()
 		in.Note = "sent, no clear answer: it may have happened"
+		if s := api.StatusOf(err); s != 0 {
+			in.Note = fmt.Sprintf("sent, answered %d, which does not say it was refused: it may have happened", s)
+		}
 		if replay && definite(err) {
 			// This send provably did nothing: the settle time still
 			// runs from the send that may have.
@@ -232,6 +269,9 @@ func (j *Journal) resolve(ctx context.Context, p api.Provider, in *Intent, sibli
 
 // reconcile reads the order and decides from what the provider shows.
 func (j *Journal) reconcile(ctx context.Context, p api.Provider, in *Intent, siblings []*Intent) error {
+	// The settle window is judged by when the read began: a slow read that
+	// started inside the window proves nothing about the provider after it.
+	readAt := j.now()
 	o, err := p.GetOrder(ctx, in.OrderID)
 	if err != nil {
 		in.State = StateUnknown
@@ -263,7 +303,7 @@ func (j *Journal) reconcile(ctx context.Context, p api.Provider, in *Intent, sib
 	if in.LastSentAt != nil {
 		last = *in.LastSentAt
 	}
-	if settled := last.Add(j.opts.SettleTime); j.now().Before(settled) {
+	if settled := last.Add(j.opts.SettleTime); readAt.Before(settled) {
 		in.State = StateUnknown
 		in.Note = "not at the provider yet; checked again after " + settled.Format("15:04:05 UTC")
 		_ = j.append(in)

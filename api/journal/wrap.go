@@ -25,7 +25,25 @@ var (
 	ErrAlreadyFailed = errors.New("this action already failed")
 	// ErrKeyReused: the idempotency key belongs to a different request.
 	ErrKeyReused = errors.New("idempotency key already used for a different request")
+	// ErrAuditUnavailable: the audit log could not take a line, so nothing
+	// was sent (see AuditError).
+	ErrAuditUnavailable = errors.New("the audit log cannot be written")
 )
+
+// AuditError says an action was not sent because its audit line (or an
+// earlier outcome's line still owed) could not be written. paydesk moves no
+// money without an audit line.
+type AuditError struct {
+	Action string // what was not sent ("refund_payment 12.50 USD on order o1")
+	Err    error  // the audit log's error
+}
+
+func (e *AuditError) Error() string {
+	return fmt.Sprintf("nothing sent: the audit log could not record %s (%v). paydesk moves no money without an audit line: "+
+		"free disk space, or run `paydesk audit verify` and repair or restore the audit log as it says, then confirm again", e.Action, e.Err)
+}
+
+func (e *AuditError) Unwrap() []error { return []error{ErrAuditUnavailable, e.Err} }
 
 // IntentError ties an error to the intent it is about. Its message is written
 // for the agent; errors.Is sees both the sentinel (ErrUnresolved, ...) and,
@@ -122,60 +140,172 @@ func (j *Journal) ResolveOrder(ctx context.Context, p api.Provider, orderID, act
 	return out, nil
 }
 
-// Recover resolves every unresolved intent in the journal; call it at
-// start-up before the console offers any action. providers is keyed by
-// Provider.ID(). Orders another process holds are reported busy and left to
-// it.
+// Recover resolves every unresolved intent in the journal and waits for
+// it; providers is keyed by Provider.ID(). Orders another process holds are
+// reported busy and left to it. The console uses StartRecover instead, so it
+// is up while the checks run.
 func (j *Journal) Recover(ctx context.Context, providers map[string]api.Provider) []Outcome {
+	var out []Outcome
+	_, wait := j.StartRecover(ctx, providers, func(p RecoveryProgress) {
+		if p.Done {
+			out = p.Outcomes
+		}
+	})
+	wait()
+	return out
+}
+
+// RecoveryProgress is what StartRecover reports: once per order checked and
+// once more, with Done and every Outcome, at the end.
+type RecoveryProgress struct {
+	Total    int // earlier actions left unresolved, found at the start
+	Checked  int // of those, how many have been checked so far
+	Open     int // of those checked, how many are still unresolved
+	Done     bool
+	Outcomes []Outcome // set when Done
+}
+
+// ErrRecovering: the order has an earlier action that start-up recovery is
+// still checking, so nothing was sent (see RecoveringError).
+var ErrRecovering = errors.New("earlier actions are still being checked")
+
+// RecoveringError refuses an action on an order whose earlier actions
+// start-up recovery has not checked yet.
+type RecoveringError struct {
+	OrderID string
+	Total   int // earlier actions being checked in all
+}
+
+func (e *RecoveringError) Error() string {
+	return fmt.Sprintf("nothing sent: paydesk is checking %d earlier %s an earlier session left unresolved, "+
+		"including one on order %s; wait until the status line says the check is done, then try again",
+		e.Total, plural(e.Total, "action", "actions"), e.OrderID)
+}
+
+func (e *RecoveringError) Unwrap() error { return ErrRecovering }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+type orderKey struct{ provider, order string }
+
+// recovering reports whether start-up recovery has yet to finish with the
+// order, and how many actions it is checking in all.
+func (j *Journal) recovering(provider, orderID string) (bool, int) {
+	j.recMu.Lock()
+	defer j.recMu.Unlock()
+	return j.recOrders[orderKey{provider, orderID}], j.recTotal
+}
+
+// StartRecover resolves every unresolved intent in the journal in the
+// background and returns at once with how many there are, and a wait
+// function that returns when recovery is over. Until an order has been
+// checked, money actions on it through Wrap are refused with a
+// *RecoveringError; report (which may be nil) gets a RecoveryProgress after
+// each order and a final one with Done set. Each order's check is bounded by
+// Options.ResolveTimeout; cancel ctx to stop early (unchecked intents stay
+// unresolved and are resolved before the next action on their order).
+func (j *Journal) StartRecover(ctx context.Context, providers map[string]api.Provider, report func(RecoveryProgress)) (int, func()) {
+	if report == nil {
+		report = func(RecoveryProgress) {}
+	}
 	uns, err := j.Unresolved()
 	if err != nil {
-		return []Outcome{{Err: err}}
+		report(RecoveryProgress{Done: true, Outcomes: []Outcome{{Err: err}}})
+		return 0, func() {}
 	}
-	type key struct{ provider, order string }
 	var (
-		keys  []key
-		byKey = map[key][]Intent{}
+		keys  []orderKey
+		byKey = map[orderKey][]Intent{}
 	)
 	for _, in := range uns {
-		k := key{in.Provider, in.OrderID}
+		k := orderKey{in.Provider, in.OrderID}
 		if _, ok := byKey[k]; !ok {
 			keys = append(keys, k)
 		}
 		byKey[k] = append(byKey[k], in)
 	}
-	// Orders are independent (each has its own lock and file): resolve a few
-	// at once so one slow provider call does not hold up the rest.
-	results := make([][]Outcome, len(keys))
-	sem := make(chan struct{}, recoverParallel)
-	var wg sync.WaitGroup
-	for i, k := range keys {
-		p := providers[k.provider]
-		if p == nil {
-			for _, in := range byKey[k] {
-				results[i] = append(results[i], Outcome{Intent: in, Err: fmt.Errorf("%w: %s", ErrNoProvider, k.provider)})
+	j.recMu.Lock()
+	if j.recOrders == nil {
+		j.recOrders = map[orderKey]bool{}
+	}
+	for _, k := range keys {
+		j.recOrders[k] = true
+	}
+	j.recTotal = len(uns)
+	j.recMu.Unlock()
+
+	var (
+		mu      sync.Mutex
+		results = make([][]Outcome, len(keys))
+		prog    = RecoveryProgress{Total: len(uns)}
+	)
+	finish := func(i int, k orderKey, res []Outcome) {
+		j.recMu.Lock()
+		delete(j.recOrders, k)
+		j.recMu.Unlock()
+		mu.Lock()
+		results[i] = res
+		for _, o := range res {
+			prog.Checked++
+			if !o.Resolved() {
+				prog.Open++
 			}
-			continue
 		}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			octx, cancel := context.WithTimeout(ctx, j.opts.ResolveTimeout)
-			defer cancel()
-			res, err := j.ResolveOrder(octx, p, k.order, "recover")
-			if err != nil {
+		p := prog
+		mu.Unlock()
+		report(p)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Orders are independent (each has its own lock and file): resolve a
+		// few at once so one slow provider call does not hold up the rest.
+		sem := make(chan struct{}, recoverParallel)
+		var wg sync.WaitGroup
+		for i, k := range keys {
+			p := providers[k.provider]
+			if p == nil {
+				var res []Outcome
 				for _, in := range byKey[k] {
-					res = append(res, Outcome{Intent: in, Err: err})
+					res = append(res, Outcome{Intent: in, Err: fmt.Errorf("%w: %s", ErrNoProvider, k.provider)})
 				}
+				finish(i, k, res)
+				continue
 			}
-			results[i] = res
-		})
-	}
-	wg.Wait()
-	var out []Outcome
-	for _, r := range results {
-		out = append(out, r...)
-	}
-	return out
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				octx, cancel := context.WithTimeout(ctx, j.opts.ResolveTimeout)
+				defer cancel()
+				res, err := j.ResolveOrder(octx, p, k.order, "recover")
+				if err != nil {
+					for _, in := range byKey[k] {
+						res = append(res, Outcome{Intent: in, Err: err})
+					}
+				}
+				finish(i, k, res)
+			})
+		}
+		wg.Wait()
+		j.recMu.Lock()
+		j.recTotal = 0
+		j.recMu.Unlock()
+		var out []Outcome
+		for _, r := range results {
+			out = append(out, r...)
+		}
+		mu.Lock()
+		p := prog
+		mu.Unlock()
+		p.Done, p.Outcomes = true, out
+		report(p)
+	}()
+	return len(uns), func() { <-done }
 }
 
 // recoverParallel is how many orders Recover resolves at once.
@@ -223,13 +353,35 @@ func (j *Journal) MarkChecked(provider, orderID, intentID string, s State, actor
 // processes, and resolved after a crash. Reads pass straight through. actor
 // is who the journal and audit log name (the agent's login).
 func Wrap(p api.Provider, j *Journal, actor string) api.Provider {
-	return &wrapped{Provider: p, j: j, actor: actor}
+	return &wrapped{p: p, j: j, actor: actor}
 }
 
+// wrapped writes every method out instead of embedding api.Provider: a
+// method added to Provider later must fail to compile here until someone
+// decides whether it goes through the journal (TestDecoratorsImplementEveryMethod
+// checks this by reflection).
 type wrapped struct {
-	api.Provider // reads and Capabilities pass through
-	j            *Journal
-	actor        string
+	p     api.Provider
+	j     *Journal
+	actor string
+}
+
+// Reads and descriptions pass straight through: they move no money.
+
+func (w *wrapped) ID() string                     { return w.p.ID() }
+func (w *wrapped) Name() string                   { return w.p.Name() }
+func (w *wrapped) Capabilities() api.Capabilities { return w.p.Capabilities() }
+
+func (w *wrapped) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPage, error) {
+	return w.p.ListOrders(ctx, q)
+}
+
+func (w *wrapped) GetOrder(ctx context.Context, orderID string) (*model.Order, error) {
+	return w.p.GetOrder(ctx, orderID)
+}
+
+func (w *wrapped) GetRefund(ctx context.Context, orderID, refundID string) (*model.Refund, error) {
+	return w.p.GetRefund(ctx, orderID, refundID)
 }
 
 func (w *wrapped) RefundOrder(ctx context.Context, orderID string, r api.RefundOrderRequest) (*api.RefundResult, error) {
@@ -268,21 +420,24 @@ func (w *wrapped) UpdatePayment(ctx context.Context, orderID, paymentID string, 
 }
 
 func (w *wrapped) UpdateRefund(ctx context.Context, orderID, refundID string, u api.RefundUpdate) (*model.Refund, error) {
-	r, err := w.Provider.UpdateRefund(ctx, orderID, refundID, u)
-	if w.j.opts.Auditor != nil {
-		rec := AuditRecord{
-			Time: w.j.now(), Actor: w.actor, Provider: w.Provider.ID(), Action: "update_refund",
-			OrderID: orderID, RefundIDs: []string{refundID}, IdempotencyKey: u.IdempotencyKey,
-			Outcome: StateSucceeded, MetadataKeys: u.Metadata.Keys(),
-		}
-		if err != nil {
-			rec.Outcome, rec.ErrorCode = StateFailed, errorCode(err)
-			if !definite(err) {
-				rec.Outcome = StateUnknown
-			}
-		}
-		_ = w.j.opts.Auditor.Audit(rec)
+	rec := AuditRecord{
+		Time: w.j.now(), Actor: w.actor, Provider: w.p.ID(), Action: "update_refund",
+		OrderID: orderID, RefundIDs: []string{refundID}, IdempotencyKey: u.IdempotencyKey,
+		Outcome: StatePrepared, MetadataKeys: u.Metadata.Keys(),
 	}
+	// Not money, but audited like money: its line goes in before the change.
+	if err := w.j.auditBefore(rec, rec.Action+" on order "+orderID); err != nil {
+		return nil, err
+	}
+	r, err := w.p.UpdateRefund(ctx, orderID, refundID, u)
+	rec.Time, rec.Outcome = w.j.now(), StateSucceeded
+	if err != nil {
+		rec.Outcome, rec.ErrorCode = StateFailed, errorCode(err)
+		if !definite(err) {
+			rec.Outcome = StateUnknown
+		}
+	}
+	w.j.auditAfter(rec)
 	return r, err
 }
 
@@ -296,12 +451,14 @@ func (w *wrapped) do(ctx context.Context, draft *Intent) (result, error) {
 	switch {
 	case errors.As(err, &be):
 		code = "order_busy"
+	case errors.Is(err, ErrRecovering):
+		code = "earlier_being_checked"
 	case errors.As(err, &ie) && ie.Kind != nil:
 		code = map[error]string{ErrUnresolved: "earlier_unresolved", ErrEarlierSucceeded: "earlier_succeeded",
 			ErrAlreadyFailed: "already_failed", ErrKeyReused: "key_reused"}[ie.Kind]
 	}
-	if code != "" && w.j.opts.Auditor != nil {
-		_ = w.j.opts.Auditor.Audit(AuditRecord{
+	if code != "" {
+		w.j.auditAfter(AuditRecord{
 			Time: w.j.now(), Actor: w.actor, Provider: draft.Provider, Action: string(draft.Action),
 			OrderID: draft.OrderID, PaymentID: draft.PaymentID, Amount: draft.Amount, Currency: draft.Currency,
 			IdempotencyKey: draft.IdempotencyKey, Outcome: StateRefused, ErrorCode: code,
@@ -312,17 +469,20 @@ func (w *wrapped) do(ctx context.Context, draft *Intent) (result, error) {
 
 func (w *wrapped) run(ctx context.Context, draft *Intent) (result, error) {
 	j := w.j
-	draft.Provider, draft.Actor = w.Provider.ID(), w.actor
+	draft.Provider, draft.Actor = w.p.ID(), w.actor
 	// Refuse what cannot be written canonically before anything is recorded.
 	if m, err := draft.Money(); err != nil {
 		return result{}, err
 	} else if draft.Action == ActionRefundPayment && !m.IsPositive() {
 		return result{}, &model.AmountError{Input: draft.Amount, Rule: "must be more than zero"}
 	}
-	if api.IsReadOnly(w.Provider) {
+	if api.IsReadOnly(w.p) {
 		return result{}, api.ErrReadOnly
 	}
-	draft.Provider = w.Provider.ID()
+	draft.Provider = w.p.ID()
+	if busy, total := j.recovering(draft.Provider, draft.OrderID); busy {
+		return result{}, &RecoveringError{OrderID: draft.OrderID, Total: total}
+	}
 	lk, err := j.lock(draft.Provider, draft.OrderID, w.actor)
 	if err != nil {
 		return result{}, err
@@ -344,7 +504,7 @@ func (w *wrapped) run(ctx context.Context, draft *Intent) (result, error) {
 		if in.State.Resolved() {
 			continue
 		}
-		rerr := j.resolve(ctx, w.Provider, in, ins)
+		rerr := j.resolve(ctx, w.p, in, ins)
 		j.audit(in, w.actor, nil)
 		if !in.Action.movesMoney() || !draft.Action.movesMoney() {
 			continue
@@ -363,7 +523,7 @@ func (w *wrapped) run(ctx context.Context, draft *Intent) (result, error) {
 	var before model.Metadata
 	if draft.Action == ActionUpdatePayment && j.opts.Auditor != nil && draft.Metadata != nil {
 		// Only the names of changed keys are audited; they need the old set.
-		if o, err := w.Provider.GetOrder(ctx, draft.OrderID); err == nil {
+		if o, err := w.p.GetOrder(ctx, draft.OrderID); err == nil {
 			if pm := o.Payment(draft.PaymentID); pm != nil {
 				before = pm.Metadata.Clone()
 			}
@@ -381,11 +541,16 @@ func (w *wrapped) run(ctx context.Context, draft *Intent) (result, error) {
 	}
 	draft.State = StatePrepared
 	draft.CreatedAt = j.now()
+	// The audit line goes in before anything is recorded or sent: if the
+	// log cannot take it, nothing is sent and the agent is told why.
+	if err := j.auditBefore(j.record(draft, w.actor, before), draft.Describe()); err != nil {
+		return result{}, err
+	}
 	if err := j.append(draft); err != nil {
 		return result{}, fmt.Errorf("nothing sent: %w", err)
 	}
 	j.hook("prepared")
-	res, err := j.send(ctx, w.Provider, draft, false)
+	res, err := j.send(ctx, w.p, draft, false)
 	j.audit(draft, w.actor, before)
 	if err != nil && draft.State == StateUnknown {
 		return res, &IntentError{Intent: *draft, Err: err}
@@ -401,7 +566,7 @@ func (w *wrapped) again(ctx context.Context, prev, draft *Intent, ins []*Intent)
 	}
 	var rerr error
 	if !prev.State.Resolved() {
-		rerr = w.j.resolve(ctx, w.Provider, prev, ins)
+		rerr = w.j.resolve(ctx, w.p, prev, ins)
 		w.j.audit(prev, w.actor, nil)
 	}
 	switch prev.State {
@@ -416,7 +581,7 @@ func (w *wrapped) again(ctx context.Context, prev, draft *Intent, ins []*Intent)
 // resultOf rebuilds what a succeeded intent returned, from the order as the
 // provider shows it now (or just the refund ids if it cannot be read).
 func (w *wrapped) resultOf(ctx context.Context, in *Intent) result {
-	o, err := w.Provider.GetOrder(ctx, in.OrderID)
+	o, err := w.p.GetOrder(ctx, in.OrderID)
 	if err != nil {
 		rr := &api.RefundResult{}
 		for _, id := range in.RefundIDs {
@@ -492,10 +657,8 @@ type AuditorFunc func(AuditRecord) error
 
 func (f AuditorFunc) Audit(r AuditRecord) error { return f(r) }
 
-func (j *Journal) audit(in *Intent, actor string, before model.Metadata) {
-	if j.opts.Auditor == nil {
-		return
-	}
+// record is the audit record of an intent as it stands.
+func (j *Journal) record(in *Intent, actor string, before model.Metadata) AuditRecord {
 	rec := AuditRecord{
 		Time: j.now(), Actor: actor, Provider: in.Provider, Action: string(in.Action), IntentID: in.ID,
 		OrderID: in.OrderID, PaymentID: in.PaymentID, RefundIDs: in.RefundIDs, Amount: in.Amount,
@@ -509,5 +672,56 @@ func (j *Journal) audit(in *Intent, actor string, before model.Metadata) {
 	} else {
 		rec.MetadataKeys = in.Metadata.Keys()
 	}
-	_ = j.opts.Auditor.Audit(rec)
+	return rec
+}
+
+// audit writes an intent's outcome (see auditAfter).
+func (j *Journal) audit(in *Intent, actor string, before model.Metadata) {
+	j.auditAfter(j.record(in, actor, before))
+}
+
+// auditAfter writes an outcome line. The action has already happened (or
+// not), so a failure cannot stop it: the record is kept as owed, and
+// auditBefore writes it before the next action, or refuses that action.
+func (j *Journal) auditAfter(rec AuditRecord) {
+	if j.opts.Auditor == nil {
+		return
+	}
+	j.auditMu.Lock()
+	defer j.auditMu.Unlock()
+	if len(j.owed) == 0 {
+		if err := j.opts.Auditor.Audit(rec); err == nil {
+			return
+		}
+	}
+	j.owed = append(j.owed, rec)
+}
+
+// auditBefore writes the lines still owed, then rec, before an action is
+// sent. Any failure refuses the action with an *AuditError.
+func (j *Journal) auditBefore(rec AuditRecord, what string) error {
+	if j.opts.Auditor == nil {
+		return nil
+	}
+	j.auditMu.Lock()
+	defer j.auditMu.Unlock()
+	for len(j.owed) > 0 {
+		if err := j.opts.Auditor.Audit(j.owed[0]); err != nil {
+			return &AuditError{Action: what, Err: err}
+		}
+		j.owed = j.owed[1:]
+	}
+	if err := j.opts.Auditor.Audit(rec); err != nil {
+		return &AuditError{Action: what, Err: err}
+	}
+	return nil
+}
+
+// OwedAudit is how many outcome lines could not be written to the audit log
+// yet; they are written before the next action (which is refused until they
+// are).
+func (j *Journal) OwedAudit() int {
+	j.auditMu.Lock()
+	defer j.auditMu.Unlock()
+	return len(j.owed)
 }

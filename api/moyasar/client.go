@@ -105,12 +105,14 @@ func ConfigFromEnv(getenv func(string) string) (cfg Config, ok bool, err error) 
 
 // Config configures a Client.
 type Config struct {
-	BaseURL  string     // MOYASAR_BASE_URL, e.g. https://pg.moyasar.com
-	APIKey   api.Secret // MOYASAR_API_KEY, sent as a Bearer token
-	Client   *http.Client
-	Retry    api.RetryPolicy
-	Limiter  *rate.Limiter // nil = one shared limiter per base URL
-	PageSize int           // orders per page when a query gives no Limit; default 25
+	BaseURL string     // MOYASAR_BASE_URL, e.g. https://pg.moyasar.com
+	APIKey  api.Secret // MOYASAR_API_KEY, sent as a Bearer token
+	// RoundTripper carries the connections (tests wrap it); nil =
+	// api.DefaultRoundTripper. The transport owns the client around it.
+	RoundTripper http.RoundTripper
+	Retry        api.RetryPolicy
+	Limiter      *rate.Limiter // nil = one shared limiter per base URL
+	PageSize     int           // orders per page when a query gives no Limit; default 25
 }
 
 // Client talks to one MPG merchant account.
@@ -143,13 +145,15 @@ func New(cfg Config) (*Client, error) {
 	}
 	return &Client{
 		t: &api.Transport{
-			Provider:    ProviderID,
-			BaseURL:     base,
-			Client:      cfg.Client,
-			Auth:        api.Bearer{Key: cfg.APIKey},
-			Limiter:     lim,
-			Retry:       cfg.Retry,
-			DecodeError: decodeError,
+			Provider:       ProviderID,
+			Name:           "Moyasar",
+			BaseURLSetting: EnvBaseURL,
+			BaseURL:        base,
+			RoundTripper:   cfg.RoundTripper,
+			Auth:           api.Bearer{Key: cfg.APIKey},
+			Limiter:        lim,
+			Retry:          cfg.Retry,
+			DecodeError:    decodeError,
 		},
 		pageSize: size,
 	}, nil
@@ -456,15 +460,24 @@ func TransactionID(key string) (string, error) {
 // processing.": re-read the order and retry later with the same key.
 func IsStillProcessing(err error) bool { return api.CodeOf(err) == CodeStillProcessing }
 
-// decodeError reads {message, errors{field: [...]}}.
+// decodeError reads {message, errors{field: [...]}} and adds advice naming
+// what to check. A body that is not that shape is left to the transport
+// (nil), which scrubs it of the key and then cuts it, unless there is advice
+// to give: then it is kept whole as the message, to the same end.
 func decodeError(status int, _ http.Header, body []byte) *api.Error {
+	e := &api.Error{Hint: hint(status)}
 	var w wireError
 	if json.Unmarshal(body, &w) != nil || (w.Message == "" && len(w.Errors) == 0) {
-		return nil // the transport keeps a short excerpt of the body
+		if e.Hint == "" {
+			return nil
+		}
+		e.Message = string(body)
+		return e
 	}
-	e := &api.Error{Message: w.Message}
+	e.Message = w.Message
 	if status == http.StatusBadRequest && strings.EqualFold(strings.TrimSpace(w.Message), msgStillProcessing) {
 		e.Code, e.Retryable = CodeStillProcessing, true
+		e.Hint = "Moyasar is still processing the first request with this key; paydesk reads the order to settle it"
 	}
 	fields := make([]string, 0, len(w.Errors))
 	for f := range w.Errors {
@@ -485,6 +498,17 @@ func decodeError(status int, _ http.Header, body []byte) *api.Error {
 		}
 	}
 	return e
+}
+
+// hint is the advice for a status whose meaning is Moyasar's own.
+func hint(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return "Moyasar refused the API key: check " + EnvAPIKey
+	case http.StatusForbidden:
+		return "Moyasar refused this API key access: check " + EnvAPIKey + " is the secret key of this account"
+	}
+	return ""
 }
 
 // short is the tail of a long id, as the console shows it.
