@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -18,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"text/tabwriter"
 	"time"
@@ -76,6 +78,9 @@ const (
 type fmMode struct {
 	name  string
 	fault faultproxy.Fault
+	// auditDown: no network fault; the audit log refuses every line while
+	// the agent confirms (a full disk, a deleted file). Nothing may move.
+	auditDown bool
 }
 
 func fmModes(provider string) []fmMode {
@@ -86,14 +91,15 @@ func fmModes(provider string) []fmMode {
 		faultproxy.Conflict409Lag, faultproxy.Hang,
 		faultproxy.EchoCode, faultproxy.EchoMessage, faultproxy.EchoFieldName, faultproxy.EchoFieldMessage, faultproxy.EchoText,
 	} {
-		ms = append(ms, fmMode{string(m), faultproxy.Fault{Mode: m, Times: 1, Lag: fmLag}})
+		ms = append(ms, fmMode{name: string(m), fault: faultproxy.Fault{Mode: m, Times: 1, Lag: fmLag}})
 	}
-	ms = append(ms, fmMode{"redirect_reads", faultproxy.Fault{Mode: faultproxy.RedirectReads, Target: faultproxy.Reads}})
+	ms = append(ms, fmMode{name: "redirect_reads", fault: faultproxy.Fault{Mode: faultproxy.RedirectReads, Target: faultproxy.Reads}})
+	ms = append(ms, fmMode{name: "audit_down", auditDown: true})
 	if provider == "forage" {
 		// Forage's token endpoint sees the Basic credentials (id:secret).
 		ms = append(ms,
-			fmMode{"echo_token_json", faultproxy.Fault{Mode: faultproxy.EchoAll, Target: faultproxy.Token, Times: 1}},
-			fmMode{"echo_token_text", faultproxy.Fault{Mode: faultproxy.EchoText, Target: faultproxy.Token, Times: 1}})
+			fmMode{name: "echo_token_json", fault: faultproxy.Fault{Mode: faultproxy.EchoAll, Target: faultproxy.Token, Times: 1}},
+			fmMode{name: "echo_token_text", fault: faultproxy.Fault{Mode: faultproxy.EchoText, Target: faultproxy.Token, Times: 1}})
 	}
 	return ms
 }
@@ -381,7 +387,15 @@ func runCell(t *testing.T, provider string, mode fmMode, action fmAction) (*fmRo
 		return row, e.configured
 	}
 	defer alog.Close()
-	j, err := Open(Options{Dir: filepath.Join(dir, "journal"), SettleTime: fmSettle, ResolveTimeout: 3 * time.Second, Auditor: AuditLog(alog)})
+	var auditDown atomic.Bool
+	logAudit := AuditLog(alog)
+	auditor := AuditorFunc(func(r AuditRecord) error {
+		if auditDown.Load() {
+			return errors.New("write audit.jsonl: no space left on device")
+		}
+		return logAudit.Audit(r)
+	})
+	j, err := Open(Options{Dir: filepath.Join(dir, "journal"), SettleTime: fmSettle, ResolveTimeout: 3 * time.Second, Auditor: auditor})
 	if err != nil {
 		fail("setup: %v", err)
 		return row, e.configured
@@ -389,7 +403,10 @@ func runCell(t *testing.T, provider string, mode fmMode, action fmAction) (*fmRo
 	p := Wrap(e.client, j, "agent")
 
 	// The action, as the console makes it: one confirmation, one key.
-	e.proxy.Arm(mode.fault)
+	if mode.fault.Mode != "" {
+		e.proxy.Arm(mode.fault)
+	}
+	auditDown.Store(mode.auditDown)
 	ttl := fmActionTTL
 	if mode.fault.Mode == faultproxy.Hang {
 		ttl = fmGiveUp
@@ -410,6 +427,7 @@ func runCell(t *testing.T, provider string, mode fmMode, action fmAction) (*fmRo
 		_, err = p.CancelPayment(ctx, o.ID, pay.ID, api.CancelRequest{IdempotencyKey: key})
 	}
 	cancel()
+	actionErr := err
 	var shown []string // what the agent is shown
 	if err != nil {
 		shown = append(shown, err.Error())
@@ -421,6 +439,7 @@ func runCell(t *testing.T, provider string, mode fmMode, action fmAction) (*fmRo
 
 	// The network heals; the journal settles as the console does.
 	e.proxy.Heal()
+	auditDown.Store(false)
 	deadline := time.Now().Add(fmSettleMax)
 	for {
 		open := 0
@@ -449,7 +468,10 @@ func runCell(t *testing.T, provider string, mode fmMode, action fmAction) (*fmRo
 	if len(ins) > 1 {
 		fail("one confirmation made %d intents", len(ins))
 	}
-	row.recorded = first + " -> none"
+	row.recorded = first + " -> no intent"
+	if errors.Is(actionErr, ErrAuditUnavailable) {
+		row.recorded = "not sent: audit log down"
+	}
 	if in != nil {
 		row.recorded = first + " -> " + string(in.State)
 		if in.ErrorCode != "" {
@@ -505,6 +527,14 @@ func runCell(t *testing.T, provider string, mode fmMode, action fmAction) (*fmRo
 		if row.effects > 1 || total.Amount.GreaterThan(intended.Amount) {
 			row.double = true
 			fail("double refund: one confirmation of %s made %d refunds totalling %s at the provider (%s)", intended, len(fresh), total, refundIDs2(fresh))
+		}
+	}
+	if mode.auditDown {
+		if moved {
+			fail("money moved while the audit log could not take a line")
+		}
+		if !errors.Is(actionErr, ErrAuditUnavailable) {
+			fail("the agent was not told the audit log is down: %v", actionErr)
 		}
 	}
 	if in != nil && in.State == StateFailed && moved {
