@@ -377,9 +377,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.misanswer(w, r, f, status, hdr, rbody)
 }
 
+// forwardTimeout bounds one request to the sandbox.
+const forwardTimeout = 30 * time.Second
+
 // forward sends the request to the sandbox and reads its whole answer.
 func (p *Proxy) forward(r *http.Request, body []byte) (int, http.Header, []byte, error) {
-	req, err := http.NewRequestWithContext(context.WithoutCancel(r.Context()), r.Method, p.cfg.Upstream+r.URL.RequestURI(), bytes.NewReader(body))
+	// The sandbox acts whether or not the client is still waiting (that is
+	// the point), but never longer than forwardTimeout.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), forwardTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, r.Method, p.cfg.Upstream+r.URL.RequestURI(), bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, nil, err
 	}
