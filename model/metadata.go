@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"paydesk/model/pii"
+	"paydesk/model/safetext"
 )
 
 // Metadata is a provider object's free-form key/value set. Values that the
@@ -78,6 +79,33 @@ const (
 	MaxExternalIDLen    = 64
 )
 
+// Limits on metadata the console reads. A provider may hold more keys than
+// the console writes (other systems write metadata too), but a hostile
+// answer can pack a million keys into the 16 MB body cap; per-key costs
+// (map entries, screen rows, editor inputs) then take hundreds of MB.
+const (
+	// MaxReadMetadataKeys is how many keys of one object's metadata the
+	// clients keep; the rest are dropped at decode and the object's
+	// MetadataTotal says how many there were (see MetadataNote). Twenty
+	// times what paydesk writes, so honest data is never cut.
+	MaxReadMetadataKeys = 1000
+	// MaxEditableMetadataKeys is the largest set the metadata editor opens
+	// (one row of two inputs per key). A set the provider holds beyond it,
+	// or one cut at decode, is refused with a message: saving writes the
+	// whole set back, so editing a part of one would delete the rest.
+	MaxEditableMetadataKeys = 2 * MaxMetadataKeys
+)
+
+// MetadataNote is the visible marker of metadata cut at decode ("" when
+// nothing was cut): total is the object's MetadataTotal, kept how many keys
+// are held.
+func MetadataNote(kept, total int) string {
+	if total <= kept {
+		return ""
+	}
+	return fmt.Sprintf("truncated: the provider sent %d keys; paydesk reads the first %d", total, kept)
+}
+
 // FieldError names a field and the rule its value broke, in words for the agent.
 type FieldError struct {
 	Field string
@@ -138,12 +166,23 @@ func ValidateMetadata(m Metadata) ValidationError {
 				field, where = "metadata key", "key "
 			}
 			errs = append(errs, FieldError{field, where + perr.Reason + " (no personal or card data in metadata)"})
+			continue
+		}
+		// The review shows written metadata verbatim (see sentAsShown).
+		if !printable(k) || !printable(v) {
+			continue // already refused above
+		}
+		if rule := notAsShown(k); rule != "" {
+			errs = append(errs, FieldError{"metadata key", "key " + rule})
+		} else if rule := notAsShown(v); rule != "" {
+			errs = append(errs, FieldError{field, "value " + rule})
 		}
 	}
 	return errs
 }
 
-// ValidateExternalOrderID applies Forage's 64-character limit.
+// ValidateExternalOrderID applies Forage's 64-character limit and the PII
+// guard: the id is sent to the provider as typed.
 func ValidateExternalOrderID(s string) *FieldError {
 	if utf8.RuneCountInString(s) > MaxExternalIDLen {
 		return &FieldError{"external order id", fmt.Sprintf("at most %d characters (has %d)", MaxExternalIDLen, utf8.RuneCountInString(s))}
@@ -151,11 +190,12 @@ func ValidateExternalOrderID(s string) *FieldError {
 	if !printable(s) {
 		return &FieldError{"external order id", "contains control characters"}
 	}
-	return nil
+	return sentAsShown("external order id", s)
 }
 
 // ValidateReason checks a refund reason: required, printable, within max
-// characters (0 = no limit; Digital River allows 64).
+// characters (0 = no limit; Digital River allows 64), no personal or card
+// data, and shown on screen exactly as it will be sent.
 func ValidateReason(s string, max int) *FieldError {
 	n := utf8.RuneCountInString(strings.TrimSpace(s))
 	switch {
@@ -166,7 +206,37 @@ func ValidateReason(s string, max int) *FieldError {
 	case !printable(s):
 		return &FieldError{"reason", "contains control characters"}
 	}
+	return sentAsShown("reason", s)
+}
+
+// sentAsShown is the rule for free text the agent types that goes to a
+// provider: no personal or card data (the PII guard), and nothing the
+// screen would draw differently from the bytes sent. The confirmation shows
+// agent-typed text verbatim; display-only masking there would let an agent
+// believe a card number was masked when the provider receives it whole
+// (which is how a reason once reached a provider unmasked). So text that the
+// terminal-safe display would alter (a digit run it masks, a bidi control it
+// removes) is refused here, at the form, and the typed value is kept.
+func sentAsShown(field, s string) *FieldError {
+	if _, reason := pii.Detect(s); reason != "" {
+		return &FieldError{field, reason + "; no personal or card data may be sent to the provider"}
+	}
+	if rule := notAsShown(s); rule != "" {
+		return &FieldError{field, rule}
+	}
 	return nil
+}
+
+// notAsShown says why the screen would draw s differently from its bytes,
+// or "" when it draws it exactly.
+func notAsShown(s string) string {
+	switch {
+	case pii.MaskPAN(s) != s:
+		return "has a long digit run the screen would mask; write it so it shows exactly as it will be sent"
+	case !safetext.IsClean(s):
+		return "contains characters the screen cannot show as typed (direction or invisible controls)"
+	}
+	return ""
 }
 
 // ValidateRefundAmount checks an amount the agent typed against what is left.

@@ -22,9 +22,13 @@ type OrderSummary struct {
 	Status         Status
 	ProviderStatus string
 	Created        time.Time
-	Amounts        []Money
-	Total          Money
-	Reference      string // the provider's secondary id (external order id, description)
+	// DateOnly: only the calendar day of Created is known (Forage's Order
+	// Report is asked one day at a time and carries no time); Created is
+	// that day's start in the provider's zone, and no time may be shown.
+	DateOnly  bool
+	Amounts   []Money
+	Total     Money
+	Reference string // the provider's secondary id (external order id, description)
 }
 
 // Order is one order with its payments and refunds.
@@ -49,6 +53,10 @@ type Order struct {
 	// when it says so (Digital River). nil means compute it from the payments.
 	AvailableToRefund *Money
 	Fields            []Field
+	// MetadataTotal is how many metadata keys the provider sent when there
+	// were more than MaxReadMetadataKeys and only those were kept; 0 when
+	// Metadata holds them all (see MetadataNote).
+	MetadataTotal int
 }
 
 // Payment is money taken on an order: a Forage OrderPayment, a Moyasar
@@ -75,6 +83,10 @@ type Payment struct {
 	RefundIDs       []string
 	Card            *Card
 	Fields          []Field
+	// MetadataTotal is how many metadata keys the provider sent when there
+	// were more than MaxReadMetadataKeys and only those were kept; 0 when
+	// Metadata holds them all (see MetadataNote).
+	MetadataTotal int
 }
 
 // Refund is money returned, against an order and usually one payment.
@@ -94,6 +106,10 @@ type Refund struct {
 	LastError      *ProcessingError
 	Receipt        *Receipt
 	Fields         []Field
+	// MetadataTotal is how many metadata keys the provider sent when there
+	// were more than MaxReadMetadataKeys and only those were kept; 0 when
+	// Metadata holds them all (see MetadataNote).
+	MetadataTotal int
 }
 
 // ProcessingError is the provider's last error on a payment or refund.

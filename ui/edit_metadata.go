@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -40,6 +41,9 @@ type editMetadataScreen struct {
 	saving      bool
 	errs        model.ValidationError
 	err         error
+	// refusal, when set, is why this set cannot be edited here: Init
+	// closes the editor at once with it (no rows are ever built for it).
+	refusal string
 }
 
 // kvRow is one metadata row. The inputs hold terminal-safe text; origKey and
@@ -87,6 +91,9 @@ func newEditPaymentScreen(c *Context, provider int, order *model.Order, paymentI
 		s.err = fmt.Errorf("payment %s is not on order %s", paymentID, order.Ref)
 		return s
 	}
+	if s.refuse(p.Metadata, p.MetadataTotal) {
+		return s
+	}
 	s.original = p.Metadata.Clone()
 	caps := c.Providers[provider].Capabilities()
 	if caps.EditableFields != nil {
@@ -113,9 +120,30 @@ func newEditRefundScreen(c *Context, provider int, order *model.Order, refundID 
 		s.err = fmt.Errorf("refund %s is not on order %s", refundID, order.Ref)
 		return s
 	}
+	if s.refuse(r.Metadata, r.MetadataTotal) {
+		return s
+	}
 	s.original = r.Metadata.Clone()
 	s.loadRows()
 	return s
+}
+
+// refuse decides whether the editor can take this set. Saving writes the
+// whole set back, so a set cut at decode (total > kept) cannot be edited
+// without deleting what was cut; and each key costs a row of two inputs,
+// so a set larger than model.MaxEditableMetadataKeys is not opened (one of
+// a million keys once got the console killed for want of memory).
+func (s *editMetadataScreen) refuse(md model.Metadata, total int) bool {
+	switch {
+	case total > len(md):
+		// Short: the status line is one line, and the last words say what to do.
+		s.refusal = fmt.Sprintf("Not editable: %d of %d metadata keys read; edit it at the provider.", len(md), total)
+	case len(md) > model.MaxEditableMetadataKeys:
+		s.refusal = fmt.Sprintf("Not editable: %d metadata keys (editor max %d); edit it at the provider.", len(md), model.MaxEditableMetadataKeys)
+	default:
+		return false
+	}
+	return true
 }
 
 func newInput(placeholder, value string, limit int) textinput.Model {
@@ -175,7 +203,12 @@ func (s *editMetadataScreen) setFocus(i int) tea.Cmd {
 	return ins[s.focus].Focus()
 }
 
-func (s *editMetadataScreen) Init() tea.Cmd { return textinput.Blink }
+func (s *editMetadataScreen) Init() tea.Cmd {
+	if s.refusal != "" {
+		return tea.Batch(s.pop(nil), StatusErr(errors.New(s.refusal)))
+	}
+	return textinput.Blink
+}
 
 func (s *editMetadataScreen) Title() string {
 	if s.refundID != "" {

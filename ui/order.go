@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -35,6 +36,10 @@ type orderScreen struct {
 	// pending holds refunds an action just created that a read has not
 	// shown yet: a poll never hides a refund the agent just requested.
 	pending map[string]model.Refund
+	// watching holds the refunds this screen's actions created whose
+	// outcome is not reported yet; once they have all settled the status
+	// line says how they ended, replacing "watching them settle".
+	watching map[string]bool
 
 	pays, refs   *Table
 	focusRefunds bool
@@ -152,7 +157,13 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		}
 		s.err = nil
 		s.setOrder(withPending(msg.order, s.pending))
-		return s, s.live.succeeded(s.c, &s.base)
+		var told tea.Cmd
+		if len(s.watching) > 0 && !s.live.active {
+			told = outcome(s.prov().Name(), s.order, s.watching)
+			s.watching = nil
+			s.live.errShown = false // the outcome replaces a read error shown
+		}
+		return s, tea.Batch(s.live.succeeded(s.c, &s.base), told)
 	case agoTickMsg:
 		return s, s.ago.on(&s.base, msg)
 	case pollTickMsg:
@@ -173,6 +184,7 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			return s, nil
 		}
 		s.pending = remember(s.pending, done)
+		s.watching = watch(s.watching, done)
 		if o := mergeDone(s.order, done); o != nil {
 			s.setOrder(o)
 		}
@@ -233,6 +245,11 @@ func (s *orderScreen) key(msg tea.KeyMsg) tea.Cmd {
 		}
 		return s.push(newEditPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
 	case key.Matches(msg, k.RefundPart) && s.canRefundPart(caps):
+		if caps.PartialRefundOnOrder {
+			// The provider takes partial refunds from the order, whichever
+			// row is selected: say so rather than name a payment.
+			return s.push(newRefundOrderPartScreen(s.c, s.provider, s.order))
+		}
 		return s.push(newRefundPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
 	case key.Matches(msg, k.RefundAll) && caps.RefundOrder:
 		return s.push(newRefundOrderScreen(s.c, s.provider, s.order))
@@ -262,8 +279,13 @@ func (s *orderScreen) canEdit(caps api.Capabilities) bool {
 }
 
 func (s *orderScreen) canRefundPart(caps api.Capabilities) bool {
-	return s.c.Keys.RefundPart.Enabled() && !s.focusRefunds &&
-		(caps.RefundPayment || caps.PartialRefundOnOrder) && s.selectedPayment() != nil
+	if !s.c.Keys.RefundPart.Enabled() {
+		return false
+	}
+	if caps.PartialRefundOnOrder {
+		return true // an order-level refund needs no selected payment
+	}
+	return !s.focusRefunds && caps.RefundPayment && s.selectedPayment() != nil
 }
 
 func (s *orderScreen) canCancel(caps api.Capabilities) bool {
@@ -307,6 +329,7 @@ func (s *orderScreen) setOrder(o *model.Order) {
 	s.order = o
 	s.orderID = o.ID
 	s.live.hasRefunds = len(o.Refunds) > 0
+	s.live.lost = countLost(o.Refunds)
 	s.live.active, s.prev = settleAll(o.Refunds, s.prev)
 
 	rows := make([][]string, len(o.Payments))
@@ -391,8 +414,57 @@ func (s *orderScreen) renderHead() {
 		pair(st, "Created", fmtDate(o.Created), "Paid", fmtMoney(o.Paid()), col),
 		pair(st, "Total", fmtMoney(o.Total), "Refunded", fmtMoney(o.Refunded()), col),
 		pair(st, "Pending", fmtMoney(o.Pending()), "Refundable", st.Bold.Render(fmtMoney(o.Refundable())), col),
-		"",
+		s.lostLine(),
 	}
+}
+
+// lostLine is the header's last line: blank, or, when refunds on the order
+// ended without money going back, the latest of them with the provider's
+// reason and what to do, so "settled" never reads as "refunded".
+func (s *orderScreen) lostLine() string {
+	o := s.order
+	var last *model.Refund
+	open := 0
+	for i := range o.Refunds {
+		r := &o.Refunds[i]
+		if !refundLost(r) || madeUp(o, r) {
+			continue
+		}
+		open++
+		if last == nil || !r.Updated.Before(last.Updated) {
+			last = r
+		}
+	}
+	if last == nil {
+		return ""
+	}
+	// One line at any width: the provider's reason gives way before the
+	// next step does (the refunds table has the id and the amount).
+	head := "✗ Refund " + last.Status.Label() + " ("
+	if open > 1 {
+		head = fmt.Sprintf("✗ %d refunds failed, latest (", open)
+	}
+	tail := "): refund the customer another way."
+	room := max(s.width-lipgloss.Width(head)-lipgloss.Width(tail), 8)
+	text := head + safetext.Truncate(lostReason(last), room) + tail
+	return s.c.Styles.Bad.Render(safetext.Truncate(text, max(s.width, 20)))
+}
+
+// madeUp reports whether a refund that did not go through was followed by
+// one from the same payment, at least as large, that succeeded or may
+// still: telling the agent to refund the customer another way would then
+// invite a second refund.
+func madeUp(o *model.Order, lost *model.Refund) bool {
+	for i := range o.Refunds {
+		r := &o.Refunds[i]
+		if r.ID == lost.ID || refundLost(r) || r.PaymentID != lost.PaymentID || r.Created.Before(lost.Created) {
+			continue
+		}
+		if c, err := r.Amount.Cmp(lost.Amount); err == nil && c >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // pair draws two label/value cells on one line; values are already safe.

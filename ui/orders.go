@@ -273,7 +273,11 @@ func (s *ordersScreen) setData(orders []model.OrderSummary, prev []model.OrderSu
 
 func (s *ordersScreen) formatRow(o *model.OrderSummary) []string {
 	row := make([]string, 0, s.ncols)
-	row = append(row, orDash(o.Ref), statusCell(o.Status), fmtDate(o.Created))
+	date := fmtDate(o.Created)
+	if o.DateOnly && !o.Created.IsZero() {
+		date = o.Created.Format("2006-01-02") // the day is known, the time is not
+	}
+	row = append(row, orDash(o.Ref), statusCell(o.Status), date)
 	for i := range s.caps.AmountColumns {
 		if i < len(o.Amounts) {
 			row = append(row, fmtAmount(o.Amounts[i]))

@@ -162,7 +162,11 @@ func (s *paymentScreen) key(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, k.Edit) && caps.UpdatePayment:
 		return s.push(newEditPaymentScreen(s.c, s.provider, s.order, p.ID))
-	case key.Matches(msg, k.RefundPart) && (caps.RefundPayment || caps.PartialRefundOnOrder):
+	case key.Matches(msg, k.RefundPart) && caps.PartialRefundOnOrder:
+		// Partial refunds are taken from the order, never from this charge:
+		// offering one here would promise what the provider does not do.
+		return Status(s.prov().Name() + " refunds part of the order, not of one charge: esc, then f on the order screen.")
+	case key.Matches(msg, k.RefundPart) && caps.RefundPayment:
 		return s.push(newRefundPaymentScreen(s.c, s.provider, s.order, p.ID))
 	case key.Matches(msg, k.Cancel) && caps.CancelPayment && caps.CanCancel != nil && caps.CanCancel(p):
 		return s.push(newCancelPaymentScreen(s.c, s.provider, s.order, p.ID))
@@ -188,7 +192,7 @@ func (s *paymentScreen) Help() []key.Binding {
 		if caps.UpdatePayment && k.Edit.Enabled() {
 			out = append(out, k.Edit)
 		}
-		if (caps.RefundPayment || caps.PartialRefundOnOrder) && k.RefundPart.Enabled() {
+		if caps.RefundPayment && !caps.PartialRefundOnOrder && k.RefundPart.Enabled() {
 			out = append(out, k.RefundPart)
 		}
 		if caps.CancelPayment && caps.CanCancel != nil && caps.CanCancel(p) && k.Cancel.Enabled() {
@@ -241,7 +245,7 @@ func (s *paymentScreen) render() {
 		l = append(l, strings.Split(s.refs.View(), "\n")...)
 	}
 	l = append(l, "")
-	l = append(l, metadataLines(st, p.Metadata, w)...)
+	l = append(l, metadataLines(st, p.Metadata, p.MetadataTotal, w)...)
 	l = append(l, "")
 	l = append(l, receiptLines(st, p.Receipt, w)...)
 	l = append(l, "", st.Bold.Render("All fields")+st.Faint.Render(" (as "+s.prov().Name()+" sent them)"))
@@ -272,8 +276,11 @@ func errorLines(st *Styles, e *model.ProcessingError, w int) []string {
 }
 
 // metadataLines shows metadata as key/value rows, keys sorted.
-func metadataLines(st *Styles, md model.Metadata, w int) []string {
+func metadataLines(st *Styles, md model.Metadata, total, w int) []string {
 	out := []string{st.Bold.Render("Metadata (" + strconv.Itoa(len(md)) + ")")}
+	if note := model.MetadataNote(len(md), total); note != "" {
+		out = append(out, st.StatusWarn.Render(safetext.Truncate("  ⚠ "+note, max(w, 20))))
+	}
 	if len(md) == 0 {
 		return append(out, st.Faint.Render("  none"))
 	}

@@ -304,18 +304,26 @@ func TestDigitalRiverPartialRefundJourney(t *testing.T) {
 	if !strings.Contains(v, "at most 64 characters") {
 		t.Fatalf("the DR reason limit is not shown:\n%s", v)
 	}
+	// Digital River refunds take an order id and an amount: the form says
+	// it refunds part of the order, with the order's limit, never "part of
+	// payment X".
+	if !strings.Contains(v, "Refund part of order "+order.Ref) || strings.Contains(v, "part of payment") ||
+		!strings.Contains(v, order.Refundable().String()+" refundable") {
+		t.Fatalf("the DR partial refund is not offered as order-level:\n%s", v)
+	}
 	s.typeText("2.50")
 	s.keys("enter")
 	s.waitText("┃ Reason")
 	s.typeText("late delivery")
 	v = s.enterToConfirm()
-	if !strings.Contains(v, "Digital River") || !strings.Contains(v, "2.50 "+order.Currency) || strings.Contains(v, "minor units") {
+	if !strings.Contains(v, "Digital River") || !strings.Contains(v, "2.50 "+order.Currency) || strings.Contains(v, "minor units") ||
+		!strings.Contains(v, "the order: Digital River spreads it") {
 		t.Fatalf("the DR confirmation:\n%s", v)
 	}
 	m.logs[pDR].none(t, 0, "the DR form before confirming")
 	s.typeText(word)
 	s.keys("enter")
-	v = s.waitText("Refund of 2.50 " + order.Currency + " requested")
+	v = s.waitText("Refund of 2.50 " + order.Currency + " requested from order " + order.Ref)
 	if !strings.Contains(v, "◔ processing") {
 		t.Fatalf("the new DR refund is not shown processing:\n%s", v)
 	}
@@ -662,4 +670,33 @@ func TestReadOnlyOnEveryProvider(t *testing.T) {
 	for i, l := range m.logs {
 		l.none(t, 0, "read-only browsing of "+m.provs[i].Name())
 	}
+}
+
+// TestDigitalRiverPaymentScreenOffersNoChargeRefund: Digital River takes
+// partial refunds from the order, never from one charge, so the charge
+// screen neither lists f nor opens a form for it; pressing f says where the
+// order-level refund is.
+func TestDigitalRiverPaymentScreenOffersNoChargeRefund(t *testing.T) {
+	t.Parallel()
+	o := harnessOpts{refresh: 40 * time.Millisecond}
+	m := newMultiHarness(t, o)
+	ids := m.drRefundable()
+	order := m.find(pDR, func(o *model.Order) bool {
+		return slices.Contains(ids, o.ID) && plainOrder(o) && len(o.Payments) > 0 && o.Refundable().IsPositive()
+	})
+	s := m.run(120, 40, o)
+	s.switchTo(m, 2, pDR)
+	s.openOrder(order.Ref)
+	s.keys("enter")
+	v := s.waitText(order.Payments[0].ID)
+	footer := v[strings.LastIndex(v, "\n")+1:]
+	if strings.Contains(footer, "refund part") {
+		t.Fatalf("the DR charge screen offers a charge refund: %q", footer)
+	}
+	s.keys("f")
+	v = s.waitText("refunds part of the order, not of one charge")
+	if strings.Contains(v, "Amount (") {
+		t.Fatalf("f opened a refund form on the charge:\n%s", v)
+	}
+	m.logs[pDR].none(t, 0, "f on a DR charge")
 }

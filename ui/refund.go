@@ -78,6 +78,10 @@ func (s *refundScreen) take(r *model.Refund) {
 	s.prev, s.refund = s.refund, r
 	s.settled = r.Settled(s.prev)
 	s.live.active = !s.settled
+	s.live.lost = 0
+	if refundLost(r) {
+		s.live.lost = 1
+	}
 	s.render()
 }
 
@@ -99,8 +103,16 @@ func (s *refundScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			return s, s.live.failed(&s.base, msg.err)
 		}
 		s.err = nil
+		was := s.live.active
 		s.take(msg.refund)
-		return s, s.live.succeeded(s.c, &s.base)
+		var told tea.Cmd
+		if was && s.settled {
+			// Watched to the end here: the status line says how it ended.
+			o := mergeDone(s.order, ActionDone{Refund: s.refund})
+			told = outcome(s.prov().Name(), o, map[string]bool{s.refundID: true})
+			s.live.errShown = false
+		}
+		return s, tea.Batch(s.live.succeeded(s.c, &s.base), told)
 	case agoTickMsg:
 		return s, s.ago.on(&s.base, msg)
 	case pollTickMsg:
@@ -191,11 +203,17 @@ func (s *refundScreen) render() {
 		l = append(l, st.Unknown.Render("The provider could not say whether this money moved. It is NOT failed: do not refund again; paydesk keeps checking."))
 	case !r.Status.Final():
 		l = append(l, st.Pending.Render("Still processing at the provider; this screen refreshes by itself."))
+	case refundLost(r):
+		next := upperFirst(nextStep) + "."
+		if madeUp(s.order, r) {
+			next = "A later refund from the same payment covers it; do not refund again."
+		}
+		l = append(l, strings.Split(st.Bad.Render(wrapText("This refund "+r.Status.Label()+": "+lostReason(r)+". "+next, w)), "\n")...)
 	}
 	l = append(l, "",
 		pair(st, "Amount", st.Bold.Render(fmtMoney(r.Amount)), "Payment", orDash(r.PaymentID), col),
 		pair(st, "Order", orDash(s.order.Ref), "Created", fmtDate(r.Created), col),
-		pair(st, "Updated", fmtDate(r.Updated), "Settled", yesNo(s.settled), col),
+		pair(st, "Updated", fmtDate(r.Updated), "Settled", s.settledCell(r), col),
 		kvCell(st, "Reason", orDash(r.Reason), w),
 	)
 	if r.FailureReason != "" {
@@ -204,7 +222,7 @@ func (s *refundScreen) render() {
 	l = append(l, "", st.Bold.Render("Last processing error"))
 	l = append(l, errorLines(st, r.LastError, w)...)
 	l = append(l, "")
-	l = append(l, metadataLines(st, r.Metadata, w)...)
+	l = append(l, metadataLines(st, r.Metadata, r.MetadataTotal, w)...)
 	l = append(l, "")
 	l = append(l, receiptLines(st, r.Receipt, w)...)
 	if r.Receipt != nil && r.Receipt.Balance != nil {
@@ -219,6 +237,22 @@ func (s *refundScreen) render() {
 		l = append(l, fieldLines(st, r.Fields, w)...)
 	}
 	s.scroll.set(l)
+}
+
+// settledCell never says "yes" alone beside a refund that did not go
+// through: settled only means the provider will not change its answer.
+func (s *refundScreen) settledCell(r *model.Refund) string {
+	if s.settled && refundLost(r) {
+		return s.c.Styles.Bad.Render("yes, it " + r.Status.Label())
+	}
+	return yesNo(s.settled)
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func (s *refundScreen) View() string {

@@ -29,7 +29,11 @@ type refundFormScreen struct {
 	base
 	provider  int
 	order     *model.Order
-	paymentID string // "" refunds the entire order
+	paymentID string // "" refunds the entire order (or part of it, with orderPart)
+	// orderPart is a partial refund taken from the order, not one payment:
+	// the provider (Digital River) takes an order id and an amount and
+	// spreads it over the order's charges itself.
+	orderPart bool
 	keys      actionKeys
 	form      *huh.Form
 
@@ -51,19 +55,27 @@ func newRefundPaymentScreen(c *Context, provider int, order *model.Order, paymen
 	return s
 }
 
+// newRefundOrderPartScreen is an order-level partial refund, for providers
+// whose partial refunds name the order only (Capabilities.PartialRefundOnOrder).
+func newRefundOrderPartScreen(c *Context, provider int, order *model.Order) Screen {
+	s := &refundFormScreen{base: newBase(c), provider: provider, order: order, orderPart: true, keys: newActionKeys(c)}
+	s.form = s.buildForm()
+	return s
+}
+
 func (s *refundFormScreen) prov() api.Provider { return s.c.Providers[s.provider] }
 func (s *refundFormScreen) caps() api.Capabilities {
 	return s.prov().Capabilities()
 }
 
-func (s *refundFormScreen) partial() bool { return s.paymentID != "" }
+func (s *refundFormScreen) partial() bool { return s.paymentID != "" || s.orderPart }
 
 // refundable is the ceiling for a partial refund: the payment's remainder,
 // or the order's when the provider refunds orders rather than payments.
 func (s *refundFormScreen) refundable() model.Money { return s.refundableIn(s.order) }
 
 func (s *refundFormScreen) refundableIn(o *model.Order) model.Money {
-	if p := o.Payment(s.paymentID); p != nil && !s.caps().PartialRefundOnOrder {
+	if p := o.Payment(s.paymentID); p != nil && !s.orderPart && !s.caps().PartialRefundOnOrder {
 		return o.RefundableOn(p)
 	}
 	return o.Refundable()
@@ -135,7 +147,7 @@ func (s *refundFormScreen) buildForm() *huh.Form {
 func (s *refundFormScreen) Init() tea.Cmd {
 	if !s.refundableNow().IsPositive() {
 		what := "this order"
-		if s.partial() {
+		if s.partial() && !s.orderPart {
 			what = "this payment"
 		}
 		why := "nothing is left to refund on " + what
@@ -155,6 +167,9 @@ func (s *refundFormScreen) refundableNow() model.Money {
 }
 
 func (s *refundFormScreen) Title() string {
+	if s.orderPart {
+		return "Refund part of " + s.order.Ref
+	}
 	if s.partial() {
 		return "Refund part of " + s.paymentID
 	}
@@ -229,6 +244,16 @@ func (s *refundFormScreen) review() tea.Cmd {
 	md, _ := parseMetadataLine(s.metaLine) // validated by the form
 	reason := strings.TrimSpace(s.reason)
 	ext := strings.TrimSpace(s.extID)
+	// The confirmation shows agent-typed text verbatim, never masked for
+	// display: the form refuses personal data and anything the screen would
+	// draw differently (model.ValidateReason), so what is shown is exactly
+	// what is sent. Checked again here so no path can skip the form's rule.
+	if fe := model.ValidateReason(reason, s.caps().ReasonMaxLen); fe != nil {
+		return StatusErr(fe)
+	}
+	if fe := model.ValidateExternalOrderID(ext); fe != nil {
+		return StatusErr(fe)
+	}
 	if s.partial() {
 		amt, fe := model.ValidateRefundAmount(s.amount, s.refundable())
 		if fe != nil {
@@ -248,7 +273,7 @@ func (s *refundFormScreen) wholeConfirm(reason string, md model.Metadata, ext st
 		key = s.keys.For(canonicalRequest("refund_order", order.ID, total.Fixed(), total.Currency, reason, metadataCanon(md), ext))
 	}
 	mint()
-	cs := newConfirmScreen(s.c, "Confirm refund of order "+safetext.Line(order.Ref), s.planLines(order, reason, md), confirmWord(order.Ref))
+	cs := newConfirmScreen(s.c, "Confirm refund of order "+safetext.Line(order.Ref), s.planLines(order, reason, md, ext), confirmWord(order.Ref))
 	cs.fromForm = true
 	cs.renew = func() { s.keys = newActionKeys(s.c); mint() }
 	// recheck runs in a command: it touches only this flow's own variables,
@@ -261,7 +286,7 @@ func (s *refundFormScreen) wholeConfirm(reason string, md model.Metadata, ext st
 		if c, err := fresh.Refundable().Cmp(total); err != nil || c != 0 {
 			order, total = fresh, fresh.Refundable()
 			mint()
-			return s.planLines(fresh, reason, md), true, nil
+			return s.planLines(fresh, reason, md, ext), true, nil
 		}
 		return nil, false, nil
 	}
@@ -279,7 +304,7 @@ func (s *refundFormScreen) wholeConfirm(reason string, md model.Metadata, ext st
 }
 
 // planLines lists each payment and exactly what will come back from it.
-func (s *refundFormScreen) planLines(o *model.Order, reason string, md model.Metadata) []string {
+func (s *refundFormScreen) planLines(o *model.Order, reason string, md model.Metadata, ext string) []string {
 	st := s.c.Styles
 	lines := []string{
 		st.Label.Render("Provider  ") + s.prov().Name(),
@@ -288,6 +313,9 @@ func (s *refundFormScreen) planLines(o *model.Order, reason string, md model.Met
 	}
 	if len(md) > 0 {
 		lines = append(lines, st.Label.Render("Metadata  ")+metadataText(md))
+	}
+	if ext != "" { // sent with the refund, so shown before it is confirmed
+		lines = append(lines, st.Label.Render("Ext. id   ")+safetext.Line(ext))
 	}
 	lines = append(lines, "",
 		st.TableHeader.Render(fmt.Sprintf("%-14s %-14s %14s %14s", "Payment", "Method", "Paid", "Refund now")))
@@ -329,16 +357,23 @@ func (s *refundFormScreen) partialConfirm(amt model.Money, reason string, md mod
 	if pay != nil {
 		method = " (" + safetext.Line(pay.Method) + ")"
 	}
+	from := st.Label.Render("Payment     ") + safetext.Line(s.paymentID) + method
+	if s.orderPart {
+		from = st.Label.Render("Taken from  ") + "the order: " + p.Name() + " spreads it over the captured charges"
+	}
 	lines := []string{
 		st.Label.Render("Provider    ") + p.Name(),
 		st.Label.Render("Order       ") + safetext.Line(order.Ref),
-		st.Label.Render("Payment     ") + safetext.Line(s.paymentID) + method,
+		from,
 		st.Label.Render("Refund      ") + amountLine,
 		st.Label.Render("Refundable  ") + left.String() + st.Faint.Render(" → "+after.String()+" after this refund"),
 		st.Label.Render("Reason      ") + safetext.Line(reason),
 	}
 	if len(md) > 0 {
 		lines = append(lines, st.Label.Render("Metadata    ")+metadataText(md))
+	}
+	if ext != "" {
+		lines = append(lines, st.Label.Render("External id ")+safetext.Line(ext))
 	}
 	cs := newConfirmScreen(s.c, "Confirm partial refund", lines, confirmWord(order.Ref))
 	cs.fromForm = true
@@ -361,8 +396,12 @@ func (s *refundFormScreen) partialConfirm(amt model.Money, reason string, md mod
 		if err != nil {
 			return ActionDone{}, err
 		}
+		from := "payment " + safetext.Line(s.paymentID)
+		if s.orderPart {
+			from = "order " + safetext.Line(order.Ref)
+		}
 		return ActionDone{Order: res.Order, Refunds: res.Refunds,
-			Message: fmt.Sprintf("Refund of %s requested from payment %s; watching it settle.", amt, safetext.Line(s.paymentID))}, nil
+			Message: fmt.Sprintf("Refund of %s requested from %s; watching it settle.", amt, from)}, nil
 	}
 	return cs
 }
@@ -370,7 +409,10 @@ func (s *refundFormScreen) partialConfirm(amt model.Money, reason string, md mod
 func (s *refundFormScreen) View() string {
 	st := s.c.Styles
 	var head []string
-	if s.partial() {
+	if s.orderPart {
+		head = append(head, st.Title.Render("Refund part of order "+safetext.Line(s.order.Ref)),
+			st.Faint.Render(s.prov().Name()+" refunds orders, not charges: the amount comes off the order ("+s.order.Refundable().String()+" refundable)"))
+	} else if s.partial() {
 		head = append(head, st.Title.Render("Refund part of payment "+safetext.Line(s.paymentID)))
 		if p := s.order.Payment(s.paymentID); p != nil {
 			head = append(head, st.Faint.Render(fmt.Sprintf("Order %s · %s · paid %s", safetext.Line(s.order.Ref), safetext.Line(p.Method), p.Amount)))

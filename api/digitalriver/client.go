@@ -139,6 +139,11 @@ func (c *Client) get(ctx context.Context, op, path string, q url.Values, out any
 	if err != nil {
 		return err
 	}
+	// A list or object longer than paydesk reads is refused before any
+	// decoding (api.CheckBounds).
+	if err := api.CheckBounds(resp.Body); err != nil {
+		return &api.Error{Provider: c.t.Provider, Op: op, Message: "unreadable answer: " + err.Error(), Err: err}
+	}
 	if err := json.Unmarshal(resp.Body, out); err != nil {
 		return &api.Error{Provider: c.t.Provider, Op: op, Message: "unreadable answer", Err: err}
 	}
@@ -201,12 +206,31 @@ func (c *Client) orderRefunds(ctx context.Context, orderID string) ([]wireRefund
 			return nil, err
 		}
 		all = append(all, l.Data...)
+		// The bounds of one answer (api.CheckBounds) hold for the pages
+		// together: one order's refunds are one list.
+		if len(all) > api.MaxListLen {
+			be := &api.BoundsError{Field: "refunds of order " + orderID, List: true, Max: api.MaxListLen}
+			return nil, &api.Error{Provider: c.t.Provider, Op: "list refunds of order " + orderID, Message: "unreadable answer: " + be.Error(), Err: be}
+		}
+		if keys := metadataKeys(all); keys > api.MaxAnswerMetadataKeys {
+			be := &api.BoundsError{Field: "refunds of order " + orderID, Max: api.MaxAnswerMetadataKeys, Metadata: true}
+			return nil, &api.Error{Provider: c.t.Provider, Op: "list refunds of order " + orderID, Message: "unreadable answer: " + be.Error(), Err: be}
+		}
 		if !l.HasMore || len(l.Data) == 0 {
 			return all, nil
 		}
 		after = l.Data[len(l.Data)-1].ID
 	}
 	return all, nil
+}
+
+// metadataKeys counts the metadata keys kept on a list of refunds.
+func metadataKeys(rs []wireRefund) int {
+	n := 0
+	for i := range rs {
+		n += len(rs[i].Metadata)
+	}
+	return n
 }
 
 func (c *Client) order(ctx context.Context, orderID string) (*wireOrder, []wireRefund, error) {

@@ -369,7 +369,7 @@ func TestServerErrorsAreTyped(t *testing.T) {
 	big, _ := o.AvailableToRefund.Add(model.MustParse("1", o.Currency))
 	_, err = f.c.create(ctx, "refund order "+o.ID, w, big, "too much", nil, "k-big")
 	e, ok := api.AsError(err)
-	if !ok || e.HTTPStatus != 400 || e.Code != "amount_too_large" || e.Unknown || len(e.Fields) != 1 || e.Fields[0].Field != "amount" {
+	if !ok || e.HTTPStatus != 400 || e.Code != "invalid_parameter" || e.Unknown || len(e.Fields) != 1 || e.Fields[0].Field != "amount" {
 		t.Fatalf("over-refund: %#v", err)
 	}
 	// 409 (no complete capture) is a refusal, not an unknown outcome.

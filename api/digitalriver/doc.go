@@ -10,6 +10,18 @@
 // pending, succeeded, failed, expired; errors {type, errors:[{code, parameter,
 // message}]}; 429 with integer-seconds Retry-After; and no idempotency key.
 //
+// Order shape. Since API version 2021-03-23 (the version this client is built
+// against) an order's charges live under order.payment.charges, beside
+// payment.sources and payment.session; Digital River's release notes call
+// the move breaking. The API version is bound to the secret key in the
+// Dashboard, not sent per request, so a key still pinned to an older version
+// answers with the old top-level order.charges. Decision: the client reads
+// payment.charges, and reads the old top-level charges only when payment is
+// absent (a key on an older version), because the charge object itself is
+// the same and refusing would show an order with money on it as having no
+// payments. It never merges the two. Refunds do not depend on the shape: they
+// are created and read by order id.
+//
 // Mapping:
 //
 //   - An order's charges are its payments; its refunds come from
@@ -18,18 +30,28 @@
 //     succeeded -> succeeded, failed and expired -> failed (the provider status
 //     keeps the exact word). A state the client does not know (the docs'
 //     example says "created") maps to unknown, never to failed.
-//   - Charge state: capturable -> requires action, processing -> processing,
+//   - The refund object has no updatedTime; a refund's Updated is the newest
+//     of its createdTime and its charges' refund entries.
+//   - Charge state: capturable -> requires action, pending and processing ->
+//     processing,
 //     complete -> succeeded, cancelled -> canceled, failed -> failed.
 //   - Order state: complete/returned become succeeded, partly refunded or
 //     refunded from refundedAmount vs capturedAmount; accepted and dispute ->
 //     requires action; pending_payment, in_review, fulfilled -> processing;
 //     cancelled -> canceled; blocked -> failed. availableToRefundAmount becomes
 //     Order.AvailableToRefund.
-//   - Digital River refunds are order-level. A refund whose charges list
-//     names exactly one charge gets that charge as PaymentID; otherwise
-//     PaymentID is empty. RefundPayment is an amount refund on the order:
-//     Digital River spreads it over the captured charges itself, which on a
-//     multi-charge order need not be the charge the agent selected.
+//   - Digital River refunds are order-level: POST /refunds takes orderId and
+//     an amount, no charge id. A refund whose charges list names exactly one
+//     charge gets that charge as PaymentID; otherwise PaymentID is empty.
+//     RefundPayment is an order-level partial refund (Capabilities
+//     PartialRefundOnOrder): its limit is the order's
+//     availableToRefundAmount and Digital River spreads it over the captured
+//     charges itself. The console offers it on the order screen, never as
+//     "refund part of charge X".
+//   - Errors: an over-refund is 400 invalid_parameter on "amountRequested"
+//     (reported on the form's amount field), a wrong currency 400
+//     invalid_parameter on "currency". Refund types are shipping, tax, duty,
+//     importer_tax (builds 2021-10 and later); the client sends none.
 //   - RefundOrder refunds availableToRefundAmount as one amount refund, and
 //     only if it equals the total the agent confirmed.
 //   - Metadata values that are not strings keep their JSON text; the console

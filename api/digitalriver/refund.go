@@ -56,10 +56,13 @@ func (c *Client) RefundOrder(ctx context.Context, orderID string, r api.RefundOr
 }
 
 // RefundPayment implements api.Provider. Digital River refunds are
-// order-level: a partial refund "of a charge" is an amount refund on the
-// order, and Digital River spreads it over the order's captured charges in
-// its own order, which need not be the charge the agent picked (on orders
-// with one charge, the usual case, it is that charge).
+// order-level: POST /refunds takes the order id and an amount, never a
+// charge, and Digital River spreads the amount over the order's captured
+// charges itself. So this is an order-level partial refund bounded by the
+// order's availableToRefundAmount. paymentID "" is the honest call (the
+// console makes it from the order screen); a non-empty paymentID must still
+// name a charge of the order, so a stale screen cannot refund the wrong
+// order, but it does not pick the charge the money comes from.
 func (c *Client) RefundPayment(ctx context.Context, orderID, paymentID string, r api.RefundPaymentRequest) (*api.RefundResult, error) {
 	op := "refund order " + orderID
 	w, refunds, err := c.order(ctx, orderID)
@@ -69,17 +72,14 @@ func (c *Client) RefundPayment(ctx context.Context, orderID, paymentID string, r
 	if res, err := c.already(w, refunds, r.IdempotencyKey); res != nil || err != nil {
 		return res, err
 	}
-	var charge *wireCharge
-	for i := range w.Charges {
-		if w.Charges[i].ID == paymentID {
-			charge = &w.Charges[i]
+	if paymentID != "" {
+		found := false
+		for _, ch := range w.charges() {
+			found = found || ch.ID == paymentID
 		}
-	}
-	if charge == nil {
-		return nil, c.refused(op, "not_found", "paymentId", "order "+orderID+" has no charge "+paymentID)
-	}
-	if ChargeStatus(charge.State) != model.StatusSucceeded {
-		return nil, c.refused(op, "not_captured", "paymentId", "charge "+paymentID+" is "+charge.State+", not complete: nothing to refund yet")
+		if !found {
+			return nil, c.refused(op, "not_found", "paymentId", "order "+orderID+" has no charge "+paymentID)
+		}
 	}
 	if r.Amount.Currency != w.Currency {
 		return nil, c.refused(op, "currency_mismatch", "amount", fmt.Sprintf("amount is in %q, the order in %s", r.Amount.Currency, w.Currency))
@@ -90,6 +90,9 @@ func (c *Client) RefundPayment(ctx context.Context, orderID, paymentID string, r
 	avail, err := money(w.AvailableToRefundAmount, w.Currency, "availableToRefundAmount")
 	if err != nil {
 		return nil, err
+	}
+	if !avail.IsPositive() {
+		return nil, c.refused(op, "nothing_to_refund", "amount", "nothing is left to refund on this order (no complete capture, or all refunded)")
 	}
 	if cmp, _ := r.Amount.Cmp(avail); cmp > 0 {
 		return nil, c.refused(op, "amount_too_large", "amount", fmt.Sprintf("only %s is left to refund on the order", avail))
@@ -181,9 +184,26 @@ func (c *Client) create(ctx context.Context, op string, w *wireOrder, amount mod
 			Message: "the refund was accepted but the answer was unreadable", Unknown: true, Err: derr}
 	}
 	if !api.IsOutcomeUnknown(err) {
-		return nil, err
+		return nil, requestFields(err)
 	}
 	return c.reconcile(ctx, op, w.ID, key, err)
+}
+
+// requestFields renames the parameters Digital River names in its answers to
+// the request fields they complain about: an over-refund is reported on
+// "amountRequested", which is the body's "amount", and the console shows a
+// provider's complaint beside the field the agent typed.
+func requestFields(err error) error {
+	e, ok := api.AsError(err)
+	if !ok {
+		return err
+	}
+	for i := range e.Fields {
+		if e.Fields[i].Field == "amountRequested" {
+			e.Fields[i].Field = "amount"
+		}
+	}
+	return err
 }
 
 func (c *Client) reconcile(ctx context.Context, op, orderID, key string, sendErr error) (*api.RefundResult, error) {

@@ -32,17 +32,31 @@ type wireChargeRefund struct {
 }
 
 type wireCharge struct {
-	ID          string             `json:"id"`
-	CreatedTime time.Time          `json:"createdTime"`
-	Currency    string             `json:"currency"`
-	Amount      json.RawMessage    `json:"amount"`
-	State       string             `json:"state"`
-	Captured    bool               `json:"captured"`
-	Refunded    bool               `json:"refunded"`
-	SourceID    string             `json:"sourceId"`
-	Type        string             `json:"type"`
-	Captures    []wireCapture      `json:"captures"`
-	Refunds     []wireChargeRefund `json:"refunds"`
+	ID             string             `json:"id"`
+	CreatedTime    time.Time          `json:"createdTime"`
+	Currency       string             `json:"currency"`
+	Amount         json.RawMessage    `json:"amount"`
+	State          string             `json:"state"`
+	Captured       bool               `json:"captured"`
+	Refunded       bool               `json:"refunded"`
+	SourceID       string             `json:"sourceId"`
+	Type           string             `json:"type"`
+	FailureCode    string             `json:"failureCode"`
+	FailureMessage string             `json:"failureMessage"`
+	Captures       []wireCapture      `json:"captures"`
+	Refunds        []wireChargeRefund `json:"refunds"`
+}
+
+// wireSource is the part of a payment source the console shows.
+type wireSource struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+// wirePayment is order.payment (API version 2021-03-23 and later).
+type wirePayment struct {
+	Sources []wireSource `json:"sources"`
+	Charges []wireCharge `json:"charges"`
 }
 
 type wireItem struct {
@@ -69,10 +83,13 @@ type wireOrder struct {
 	RefundedAmount          json.RawMessage      `json:"refundedAmount"`
 	CancelledAmount         json.RawMessage      `json:"cancelledAmount"`
 	AvailableToRefundAmount json.RawMessage      `json:"availableToRefundAmount"`
-	Charges                 []wireCharge         `json:"charges"`
-	Items                   []wireItem           `json:"items"`
-	Metadata                map[string]any       `json:"metadata"`
-	LiveMode                bool                 `json:"liveMode"`
+	Payment                 *wirePayment         `json:"payment"`
+	// LegacyCharges is the top-level charges array of API versions before
+	// 2021-03-23. Read only when payment is absent (see the package doc).
+	LegacyCharges []wireCharge `json:"charges"`
+	Items         []wireItem   `json:"items"`
+	Metadata      wireMetadata `json:"metadata"`
+	LiveMode      bool         `json:"liveMode"`
 }
 
 type wireRefundItem struct {
@@ -100,7 +117,6 @@ type wireToken struct {
 type wireRefund struct {
 	ID               string             `json:"id"`
 	CreatedTime      time.Time          `json:"createdTime"`
-	UpdatedTime      *time.Time         `json:"updatedTime"`
 	OrderID          string             `json:"orderId"`
 	InvoiceID        string             `json:"invoiceId"`
 	Currency         string             `json:"currency"`
@@ -115,7 +131,7 @@ type wireRefund struct {
 	ExpiresTime      *time.Time         `json:"expiresTime"`
 	LiveMode         bool               `json:"liveMode"`
 	Charges          []wireRefundCharge `json:"charges"`
-	Metadata         map[string]any     `json:"metadata"`
+	Metadata         wireMetadata       `json:"metadata"`
 }
 
 type wireList[T any] struct {
@@ -171,15 +187,51 @@ func money(raw json.RawMessage, currency, field string) (model.Money, error) {
 	return m, nil
 }
 
+// wireMetadata is DR metadata as sent, at most model.MaxReadMetadataKeys
+// keys of it (api.ObjectMembers): a million-key object is counted, not
+// decoded. When keys were dropped, the count rides in the map under
+// cutKey with a value of type metaCut, which no JSON value can have, so the
+// map still indexes like the plain one it replaces.
+type wireMetadata map[string]any
+
+type metaCut int
+
+const cutKey = "\x00paydesk:metadata-total"
+
+func (m *wireMetadata) UnmarshalJSON(b []byte) error {
+	kept, total, ok := api.ObjectMembers(b)
+	if !ok {
+		*m = nil
+		var plain map[string]any // null reads as none; a non-object is refused as before
+		return json.Unmarshal(b, &plain)
+	}
+	out := make(wireMetadata, len(kept)+1)
+	for _, kv := range kept {
+		var v any
+		if err := json.Unmarshal(kv.Value, &v); err != nil {
+			return err
+		}
+		out[kv.Key] = v
+	}
+	if total > len(kept) {
+		out[cutKey] = metaCut(total)
+	}
+	*m = out
+	return nil
+}
+
 // metadataOf turns DR metadata (string, bool or number values) into
-// model.Metadata; non-strings keep their JSON text.
-func metadataOf(m map[string]any) model.Metadata {
+// model.Metadata; non-strings keep their JSON text. total is how many keys
+// were sent when some were dropped at decode, else 0.
+func metadataOf(m wireMetadata) (md model.Metadata, total int) {
 	if len(m) == 0 {
-		return nil
+		return nil, 0
 	}
 	out := make(model.Metadata, len(m))
 	for k, v := range m {
 		switch x := v.(type) {
+		case metaCut:
+			total = int(x)
 		case string:
 			out[k] = x
 		default:
@@ -187,7 +239,7 @@ func metadataOf(m map[string]any) model.Metadata {
 			out[k] = string(b)
 		}
 	}
-	return out
+	return out, total
 }
 
 // RefundStatus maps a Digital River refund state to the model.
@@ -210,7 +262,7 @@ func ChargeStatus(state string) model.Status {
 	switch state {
 	case "capturable":
 		return model.StatusRequiresAction // authorised; the merchant must fulfil
-	case "processing":
+	case "pending", "processing":
 		return model.StatusProcessing
 	case "complete":
 		return model.StatusSucceeded
@@ -285,6 +337,9 @@ func refundItems(raw []json.RawMessage) ([]wireRefundItem, error) {
 
 // decodeRefund parses one refund object into the model.
 func decodeRefund(body []byte) (*model.Refund, error) {
+	if err := api.CheckBounds(body); err != nil {
+		return nil, fmt.Errorf("digitalriver: decoding refund: %w", err)
+	}
 	var w wireRefund
 	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, fmt.Errorf("digitalriver: decoding refund: %w", err)
@@ -324,12 +379,18 @@ func (w *wireRefund) toModel() (*model.Refund, error) {
 		ProviderStatus: w.State,
 		Reason:         w.Reason,
 		FailureReason:  w.FailureReason,
-		Metadata:       metadataOf(w.Metadata),
 		Created:        w.CreatedTime,
 		Updated:        w.CreatedTime,
 	}
-	if w.UpdatedTime != nil {
-		r.Updated = *w.UpdatedTime
+	r.Metadata, r.MetadataTotal = metadataOf(w.Metadata)
+	// The refund object has no updatedTime: its latest change is the newest
+	// charge-level refund entry.
+	for _, c := range w.Charges {
+		for _, cr := range c.Refunds {
+			if cr.CreatedTime.After(r.Updated) {
+				r.Updated = cr.CreatedTime
+			}
+		}
 	}
 	// A refund spread over one charge belongs to that charge; one spread over
 	// several is the order's (Digital River refunds are order-level).
@@ -351,9 +412,6 @@ func (w *wireRefund) toModel() (*model.Refund, error) {
 	field(fs, "reason", w.Reason)
 	field(fs, "failureReason", w.FailureReason)
 	field(fs, "createdTime", ts(w.CreatedTime))
-	if w.UpdatedTime != nil {
-		field(fs, "updatedTime", ts(*w.UpdatedTime))
-	}
 	if w.ExpiresTime != nil {
 		field(fs, "expiresTime", ts(*w.ExpiresTime))
 	}
@@ -385,6 +443,9 @@ func (w *wireRefund) toModel() (*model.Refund, error) {
 		}
 		field(fs, fmt.Sprintf("charges[%d]", i), c.ID+": "+strings.Join(parts, ", "))
 	}
+	if note := model.MetadataNote(len(r.Metadata), r.MetadataTotal); note != "" {
+		field(fs, "metadata", note) // first, so the cut is seen before the keys
+	}
 	for _, k := range sortedKeys(r.Metadata) {
 		field(fs, "metadata."+k, r.Metadata[k])
 	}
@@ -406,6 +467,30 @@ func sortedKeys(m model.Metadata) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+// charges returns the order's charges: payment.charges (API version
+// 2021-03-23 and later), or the top-level charges of an older version when
+// payment is absent. Never both: a current answer that also carried the old
+// key would otherwise list every charge twice.
+func (w *wireOrder) charges() []wireCharge {
+	if w.Payment != nil {
+		return w.Payment.Charges
+	}
+	return w.LegacyCharges
+}
+
+// sourceType names the payment source a charge was made from, "" if unknown.
+func (w *wireOrder) sourceType(id string) string {
+	if w.Payment == nil || id == "" {
+		return ""
+	}
+	for _, s := range w.Payment.Sources {
+		if s.ID == id {
+			return s.Type
+		}
+	}
+	return ""
 }
 
 // summary maps an order to a list row.
@@ -469,9 +554,9 @@ func (w *wireOrder) toModel(refunds []wireRefund) (*model.Order, error) {
 		Updated:           w.UpdatedTime,
 		ExternalOrderID:   w.UpstreamID,
 		Total:             s.Total,
-		Metadata:          metadataOf(w.Metadata),
 		AvailableToRefund: &avail,
 	}
+	o.Metadata, o.MetadataTotal = metadataOf(w.Metadata)
 	if o.Updated.IsZero() {
 		o.Updated = o.Created
 	}
@@ -488,11 +573,12 @@ func (w *wireOrder) toModel(refunds []wireRefund) (*model.Order, error) {
 		}
 		o.Refunds = append(o.Refunds, *r)
 	}
-	for _, c := range w.Charges {
+	for _, c := range w.charges() {
 		p, err := chargeToPayment(w.ID, cur, c)
 		if err != nil {
 			return nil, fmt.Errorf("digitalriver: order %q: %w", w.ID, err)
 		}
+		field(&p.Fields, "source.type", w.sourceType(c.SourceID))
 		for _, r := range refunds {
 			for _, rc := range r.Charges {
 				if rc.ID == c.ID {
@@ -537,6 +623,9 @@ func (w *wireOrder) toModel(refunds []wireRefund) (*model.Order, error) {
 		}
 		field(fs, fmt.Sprintf("items[%d]", i), fmt.Sprintf("%s %s × %d, %s (refundable %s)", it.ID, it.SkuID, it.Quantity, a, ia))
 	}
+	if note := model.MetadataNote(len(o.Metadata), o.MetadataTotal); note != "" {
+		field(fs, "metadata", note) // first, so the cut is seen before the keys
+	}
 	for _, k := range sortedKeys(o.Metadata) {
 		field(fs, "metadata."+k, o.Metadata[k])
 	}
@@ -569,6 +658,8 @@ func chargeToPayment(orderID, cur string, c wireCharge) (model.Payment, error) {
 	field(fs, "captured", strconv.FormatBool(c.Captured))
 	field(fs, "refunded", strconv.FormatBool(c.Refunded))
 	field(fs, "sourceId", c.SourceID)
+	field(fs, "failureCode", c.FailureCode)
+	field(fs, "failureMessage", c.FailureMessage)
 	field(fs, "createdTime", ts(c.CreatedTime))
 	for i, cp := range c.Captures {
 		a, err := money(cp.Amount, cur, "captures.amount")

@@ -67,6 +67,7 @@ func TestNewValidates(t *testing.T) {
 		"colon id":    func(c *forage.Config) { c.ClientID = "a:b" },
 		"no secret":   func(c *forage.Config) { c.ClientSecret = api.Secret{} },
 		"ctl account": func(c *forage.Config) { c.MerchantAccount = "9000055\r\nX: y" },
+		"bad version": func(c *forage.Config) { c.APIVersion = "latest" },
 	} {
 		c := good
 		mod(&c)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"paydesk/api"
 	"paydesk/model"
 )
 
@@ -48,32 +49,15 @@ type member struct {
 	val json.RawMessage
 }
 
-// members reads a JSON object's members in wire order. A later duplicate key
-// replaces an earlier one, as encoding/json does.
+// members reads a JSON object's members in wire order, at most maxFields of
+// them (no more can be shown: a million-member metadata object must not be
+// decoded here either), as slices of raw. A later duplicate key replaces an
+// earlier one, as encoding/json does.
 func members(raw []byte) []member {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil
-	}
-	var out []member
-	seen := map[string]int{}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return out
-		}
-		k, _ := t.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return out
-		}
-		if i, ok := seen[k]; ok {
-			out[i].val = v
-			continue
-		}
-		seen[k] = len(out)
-		out = append(out, member{k, v})
+	ms, _, _ := api.Members(raw, maxFields)
+	out := make([]member, len(ms))
+	for i, m := range ms {
+		out[i] = member{m.Key, m.Value}
 	}
 	return out
 }

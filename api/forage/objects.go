@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"paydesk/model"
@@ -94,18 +95,18 @@ type wireRefund struct {
 
 // wireReportRow is one Order Report row. Its amounts are JSON numbers; the
 // paid amounts are null unless the order succeeded or failed.
+// wireReportRow is one Order Report row: the documented columns, no more
+// (no created, success_date or external_order_id: those are not in it).
 type wireReportRow struct {
-	Ref                  text      `json:"ref"`
-	Status               text      `json:"status"`
-	Created              timestamp `json:"created"`
-	SuccessDate          timestamp `json:"success_date"`
-	SnapEligibleTotal    amount    `json:"snap_eligible_total"`
-	EBTCashEligibleTotal amount    `json:"ebt_cash_eligible_total"`
-	RemainingTotal       amount    `json:"remaining_total"`
-	SnapPaid             amount    `json:"snap_paid"`
-	EBTCashPaid          amount    `json:"ebt_cash_paid"`
-	CreditDebitPaid      amount    `json:"credit_debit_paid"`
-	ExternalOrderID      text      `json:"external_order_id"`
+	Ref                  text   `json:"ref"`
+	Status               text   `json:"status"`
+	SnapEligibleTotal    amount `json:"snap_eligible_total"`
+	EBTCashEligibleTotal amount `json:"ebt_cash_eligible_total"`
+	RemainingTotal       amount `json:"remaining_total"`
+	SalesTaxApplied      amount `json:"sales_tax_applied"`
+	SnapPaid             amount `json:"snap_paid"`
+	EBTCashPaid          amount `json:"ebt_cash_paid"`
+	CreditDebitPaid      amount `json:"credit_debit_paid"`
 }
 
 type wireReport struct {
@@ -268,6 +269,7 @@ func decodePayment(raw []byte) (*model.Payment, map[string]json.RawMessage, erro
 		CustomerID:      string(w.CustomerID),
 		ExternalOrderID: string(w.ExternalOrderID),
 		Metadata:        w.Metadata.m,
+		MetadataTotal:   w.Metadata.total,
 		Created:         w.Created.t,
 		Updated:         w.Updated.t,
 		SuccessDate:     w.SuccessDate.ptr(),
@@ -305,6 +307,7 @@ func decodeRefund(raw []byte) (*model.Refund, error) {
 		ProviderStatus: string(w.Status),
 		Reason:         string(w.Reason),
 		Metadata:       w.Metadata.m,
+		MetadataTotal:  w.Metadata.total,
 		Created:        w.Created.t,
 		Updated:        w.Updated.t,
 		LastError:      w.LastProcessingError.e,
@@ -409,11 +412,12 @@ func assemble(o *model.Order, payments []model.Payment, refunds []model.Refund) 
 	}
 }
 
-// decodeReportRow reads one Order Report row. Amounts: SNAP and EBT Cash
-// paid, Total = SNAP + EBT Cash + credit/debit paid. While the paid amounts
-// are null (the order neither succeeded nor failed: draft, processing,
-// canceled) the row shows the eligible totals instead, which is what the
-// order is for; the status column says it was not paid.
+// decodeReportRow reads one Order Report row. Amounts: SNAP, EBT Cash and
+// credit/debit paid (a Fully Hosted order may be paid partly by card, which
+// is what explains a total above the EBT paid). While the paid amounts are
+// null (the order neither succeeded nor failed) they are not known and show
+// as such, and Total is what the order is for (its eligible totals plus the
+// remainder). The row has no date: ListOrders knows it from the day it asked.
 func decodeReportRow(raw []byte) (model.OrderSummary, error) {
 	var w wireReportRow
 	if err := json.Unmarshal(raw, &w); err != nil {
@@ -422,28 +426,69 @@ func decodeReportRow(raw []byte) (model.OrderSummary, error) {
 	if !validRef(string(w.Ref)) {
 		return model.OrderSummary{}, decodeErr("report row", fmt.Errorf("ref %q is not a Forage ref", truncRunes(string(w.Ref), 20)))
 	}
-	// The columns are what was paid (nothing, until the order is paid); the
-	// total is what the order is for, so an unpaid order still shows its size.
+	paid := func(a amount) model.Money {
+		if a.m == nil {
+			return model.Money{} // null: not paid (yet), shown as not known
+		}
+		return *a.m
+	}
 	snap, cash, other := w.SnapPaid, w.EBTCashPaid, w.CreditDebitPaid
-	paidSnap, paidCash := snap.orZero(), cash.orZero()
 	if snap.m == nil && cash.m == nil && other.m == nil {
 		snap, cash, other = w.SnapEligibleTotal, w.EBTCashEligibleTotal, w.RemainingTotal
 	}
-	s := model.OrderSummary{
+	return model.OrderSummary{
 		Provider:       ProviderID,
 		ID:             string(w.Ref),
 		Ref:            string(w.Ref),
 		Status:         orderStatus(string(w.Status)),
 		ProviderStatus: string(w.Status),
-		Created:        w.Created.t,
-		Amounts:        []model.Money{paidSnap, paidCash},
+		Amounts:        []model.Money{paid(w.SnapPaid), paid(w.EBTCashPaid), paid(w.CreditDebitPaid)},
 		Total:          sum(snap.orZero(), cash.orZero(), other.orZero()),
-		Reference:      string(w.ExternalOrderID),
+	}, nil
+}
+
+// knownOrders remembers, per ref, what an opened order told that the report
+// does not: its external order id and its refund state. Bounded; an entry
+// is used only while the report still gives the status it was read with.
+type knownOrders struct {
+	mu sync.Mutex
+	m  map[string]knownOrder
+}
+
+type knownOrder struct {
+	providerStatus string
+	status         model.Status
+	externalID     string
+}
+
+// maxKnownOrders bounds the remembered orders (a day of a busy merchant).
+const maxKnownOrders = 4096
+
+func (k *knownOrders) put(o *model.Order) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.m == nil {
+		k.m = map[string]knownOrder{}
 	}
-	if s.Created.IsZero() {
-		s.Created = w.SuccessDate.t
+	if _, ok := k.m[o.Ref]; !ok && len(k.m) >= maxKnownOrders {
+		for ref := range k.m { // drop any one: this is a cache, not a record
+			delete(k.m, ref)
+			break
+		}
 	}
-	return s, nil
+	k.m[o.Ref] = knownOrder{providerStatus: o.ProviderStatus, status: o.Status, externalID: o.ExternalOrderID}
+}
+
+// fill completes a report row from what the order said when it was opened,
+// if the report's status has not moved since.
+func (k *knownOrders) fill(s *model.OrderSummary) {
+	k.mu.Lock()
+	e, ok := k.m[s.Ref]
+	k.mu.Unlock()
+	if !ok || e.providerStatus != s.ProviderStatus {
+		return
+	}
+	s.Status, s.Reference = e.status, e.externalID
 }
 
 func truncRunes(s string, n int) string {

@@ -302,10 +302,14 @@ func TestListOrdersCursorPages(t *testing.T) {
 	if pages != (len(want)+6)/7 {
 		t.Errorf("%d pages for %d orders", pages, len(want))
 	}
-	// Rows: newest first, amounts as columns, total, status.
+	// Rows: newest day first, each dated by the day it was asked for;
+	// SNAP, cash and card paid; total; status.
 	for i, o := range all.Orders {
-		if len(o.Amounts) != 2 || o.Total.Currency != "USD" || o.Status == "" || o.Provider != "forage" {
+		if len(o.Amounts) != 3 || o.Total.Currency != "USD" || o.Status == "" || o.Provider != "forage" {
 			t.Fatalf("row %+v", o)
+		}
+		if !o.DateOnly || o.Created.IsZero() {
+			t.Fatalf("row without its day: %+v", o)
 		}
 		if i > 0 && o.Created.After(all.Orders[i-1].Created) {
 			t.Fatalf("not newest first at %d", i)
@@ -746,7 +750,7 @@ func TestUpdateRefundNotSupported(t *testing.T) {
 	c := e.client.Capabilities()
 	if c.UpdateRefund || !c.RefundOrder || !c.RefundPayment || !c.UpdatePayment || !c.CancelPayment || !c.OrderRange ||
 		c.Idempotency != api.IdempotencyHeader || c.KeyWindow != 10*time.Minute ||
-		!slices.Equal(c.AmountColumns, []string{"SNAP paid", "Cash paid"}) || c.ReferenceColumn != "External id" {
+		!slices.Equal(c.AmountColumns, []string{"SNAP paid", "Cash paid", "Card paid"}) || c.ReferenceColumn != "External id" {
 		t.Fatalf("capabilities %+v", c)
 	}
 	if e.client.ID() != "forage" || e.client.Name() != "Forage" {

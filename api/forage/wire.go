@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"paydesk/api"
 	"paydesk/model"
 )
 
@@ -218,22 +219,25 @@ func (p *procError) UnmarshalJSON(b []byte) error {
 type metadata struct {
 	m   model.Metadata
 	raw map[string]json.RawMessage
+	// total is how many keys were sent when more than
+	// model.MaxReadMetadataKeys were (only those are kept); 0 otherwise.
+	total int
 }
 
 func (md *metadata) UnmarshalJSON(b []byte) error {
 	*md = metadata{}
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || b[0] != '{' {
+	kept, total, ok := api.ObjectMembers(b)
+	if !ok {
 		return nil
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
+	md.raw = make(map[string]json.RawMessage, len(kept))
+	md.m = make(model.Metadata, len(kept))
+	for _, kv := range kept {
+		md.raw[kv.Key] = kv.Value
+		md.m[kv.Key] = displayJSON(kv.Value)
 	}
-	md.raw = raw
-	md.m = make(model.Metadata, len(raw))
-	for k, v := range raw {
-		md.m[k] = displayJSON(v)
+	if total > len(kept) {
+		md.total = total
 	}
 	return nil
 }

@@ -17,12 +17,21 @@
 //     one with CancelPayment.
 //   - Refunds are the refund transactions: initiated -> processing, approved
 //     -> succeeded, failed -> failed (LastError = response_code + message),
-//     timeout/system_error and anything unknown -> unknown (never failed).
+//     timeout/system_error and anything unknown -> unknown (never failed),
+//     until an approved "reversal" transaction names it
+//     (reversed_transaction_id; reverse_reason request_timeout,
+//     gateway_timeout, response_error or delivery_error): then it is failed
+//     with provider status "reversed", not refunded, and frees its amount. A
+//     reversed purchase or capture is voided.
 //     MPG refunds the order, not a transaction, so each refund is attributed
 //     to the succeeded payments oldest first, each up to its amount; that
-//     keeps model.Order.RefundableOn right. AvailableToRefund is the
-//     provider's captured_amount less every refund that may hold money.
-//   - Void, verify, extension and reversal transactions, merchant,
+//     keeps model.Order.RefundableOn right (a capture's own refunded_amount
+//     may stay 0 after a full refund, as in the published example, so it is
+//     not used). AvailableToRefund is the provider's captured_amount less
+//     every refund that may hold money; the order's refunded total is the
+//     larger of refunded_amount and its approved, unreversed refunds.
+//   - Void, verify (zero-amount card check), extension (authorization
+//     extension) and reversal transactions, merchant,
 //     sub-merchant, airline and agreement appear in Order.Fields.
 //   - Cards show only scheme, BIN (first 6-8 digits; a longer or non-digit
 //     value is cut to 6 or dropped) and the last four.
@@ -241,6 +250,9 @@ func (c *Client) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPag
 		return api.OrderPage{}, err
 	}
 	var l wireOrderList
+	if err := api.CheckBounds(resp.Body); err != nil {
+		return api.OrderPage{}, fmt.Errorf("moyasar: decoding order list: %w", err)
+	}
 	if err := json.Unmarshal(resp.Body, &l); err != nil {
 		return api.OrderPage{}, fmt.Errorf("moyasar: decoding order list: %w", err)
 	}

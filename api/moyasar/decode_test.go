@@ -115,7 +115,8 @@ func TestDecodeThreeDecimalsAndStatuses(t *testing.T) {
 	if c.BIN != "411111" || c.Last4 != "1111" || c.Expiry != "" || c.Scheme != "visa" {
 		t.Errorf("a full PAN must not pass: %+v", c)
 	}
-	want := map[string]model.Status{"t2": model.StatusProcessing, "t3": model.StatusUnknown, "t4": model.StatusFailed}
+	// t3 timed out and the approved reversal t5 undid it: not refunded.
+	want := map[string]model.Status{"t2": model.StatusProcessing, "t3": model.StatusFailed, "t4": model.StatusFailed}
 	for id, st := range want {
 		r := o.Refund(id)
 		if r == nil || r.Status != st || r.PaymentID != "t1" {
@@ -125,11 +126,11 @@ func TestDecodeThreeDecimalsAndStatuses(t *testing.T) {
 	if le := o.Refund("t4").LastError; le == nil || le.Code != "05" || le.Message != "DECLINED" {
 		t.Errorf("declined refund error %+v", le)
 	}
-	if o.Refund("t3").LastError == nil {
-		t.Error("timeout refund has no LastError")
+	if le := o.Refund("t3").LastError; le == nil || o.Refund("t3").ProviderStatus != "reversed" {
+		t.Errorf("reversed refund error %+v", le)
 	}
-	// Processing and unknown refunds hold money; the failed one does not.
-	if got := o.Refundable().String(); got != "12.300 KWD" {
+	// The processing refund holds money; the declined and reversed ones do not.
+	if got := o.Refundable().String(); got != "12.340 KWD" {
 		t.Errorf("refundable %s", got)
 	}
 	if field(o.Fields, "transaction t5") == "" {

@@ -31,6 +31,7 @@ func DecodeOrder(body []byte) (*model.Order, error) {
 type orderView struct {
 	*model.Order
 	authorized, voided int64             // approved sums from the transactions, minor units
+	refunded           int64             // refunded_amount, or more if the refund transactions say so
 	txnIDs             map[string]string // transaction id -> type
 }
 
@@ -76,13 +77,31 @@ func view(w *wireOrder) (*orderView, error) {
 	txns := slices.Clone(w.Transactions)
 	slices.SortStableFunc(txns, func(a, b wireTxn) int { return parseTime(a.CreatedAt).Compare(parseTime(b.CreatedAt)) })
 
+	// Approved reversals, by the transaction they undo: a transaction whose
+	// outcome was uncertain (a timeout, say) that the gateway then reversed
+	// moved no money.
+	reversed := map[string]wireTxn{}
+	for _, x := range txns {
+		if lower(x.Type) == typeReversal && lower(x.Status) == txnApproved && str(x.ReversedTransactionID) != "" {
+			reversed[lower(str(x.ReversedTransactionID))] = x
+		}
+	}
+
 	var auths, others []wireTxn
 	hasCapture := false
+	var derivedRefunded int64 // approved, unreversed refund transactions
 	for _, x := range txns {
+		rev, isReversed := reversed[lower(x.ID)]
 		v.txnIDs[lower(x.ID)] = lower(x.Type)
 		amt := money(x.Amount, "transaction amount")
 		switch lower(x.Type) {
 		case typePurchase, typeCapture:
+			if isReversed {
+				p := payment(o, x, amt, card, model.StatusVoided)
+				markReversed(&p.ProviderStatus, &p.LastError, rev)
+				o.Payments = append(o.Payments, p)
+				continue
+			}
 			hasCapture = true
 			o.Payments = append(o.Payments, payment(o, x, amt, card, txnStatus(x.Status)))
 		case typeAuthorize:
@@ -91,13 +110,23 @@ func view(w *wireOrder) (*orderView, error) {
 				v.authorized += x.Amount
 			}
 		case typeRefund:
-			o.Refunds = append(o.Refunds, refund(o, x, amt))
+			r := refund(o, x, amt)
+			if isReversed {
+				// Not refunded: the reversal frees the amount it held.
+				r.Status = model.StatusFailed
+				markReversed(&r.ProviderStatus, &r.LastError, rev)
+				r.FailureReason = r.LastError.Message
+			} else if lower(x.Status) == txnApproved {
+				derivedRefunded += x.Amount
+			}
+			o.Refunds = append(o.Refunds, r)
 		case typeVoid:
-			if lower(x.Status) == txnApproved {
+			if lower(x.Status) == txnApproved && !isReversed {
 				v.voided += x.Amount
 			}
 			others = append(others, x)
-		default: // verify, extension, reversal, and types not yet known
+		default: // verify, extension, reversal, and types not yet known:
+			// details of the order, shown as fields; none is a payment.
 			others = append(others, x)
 		}
 	}
@@ -137,6 +166,10 @@ func view(w *wireOrder) (*orderView, error) {
 	}
 	o.AvailableToRefund = &avail
 
+	// The published example keeps a capture's refunded_amount at 0 after a
+	// full refund: what was refunded is read from the refund transactions
+	// too, and the larger of the two counts.
+	v.refunded = max(w.RefundedAmount, derivedRefunded)
 	o.Status, o.ProviderStatus = orderStatus(w, v, txns)
 	for _, p := range o.Payments {
 		if p.Status == model.StatusSucceeded && p.SuccessDate != nil {
@@ -151,9 +184,9 @@ func view(w *wireOrder) (*orderView, error) {
 // orderStatus derives a status: MPG orders have none of their own.
 func orderStatus(w *wireOrder, v *orderView, txns []wireTxn) (model.Status, string) {
 	switch {
-	case w.CapturedAmount > 0 && w.RefundedAmount >= w.CapturedAmount:
+	case w.CapturedAmount > 0 && v.refunded >= w.CapturedAmount:
 		return model.StatusRefunded, "refunded"
-	case w.CapturedAmount > 0 && w.RefundedAmount > 0:
+	case w.CapturedAmount > 0 && v.refunded > 0:
 		return model.StatusPartlyRefunded, "partially refunded"
 	case w.CapturedAmount > 0:
 		return model.StatusSucceeded, "captured"
@@ -224,6 +257,19 @@ func refund(o *model.Order, x wireTxn, amt model.Money) model.Refund {
 		r.FailureReason = str(x.Message)
 	}
 	return r
+}
+
+// markReversed records that a reversal transaction undid a transaction:
+// provider status "reversed", and the reverse_reason (request_timeout,
+// gateway_timeout, response_error, delivery_error) as the error code.
+func markReversed(status *string, lastErr **model.ProcessingError, rev wireTxn) {
+	*status = "reversed"
+	reason := lower(str(rev.ReverseReason))
+	msg := "reversed by the gateway (transaction " + strings.TrimSpace(rev.ID) + "): no money moved"
+	if reason != "" {
+		msg = "reversed by the gateway after " + strings.ReplaceAll(reason, "_", " ") + " (transaction " + strings.TrimSpace(rev.ID) + "): no money moved"
+	}
+	*lastErr = &model.ProcessingError{Code: reason, Message: msg}
 }
 
 func lastError(x wireTxn) *model.ProcessingError {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"paydesk/api"
 )
 
 // Wire types: the JSON of the MPG merchant API, as documented. They are kept
@@ -111,6 +113,9 @@ const (
 	typeCapture   = "capture"
 	typeVoid      = "void"
 	typeRefund    = "refund"
+	typeReversal  = "reversal"
+	typeVerify    = "verify"
+	typeExtension = "extension"
 )
 
 func str(p *string) string {
@@ -127,6 +132,11 @@ func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 // null money fields are refused as an unreadable answer.
 func (w *wireOrder) UnmarshalJSON(b []byte) error {
 	type plain wireOrder
+	// A list (transactions) or object longer than paydesk reads is refused
+	// before it is decoded (api.CheckBounds).
+	if err := api.CheckBounds(b); err != nil {
+		return err
+	}
 	if err := refuseNull(b, "amount", "captured_amount", "refunded_amount", "voided_amount"); err != nil {
 		return err
 	}

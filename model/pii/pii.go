@@ -1,5 +1,7 @@
-// Package pii keeps personal and card data out of the metadata an agent
-// writes, and masks card numbers in provider text before it is shown.
+// Package pii keeps personal and card data out of what an agent writes to a
+// provider (metadata through Check; a refund reason, an external order id
+// and other free text through Detect), and masks card numbers in provider
+// text before it is shown.
 //
 // Forage, Stripe and Square all say not to put PII or card data in metadata,
 // and PCI DSS allows at most the last four digits of a PAN on screen. Check
@@ -82,6 +84,13 @@ func Check(key, value string) error {
 	}
 	return nil
 }
+
+// Detect reports what kind of personal or card data s carries and why it was
+// taken for it ("looks like a card number (passes Luhn)"), or "" when none.
+// It is Check for free text that is not metadata: a refund reason, an
+// external order id, anything else the agent types that is sent to a
+// provider.
+func Detect(s string) (Kind, string) { return detect(s) }
 
 func detect(s string) (Kind, string) {
 	if reason := cardReason(s); reason != "" {

@@ -108,6 +108,12 @@ func (o *order) captured() decimal.Decimal {
 	return sum
 }
 
+// sessionID is the order's payment session id, derived from the order id so
+// the seeded data (and every golden built on it) stays as it was.
+func (o *order) sessionID() string {
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte("paydesk-session:"+o.id)).String()
+}
+
 func (o *order) hasCompleteCapture() bool {
 	for _, c := range o.charges {
 		for _, cp := range c.captures {

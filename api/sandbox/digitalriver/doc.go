@@ -40,7 +40,14 @@
 // only; refunds need a complete capture; the ceiling is availableToRefundAmount
 // = captured - (completed + pending refunds); errors
 // {type, errors:[{code, parameter, message}]}; 429 with integer-seconds
-// Retry-After; there is no idempotency key.
+// Retry-After; there is no idempotency key. API version 2021-03-23 shape
+// (DigitalRiver/digital-river-php lib/Model/Order.php, Payments.php,
+// OrderRefund.php, Charge.php): an order's charges live under
+// payment.charges beside payment.sources and payment.session (no top-level
+// charges); the refund object has no updatedTime; charge states include
+// pending; refund types are shipping, tax, duty, importer_tax; an
+// over-refund is 400 invalid_parameter on amountRequested and a currency that
+// is not the order's is 400 invalid_parameter on currency.
 //
 // Inferred decisions ([I], chosen here because the sources do not say):
 //
@@ -54,8 +61,7 @@
 //   - ids filters accept `ids`, `ids[]`, repeated or comma separated.
 //     createdTime accepts an exact RFC 3339 value or [gt], [gte], [lt], [lte],
 //     [eq]; a bad value is a 400 on that parameter.
-//   - Error codes: invalid_parameter, missing_parameter, currency_mismatch,
-//     amount_too_large (parameter amount, percent or items), not_found,
+//   - Error codes: invalid_parameter, missing_parameter, not_found,
 //     unauthorized, conflict ("no complete capture", 409), too_many_requests,
 //     internal_server_error, service_unavailable. An unknown orderId on create
 //     is a 400 invalid_parameter on orderId (the docs list no 404 for create);
@@ -63,9 +69,12 @@
 //     Unknown body fields are a 400 invalid_parameter naming the field.
 //   - Amounts may not have more decimals than the currency allows (JPY 0, others
 //     2). A percent refund is percent of capturedAmount, truncated to the
-//     currency's decimals. The type field (shipping, tax, duty, importer_tax,
-//     fees) is validated but refunds of every type draw on the same order-level
+//     currency's decimals. The type field (shipping, tax, duty, importer_tax)
+//     is validated but refunds of every type draw on the same order-level
 //     availableToRefundAmount (tax and shipping are not modelled separately).
+//   - payment.sources holds one creditCard source per charge (no clientSecret:
+//     nothing the console needs); payment.session is complete with the whole
+//     total contributed, its id derived from the order id.
 //   - An items refund names items by itemId or skuId; its amount defaults to the
 //     unit price times quantity; item availableToRefundAmount is the item amount
 //     minus its item refunds, capped by the order's availableToRefundAmount.

@@ -171,7 +171,9 @@ func metadataParam(m map[string]json.RawMessage) (json.RawMessage, bool, *errSta
 	return append(json.RawMessage(nil), raw...), true, nil
 }
 
-var refundTypes = map[string]bool{"shipping": true, "tax": true, "duty": true, "importer_tax": true, "fees": true}
+// refundTypes are the refund types of API builds 2021-10 and later (the
+// 2020-12 and 2021-01 builds also had "fees").
+var refundTypes = map[string]bool{"shipping": true, "tax": true, "duty": true, "importer_tax": true}
 
 var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
 
@@ -253,7 +255,7 @@ func (s *Server) buildRefund(m map[string]json.RawMessage) (refundView, *errStat
 		return refundView{}, e
 	}
 	if typ != "" && !refundTypes[typ] {
-		return refundView{}, badParam("type", "type must be one of shipping, tax, duty, importer_tax, fees")
+		return refundView{}, badParam("type", "type must be one of shipping, tax, duty, importer_tax")
 	}
 	meta, _, e := metadataParam(m)
 	if e != nil {
@@ -306,7 +308,7 @@ func (s *Server) buildRefund(m map[string]json.RawMessage) (refundView, *errStat
 		return refundView{}, badParam("orderId", "no order with id "+orderID)
 	}
 	if currency != o.currency {
-		return refundView{}, newErr(http.StatusBadRequest, "currency_mismatch", "currency",
+		return refundView{}, badParam("currency",
 			fmt.Sprintf("currency %s does not match the order currency %s", currency, o.currency))
 	}
 	if !o.hasCompleteCapture() {
@@ -314,7 +316,6 @@ func (s *Server) buildRefund(m map[string]json.RawMessage) (refundView, *errStat
 			"order "+o.id+" has no complete capture; cancel it through fulfillments instead")
 	}
 	exp := exponent(o.currency)
-	param := "amount"
 	rf := &refund{id: "re_" + uuid.NewString(), created: now, updated: now, order: o,
 		currency: o.currency, typ: typ, reason: reason, metadata: meta}
 	switch {
@@ -327,7 +328,6 @@ func (s *Server) buildRefund(m map[string]json.RawMessage) (refundView, *errStat
 		}
 		rf.amount = amt
 	case hasPct:
-		param = "percent"
 		if pct.LessThan(decimal.New(1, -2)) || pct.GreaterThan(decimal.NewFromInt(100)) {
 			return refundView{}, badParam("percent", "percent must be from 0.01 to 100")
 		}
@@ -336,7 +336,6 @@ func (s *Server) buildRefund(m map[string]json.RawMessage) (refundView, *errStat
 			return refundView{}, badParam("percent", "percent yields a zero amount")
 		}
 	default:
-		param = "items"
 		total := decimal.Zero
 		for i, ir := range items {
 			p := fmt.Sprintf("items[%d]", i)
@@ -369,7 +368,7 @@ func (s *Server) buildRefund(m map[string]json.RawMessage) (refundView, *errStat
 				return refundView{}, badParam(p+".amount", "item amount must be positive with at most "+fmt.Sprint(exp)+" decimals")
 			}
 			if ia.GreaterThan(it.amount.Sub(usedAmt)) {
-				return refundView{}, newErr(http.StatusBadRequest, "amount_too_large", p+".amount",
+				return refundView{}, badParam(p+".amount",
 					fmt.Sprintf("item %s has only %s %s left to refund", it.id, it.amount.Sub(usedAmt), o.currency))
 			}
 			rf.items = append(rf.items, refundItem{itemID: it.id, skuID: it.skuID, quantity: qty, amount: ia})
@@ -378,7 +377,9 @@ func (s *Server) buildRefund(m map[string]json.RawMessage) (refundView, *errStat
 		rf.amount = total
 	}
 	if avail := s.available(o, now); rf.amount.GreaterThan(avail) {
-		return refundView{}, newErr(http.StatusBadRequest, "amount_too_large", param,
+		// Digital River answers an over-refund as invalid_parameter on
+		// amountRequested, whichever of amount, percent or items asked.
+		return refundView{}, badParam("amountRequested",
 			fmt.Sprintf("refund of %s %s exceeds availableToRefundAmount %s", rf.amount, o.currency, avail))
 	}
 	rf.allocs = s.allocate(o, rf.amount, now)

@@ -100,14 +100,17 @@ type tOrder struct {
 	CapturedAmount          decimal.Decimal `json:"capturedAmount"`
 	RefundedAmount          decimal.Decimal `json:"refundedAmount"`
 	AvailableToRefundAmount decimal.Decimal `json:"availableToRefundAmount"`
-	Charges                 []struct {
-		ID      string `json:"id"`
-		State   string `json:"state"`
-		Refunds []struct {
-			Amount decimal.Decimal `json:"amount"`
-			State  string          `json:"state"`
-		} `json:"refunds"`
-	} `json:"charges"`
+	// Since API version 2021-03-23 charges live under payment.charges.
+	Payment struct {
+		Charges []struct {
+			ID      string `json:"id"`
+			State   string `json:"state"`
+			Refunds []struct {
+				Amount decimal.Decimal `json:"amount"`
+				State  string          `json:"state"`
+			} `json:"refunds"`
+		} `json:"charges"`
+	} `json:"payment"`
 	Items []struct {
 		ID       string          `json:"id"`
 		Amount   decimal.Decimal `json:"amount"`
@@ -410,9 +413,10 @@ func TestCreateRefundErrors(t *testing.T) {
 		status           int
 		typ, code, param string
 	}{
-		{"over", createBody(o, over), 400, "bad_request", "amount_too_large", "amount"},
+		{"over", createBody(o, over), 400, "bad_request", "invalid_parameter", "amountRequested"},
 		{"reason65", fmt.Sprintf(`{"orderId":%q,"currency":%q,"amount":1,"reason":%q}`, o.ID, o.Currency, strings.Repeat("r", 65)), 400, "bad_request", "invalid_parameter", "reason"},
-		{"currency", fmt.Sprintf(`{"orderId":%q,"currency":"XXX","amount":1}`, o.ID), 400, "bad_request", "currency_mismatch", "currency"},
+		{"currency", fmt.Sprintf(`{"orderId":%q,"currency":"XXX","amount":1}`, o.ID), 400, "bad_request", "invalid_parameter", "currency"},
+		{"fees type", fmt.Sprintf(`{"orderId":%q,"currency":%q,"amount":1,"type":"fees"}`, o.ID, o.Currency), 400, "bad_request", "invalid_parameter", "type"},
 		{"nocurrency", fmt.Sprintf(`{"orderId":%q,"amount":1}`, o.ID), 400, "bad_request", "missing_parameter", "currency"},
 		{"two", fmt.Sprintf(`{"orderId":%q,"currency":%q,"amount":1,"percent":10}`, o.ID, o.Currency), 400, "bad_request", "invalid_parameter", "amount"},
 		{"none", fmt.Sprintf(`{"orderId":%q,"currency":%q}`, o.ID, o.Currency), 400, "bad_request", "missing_parameter", "amount"},
@@ -438,7 +442,7 @@ func TestCreateRefundErrors(t *testing.T) {
 		t.Fatalf("64-rune reason: %d %s", st, raw)
 	}
 	st, _, raw := e.do("POST", "/refunds", fmt.Sprintf(`{"orderId":%q,"currency":%q,"percent":100}`, o.ID, o.Currency), nil)
-	e.expectErr(400, st, raw, "bad_request", "amount_too_large", "percent")
+	e.expectErr(400, st, raw, "bad_request", "invalid_parameter", "amountRequested")
 	if n := len(e.listAll("/refunds?orderId=" + o.ID)); n != len(e.listAll("/refunds?orderId="+o.ID)) || n == 0 {
 		t.Fatal("list unstable")
 	}
@@ -643,4 +647,45 @@ func TestMethodAndRoute(t *testing.T) {
 	}
 	st, _, raw = e.do("GET", "/nope", nil, nil)
 	e.expectErr(404, st, raw, "not_found", "not_found", "")
+}
+
+// TestShapeOfAPIVersion20210323 pins what the 2021-03-23 API moved: charges
+// under order.payment (with sources and session), no top-level charges, and
+// a refund object without updatedTime.
+func TestShapeOfAPIVersion20210323(t *testing.T) {
+	e := newEnv(t, Options{Orders: 60, Seed: 3})
+	sc := e.scenarios()
+	id := sc["refundable"][0]
+	st, _, raw := e.do("GET", "/orders/"+id, "", nil)
+	if st != 200 {
+		t.Fatalf("get order: %d %s", st, raw)
+	}
+	var o map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &o); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := o["charges"]; ok {
+		t.Fatal("order has a top-level charges array: that is the pre-2021-03-23 shape")
+	}
+	var pay map[string]json.RawMessage
+	if err := json.Unmarshal(o["payment"], &pay); err != nil {
+		t.Fatalf("payment: %v in %s", err, raw)
+	}
+	for _, k := range []string{"charges", "sources", "session"} {
+		if _, ok := pay[k]; !ok {
+			t.Errorf("order.payment has no %s", k)
+		}
+	}
+	got := e.order(id)
+	st, _, raw = e.do("POST", "/refunds", createBody(got, "1"), nil)
+	if st != 201 {
+		t.Fatalf("create: %d %s", st, raw)
+	}
+	var rf map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &rf); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := rf["updatedTime"]; ok {
+		t.Fatal("refund has updatedTime; the OrderRefund object has none")
+	}
 }

@@ -33,12 +33,43 @@ type chargeView struct {
 	Currency    string             `json:"currency"`
 	Amount      amount             `json:"amount"`
 	State       string             `json:"state"`
+	OrderID     string             `json:"orderId"`
 	Captured    bool               `json:"captured"`
 	Refunded    bool               `json:"refunded"`
 	SourceID    string             `json:"sourceId"`
 	Type        string             `json:"type"`
 	Captures    []captureView      `json:"captures"`
 	Refunds     []chargeRefundView `json:"refunds"`
+	LiveMode    bool               `json:"liveMode"`
+}
+
+// sourceView is one payment source of an order (a subset of Digital River's
+// Source object; no clientSecret: the console never needs it).
+type sourceView struct {
+	ID          string    `json:"id"`
+	CreatedTime time.Time `json:"createdTime"`
+	Type        string    `json:"type"`
+	Currency    string    `json:"currency"`
+	Amount      amount    `json:"amount"`
+	Reusable    bool      `json:"reusable"`
+	State       string    `json:"state"`
+	LiveMode    bool      `json:"liveMode"`
+}
+
+// sessionView is the order's payment session (no clientSecret either).
+type sessionView struct {
+	ID                             string `json:"id"`
+	AmountContributed              amount `json:"amountContributed"`
+	AmountRemainingToBeContributed amount `json:"amountRemainingToBeContributed"`
+	State                          string `json:"state"`
+}
+
+// paymentView is order.payment: since API version 2021-03-23 an order's
+// charges, sources and session live here, not at the top level.
+type paymentView struct {
+	Sources []sourceView `json:"sources"`
+	Charges []chargeView `json:"charges"`
+	Session *sessionView `json:"session,omitempty"`
 }
 
 type itemView struct {
@@ -65,7 +96,7 @@ type orderView struct {
 	RefundedAmount          amount               `json:"refundedAmount"`
 	CancelledAmount         amount               `json:"cancelledAmount"`
 	AvailableToRefundAmount amount               `json:"availableToRefundAmount"`
-	Charges                 []chargeView         `json:"charges"`
+	Payment                 paymentView          `json:"payment"`
 	Items                   []itemView           `json:"items"`
 	Metadata                map[string]any       `json:"metadata,omitempty"`
 	LiveMode                bool                 `json:"liveMode"`
@@ -95,7 +126,6 @@ type refundChargeView struct {
 type refundView struct {
 	ID               string             `json:"id"`
 	CreatedTime      time.Time          `json:"createdTime"`
-	UpdatedTime      time.Time          `json:"updatedTime"`
 	OrderID          string             `json:"orderId"`
 	Currency         string             `json:"currency"`
 	Type             string             `json:"type,omitempty"`
@@ -238,8 +268,10 @@ func (s *Server) orderView(o *order, now time.Time) orderView {
 		RefundedAmount:          amount(refunded),
 		CancelledAmount:         amount(o.cancelled()),
 		AvailableToRefundAmount: amount(avail),
-		Charges:                 []chargeView{},
-		Items:                   []itemView{},
+		Payment: paymentView{Sources: []sourceView{}, Charges: []chargeView{},
+			Session: &sessionView{ID: o.sessionID(), AmountContributed: amount(o.total),
+				AmountRemainingToBeContributed: amount(decimal.Zero), State: "complete"}},
+		Items: []itemView{},
 	}
 	if len(o.metadata) > 0 {
 		v.Metadata = o.metadata
@@ -260,8 +292,10 @@ func (s *Server) orderView(o *order, now time.Time) orderView {
 		}
 	}
 	for _, c := range o.charges {
+		v.Payment.Sources = append(v.Payment.Sources, sourceView{ID: c.sourceID, CreatedTime: o.created,
+			Type: "creditCard", Currency: o.currency, Amount: amount(c.amount), State: "consumed"})
 		cv := chargeView{ID: c.id, CreatedTime: c.created, Currency: o.currency, Amount: amount(c.amount),
-			State: c.state, Captured: c.captured().IsPositive(), SourceID: c.sourceID,
+			State: c.state, OrderID: o.id, Captured: c.captured().IsPositive(), SourceID: c.sourceID,
 			Type: "customer_initiated", Captures: []captureView{}, Refunds: perCharge[c]}
 		for _, cp := range c.captures {
 			cv.Captures = append(cv.Captures, captureView{ID: cp.id, Amount: amount(cp.amount), State: cp.state, CreatedTime: cp.created})
@@ -282,7 +316,7 @@ func (s *Server) orderView(o *order, now time.Time) orderView {
 		if cv.Refunds == nil {
 			cv.Refunds = []chargeRefundView{}
 		}
-		v.Charges = append(v.Charges, cv)
+		v.Payment.Charges = append(v.Payment.Charges, cv)
 	}
 	if o.baseState == "cancelled" {
 		v.StateTransitions["cancelled"] = o.created.Add(time.Hour)
@@ -301,15 +335,12 @@ func (s *Server) orderView(o *order, now time.Time) orderView {
 }
 
 func (s *Server) refundView(rf *refund, now time.Time) refundView {
-	st, at := s.state(rf, now)
+	st, _ := s.state(rf, now)
 	v := refundView{
-		ID: rf.id, CreatedTime: rf.created, UpdatedTime: rf.updated, OrderID: rf.order.id,
+		ID: rf.id, CreatedTime: rf.created, OrderID: rf.order.id,
 		Currency: rf.currency, Type: rf.typ, Amount: amount(rf.amount),
 		RefundedAmount: amount(decimal.Zero), Items: []refundItemView{}, Reason: rf.reason,
 		State: st, Charges: []refundChargeView{}, Metadata: rf.metadata,
-	}
-	if at.After(v.UpdatedTime) {
-		v.UpdatedTime = at
 	}
 	if st == "succeeded" {
 		v.RefundedAmount = amount(rf.amount)

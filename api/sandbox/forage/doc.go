@@ -25,6 +25,12 @@
 //   - /api/ paths need Merchant-Account equal to Options.MerchantAccount.
 //     Missing or different: 400 missing_merchant_account, resource
 //     Merchant_Account_Header. /reporting/ accepts it but does not need it.
+//   - API-Version (YYYY-MM-DD) is honoured for refund receipts: from
+//     2024-01-08 the OrderRefund endpoints return receipt data; before it,
+//     receipt is null and a new OrderRefund answers requires_confirmation
+//     (the docs' OrderRefund example). Without the header (or with
+//     "default") the version is Options.DashboardAPIVersion, default the
+//     original unversioned release, as a merchant's dashboard would be.
 //   - Paths must end in "/". Anything else, or an unknown path, is 404
 //     not_found. Unknown order/payment/refund refs are 404
 //     resource_not_found with source resource Orders / Payments / Refunds.
@@ -113,7 +119,11 @@
 //     status=succeeded only succeeded orders are listed, by success_date.
 //     Rows are newest first. Cursors are opaque keyset positions, so pages
 //     stay stable while new orders appear. next/previous are absolute URLs
-//     built from the request's Host.
+//     built from the request's Host. Rows carry only the documented columns
+//     (ref, status, snap_eligible_total, ebt_cash_eligible_total,
+//     remaining_total, sales_tax_applied, snap_paid, ebt_cash_paid,
+//     credit_debit_paid): no created, success_date, external_order_id or
+//     customer_id, which the real report does not send either.
 //
 // Seeded data
 //   - Options.Orders orders over the last 90 days, deterministic from

@@ -366,12 +366,14 @@ func (s *Server) refundJSON(rf *refund, now time.Time) refundJSON {
 	}
 }
 
-// reportRow is one Order Report row; amounts are JSON numbers.
+// reportRow is one Order Report row; amounts are JSON numbers. These are the
+// documented columns and no more: the report carries no created time,
+// success date, external order id or customer id (the "Reports" and "Order
+// report" pages), so a client must learn an order's day by asking one day
+// at a time.
 type reportRow struct {
 	Ref                  string       `json:"ref"`
 	Status               string       `json:"status"`
-	Created              string       `json:"created"`
-	SuccessDate          *string      `json:"success_date"`
 	SnapEligibleTotal    json.Number  `json:"snap_eligible_total"`
 	EBTCashEligibleTotal json.Number  `json:"ebt_cash_eligible_total"`
 	RemainingTotal       json.Number  `json:"remaining_total"`
@@ -379,17 +381,14 @@ type reportRow struct {
 	SnapPaid             *json.Number `json:"snap_paid"`
 	EBTCashPaid          *json.Number `json:"ebt_cash_paid"`
 	CreditDebitPaid      *json.Number `json:"credit_debit_paid"`
-	ExternalOrderID      *string      `json:"external_order_id"`
-	CustomerID           *string      `json:"customer_id"`
 }
 
 func num(d decimal.Decimal) json.Number { return json.Number(d.StringFixed(2)) }
 
 func (s *Server) reportRow(o *order) reportRow {
-	row := reportRow{Ref: o.ref, Status: o.status, Created: ts(o.created), SuccessDate: tsPtr(o.successDate),
+	row := reportRow{Ref: o.ref, Status: o.status,
 		SnapEligibleTotal: num(o.snapTotal), EBTCashEligibleTotal: num(o.cashTotal),
-		RemainingTotal: num(o.remaining), SalesTaxApplied: num(o.salesTax),
-		ExternalOrderID: o.externalOrderID, CustomerID: o.customerID}
+		RemainingTotal: num(o.remaining), SalesTaxApplied: num(o.salesTax)}
 	if o.status == "succeeded" || o.status == "failed" {
 		snap, cash, other := zero, zero, zero
 		for _, pref := range o.payments {

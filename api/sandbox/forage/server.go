@@ -9,6 +9,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -29,7 +30,15 @@ type Options struct {
 	ClientID        string           // default "demo-client"
 	ClientSecret    string           // default "demo-secret"
 	MerchantAccount string           // default "9000055"
+	// DashboardAPIVersion is the version a request without an API-Version
+	// header gets, as a merchant's dashboard setting would give it. Default
+	// "": Forage's original unversioned release, older than every dated one.
+	DashboardAPIVersion string
 }
+
+// receiptVersion is the first API version whose refund endpoints return
+// receipt data (Forage's version history: 2024-01-08).
+const receiptVersion = "2024-01-08"
 
 // Server is a fake Forage API. It implements http.Handler and is safe for
 // concurrent use.
@@ -280,11 +289,58 @@ func (s *Server) serve(r *http.Request) result {
 		return errResult(http.StatusBadRequest, path, "missing_idempotency_key",
 			"No Idempotency-Key header was provided.", "Idempotency_Key", "")
 	}
-	run := func() result { return s.dispatch(r.Method, path, rt, body) }
+	version := strings.TrimSpace(r.Header.Get("API-Version"))
+	if !apiVersionRE.MatchString(version) { // absent, "default" or not a date
+		version = s.opts.DashboardAPIVersion
+	}
+	run := func() result { return versioned(version, r.Method, rt, s.dispatch(r.Method, path, rt, body)) }
 	if key != "" && r.Method != http.MethodGet {
 		return s.idempotent(r.Method+" "+path, key, body, path, run)
 	}
 	return run()
+}
+
+var apiVersionRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+
+// versioned gives refund answers the shape of API versions before
+// 2024-01-08: no receipt data on OrderRefunds, and a new OrderRefund answers
+// as the docs' example does, requires_confirmation with receipt null.
+// Versions compare as YYYY-MM-DD strings.
+func versioned(version, method string, rt route, res result) result {
+	if version >= receiptVersion || res.status >= 300 || (rt.kind != "refunds" && rt.kind != "refund") {
+		return res
+	}
+	created := rt.kind == "refunds" && method == http.MethodPost
+	strip := func(raw json.RawMessage) json.RawMessage {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(raw, &m) != nil {
+			return raw
+		}
+		m["receipt"] = json.RawMessage("null")
+		if created {
+			m["status"] = json.RawMessage(`"requires_confirmation"`)
+		}
+		out, err := json.Marshal(m)
+		if err != nil {
+			return raw
+		}
+		return out
+	}
+	if len(res.body) > 0 && res.body[0] == '[' {
+		var list []json.RawMessage
+		if json.Unmarshal(res.body, &list) != nil {
+			return res
+		}
+		for i := range list {
+			list[i] = strip(list[i])
+		}
+		if b, err := json.Marshal(list); err == nil {
+			res.body = b
+		}
+		return res
+	}
+	res.body = strip(res.body)
+	return res
 }
 
 func (s *Server) dispatch(method, path string, rt route, body []byte) result {

@@ -51,7 +51,16 @@
 //     the order's card ends in LastDigitsRefundDeclined (0002: failed,
 //     DECLINED/05), LastDigitsRefundTimeout (0003: timeout, TIMEOUT/null) or
 //     LastDigitsRefundSystemError (0004: system_error, SYSTEM_ERROR/96).
-//     updated_at moves to the settle time. No reversal transactions are made.
+//     updated_at moves to the settle time. On a card ending in
+//     LastDigitsRefundReversed (0005) the refund times out, and one more
+//     RefundLatency later the gateway appends an approved "reversal"
+//     transaction (reversed_transaction_id = the refund, reverse_reason
+//     request_timeout, same amount): the refund never moved money.
+//   - Seeded transaction types besides purchase, authorize, capture, refund
+//     and void: every other seeded timed-out refund has its reversal (card
+//     0005); the first stored-credential order starts with a zero-amount
+//     approved "verify"; the first uncaptured authorization has a zero-amount
+//     approved "extension". Other orders are drawn exactly as before.
 //   - transaction_id is the idempotency key (UUID of any version, stored
 //     lower-case; the seed's own example uses a v4). Ids are global: reusing
 //     one on another order, for another kind of transaction (including the ids

@@ -165,6 +165,10 @@ func (s *Server) handleMove(w http.ResponseWriter, r *http.Request, id, kind str
 		CreatedAt: now, RetrievalReference: s.digits(12), STAN: s.digits(6)}
 	if kind == typeRefund {
 		x.Status, x.settleAt, x.outcome = statusInitiated, now.Add(s.opts.RefundLatency), o.refundOutcome
+		if o.reverseTimeouts && o.refundOutcome == statusTimeout {
+			x.reverseAt = x.settleAt.Add(max(s.opts.RefundLatency, 0))
+			x.reversalID = newUUIDv7(x.reverseAt, s.rng.Uint64)
+		}
 	} else {
 		applyOutcome(x, statusApproved)
 	}

@@ -19,6 +19,9 @@ const (
 	typeCapture   = "capture"
 	typeVoid      = "void"
 	typeRefund    = "refund"
+	typeReversal  = "reversal"
+	typeVerify    = "verify"
+	typeExtension = "extension"
 )
 
 const timeLayout = "2006-01-02T15:04:05Z"
@@ -82,6 +85,9 @@ type order struct {
 
 	// refundOutcome is what a new refund on this order settles to.
 	refundOutcome string
+	// reverseTimeouts: a refund that times out is reversed by the gateway
+	// one RefundLatency later (card LastDigitsRefundReversed).
+	reverseTimeouts bool
 }
 
 type txn struct {
@@ -103,6 +109,9 @@ type txn struct {
 	// For refunds still "initiated": when and how they settle.
 	settleAt time.Time
 	outcome  string
+	// For refunds the gateway will reverse: the reversal's id and time.
+	reversalID string
+	reverseAt  time.Time
 }
 
 // wireOrder is the JSON shape of an order (field order as in the MPG docs).
@@ -170,17 +179,38 @@ func (o *order) totals() totals {
 // It reports whether anything changed.
 func (o *order) settle(now time.Time) bool {
 	changed := false
-	for _, x := range o.Txns {
-		if x.Type != typeRefund || x.Status != statusInitiated || now.Before(x.settleAt) {
+	for _, x := range o.Txns[:len(o.Txns):len(o.Txns)] {
+		if x.Type != typeRefund {
 			continue
 		}
-		applyOutcome(x, x.outcome)
-		if x.settleAt.After(o.UpdatedAt) {
-			o.UpdatedAt = x.settleAt
+		if x.Status == statusInitiated && !now.Before(x.settleAt) {
+			applyOutcome(x, x.outcome)
+			if x.settleAt.After(o.UpdatedAt) {
+				o.UpdatedAt = x.settleAt
+			}
+			changed = true
 		}
-		changed = true
+		if x.Status == statusTimeout && x.reversalID != "" && !now.Before(x.reverseAt) {
+			o.Txns = append(o.Txns, reversalOf(x, x.reversalID, x.reverseAt))
+			x.reversalID = ""
+			if x.reverseAt.After(o.UpdatedAt) {
+				o.UpdatedAt = x.reverseAt
+			}
+			changed = true
+		}
 	}
 	return changed
+}
+
+// reversalOf is the gateway's reversal of a transaction whose outcome it
+// could not learn (here: a refund that timed out): approved, same amount,
+// reverse_reason request_timeout, naming what it undoes.
+func reversalOf(x *txn, id string, at time.Time) *txn {
+	r := &txn{ID: id, Type: typeReversal, SourceType: x.SourceType, Amount: x.Amount, CreatedAt: at,
+		ReverseReason: ptr("request_timeout"), ReversedTransactionID: ptr(x.ID),
+		RetrievalReference: x.RetrievalReference, STAN: x.STAN}
+	applyOutcome(r, statusApproved)
+	return r
 }
 
 // hasInitiated reports whether a refund is still in flight.

@@ -19,13 +19,16 @@ const (
 	LastDigitsRefundDeclined    = "0002"
 	LastDigitsRefundTimeout     = "0003"
 	LastDigitsRefundSystemError = "0004"
+	// LastDigitsRefundReversed: the refund times out, and one RefundLatency
+	// later the gateway reverses it (reverse_reason request_timeout).
+	LastDigitsRefundReversed = "0005"
 )
 
 func refundOutcomeFor(lastDigits string) string {
 	switch lastDigits {
 	case LastDigitsRefundDeclined:
 		return statusFailed
-	case LastDigitsRefundTimeout:
+	case LastDigitsRefundTimeout, LastDigitsRefundReversed:
 		return statusTimeout
 	case LastDigitsRefundSystemError:
 		return statusSystemError
@@ -189,7 +192,54 @@ func seedOrders(seed int64, n int, now time.Time, latency time.Duration) []*orde
 		o.UpdatedAt = now
 		inflight++
 	}
+	g.otherTypes(orders)
 	return orders
+}
+
+// otherTypes adds, after everything else is drawn (so no other order's data
+// changes), the documented transaction types the plain seed never makes:
+// every other timed-out refund was reversed by the gateway (its card becomes
+// LastDigitsRefundReversed); the first stored-credential order starts with a
+// zero-amount verify; the first authorization left uncaptured got a
+// zero-amount extension.
+func (g *seeder) otherTypes(orders []*order) {
+	latest := g.now.Add(-time.Minute)
+	timeouts, verified, extended := 0, false, false
+	for _, o := range orders {
+		last := o.Txns[len(o.Txns)-1]
+		if o.refundOutcome == statusTimeout && last.Type == typeRefund && last.Status == statusTimeout {
+			if timeouts%2 == 0 {
+				o.reverseTimeouts = true
+				o.Source.LastDigits = LastDigitsRefundReversed
+				at := minTime(last.CreatedAt.Add(2*time.Minute), latest)
+				o.Txns = append(o.Txns, reversalOf(last, g.id(at), at))
+				if at.After(o.UpdatedAt) {
+					o.UpdatedAt = at
+				}
+			}
+			timeouts++
+		}
+		if !verified && o.Agreement != nil {
+			first := o.Txns[0]
+			at := first.CreatedAt.Add(-time.Second)
+			v := &txn{ID: g.id(at), Type: typeVerify, SourceType: first.SourceType, Amount: 0, CreatedAt: at,
+				RetrievalReference: g.digits(12), STAN: g.digits(6), AuthCode: ptr(g.digits(6))}
+			applyOutcome(v, statusApproved)
+			o.Txns = append([]*txn{v}, o.Txns...)
+			verified = true
+		}
+		if !extended && len(o.Txns) == 1 && o.Txns[0].Type == typeAuthorize && o.Txns[0].Status == statusApproved {
+			at := minTime(o.Txns[0].CreatedAt.Add(24*time.Hour), latest)
+			e := &txn{ID: g.id(at), Type: typeExtension, SourceType: o.Txns[0].SourceType, Amount: 0, CreatedAt: at,
+				RetrievalReference: g.digits(12), STAN: g.digits(6), AuthCode: ptr(g.digits(6))}
+			applyOutcome(e, statusApproved)
+			o.Txns = append(o.Txns, e)
+			if at.After(o.UpdatedAt) {
+				o.UpdatedAt = at
+			}
+			extended = true
+		}
+	}
 }
 
 func (g *seeder) order(at time.Time, m *merchant, sm seedMerchant, earlier []*order) *order {

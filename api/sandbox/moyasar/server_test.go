@@ -140,6 +140,9 @@ type tTxn struct {
 	Amount             int64   `json:"amount"`
 	RefundedAmount     int64   `json:"refunded_amount"`
 	CreatedAt          string  `json:"created_at"`
+	// reversal transactions name what they undo and why.
+	ReversedTransactionID *string `json:"reversed_transaction_id"`
+	ReverseReason         *string `json:"reverse_reason"`
 }
 
 type tMeta struct {
@@ -636,5 +639,70 @@ func TestVoid(t *testing.T) {
 	p := h.find(plainPurchase)
 	if c := h.do("POST", "/v1/orders/"+p.ID+"/void", map[string]any{"amount": 1}, &e); c != 400 {
 		t.Fatalf("void of a captured order: %d %+v", c, e)
+	}
+}
+
+// TestRefundTimesOutThenIsReversed: on a card ending in
+// LastDigitsRefundReversed a refund times out, and one more RefundLatency
+// later the gateway adds an approved reversal transaction (request_timeout)
+// naming it; the refund never counted as refunded.
+func TestRefundTimesOutThenIsReversed(t *testing.T) {
+	h := newHarness(t, Options{Orders: 200})
+	orders := h.all("last_digits=" + LastDigitsRefundReversed)
+	if len(orders) == 0 {
+		t.Fatalf("no order with card %s", LastDigitsRefundReversed)
+	}
+	// Seeded: a timed-out refund and its reversal are already there.
+	seeded := false
+	for _, o := range orders {
+		for _, x := range o.Transactions {
+			seeded = seeded || x.Type == "reversal" && x.Status == "approved" && x.ReversedTransactionID != nil
+		}
+	}
+	if !seeded {
+		t.Fatal("no seeded reversal")
+	}
+	o := orders[0]
+	var got tOrder
+	if c := h.do("POST", "/v1/orders/"+o.ID+"/refund", map[string]any{"amount": 1}, &got); c != 200 {
+		t.Fatalf("refund: %d", c)
+	}
+	h.clock.Advance(4 * time.Second)
+	rs := refunds(h.order(o.ID))
+	rf := rs[len(rs)-1]
+	if rf.Status != "timeout" {
+		t.Fatalf("refund %+v, want timeout first", rf)
+	}
+	h.clock.Advance(4 * time.Second)
+	got = h.order(o.ID)
+	var rev *tTxn
+	for i, x := range got.Transactions {
+		if x.Type == "reversal" && x.ReversedTransactionID != nil && *x.ReversedTransactionID == rf.ID {
+			rev = &got.Transactions[i]
+		}
+	}
+	if rev == nil || rev.Status != "approved" || rev.ReverseReason == nil || *rev.ReverseReason != "request_timeout" || rev.Amount != 1 {
+		t.Fatalf("reversal %+v", rev)
+	}
+	if got.RefundedAmount != o.RefundedAmount {
+		t.Fatalf("refunded_amount moved %d -> %d", o.RefundedAmount, got.RefundedAmount)
+	}
+}
+
+// TestVerifyAndExtensionSeeded: the seed holds the other documented
+// transaction types, verify (zero amount, before a stored-credential order)
+// and extension (zero amount, after an authorization).
+func TestVerifyAndExtensionSeeded(t *testing.T) {
+	h := newHarness(t, Options{Orders: 200})
+	seen := map[string]bool{}
+	for _, o := range h.all("") {
+		for _, x := range o.Transactions {
+			if (x.Type == "verify" || x.Type == "extension") && x.Amount == 0 && x.Status == "approved" {
+				seen[x.Type] = true
+			}
+		}
+	}
+	if !seen["verify"] || !seen["extension"] {
+		t.Fatalf("seeded types %v", seen)
 	}
 }
