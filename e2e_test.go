@@ -10,7 +10,8 @@ import (
 )
 
 // TestEndToEndInTmux runs the real binary in a real terminal (tmux), on the
-// embedded sandbox, and does what an agent does at 80x24: find a succeeded
+// embedded sandbox, and does what an agent does at 80x23 (the tmux pane of an
+// 80x24 terminal): find a succeeded
 // order, open it, refund it entirely after typing its ref, and watch every
 // refund turn succeeded. It reads the screen with capture-pane, as a person
 // would read it.
@@ -41,7 +42,7 @@ func TestEndToEndInTmux(t *testing.T) {
 	auditLog := filepath.Join(dir, "audit.jsonl")
 	env := "env -u FORAGE_BASE_URL -u MOYASAR_BASE_URL -u DIGITALRIVER_BASE_URL TERM=xterm-256color XDG_STATE_HOME=" + dir +
 		" XDG_CONFIG_HOME=" + dir + " PAYDESK_AUDIT_LOG=" + auditLog + " "
-	run("-f", "/dev/null", "new-session", "-d", "-x", "80", "-y", "24", env+bin+" --refresh 500ms")
+	run("-f", "/dev/null", "new-session", "-d", "-x", "80", "-y", "23", env+bin+" --refresh 500ms")
 	t.Cleanup(func() { _ = exec.Command(tmux, "-S", sock, "kill-server").Run() })
 
 	screen := func() string { return run("capture-pane", "-p") }
@@ -107,10 +108,13 @@ func TestEndToEndInTmux(t *testing.T) {
 	}
 	waitFor("the live poll to stop once settled", contains("settled"))
 
-	// Resize below the minimum and back: a clear message, then the screen again.
-	run("resize-window", "-x", "60", "-y", "20")
-	waitFor("the too-small message", contains("at least 80x24"))
-	run("resize-window", "-x", "80", "-y", "24")
+	// Smaller: the screen degrades down to 60x16; below, a clear message,
+	// then the screen again.
+	run("resize-window", "-x", "60", "-y", "16")
+	waitFor("the order at 60x16", contains("Order "+ref))
+	run("resize-window", "-x", "50", "-y", "14")
+	waitFor("the too-small message", contains("at least 60x16"))
+	run("resize-window", "-x", "80", "-y", "23")
 	waitFor("the order again", contains(ref))
 	keys("q")
 

@@ -14,7 +14,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
+	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"os/user"
@@ -26,6 +29,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	charmlog "github.com/charmbracelet/log"
 	"github.com/google/uuid"
 	"github.com/muesli/termenv"
 
@@ -37,6 +41,7 @@ import (
 	"paydesk/api/moyasar"
 	"paydesk/api/sandbox"
 	"paydesk/ui"
+	"paydesk/ui/sshserve"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -50,30 +55,73 @@ func main() {
 		err = runSandbox(args[1:])
 	case len(args) > 0 && args[0] == "version":
 		printVersion(os.Stdout)
+	case len(args) > 0 && args[0] == "serve":
+		err = runServe(args[1:])
+	case len(args) > 0 && args[0] == "hostkey":
+		err = runHostkey(args[1:])
 	case len(args) > 0 && args[0] == "audit":
 		err = runAudit(args[1:])
 	case len(args) > 0 && args[0] == "help":
-		usage(os.Stdout)
+		err = errHelp
 	default:
 		err = runConsole(args)
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "paydesk:", err)
-		os.Exit(1)
+	os.Exit(exitCode(err, os.Stdout, os.Stderr))
+}
+
+// errHelp is --help or -h: the usage goes to stdout and paydesk exits 0.
+var errHelp = errors.New("help requested")
+
+// usageError is a command line paydesk cannot read: it says what, prints
+// the usage and exits 2 (an unknown subcommand must never start the console).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// exitCode reports err the way the shell expects: 0 for success and help,
+// 2 for a bad command line, 1 for everything else.
+func exitCode(err error, stdout, stderr io.Writer) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errHelp):
+		usage(stdout)
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, "paydesk:", ue.msg)
+		fmt.Fprintln(stderr)
+		usage(stderr)
+		return 2
 	}
+	fmt.Fprintln(stderr, "paydesk:", err)
+	return 1
 }
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `paydesk: a terminal console for payment support agents
 
+Usage:
   paydesk [--read-only] [--no-color] [--refresh 2s]   the console
-  paydesk sandbox [flags]                             serve the fake providers
+  paydesk sandbox [--seed N] [--orders N] [flags]     serve the fake providers
   paydesk audit verify [--audit-log PATH] [--head HASH:N]   check the audit log
   paydesk audit head [--audit-log PATH]               print HASH:N to keep elsewhere
-  paydesk version
+  paydesk serve [--listen 127.0.0.1:2222] --host-key PATH --users PATH [--read-only] [--refresh D]
+                                                      serve the console over SSH
+  paydesk hostkey PATH                                create an ed25519 host key for serve
+  paydesk version                                     version and build info
+  paydesk help                                        this text
 
-With no FORAGE_BASE_URL, MOYASAR_BASE_URL or DIGITALRIVER_BASE_URL set, the
-console starts the sandbox in-process and is marked SANDBOX.
+Console flags:
+  --read-only    browse only: every action that changes anything is refused
+                 (also PAYDESK_READ_ONLY=1)
+  --no-color     no colours (also NO_COLOR)
+  --refresh D    live refresh interval for refunds still settling (default 2s)
+
+With no FORAGE_BASE_URL, MOYASAR_BASE_URL or DIGITALRIVER_BASE_URL set (in the
+environment or the PAYDESK_CREDENTIALS file), the console starts the sandbox
+in-process and is marked SANDBOX. "paydesk sandbox" prints the export lines
+that point a console at it.
 `)
 }
 
@@ -100,7 +148,13 @@ func runSandbox(args []string) error {
 	latency := fs.Duration("refund-latency", 3*time.Second, "how long a refund stays processing")
 	chaos := fs.String("chaos", "", "fault injection: 'fail5xx=P,reset=P,lost_response=P,throttle=P,latency=D'")
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // the flag set has printed its flags
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("paydesk sandbox takes no argument %q", fs.Arg(0))}
 	}
 	sb, err := sandbox.Start(sandbox.Config{
 		ForageAddr: *forageAddr, MoyasarAddr: *moyasarAddr, DigitalRiverAddr: *drAddr,
@@ -111,6 +165,8 @@ func runSandbox(args []string) error {
 	}
 	fmt.Printf("paydesk sandbox: serving fake providers (seed %d, %d orders each, refund latency %s)\n\n", *seed, *orders, *latency)
 	fmt.Print(sb.Summary())
+	fmt.Println("\nTo point a console at it (in another shell), paste:")
+	fmt.Print(sandboxExports(sb.ForageURL, sb.MoyasarURL, sb.DigitalRiverURL))
 	if *chaos != "" {
 		fmt.Printf("\nchaos: %s (send X-Sandbox-No-Chaos: 1 to read undisturbed)\n", *chaos)
 	}
@@ -192,18 +248,34 @@ type consoleFlags struct {
 	refresh  time.Duration
 }
 
-func runConsole(args []string) error {
+// parseConsoleFlags reads the console's command line. Anything left over
+// is an unknown subcommand (or a stray word): refused, never ignored.
+func parseConsoleFlags(args []string, getenv func(string) string) (consoleFlags, error) {
 	fs := flag.NewFlagSet("paydesk", flag.ContinueOnError)
-	fs.Usage = func() { usage(fs.Output()); fs.PrintDefaults() }
+	fs.SetOutput(io.Discard) // exitCode prints the usage, to the right stream
 	var f consoleFlags
-	fs.BoolVar(&f.readOnly, "read-only", os.Getenv("PAYDESK_READ_ONLY") == "1", "browse only: every action that changes anything is refused (env PAYDESK_READ_ONLY=1)")
-	fs.BoolVar(&f.noColor, "no-color", os.Getenv("NO_COLOR") != "", "no colours (also NO_COLOR)")
+	fs.BoolVar(&f.readOnly, "read-only", getenv("PAYDESK_READ_ONLY") == "1", "browse only: every action that changes anything is refused (env PAYDESK_READ_ONLY=1)")
+	fs.BoolVar(&f.noColor, "no-color", getenv("NO_COLOR") != "", "no colours (also NO_COLOR)")
 	fs.DurationVar(&f.refresh, "refresh", 2*time.Second, "live refresh interval for refunds still settling")
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return f, errHelp
+		}
+		return f, usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return f, usageError{fmt.Sprintf("unknown command %q", fs.Arg(0))}
 	}
 	if f.refresh < 250*time.Millisecond {
-		return fmt.Errorf("--refresh %s is too fast: at least 250ms (the providers rate-limit)", f.refresh)
+		return f, usageError{fmt.Sprintf("--refresh %s is too fast: at least 250ms (the providers rate-limit)", f.refresh)}
+	}
+	return f, nil
+}
+
+func runConsole(args []string) error {
+	f, err := parseConsoleFlags(args, os.Getenv)
+	if err != nil {
+		return err
 	}
 	// The sandbox's HTTP servers and net/http log to the standard logger; on
 	// the console's screen that would tear the layout.
@@ -216,58 +288,197 @@ func runConsole(args []string) error {
 	if sb != nil {
 		defer sb.Close()
 	}
-	who := actor()
 	safety, err := openSafety(sb != nil)
 	if err != nil {
 		return err
 	}
 	defer safety.Close()
-	// Recovery may replay an earlier request within its key window: a
-	// read-only console recovers through the guard, so it can only read.
-	recoverVia := providers
-	if f.readOnly {
-		recoverVia = make([]api.Provider, len(providers))
-		for i, p := range providers {
-			recoverVia[i] = api.ReadOnly(p)
-		}
-	}
-	for i, p := range providers {
-		// The journal writes every money action down before it is sent;
-		// the read-only guard sits outside it so a refused action never
-		// even reaches the journal.
-		providers[i] = journal.Wrap(p, safety.journal, who)
-		if f.readOnly {
-			providers[i] = api.ReadOnly(providers[i])
-		}
-	}
+	recoverVia := recoveryProviders(providers, f.readOnly)
 
 	r := lipgloss.NewRenderer(os.Stdout)
-	dark := darkBackground()
-	r.SetHasDarkBackground(dark)
-	lipgloss.SetHasDarkBackground(dark) // huh and bubbles draw with the default renderer
+	r.SetHasDarkBackground(darkBackground())
 	if f.noColor {
 		r.SetColorProfile(termenv.Ascii)
-		lipgloss.SetColorProfile(termenv.Ascii) // huh and bubbles draw with the default renderer
 	}
-	c := &ui.Context{
-		Styles: ui.NewStyles(r), Keys: ui.DefaultKeys(f.readOnly),
-		Providers: providers, Sandbox: sb != nil, ReadOnly: f.readOnly,
-		Actor: who, Refresh: f.refresh, Timeout: 10 * time.Second, Now: time.Now,
-		Copy: ui.OSC52Copier(os.Stdout), NewKey: func() string { return uuid.NewString() },
-	}
-	app := ui.NewApp(c, ui.NewOrdersScreen)
-	p := tea.NewProgram(app, tea.WithAltScreen())
+	s := ui.NewSession(ui.Deps{
+		Providers: providers, Journal: safety.journal, Sandbox: sb != nil, ReadOnly: f.readOnly,
+		Refresh: f.refresh, Timeout: 10 * time.Second, Now: time.Now,
+		NewKey: func() string { return uuid.NewString() },
+	}, r, ui.Identity{Name: actor()}, os.Stdout)
+	p := tea.NewProgram(s.App, tea.WithAltScreen())
 	// Earlier sessions' unresolved money actions are checked while the
 	// console is up; their orders refuse money actions until checked.
-	stopRecovery := safety.startRecovery(recoverVia, func(m ui.RecoveryMsg) { app.Update(m) }, func(m ui.RecoveryMsg) { p.Send(m) })
+	stopRecovery := safety.startRecovery(recoverVia, func(m ui.RecoveryMsg) { s.App.Update(m) }, func(m ui.RecoveryMsg) { p.Send(m) })
 	defer stopRecovery()
 	_, err = p.Run()
 	return err
 }
 
+// recoveryProviders are what recovery resolves earlier money actions
+// through: recovery may replay an earlier request within its key window, so
+// a read-only console recovers through the guard and can only read.
+func recoveryProviders(providers []api.Provider, readOnly bool) []api.Provider {
+	if !readOnly {
+		return providers
+	}
+	out := make([]api.Provider, len(providers))
+	for i, p := range providers {
+		out[i] = api.ReadOnly(p)
+	}
+	return out
+}
+
+// runHostkey creates the SSH host key serve needs; it never overwrites one.
+func runHostkey(args []string) error {
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		return errors.New("usage: paydesk hostkey PATH")
+	}
+	fp, err := sshserve.WriteHostKey(args[0])
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: new ed25519 host key, mode 0600\n%s\n", args[0], fp)
+	return nil
+}
+
+// runServe serves the console over SSH to every key in the users file.
+func runServe(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:2222", "address to listen on")
+	hostKey := fs.String("host-key", "", "host key file (create it with paydesk hostkey PATH)")
+	users := fs.String("users", "", "users file: NAME ROLE KEYTYPE BASE64 [comment] per line")
+	readOnly := fs.Bool("read-only", os.Getenv("PAYDESK_READ_ONLY") == "1", "every session browses only (env PAYDESK_READ_ONLY=1)")
+	refresh := fs.Duration("refresh", 2*time.Second, "live refresh interval for refunds still settling")
+	idle := fs.Duration("idle-timeout", 15*time.Minute, "close a session after this long with no key pressed")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *hostKey == "" || *users == "" {
+		return errors.New("usage: paydesk serve [--listen 127.0.0.1:2222] --host-key PATH --users PATH [--read-only] [--refresh D]")
+	}
+	if *refresh < 250*time.Millisecond {
+		return fmt.Errorf("--refresh %s is too fast: at least 250ms (the providers rate-limit)", *refresh)
+	}
+	pem, fp, err := sshserve.LoadHostKey(*hostKey)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	// wish reports a session's program errors through charmbracelet/log's
+	// default logger: make those lines JSON as well.
+	charmlog.SetFormatter(charmlog.JSONFormatter)
+	// The sandbox's HTTP servers and net/http log to the standard logger,
+	// unstructured; the server's log is the structured one above.
+	log.SetOutput(io.Discard)
+
+	providers, sb, err := configureProviders()
+	if err != nil {
+		return err
+	}
+	if sb != nil {
+		defer sb.Close()
+		logger.Info("no provider configured: serving the embedded sandbox")
+	}
+	// One read of an order serves every session watching it for one
+	// refresh interval; changes forget it at once.
+	for i, p := range providers {
+		providers[i] = api.Shared(p, *refresh, time.Now)
+	}
+	safety, err := openSafety(sb != nil)
+	if err != nil {
+		return err
+	}
+	defer safety.Close()
+	// Earlier runs' unresolved money actions are checked in the background,
+	// as the console does; the journal refuses money actions on their orders
+	// until checked. Progress goes to the server log.
+	logRecovery := func(m ui.RecoveryMsg) {
+		if m.Text != "" {
+			logger.Info("recovery", "status", m.Text, "done", m.Done)
+		}
+	}
+	stopRecovery := safety.startRecovery(recoveryProviders(providers, *readOnly), logRecovery, logRecovery)
+	defer stopRecovery()
+	srv, err := sshserve.New(sshserve.Config{
+		Addr: *listen, HostKeyPEM: pem, UsersPath: *users, Log: logger, IdleTimeout: *idle,
+		Deps: ui.Deps{
+			Providers: providers, Journal: safety.journal, Sandbox: sb != nil, ReadOnly: *readOnly,
+			Refresh: *refresh, Timeout: 10 * time.Second, Now: time.Now,
+			NewKey:       func() string { return uuid.NewString() },
+			RefundLimits: api.DefaultRefundLimits(),
+		},
+	})
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	logger.Info("host key", "fingerprint", fp)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	go func() {
+		for s := range sig {
+			if s == syscall.SIGHUP {
+				srv.Reload()
+				continue
+			}
+			logger.Info("stopping", "signal", s.String())
+			srv.Close()
+			return
+		}
+	}()
+	return srv.Serve(l)
+}
+
+// sandboxExports is one ready-to-paste export line per setting, per
+// provider, for a console in another shell.
+func sandboxExports(forageURL, moyasarURL, drURL string) string {
+	var b strings.Builder
+	for _, kv := range [][2]string{
+		{"FORAGE_BASE_URL", forageURL},
+		{"FORAGE_CLIENT_ID", sandbox.ForageClientID},
+		{"FORAGE_CLIENT_SECRET", sandbox.ForageClientSecret},
+		{"FORAGE_MERCHANT_ACCOUNT", sandbox.ForageMerchantAccount},
+		{"MOYASAR_BASE_URL", moyasarURL},
+		{"MOYASAR_API_KEY", sandbox.MoyasarAPIKey},
+		{"DIGITALRIVER_BASE_URL", drURL},
+		{"DIGITALRIVER_API_KEY", sandbox.DigitalRiverAPIKey},
+	} {
+		fmt.Fprintf(&b, "export %s=%s\n", kv[0], kv[1])
+	}
+	return b.String()
+}
+
+// namedCredentials refuses a PAYDESK_CREDENTIALS that names a file paydesk
+// cannot read. Without this a typo in the path meant no credentials, hence
+// no provider, hence the embedded sandbox: an agent would believe they were
+// looking at production. (The default path may be absent; a named one not.)
+func namedCredentials(getenv func(string) string) error {
+	p := getenv(api.EnvCredentials)
+	if p == "" {
+		return nil
+	}
+	st, err := os.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s names %s, which does not exist: fix the path or unset %s (paydesk will not fall back to the sandbox)", api.EnvCredentials, p, api.EnvCredentials)
+	case err != nil:
+		return fmt.Errorf("%s names %s, which cannot be read: %v", api.EnvCredentials, p, err)
+	case st.IsDir():
+		return fmt.Errorf("%s names %s, which is a directory, not a credentials file", api.EnvCredentials, p)
+	}
+	return nil
+}
+
 // configureProviders builds a client for every provider whose base URL is
 // set; with none set it starts the embedded sandbox and connects to all three.
 func configureProviders() ([]api.Provider, *sandbox.Sandbox, error) {
+	if err := namedCredentials(os.Getenv); err != nil {
+		return nil, nil, err
+	}
 	file, err := api.LoadCredentials(api.CredentialsPath(os.Getenv))
 	if err != nil {
 		return nil, nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"testing"
+	"time"
 
 	"paydesk/api"
 	"paydesk/api/journal"
@@ -55,6 +56,10 @@ func TestDecoratorsImplementEveryMethod(t *testing.T) {
 	decorators := map[string]func(api.Provider) api.Provider{
 		"journal.Wrap": func(p api.Provider) api.Provider { return journal.Wrap(p, j, "alice") },
 		"api.ReadOnly": api.ReadOnly,
+		"api.Guard": func(p api.Provider) api.Provider {
+			return api.Guard(p, api.RoleAgent, api.DefaultRefundLimits(), nil)
+		},
+		"api.Shared": func(p api.Provider) api.Provider { return api.Shared(p, time.Second, nil) },
 	}
 	iface := reflect.TypeFor[api.Provider]()
 	if iface.NumMethod() == 0 {

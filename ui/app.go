@@ -52,7 +52,7 @@ type App struct {
 // NewApp builds the root. home makes the first screen of a provider's stack
 // (the orders list).
 func NewApp(c *Context, home func(c *Context, provider int) Screen) *App {
-	a := &App{c: c, home: home, stacks: make([][]Screen, len(c.Providers)), help: help.New()}
+	a := &App{c: c, home: home, stacks: make([][]Screen, len(c.Providers)), help: newHelp(c.Styles.R)}
 	a.help.Styles.ShortKey = c.Styles.FooterKey
 	a.help.Styles.ShortDesc = c.Styles.Footer
 	a.help.Styles.ShortSeparator = c.Styles.Footer
@@ -105,9 +105,16 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 	case tea.WindowSizeMsg:
 		a.c.Width, a.c.Height = msg.Width, msg.Height
 		a.help.Width = msg.Width
+		small := a.c.Width < MinWidth || a.c.Height < MinHeight
 		for _, st := range a.stacks {
 			for _, s := range st {
 				s.SetSize(a.c.Width, a.c.BodyHeight())
+				// A confirmation the agent can no longer see in full
+				// loses what was typed into it: they confirm again,
+				// looking at what they confirm.
+				if f, ok := s.(fitter); ok && (small || !f.fits()) {
+					f.clearTyped()
+				}
 			}
 		}
 		return nil
@@ -140,6 +147,18 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 
 func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 	k := a.c.Keys
+	if a.tooSmall() {
+		// Only the notice is on screen: a key typed now would act on
+		// something the agent cannot see. Quit is the one key it offers.
+		if msg.String() == "ctrl+c" || key.Matches(msg, k.Quit) {
+			if a.busy() && !a.quitArmed {
+				a.quitArmed = true
+				return nil
+			}
+			return tea.Quit
+		}
+		return nil
+	}
 	typing := false
 	if t, ok := a.top().(Typing); ok {
 		typing = t.Typing()
@@ -257,6 +276,7 @@ func (a *App) pop(result any) tea.Cmd {
 	}
 	st[len(st)-1].Suspend()
 	a.stacks[a.c.Active] = st[:len(st)-1]
+	a.dropError()
 	cmd := a.top().Resume()
 	if result != nil {
 		return tea.Batch(cmd, a.updateTop(PoppedMsg{Result: result}))
@@ -297,6 +317,15 @@ func (a *App) popMsg(m PopMsg) tea.Cmd {
 	return nil
 }
 
+// dropError clears an error on the status line when the screen it belongs
+// to is left: it would read as if it were about the screen now on top.
+// Information ("Refund requested …") stays and fades by itself.
+func (a *App) dropError() {
+	if a.status.Err != nil {
+		a.status = StatusMsg{}
+	}
+}
+
 func (a *App) switchProvider() tea.Cmd {
 	if t := a.top(); t != nil {
 		t.Suspend()
@@ -317,15 +346,60 @@ func (a *App) busy() bool {
 	return false
 }
 
+// fitter is a screen that must be seen in full to be acted on (a typed
+// confirmation): fits says whether it does at its current size, and
+// clearTyped drops what was typed into it when it no longer does.
+type fitter interface {
+	fits() bool
+	clearTyped()
+}
+
+// tooSmall says the terminal cannot show the console, or not the whole of
+// the screen on top.
+func (a *App) tooSmall() bool {
+	c := a.c
+	if c.Width < MinWidth || c.Height < MinHeight {
+		return true
+	}
+	f, ok := a.top().(fitter)
+	return ok && !a.showHelp && !f.fits()
+}
+
+// notice is what shows instead of the console when it does not fit,
+// wrapped to the width there is.
+func (a *App) notice() string {
+	c := a.c
+	var text string
+	if c.Width < MinWidth || c.Height < MinHeight {
+		text = fmt.Sprintf("paydesk needs a terminal of at least %dx%d. This one is %dx%d: please enlarge it (or zoom out).",
+			MinWidth, MinHeight, c.Width, c.Height)
+	} else {
+		text = fmt.Sprintf("This confirmation does not fit in %dx%d: enlarge the terminal to see what you confirm.", c.Width, c.Height)
+	}
+	if a.quitArmed {
+		text += "\n\nMoney in flight; quitting leaves it unchecked. q again quits."
+	} else {
+		text += "\n\nKeys wait until it fits; q quits."
+	}
+	out := lipgloss.NewStyle().Width(c.Width).Render(text)
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	if len(lines) > c.Height {
+		lines = lines[:c.Height]
+	}
+	return strings.Join(lines, "\n")
+}
+
 // View draws the chrome and the top screen's body.
 func (a *App) View() string {
 	c := a.c
-	if c.Width < MinWidth || c.Height < MinHeight {
-		if c.Width == 0 {
-			return "" // no size yet: draw nothing rather than a guess
-		}
-		return fmt.Sprintf("paydesk needs a terminal of at least %dx%d.\nThis one is %dx%d: please enlarge it (or zoom out).\n\nq quits.",
-			MinWidth, MinHeight, c.Width, c.Height)
+	if c.Width == 0 {
+		return "" // no size yet: draw nothing rather than a guess
+	}
+	if a.tooSmall() {
+		return a.notice()
 	}
 	var body string
 	switch t := a.top(); {
@@ -356,7 +430,14 @@ func (a *App) header() string {
 	if a.c.Sandbox {
 		badges = append(badges, s.Sandbox.Render("SANDBOX"))
 	}
-	return spread(left, strings.Join(badges, " "), a.c.Width)
+	right := strings.Join(badges, " ")
+	if lipgloss.Width(left)+1+lipgloss.Width(right) > a.c.Width && len(a.c.Providers) > 1 {
+		// Compact: the provider on screen and where it is among the
+		// others; the badges (read-only above all) must stay.
+		p := a.c.Provider()
+		left = s.Header.Render("paydesk") + " " + s.HeaderActive.Render(fmt.Sprintf("▸%s %d/%d", p.Name(), a.c.Active+1, len(a.c.Providers)))
+	}
+	return spread(left, right, a.c.Width)
 }
 
 func (a *App) breadcrumb() string {
@@ -393,12 +474,27 @@ func (a *App) statusLine() string {
 
 func (a *App) footer() string {
 	var keys []key.Binding
-	if t := a.top(); t != nil && !a.showHelp {
+	t := a.top()
+	if t != nil && !a.showHelp {
 		keys = append(keys, t.Help()...)
 	}
-	if a.showHelp {
+	typing, busy := false, false
+	if ty, ok := t.(Typing); ok {
+		typing = ty.Typing()
+	}
+	if b, ok := t.(Busy); ok {
+		busy = b.Busy()
+	}
+	switch {
+	case a.showHelp:
 		keys = []key.Binding{a.c.Keys.Back}
-	} else {
+	case busy:
+		// Nothing but quit acts while money is on the wire (and q asks).
+		keys = append(keys, a.c.Keys.Quit)
+	case typing:
+		// ? and q are typed into the field here: only ctrl+c quits.
+		keys = append(keys, key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")))
+	default:
 		keys = append(keys, a.c.Keys.Help, a.c.Keys.Quit)
 	}
 	// The help line is styled text of our own: cut it ANSI-aware, never
@@ -415,12 +511,14 @@ func (a *App) fullHelp() string {
 	groups = append(groups, k.Global())
 	groups = uniqueBindings(groups)
 	title := a.c.Styles.Title.Render("Keys")
-	note := ""
 	if a.c.ReadOnly {
-		note = "\n" + a.c.Styles.Faint.Render("Read-only: keys that change anything are switched off.")
+		// No money moves in this session: say what is off, not how it
+		// would be confirmed.
+		return title + "\n\n" + a.help.FullHelpView(groups) + "\n\n" +
+			a.c.Styles.Faint.Width(a.c.Width).Render("Read-only: keys that change anything are switched off.")
 	}
 	confirm := a.c.Styles.Faint.Width(a.c.Width).Render("Money moves only after you type the order ref shown (the last 6 characters of a long id), then enter. esc always backs out.")
-	return title + "\n\n" + a.help.FullHelpView(groups) + "\n\n" + confirm + note
+	return title + "\n\n" + a.help.FullHelpView(groups) + "\n\n" + confirm
 }
 
 // uniqueBindings drops a key that an earlier group already lists, so full

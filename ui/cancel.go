@@ -35,7 +35,12 @@ func newCancelPaymentScreen(c *Context, provider int, order *model.Order, paymen
 		if err != nil {
 			return ActionDone{}, err
 		}
-		return ActionDone{Payment: np, Message: fmt.Sprintf("Payment %s canceled.", safetext.Line(paymentID))}, nil
+		// The provider's own outcome word: Moyasar voids, Forage cancels.
+		done := "canceled"
+		if np != nil && np.Status == model.StatusVoided {
+			done = "voided"
+		}
+		return ActionDone{Payment: np, Message: fmt.Sprintf("Payment %s %s.", safetext.Line(paymentID), done)}, nil
 	}
 	return cs
 }

@@ -24,7 +24,7 @@ func OSC52Copier(out io.Writer) func(string) tea.Cmd {
 				return StatusMsg{Text: "Only refs and ids can be copied."}
 			}
 			o.Copy(text)
-			return StatusMsg{Text: "Copied " + text + " to the clipboard (OSC 52)."}
+			return StatusMsg{Text: "Sent " + text + " to the terminal's clipboard (OSC 52)."}
 		}
 	}
 }

@@ -57,13 +57,13 @@ type sentMsg struct {
 }
 
 func newConfirmScreen(c *Context, title string, lines []string, word string) *confirmScreen {
-	in := textinput.New()
+	in := newTextInput(c.Styles.R)
 	in.Prompt = "› "
 	// No placeholder: a faint ref in the box reads as already typed.
 	in.CharLimit = 64
 	in.Width = max(len(word)+2, 16)
 	in.Focus()
-	sp := spinner.New(spinner.WithSpinner(spinner.MiniDot))
+	sp := spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.R.NewStyle()))
 	return &confirmScreen{base: newBase(c), title: title, lines: lines, word: word, input: in, spin: sp}
 }
 
@@ -77,7 +77,30 @@ func (s *confirmScreen) Resume() tea.Cmd {
 	return s.input.Focus()
 }
 
+// fits: the whole confirmation (figures, word, input) is on screen. The root
+// shows a notice instead, and swallows keys, while it is not.
+func (s *confirmScreen) fits() bool {
+	// What must be seen is what is confirmed and where to type; a note or
+	// an error below it (long after a failed send) may be cut, and the
+	// status line repeats the error. Otherwise an OUTCOME UNKNOWN would
+	// replace the whole screen with the notice at 80x23.
+	note, err := s.note, s.err
+	s.note, s.err = "", nil
+	v := s.View()
+	s.note, s.err = note, err
+	return s.width >= MinWidth && strings.Count(v, "\n") < s.height
+}
+
+// clearTyped forgets a half-typed word when the screen shrinks out of view.
+func (s *confirmScreen) clearTyped() { s.input.Reset() }
+
 func (s *confirmScreen) Help() []key.Binding {
+	switch {
+	case s.sending:
+		return nil // keys wait for the provider's answer
+	case s.checking:
+		return []key.Binding{key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back (nothing is sent)"))}
+	}
 	return []key.Binding{
 		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm (after typing "+safetext.Line(s.word)+")")),
 		s.c.Keys.Back,
@@ -87,6 +110,9 @@ func (s *confirmScreen) Help() []key.Binding {
 func (s *confirmScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case recheckedMsg:
+		if !s.checking {
+			return s, nil // the agent went back during the re-read
+		}
 		s.checking = false
 		if msg.err != nil {
 			s.err = msg.err
@@ -127,6 +153,14 @@ func (s *confirmScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		}
 		return s, nil
 	case tea.KeyMsg:
+		if s.checking && msg.Type == tea.KeyEsc {
+			// Nothing has gone out yet: the re-read is dropped and the
+			// agent is told so, because "esc" while a spinner turns
+			// reads like it might have been too late.
+			s.checking = false
+			s.cancel()
+			return s, tea.Batch(s.pop(nil), Status("Nothing was sent: you went back before it was sent."))
+		}
 		if s.sending || s.checking {
 			return s, nil // keys wait until the provider has answered
 		}

@@ -59,8 +59,10 @@ func (c *Context) NewID() int {
 func (c *Context) BodyHeight() int { return max(c.Height-chromeLines, 1) }
 
 // MinWidth and MinHeight are the smallest terminal the console draws in; below
-// it says so instead of drawing a broken layout.
+// it says so instead of drawing a broken layout. The layouts are made for
+// 80x23 (an 80x24 terminal with tmux's status line) and degrade, with fewer
+// columns and a compact header, down to this.
 const (
-	MinWidth  = 80
-	MinHeight = 24
+	MinWidth  = 60
+	MinHeight = 16
 )

@@ -30,7 +30,10 @@ type editMetadataScreen struct {
 	original  model.Metadata
 	keys      actionKeys
 
-	rows   []kvRow
+	rows []kvRow
+	// locked are paydesk's own markers (intentKey): shown, never edited,
+	// sent back as they were.
+	locked model.Metadata
 	extras []extraField
 	focus  int // index into inputs(): row keys and values, then extras
 	review bool
@@ -105,7 +108,7 @@ func newEditPaymentScreen(c *Context, provider int, order *model.Order, paymentI
 			case "payment_method":
 				cur = p.PaymentMethod
 			}
-			in := newInput(f.Label, safetext.Line(cur), 200)
+			in := newInput(c.Styles.R, f.Label, safetext.Line(cur), 200)
 			s.extras = append(s.extras, extraField{EditableField: f, input: in, original: cur, shown: in.Value()})
 		}
 	}
@@ -128,6 +131,12 @@ func newEditRefundScreen(c *Context, provider int, order *model.Order, refundID 
 	return s
 }
 
+// intentKey is the metadata key paydesk writes on a refund it creates
+// where the provider has no idempotency key (Digital River): deleting it
+// in the editor would be undone by the next read, and a retry could then
+// miss the refund it marks. It is shown read-only.
+const intentKey = "paydesk_intent"
+
 // refuse decides whether the editor can take this set. Saving writes the
 // whole set back, so a set cut at decode (total > kept) cannot be edited
 // without deleting what was cut; and each key costs a row of two inputs,
@@ -146,8 +155,8 @@ func (s *editMetadataScreen) refuse(md model.Metadata, total int) bool {
 	return true
 }
 
-func newInput(placeholder, value string, limit int) textinput.Model {
-	in := textinput.New()
+func newInput(r *lipgloss.Renderer, placeholder, value string, limit int) textinput.Model {
+	in := newTextInput(r)
 	in.Prompt = ""
 	in.Placeholder = placeholder
 	in.CharLimit = limit
@@ -158,8 +167,15 @@ func newInput(placeholder, value string, limit int) textinput.Model {
 func (s *editMetadataScreen) loadRows() {
 	for _, k := range s.original.Keys() {
 		v := s.original[k]
+		if k == intentKey {
+			if s.locked == nil {
+				s.locked = model.Metadata{}
+			}
+			s.locked[k] = v
+			continue
+		}
 		r := kvRow{
-			k: newInput("key", safetext.Line(k), model.MaxMetadataKeyLen*2), v: newInput("value", safetext.Line(v), model.MaxMetadataValueLen*2),
+			k: newInput(s.c.Styles.R, "", safetext.Line(k), model.MaxMetadataKeyLen*2), v: newInput(s.c.Styles.R, "", safetext.Line(v), model.MaxMetadataValueLen*2),
 			origKey: k, origVal: v, loaded: true,
 		}
 		r.shownKey, r.shownVal = r.k.Value(), r.v.Value()
@@ -172,7 +188,8 @@ func (s *editMetadataScreen) loadRows() {
 }
 
 func (s *editMetadataScreen) addRow() {
-	s.rows = append(s.rows, kvRow{k: newInput("key", "", model.MaxMetadataKeyLen*2), v: newInput("value", "", model.MaxMetadataValueLen*2)})
+	// No placeholder: a faint "key" reads like a key called "key".
+	s.rows = append(s.rows, kvRow{k: newInput(s.c.Styles.R, "", "", model.MaxMetadataKeyLen*2), v: newInput(s.c.Styles.R, "", "", model.MaxMetadataValueLen*2)})
 }
 
 // inputs lists the focusable inputs in order; disabled extras are skipped.
@@ -198,8 +215,12 @@ func (s *editMetadataScreen) setFocus(i int) tea.Cmd {
 	for j, in := range ins {
 		if j != s.focus {
 			in.Blur()
+			in.Prompt = "  "
 		}
 	}
+	// A glyph marks the cell being edited: under NO_COLOR the cursor's
+	// reverse video is gone, and with it any sign of where typing goes.
+	ins[s.focus].Prompt = "› "
 	return ins[s.focus].Focus()
 }
 
@@ -229,8 +250,10 @@ func (s *editMetadataScreen) Resume() tea.Cmd {
 var (
 	keyAddRow    = key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("ctrl+n", "add row"))
 	keyDeleteRow = key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "delete row"))
-	keyNextField = key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next field"))
-	keyPrevField = key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous"))
+	keyNextField = key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next cell"))
+	keyPrevField = key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous"))
+	keyRowDown   = key.NewBinding(key.WithKeys("down"), key.WithHelp("↑/↓", "row"))
+	keyRowUp     = key.NewBinding(key.WithKeys("up"))
 )
 
 func (s *editMetadataScreen) Help() []key.Binding {
@@ -240,7 +263,7 @@ func (s *editMetadataScreen) Help() []key.Binding {
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "keep editing")),
 		}
 	}
-	return []key.Binding{keyNextField, keyAddRow, keyDeleteRow,
+	return []key.Binding{keyNextField, keyRowDown, keyAddRow, keyDeleteRow,
 		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "review changes")),
 		key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close without saving"))}
 }
@@ -249,6 +272,9 @@ func (s *editMetadataScreen) Help() []key.Binding {
 // every field error found (duplicates, blanks, limits, PII).
 func (s *editMetadataScreen) values() (model.Metadata, api.PaymentUpdate, model.ValidationError) {
 	md := model.Metadata{}
+	for k, v := range s.locked {
+		md[k] = v
+	}
 	var errs model.ValidationError
 	for i, r := range s.rows {
 		k := r.key()
@@ -260,7 +286,11 @@ func (s *editMetadataScreen) values() (model.Metadata, api.PaymentUpdate, model.
 			continue
 		}
 		if _, dup := md[k]; dup {
-			errs = append(errs, model.FieldError{Field: "metadata." + k, Rule: "key appears twice"})
+			rule := "key appears twice"
+			if _, mine := s.locked[k]; mine {
+				rule = "is paydesk's own marker (read-only): choose another key"
+			}
+			errs = append(errs, model.FieldError{Field: "metadata." + k, Rule: rule})
 			continue
 		}
 		md[k] = v
@@ -323,6 +353,15 @@ func (s *editMetadataScreen) key(msg tea.KeyMsg) tea.Cmd {
 	if s.saving {
 		return nil
 	}
+	cmd := s.editKey(msg)
+	// Errors on screen follow the rows: fixed or deleted, they go.
+	if len(s.errs) > 0 && !s.review {
+		_, _, s.errs = s.values()
+	}
+	return cmd
+}
+
+func (s *editMetadataScreen) editKey(msg tea.KeyMsg) tea.Cmd {
 	if s.review {
 		switch msg.Type {
 		case tea.KeyEsc:
@@ -351,6 +390,30 @@ func (s *editMetadataScreen) key(msg tea.KeyMsg) tea.Cmd {
 		return s.setFocus(s.focus + 1)
 	case key.Matches(msg, keyPrevField):
 		return s.setFocus(s.focus - 1)
+	case key.Matches(msg, keyRowDown):
+		// The cell below: same column in the next row, then the fields
+		// under the table; it stops at the last.
+		n, last := 2*len(s.rows), len(s.inputs())-1
+		switch {
+		case s.focus+2 < n:
+			return s.setFocus(s.focus + 2)
+		case s.focus < n && n <= last:
+			return s.setFocus(n)
+		case s.focus >= n && s.focus < last:
+			return s.setFocus(s.focus + 1)
+		}
+		return nil
+	case key.Matches(msg, keyRowUp):
+		n := 2 * len(s.rows)
+		switch {
+		case s.focus >= 2 && s.focus < n:
+			return s.setFocus(s.focus - 2)
+		case s.focus == n:
+			return s.setFocus(n - 2)
+		case s.focus > n:
+			return s.setFocus(s.focus - 1)
+		}
+		return nil
 	case key.Matches(msg, keyAddRow):
 		s.addRow()
 		return s.setFocus(2 * (len(s.rows) - 1))
@@ -458,14 +521,19 @@ func (s *editMetadataScreen) View() string {
 	}
 	kw := min(24, max(12, (s.width-8)/3))
 	vw := max(s.width-kw-8, 16)
-	b.WriteString(st.TableHeader.Render(fmt.Sprintf("  %-*s  %s", kw, "Key", "Value")) + "\n")
+	// Marker (2) and each input's prompt (2) come before the text.
+	b.WriteString(st.TableHeader.Render(fmt.Sprintf("    %-*s    %s", kw-2, "Key", "Value")) + "\n")
+	for _, k := range s.locked.Keys() {
+		line := fmt.Sprintf("    %-*s    %s", kw-2, safetext.Line(k), safetext.Line(s.locked[k]))
+		b.WriteString(st.Faint.Render(safetext.Truncate(line+"  (set by paydesk, read-only)", s.width)) + "\n")
+	}
 	ins := s.inputs()
 	for i := range s.rows {
 		marker := "  "
 		if s.focus/2 == i && s.focus < 2*len(s.rows) {
 			marker = "▸ "
 		}
-		s.rows[i].k.Width, s.rows[i].v.Width = kw-1, vw-1
+		s.rows[i].k.Width, s.rows[i].v.Width = kw-3, vw-3 // the prompt ("› ") takes 2
 		kv := s.rows[i].k.View()
 		b.WriteString(marker + padRight(kv, lipgloss.Width(kv), kw) + "  " + s.rows[i].v.View() + "\n")
 	}
@@ -485,18 +553,29 @@ func (s *editMetadataScreen) View() string {
 		if n < len(ins) && ins[n] == &x.input && s.focus == n {
 			marker = "▸" + label[1:]
 		}
-		x.input.Width = vw - 1
+		x.input.Width = vw - 3
 		b.WriteString(marker + x.input.View() + "\n")
 		n++
-	}
-	for _, e := range s.errs {
-		// Wrapped, not cut: the rule's end says why (no personal data).
-		b.WriteString(st.FieldErr.Render(wrapText("✗ "+safetext.Line(e.Field)+": "+safetext.Line(e.Rule), s.width)) + "\n")
 	}
 	if s.err != nil {
 		b.WriteString(st.StatusErr.Render("✗ "+DescribeError(s.err)) + "\n")
 	}
-	return b.String()
+	// Errors, wrapped, not cut: the rule's end says why (no personal
+	// data). What does not fit below the fields is counted, never cut
+	// mid-sentence; fixing the ones shown brings the next up.
+	room := s.height - strings.Count(b.String(), "\n")
+	for i, e := range s.errs {
+		msg := st.FieldErr.Render(wrapText("✗ "+safetext.Line(e.Field)+": "+safetext.Line(e.Rule), s.width))
+		n := strings.Count(msg, "\n") + 1
+		left := len(s.errs) - i
+		if left > 1 && n+1 > room || n > room {
+			b.WriteString(st.FieldErr.Render(fmt.Sprintf("✗ … and %d more (fix the ones above)", left)) + "\n")
+			break
+		}
+		b.WriteString(msg + "\n")
+		room -= n
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func (s *editMetadataScreen) reviewView() string {

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/huh"
 	"github.com/google/uuid"
 
 	"paydesk/api"
@@ -129,10 +128,6 @@ func parseMetadataLine(s string) (model.Metadata, error) {
 
 // canonicalRequest is the text an idempotency key is derived from.
 func canonicalRequest(parts ...string) string { return strings.Join(parts, "\x1f") }
-
-// formTheme is huh's base theme: plain enough to read on any terminal, and
-// its focus markers are glyphs, so it survives NO_COLOR.
-func formTheme() *huh.Theme { return huh.ThemeBase() }
 
 // metadataText shows metadata as "k=v; k=v" for one-line cells, terminal-safe.
 func metadataText(md model.Metadata) string {

@@ -667,7 +667,7 @@ func TestReadOnlyRefusesEveryAction(t *testing.T) {
 	}
 	s.tm.Send(StatusMsg{})
 	s.keys("c")
-	v = s.waitText("Read-only: refunds are switched off")
+	v = s.waitText("Read-only: cancels are switched off")
 	if strings.Contains(v, "Cancel payment") {
 		t.Fatalf("c opened the cancel confirmation in read-only mode:\n%s", v)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"paydesk/api"
 	"paydesk/model"
 	"paydesk/model/safetext"
 )
@@ -90,7 +91,8 @@ type agoClock struct{ gen int }
 
 type agoTickMsg struct{ gen int }
 
-const agoEvery = 5 * time.Second
+// agoEvery is a second: "updated 7s ago" counts like a clock, not in steps.
+const agoEvery = time.Second
 
 // start begins a new chain (and orphans any old one).
 func (a *agoClock) start(b *base) tea.Cmd {
@@ -159,24 +161,35 @@ func (l *live) next(b *base) tea.Cmd {
 	return b.tick(l.delay(b.c.Refresh), pollTickMsg{gen: l.gen})
 }
 
+// badgeSlot is the room the title line keeps for the live badge, whatever
+// it says at the moment: the title and status to its left never move as the
+// badge changes ("● live" → "● retrying · updated 59m ago").
+func badgeSlot(width int) int {
+	if width < 80 {
+		return 12 // compact: the state without its age
+	}
+	return 28
+}
+
 // indicator is the live-status badge: "● live · updated 3s ago",
-// "❚❚ paused · updated 1m ago", "✓ settled · updated 5s ago".
-func (l *live) indicator(c *Context) string {
+// "❚❚ paused · updated 1m ago", "✓ settled · updated 5s ago"; below 80
+// columns the state alone ("● live"). It is never wider than badgeSlot.
+func (l *live) indicator(c *Context, width int) string {
 	st := c.Styles
 	now := c.Now()
 	ago := ""
-	if !l.lastOK.IsZero() {
+	if !l.lastOK.IsZero() && width >= 80 {
 		ago = " · updated " + fmtAgo(now, l.lastOK)
 	}
 	switch {
 	case l.paused:
 		return st.StatusWarn.Render("❚❚ paused" + ago)
 	case l.active && l.errStreak > 0:
-		return st.StatusErr.Render("● live · retrying" + ago)
+		return st.StatusErr.Render("● retrying" + ago)
 	case l.active:
 		stale := !l.lastOK.IsZero() && now.Sub(l.lastOK) > 3*max(c.Refresh, time.Second)+c.Timeout
 		if stale {
-			return st.StatusWarn.Render("● live · stale" + ago)
+			return st.StatusWarn.Render("● stale" + ago)
 		}
 		return st.StatusOK.Render("● live" + ago)
 	case l.hasRefunds && l.lost == 1:
@@ -186,7 +199,18 @@ func (l *live) indicator(c *Context) string {
 	case l.hasRefunds:
 		return st.Good.Render("✓ settled" + ago)
 	}
+	if ago == "" && !l.lastOK.IsZero() {
+		return st.Faint.Render(fmtAgo(now, l.lastOK))
+	}
 	return st.Faint.Render(trimDot(ago))
+}
+
+// pauseKey is p as the footer should read it: what pressing it will do.
+func (l *live) pauseKey(k *KeyMap) key.Binding {
+	if l.paused {
+		return key.NewBinding(key.WithKeys(k.Pause.Keys()...), key.WithHelp(k.Pause.Help().Key, "resume live"))
+	}
+	return k.Pause
 }
 
 func trimDot(s string) string { return strings.TrimPrefix(s, " · ") }
@@ -382,10 +406,21 @@ func refusal(c *Context, msg tea.KeyMsg) tea.Cmd {
 	switch {
 	case has(k.Edit):
 		return Status("Read-only: editing is switched off")
-	case has(k.RefundPart), has(k.RefundAll), has(k.Cancel):
+	case has(k.Cancel):
+		return Status("Read-only: cancels are switched off")
+	case has(k.RefundPart), has(k.RefundAll):
 		return Status("Read-only: refunds are switched off")
 	}
 	return nil
+}
+
+// cannotEdit says why e does nothing where the provider keeps no edits
+// (Forage refunds, Moyasar payments), instead of nothing at all.
+func cannotEdit(c *Context, p api.Provider, what string) tea.Cmd {
+	if c.ReadOnly || !c.Keys.Edit.Enabled() {
+		return nil // refusal says read-only
+	}
+	return Status(p.Name() + " does not let a " + what + "'s metadata change once it is made.")
 }
 
 // copyRef copies a ref over OSC 52 (c.Copy says so in the status line).

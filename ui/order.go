@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -59,12 +60,12 @@ func newOrderScreen(c *Context, provider int, orderID string) Screen {
 	s := &orderScreen{base: newBase(c), provider: provider, orderID: orderID}
 	s.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.Faint))
 	s.pays = NewTable(c, []Column{
-		{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true},
+		{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true, ShrinkFirst: true},
 		{Title: "Method", Width: 14, Min: 8, Flex: true},
 		{Title: "Amount", Width: 10, Min: 9, Right: true},
-		{Title: "Status", Width: 17, Min: 12},
-		{Title: "Refunded", Width: 10, Min: 9, Right: true},
-		{Title: "Date", Width: 16, Min: 11, TrimLeft: true},
+		{Title: "Status", Width: 17, Min: 11, Abbrev: true},
+		{Title: "Refunded", Width: 10, Min: 9, Right: true, Optional: true},
+		{Title: "Date", Width: 16, Min: 11, Date: true},
 	})
 	s.refs = NewTable(c, refundColumns(true))
 	s.pays.SetCellStyle(func(row, col int) (lipgloss.Style, bool) {
@@ -152,6 +153,9 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 				// A missing or refused order will not appear by asking
 				// again (r does); a timeout or a 5xx is retried with backoff.
 				s.live.active = api.IsTransient(msg.err)
+				// The body says it already (emptyView): once is enough.
+				s.live.errStreak++
+				return s, s.live.next(&s.base)
 			}
 			return s, s.live.failed(&s.base, msg.err)
 		}
@@ -244,6 +248,10 @@ func (s *orderScreen) key(msg tea.KeyMsg) tea.Cmd {
 			return s.push(newEditRefundScreen(s.c, s.provider, s.order, s.selectedRefund().ID))
 		}
 		return s.push(newEditPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
+	case key.Matches(msg, k.Edit) && s.focusRefunds && !caps.UpdateRefund:
+		return cannotEdit(s.c, s.prov(), "refund")
+	case key.Matches(msg, k.Edit) && !s.focusRefunds && !caps.UpdatePayment:
+		return cannotEdit(s.c, s.prov(), "payment")
 	case key.Matches(msg, k.RefundPart) && s.canRefundPart(caps):
 		if caps.PartialRefundOnOrder {
 			// The provider takes partial refunds from the order, whichever
@@ -320,7 +328,7 @@ func (s *orderScreen) Help() []key.Binding {
 	if len(s.order.Refunds) > 0 {
 		out = append(out, k.FocusNext)
 	}
-	return append(out, k.Refresh, k.Pause, k.Copy, k.Back)
+	return append(out, k.Refresh, s.live.pauseKey(k), k.Copy, k.Back)
 }
 
 // setOrder takes a fresh reading: rows are formatted here, not in View.
@@ -339,7 +347,7 @@ func (s *orderScreen) setOrder(o *model.Order) {
 		if method == "" {
 			method = p.FundingType
 		}
-		rows[i] = []string{orDash(p.ID), orDash(method), fmtAmount(p.Amount), statusCell(p.Status),
+		rows[i] = []string{orDash(p.ID), orDash(method), fmtAmount(p.Amount), providerStatusCell(p.Status, p.ProviderStatus),
 			fmtAmount(o.RefundedOn(p.ID)), fmtDate(p.Created)}
 	}
 	s.pays.SetRows(rows)
@@ -394,8 +402,16 @@ func (s *orderScreen) layout() {
 			pr, rr = half, rest-half
 		}
 	}
+	s.pays.SetShortDates(false)
+	s.refs.SetShortDates(false)
 	s.pays.SetSize(s.width, max(pr, 1))
 	s.refs.SetSize(s.width, max(rr, 1))
+	// One date format on the screen: short in both tables if either
+	// needs it.
+	if short := s.pays.ShortDates() || s.refs.ShortDates(); short {
+		s.pays.SetShortDates(true)
+		s.refs.SetShortDates(true)
+	}
 	s.renderHead()
 }
 
@@ -407,10 +423,10 @@ func (s *orderScreen) renderHead() {
 		s.head = nil
 		return
 	}
-	col := max((s.width-2)/2, 30)
+	col := halfCol(s.width)
 	s.head = []string{
 		"", // title line: drawn in View (it carries the live badge)
-		pair(st, "Customer", orDash(o.CustomerID), "External id", orDash(o.ExternalOrderID), col),
+		pair(st, "Customer", orDash(o.CustomerID), externalIDLabel(s.caps().ReferenceColumn), orDash(o.ExternalOrderID), col),
 		pair(st, "Created", fmtDate(o.Created), "Paid", fmtMoney(o.Paid()), col),
 		pair(st, "Total", fmtMoney(o.Total), "Refunded", fmtMoney(o.Refunded()), col),
 		pair(st, "Pending", fmtMoney(o.Pending()), "Refundable", st.Bold.Render(fmtMoney(o.Refundable())), col),
@@ -476,9 +492,13 @@ const labelWidth = 14
 
 // kvCell is "Label       value" in w cells; v may carry styling.
 func kvCell(st *Styles, label, v string, w int) string {
-	label = safetext.Truncate(label, labelWidth-1)
-	l := st.Label.Render(padRight(label, lipgloss.Width(label), labelWidth))
-	vw := w - labelWidth
+	lw := labelWidth
+	if w-lw < 17 { // narrow: the label gives way before a date would
+		lw = max(w-17, 10)
+	}
+	label = safetext.Truncate(label, lw-1)
+	l := st.Label.Render(padRight(label, lipgloss.Width(label), lw))
+	vw := w - lw
 	if lipgloss.Width(v) > vw {
 		v = fitID(v, vw) // only plain values get this long
 	}
@@ -490,12 +510,14 @@ func kvCell(st *Styles, label, v string, w int) string {
 // provider's raw status goes.
 func titleLine(c *Context, width int, title string, status model.Status, raw string, badge string) string {
 	st := c.Styles
-	room := width - lipgloss.Width(badge) - 2
-	stxt := "  " + st.StatusText(status)
+	room := width - max(lipgloss.Width(badge), badgeSlot(width)) - 2
+	cell := providerStatusCell(status, raw)
+	stxt := "  " + st.ForStatus(status).Render(cell)
 	rtxt := ""
 	// The provider's own word, for the agent on the phone with its support;
 	// left out when it says the same as ours.
-	if raw != "" && !strings.EqualFold(raw, string(status)) && !strings.EqualFold(raw, status.Label()) {
+	if raw != "" && !strings.EqualFold(raw, string(status)) && !strings.EqualFold(raw, status.Label()) &&
+		!strings.HasSuffix(cell, " "+raw) {
 		rtxt = "  " + st.Faint.Render("("+c.Provider().Name()+": "+safetext.Truncate(raw, 24)+")")
 	}
 	tw := room - lipgloss.Width(stxt) - lipgloss.Width(rtxt)
@@ -515,7 +537,7 @@ func (s *orderScreen) View() string {
 	}
 	o := s.order
 	var b strings.Builder
-	b.WriteString(titleLine(s.c, s.width, "Order "+o.Ref, o.Status, o.ProviderStatus, s.live.indicator(s.c)))
+	b.WriteString(titleLine(s.c, s.width, "Order "+o.Ref, o.Status, o.ProviderStatus, s.live.indicator(s.c, s.width)))
 	for _, l := range s.head[1:] {
 		b.WriteByte('\n')
 		b.WriteString(l)
@@ -566,7 +588,10 @@ func (s *orderScreen) emptyView() string {
 	return st.Title.Render("Order "+id) + "\n\n" + s.spin.View() + " Loading order…"
 }
 
-// wrapText wraps plain, already-safe text to w cells.
+// wrapText wraps plain, already-safe text to w cells. It is layout only, no
+// colour, so it needs no terminal's renderer: a throwaway one writing
+// nowhere keeps lipgloss's process-wide default (and its colour profile)
+// out of every session.
 func wrapText(s string, w int) string {
-	return lipgloss.NewStyle().Width(max(w, 20)).Render(s) // layout only: no colour
+	return lipgloss.NewRenderer(io.Discard).NewStyle().Width(max(w, 20)).Render(s)
 }

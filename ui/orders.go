@@ -46,25 +46,36 @@ type ordersScreen struct {
 	view  []int      // order, filtered: what the table shows
 	table *Table
 
-	gen          int    // bumps on reload or range change: late pages are dropped
-	next         string // cursor of the next page; "" = no more
-	loading      bool   // a page request is in flight
-	loaded       bool   // the first page arrived
-	reloading    bool   // r: old rows stay until the new first page arrives
-	err          error
-	errShown     bool
-	loadedAt     time.Time
-	sortCol      int
-	sortDesc     bool
-	ncols        int
-	filter       textinput.Model
-	filtering    bool
-	gotoIn       textinput.Model
-	going        bool
+	gen       int    // bumps on reload or range change: late pages are dropped
+	next      string // cursor of the next page; "" = no more
+	loading   bool   // a page request is in flight
+	loaded    bool   // the first page arrived
+	reloading bool   // r: old rows stay until the new first page arrives
+	err       error
+	errShown  bool
+	loadedAt  time.Time
+	sortCol   int
+	sortDesc  bool
+	ncols     int
+	filter    textinput.Model
+	filtering bool
+	gotoIn    textinput.Model
+	going     bool
+	// lookingUp is the ref g is looking for; gotoNote says why it was not
+	// opened, inline on the list, until the next key.
+	lookingUp    string
+	gotoNote     string
 	spin         spinner.Model
 	older, newer key.Binding
 	closeInput   key.Binding
 	ago          agoClock
+}
+
+// gotoMsg is the answer to g's lookup.
+type gotoMsg struct {
+	ref   string
+	order *model.Order
+	err   error
 }
 
 type pageMsg struct {
@@ -97,16 +108,18 @@ func newOrdersScreen(c *Context, provider int) Screen {
 	s.closeInput = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear"))
 
 	cols := []Column{
-		{Title: "Ref", Width: 10, Min: 10, TrimMiddle: true},
-		{Title: "Status", Width: 17, Min: 11},
-		{Title: "Date", Width: 16, Min: 11, TrimLeft: true},
+		{Title: "Ref", Width: 10, Min: 10, TrimMiddle: true, ShrinkFirst: true},
+		{Title: "Status", Width: 17, Min: 11, Abbrev: true},
+		{Title: "Date", Width: 16, Min: 11, Date: true},
 	}
+	// Below 80 columns the amount columns go (Total stays): the ref, the
+	// state, the date and the reference are what tell orders apart.
 	for _, name := range s.caps.AmountColumns {
-		cols = append(cols, Column{Title: name, Width: max(len(name), 9), Min: max(len(name), 8), Right: true})
+		cols = append(cols, Column{Title: name, Width: max(len(name), 9), Min: max(len(name), 8), Right: true, Optional: true})
 	}
 	cols = append(cols,
 		Column{Title: "Total", Width: 14, Min: 12, Right: true},
-		Column{Title: cmp.Or(s.caps.ReferenceColumn, "Reference"), Width: 16, Min: 8, Flex: true})
+		Column{Title: cmp.Or(s.caps.ReferenceColumn, "Reference"), Width: 16, Min: 8, Flex: true, TrimHead: true})
 	s.ncols = len(cols)
 	s.table = NewTable(c, cols)
 	s.table.SetCellStyle(func(row, col int) (lipgloss.Style, bool) {
@@ -123,7 +136,7 @@ func newOrdersScreen(c *Context, provider int) Screen {
 // newPrompt is a one-line text input styled from the session's renderer,
 // with a steady cursor (no blink ticks, stable goldens).
 func newPrompt(c *Context, prompt, placeholder string) textinput.Model {
-	in := textinput.New()
+	in := newTextInput(c.Styles.R)
 	in.Prompt = prompt
 	in.Placeholder = placeholder
 	in.CharLimit = 128
@@ -205,6 +218,8 @@ func (s *ordersScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case pageMsg:
 		return s, s.page(msg)
+	case gotoMsg:
+		return s, s.gotoDone(msg)
 	case agoTickMsg:
 		return s, s.ago.on(&s.base, msg)
 	case spinner.TickMsg:
@@ -277,7 +292,7 @@ func (s *ordersScreen) formatRow(o *model.OrderSummary) []string {
 	if o.DateOnly && !o.Created.IsZero() {
 		date = o.Created.Format("2006-01-02") // the day is known, the time is not
 	}
-	row = append(row, orDash(o.Ref), statusCell(o.Status), date)
+	row = append(row, orDash(o.Ref), providerStatusCell(o.Status, o.ProviderStatus), date)
 	for i := range s.caps.AmountColumns {
 		if i < len(o.Amounts) {
 			row = append(row, fmtAmount(o.Amounts[i]))
@@ -285,7 +300,7 @@ func (s *ordersScreen) formatRow(o *model.OrderSummary) []string {
 			row = append(row, "—")
 		}
 	}
-	return append(row, fmtMoney(o.Total), orDash(o.Reference))
+	return append(row, fmtMoney(o.Total), orDash(shortBrands(o.Reference)))
 }
 
 // resort rebuilds the sorted index and then the filtered view.
@@ -391,6 +406,8 @@ func (s *ordersScreen) markSort() {
 
 func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
 	k := s.c.Keys
+	s.gotoNote = "" // said once; the next key moves on
+	s.lookingUp = ""
 	if s.going {
 		return s.gotoKey(msg)
 	}
@@ -491,11 +508,37 @@ func (s *ordersScreen) gotoKey(msg tea.KeyMsg) tea.Cmd {
 		if ref == "" {
 			return nil
 		}
-		return s.push(newOrderScreen(s.c, s.provider, ref))
+		// Looked up from here: an unknown ref leaves the agent on the list
+		// with one line saying so, instead of an empty order screen.
+		s.lookingUp = ref
+		p := s.prov()
+		return call(&s.base, func(ctx context.Context) (*model.Order, error) { return p.GetOrder(ctx, ref) },
+			func(o *model.Order, err error) tea.Msg { return gotoMsg{ref: ref, order: o, err: err} })
 	}
 	var cmd tea.Cmd
 	s.gotoIn, cmd = s.gotoIn.Update(msg)
 	return cmd
+}
+
+func (s *ordersScreen) gotoDone(m gotoMsg) tea.Cmd {
+	if m.ref != s.lookingUp {
+		return nil // the agent has moved on
+	}
+	s.lookingUp = ""
+	ref := safetext.Truncate(m.ref, 40)
+	switch {
+	case m.err != nil && api.StatusOf(m.err) == 404:
+		s.gotoNote = "✗ No order “" + ref + "” at " + s.prov().Name() + ": check the ref (g tries another)."
+	case m.err != nil:
+		s.gotoNote = "✗ Could not look up “" + ref + "”: " + DescribeError(m.err)
+	case m.order == nil:
+		s.gotoNote = "✗ No order “" + ref + "” at " + s.prov().Name() + "."
+	default:
+		next := newOrderScreen(s.c, s.provider, m.order.ID).(*orderScreen)
+		next.setOrder(m.order)
+		return s.push(next)
+	}
+	return nil
 }
 
 func (s *ordersScreen) Help() []key.Binding {
@@ -557,17 +600,19 @@ func (s *ordersScreen) emptyText() string {
 // on the right, what is loading.
 func (s *ordersScreen) titleLine() string {
 	st := s.c.Styles
-	left := st.Title.Render("Orders")
+	// The breadcrumb above already says "Orders": this line says which.
+	var parts []string
 	if s.caps.OrderRange {
-		left += "  " + s.from.Format("2006-01-02") + " → " + s.to.Format("2006-01-02")
+		parts = append(parts, st.Title.Render(s.from.Format("2006-01-02")+" → "+s.to.Format("2006-01-02")))
 	}
 	if s.loaded {
 		n := strconv.Itoa(len(s.all)) + " loaded"
 		if s.next != "" {
 			n += ", more"
 		}
-		left += st.Faint.Render(" · " + n)
+		parts = append(parts, st.Faint.Render(n))
 	}
+	left := strings.Join(parts, st.Faint.Render(" · "))
 	right := ""
 	switch {
 	case s.reloading:
@@ -587,6 +632,10 @@ func (s *ordersScreen) promptLine() string {
 	switch {
 	case s.going:
 		return s.gotoIn.View()
+	case s.lookingUp != "":
+		return st.Faint.Render(s.spin.View() + " Looking up “" + safetext.Truncate(s.lookingUp, 40) + "”…")
+	case s.gotoNote != "":
+		return st.StatusErr.Render(safetext.Truncate(s.gotoNote, s.width))
 	case s.filtering:
 		return s.filter.View() + st.Faint.Render("  "+s.matchCount())
 	case s.filter.Value() != "":

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -34,7 +35,6 @@ type paymentScreen struct {
 func newPaymentScreen(c *Context, provider int, order *model.Order, paymentID string) Screen {
 	s := &paymentScreen{base: newBase(c), provider: provider, order: order, paymentID: paymentID}
 	s.refs = NewTable(c, refundColumns(false))
-	s.refs.SetSelectable(false)
 	s.live.lastOK = c.Now()
 	s.setOrder(order)
 	return s
@@ -43,15 +43,15 @@ func newPaymentScreen(c *Context, provider int, order *model.Order, paymentID st
 // refundColumns are the columns of a refunds table; withPayment adds the
 // payment column (the order screen), a payment's own list leaves it out.
 func refundColumns(withPayment bool) []Column {
-	cols := []Column{{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true}}
+	cols := []Column{{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true, ShrinkFirst: true}}
 	if withPayment {
-		cols = append(cols, Column{Title: "Payment", Width: 12, Min: 10, TrimMiddle: true})
+		cols = append(cols, Column{Title: "Payment", Width: 12, Min: 10, TrimMiddle: true, ShrinkFirst: true, Optional: true})
 	}
 	return append(cols,
 		Column{Title: "Amount", Width: 10, Min: 9, Right: true},
-		Column{Title: "Status", Width: 17, Min: 12},
+		Column{Title: "Status", Width: 17, Min: 11, Abbrev: true},
 		Column{Title: "Reason", Width: 14, Min: 6, Flex: true},
-		Column{Title: "Updated", Width: 16, Min: 11, TrimLeft: true})
+		Column{Title: "Updated", Width: 16, Min: 11, Date: true})
 }
 
 func (s *paymentScreen) prov() api.Provider      { return s.c.Providers[s.provider] }
@@ -86,7 +86,7 @@ func (s *paymentScreen) fetch() tea.Cmd {
 
 func (s *paymentScreen) setOrder(o *model.Order) {
 	s.order = o
-	mine := o.RefundsOf(s.paymentID)
+	mine := paymentRefunds(o, s.paymentID)
 	s.live.hasRefunds = len(mine) > 0
 	s.live.active, s.prev = settleAll(mine, s.prev)
 	rows := make([][]string, len(mine))
@@ -147,11 +147,26 @@ func (s *paymentScreen) key(msg tea.KeyMsg) tea.Cmd {
 	k := s.c.Keys
 	caps := s.prov().Capabilities()
 	p := s.payment()
+	mine := paymentRefunds(s.order, s.paymentID)
 	switch {
 	case s.scroll.key(k, msg, s.bodyRows()):
 		return nil
 	case key.Matches(msg, k.Back):
 		return s.pop(nil)
+	case len(mine) > 0 && key.Matches(msg, k.FocusNext):
+		// ←/→ pick one of this payment's refunds (↑/↓ scroll the page).
+		step := 1
+		if msg.String() == "left" || msg.String() == "h" {
+			step = -1
+		}
+		s.refs.SetCursor(s.refs.Cursor() + step)
+		s.render()
+		return nil
+	case len(mine) > 0 && key.Matches(msg, k.Enter):
+		if i := s.refs.Cursor(); i >= 0 && i < len(mine) {
+			return s.push(newRefundScreen(s.c, s.provider, s.order, mine[i].ID))
+		}
+		return nil
 	case key.Matches(msg, k.Refresh):
 		return s.live.refreshNow(s.fetch)
 	case key.Matches(msg, k.Pause):
@@ -162,6 +177,8 @@ func (s *paymentScreen) key(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, k.Edit) && caps.UpdatePayment:
 		return s.push(newEditPaymentScreen(s.c, s.provider, s.order, p.ID))
+	case key.Matches(msg, k.Edit):
+		return cannotEdit(s.c, s.prov(), "payment")
 	case key.Matches(msg, k.RefundPart) && caps.PartialRefundOnOrder:
 		// Partial refunds are taken from the order, never from this charge:
 		// offering one here would promise what the provider does not do.
@@ -188,6 +205,10 @@ func (s *paymentScreen) Help() []key.Binding {
 	k := s.c.Keys
 	caps := s.prov().Capabilities()
 	var out []key.Binding
+	if len(paymentRefunds(s.order, s.paymentID)) > 0 {
+		out = append(out, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open refund")),
+			key.NewBinding(key.WithKeys(k.FocusNext.Keys()...), key.WithHelp("←/→", "pick refund")))
+	}
 	if p := s.payment(); p != nil {
 		if caps.UpdatePayment && k.Edit.Enabled() {
 			out = append(out, k.Edit)
@@ -199,7 +220,7 @@ func (s *paymentScreen) Help() []key.Binding {
 			out = append(out, k.Cancel)
 		}
 	}
-	return append(out, k.Refresh, k.Pause, k.Copy, k.Back)
+	return append(out, k.Refresh, s.live.pauseKey(k), k.Copy, k.Back)
 }
 
 func (s *paymentScreen) bodyRows() int { return max(s.height-2, 1) }
@@ -214,7 +235,7 @@ func (s *paymentScreen) render() {
 		s.scroll.set([]string{st.StatusErr.Render("✗ Payment " + safetext.Line(s.paymentID) + " is not on order " + safetext.Line(o.Ref) + " any more.")})
 		return
 	}
-	col := max((w-2)/2, 30)
+	col := halfCol(w)
 	method := p.Method
 	if p.FundingType != "" && p.FundingType != p.Method {
 		method += " (" + p.FundingType + ")"
@@ -223,7 +244,7 @@ func (s *paymentScreen) render() {
 	l = append(l,
 		pair(st, "Amount", fmtMoney(p.Amount), "Refunded", fmtMoney(o.RefundedOn(p.ID)), col),
 		pair(st, "Method", orDash(method), "Refundable", st.Bold.Render(fmtMoney(o.RefundableOn(p))), col),
-		pair(st, "Order", orDash(o.Ref), "External id", orDash(p.ExternalOrderID), col),
+		pair(st, "Order", orDash(o.Ref), externalIDLabel(s.prov().Capabilities().ReferenceColumn), orDash(p.ExternalOrderID), col),
 		pair(st, "Created", fmtDate(p.Created), "Succeeded", fmtDatePtr(p.SuccessDate), col),
 		pair(st, "Customer", orDash(p.CustomerID), "Updated", fmtDate(p.Updated), col),
 	)
@@ -236,7 +257,7 @@ func (s *paymentScreen) render() {
 	l = append(l, "", st.Bold.Render("Last processing error"))
 	l = append(l, errorLines(st, p.LastError, w)...)
 
-	mine := o.RefundsOf(p.ID)
+	mine := paymentRefunds(o, p.ID)
 	l = append(l, "", st.Bold.Render("Refunds ("+strconv.Itoa(len(mine))+")"))
 	if len(mine) == 0 {
 		l = append(l, st.Faint.Render("  No refunds on this payment."))
@@ -247,7 +268,11 @@ func (s *paymentScreen) render() {
 	l = append(l, "")
 	l = append(l, metadataLines(st, p.Metadata, p.MetadataTotal, w)...)
 	l = append(l, "")
-	l = append(l, receiptLines(st, p.Receipt, w)...)
+	last4 := ""
+	if p.Card != nil {
+		last4 = p.Card.Last4
+	}
+	l = append(l, receiptLines(st, p.Receipt, w, last4, p.Created)...)
 	l = append(l, "", st.Bold.Render("All fields")+st.Faint.Render(" (as "+s.prov().Name()+" sent them)"))
 	l = append(l, fieldLines(st, p.Fields, w)...)
 	s.scroll.set(l)
@@ -259,7 +284,7 @@ func (s *paymentScreen) View() string {
 	if p != nil {
 		status, raw = p.Status, p.ProviderStatus
 	}
-	head := titleLine(s.c, s.width, "Payment "+s.paymentID, status, raw, s.live.indicator(s.c))
+	head := titleLine(s.c, s.width, "Payment "+s.paymentID, status, raw, s.live.indicator(s.c, s.width))
 	return head + "\n\n" + s.scroll.view(s.c.Styles, s.bodyRows())
 }
 
@@ -269,10 +294,23 @@ func errorLines(st *Styles, e *model.ProcessingError, w int) []string {
 		return []string{st.Faint.Render("  none")}
 	}
 	line := safetext.Line(e.Code)
-	if e.Message != "" {
+	switch {
+	case line == "":
+		line = safetext.Line(e.Message)
+	case e.Message != "":
 		line += ": " + safetext.Line(e.Message)
 	}
-	return []string{"  " + st.Bad.Render("✗ ") + safetext.Truncate(line, w-4)}
+	// Wrapped, not cut: the end of the message says what to do next.
+	wrapped := strings.Split(wrapText(line, max(w-4, 20)), "\n")
+	out := make([]string, len(wrapped))
+	for i, l := range wrapped {
+		lead := "    "
+		if i == 0 {
+			lead = "  " + st.Bad.Render("✗ ")
+		}
+		out[i] = lead + strings.TrimRight(l, " ")
+	}
+	return out
 }
 
 // metadataLines shows metadata as key/value rows, keys sorted.
@@ -323,24 +361,45 @@ func fieldLines(st *Styles, fields []model.Field, w int) []string {
 }
 
 // receiptLines shows what the payment network said; the card is masked to
-// its last four digits.
-func receiptLines(st *Styles, r *model.Receipt, w int) []string {
+// its last four digits. What the lines above it already say (the card's
+// last 4, the time it was created: last4 and created) is not said again,
+// and the EBT amounts show only on a receipt that has them (Forage).
+func receiptLines(st *Styles, r *model.Receipt, w int, last4 string, created time.Time) []string {
 	out := []string{st.Bold.Render("Receipt")}
 	if r == nil {
 		return append(out, st.Faint.Render("  none"))
 	}
-	col := max((w-2)/2, 30)
-	card := "—"
-	if r.Last4 != "" {
-		card = "•••• " + safetext.Line(r.Last4)
+	col := halfCol(w) - 1
+	// Pairs as the network groups them; a cell the lines above already
+	// show is left out, and a pair with neither cell goes.
+	type kv struct{ k, v string }
+	var card, when kv
+	if r.Last4 != "" && r.Last4 != last4 {
+		card = kv{"Card", "•••• " + safetext.Line(r.Last4)}
 	}
-	out = append(out,
-		"  "+pair(st, "Ref number", orDash(r.RefNumber), "Type", orDash(r.TransactionType), col-1),
-		"  "+pair(st, "Card", card, "Created", fmtDate(r.Created), col-1),
-		"  "+pair(st, "SNAP", fmtMoney(r.SnapAmount), "EBT Cash", fmtMoney(r.CashAmount), col-1),
-		"  "+pair(st, "Other", fmtMoney(r.OtherAmount), "Sales tax", fmtMoney(r.SalesTax), col-1),
-		"  "+pair(st, "Voided", yesNo(r.IsVoided), "Message", orDash(r.Message), col-1),
-	)
+	if !r.Created.IsZero() && fmtDate(r.Created) != fmtDate(created) {
+		when = kv{"Created", fmtDate(r.Created)}
+	}
+	pairs := [][2]kv{{{"Ref number", orDash(r.RefNumber)}, {"Type", orDash(r.TransactionType)}}, {card, when}}
+	ebt := false
+	for _, m := range []model.Money{r.SnapAmount, r.CashAmount, r.OtherAmount, r.SalesTax} {
+		ebt = ebt || m.Currency != ""
+	}
+	if ebt {
+		pairs = append(pairs, [2]kv{{"SNAP", fmtMoney(r.SnapAmount)}, {"EBT Cash", fmtMoney(r.CashAmount)}},
+			[2]kv{{"Other", fmtMoney(r.OtherAmount)}, {"Sales tax", fmtMoney(r.SalesTax)}})
+	}
+	pairs = append(pairs, [2]kv{{"Voided", yesNo(r.IsVoided)}, {"Message", orDash(r.Message)}})
+	for _, p := range pairs {
+		switch a, b := p[0], p[1]; {
+		case a.k != "" && b.k != "":
+			out = append(out, "  "+pair(st, a.k, a.v, b.k, b.v, col))
+		case a.k != "":
+			out = append(out, "  "+kvCell(st, a.k, a.v, col))
+		case b.k != "":
+			out = append(out, "  "+kvCell(st, b.k, b.v, col))
+		}
+	}
 	if b := r.Balance; b != nil {
 		out = append(out,
 			"  "+kvCell(st, "Balance", "SNAP "+fmtMoneyPtr(b.Snap)+" · EBT Cash "+fmtMoneyPtr(b.Cash), w-2),
@@ -396,4 +455,21 @@ func (sc *scroller) view(st *Styles, h int) string {
 		vis = append([]string{st.Faint.Render("  ↑ " + strconv.Itoa(off+1) + " lines above")}, vis[1:]...)
 	}
 	return strings.Join(vis, "\n")
+}
+
+// paymentRefunds are the refunds a payment screen lists: those naming the
+// payment and, on an order with one payment, the order-level refunds that
+// name none (a Digital River refund that failed before it was spread over
+// a charge belongs to the only charge there is; its raw fields say so).
+func paymentRefunds(o *model.Order, paymentID string) []model.Refund {
+	out := o.RefundsOf(paymentID)
+	if len(o.Payments) != 1 || o.Payments[0].ID != paymentID {
+		return out
+	}
+	for _, r := range o.Refunds {
+		if r.PaymentID == "" {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -14,12 +14,21 @@ const piiReason = "card 4111111111111111 ssn 078-05-1120 mail a@b.co"
 
 // formRefusal is the huh validation line ("* reason: ...") on a form.
 func formRefusal(v string) string {
-	i := strings.LastIndex(v, "* ")
+	// The message stands beside its field, under the description, and may
+	// wrap over the field's lines ("┃ …") until the input ("┃ > …").
+	i := strings.LastIndex(v, "✗ ")
 	if i < 0 {
 		return ""
 	}
-	line, _, _ := strings.Cut(v[i:], "\n")
-	return line
+	var parts []string
+	for _, l := range strings.Split(v[i:], "\n") {
+		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "┃"))
+		if strings.HasPrefix(l, ">") || l == "" {
+			break
+		}
+		parts = append(parts, l)
+	}
+	return strings.Join(parts, " ")
 }
 
 // Every provider's refund form refuses a reason holding personal or card
@@ -53,7 +62,7 @@ func TestRefundFormRefusesPIIPerProvider(t *testing.T) {
 		s.waitText("┃ Reason")
 		s.typeText(piiReason)
 		s.keys("enter")
-		v := s.waitText("* ")
+		v := s.waitText("✗ ")
 		line := formRefusal(v)
 		for _, want := range []string{"reason", "looks like a card number", "no personal or card data"} {
 			if !strings.Contains(line, want) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -158,8 +159,16 @@ func (s *session) switchTo(m *multiHarness, tabs, i int) string {
 	}
 	name := m.provs[i].Name()
 	return s.waitFor(name+" on screen", func(v string) bool {
-		return strings.Contains(strings.SplitN(v, "\n", 2)[0], "▸"+name) && strings.Contains(v, "loaded")
+		return strings.Contains(strings.SplitN(v, "\n", 2)[0], "▸"+name) && listIdle(v)
 	})
+}
+
+// listIdle: the list has loaded what it loads without a key (the first
+// screens, a page at a time) and asks for nothing more, so a golden of it
+// does not depend on how fast the pages came.
+func listIdle(v string) bool {
+	lines := strings.SplitN(v, "\n", 4)
+	return len(lines) > 2 && strings.Contains(lines[2], "loaded") && strings.Contains(lines[2], "updated ")
 }
 
 // mpgRefundable: captured, money left, no refund in flight, and not one of
@@ -199,6 +208,37 @@ func TestProviderTabsAndListGoldens(t *testing.T) {
 	fitsWidth(t, v, 80)
 	for i, l := range m.logs {
 		l.none(t, 0, "browsing "+m.provs[i].Name())
+	}
+}
+
+// TestProviderListsAtEverySize: each provider's list at the tmux pane of an
+// 80x24 terminal, at 120x40, and degraded to 60x16: ids keep the 6
+// characters a confirmation asks for, dates keep every digit, card brands
+// and statuses stay readable.
+func TestProviderListsAtEverySize(t *testing.T) {
+	t.Parallel()
+	m := newMultiHarness(t, harnessOpts{})
+	for _, sz := range []struct{ w, h int }{{80, 23}, {120, 40}, {60, 16}} {
+		name := strconv.Itoa(sz.w) + "x" + strconv.Itoa(sz.h)
+		s := m.run(sz.w, sz.h, harnessOpts{})
+		v := s.waitFor("the list, idle", listIdle)
+		fitsWidth(t, v, sz.w)
+		checkGolden(t, "orders_forage_"+name, v)
+		v = s.switchTo(m, 1, pMPG)
+		fitsWidth(t, v, sz.w)
+		checkGolden(t, "orders_moyasar_"+name, v)
+		if strings.Contains(v, "026-1") && !strings.Contains(v, "2026-1") {
+			t.Errorf("a Moyasar date lost its first digit at %s:\n%s", name, v)
+		}
+		if strings.Contains(v, " m…") || strings.Contains(v, " v…") {
+			t.Errorf("card brands cut at %s:\n%s", name, v)
+		}
+		v = s.switchTo(m, 1, pDR)
+		fitsWidth(t, v, sz.w)
+		checkGolden(t, "orders_digitalriver_"+name, v)
+		if strings.Contains(v, "requires…") || strings.Contains(v, "partly r…") {
+			t.Errorf("statuses cut at %s:\n%s", name, v)
+		}
 	}
 }
 
@@ -368,7 +408,11 @@ func TestMoyasarVoidJourney(t *testing.T) {
 	}
 	s.typeText(word)
 	s.keys("enter")
-	s.waitText("Payment " + pay.ID + " canceled.")
+	// The message says what the screen then shows: a void is "voided".
+	v = s.waitText("Payment " + pay.ID + " voided.")
+	if !strings.Contains(v, "⊘ voided") {
+		t.Fatalf("the payment does not read voided after the void:\n%s", v)
+	}
 	got := readOrder(t, m.provs[pMPG], order.ID).Payment(pay.ID)
 	if got == nil || got.Status == model.StatusRequiresAction {
 		t.Fatalf("the MPG authorization is still open at the sandbox: %+v", got)
@@ -562,7 +606,7 @@ func TestRefundFormRefusesBadInputPerProvider(t *testing.T) {
 		{pMPG, kwd, "1.2345", "", "KWD allows at most 3 decimals"},
 		{pMPG, sar, "10.005", "", "SAR allows at most 2 decimals"},
 		{pMPG, sar, "0", "", "must be more than zero"},
-		{pMPG, sar, "-5", "", "must be digits"},
+		{pMPG, sar, "-5", "", "without a minus sign"},
 		{pMPG, sar, "ten", "", "must be digits"},
 		{pDR, dr, "1.00", strings.Repeat("r", 65), "at most 64 characters (has 65)"},
 	}
@@ -591,8 +635,10 @@ func TestRefundFormRefusesBadInputPerProvider(t *testing.T) {
 			s.typeText(c.reason)
 			s.keys("enter")
 		}
-		v := s.waitText("* ")
-		errLine := v[strings.LastIndex(v, "* "):]
+		// The message stands beside the field, under its description.
+		v := s.waitText("✗ ")
+		errLine := v[strings.LastIndex(v, "✗ "):]
+		errLine = errLine[:strings.Index(errLine+"\n", "\n")]
 		if !strings.Contains(errLine, c.want) {
 			t.Errorf("%s %s %q/%q: the refusal %q does not say %q", m.provs[c.prov].Name(), c.order.Currency, c.amount, c.reason, errLine, c.want)
 		}

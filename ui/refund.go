@@ -155,6 +155,8 @@ func (s *refundScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Edit) && s.canEdit():
 		o := mergeDone(s.order, ActionDone{Refund: s.refund})
 		return s.push(newEditRefundScreen(s.c, s.provider, o, s.refundID))
+	case key.Matches(msg, k.Edit) && !s.prov().Capabilities().UpdateRefund:
+		return cannotEdit(s.c, s.prov(), "refund")
 	}
 	return refusal(s.c, msg)
 }
@@ -169,7 +171,7 @@ func (s *refundScreen) Help() []key.Binding {
 	if s.canEdit() {
 		out = append(out, k.Edit)
 	}
-	return append(out, k.Refresh, k.Pause, k.Copy, k.Back)
+	return append(out, k.Refresh, s.live.pauseKey(k), k.Copy, k.Back)
 }
 
 func (s *refundScreen) bodyRows() int { return max(s.height-2, 1) }
@@ -191,11 +193,12 @@ func (s *refundScreen) render() {
 		}
 		return
 	}
-	col := max((w-2)/2, 30)
+	col := halfCol(w)
 	var l []string
 	big := st.ForStatus(r.Status).Bold(true).Render(r.Status.Glyph() + "  " + strings.ToUpper(r.Status.Label()))
 	l = append(l, strings.Split(st.Box.Render(big), "\n")...)
-	if raw := r.ProviderStatus; raw != "" {
+	// The provider's own word, when it says something ours does not.
+	if raw := r.ProviderStatus; raw != "" && !strings.EqualFold(raw, string(r.Status)) && !strings.EqualFold(raw, r.Status.Label()) {
 		l[len(l)-2] += "  " + st.Faint.Render("provider status: "+safetext.Truncate(raw, 24))
 	}
 	switch {
@@ -216,15 +219,24 @@ func (s *refundScreen) render() {
 		pair(st, "Updated", fmtDate(r.Updated), "Settled", s.settledCell(r), col),
 		kvCell(st, "Reason", orDash(r.Reason), w),
 	)
-	if r.FailureReason != "" {
+	// The failure reason once. The statement above names it for a refund
+	// that was lost; the processing error below carries it when the
+	// provider's reason is its code (Digital River), and then gives only
+	// the words the statement does not.
+	said := refundLost(r)
+	if r.FailureReason != "" && !said && (r.LastError == nil || r.LastError.Code != r.FailureReason) {
 		l = append(l, kvCell(st, "Failure", safetext.Line(r.FailureReason), w))
 	}
+	le := r.LastError
+	if said && le != nil && le.Code != "" && safetext.Line(le.Code) == lostReason(r) && le.Message != "" {
+		le = &model.ProcessingError{Message: le.Message}
+	}
 	l = append(l, "", st.Bold.Render("Last processing error"))
-	l = append(l, errorLines(st, r.LastError, w)...)
+	l = append(l, errorLines(st, le, w)...)
 	l = append(l, "")
 	l = append(l, metadataLines(st, r.Metadata, r.MetadataTotal, w)...)
 	l = append(l, "")
-	l = append(l, receiptLines(st, r.Receipt, w)...)
+	l = append(l, receiptLines(st, r.Receipt, w, "", r.Created)...)
 	if r.Receipt != nil && r.Receipt.Balance != nil {
 		settled := st.Pending.Render("no — the balance is still moving; wait before quoting it")
 		if s.settled {
@@ -257,8 +269,8 @@ func upperFirst(s string) string {
 
 func (s *refundScreen) View() string {
 	st := s.c.Styles
-	badge := s.live.indicator(s.c)
-	left := st.Title.Render("Refund " + fitID(s.refundID, max(s.width-lipgloss.Width(badge)-10, 10)))
+	badge := s.live.indicator(s.c, s.width)
+	left := st.Title.Render("Refund " + fitID(s.refundID, max(s.width-max(lipgloss.Width(badge), badgeSlot(s.width))-10, 10)))
 	head := spread(left, badge, s.width)
 	return head + "\n\n" + s.scroll.view(st, s.bodyRows())
 }

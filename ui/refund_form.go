@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/huh"
+	"github.com/charmbracelet/x/ansi"
 
 	"paydesk/api"
 	"paydesk/model"
@@ -41,6 +43,62 @@ type refundFormScreen struct {
 	// refused holds the provider's last complaints about named fields,
 	// shown beside those fields until the agent submits again.
 	refused []api.FieldError
+	// fieldErr is each field's own validation message, drawn under the
+	// field's description (beside the field, not at the foot of the form).
+	fieldErr map[string]*fieldMsg
+}
+
+// fieldMsg is one field's validation message, twice: bind is what huh
+// hashes, on the program's goroutine (where validators run too), to know
+// when to re-read the description; text is what the description reads, in
+// a command on another goroutine, under mu.
+type fieldMsg struct {
+	bind *string
+	mu   sync.Mutex
+	text string
+}
+
+func (m *fieldMsg) set(t string) {
+	*m.bind = t
+	m.mu.Lock()
+	m.text = t
+	m.mu.Unlock()
+}
+
+func (m *fieldMsg) get() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.text
+}
+
+// besideField is a field's description with its error under it. The
+// error is set by the field's validator; huh re-reads the description
+// when it changes.
+func (s *refundFormScreen) besideField(field, base string, validate func(string) error) (func() string, *string, func(string) error) {
+	if s.fieldErr == nil {
+		s.fieldErr = map[string]*fieldMsg{}
+	}
+	msg := s.fieldErr[field]
+	if msg == nil {
+		msg = &fieldMsg{bind: new(string)}
+		s.fieldErr[field] = msg
+	}
+	desc := func() string {
+		if t := msg.get(); t != "" {
+			return base + "\n✗ " + t
+		}
+		return base
+	}
+	check := func(v string) error {
+		err := validate(v)
+		if err != nil {
+			msg.set(err.Error())
+		} else {
+			msg.set("")
+		}
+		return err
+	}
+	return desc, msg.bind, check
 }
 
 func newRefundOrderScreen(c *Context, provider int, order *model.Order) Screen {
@@ -92,14 +150,14 @@ func (s *refundFormScreen) buildForm() *huh.Form {
 				desc += fmt.Sprintf(" (%d in minor units)", minor)
 			}
 		}
+		d, e, check := s.besideField("amount", desc+s.complaint("amount"), func(v string) error {
+			if _, fe := validateAmountInput(v, left); fe != nil {
+				return fe
+			}
+			return nil
+		})
 		fields = append(fields, huh.NewInput().Title("Amount ("+left.Currency+")").
-			Description(desc+s.complaint("amount")).Value(&s.amount).CharLimit(32).
-			Validate(func(v string) error {
-				if _, fe := model.ValidateRefundAmount(v, left); fe != nil {
-					return fe
-				}
-				return nil
-			}))
+			Description(d()).DescriptionFunc(d, e).Value(&s.amount).CharLimit(32).Validate(check))
 	}
 	reasonDesc := "Required; stored with the refund as typed"
 	if !caps.RefundReason {
@@ -108,36 +166,36 @@ func (s *refundFormScreen) buildForm() *huh.Form {
 	if caps.ReasonMaxLen > 0 {
 		reasonDesc += fmt.Sprintf(" (at most %d characters)", caps.ReasonMaxLen)
 	}
+	d, e, check := s.besideField("reason", reasonDesc+s.complaint("reason"), func(v string) error {
+		if fe := model.ValidateReason(v, caps.ReasonMaxLen); fe != nil {
+			return fe
+		}
+		return nil
+	})
 	fields = append(fields,
-		huh.NewInput().Title("Reason").Description(reasonDesc+s.complaint("reason")).Value(&s.reason).CharLimit(500).
-			Validate(func(v string) error {
-				if fe := model.ValidateReason(v, caps.ReasonMaxLen); fe != nil {
-					return fe
-				}
-				return nil
-			}))
+		huh.NewInput().Title("Reason").Description(d()).DescriptionFunc(d, e).Value(&s.reason).CharLimit(500).Validate(check))
 	if caps.RefundMetadata {
-		fields = append(fields, huh.NewInput().Title("Metadata (optional)").Description("key=value; key=value — no personal data"+s.complaint("metadata")).
-			Placeholder("e.g. ticket=CS-1182").Value(&s.metaLine).CharLimit(2000).
-			Validate(func(v string) error {
-				_, err := parseMetadataLine(v)
-				return err
-			}))
+		d, e, check := s.besideField("metadata", "key=value; key=value — no personal data"+s.complaint("metadata"), func(v string) error {
+			_, err := parseMetadataLine(v)
+			return err
+		})
+		fields = append(fields, huh.NewInput().Title("Metadata (optional)").Description(d()).DescriptionFunc(d, e).
+			Placeholder("e.g. ticket=CS-1182").Value(&s.metaLine).CharLimit(2000).Validate(check))
 	}
 	if caps.RefundExternalID {
+		d, e, check := s.besideField("external_order_id", "At most 64 characters"+s.complaint("external_order_id"), func(v string) error {
+			if fe := model.ValidateExternalOrderID(v); fe != nil {
+				return fe
+			}
+			return nil
+		})
 		fields = append(fields, huh.NewInput().Title("External order id (optional)").
-			Description("At most 64 characters"+s.complaint("external_order_id")).Value(&s.extID).CharLimit(200).
-			Validate(func(v string) error {
-				if fe := model.ValidateExternalOrderID(v); fe != nil {
-					return fe
-				}
-				return nil
-			}))
+			Description(d()).DescriptionFunc(d, e).Value(&s.extID).CharLimit(200).Validate(check))
 	}
 	// huh sizes a group's viewport before it knows the width; wrapped
 	// descriptions would then push the last field out of sight. The body
 	// height (less the form's own header lines) is the honest size.
-	f := huh.NewForm(huh.NewGroup(fields...)).WithTheme(formTheme()).WithShowHelp(false).
+	f := huh.NewForm(huh.NewGroup(fields...)).WithTheme(formTheme(s.c.Styles.R)).WithShowHelp(false).WithShowErrors(false).
 		WithWidth(min(max(s.width-2, 40), 76)).WithHeight(max(s.height-formHeadLines-formFootLines, 8))
 	return f
 }
@@ -255,7 +313,7 @@ func (s *refundFormScreen) review() tea.Cmd {
 		return StatusErr(fe)
 	}
 	if s.partial() {
-		amt, fe := model.ValidateRefundAmount(s.amount, s.refundable())
+		amt, fe := validateAmountInput(s.amount, s.refundable())
 		if fe != nil {
 			return StatusErr(fe)
 		}
@@ -320,8 +378,12 @@ func (s *refundFormScreen) planLines(o *model.Order, reason string, md model.Met
 	lines = append(lines, "",
 		st.TableHeader.Render(fmt.Sprintf("%-14s %-14s %14s %14s", "Payment", "Method", "Paid", "Refund now")))
 	for _, pr := range o.RefundPlan() {
-		lines = append(lines, fmt.Sprintf("%-14s %-14s %14s %14s",
-			safetext.Truncate(safetext.Line(pr.Payment.ID), 14), safetext.Truncate(safetext.Line(pr.Payment.Method), 14),
+		// The id keeps its tail (the end tells long ids apart); cells are
+		// padded by display width ("•" is one cell, three bytes).
+		id := fitID(pr.Payment.ID, 14)
+		method := safetext.Truncate(safetext.Line(pr.Payment.Method), 14)
+		lines = append(lines, fmt.Sprintf("%s %s %14s %14s",
+			padRight(id, ansi.StringWidth(id), 14), padRight(method, ansi.StringWidth(method), 14),
 			pr.Payment.Amount.Fixed(), pr.Amount.Fixed()))
 	}
 	total := o.Refundable()
@@ -420,7 +482,7 @@ func (s *refundFormScreen) View() string {
 	} else {
 		total := s.order.Refundable()
 		head = append(head, st.Title.Render("Refund the entire order "+safetext.Line(s.order.Ref)),
-			st.Faint.Render(fmt.Sprintf("%d payment(s) · %s will be refunded, net of refunds already made", len(s.order.RefundPlan()), total)))
+			st.Faint.Render(plural(len(s.order.RefundPlan()), "payment", "payments")+" · "+total.String()+" will be refunded, net of refunds already made"))
 	}
 	return strings.Join(head, "\n") + "\n\n" + s.form.View()
 }

@@ -17,7 +17,7 @@ func TestOrdersGolden(t *testing.T) {
 	for _, sz := range []struct{ w, h int }{{80, 24}, {120, 40}} {
 		h := newHarness(t, harnessOpts{})
 		s := h.run(sz.w, sz.h, harnessOpts{})
-		v := s.waitText("loaded")
+		v := s.waitFor("the list, idle", listIdle)
 		checkGolden(t, "orders_"+itoaT(sz.w)+"x"+itoaT(sz.h), v)
 	}
 }
@@ -47,7 +47,7 @@ func TestOrderPaymentRefundGoldens(t *testing.T) {
 	o := harnessOpts{refresh: 50 * time.Millisecond}
 	h := newHarness(t, o)
 	ref := h.findOrder(richOrder)
-	for _, sz := range []struct{ w, h int }{{80, 24}, {120, 40}} {
+	for _, sz := range []struct{ w, h int }{{80, 23}, {80, 24}, {120, 40}} {
 		name := strconv.Itoa(sz.w) + "x" + strconv.Itoa(sz.h)
 		s := h.run(sz.w, sz.h, o)
 		s.openOrder(ref)
@@ -74,26 +74,48 @@ func TestOrderPaymentRefundGoldens(t *testing.T) {
 	}
 }
 
-func TestGotoUnknownOrderShows404(t *testing.T) {
+// TestGotoUnknownOrderStaysOnTheList: g with a ref the provider does not
+// know leaves the agent on the list with one inline message (not an empty
+// order screen with the error twice), and the message goes with the next key.
+func TestGotoUnknownOrderStaysOnTheList(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	for _, sz := range []struct{ w, h int }{{80, 24}, {120, 40}} {
+	for _, sz := range []struct{ w, h int }{{80, 23}, {80, 24}, {120, 40}} {
 		s := h.run(sz.w, sz.h, harnessOpts{})
-		s.waitText("loaded")
+		s.waitFor("the list, idle", listIdle)
 		s.keys("g")
 		s.typeText("0000000000")
 		s.keys("enter")
-		s.waitText("Not found")
-		v := s.waitFor("the status line", func(v string) bool {
-			lines := strings.Split(v, "\n")
-			return strings.HasPrefix(lines[len(lines)-2], "✗ forage 404 resource_not_found")
-		})
-		checkGolden(t, "order_404_"+strconv.Itoa(sz.w)+"x"+strconv.Itoa(sz.h), v)
+		v := s.waitText("No order “0000000000”")
+		if n := strings.Count(v, "0000000000"); n != 1 {
+			t.Fatalf("the ref shows %d times, want once:\n%s", n, v)
+		}
+		lines := strings.Split(v, "\n")
+		if lines[1] != "Orders" && !strings.HasPrefix(lines[1], "Orders ") {
+			t.Fatalf("not on the list:\n%s", v)
+		}
+		if strings.Contains(lines[len(lines)-2], "✗") {
+			t.Fatalf("the error is on the status line too:\n%s", v)
+		}
+		checkGolden(t, "orders_goto_404_"+strconv.Itoa(sz.w)+"x"+strconv.Itoa(sz.h), v)
+		s.keys("j")
+		s.waitFor("the message to go", func(v string) bool { return !strings.Contains(v, "0000000000") })
+	}
+}
+
+// TestGotoKnownOrderOpensIt: the lookup from the list opens the order.
+func TestGotoKnownOrderOpensIt(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	ref := h.findOrder(richOrder)
+	s := h.run(80, 23, harnessOpts{})
+	v := s.openOrder(ref)
+	if !strings.Contains(v, "Order "+ref) {
+		t.Fatalf("order %s did not open:\n%s", ref, v)
 	}
 }
 
 func TestHelpGolden(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	for _, sz := range []struct{ w, h int }{{80, 24}, {120, 40}} {
+	for _, sz := range []struct{ w, h int }{{80, 23}, {80, 24}, {120, 40}} {
 		s := h.run(sz.w, sz.h, harnessOpts{})
 		s.waitText("loaded")
 		s.keys("?")
@@ -116,8 +138,14 @@ func TestResizeJourney(t *testing.T) {
 			t.Errorf("line %d is %d cells wide at 80x24: %q", i, w, l)
 		}
 	}
-	s.resize(70, 20)
-	s.waitText("needs a terminal of at least 80x24")
+	// Down to 60x16 the screen degrades and stays; below, the notice.
+	s.resize(60, 16)
+	v = s.waitFor("60 columns", func(v string) bool {
+		return len(strings.Split(v, "\n")) == 16 && strings.Contains(v, "Payments (")
+	})
+	fitsWidth(t, v, 60)
+	s.resize(59, 20)
+	s.waitText("needs a terminal of at least 60x16")
 	s.resize(80, 24)
 	v = s.waitText("Payments (")
 	if got := len(strings.Split(v, "\n")); got != 24 {

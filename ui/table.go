@@ -25,7 +25,39 @@ type Column struct {
 	// ("01a2034…7c1d"): time-ordered ids differ at the start, random ones at
 	// the end, and the agent needs to tell rows apart.
 	TrimMiddle bool
+	// TrimHead keeps the tail of a value that does not fit, after "…":
+	// external ids share their start ("GRC-2026-…") and differ at the end.
+	TrimHead bool
+	// Abbrev swaps a value that does not fit for its short form (statuses:
+	// "◑ part refd", not "◑ partly r…").
+	Abbrev bool
+	// Date: the column is a "2006-01-02 15:04" date, drawn whole (16) or
+	// without its year (11), never cut in between; see SetShortDates.
+	Date bool
+	// ShrinkFirst gives up width before every other column (a long id
+	// shortens before a date or an amount does).
+	ShrinkFirst bool
+	// Optional columns are left out, from the right, when even the
+	// narrowest widths of all columns do not fit.
+	Optional bool
 }
+
+// isDayOnly: Date column i holds days without times.
+func (t *Table) isDayOnly(i int) bool { return i < len(t.dayOnly) && t.dayOnly[i] }
+
+// naturalWidth is what an Abbrev column would need to show every value whole.
+func (t *Table) naturalWidth(i int) int {
+	if i < len(t.natural) && t.natural[i] > 0 {
+		return t.natural[i]
+	}
+	return t.cols[i].Width
+}
+
+// Widths of a Date column: whole, or without the year.
+const (
+	dateWide  = 16
+	dateShort = 11
+)
 
 // marker is the selection glyph: it survives NO_COLOR and the Ascii profile,
 // where the Selected style draws nothing at all.
@@ -50,6 +82,13 @@ type Table struct {
 	// cellStyle, when set, colours one cell of a non-selected row (status
 	// glyphs); it is applied once per row and cached with the line.
 	cellStyle func(row, col int) (lipgloss.Style, bool)
+
+	// shortDates draws every Date column without its year, so two tables
+	// on one screen use one date format.
+	shortDates bool
+	hidden     []bool // Optional columns left out at this width
+	natural    []int  // Abbrev columns: the widest value now in the rows
+	dayOnly    []bool // Date columns holding days without times
 
 	cursor, offset int
 	width, height  int // height = visible data rows (the header is extra)
@@ -94,7 +133,50 @@ func (t *Table) SetColumnWidth(col, w int) {
 // SetRows replaces the rows; the cursor stays where it was, clamped.
 func (t *Table) SetRows(rows [][]string) {
 	t.rows = rows
-	t.invalidate()
+	// A status column is as wide as its longest status (not the longest
+	// there could be): "◔ processing" leaves the reason its room.
+	changed := false
+	for i, c := range t.cols {
+		if c.Date {
+			// A column of days without times ("2026-11-20", Forage's list)
+			// is as wide as a day: it is whole, and never cut.
+			only := len(rows) > 0
+			for _, r := range rows {
+				if i < len(r) && len(r[i]) != len("2006-01-02") && r[i] != "—" {
+					only = false
+					break
+				}
+			}
+			if t.dayOnly == nil {
+				t.dayOnly = make([]bool, len(t.cols))
+			}
+			if t.dayOnly[i] != only {
+				t.dayOnly[i], changed = only, true
+			}
+			continue
+		}
+		if !c.Abbrev {
+			continue
+		}
+		w := ansi.StringWidth(c.Title) + 2 // room for a sort arrow
+		for _, r := range rows {
+			if i < len(r) {
+				w = max(w, ansi.StringWidth(r[i]))
+			}
+		}
+		w = min(w, c.Width)
+		if t.natural == nil {
+			t.natural = make([]int, len(t.cols))
+		}
+		if t.natural[i] != w {
+			t.natural[i], changed = w, true
+		}
+	}
+	if changed {
+		t.layout()
+	} else {
+		t.invalidate()
+	}
 	t.clamp()
 }
 
@@ -148,6 +230,24 @@ func (t *Table) SetSize(width, rows int) {
 		t.layout()
 	}
 	t.clamp()
+}
+
+// SetShortDates(true) draws dates without their year whatever the width.
+func (t *Table) SetShortDates(b bool) {
+	if t.shortDates != b {
+		t.shortDates = b
+		t.layout()
+	}
+}
+
+// ShortDates reports whether this table draws its dates without the year.
+func (t *Table) ShortDates() bool {
+	for i, c := range t.cols {
+		if c.Date && !t.hidden[i] && !t.isDayOnly(i) && t.widths[i] < dateWide {
+			return true
+		}
+	}
+	return false
 }
 
 // Height is the number of visible data rows.
@@ -223,66 +323,145 @@ func (t *Table) invalidate() {
 
 // layout shares the width among the columns: the preferred widths, the flex
 // column taking the slack, and when short, columns shrink toward their
-// minimum from the right, the flex column last (it holds what is left).
+// minimum (ShrinkFirst ones first, then from the right, the flex column,
+// then statuses, dates last); when even the minimums do not fit, Optional columns are left out.
+// Date columns then snap to whole or short dates.
 func (t *Table) layout() {
 	n := len(t.cols)
 	t.widths = make([]int, n)
+	t.hidden = make([]bool, n)
 	if n == 0 {
 		t.invalidate()
 		return
 	}
-	avail := t.width - markerWidth - (n - 1)
-	flex := n - 1
+	minOf := func(i int) int {
+		if t.cols[i].Min > 0 {
+			return t.cols[i].Min
+		}
+		return t.cols[i].Width
+	}
+	shown := n
+	need := 0
+	for i := range t.cols {
+		need += minOf(i)
+	}
+	for i := n - 1; i >= 0 && need+shown-1 > t.width-markerWidth; i-- {
+		if t.cols[i].Optional {
+			t.hidden[i] = true
+			need -= minOf(i)
+			shown--
+		}
+	}
+	avail := t.width - markerWidth - (shown - 1)
+	flex := -1
 	total := 0
 	for i, c := range t.cols {
+		if t.hidden[i] {
+			continue
+		}
 		t.widths[i] = c.Width
-		total += c.Width
-		if c.Flex {
+		if c.Abbrev && i < len(t.natural) && t.natural[i] > 0 {
+			t.widths[i] = max(t.natural[i], minOf(i))
+		}
+		if t.isDayOnly(i) {
+			t.widths[i] = len("2006-01-02 ▼")
+		}
+		if c.Date && t.shortDates {
+			t.widths[i] = dateShort
+		}
+		total += t.widths[i]
+		if c.Flex || flex < 0 || (!t.cols[flex].Flex && i > flex) {
 			flex = i
 		}
 	}
 	if total < avail {
 		t.widths[flex] += avail - total
+		total = avail
 	}
 	var order []int
+	for i := range t.cols {
+		if i != flex && !t.hidden[i] && t.cols[i].ShrinkFirst {
+			order = append(order, i)
+		}
+	}
+	plain := func(c Column) bool { return !c.ShrinkFirst && !c.Date && !c.Abbrev }
 	for i := n - 1; i >= 0; i-- {
-		if i != flex {
+		if i != flex && !t.hidden[i] && plain(t.cols[i]) {
 			order = append(order, i)
 		}
 	}
 	order = append(order, flex)
+	// A status keeps its full words, and a date its year, while anything
+	// else can give: the screen's other dates are whole, and one screen
+	// reads one date format.
+	for _, last := range []func(Column) bool{
+		func(c Column) bool { return c.Abbrev && !c.Date },
+		func(c Column) bool { return c.Date },
+	} {
+		for i := n - 1; i >= 0; i-- {
+			if i != flex && !t.hidden[i] && !t.cols[i].ShrinkFirst && last(t.cols[i]) {
+				order = append(order, i)
+			}
+		}
+	}
 	for _, i := range order {
 		if total <= avail {
 			break
 		}
-		minW := t.cols[i].Min
-		if minW <= 0 {
-			minW = t.cols[i].Width
+		floor := minOf(i)
+		if t.isDayOnly(i) {
+			floor = len("2006-01-02")
 		}
-		cut := min(t.widths[i]-minW, total-avail)
+		cut := min(t.widths[i]-floor, total-avail)
 		if cut > 0 {
 			t.widths[i] -= cut
 			total -= cut
+		}
+	}
+	for i, c := range t.cols {
+		// A status that cannot have its full words takes its short form's
+		// width; the flex column has the rest.
+		if c.Abbrev && !t.hidden[i] && i != flex && c.Min > 0 && t.widths[i] > c.Min && t.widths[i] < t.naturalWidth(i) {
+			t.widths[flex] += t.widths[i] - c.Min
+			t.widths[i] = c.Min
+		}
+		if !c.Date || t.hidden[i] || i == flex || t.isDayOnly(i) {
+			continue
+		}
+		w := t.widths[i]
+		snap := dateShort
+		if w >= dateWide {
+			snap = dateWide
+		}
+		if w > snap { // the cells between would cut a digit: the flex column has them
+			t.widths[flex] += w - snap
+			t.widths[i] = snap
 		}
 	}
 	t.invalidate()
 }
 
 func (t *Table) renderHeader() string {
-	if len(t.widths) != len(t.cols) {
+	if len(t.widths) != len(t.cols) || len(t.hidden) != len(t.cols) {
 		return ""
 	}
 	var b strings.Builder
 	b.WriteString(markerBlank)
+	first := true
 	for i, c := range t.cols {
-		if i > 0 {
+		if t.hidden[i] {
+			continue
+		}
+		if !first {
 			b.WriteByte(' ')
 		}
+		first = false
 		title := c.Title
 		if m := t.marks[i]; m != "" { // the sort arrow survives a narrow column
 			title = safetext.Truncate(title, t.widths[i]-ansi.StringWidth(m)) + m
 		}
-		b.WriteString(t.cell(title, i))
+		// A title is cut at its end ("External …"), whatever its values do.
+		b.WriteString(t.cell(safetext.Truncate(title, t.widths[i]), i))
 	}
 	return t.styles.TableHeader.Render(t.fit(b.String()))
 }
@@ -290,13 +469,30 @@ func (t *Table) renderHeader() string {
 // cell truncates and aligns one value to its column.
 func (t *Table) cell(s string, col int) string {
 	w := t.widths[col]
+	c := t.cols[col]
+	if c.Date && w < dateWide && !t.isDayOnly(col) && isASCII(s) {
+		switch len(s) {
+		case dateWide: // "11-20 14:03": the year goes, nothing else
+			s = s[dateWide-dateShort:]
+		case len("2006-01-02"): // a day without its time: "11-20"
+			s = s[5:]
+		}
+	}
+	if ansi.StringWidth(s) > w && c.Abbrev {
+		if a, ok := abbreviations[s]; ok {
+			s = a
+		}
+	}
 	if len(s) > w && w > 2 && isASCII(s) {
 		switch {
-		case t.cols[col].TrimLeft: // and never start on a separator
+		case c.TrimLeft: // and never start on a separator
 			s = strings.TrimLeft(s[len(s)-w:], "-/:. ")
-		case t.cols[col].TrimMiddle:
+		case c.TrimMiddle:
 			s = fitID(s, w)
 		}
+	}
+	if c.TrimHead && ansi.StringWidth(s) > w && w > 2 {
+		s = "…" + ansi.TruncateLeft(s, ansi.StringWidth(s)-w+1, "")
 	}
 	s = safetext.Truncate(s, w)
 	sw := ansi.StringWidth(s)
@@ -324,10 +520,15 @@ func (t *Table) line(i int, styled bool) string {
 	}
 	var b strings.Builder
 	row := t.rows[i]
+	first := true
 	for c := range t.cols {
-		if c > 0 {
+		if t.hidden[c] {
+			continue
+		}
+		if !first {
 			b.WriteByte(' ')
 		}
+		first = false
 		v := ""
 		if c < len(row) {
 			v = row[c]

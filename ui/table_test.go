@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
+
+	"paydesk/model"
 )
 
 func testTable(rows int) *Table {
@@ -135,5 +137,60 @@ func TestSortArrowSurvivesANarrowColumn(t *testing.T) {
 	h := strings.Split(tb.View(), "\n")[0]
 	if !strings.Contains(h, "Amo… ▼") {
 		t.Fatalf("header %q lost its arrow", h)
+	}
+}
+
+// TestTableKeepsWhatTellsRowsApart: external ids keep their tail, statuses
+// shorten to forms that still read, ids keep the 6 characters the
+// confirmation asks for, dates are whole or short (never a digit lost), and
+// a column dropped at narrow widths leaves the rest whole.
+func TestTableKeepsWhatTellsRowsApart(t *testing.T) {
+	c := &Context{Styles: testStyles(), Keys: DefaultKeys(false)}
+	tb := NewTable(c, []Column{
+		{Title: "Ref", Width: 36, Min: 10, TrimMiddle: true, ShrinkFirst: true},
+		{Title: "Status", Width: 17, Min: 11, Abbrev: true},
+		{Title: "Date", Width: 16, Min: 11, Date: true},
+		{Title: "Total", Width: 14, Min: 12, Right: true},
+		{Title: "External id", Width: 16, Min: 8, Flex: true, TrimHead: true, Optional: true},
+	})
+	tb.SetRows([][]string{
+		{"01a03ca3-e0c0-7d55-ac1d-12b498dbaef5", statusCell(model.StatusPartlyRefunded), "2026-11-20 14:03", "7.805 KWD", "GRC-2026-571676"},
+		{"01a03ca3-e0c0-7d55-ac1d-12b498c2eb81", statusCell(model.StatusRequiresAction), "2026-11-19 09:00", "1.000 KWD", "GRC-2026-094171"},
+	})
+	tb.SetSize(60, 5)
+	v := tb.View()
+	for _, want := range []string{"dbaef5", "c2eb81", "◑ part refd", "○ needs act", "…26-571676", "…26-094171", "11-20 14:03", "External …"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("at 60 columns %q is missing:\n%s", want, v)
+		}
+	}
+	if strings.Contains(v, "026-11") || strings.Contains(v, "6-11-20") {
+		t.Errorf("a date lost digits:\n%s", v)
+	}
+	tb.SetSize(120, 5)
+	v = tb.View()
+	for _, want := range []string{"2026-11-20 14:03", "◑ partly refunded", "GRC-2026-571676"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("at 120 columns %q is missing:\n%s", want, v)
+		}
+	}
+	tb.SetSize(56, 5)
+	v = tb.View()
+	if strings.Contains(v, "External") || !strings.Contains(v, "7.805 KWD") {
+		t.Errorf("at 56 columns the optional column should go, the rest stay:\n%s", v)
+	}
+	for _, l := range strings.Split(v, "\n") {
+		if w := lipgloss.Width(l); w > 56 {
+			t.Errorf("%d wide: %q", w, l)
+		}
+	}
+	if w := lipgloss.Width(strings.Split(v, "\n")[0]); w > 56 {
+		t.Errorf("%d wide at 56", w)
+	}
+	// Two tables on one screen share one date format.
+	tb.SetShortDates(true)
+	tb.SetSize(120, 5)
+	if v := tb.View(); !strings.Contains(v, "11-20 14:03") || strings.Contains(v, "2026-11-20") {
+		t.Errorf("short dates were asked for:\n%s", v)
 	}
 }

@@ -116,9 +116,18 @@ type seeder struct {
 	latency time.Duration
 }
 
-func (g *seeder) pick(n int) int        { return g.r.IntN(n) }
-func (g *seeder) pct() int              { return g.r.IntN(100) }
-func (g *seeder) id(t time.Time) string { return newUUIDv7(t, g.r.Uint64) }
+func (g *seeder) pick(n int) int { return g.r.IntN(n) }
+func (g *seeder) pct() int       { return g.r.IntN(100) }
+func (g *seeder) id(t time.Time) string {
+	// The id's clock is the seed's, not the wall's: seeded times are "now
+	// minus an age drawn from the seed", so stamping the age onto a fixed
+	// epoch keeps ids time-ordered and the same on every run of a seed.
+	return newUUIDv7(idEpoch.Add(t.Sub(g.now)), g.r.Uint64)
+}
+
+// idEpoch is the "now" seeded ids are stamped relative to.
+var idEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
 func (g *seeder) digits(n int) string {
 	b := make([]byte, n)
 	for i := range b {

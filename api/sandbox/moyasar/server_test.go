@@ -642,6 +642,20 @@ func TestVoid(t *testing.T) {
 	}
 }
 
+// TestSameSeedSameIDsAtAnyClock: `paydesk sandbox --seed S` started twice
+// (minutes or days apart) serves the same ids, so a ref written down in one
+// run opens the same order in the next.
+func TestSameSeedSameIDsAtAnyClock(t *testing.T) {
+	now := time.Date(2026, 11, 20, 14, 3, 0, 0, time.UTC)
+	a := seedOrders(7, 50, now, time.Second)
+	b := seedOrders(7, 50, now.Add(26*time.Hour+17*time.Second), time.Second)
+	for i := range a {
+		if a[i].ID != b[i].ID || a[i].Txns[0].ID != b[i].Txns[0].ID {
+			t.Fatalf("order %d: %s/%s vs %s/%s", i, a[i].ID, a[i].Txns[0].ID, b[i].ID, b[i].Txns[0].ID)
+		}
+	}
+}
+
 // TestRefundTimesOutThenIsReversed: on a card ending in
 // LastDigitsRefundReversed a refund times out, and one more RefundLatency
 // later the gateway adds an approved reversal transaction (request_timeout)

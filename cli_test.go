@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runSelf runs this test binary as paydesk itself (TestMain dispatches to
+// main when PAYDESK_RUN_MAIN is set), so exit codes and streams are the real
+// ones and no terminal is needed.
+func runSelf(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), "PAYDESK_RUN_MAIN=1"), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv("PAYDESK_RUN_MAIN") == "1" {
+		os.Args = append([]string{"paydesk"}, os.Args[1:]...)
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
+		out, errOut, code := runSelf(t, nil, args...)
+		if code != 0 {
+			t.Errorf("paydesk %v exits %d, want 0; stderr %q", args, code, errOut)
+		}
+		if !strings.Contains(out, "Usage:") || !strings.Contains(out, "paydesk sandbox") {
+			t.Errorf("paydesk %v does not print the usage on stdout: %q", args, out)
+		}
+	}
+}
+
+func TestUnknownSubcommandExitsTwo(t *testing.T) {
+	for _, args := range [][]string{{"sandbx"}, {"--no-such-flag"}, {"--read-only", "extra"}, {"--refresh", "1ms"}} {
+		out, errOut, code := runSelf(t, nil, args...)
+		if code != 2 {
+			t.Errorf("paydesk %v exits %d, want 2 (stdout %q, stderr %q)", args, code, out, errOut)
+		}
+		if !strings.Contains(errOut, "Usage:") {
+			t.Errorf("paydesk %v does not print the usage on stderr: %q", args, errOut)
+		}
+		if out != "" {
+			t.Errorf("paydesk %v wrote to stdout (a console started?): %q", args, out)
+		}
+	}
+	_, errOut, _ := runSelf(t, nil, "sandbx")
+	if !strings.Contains(errOut, `unknown command "sandbx"`) {
+		t.Errorf("the error does not name the command: %q", errOut)
+	}
+}
+
+// TestMissingCredentialsFileRefusesToStart: a PAYDESK_CREDENTIALS typo must
+// not silently become the embedded sandbox.
+func TestMissingCredentialsFileRefusesToStart(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope.env")
+	err := namedCredentials(func(k string) string {
+		if k == "PAYDESK_CREDENTIALS" {
+			return missing
+		}
+		return ""
+	})
+	if err == nil || !strings.Contains(err.Error(), missing) || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("namedCredentials = %v, want a refusal naming %s", err, missing)
+	}
+	if err := namedCredentials(func(string) string { return "" }); err != nil {
+		t.Fatalf("no PAYDESK_CREDENTIALS: %v", err)
+	}
+	dir := t.TempDir()
+	if err := namedCredentials(func(string) string { return dir }); err == nil {
+		t.Fatal("a directory was taken for a credentials file")
+	}
+	// And the real binary stops before anything starts.
+	_, errOut, code := runSelf(t, []string{"PAYDESK_CREDENTIALS=" + missing, "FORAGE_BASE_URL=", "MOYASAR_BASE_URL=", "DIGITALRIVER_BASE_URL="})
+	if code != 1 || !strings.Contains(errOut, "will not fall back to the sandbox") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestSandboxPrintsExportLines(t *testing.T) {
+	got := sandboxExports("http://127.0.0.1:7001", "http://127.0.0.1:7002", "http://127.0.0.1:7003")
+	for _, want := range []string{
+		"export FORAGE_BASE_URL=http://127.0.0.1:7001\n",
+		"export FORAGE_CLIENT_ID=demo-client\n",
+		"export FORAGE_CLIENT_SECRET=demo-secret\n",
+		"export FORAGE_MERCHANT_ACCOUNT=9000055\n",
+		"export MOYASAR_BASE_URL=http://127.0.0.1:7002\n",
+		"export MOYASAR_API_KEY=demo-moyasar-key\n",
+		"export DIGITALRIVER_BASE_URL=http://127.0.0.1:7003\n",
+		"export DIGITALRIVER_API_KEY=sk_test_demo\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+}
