@@ -37,9 +37,12 @@ import (
 	"paydesk/api/audit"
 	"paydesk/api/digitalriver"
 	"paydesk/api/forage"
+	"paydesk/api/index"
 	"paydesk/api/journal"
 	"paydesk/api/moyasar"
 	"paydesk/api/sandbox"
+	"paydesk/api/store"
+	"paydesk/api/store/pg"
 	"paydesk/ui"
 	"paydesk/ui/sshserve"
 )
@@ -203,6 +206,11 @@ func runAudit(args []string) error {
 	if fs.NArg() > 0 {
 		return errors.New(auditUsage)
 	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "audit-log" })
+	if url := databaseURL(); url != "" && !explicit {
+		return auditShared(url, args[0], head)
+	}
 	if args[0] == "head" {
 		a, err := audit.HeadAnchor(*path)
 		if err != nil {
@@ -229,6 +237,35 @@ func runAudit(args []string) error {
 		return auditErr(*path, err)
 	}
 	fmt.Printf("audit log %s: %d lines, chain intact, and line %d matches the anchored head\n", *path, n, a.Lines)
+	return nil
+}
+
+// auditShared is verify or head against the PostgreSQL audit table.
+func auditShared(url, cmd, head string) error {
+	var a audit.Anchor
+	if head != "" {
+		var err error
+		if a, err = audit.ParseAnchor(head); err != nil {
+			return err
+		}
+	}
+	st, err := openShared(url)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, h, err := st.Audit().Verify(context.Background(), a)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cmd == "head":
+		fmt.Println(h)
+	case head == "":
+		fmt.Printf("audit log %s: %d rows, chain intact (without --head, rows removed from the end or a re-hashed tail cannot be seen)\n", st.Describe(), n)
+	default:
+		fmt.Printf("audit log %s: %d rows, chain intact, and row %d matches the anchored head\n", st.Describe(), n, a.Lines)
+	}
 	return nil
 }
 
@@ -294,6 +331,11 @@ func runConsole(args []string) error {
 	}
 	defer safety.Close()
 	recoverVia := recoveryProviders(providers, f.readOnly)
+	stopIndex, err := safety.startIndex(providers)
+	if err != nil {
+		return err
+	}
+	defer stopIndex()
 
 	r := lipgloss.NewRenderer(os.Stdout)
 	r.SetHasDarkBackground(darkBackground())
@@ -304,6 +346,7 @@ func runConsole(args []string) error {
 		Providers: providers, Journal: safety.journal, Sandbox: sb != nil, ReadOnly: f.readOnly,
 		Refresh: f.refresh, Timeout: 10 * time.Second, Now: time.Now,
 		NewKey: func() string { return uuid.NewString() },
+		Index:  safety.index, Indexer: safety.indexer,
 	}, r, ui.Identity{Name: actor()}, os.Stdout)
 	p := tea.NewProgram(s.App, tea.WithAltScreen())
 	// Earlier sessions' unresolved money actions are checked while the
@@ -379,16 +422,21 @@ func runServe(args []string) error {
 		defer sb.Close()
 		logger.Info("no provider configured: serving the embedded sandbox")
 	}
-	// One read of an order serves every session watching it for one
-	// refresh interval; changes forget it at once.
-	for i, p := range providers {
-		providers[i] = api.Shared(p, *refresh, time.Now)
-	}
 	safety, err := openSafety(sb != nil)
 	if err != nil {
 		return err
 	}
 	defer safety.Close()
+	stopIndex, err := safety.startIndex(providers)
+	if err != nil {
+		return err
+	}
+	defer stopIndex()
+	// One read of an order serves every session watching it for one
+	// refresh interval; changes forget it at once.
+	for i, p := range providers {
+		providers[i] = api.Shared(p, *refresh, time.Now)
+	}
 	// Earlier runs' unresolved money actions are checked in the background,
 	// as the console does; the journal refuses money actions on their orders
 	// until checked. Progress goes to the server log.
@@ -406,6 +454,7 @@ func runServe(args []string) error {
 			Refresh: *refresh, Timeout: 10 * time.Second, Now: time.Now,
 			NewKey:       func() string { return uuid.NewString() },
 			RefundLimits: api.DefaultRefundLimits(),
+			Index:        safety.index, Indexer: safety.indexer,
 		},
 	})
 	if err != nil {
@@ -471,6 +520,26 @@ func namedCredentials(getenv func(string) string) error {
 		return fmt.Errorf("%s names %s, which is a directory, not a credentials file", api.EnvCredentials, p)
 	}
 	return nil
+}
+
+// providerAccounts names the account each configured provider acts on, so
+// intents and locks of two accounts never mix: base URL, plus the merchant
+// account for Forage. (Moyasar and Digital River identify the account only
+// by its secret key, which never goes into the journal.)
+func providerAccounts() map[string]string {
+	file, _ := api.LoadCredentials(api.CredentialsPath(os.Getenv))
+	getenv := api.Getenv(file)
+	out := map[string]string{}
+	if fc, ok, _ := forage.ConfigFromEnv(getenv); ok {
+		out[forage.ProviderID] = strings.TrimRight(fc.BaseURL, "/") + " merchant " + fc.MerchantAccount
+	}
+	if mc, ok, _ := moyasar.ConfigFromEnv(getenv); ok {
+		out[moyasar.ProviderID] = strings.TrimRight(mc.BaseURL, "/")
+	}
+	if dc, ok, _ := digitalriver.ConfigFromEnv(getenv); ok {
+		out[digitalriver.ProviderID] = strings.TrimRight(dc.BaseURL, "/")
+	}
+	return out
 }
 
 // configureProviders builds a client for every provider whose base URL is
@@ -568,7 +637,24 @@ func darkBackground() bool {
 type safety struct {
 	journal *journal.Journal
 	audit   *audit.Log
-	tmp     string // removed on Close (embedded sandbox only)
+	index   *index.Index   // the order index, beside the journal
+	indexer *index.Indexer // fills it in the background; nil when switched off
+	shared  *pg.Store      // PAYDESK_DATABASE_URL: journal, locks and audit in PostgreSQL
+	tmp     string         // removed on Close (embedded sandbox only)
+}
+
+// databaseURL is PAYDESK_DATABASE_URL from the environment or the
+// credentials file (it may hold a password).
+func databaseURL() string {
+	file, _ := api.LoadCredentials(api.CredentialsPath(os.Getenv))
+	return api.Getenv(file)(store.EnvDatabaseURL)
+}
+
+// openShared opens the PostgreSQL store, applying its migrations.
+func openShared(url string) (*pg.Store, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return pg.Open(ctx, url, pg.Options{})
 }
 
 // openSafety opens the journal and the audit log. On the embedded sandbox
@@ -577,6 +663,12 @@ type safety struct {
 // refs on every run, so its intents must never meet a real provider's.
 func openSafety(embedded bool) (*safety, error) {
 	s := &safety{}
+	accounts := providerAccounts()
+	url := databaseURL()
+	if url != "" && embedded {
+		return nil, fmt.Errorf("%s is set but no provider is configured: the embedded sandbox's data dies with this process, "+
+			"so it must not share a journal. Run `paydesk sandbox` once and point every paydesk at it (see the README)", store.EnvDatabaseURL)
+	}
 	stateDir := os.Getenv("PAYDESK_STATE_DIR")
 	auditPath := os.Getenv(audit.EnvPath)
 	if embedded {
@@ -592,23 +684,46 @@ func openSafety(embedded bool) (*safety, error) {
 			auditPath = filepath.Join(tmp, "audit.jsonl")
 		}
 	}
-	if auditPath == "" {
-		p, err := audit.DefaultPath()
-		if err != nil {
-			return nil, err
-		}
-		auditPath = p
-	}
-	var err error
-	if s.audit, err = audit.Open(auditPath); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("audit log: %w", err)
-	}
 	dir := ""
 	if stateDir != "" {
 		dir = filepath.Join(stateDir, "journal")
 	}
-	if s.journal, err = journal.Open(journal.Options{Dir: dir, Auditor: journal.AuditLog(s.audit)}); err != nil {
+	var err error
+	if url != "" {
+		// Journal, locks and audit chain in PostgreSQL, shared with every
+		// paydesk pointed at it; the order index stays on this host.
+		if s.shared, err = openShared(url); err != nil {
+			s.Close()
+			return nil, err
+		}
+		if s.journal, err = journal.Open(journal.Options{Backend: s.shared.Journal(), Auditor: journal.AuditTo(s.shared.Audit()), Accounts: accounts}); err != nil {
+			s.Close()
+			return nil, err
+		}
+	} else {
+		if auditPath == "" {
+			p, err := audit.DefaultPath()
+			if err != nil {
+				return nil, err
+			}
+			auditPath = p
+		}
+		if s.audit, err = audit.Open(auditPath); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("audit log: %w", err)
+		}
+		if s.journal, err = journal.Open(journal.Options{Dir: dir, Auditor: journal.AuditLog(s.audit), Accounts: accounts}); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if dir == "" {
+		if dir, err = journal.DefaultDir(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if s.index, err = index.Open(filepath.Join(filepath.Dir(dir), "index")); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -656,12 +771,54 @@ func recoveryMsg(pr journal.RecoveryProgress) ui.RecoveryMsg {
 }
 
 func (s *safety) Close() {
+	if s.index != nil {
+		s.index.Close()
+	}
 	if s.audit != nil {
 		s.audit.Close()
+	}
+	if s.shared != nil {
+		s.shared.Close()
 	}
 	if s.tmp != "" {
 		os.RemoveAll(s.tmp)
 	}
+}
+
+// startIndex puts the order index around each provider, innermost, so it
+// sees every read first-hand, and starts the background indexer within its
+// share of each provider's budget (PAYDESK_INDEX_SHARE, PAYDESK_INDEX_DAYS).
+// stop ends the indexer, waits for it and saves the index.
+func (s *safety) startIndex(providers []api.Provider) (stop func(), err error) {
+	cfg, err := index.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range providers {
+		providers[i] = index.Wrap(p, s.index, indexAccount(p.ID()))
+	}
+	stopSave := s.index.AutoSave(time.Minute)
+	if cfg.Share == 0 {
+		return stopSave, nil
+	}
+	s.indexer = index.NewIndexer(s.index, providers, indexAccount, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.indexer.Run(ctx); close(done) }()
+	return func() { cancel(); <-done; stopSave() }, nil
+}
+
+// indexAccount tells apart accounts of one provider in the order index: the
+// base URL (and Forage merchant) it was read from. "" on the embedded
+// sandbox, whose index lives in its own temporary directory.
+func indexAccount(providerID string) string {
+	switch providerID {
+	case "forage":
+		return os.Getenv(forage.EnvBaseURL) + " " + os.Getenv(forage.EnvMerchantAccount)
+	case "moyasar":
+		return os.Getenv("MOYASAR_BASE_URL")
+	}
+	return os.Getenv("DIGITALRIVER_BASE_URL")
 }
 
 func actor() string {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"paydesk/api"
+	"paydesk/api/index"
 	"paydesk/api/journal"
 	"paydesk/model"
 )
@@ -56,6 +57,7 @@ func TestDecoratorsImplementEveryMethod(t *testing.T) {
 	decorators := map[string]func(api.Provider) api.Provider{
 		"journal.Wrap": func(p api.Provider) api.Provider { return journal.Wrap(p, j, "alice") },
 		"api.ReadOnly": api.ReadOnly,
+		"index.Wrap":   func(p api.Provider) api.Provider { return index.Wrap(p, index.New(), "") },
 		"api.Guard": func(p api.Provider) api.Provider {
 			return api.Guard(p, api.RoleAgent, api.DefaultRefundLimits(), nil)
 		},

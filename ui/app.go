@@ -124,6 +124,8 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return a.push(msg.Screen)
 	case PopMsg:
 		return a.popMsg(msg)
+	case openOnMsg: // a search result on another tab (search.go)
+		return a.openOn(msg)
 	case StatusMsg:
 		a.status = msg
 		a.statusAt = a.c.Now()

@@ -6,6 +6,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"paydesk/api"
+	"paydesk/api/index"
 )
 
 // Context is what every screen shares: size, styles, keys, the providers,
@@ -29,6 +30,12 @@ type Context struct {
 	Copy func(text string) tea.Cmd
 	// NewKey mints an idempotency key, once per logical money action.
 	NewKey func() string
+	// Index is the order index the providers feed (search, the filter's
+	// extra fields, list rows kept true); nil = none.
+	Index *index.Index
+	// Indexer fills the index in the background (coverage, a wider range);
+	// nil = none runs.
+	Indexer *index.Indexer
 
 	nextID int
 	// nav holds the pushes and pops a screen asked for during its Update.

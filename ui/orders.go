@@ -40,42 +40,36 @@ type ordersScreen struct {
 	rangeMoved bool
 
 	all   []model.OrderSummary
-	cells [][]string // formatted rows, parallel to all
-	hay   []string   // lower-case ref, status and reference, for the filter
-	order []int      // indices of all, sorted
-	view  []int      // order, filtered: what the table shows
+	cells [][]string     // formatted rows, parallel to all
+	extra map[int]string // what the order index adds for the filter (orders_filter.go)
+	order []int          // indices of all, sorted
+	view  []int          // order, filtered: what the table shows
 	table *Table
 
-	gen       int    // bumps on reload or range change: late pages are dropped
-	next      string // cursor of the next page; "" = no more
-	loading   bool   // a page request is in flight
-	loaded    bool   // the first page arrived
-	reloading bool   // r: old rows stay until the new first page arrives
-	err       error
-	errShown  bool
-	loadedAt  time.Time
-	sortCol   int
-	sortDesc  bool
-	ncols     int
-	filter    textinput.Model
-	filtering bool
-	gotoIn    textinput.Model
-	going     bool
-	// lookingUp is the ref g is looking for; gotoNote says why it was not
-	// opened, inline on the list, until the next key.
-	lookingUp    string
-	gotoNote     string
+	gen          int            // bumps on reload or range change: late pages are dropped
+	next         string         // cursor of the next page; "" = no more
+	loading      bool           // a page request is in flight
+	loaded       bool           // the first page arrived
+	reloading    bool           // r: old rows stay until the new first page arrives
+	keptNext     string         // r: the cursor loading had got to (orders_true.go)
+	seen         map[string]int // r: ids of the fresh first page, left out of later pages
+	seenSeq      uint32         // the order index's change stamp the rows are as new as
+	err          error
+	errShown     bool
+	loadedAt     time.Time
+	sortCol      int
+	sortDesc     bool
+	ncols        int
+	filter       textinput.Model
+	filtering    bool
+	rangeIn      textinput.Model // d: set the range (orders_range.go)
+	ranging      bool
+	setRange     key.Binding
+	toNow        key.Binding
 	spin         spinner.Model
 	older, newer key.Binding
 	closeInput   key.Binding
 	ago          agoClock
-}
-
-// gotoMsg is the answer to g's lookup.
-type gotoMsg struct {
-	ref   string
-	order *model.Order
-	err   error
 }
 
 type pageMsg struct {
@@ -101,10 +95,11 @@ func newOrdersScreen(c *Context, provider int) Screen {
 		s.from = s.to.Add(-rangeStep)
 	}
 	s.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.Faint))
-	s.filter = newPrompt(c, "/ ", "ref, status or "+strings.ToLower(cmp.Or(s.caps.ReferenceColumn, "reference")))
-	s.gotoIn = newPrompt(c, "Go to order ref: ", "ref or id, then enter")
+	s.filter = newPrompt(c, "/ ", "anything a row shows, amount, currency, customer id, last four")
 	s.older = key.NewBinding(key.WithKeys("["), key.WithHelp("[", "30 days earlier"))
 	s.newer = key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "30 days later"))
+	s.setRange, s.toNow = rangeKeys()
+	s.rangeIn = newPrompt(c, "Range: ", "7, 30 or 90 (last N days), 2026-10-03, or two dates")
 	s.closeInput = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear"))
 
 	cols := []Column{
@@ -151,7 +146,7 @@ func newPrompt(c *Context, prompt, placeholder string) textinput.Model {
 
 func (s *ordersScreen) prov() api.Provider { return s.c.Providers[s.provider] }
 func (s *ordersScreen) Title() string      { return "Orders" }
-func (s *ordersScreen) Typing() bool       { return s.filtering || s.going }
+func (s *ordersScreen) Typing() bool       { return s.filtering || s.ranging }
 func (s *ordersScreen) SetSize(w, h int)   { s.base.SetSize(w, h); s.layout() }
 
 func (s *ordersScreen) layout() {
@@ -171,6 +166,7 @@ func (s *ordersScreen) Suspend() {
 
 func (s *ordersScreen) Resume() tea.Cmd {
 	s.resume()
+	s.syncFromIndex() // an order changed on its screen shows its new state here
 	ago := s.ago.start(&s.base)
 	if !s.loaded || s.reloading {
 		return tea.Batch(ago, s.reload(s.loaded))
@@ -183,6 +179,9 @@ func (s *ordersScreen) Resume() tea.Cmd {
 // range).
 func (s *ordersScreen) reload(keep bool) tea.Cmd {
 	s.gen++
+	if keep && s.loaded && !s.reloading {
+		s.keptNext = s.next
+	}
 	s.next = ""
 	s.err = nil
 	s.reloading = keep && s.loaded
@@ -218,8 +217,6 @@ func (s *ordersScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case pageMsg:
 		return s, s.page(msg)
-	case gotoMsg:
-		return s, s.gotoDone(msg)
 	case agoTickMsg:
 		return s, s.ago.on(&s.base, msg)
 	case spinner.TickMsg:
@@ -251,14 +248,20 @@ func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
 	}
 	s.err = nil
 	s.loadedAt = s.c.Now()
-	if s.reloading || !s.loaded {
+	switch {
+	case s.reloading && s.loaded: // r: keep what is loaded (orders_true.go)
+		s.reloading = false
+		s.next = s.mergeFresh(msg.page)
+	case !s.loaded:
 		s.reloading = false
 		s.loaded = true
 		s.setData(msg.page.Orders, nil)
-	} else {
-		s.setData(msg.page.Orders, s.all)
+		s.next = msg.page.Next
+	default:
+		s.setData(s.dropSeen(msg.page.Orders), s.all)
+		s.next = msg.page.Next
 	}
-	s.next = msg.page.Next
+	s.markSeen()
 	// Fill the first screens without a keypress (not while filtering: a
 	// filter matching nothing would otherwise walk every page).
 	if s.filter.Value() == "" && s.table.Rows() < 2*s.table.Height() {
@@ -270,7 +273,7 @@ func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
 // setData appends orders to prev (nil: start over) and formats the new rows.
 func (s *ordersScreen) setData(orders []model.OrderSummary, prev []model.OrderSummary) {
 	if prev == nil {
-		s.all, s.cells, s.hay = nil, nil, nil
+		s.all, s.cells, s.extra, s.seen = nil, nil, nil, nil
 	}
 	refW := 10
 	if prev != nil {
@@ -279,8 +282,13 @@ func (s *ordersScreen) setData(orders []model.OrderSummary, prev []model.OrderSu
 	for _, o := range orders {
 		refW = max(refW, min(len(o.Ref), maxRefWidth))
 		s.all = append(s.all, o)
-		s.cells = append(s.cells, s.formatRow(&o))
-		s.hay = append(s.hay, strings.ToLower(o.Ref+"\x00"+statusCell(o.Status)+"\x00"+string(o.Status)+"\x00"+o.ProviderStatus+"\x00"+o.Reference+"\x00"+o.ID))
+		if o.Ref == o.ID {
+			o.Ref = o.ID // one string, not two copies, per loaded row
+		}
+		compactRow(&o) // orders_mem.go
+		row := s.formatRow(&o)
+		row[colStatus] = internStatusCell(row[colStatus]) // a dozen values over 100k rows
+		s.cells = append(s.cells, row)
 	}
 	s.table.SetColumnWidth(colRef, refW)
 	s.resort()
@@ -361,7 +369,7 @@ func (s *ordersScreen) refilter(sel int) {
 	} else {
 		s.view = make([]int, 0, len(s.order)/4)
 		for _, i := range s.order {
-			if strings.Contains(s.hay[i], q) {
+			if s.matches(i, q) {
 				s.view = append(s.view, i)
 			}
 		}
@@ -406,13 +414,14 @@ func (s *ordersScreen) markSort() {
 
 func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
 	k := s.c.Keys
-	s.gotoNote = "" // said once; the next key moves on
-	s.lookingUp = ""
-	if s.going {
-		return s.gotoKey(msg)
-	}
 	if s.filtering {
 		return s.filterKey(msg)
+	}
+	if s.ranging {
+		return s.rangeTyping(msg)
+	}
+	if cmd, ok := s.rangeKey(msg); ok {
+		return cmd
 	}
 	switch {
 	case s.table.Update(msg):
@@ -423,14 +432,13 @@ func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
 		}
 	case key.Matches(msg, k.Filter):
 		s.filtering = true
+		s.enrichFilter()
 		return s.filter.Focus()
 	case key.Matches(msg, k.Back) && s.filter.Value() != "":
 		s.filter.SetValue("")
 		s.refilter(s.selectedIndex())
 	case key.Matches(msg, k.Goto):
-		s.going = true
-		s.gotoIn.SetValue("")
-		return s.gotoIn.Focus()
+		return s.push(newSearchScreen(s.c, s.provider)) // search.go: every provider, every id
 	case key.Matches(msg, k.Sort):
 		s.sortCol = (s.sortCol + 1) % s.ncols
 		// Dates and amounts read best largest first, text A to Z.
@@ -452,7 +460,7 @@ func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
 			return copyRef(s.c, o.Ref)
 		}
 	case s.caps.OrderRange && key.Matches(msg, s.older):
-		s.to, s.from = s.from, s.from.Add(-rangeStep)
+		s.to, s.from = s.from, s.from.Add(-s.span())
 		s.rangeMoved = true
 		return s.reload(false)
 	case s.caps.OrderRange && key.Matches(msg, s.newer):
@@ -460,10 +468,11 @@ func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
 		if !s.to.Before(now.Add(-time.Minute)) {
 			return Status("The range already ends now.")
 		}
-		s.from, s.to = s.to, s.to.Add(rangeStep)
+		s.from, s.to = s.to, s.to.Add(s.span())
 		if s.to.After(now) {
 			s.to, s.from = now, now.Add(-rangeStep)
 			s.rangeMoved = false
+			s.stepHelp()
 		}
 		return s.reload(false)
 	}
@@ -495,71 +504,29 @@ func (s *ordersScreen) filterKey(msg tea.KeyMsg) tea.Cmd {
 	return cmd
 }
 
-func (s *ordersScreen) gotoKey(msg tea.KeyMsg) tea.Cmd {
-	switch msg.Type {
-	case tea.KeyEsc:
-		s.going = false
-		s.gotoIn.Blur()
-		return nil
-	case tea.KeyEnter:
-		ref := strings.TrimSpace(s.gotoIn.Value())
-		s.going = false
-		s.gotoIn.Blur()
-		if ref == "" {
-			return nil
-		}
-		// Looked up from here: an unknown ref leaves the agent on the list
-		// with one line saying so, instead of an empty order screen.
-		s.lookingUp = ref
-		p := s.prov()
-		return call(&s.base, func(ctx context.Context) (*model.Order, error) { return p.GetOrder(ctx, ref) },
-			func(o *model.Order, err error) tea.Msg { return gotoMsg{ref: ref, order: o, err: err} })
-	}
-	var cmd tea.Cmd
-	s.gotoIn, cmd = s.gotoIn.Update(msg)
-	return cmd
-}
-
-func (s *ordersScreen) gotoDone(m gotoMsg) tea.Cmd {
-	if m.ref != s.lookingUp {
-		return nil // the agent has moved on
-	}
-	s.lookingUp = ""
-	ref := safetext.Truncate(m.ref, 40)
-	switch {
-	case m.err != nil && api.StatusOf(m.err) == 404:
-		s.gotoNote = "✗ No order “" + ref + "” at " + s.prov().Name() + ": check the ref (g tries another)."
-	case m.err != nil:
-		s.gotoNote = "✗ Could not look up “" + ref + "”: " + DescribeError(m.err)
-	case m.order == nil:
-		s.gotoNote = "✗ No order “" + ref + "” at " + s.prov().Name() + "."
-	default:
-		next := newOrderScreen(s.c, s.provider, m.order.ID).(*orderScreen)
-		next.setOrder(m.order)
-		return s.push(next)
-	}
-	return nil
-}
-
 func (s *ordersScreen) Help() []key.Binding {
 	k := s.c.Keys
-	if s.going {
-		return []key.Binding{
-			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open order")),
-			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
-		}
-	}
 	if s.filtering {
 		return []key.Binding{
 			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
 			s.closeInput,
 		}
 	}
+	if s.ranging {
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "set range")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		}
+	}
 	out := []key.Binding{k.Enter, k.Filter, k.Sort, k.SortFlip, k.Goto}
 	if s.caps.OrderRange {
 		out = append(out, s.older, s.newer)
 	}
-	return append(out, k.Refresh, k.Copy)
+	out = append(out, k.Refresh, k.Copy)
+	if s.caps.OrderRange { // after the older keys: the footer keeps its order
+		out = append(out, s.setRange, s.toNow)
+	}
+	return out
 }
 
 func (s *ordersScreen) View() string {
@@ -630,12 +597,8 @@ func (s *ordersScreen) titleLine() string {
 func (s *ordersScreen) promptLine() string {
 	st := s.c.Styles
 	switch {
-	case s.going:
-		return s.gotoIn.View()
-	case s.lookingUp != "":
-		return st.Faint.Render(s.spin.View() + " Looking up “" + safetext.Truncate(s.lookingUp, 40) + "”…")
-	case s.gotoNote != "":
-		return st.StatusErr.Render(safetext.Truncate(s.gotoNote, s.width))
+	case s.ranging:
+		return s.rangeIn.View()
 	case s.filtering:
 		return s.filter.View() + st.Faint.Render("  "+s.matchCount())
 	case s.filter.Value() != "":

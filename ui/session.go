@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"paydesk/api"
+	"paydesk/api/index"
 	"paydesk/api/journal"
 )
 
@@ -36,6 +37,10 @@ type Deps struct {
 	// MoneyLimiter gives the allowance of money actions of one key
 	// (by fingerprint), shared by all its sessions; nil means no limit.
 	MoneyLimiter func(fingerprint string) *rate.Limiter
+	// Index is the order index every session searches (the providers feed
+	// it); Indexer fills it in the background. Nil: none.
+	Index   *index.Index
+	Indexer *index.Indexer
 }
 
 // Identity is who is at the terminal: the OS user at a local console, the
@@ -106,6 +111,7 @@ func NewSession(d Deps, r *lipgloss.Renderer, id Identity, out io.Writer) *Sessi
 		Providers: providers, Sandbox: d.Sandbox, ReadOnly: readOnly,
 		Actor: id.Actor(), Refresh: d.Refresh, Timeout: d.Timeout, Now: d.Now,
 		Copy: OSC52Copier(out), NewKey: d.NewKey,
+		Index: d.Index, Indexer: d.Indexer,
 	}
 	return &Session{Context: c, App: NewApp(c, NewOrdersScreen)}
 }

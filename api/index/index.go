@@ -1,0 +1,613 @@
+// Package index is the order index paydesk keeps so an agent can find an
+// order from whatever the customer has (an external order id, a payment or
+// refund ref from an email, a customer id, a card's last four and an
+// amount) across every provider, including the ones that cannot search for
+// it themselves (Forage has no search by anything but the order ref).
+//
+// Every list page and every order read feeds it (Wrap); a background
+// Indexer reads the orders it lacks details for within a share of the
+// provider's request budget. It holds only what search needs: ids, refs,
+// status, amount and currency, customer id, card last four, dates. No
+// metadata values, no names, no addresses. It persists in one file with
+// owner-only permissions.
+//
+// Memory: strings are interned in one arena and each order is a fixed-size
+// record of string ids, so 100k orders cost a few tens of bytes each plus
+// their ids' text (BenchmarkSearch100k reports it).
+package index
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"paydesk/model"
+)
+
+// Field names what a search matched.
+type Field uint8
+
+const (
+	FieldRef Field = iota + 1
+	FieldID
+	FieldExternal
+	FieldCustomer
+	FieldPayment
+	FieldRefund
+	FieldCardAmount
+)
+
+func (f Field) String() string {
+	switch f {
+	case FieldRef:
+		return "order ref"
+	case FieldID:
+		return "order id"
+	case FieldExternal:
+		return "external order id"
+	case FieldCustomer:
+		return "customer id"
+	case FieldPayment:
+		return "payment ref"
+	case FieldRefund:
+		return "refund ref"
+	case FieldCardAmount:
+		return "last four + amount"
+	}
+	return "field"
+}
+
+// entry is one order. Every string is an id in the pool.
+type entry struct {
+	Src      uint16 // index into sources
+	NPay     uint16 // payment refs at refs[RefOff:]
+	NRef     uint16 // then refund refs
+	_        uint16
+	ID, Ref  uint32
+	Ext      uint32
+	Cust     uint32
+	Status   uint32
+	Cur      uint32
+	Last4    uint32
+	RefOff   uint32
+	Seq      uint32 // change stamp: ChangedSince
+	Amount   int64  // total in minor units of Cur
+	Created  int64  // unix seconds; 0 = not known
+	Detailed int64  // unix seconds of the last full read; 0 = never read
+}
+
+type source struct{ Prov, Acct uint32 }
+
+// Index is safe for concurrent use.
+type Index struct {
+	mu      sync.RWMutex
+	s       *pool
+	sources []source
+	active  []bool // sources registered in this process: only they are searched
+	entries []entry
+	byKey   map[uint64]uint32 // src<<32 | id string -> entry
+	refs    []uint32
+	days    map[uint16]map[int32]bool // days (since the epoch, UTC) fully indexed, per source
+	seq     uint32
+	dirty   bool
+	dir     string
+	now     func() time.Time
+}
+
+// New is an index kept in memory only (tests, and a console without a state
+// directory).
+func New() *Index {
+	return &Index{s: newPool(), byKey: map[uint64]uint32{}, days: map[uint16]map[int32]bool{}, now: time.Now}
+}
+
+// Info is what the index knows of one order, for the list's filter.
+type Info struct {
+	Status     model.Status
+	Total      model.Money // zero Currency when not known
+	CustomerID string
+	Last4      string
+	External   string
+	Created    time.Time
+	Detailed   bool
+}
+
+// Hit is one order a search found.
+type Hit struct {
+	Provider string // provider ID
+	ID, Ref  string
+	Field    Field
+	Matched  string // the value that matched, as stored
+	Status   model.Status
+	Total    model.Money
+	Created  time.Time // zero when not known
+}
+
+func (ix *Index) src(provider, account string) uint16 {
+	p, a := ix.s.intern(provider), ix.s.intern(account)
+	for i, s := range ix.sources {
+		if s.Prov == p && s.Acct == a {
+			return uint16(i)
+		}
+	}
+	ix.sources = append(ix.sources, source{p, a})
+	ix.active = append(ix.active, false)
+	return uint16(len(ix.sources) - 1)
+}
+
+// Register says this process reads provider under account: searches look
+// only at sources registered here, so an index shared across sandbox and
+// live accounts never answers with the other's orders.
+func (ix *Index) Register(provider, account string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.active[ix.src(provider, account)] = true
+}
+
+// Account is the account registered for provider in this process ("" and
+// false when none is).
+func (ix *Index) Account(provider string) (string, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	p := ix.s.find(provider)
+	for i, s := range ix.sources {
+		if ix.active[i] && s.Prov == p && p != 0 {
+			return ix.s.str(s.Acct), true
+		}
+	}
+	return "", false
+}
+
+func key(src uint16, id uint32) uint64 { return uint64(src)<<32 | uint64(id) }
+
+// at returns the entry of an order, creating it.
+func (ix *Index) at(src uint16, id string) *entry {
+	sid := ix.s.intern(id)
+	k := key(src, sid)
+	if i, ok := ix.byKey[k]; ok {
+		return &ix.entries[i]
+	}
+	ix.entries = append(ix.entries, entry{Src: src, ID: sid, Ref: sid})
+	ix.byKey[k] = uint32(len(ix.entries) - 1)
+	return &ix.entries[len(ix.entries)-1]
+}
+
+func (ix *Index) touch(e *entry) {
+	ix.seq++
+	e.Seq = ix.seq
+	ix.dirty = true
+}
+
+func (ix *Index) setMoney(e *entry, m model.Money) {
+	if m.Currency == "" {
+		return
+	}
+	minor, err := m.Minor()
+	if err != nil {
+		return
+	}
+	e.Cur, e.Amount = ix.s.intern(m.Currency), minor
+}
+
+// RefKind says what a summary's Reference column holds.
+type RefKind uint8
+
+const (
+	RefExternal RefKind = iota // an external / upstream order id
+	RefCard                    // masked card text: "•••• 0001 mada"
+	RefOther                   // something else (not indexed)
+)
+
+// AddSummary records one list row.
+func (ix *Index) AddSummary(account string, s *model.OrderSummary, kind RefKind) {
+	if s.ID == "" {
+		return
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	e := ix.at(ix.src(s.Provider, account), s.ID)
+	if s.Ref != "" {
+		e.Ref = ix.s.intern(s.Ref)
+	}
+	e.Status = ix.s.intern(string(s.Status))
+	ix.setMoney(e, s.Total)
+	if !s.Created.IsZero() && e.Created == 0 {
+		e.Created = s.Created.Unix()
+	}
+	switch kind {
+	case RefExternal:
+		if s.Reference != "" {
+			e.Ext = ix.s.intern(s.Reference)
+		}
+	case RefCard:
+		if l4 := lastFour(s.Reference); l4 != "" {
+			e.Last4 = ix.s.intern(l4)
+		}
+	}
+	ix.touch(e)
+}
+
+// lastFour finds the first run of exactly four digits in masked card text.
+func lastFour(s string) string {
+	run := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			run++
+			continue
+		}
+		if run == 4 {
+			return s[i-4 : i]
+		}
+		run = 0
+	}
+	return ""
+}
+
+// AddOrder records an order read in full: its refs, payments and refunds.
+func (ix *Index) AddOrder(account string, o *model.Order) {
+	if o == nil || o.ID == "" {
+		return
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	e := ix.at(ix.src(o.Provider, account), o.ID)
+	if o.Ref != "" {
+		e.Ref = ix.s.intern(o.Ref)
+	}
+	e.Status = ix.s.intern(string(o.Status))
+	ix.setMoney(e, o.Total)
+	created := o.Created
+	for _, p := range o.Payments { // Forage orders carry no date; their payments do
+		if created.IsZero() || (!p.Created.IsZero() && p.Created.Before(created)) {
+			created = p.Created
+		}
+	}
+	if !created.IsZero() {
+		e.Created = created.Unix()
+	}
+	ext, cust, last4 := o.ExternalOrderID, o.CustomerID, ""
+	var pays, refunds []uint32
+	for i := range o.Payments {
+		p := &o.Payments[i]
+		ext, cust = cmpOr(ext, p.ExternalOrderID), cmpOr(cust, p.CustomerID)
+		if p.Card != nil {
+			last4 = cmpOr(last4, p.Card.Last4)
+		}
+		if p.ID != "" {
+			pays = append(pays, ix.s.intern(p.ID))
+		}
+		if p.Receipt != nil {
+			last4 = cmpOr(last4, p.Receipt.Last4)
+			if p.Receipt.RefNumber != "" { // the network's reference (RRN) printed on receipts
+				pays = append(pays, ix.s.intern(p.Receipt.RefNumber))
+			}
+		}
+	}
+	for i := range o.Refunds {
+		if o.Refunds[i].ID != "" {
+			refunds = append(refunds, ix.s.intern(o.Refunds[i].ID))
+		}
+	}
+	e.Ext, e.Cust = ix.s.intern(ext), ix.s.intern(cust)
+	if last4 != "" {
+		e.Last4 = ix.s.intern(last4)
+	}
+	pays, refunds = pays[:min(len(pays), 0xffff)], refunds[:min(len(refunds), 0xffff)]
+	old := ix.refs[e.RefOff : e.RefOff+uint32(e.NPay)+uint32(e.NRef)]
+	if len(old) == len(pays)+len(refunds) && slices.Equal(old[:len(pays)], pays) && slices.Equal(old[len(pays):], refunds) {
+		// unchanged: no garbage in refs
+	} else {
+		e.RefOff = uint32(len(ix.refs))
+		ix.refs = append(append(ix.refs, pays...), refunds...)
+	}
+	e.NPay, e.NRef = uint16(len(pays)), uint16(len(refunds))
+	e.Detailed = ix.now().Unix()
+	ix.touch(e)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (ix *Index) money(e *entry) model.Money {
+	if e.Cur == 0 {
+		return model.Money{}
+	}
+	m, err := model.FromMinor(e.Amount, ix.s.str(e.Cur))
+	if err != nil {
+		return model.Money{}
+	}
+	return m
+}
+
+func (ix *Index) hit(e *entry, f Field, matched uint32) Hit {
+	h := Hit{
+		Provider: ix.s.str(ix.sources[e.Src].Prov), ID: ix.s.str(e.ID), Ref: ix.s.str(e.Ref),
+		Field: f, Matched: ix.s.str(matched), Status: model.Status(ix.s.str(e.Status)), Total: ix.money(e),
+	}
+	if e.Created != 0 {
+		h.Created = time.Unix(e.Created, 0).UTC()
+	}
+	return h
+}
+
+// MaxHits bounds one search's answer (a customer id can match many orders).
+const MaxHits = 50
+
+// Search finds orders of the registered sources by an exact value (ignoring
+// case) in any field, or by "LAST4 AMOUNT" (either order): a card's last
+// four digits and the order's total. Newest first.
+func (ix *Index) Search(q string) []Hit {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return nil
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if l4, amt, ok := ParseCardAmount(q); ok {
+		return ix.searchCardAmount(l4, amt)
+	}
+	ids := ix.s.fold(q)
+	if len(ids) == 0 {
+		return nil
+	}
+	is := func(x uint32) bool { return x != 0 && slices.Contains(ids, x) }
+	var hits []Hit
+	for i := range ix.entries {
+		e := &ix.entries[i]
+		if !ix.active[e.Src] {
+			continue
+		}
+		var f Field
+		var m uint32
+		switch {
+		case is(e.Ref):
+			f, m = FieldRef, e.Ref
+		case is(e.ID):
+			f, m = FieldID, e.ID
+		case is(e.Ext):
+			f, m = FieldExternal, e.Ext
+		case is(e.Cust):
+			f, m = FieldCustomer, e.Cust
+		default:
+			r := ix.refs[e.RefOff : e.RefOff+uint32(e.NPay)+uint32(e.NRef)]
+			for k, x := range r {
+				if is(x) {
+					f, m = FieldPayment, x
+					if k >= int(e.NPay) {
+						f = FieldRefund
+					}
+					break
+				}
+			}
+		}
+		if f != 0 {
+			hits = append(hits, ix.hit(e, f, m))
+		}
+	}
+	return newest(hits)
+}
+
+func newest(hits []Hit) []Hit {
+	slices.SortStableFunc(hits, func(a, b Hit) int { return b.Created.Compare(a.Created) })
+	return hits[:min(len(hits), MaxHits)]
+}
+
+// ParseCardAmount reads "4242 47.44" or "47.44 4242": four digits and an
+// amount with a decimal point (or, the other way round, digits that are
+// not four long).
+func ParseCardAmount(q string) (last4 string, amount decimal.Decimal, ok bool) {
+	parts := strings.Fields(q)
+	if len(parts) != 2 {
+		return "", decimal.Decimal{}, false
+	}
+	four := func(s string) bool {
+		return len(s) == 4 && strings.Trim(s, "0123456789") == ""
+	}
+	a, b := parts[0], parts[1]
+	if !four(a) || (four(b) && !strings.Contains(a, ".")) {
+		if !four(b) {
+			return "", decimal.Decimal{}, false
+		}
+		a, b = b, a
+	}
+	if !four(a) {
+		return "", decimal.Decimal{}, false
+	}
+	if strings.Trim(b, "0123456789.") != "" || strings.Count(b, ".") > 1 || len(b) > 20 {
+		return "", decimal.Decimal{}, false
+	}
+	d, err := decimal.NewFromString(b)
+	if err != nil || d.IsNegative() {
+		return "", decimal.Decimal{}, false
+	}
+	return a, d, true
+}
+
+func (ix *Index) searchCardAmount(l4 string, amt decimal.Decimal) []Hit {
+	id := ix.s.find(l4)
+	if id == 0 {
+		return nil
+	}
+	// The amount in minor units of each currency that can express it.
+	minor := map[uint32]int64{}
+	var hits []Hit
+	for i := range ix.entries {
+		e := &ix.entries[i]
+		if e.Last4 != id || e.Cur == 0 || !ix.active[e.Src] {
+			continue
+		}
+		want, ok := minor[e.Cur]
+		if !ok {
+			want = -1
+			if exp, err := model.Exponent(ix.s.str(e.Cur)); err == nil {
+				if sh := amt.Shift(exp); sh.IsInteger() {
+					want = sh.IntPart()
+				}
+			}
+			minor[e.Cur] = want
+		}
+		if e.Amount == want {
+			hits = append(hits, ix.hit(e, FieldCardAmount, e.Last4))
+		}
+	}
+	return newest(hits)
+}
+
+// Lookup returns what the index knows of one order.
+func (ix *Index) Lookup(provider, account, id string) (Info, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	e, ok := ix.lookup(provider, account, id)
+	if !ok {
+		return Info{}, false
+	}
+	in := Info{
+		Status: model.Status(ix.s.str(e.Status)), Total: ix.money(e), CustomerID: ix.s.str(e.Cust),
+		Last4: ix.s.str(e.Last4), External: ix.s.str(e.Ext), Detailed: e.Detailed != 0,
+	}
+	if e.Created != 0 {
+		in.Created = time.Unix(e.Created, 0).UTC()
+	}
+	return in, true
+}
+
+func (ix *Index) lookup(provider, account, id string) (*entry, bool) {
+	p, a, sid := ix.s.find(provider), ix.s.find(account), ix.s.find(id)
+	if p == 0 || sid == 0 {
+		return nil, false
+	}
+	for i, s := range ix.sources {
+		if s.Prov == p && s.Acct == a {
+			if k, ok := ix.byKey[key(uint16(i), sid)]; ok {
+				return &ix.entries[k], true
+			}
+		}
+	}
+	return nil, false
+}
+
+// Seq is the index's change stamp; ChangedSince lists what changed after it.
+func (ix *Index) Seq() uint32 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.seq
+}
+
+// ChangedSince lists the orders of provider/account recorded after seq (an
+// order read after a refund, say), with their current status.
+func (ix *Index) ChangedSince(provider, account string, seq uint32) map[string]model.Status {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if seq >= ix.seq {
+		return nil
+	}
+	p, a := ix.s.find(provider), ix.s.find(account)
+	out := map[string]model.Status{}
+	for i := range ix.entries {
+		e := &ix.entries[i]
+		if e.Seq > seq && ix.sources[e.Src] == (source{p, a}) {
+			out[ix.s.str(e.ID)] = model.Status(ix.s.str(e.Status))
+		}
+	}
+	return out
+}
+
+// NeedsDetail reports whether an order has never been read in full.
+func (ix *Index) NeedsDetail(provider, account, id string) bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	e, ok := ix.lookup(provider, account, id)
+	return !ok || e.Detailed == 0
+}
+
+// Len is the number of orders indexed (every source).
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.entries)
+}
+
+// Day numbers a UTC calendar day.
+func Day(t time.Time) int32 { return int32(t.UTC().Unix() / 86400) }
+
+// DayStart is the first instant of a day.
+func DayStart(d int32) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
+
+// MarkDay records that every order created on day d (UTC) was listed and
+// read in full.
+func (ix *Index) MarkDay(provider, account string, d int32) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	s := ix.src(provider, account)
+	if ix.days[s] == nil {
+		ix.days[s] = map[int32]bool{}
+	}
+	ix.days[s][d] = true
+	ix.dirty = true
+}
+
+// DayDone reports whether MarkDay recorded day d.
+func (ix *Index) DayDone(provider, account string, d int32) bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	p, a := ix.s.find(provider), ix.s.find(account)
+	for i, s := range ix.sources {
+		if s == (source{p, a}) {
+			return ix.days[uint16(i)][d]
+		}
+	}
+	return false
+}
+
+// Coverage is the share (0..1) of the days days before now, today
+// included, that are fully indexed for provider/account.
+func (ix *Index) Coverage(provider, account string, now time.Time, days int) float64 {
+	if days <= 0 {
+		return 0
+	}
+	today, n := Day(now), 0
+	for d := today - int32(days) + 1; d <= today; d++ {
+		if ix.DayDone(provider, account, d) {
+			n++
+		}
+	}
+	return float64(n) / float64(days)
+}
+
+// ActiveCoverage is Coverage over every registered source: the least
+// covered one, since a search is only as complete as its weakest provider.
+func (ix *Index) ActiveCoverage(now time.Time, days int) float64 {
+	ix.mu.RLock()
+	var srcs []source
+	for i, s := range ix.sources {
+		if ix.active[i] {
+			srcs = append(srcs, s)
+		}
+	}
+	ix.mu.RUnlock()
+	if len(srcs) == 0 {
+		return 0
+	}
+	least := 1.0
+	for _, s := range srcs {
+		ix.mu.RLock()
+		p, a := ix.s.str(s.Prov), ix.s.str(s.Acct)
+		ix.mu.RUnlock()
+		least = min(least, ix.Coverage(p, a, now, days))
+	}
+	return least
+}
+
+// String is a one-line description for logs and tests.
+func (ix *Index) String() string {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return fmt.Sprintf("index: %d orders, %d strings (%d bytes), %d refs", len(ix.entries), ix.s.len()-1, len(ix.s.arena), len(ix.refs))
+}

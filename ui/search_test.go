@@ -1,0 +1,208 @@
+package ui
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"paydesk/api/index"
+	"paydesk/model"
+)
+
+// indexedHarness is the three-provider harness with every provider behind
+// the order index, as main wires it.
+func indexedHarness(t *testing.T) (*multiHarness, *index.Index) {
+	t.Helper()
+	m := newMultiHarness(t, harnessOpts{})
+	ix := index.New()
+	for i, p := range m.provs {
+		m.provs[i] = index.Wrap(p, ix, "")
+	}
+	return m, ix
+}
+
+func (m *multiHarness) runIndexed(ix *index.Index, w, h int) *session {
+	c := m.context(w, h, harnessOpts{})
+	c.Providers = m.provs
+	c.Index = ix
+	return m.runCtx(c)
+}
+
+// TestSearchFindsAcrossProviders: with only the background indexer feeding
+// the index (nothing browsed), from the Forage tab one search finds a
+// Forage order about six weeks old by its external id and a Digital River
+// order by its charge (payment) ref, says which provider and field
+// matched, and enter switches to the order's tab and opens it. A Moyasar
+// order is found by its card's last four and its amount.
+func TestSearchFindsAcrossProviders(t *testing.T) {
+	m := newMultiHarness(t, harnessOpts{})
+	now := m.clock.Now()
+	// Chosen through the bare clients: the index learns nothing from this.
+	forage := m.find(0, func(o *model.Order) bool {
+		age := now.Sub(orderDate(o))
+		return o.ExternalOrderID != "" && age > 35*24*time.Hour && age < 50*24*time.Hour
+	})
+	dr := m.find(2, func(o *model.Order) bool { return len(o.Payments) > 0 })
+	mpg := m.find(1, func(o *model.Order) bool {
+		return len(o.Payments) > 0 && o.Payments[0].Card != nil && o.Payments[0].Card.Last4 != ""
+	})
+	ix := index.New()
+	for i, p := range m.provs {
+		m.provs[i] = index.Wrap(p, ix, "")
+	}
+	c := m.context(100, 30, harnessOpts{})
+	c.Providers, c.Index = m.provs, ix
+	c.Indexer = startIndexer(t, m, ix)
+
+	s := m.runCtx(c)
+	s.waitText("loaded")
+	s.keys("g")
+	s.waitText("Go to order ref:")
+	s.waitFor("the index to cover 90 days", func(v string) bool {
+		return strings.Count(v, "100% of 90 days") == 3
+	})
+	s.typeText(strings.ToLower(forage.ExternalOrderID))
+	s.keys("enter")
+	v := s.waitText("external order id")
+	if !strings.Contains(v, "Forage") || !strings.Contains(v, forage.Ref) {
+		t.Fatalf("the external id's order is not shown with its provider:\n%s", v)
+	}
+
+	s.keys("g")
+	s.waitFor("an empty prompt", func(v string) bool { return strings.Contains(v, "Go to order ref: ") })
+	for range 40 {
+		s.keys("backspace")
+	}
+	s.typeText(dr.Payments[0].ID)
+	s.keys("enter")
+	v = s.waitText("payment ref")
+	if !strings.Contains(v, "Digital River") {
+		t.Fatalf("the charge's order is not named as Digital River's:\n%s", v)
+	}
+	s.keys("enter")
+	v = s.waitFor("the Digital River order", func(v string) bool {
+		return strings.Contains(strings.SplitN(v, "\n", 2)[0], "▸Digital River") && strings.Contains(v, "Payments (")
+	})
+	if !strings.Contains(v, dr.Ref) && !strings.Contains(v, dr.ID) {
+		t.Fatalf("not the order found:\n%s", v)
+	}
+
+	s.keys("esc")
+	s.waitText("loaded")
+	s.keys("g")
+	s.waitText("Go to order ref:")
+	exp, _ := model.Exponent(mpg.Currency)
+	s.typeText(mpg.Payments[0].Card.Last4 + " " + mpg.Total.Amount.StringFixed(exp))
+	s.keys("enter")
+	v = s.waitText("last four + amount")
+	if !strings.Contains(v, "Moyasar") {
+		t.Fatalf("the card and amount did not find the Moyasar order:\n%s", v)
+	}
+
+	// w asks for a wider range; the bars then measure against it.
+	s.keys("w")
+	s.waitText("of the last 180 days")
+}
+
+// startIndexer runs the background indexer over the harness's providers
+// without a budget (the test's clock does not move), until the test ends.
+func startIndexer(t *testing.T, m *multiHarness, ix *index.Index) *index.Indexer {
+	lim := map[string]index.Limits{}
+	for id, l := range index.ProviderLimits {
+		lim[id] = index.Limits{PerSecond: math.MaxFloat64, ReadCost: l.ReadCost}
+	}
+	in := index.NewIndexer(ix, m.provs, func(string) string { return "" },
+		index.Config{Now: m.clock.Now, Poll: time.Hour, Limits: lim})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { in.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return in
+}
+
+// orderDate is an order's date, or its first payment's (Forage orders carry
+// none of their own).
+func orderDate(o *model.Order) time.Time {
+	if !o.Created.IsZero() {
+		return o.Created
+	}
+	for _, p := range o.Payments {
+		if !p.Created.IsZero() {
+			return p.Created
+		}
+	}
+	return time.Time{}
+}
+
+// TestSearchNothingSaysCoverage: no match says what the index covers, never
+// just "not found", and asks each provider only what it can answer.
+func TestSearchNothingSaysCoverage(t *testing.T) {
+	m, ix := indexedHarness(t)
+	s := m.runIndexed(ix, 100, 30)
+	s.waitText("loaded")
+	s.keys("g")
+	s.waitText("Go to order ref:")
+	s.typeText("NO.SUCH.ORDER")
+	s.keys("enter")
+	v := s.waitText("not in what has been indexed yet")
+	if !strings.Contains(strings.Join(strings.Fields(v), " "), "covers 0% of the last 90 days") {
+		t.Fatalf("no coverage stated:\n%s", v)
+	}
+	if strings.Contains(v, "could not be asked") {
+		t.Fatalf("a provider's 'no' shown as an error:\n%s", v)
+	}
+	// "NO.SUCH.ORDER" is not the shape of a Forage ref (letters, digits, - and _): its client says
+	// no without a request, so Forage is not named as asked.
+	if !strings.Contains(v, "Asked directly: Moyasar PG: order ref, Digital River: order ref.") {
+		t.Fatalf("what was asked is not said as it happened:\n%s", v)
+	}
+}
+
+// TestSearchRefusesCardNumber: a full card number typed into search never
+// leaves the console.
+func TestSearchRefusesCardNumber(t *testing.T) {
+	m, ix := indexedHarness(t)
+	reads := m.harness.counter()
+	s := m.runIndexed(ix, 100, 30)
+	s.waitText("loaded")
+	s.keys("g")
+	s.waitText("Go to order ref:")
+	s.typeText("4111111111111111")
+	before := reads.getOrder.Load()
+	s.keys("enter")
+	s.waitText("Not searched")
+	if n := reads.getOrder.Load(); n != before {
+		t.Fatalf("a card number went to Forage (%d order reads)", n-before)
+	}
+}
+
+// TestSearchCardAmountAsksProvider: with nothing indexed, a Moyasar order
+// is still found by its card's last four and amount: Moyasar filters its
+// list by last four itself.
+func TestSearchCardAmountAsksProvider(t *testing.T) {
+	m := newMultiHarness(t, harnessOpts{})
+	now := m.clock.Now()
+	mpg := m.find(1, func(o *model.Order) bool {
+		return len(o.Payments) > 0 && o.Payments[0].Card != nil && o.Payments[0].Card.Last4 != "" &&
+			now.Sub(o.Created) < 60*24*time.Hour
+	})
+	ix := index.New()
+	for i, p := range m.provs {
+		m.provs[i] = index.Wrap(p, ix, "")
+	}
+	c := m.context(100, 30, harnessOpts{})
+	c.Providers, c.Index = m.provs, ix
+	s := m.runCtx(c)
+	s.waitText("loaded")
+	s.keys("g")
+	s.waitText("Go to order ref:")
+	exp, _ := model.Exponent(mpg.Currency)
+	s.typeText(mpg.Payments[0].Card.Last4 + " " + mpg.Total.Amount.StringFixed(exp))
+	s.keys("enter")
+	v := s.waitText("last four + amount")
+	if !strings.Contains(v, "Moyasar") || !strings.Contains(v, fitID(mpg.Ref, 12)) && !strings.Contains(v, mpg.Ref[:5]) {
+		t.Fatalf("the provider's answer is not shown:\n%s", v)
+	}
+}
