@@ -35,11 +35,9 @@ import (
 
 	"paydesk/api"
 	"paydesk/api/audit"
-	"paydesk/api/digitalriver"
-	"paydesk/api/forage"
 	"paydesk/api/index"
 	"paydesk/api/journal"
-	"paydesk/api/moyasar"
+	"paydesk/api/providers"
 	"paydesk/api/sandbox"
 	"paydesk/api/store"
 	"paydesk/api/store/pg"
@@ -143,9 +141,10 @@ func printVersion(w io.Writer) {
 
 func runSandbox(args []string) error {
 	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
-	forageAddr := fs.String("forage-addr", "127.0.0.1:7001", "Forage listen address")
-	moyasarAddr := fs.String("moyasar-addr", "127.0.0.1:7002", "Moyasar PG listen address")
-	drAddr := fs.String("digitalriver-addr", "127.0.0.1:7003", "Digital River listen address")
+	addrs := map[string]*string{}
+	for _, p := range sandbox.Providers() {
+		addrs[p.ID] = fs.String(p.ID+"-addr", p.DefaultAddr, p.Name+" listen address")
+	}
 	orders := fs.Int("orders", 200, "orders to seed per provider")
 	seed := fs.Int64("seed", 1, "random seed: same seed, same data")
 	latency := fs.Duration("refund-latency", 3*time.Second, "how long a refund stays processing")
@@ -159,9 +158,12 @@ func runSandbox(args []string) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("paydesk sandbox takes no argument %q", fs.Arg(0))}
 	}
+	listen := map[string]string{}
+	for id, a := range addrs {
+		listen[id] = *a
+	}
 	sb, err := sandbox.Start(sandbox.Config{
-		ForageAddr: *forageAddr, MoyasarAddr: *moyasarAddr, DigitalRiverAddr: *drAddr,
-		Orders: *orders, Seed: *seed, RefundLatency: *latency, Chaos: *chaos,
+		Addrs: listen, Orders: *orders, Seed: *seed, RefundLatency: *latency, Chaos: *chaos,
 	})
 	if err != nil {
 		return err
@@ -169,7 +171,7 @@ func runSandbox(args []string) error {
 	fmt.Printf("paydesk sandbox: serving fake providers (seed %d, %d orders each, refund latency %s)\n\n", *seed, *orders, *latency)
 	fmt.Print(sb.Summary())
 	fmt.Println("\nTo point a console at it (in another shell), paste:")
-	fmt.Print(sandboxExports(sb.ForageURL, sb.MoyasarURL, sb.DigitalRiverURL))
+	fmt.Print(sb.Exports())
 	if *chaos != "" {
 		fmt.Printf("\nchaos: %s (send X-Sandbox-No-Chaos: 1 to read undisturbed)\n", *chaos)
 	}
@@ -447,6 +449,14 @@ func runServe(args []string) error {
 	}
 	stopRecovery := safety.startRecovery(recoveryProviders(providers, *readOnly), logRecovery, logRecovery)
 	defer stopRecovery()
+	// Approval requests live beside the journal, so a restart keeps the
+	// pending and approved ones (an approved one resumes with its key).
+	approvalsPath := filepath.Join(safety.stateDir, "approvals.json")
+	approvals, err := api.OpenApprovals(approvalsPath)
+	if err != nil {
+		return err
+	}
+	logger.Info("approvals", "file", approvalsPath)
 	srv, err := sshserve.New(sshserve.Config{
 		Addr: *listen, HostKeyPEM: pem, UsersPath: *users, Log: logger, IdleTimeout: *idle,
 		Deps: ui.Deps{
@@ -454,7 +464,9 @@ func runServe(args []string) error {
 			Refresh: *refresh, Timeout: 10 * time.Second, Now: time.Now,
 			NewKey:       func() string { return uuid.NewString() },
 			RefundLimits: api.DefaultRefundLimits(),
-			Index:        safety.index, Indexer: safety.indexer,
+			Approvals:    approvals, ApprovalAudit: safety.auditor(),
+			Bus:   api.NewBus(),
+			Index: safety.index, Indexer: safety.indexer,
 		},
 	})
 	if err != nil {
@@ -480,25 +492,6 @@ func runServe(args []string) error {
 		}
 	}()
 	return srv.Serve(l)
-}
-
-// sandboxExports is one ready-to-paste export line per setting, per
-// provider, for a console in another shell.
-func sandboxExports(forageURL, moyasarURL, drURL string) string {
-	var b strings.Builder
-	for _, kv := range [][2]string{
-		{"FORAGE_BASE_URL", forageURL},
-		{"FORAGE_CLIENT_ID", sandbox.ForageClientID},
-		{"FORAGE_CLIENT_SECRET", sandbox.ForageClientSecret},
-		{"FORAGE_MERCHANT_ACCOUNT", sandbox.ForageMerchantAccount},
-		{"MOYASAR_BASE_URL", moyasarURL},
-		{"MOYASAR_API_KEY", sandbox.MoyasarAPIKey},
-		{"DIGITALRIVER_BASE_URL", drURL},
-		{"DIGITALRIVER_API_KEY", sandbox.DigitalRiverAPIKey},
-	} {
-		fmt.Fprintf(&b, "export %s=%s\n", kv[0], kv[1])
-	}
-	return b.String()
 }
 
 // namedCredentials refuses a PAYDESK_CREDENTIALS that names a file paydesk
@@ -530,20 +523,17 @@ func providerAccounts() map[string]string {
 	file, _ := api.LoadCredentials(api.CredentialsPath(os.Getenv))
 	getenv := api.Getenv(file)
 	out := map[string]string{}
-	if fc, ok, _ := forage.ConfigFromEnv(getenv); ok {
-		out[forage.ProviderID] = strings.TrimRight(fc.BaseURL, "/") + " merchant " + fc.MerchantAccount
-	}
-	if mc, ok, _ := moyasar.ConfigFromEnv(getenv); ok {
-		out[moyasar.ProviderID] = strings.TrimRight(mc.BaseURL, "/")
-	}
-	if dc, ok, _ := digitalriver.ConfigFromEnv(getenv); ok {
-		out[digitalriver.ProviderID] = strings.TrimRight(dc.BaseURL, "/")
+	for _, e := range providers.All {
+		if getenv(e.Env[0]) != "" {
+			out[e.ID] = e.Account(getenv)
+		}
 	}
 	return out
 }
 
 // configureProviders builds a client for every provider whose base URL is
-// set; with none set it starts the embedded sandbox and connects to all three.
+// set (api/providers lists them); with none set it starts the embedded
+// sandbox and builds the same clients from the sandbox's own settings.
 func configureProviders() ([]api.Provider, *sandbox.Sandbox, error) {
 	if err := namedCredentials(os.Getenv); err != nil {
 		return nil, nil, err
@@ -552,70 +542,23 @@ func configureProviders() ([]api.Provider, *sandbox.Sandbox, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	getenv := api.Getenv(file)
-	var providers []api.Provider
-	add := func(p api.Provider, err error) error {
-		if err != nil {
-			return err
-		}
-		providers = append(providers, p)
-		return nil
-	}
-	if fc, ok, err := forage.ConfigFromEnv(getenv); err != nil {
+	clients, err := providers.FromEnv(api.Getenv(file))
+	if err != nil {
 		return nil, nil, err
-	} else if ok {
-		if err := add(forage.New(fc)); err != nil {
-			return nil, nil, err
-		}
 	}
-	if mc, ok, err := moyasar.ConfigFromEnv(getenv); err != nil {
-		return nil, nil, err
-	} else if ok {
-		if err := add(moyasar.New(mc)); err != nil {
-			return nil, nil, err
-		}
-	}
-	if dc, ok, err := digitalriver.ConfigFromEnv(getenv); err != nil {
-		return nil, nil, err
-	} else if ok {
-		if err := add(digitalriver.New(dc)); err != nil {
-			return nil, nil, err
-		}
-	}
-	if len(providers) > 0 {
-		return providers, nil, nil
+	if len(clients) > 0 {
+		return clients, nil, nil
 	}
 	sb, err := sandbox.Start(sandbox.Config{Seed: 1})
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting the embedded sandbox: %w", err)
 	}
-	providers, err = sandboxProviders(sb)
+	clients, err = providers.FromEnv(sb.Getenv)
 	if err != nil {
 		sb.Close()
 		return nil, nil, err
 	}
-	return providers, sb, nil
-}
-
-// sandboxProviders connects one client to each of the sandbox's providers,
-// with the sandbox's fixed credentials.
-func sandboxProviders(sb *sandbox.Sandbox) ([]api.Provider, error) {
-	fc, err := forage.New(forage.Config{
-		BaseURL: sb.ForageURL, ClientID: sandbox.ForageClientID,
-		ClientSecret: api.NewSecret(sandbox.ForageClientSecret), MerchantAccount: sandbox.ForageMerchantAccount,
-	})
-	if err != nil {
-		return nil, err
-	}
-	mc, err := moyasar.New(moyasar.Config{BaseURL: sb.MoyasarURL, APIKey: api.NewSecret(sandbox.MoyasarAPIKey)})
-	if err != nil {
-		return nil, err
-	}
-	dc, err := digitalriver.New(digitalriver.Config{BaseURL: sb.DigitalRiverURL, APIKey: api.NewSecret(sandbox.DigitalRiverAPIKey)})
-	if err != nil {
-		return nil, err
-	}
-	return []api.Provider{fc, mc, dc}, nil
+	return clients, sb, nil
 }
 
 // darkBackground decides light or dark colours without asking the terminal:
@@ -641,6 +584,18 @@ type safety struct {
 	indexer *index.Indexer // fills it in the background; nil when switched off
 	shared  *pg.Store      // PAYDESK_DATABASE_URL: journal, locks and audit in PostgreSQL
 	tmp     string         // removed on Close (embedded sandbox only)
+	// stateDir holds this host's files beside the journal (the order
+	// index, serve's approval requests), wherever the journal itself is.
+	stateDir string
+}
+
+// auditor is the audit chain the journal writes to, for other writers of
+// audit lines (serve's approvals): the file log, or PostgreSQL's chain.
+func (s *safety) auditor() journal.Auditor {
+	if s.shared != nil {
+		return journal.AuditTo(s.shared.Audit())
+	}
+	return journal.AuditLog(s.audit)
 }
 
 // databaseURL is PAYDESK_DATABASE_URL from the environment or the
@@ -723,7 +678,8 @@ func openSafety(embedded bool) (*safety, error) {
 			return nil, err
 		}
 	}
-	if s.index, err = index.Open(filepath.Join(filepath.Dir(dir), "index")); err != nil {
+	s.stateDir = filepath.Dir(dir)
+	if s.index, err = index.Open(filepath.Join(s.stateDir, "index")); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -811,15 +767,7 @@ func (s *safety) startIndex(providers []api.Provider) (stop func(), err error) {
 // indexAccount tells apart accounts of one provider in the order index: the
 // base URL (and Forage merchant) it was read from. "" on the embedded
 // sandbox, whose index lives in its own temporary directory.
-func indexAccount(providerID string) string {
-	switch providerID {
-	case "forage":
-		return os.Getenv(forage.EnvBaseURL) + " " + os.Getenv(forage.EnvMerchantAccount)
-	case "moyasar":
-		return os.Getenv("MOYASAR_BASE_URL")
-	}
-	return os.Getenv("DIGITALRIVER_BASE_URL")
-}
+func indexAccount(providerID string) string { return providers.Account(providerID, os.Getenv) }
 
 func actor() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {

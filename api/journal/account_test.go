@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"paydesk/api"
+	"paydesk/api/sandbox/sandboxtest"
 	"paydesk/model"
 )
 
@@ -18,7 +19,7 @@ import (
 // would have been resolved against the other.
 func TestAccountsDoNotShareIntentsOrLocks(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "journal")
-	clk := &clock{t: time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC)}
+	clk := sandboxtest.NewClock(time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC))
 	open := func(account string) *Journal {
 		j, err := Open(Options{Dir: dir, Now: clk.Now, Accounts: map[string]string{"fake": account}})
 		if err != nil {
@@ -49,7 +50,7 @@ func TestAccountsDoNotShareIntentsOrLocks(t *testing.T) {
 // its order once the account is configured.
 func TestUnkeyedIntentStillBlocksKeyedAccount(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "journal")
-	clk := &clock{t: time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC)}
+	clk := sandboxtest.NewClock(time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC))
 	old, err := Open(Options{Dir: dir, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +82,7 @@ func TestUnkeyedIntentStillBlocksKeyedAccount(t *testing.T) {
 // paydesk configured for that account.
 func TestRecoverLeavesAnotherAccountsIntent(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "journal")
-	clk := &clock{t: time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC)}
+	clk := sandboxtest.NewClock(time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC))
 	other, _ := Open(Options{Dir: dir, Now: clk.Now, Accounts: map[string]string{"fake": "m2"}})
 	sent := clk.Now()
 	if err := other.append(&Intent{ID: "i2", Provider: "fake", Account: "m2", Action: ActionRefundPayment, OrderID: "o1", PaymentID: "p1",
@@ -108,7 +109,7 @@ func (downErr) StoreUnavailable() bool { return true }
 // With the shared store down, the refusal says to wait for it, not to free
 // disk space; nothing is sent.
 func TestAuditRefusalWhenStoreDownSaysSo(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC)}
+	clk := sandboxtest.NewClock(time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC))
 	j, err := Open(Options{Dir: t.TempDir(), Now: clk.Now, Auditor: AuditorFunc(func(AuditRecord) error { return downErr{} })})
 	if err != nil {
 		t.Fatal(err)

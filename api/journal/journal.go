@@ -724,8 +724,9 @@ func (fb *Files) Lock(k Key, actor string) (Unlocker, error) {
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			be := &BusyError{Provider: provider, OrderID: orderID}
 			// The holder writes its name just after taking the lock: give
-			// it a moment, so the agent who waits is told who.
-			for try := 0; try < 10; try++ {
+			// it a moment (on a loaded host that can be tens of
+			// milliseconds), so the agent who waits is told who.
+			for try := 0; try < 100; try++ {
 				var h holder
 				if b, rerr := os.ReadFile(f.Name()); rerr == nil && json.Unmarshal(b, &h) == nil {
 					be.Actor, be.PID, be.Since = h.Actor, h.PID, h.Since
@@ -738,8 +739,10 @@ func (fb *Files) Lock(k Key, actor string) (Unlocker, error) {
 		return nil, fmt.Errorf("journal: lock: %w", err)
 	}
 	b, _ := json.Marshal(holder{Actor: actor, PID: os.Getpid(), Since: fb.now().UTC()})
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt(b, 0)
+	// Unlock left the file empty: one write makes the name appear whole,
+	// and the truncate only drops a stale tail (a holder that died).
+	if _, err := f.WriteAt(b, 0); err == nil {
+		_ = f.Truncate(int64(len(b)))
 	}
 	return &orderLock{f: f}, nil
 }
