@@ -651,7 +651,14 @@ func openSafety(embedded bool) (*safety, error) {
 			s.Close()
 			return nil, err
 		}
-		if s.journal, err = journal.Open(journal.Options{Backend: s.shared.Journal(), Auditor: journal.AuditTo(s.shared.Audit()), Accounts: accounts}); err != nil {
+		owedDir := dir // audit lines owed while the database is away stay on this host
+		if owedDir == "" {
+			if owedDir, err = journal.DefaultDir(); err != nil {
+				s.Close()
+				return nil, err
+			}
+		}
+		if s.journal, err = journal.Open(journal.Options{Backend: s.shared.Journal(), Dir: owedDir, Auditor: journal.AuditTo(s.shared.Audit()), Accounts: accounts}); err != nil {
 			s.Close()
 			return nil, err
 		}
