@@ -2,6 +2,7 @@ package pg_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"testing"
@@ -89,6 +90,29 @@ func TestPostgresApprovalRulesInTheDatabase(t *testing.T) {
 	}
 	if _, err := a.Pool().Exec(ctx, `UPDATE paydesk_approvals SET state = 'requested' WHERE id = $1`, req.ID); err == nil {
 		t.Error("the database moved a rejected request back to requested")
+	}
+	// A server whose clock is behind still cannot approve a request the
+	// database's clock says has expired.
+	old, err := a.Approvals().Request(store.Approval{Provider: "forage", Action: "refund_order", OrderID: "o2",
+		Amount: "500.00", Currency: "USD", Maker: "desk-1", MakerKey: "SHA256:maker", ExpiresAt: time.Now().Add(-time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.Approvals().Transition(old.ID, "", func(r *store.Approval) error {
+		r.State, r.Approver, r.ApproverKey = store.ApprovalApproved, "boss", "SHA256:boss"
+		return nil
+	})
+	if !errors.Is(err, store.ErrApprovalExpired) {
+		t.Fatalf("approving past the expiry: %v, want ErrApprovalExpired", err)
+	}
+	if _, err := store.ForAPI(a.Approvals()).Transition(old.ID, func(r *api.Approval) error {
+		r.State, r.Approver = api.ApprovalApproved, &api.Person{Name: "boss", Role: api.RoleApprover, Fingerprint: "SHA256:boss"}
+		return nil
+	}); !errors.Is(err, api.ErrApprovalExpired) {
+		t.Fatalf("approving past the expiry through the api's store: %v, want api.ErrApprovalExpired", err)
+	}
+	if _, err := a.Pool().Exec(ctx, `UPDATE paydesk_approvals SET expires_at = now() + interval '1 hour' WHERE id = $1`, old.ID); err == nil {
+		t.Error("the database let a request's expiry be moved")
 	}
 }
 

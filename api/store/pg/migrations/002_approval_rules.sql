@@ -2,7 +2,8 @@
 -- no server (an old binary, a bug, a hand-written UPDATE) can break them:
 -- the approver of a request that moves money is never its maker (by name
 -- or by key; a maker may only withdraw their own, which is a rejection),
--- and a request only moves forward through its life.
+-- a request only moves forward through its life, and one past its expiry
+-- (by the database's clock) is not approved.
 ALTER TABLE paydesk_approvals
     ADD COLUMN maker        text NOT NULL DEFAULT '',
     ADD COLUMN maker_key    text NOT NULL DEFAULT '',
@@ -26,8 +27,14 @@ BEGIN
         RAISE EXCEPTION 'paydesk_approvals: % cannot become %', OLD.state, NEW.state
             USING ERRCODE = 'check_violation';
     END IF;
-    IF NEW.maker <> OLD.maker OR NEW.maker_key <> OLD.maker_key THEN
-        RAISE EXCEPTION 'paydesk_approvals: the maker of a request never changes'
+    -- The database's clock is the one every server shares: a request past
+    -- its expiry there is not approved, whatever a server's clock says.
+    IF OLD.state = 'requested' AND NEW.state = 'approved' AND now() >= OLD.expires_at THEN
+        RAISE EXCEPTION 'paydesk_approvals: request expired at %', OLD.expires_at
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'paydesk_approvals_expired';
+    END IF;
+    IF NEW.maker <> OLD.maker OR NEW.maker_key <> OLD.maker_key OR NEW.expires_at IS DISTINCT FROM OLD.expires_at THEN
+        RAISE EXCEPTION 'paydesk_approvals: the maker and expiry of a request never change'
             USING ERRCODE = 'check_violation';
     END IF;
     RETURN NEW;
