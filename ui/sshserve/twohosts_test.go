@@ -181,8 +181,10 @@ func (tm *term) waitNoText(text string, within time.Duration) string {
 // refund reaches the provider, the other agent told who holds the order;
 // an agent's request above the limit on server A is approved from a
 // session on server B, the money moves once, and the agent on A sees it
-// without a key; the audit chain the two servers wrote is one chain that
-// verifies and names both identities.
+// without a key; two approvers on the two servers confirming one request at
+// once move its money once, the other told it is already approved; the
+// audit chain the two servers wrote is one chain that verifies and names
+// both identities.
 func TestTwoServersOnOneDatabase(t *testing.T) {
 	dbURL := pgtest.URL(t)
 	p := startProvider(t)
@@ -191,8 +193,9 @@ func TestTwoServersOnOneDatabase(t *testing.T) {
 	// Agents may refund the small order whole; the big one needs approval.
 	limit := small.Refundable()
 
-	d1, d2, lead := newKey(t), newKey(t), newKey(t)
-	users := usersLine("desk-1", "agent", d1) + usersLine("desk-2", "agent", d2) + usersLine("lead-1", "approver", lead)
+	d1, d2, lead, lead2 := newKey(t), newKey(t), newKey(t), newKey(t)
+	users := usersLine("desk-1", "agent", d1) + usersLine("desk-2", "agent", d2) +
+		usersLine("lead-1", "approver", lead) + usersLine("lead-2", "approver", lead2)
 	a := startHost(t, "host-a", dbURL, p, users, limit)
 	b := startHost(t, "host-b", dbURL, p, users, limit)
 
@@ -288,6 +291,59 @@ func TestTwoServersOnOneDatabase(t *testing.T) {
 		if err != nil || len(list) != 1 || list[0].State != api.ApprovalFinished || list[0].Outcome != "succeeded" ||
 			list[0].Maker.Name != "desk-1" || list[0].Approver == nil || list[0].Approver.Name != "lead-1" {
 			t.Fatalf("the shared queue after the approval: %+v, %v", list, err)
+		}
+	})
+
+	t.Run("two approvers on two servers at once, money moves once", func(t *testing.T) {
+		next := orders[len(orders)-2]
+		if !next.Refundable().Amount.GreaterThan(limit.Amount) {
+			t.Skipf("the sandbox has only one order above the limit %s", limit)
+		}
+		desk := b.openOrder(d2, next)
+		desk.send("R")
+		desk.waitText("Refund the entire order")
+		desk.send("second request")
+		desk.toConfirmation()
+		desk.send(word(next.Ref) + "\r")
+		desk.waitText("Sent for approval")
+		la, lb := a.open(lead, "x"), b.open(lead2, "x")
+		for _, tm := range []*term{la, lb} {
+			tm.waitText("1 TO APPROVE")
+			tm.send("A")
+			tm.waitText("Approval requests")
+			tm.send("\r")
+			tm.waitText("and press enter to confirm")
+		}
+		p.slowRefunds.Store(1000)
+		defer p.slowRefunds.Store(0)
+		before := p.refunds.Load()
+		var wg sync.WaitGroup
+		for _, tm := range []*term{la, lb} {
+			wg.Go(func() { _, _ = tm.stdin.Write([]byte(word(next.Ref) + "\r")) })
+		}
+		wg.Wait()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			va, vb := la.screen(), lb.screen()
+			wa, wb := strings.Contains(va, "Approved and sent"), strings.Contains(vb, "Approved and sent")
+			if wa && wb {
+				t.Fatalf("both approvers were told approved and sent:\nA:\n%s\nB:\n%s", va, vb)
+			}
+			// The other stays on the confirmation, told why nothing moved.
+			refused := func(v string) bool {
+				return strings.Contains(v, "it is already approved") || strings.Contains(v, "in progress by")
+			}
+			if (wa && refused(vb)) || (wb && refused(va)) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no clear outcome:\nA:\n%s\nB:\n%s", va, vb)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(500 * time.Millisecond)
+		if n := p.refunds.Load() - before; n != 1 {
+			t.Fatalf("%d refund requests reached the provider, want 1", n)
 		}
 	})
 
