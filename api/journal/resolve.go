@@ -251,7 +251,12 @@ func (j *Journal) resolve(ctx context.Context, p api.Provider, in *Intent, sibli
 	caps := p.Capabilities()
 	if in.Action != ActionUpdatePayment && caps.Idempotency != api.IdempotencyNone &&
 		caps.KeyWindow > 0 && in.FirstSentAt != nil {
-		end := in.FirstSentAt.Add(caps.KeyWindow - replayMargin(caps.KeyWindow))
+		// FirstSentAt is the sending host's clock and now() this one's;
+		// each may be off from the provider by the Skew allowed, so they
+		// may differ by twice that (a shared journal resolved on another
+		// host). A replay the provider no longer recognises is a second
+		// refund; past this point the order is read instead.
+		end := in.FirstSentAt.Add(caps.KeyWindow - replayMargin(caps.KeyWindow) - 2*j.opts.Skew)
 		if j.now().Before(end) {
 			rctx, cancel := context.WithDeadline(ctx, end)
 			_, err := j.send(rctx, p, in, true)
