@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strings"
 
@@ -108,6 +109,20 @@ func parseUserLine(line string) (User, error) {
 		return User{}, fmt.Errorf("key type is %s, the line says %s", key.Type(), safeField(f[2]))
 	}
 	return User{Name: f[0], Role: role, Key: key, Fingerprint: gossh.FingerprintSHA256(key)}, nil
+}
+
+// CheckUsersFileMode refuses a users file that anyone but its owner may
+// write: it decides who is admin, so, as OpenSSH's StrictModes does for
+// authorized_keys, a file others could add a key to is not trusted.
+func CheckUsersFileMode(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if m := fi.Mode().Perm(); m&0o022 != 0 {
+		return fmt.Errorf("%s is writable by others (mode %#o), so anyone could add a key: run chmod 600 %s", path, m, path)
+	}
+	return nil
 }
 
 // maxUsersLine bounds one users-file line (an RSA 16384 key is about 2.8 KB).
