@@ -404,6 +404,12 @@ func runServe(args []string) error {
 	if *refresh < 250*time.Millisecond {
 		return fmt.Errorf("--refresh %s is too fast: at least 250ms (the providers rate-limit)", *refresh)
 	}
+	// Agents and approvers refund up to these in one action; above them a
+	// refund waits for an approver's second pair of eyes.
+	limits, err := api.ParseRefundLimits(os.Getenv(api.EnvRefundLimits))
+	if err != nil {
+		return err
+	}
 	pem, fp, err := sshserve.LoadHostKey(*hostKey)
 	if err != nil {
 		return err
@@ -449,14 +455,24 @@ func runServe(args []string) error {
 	}
 	stopRecovery := safety.startRecovery(recoveryProviders(providers, *readOnly), logRecovery, logRecovery)
 	defer stopRecovery()
+	// Approval requests live beside the journal, so a restart keeps the
+	// pending and approved ones (an approved one resumes with its key).
+	approvalsPath := filepath.Join(safety.stateDir, "approvals.json")
+	approvals, err := api.OpenApprovals(approvalsPath)
+	if err != nil {
+		return err
+	}
+	logger.Info("approvals", "file", approvalsPath, "refund_limits", limits.String())
 	srv, err := sshserve.New(sshserve.Config{
 		Addr: *listen, HostKeyPEM: pem, UsersPath: *users, Log: logger, IdleTimeout: *idle,
 		Deps: ui.Deps{
 			Providers: providers, Journal: safety.journal, Sandbox: sb != nil, ReadOnly: *readOnly,
 			Refresh: *refresh, Timeout: 10 * time.Second, Now: time.Now,
 			NewKey:       func() string { return uuid.NewString() },
-			RefundLimits: api.DefaultRefundLimits(),
-			Index:        safety.index, Indexer: safety.indexer,
+			RefundLimits: limits,
+			Approvals:    approvals, ApprovalAudit: safety.auditor(),
+			Bus:   api.NewBus(),
+			Index: safety.index, Indexer: safety.indexer,
 		},
 	})
 	if err != nil {
@@ -574,6 +590,18 @@ type safety struct {
 	indexer *index.Indexer // fills it in the background; nil when switched off
 	shared  *pg.Store      // PAYDESK_DATABASE_URL: journal, locks and audit in PostgreSQL
 	tmp     string         // removed on Close (embedded sandbox only)
+	// stateDir holds this host's files beside the journal (the order
+	// index, serve's approval requests), wherever the journal itself is.
+	stateDir string
+}
+
+// auditor is the audit chain the journal writes to, for other writers of
+// audit lines (serve's approvals): the file log, or PostgreSQL's chain.
+func (s *safety) auditor() journal.Auditor {
+	if s.shared != nil {
+		return journal.AuditTo(s.shared.Audit())
+	}
+	return journal.AuditLog(s.audit)
 }
 
 // databaseURL is PAYDESK_DATABASE_URL from the environment or the
@@ -629,7 +657,14 @@ func openSafety(embedded bool) (*safety, error) {
 			s.Close()
 			return nil, err
 		}
-		if s.journal, err = journal.Open(journal.Options{Backend: s.shared.Journal(), Auditor: journal.AuditTo(s.shared.Audit()), Accounts: accounts}); err != nil {
+		owedDir := dir // audit lines owed while the database is away stay on this host
+		if owedDir == "" {
+			if owedDir, err = journal.DefaultDir(); err != nil {
+				s.Close()
+				return nil, err
+			}
+		}
+		if s.journal, err = journal.Open(journal.Options{Backend: s.shared.Journal(), Dir: owedDir, Auditor: journal.AuditTo(s.shared.Audit()), Accounts: accounts}); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -656,7 +691,8 @@ func openSafety(embedded bool) (*safety, error) {
 			return nil, err
 		}
 	}
-	if s.index, err = index.Open(filepath.Join(filepath.Dir(dir), "index")); err != nil {
+	s.stateDir = filepath.Dir(dir)
+	if s.index, err = index.Open(filepath.Join(s.stateDir, "index")); err != nil {
 		s.Close()
 		return nil, err
 	}

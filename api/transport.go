@@ -264,6 +264,12 @@ func (t *Transport) pause(ctx context.Context, pol RetryPolicy, n int, last *Err
 	}
 	if t.Limiter != nil {
 		if err := t.Limiter.Wait(ctx); err != nil {
+			if n == 0 && ctx.Err() == nil {
+				// Nothing sent yet and the shared budget has no request
+				// free before the deadline: say so, and for how long,
+				// rather than time out.
+				return false, throttled(t.Limiter)
+			}
 			return false, ctx.Err() // nil: the wait would outlast the deadline
 		}
 	}

@@ -33,6 +33,8 @@ type harnessOpts struct {
 	latency  time.Duration
 	refresh  time.Duration
 	readOnly bool
+	// limiter is the client's rate budget (nil: none).
+	limiter *rate.Limiter
 }
 
 // harness is the real Forage sandbox on loopback, the real Forage client in
@@ -57,10 +59,13 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	clock := sandboxtest.NewClock(testStart)
 	sb := foragesandbox.New(foragesandbox.Options{Orders: o.orders, Seed: 7, RefundLatency: o.latency, Now: clock.Now})
 	srv := sandboxtest.Serve(t, sb)
+	lim := o.limiter
+	if lim == nil {
+		lim = rate.NewLimiter(rate.Inf, 1) // tests read many orders at once
+	}
 	cl, err := forageclient.New(forageclient.Config{
 		BaseURL: srv.URL, ClientID: "demo-client", ClientSecret: api.NewSecret("demo-secret"),
-		MerchantAccount: "9000055", Now: clock.Now,
-		Limiter: rate.NewLimiter(rate.Inf, 1), // tests read many orders at once
+		MerchantAccount: "9000055", Now: clock.Now, Limiter: lim,
 	})
 	if err != nil {
 		t.Fatal(err)
