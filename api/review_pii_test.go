@@ -71,6 +71,8 @@ func TestReviewPIIGuardOtherDigitsAndSeparators(t *testing.T) {
 		"en dashes":           "customer card 4111–1111–1111–1111 declined",
 		"no-break spaces":     "customer card 4111\u00a01111\u00a01111\u00a01111 declined",
 		"full-width at":       "mail customer a.person＠example.com",
+		"spaced ssn":          "customer ssn 078 05 1120 on file",
+		"arabic-indic ssn":    "customer ssn ٠٧٨-٠٥-١١٢٠ on file",
 	} {
 		_, err := c.RefundOrder(ctx, id, api.RefundOrderRequest{IdempotencyKey: "review-pii-" + strings.ReplaceAll(name, " ", "-"),
 			Reason: reason, Expected: left})

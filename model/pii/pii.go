@@ -31,7 +31,7 @@
 //   - phone: E.164 ("+" then 8–15 digits, separators allowed) and NANP forms
 //     that carry separators ("(415) 555-2671", "415-555-2671",
 //     "1 415 555 2671"). A bare 10-digit number is a ref, not a phone.
-//   - US SSN: ddd-dd-dddd, not area 000, 666 or 9xx, group 00 or serial 0000.
+//   - US SSN: ddd-dd-dddd or ddd dd dddd, not area 000, 666 or 9xx, group 00 or serial 0000.
 package pii
 
 import (
@@ -396,12 +396,17 @@ const Mask = "•••• "
 
 // ---- SSN, email, phone ----------------------------------------------------
 
-var ssnRE = regexp.MustCompile(`(\d{3})-(\d{2})-(\d{4})`)
+// ssnRE is ddd-dd-dddd, and the same written with spaces (as SSNs are read
+// out and typed: "078 05 1120"); the separator is the same in both places.
+var ssnRE = regexp.MustCompile(`(\d{3})-(\d{2})-(\d{4})|(\d{3}) (\d{2}) (\d{4})`)
 
 func hasSSN(s string) bool {
 	for _, m := range ssnRE.FindAllStringSubmatchIndex(s, -1) {
 		if !bounded(s, m[0], m[1]) {
 			continue
+		}
+		if m[2] < 0 { // the spaced alternative matched
+			m = m[6:]
 		}
 		area, grp, serial := s[m[2]:m[3]], s[m[4]:m[5]], s[m[6]:m[7]]
 		if area == "000" || area == "666" || area[0] == '9' || grp == "00" || serial == "0000" {
