@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"paydesk/api/journal"
@@ -66,6 +67,9 @@ var (
 	ErrApprovalState   = errors.New("approval request is not in a state that allows this")
 	ErrOwnApproval     = errors.New("the maker of a request cannot approve it")
 	ErrApprovalExpired = errors.New("approval request expired")
+	// ErrNoApprover: a decision must name who made it, by name and key; an
+	// empty key would differ from the maker's and pass as a second person.
+	ErrNoApprover = errors.New("a decision on an approval request needs the approver's name and key")
 )
 
 // ownApproval: an approver who is the maker by name or by key (one person
@@ -207,6 +211,9 @@ func (s *Approvals) List(states ...ApprovalState) ([]Approval, error) {
 // maker in name and in key; a request past its expiry becomes expired
 // instead (ErrApprovalExpired).
 func (s *Approvals) Decide(id, approver, approverKey string, approve bool) (Approval, error) {
+	if strings.TrimSpace(approver) == "" || strings.TrimSpace(approverKey) == "" {
+		return Approval{}, ErrNoApprover
+	}
 	now := s.now().UTC()
 	expired := false
 	a, err := s.rows.Update(id, func(a *Approval) error {
