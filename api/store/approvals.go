@@ -159,6 +159,9 @@ func (s *Approvals) Transition(id, actor string, fn func(*Approval) error) (Appr
 		if ownApproval(*a) {
 			return ErrOwnApproval
 		}
+		if movesMoney(a.State) && (strings.TrimSpace(a.Approver) == "" || strings.TrimSpace(a.ApproverKey) == "") {
+			return ErrNoApprover
+		}
 		if !validMove(from, a.State) {
 			return fmt.Errorf("%w: %s cannot become %s", ErrApprovalState, from, a.State)
 		}
@@ -171,6 +174,11 @@ func (s *Approvals) Transition(id, actor string, fn func(*Approval) error) (Appr
 		s.publish(a, actor)
 	}
 	return a, err
+}
+
+// movesMoney: the states a request reaches only once approved.
+func movesMoney(st ApprovalState) bool {
+	return st == ApprovalApproved || st == ApprovalSent || st == ApprovalFinished
 }
 
 // validMove is the request's life as a table: requested -> approved |

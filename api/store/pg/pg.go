@@ -527,6 +527,8 @@ func approvalErr(s *Store, op string, err error) error {
 		return nil
 	case errors.As(err, &pe) && pe.ConstraintName == "paydesk_approvals_four_eyes":
 		return fmt.Errorf("%w (refused by the database)", store.ErrOwnApproval)
+	case errors.As(err, &pe) && pe.ConstraintName == "paydesk_approvals_named_approver":
+		return fmt.Errorf("%w (refused by the database)", store.ErrNoApprover)
 	case errors.As(err, &pe) && pe.ConstraintName == "paydesk_approvals_expired":
 		return fmt.Errorf("%w (by the database's clock)", store.ErrApprovalExpired)
 	case errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "paydesk_approvals_pkey":

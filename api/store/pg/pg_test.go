@@ -78,6 +78,8 @@ func TestPostgresApprovalRulesInTheDatabase(t *testing.T) {
 	for _, q := range []string{
 		`UPDATE paydesk_approvals SET state = 'approved', approver = 'desk-1', approver_key = 'SHA256:x' WHERE id = $1`,
 		`UPDATE paydesk_approvals SET state = 'approved', approver = 'boss', approver_key = 'SHA256:maker' WHERE id = $1`,
+		`UPDATE paydesk_approvals SET state = 'approved', approver = 'boss', approver_key = '' WHERE id = $1`,
+		`UPDATE paydesk_approvals SET state = 'approved' WHERE id = $1`,
 		`UPDATE paydesk_approvals SET state = 'sent' WHERE id = $1`,
 		`UPDATE paydesk_approvals SET maker = 'someone-else' WHERE id = $1`,
 	} {

@@ -334,6 +334,17 @@ func testAPIApprovals(t *testing.T, open Open) {
 			t.Fatalf("approved by %+v: %v, want ErrOwnApproval", me, err)
 		}
 	}
+	// An approver with no key (an identity not filled in) is not a second
+	// person: an empty key differs from the maker's but proves nothing.
+	for _, nobody := range []api.Person{{Name: "boss", Role: api.RoleApprover}, {Fingerprint: "SHA256:boss", Role: api.RoleApprover}} {
+		_, err := y.Transition("ap-1", func(r *api.Approval) error {
+			r.State, r.Approver = api.ApprovalApproved, &nobody
+			return nil
+		})
+		if !errors.Is(err, store.ErrNoApprover) {
+			t.Fatalf("approved by %+v: %v, want ErrNoApprover", nobody, err)
+		}
+	}
 	if got, _ := x.Get("ap-1"); got.State != api.ApprovalRequested || got.Approver != nil {
 		t.Fatalf("a refused transition changed the row: %+v", got)
 	}

@@ -12,6 +12,10 @@ ALTER TABLE paydesk_approvals
     ADD COLUMN expires_at   timestamptz;
 ALTER TABLE paydesk_approvals ADD CONSTRAINT paydesk_approvals_four_eyes
     CHECK (approver = '' OR state = 'rejected' OR (approver <> maker AND approver_key <> maker_key));
+-- A request that moves money names its approver by name and by key (an
+-- empty key would differ from the maker's and pass as a second person).
+ALTER TABLE paydesk_approvals ADD CONSTRAINT paydesk_approvals_named_approver
+    CHECK (state NOT IN ('approved', 'sent', 'finished') OR (btrim(approver) <> '' AND btrim(approver_key) <> ''));
 ALTER TABLE paydesk_approvals ADD CONSTRAINT paydesk_approvals_state
     CHECK (state IN ('requested', 'approved', 'rejected', 'expired', 'sent', 'finished'));
 
