@@ -455,14 +455,17 @@ func runServe(args []string) error {
 	}
 	stopRecovery := safety.startRecovery(recoveryProviders(providers, *readOnly), logRecovery, logRecovery)
 	defer stopRecovery()
-	// Approval requests live beside the journal, so a restart keeps the
-	// pending and approved ones (an approved one resumes with its key).
-	approvalsPath := filepath.Join(safety.stateDir, "approvals.json")
-	approvals, err := api.OpenApprovals(approvalsPath)
+	approvals, err := safety.approvals(logger)
 	if err != nil {
 		return err
 	}
-	logger.Info("approvals", "file", approvalsPath, "refund_limits", limits.String())
+	logger.Info("refund limits", "refund_limits", limits.String())
+	bus := api.NewBus()
+	stopBridge, err := safety.bridge(bus, providers, logger)
+	if err != nil {
+		return err
+	}
+	defer stopBridge()
 	srv, err := sshserve.New(sshserve.Config{
 		Addr: *listen, HostKeyPEM: pem, UsersPath: *users, Log: logger, IdleTimeout: *idle,
 		Deps: ui.Deps{
@@ -471,7 +474,7 @@ func runServe(args []string) error {
 			NewKey:       func() string { return uuid.NewString() },
 			RefundLimits: limits,
 			Approvals:    approvals, ApprovalAudit: safety.auditor(),
-			Bus:   api.NewBus(),
+			Bus:   bus,
 			Index: safety.index, Indexer: safety.indexer,
 		},
 	})
@@ -602,6 +605,50 @@ func (s *safety) auditor() journal.Auditor {
 		return journal.AuditTo(s.shared.Audit())
 	}
 	return journal.AuditLog(s.audit)
+}
+
+// approvals is where serve keeps approval requests: with
+// PAYDESK_DATABASE_URL, in PostgreSQL, one queue for every host; else in a
+// file beside the journal. Either way a restart keeps the pending and
+// approved ones (an approved one resumes with its key).
+func (s *safety) approvals(logger *slog.Logger) (api.ApprovalStore, error) {
+	if s.shared != nil {
+		logger.Info("approvals", "store", s.shared.Describe())
+		return store.ForAPI(s.shared.Approvals()), nil
+	}
+	path := filepath.Join(s.stateDir, "approvals.json")
+	a, err := api.OpenApprovals(path)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("approvals", "file", path)
+	return a, nil
+}
+
+// bridge delivers what other paydesk servers on the same PostgreSQL do
+// (refund steps, approval transitions) to this server's sessions, and
+// forgets this server's cached reads of the orders they touched. Without a
+// database there is no other server: it does nothing.
+func (s *safety) bridge(bus *api.Bus, providers []api.Provider, logger *slog.Logger) (stop func(), err error) {
+	if s.shared == nil {
+		return func() {}, nil
+	}
+	byID := map[string]api.Provider{}
+	for _, p := range providers {
+		byID[p.ID()] = p
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done, err := store.Bridge(ctx, s.shared.Events(), bus, func(provider, orderID string) {
+		if p := byID[provider]; p != nil {
+			api.Forget(p, orderID)
+		}
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	logger.Info("live updates", "from", s.shared.Describe())
+	return func() { cancel(); <-done }, nil
 }
 
 // databaseURL is PAYDESK_DATABASE_URL from the environment or the
