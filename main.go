@@ -469,7 +469,7 @@ func runServe(args []string) error {
 	srv, err := sshserve.New(sshserve.Config{
 		Addr: *listen, HostKeyPEM: pem, UsersPath: *users, Log: logger, IdleTimeout: *idle,
 		Deps: ui.Deps{
-			Providers: providers, Journal: safety.journal, Sandbox: sb != nil, ReadOnly: *readOnly,
+			Providers: providers, Accounts: providerAccounts(), Journal: safety.journal, Sandbox: sb != nil, ReadOnly: *readOnly,
 			Refresh: *refresh, Timeout: 10 * time.Second, Now: time.Now,
 			NewKey:       func() string { return uuid.NewString() },
 			RefundLimits: limits,
