@@ -404,6 +404,12 @@ func runServe(args []string) error {
 	if *refresh < 250*time.Millisecond {
 		return fmt.Errorf("--refresh %s is too fast: at least 250ms (the providers rate-limit)", *refresh)
 	}
+	// Agents and approvers refund up to these in one action; above them a
+	// refund waits for an approver's second pair of eyes.
+	limits, err := api.ParseRefundLimits(os.Getenv(api.EnvRefundLimits))
+	if err != nil {
+		return err
+	}
 	pem, fp, err := sshserve.LoadHostKey(*hostKey)
 	if err != nil {
 		return err
@@ -449,23 +455,26 @@ func runServe(args []string) error {
 	}
 	stopRecovery := safety.startRecovery(recoveryProviders(providers, *readOnly), logRecovery, logRecovery)
 	defer stopRecovery()
-	// Approval requests live beside the journal, so a restart keeps the
-	// pending and approved ones (an approved one resumes with its key).
-	approvalsPath := filepath.Join(safety.stateDir, "approvals.json")
-	approvals, err := api.OpenApprovals(approvalsPath)
+	approvals, err := safety.approvals(logger)
 	if err != nil {
 		return err
 	}
-	logger.Info("approvals", "file", approvalsPath)
+	logger.Info("refund limits", "refund_limits", limits.String())
+	bus := api.NewBus()
+	stopBridge, err := safety.bridge(bus, providers, logger)
+	if err != nil {
+		return err
+	}
+	defer stopBridge()
 	srv, err := sshserve.New(sshserve.Config{
 		Addr: *listen, HostKeyPEM: pem, UsersPath: *users, Log: logger, IdleTimeout: *idle,
 		Deps: ui.Deps{
-			Providers: providers, Journal: safety.journal, Sandbox: sb != nil, ReadOnly: *readOnly,
+			Providers: providers, Accounts: providerAccounts(), Journal: safety.journal, Sandbox: sb != nil, ReadOnly: *readOnly,
 			Refresh: *refresh, Timeout: 10 * time.Second, Now: time.Now,
 			NewKey:       func() string { return uuid.NewString() },
-			RefundLimits: api.DefaultRefundLimits(),
+			RefundLimits: limits,
 			Approvals:    approvals, ApprovalAudit: safety.auditor(),
-			Bus:   api.NewBus(),
+			Bus:   bus,
 			Index: safety.index, Indexer: safety.indexer,
 		},
 	})
@@ -598,6 +607,50 @@ func (s *safety) auditor() journal.Auditor {
 	return journal.AuditLog(s.audit)
 }
 
+// approvals is where serve keeps approval requests: with
+// PAYDESK_DATABASE_URL, in PostgreSQL, one queue for every host; else in a
+// file beside the journal. Either way a restart keeps the pending and
+// approved ones (an approved one resumes with its key).
+func (s *safety) approvals(logger *slog.Logger) (api.ApprovalStore, error) {
+	if s.shared != nil {
+		logger.Info("approvals", "store", s.shared.Describe())
+		return store.ForAPI(s.shared.Approvals()), nil
+	}
+	path := filepath.Join(s.stateDir, "approvals.json")
+	a, err := api.OpenApprovals(path)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("approvals", "file", path)
+	return a, nil
+}
+
+// bridge delivers what other paydesk servers on the same PostgreSQL do
+// (refund steps, approval transitions) to this server's sessions, and
+// forgets this server's cached reads of the orders they touched. Without a
+// database there is no other server: it does nothing.
+func (s *safety) bridge(bus *api.Bus, providers []api.Provider, logger *slog.Logger) (stop func(), err error) {
+	if s.shared == nil {
+		return func() {}, nil
+	}
+	byID := map[string]api.Provider{}
+	for _, p := range providers {
+		byID[p.ID()] = p
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done, err := store.Bridge(ctx, s.shared.Events(), bus, func(provider, orderID string) {
+		if p := byID[provider]; p != nil {
+			api.Forget(p, orderID)
+		}
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	logger.Info("live updates", "from", s.shared.Describe())
+	return func() { cancel(); <-done }, nil
+}
+
 // databaseURL is PAYDESK_DATABASE_URL from the environment or the
 // credentials file (it may hold a password).
 func databaseURL() string {
@@ -651,7 +704,14 @@ func openSafety(embedded bool) (*safety, error) {
 			s.Close()
 			return nil, err
 		}
-		if s.journal, err = journal.Open(journal.Options{Backend: s.shared.Journal(), Auditor: journal.AuditTo(s.shared.Audit()), Accounts: accounts}); err != nil {
+		owedDir := dir // audit lines owed while the database is away stay on this host
+		if owedDir == "" {
+			if owedDir, err = journal.DefaultDir(); err != nil {
+				s.Close()
+				return nil, err
+			}
+		}
+		if s.journal, err = journal.Open(journal.Options{Backend: s.shared.Journal(), Dir: owedDir, Auditor: journal.AuditTo(s.shared.Audit()), Accounts: accounts}); err != nil {
 			s.Close()
 			return nil, err
 		}

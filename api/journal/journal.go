@@ -27,7 +27,8 @@
 //     confirmed it again.
 //   - sent / unknown, provider with idempotency (Capabilities.Idempotency is
 //     not IdempotencyNone) and still inside Capabilities.KeyWindow of the
-//     first send (less a safety margin): the identical request is sent again,
+//     first send (less a safety margin and twice Options.Skew, since the
+//     host resolving may not be the host that sent): the identical request is sent again,
 //     same key, same canonical fields, so the client builds byte-identical
 //     bodies. A definite refusal of the replay does not prove the first
 //     attempt failed (it may be refused because it happened), so it is
@@ -233,7 +234,9 @@ type Options struct {
 	// default 2 minutes.
 	SettleTime time.Duration
 	// Skew is the clock difference allowed between this host and the
-	// provider when matching refunds by creation time; default 2 minutes.
+	// provider when matching refunds by creation time, and (twice over,
+	// for a journal shared by hosts) when judging whether a replay is
+	// still inside the provider's key window; default 2 minutes.
 	Skew time.Duration
 	// ResolveTimeout bounds the resolution of one order's intents in
 	// Recover, so one hung provider call cannot eat the whole start-up;
@@ -245,8 +248,9 @@ type Options struct {
 	// sent and one record per action outcome, from Wrap and from every
 	// resolution (Recover, ResolveOrder, MarkChecked). When it fails on the
 	// prepared record nothing is sent (*AuditError); an outcome it fails on
-	// is kept and written before the next action, which is refused until it
-	// can be.
+	// is kept (in memory and in Dir's audit-owed.jsonl, so it outlives the
+	// process) and written at the next recovery or before the next action,
+	// which is refused until it can be.
 	Auditor Auditor
 	// Backend keeps the intents and takes the per-order locks; default the
 	// files in Dir. A shared store (PostgreSQL) plugs in here.
@@ -341,15 +345,26 @@ func Open(o Options) (*Journal, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	var j *Journal
 	if o.Backend != nil {
-		return &Journal{dir: o.Dir, opts: o, be: o.Backend, testHook: o.StepHook}, nil
+		// The backend keeps the intents; Dir, when given, is this host's
+		// place for audit lines owed while the shared log was down.
+		if o.Dir != "" {
+			if err := mkdirSynced(o.Dir); err != nil {
+				return nil, fmt.Errorf("journal: %w", err)
+			}
+		}
+		j = &Journal{dir: o.Dir, opts: o, be: o.Backend, testHook: o.StepHook}
+	} else {
+		fb, err := OpenFiles(o.Dir, o.Now)
+		if err != nil {
+			return nil, err
+		}
+		o.Dir = fb.dir
+		j = &Journal{dir: fb.dir, opts: o, be: fb, testHook: o.StepHook}
 	}
-	fb, err := OpenFiles(o.Dir, o.Now)
-	if err != nil {
-		return nil, err
-	}
-	o.Dir = fb.dir
-	return &Journal{dir: fb.dir, opts: o, be: fb, testHook: o.StepHook}, nil
+	j.loadOwed()
+	return j, nil
 }
 
 // Files is the default Backend: per-order JSON-lines files and flock(2)
