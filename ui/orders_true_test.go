@@ -130,7 +130,8 @@ func TestForageListRefundState(t *testing.T) {
 	c := h.context(120, 40, harnessOpts{})
 	c.Providers, c.Index = []api.Provider{p}, ix
 	s := h.runCtx(c)
-	v := s.waitText("loaded")
+	// Pages come a week of days at a time: wait for the order's.
+	v := s.waitFor("the order's row", func(v string) bool { return rowOf(v, ref) != "" })
 	if !strings.Contains(v, "Refunds") {
 		t.Fatalf("no Refunds column:\n%s", v)
 	}
@@ -143,7 +144,7 @@ func TestForageListRefundState(t *testing.T) {
 	s.keys("enter")
 	s.waitText("Payments (")
 	s.keys("esc")
-	v = s.waitText("loaded")
+	v = s.waitFor("the order's row", func(v string) bool { return rowOf(v, ref) != "" })
 	if row := rowOf(v, ref); !strings.Contains(row, word) || !strings.Contains(row, statusCell(want)) {
 		t.Fatalf("after the order was read its row reads %q, want %s and %q:\n%s", row, want, word, v)
 	}
