@@ -23,6 +23,14 @@ func indexedHarness(t *testing.T) (*multiHarness, *index.Index) {
 	return m, ix
 }
 
+// runIndexing is runIndexed with the background indexer running.
+func (m *multiHarness) runIndexing(t *testing.T, ix *index.Index, w, h int) *session {
+	c := m.context(w, h, harnessOpts{})
+	c.Providers, c.Index = m.provs, ix
+	c.Indexer = startIndexer(t, m, ix)
+	return m.runCtx(c)
+}
+
 func (m *multiHarness) runIndexed(ix *index.Index, w, h int) *session {
 	c := m.context(w, h, harnessOpts{})
 	c.Providers = m.provs
@@ -52,11 +60,7 @@ func TestSearchFindsAcrossProviders(t *testing.T) {
 	for i, p := range m.provs {
 		m.provs[i] = index.Wrap(p, ix, "")
 	}
-	c := m.context(100, 30, harnessOpts{})
-	c.Providers, c.Index = m.provs, ix
-	c.Indexer = startIndexer(t, m, ix)
-
-	s := m.runCtx(c)
+	s := m.runIndexing(t, ix, 100, 30)
 	s.waitText("loaded")
 	s.keys("g")
 	s.waitText("Go to order ref:")
@@ -214,10 +218,7 @@ func TestSearchAt80x23ReadsWhole(t *testing.T) {
 	m, ix := indexedHarness(t)
 	ext := m.find(0, func(o *model.Order) bool { return o.ExternalOrderID != "" })
 	o := readOrder(t, m.provs[0], ext.ID) // through the index: it learns the external id
-	c := m.context(80, 23, harnessOpts{})
-	c.Providers, c.Index = m.provs, ix
-	c.Indexer = startIndexer(t, m, ix)
-	s := m.runCtx(c)
+	s := m.runIndexing(t, ix, 80, 23)
 	s.waitText("loaded")
 	s.keys("g")
 	s.waitText("Go to order ref:")
