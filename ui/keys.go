@@ -57,7 +57,7 @@ func DefaultKeys(readOnly bool) *KeyMap {
 		Filter:       key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		Sort:         key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort column")),
 		SortFlip:     key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "flip sort")),
-		Goto:         key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "go to order")),
+		Goto:         key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "find order")),
 		NextProvider: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next provider")),
 		Refresh:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
 		Pause:        key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause live")),
