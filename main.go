@@ -756,34 +756,11 @@ func (s *safety) startRecovery(providers []api.Provider, first, send func(ui.Rec
 		byID[p.ID()] = p
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	total, wait := s.journal.StartRecover(ctx, byID, func(pr journal.RecoveryProgress) { send(recoveryMsg(pr)) })
+	total, wait := s.journal.StartRecover(ctx, byID, func(pr journal.RecoveryProgress) { send(ui.NewRecoveryMsg(pr)) })
 	if total > 0 {
-		first(recoveryMsg(journal.RecoveryProgress{Total: total}))
+		first(ui.NewRecoveryMsg(journal.RecoveryProgress{Total: total}))
 	}
 	return func() { cancel(); wait() }
-}
-
-// recoveryMsg says where recovery is, for the status line.
-func recoveryMsg(pr journal.RecoveryProgress) ui.RecoveryMsg {
-	actions := "actions"
-	if pr.Total == 1 {
-		actions = "action"
-	}
-	if !pr.Done {
-		return ui.RecoveryMsg{Text: fmt.Sprintf("Checking %d earlier money %s… %d done; their orders accept no money action until checked.",
-			pr.Total, actions, pr.Checked)}
-	}
-	switch {
-	case pr.Total == 0 && len(pr.Outcomes) > 0 && pr.Outcomes[0].Err != nil:
-		return ui.RecoveryMsg{Done: true, Text: "Could not read the journal to check earlier money actions: " + pr.Outcomes[0].Err.Error()}
-	case pr.Total == 0:
-		return ui.RecoveryMsg{Done: true}
-	case pr.Open == 0:
-		return ui.RecoveryMsg{Done: true, Text: fmt.Sprintf("Checked %d earlier money %s: all resolved.", pr.Total, actions)}
-	case pr.Open == 1:
-		return ui.RecoveryMsg{Done: true, Text: "1 earlier money action still has an unknown outcome: its order accepts no new action until checked."}
-	}
-	return ui.RecoveryMsg{Done: true, Text: fmt.Sprintf("%d earlier money actions still have an unknown outcome: their orders accept no new action until checked.", pr.Open)}
 }
 
 func (s *safety) Close() {
