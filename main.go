@@ -20,7 +20,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"os/user"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -340,7 +339,7 @@ func runConsole(args []string) error {
 	defer stopIndex()
 
 	r := lipgloss.NewRenderer(os.Stdout)
-	r.SetHasDarkBackground(darkBackground())
+	r.SetHasDarkBackground(ui.DarkBackground(os.Getenv))
 	if f.noColor {
 		r.SetColorProfile(termenv.Ascii)
 	}
@@ -349,7 +348,7 @@ func runConsole(args []string) error {
 		Refresh: f.refresh, Timeout: 10 * time.Second, Now: time.Now,
 		NewKey: func() string { return uuid.NewString() },
 		Index:  safety.index, Indexer: safety.indexer,
-	}, r, ui.Identity{Name: actor()}, os.Stdout)
+	}, r, ui.LocalIdentity(), os.Stdout)
 	p := tea.NewProgram(s.App, tea.WithAltScreen())
 	// Earlier sessions' unresolved money actions are checked while the
 	// console is up; their orders refuse money actions until checked.
@@ -568,21 +567,6 @@ func configureProviders() ([]api.Provider, *sandbox.Sandbox, error) {
 		return nil, nil, err
 	}
 	return clients, sb, nil
-}
-
-// darkBackground decides light or dark colours without asking the terminal:
-// termenv's OSC 11 query waits up to 5 seconds for terminals (tmux among
-// them) that never answer, and it reads stdin under Bubble Tea's feet.
-// COLORFGBG ("15;0") is what terminals that care export; dark otherwise.
-func darkBackground() bool {
-	v := os.Getenv("COLORFGBG")
-	if i := strings.LastIndex(v, ";"); i >= 0 {
-		switch v[i+1:] {
-		case "7", "15":
-			return false
-		}
-	}
-	return true
 }
 
 // safety is the refund journal and the audit log the console writes to.
@@ -805,10 +789,3 @@ func (s *safety) startIndex(providers []api.Provider) (stop func(), err error) {
 // base URL (and Forage merchant) it was read from. "" on the embedded
 // sandbox, whose index lives in its own temporary directory.
 func indexAccount(providerID string) string { return providers.Account(providerID, os.Getenv) }
-
-func actor() string {
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
-	}
-	return "unknown"
-}
