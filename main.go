@@ -206,74 +206,7 @@ func runAudit(args []string) error {
 	}
 	explicit := false
 	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "audit-log" })
-	if url := state.DatabaseURL(); url != "" && !explicit {
-		return auditShared(url, args[0], head)
-	}
-	if args[0] == "head" {
-		a, err := audit.HeadAnchor(*path)
-		if err != nil {
-			return auditErr(*path, err)
-		}
-		// Only HASH:N on stdout, so it can be piped off the machine as is.
-		fmt.Println(a)
-		return nil
-	}
-	if head == "" {
-		n, err := audit.Verify(*path)
-		if err != nil {
-			return auditErr(*path, err)
-		}
-		fmt.Printf("audit log %s: %d lines, chain intact (without --head, lines removed from the end or a re-hashed tail cannot be seen)\n", *path, n)
-		return nil
-	}
-	a, err := audit.ParseAnchor(head)
-	if err != nil {
-		return err
-	}
-	n, err := audit.VerifyAnchored(*path, a)
-	if err != nil {
-		return auditErr(*path, err)
-	}
-	fmt.Printf("audit log %s: %d lines, chain intact, and line %d matches the anchored head\n", *path, n, a.Lines)
-	return nil
-}
-
-// auditShared is verify or head against the PostgreSQL audit table.
-func auditShared(url, cmd, head string) error {
-	var a audit.Anchor
-	if head != "" {
-		var err error
-		if a, err = audit.ParseAnchor(head); err != nil {
-			return err
-		}
-	}
-	st, err := state.OpenShared(url)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	n, h, err := st.Audit().Verify(context.Background(), a)
-	if err != nil {
-		return err
-	}
-	switch {
-	case cmd == "head":
-		fmt.Println(h)
-	case head == "":
-		fmt.Printf("audit log %s: %d rows, chain intact (without --head, rows removed from the end or a re-hashed tail cannot be seen)\n", st.Describe(), n)
-	default:
-		fmt.Printf("audit log %s: %d rows, chain intact, and row %d matches the anchored head\n", st.Describe(), n, a.Lines)
-	}
-	return nil
-}
-
-// auditErr names the log in err unless err (a *audit.VerifyError) does.
-func auditErr(path string, err error) error {
-	var ve *audit.VerifyError
-	if errors.As(err, &ve) {
-		return err
-	}
-	return fmt.Errorf("audit log %s: %w", path, err)
+	return state.CheckAudit(os.Stdout, args[0], *path, explicit, head)
 }
 
 // consoleFlags are the console's command line.
