@@ -14,7 +14,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log"
 	"log/slog"
 	"net"
@@ -249,7 +248,7 @@ func runConsole(args []string) error {
 	// the console's screen that would tear the layout.
 	log.SetOutput(io.Discard)
 
-	providers, sb, err := configureProviders()
+	clients, sb, err := providers.Configure()
 	if err != nil {
 		return err
 	}
@@ -261,8 +260,8 @@ func runConsole(args []string) error {
 		return err
 	}
 	defer st.Close()
-	recoverVia := state.RecoveryProviders(providers, f.readOnly)
-	stopIndex, err := st.StartIndex(providers)
+	recoverVia := state.RecoveryProviders(clients, f.readOnly)
+	stopIndex, err := st.StartIndex(clients)
 	if err != nil {
 		return err
 	}
@@ -274,7 +273,7 @@ func runConsole(args []string) error {
 		r.SetColorProfile(termenv.Ascii)
 	}
 	s := ui.NewSession(ui.Deps{
-		Providers: providers, Journal: st.Journal, Sandbox: sb != nil, ReadOnly: f.readOnly,
+		Providers: clients, Journal: st.Journal, Sandbox: sb != nil, ReadOnly: f.readOnly,
 		Refresh: f.refresh, Timeout: 10 * time.Second, Now: time.Now,
 		NewKey: func() string { return uuid.NewString() },
 		Index:  st.Index, Indexer: st.Indexer,
@@ -339,7 +338,7 @@ func runServe(args []string) error {
 	// unstructured; the server's log is the structured one above.
 	log.SetOutput(io.Discard)
 
-	providers, sb, err := configureProviders()
+	clients, sb, err := providers.Configure()
 	if err != nil {
 		return err
 	}
@@ -352,15 +351,15 @@ func runServe(args []string) error {
 		return err
 	}
 	defer st.Close()
-	stopIndex, err := st.StartIndex(providers)
+	stopIndex, err := st.StartIndex(clients)
 	if err != nil {
 		return err
 	}
 	defer stopIndex()
 	// One read of an order serves every session watching it for one
 	// refresh interval; changes forget it at once.
-	for i, p := range providers {
-		providers[i] = api.Shared(p, *refresh, time.Now)
+	for i, p := range clients {
+		clients[i] = api.Shared(p, *refresh, time.Now)
 	}
 	// Earlier runs' unresolved money actions are checked in the background,
 	// as the console does; the journal refuses money actions on their orders
@@ -370,7 +369,7 @@ func runServe(args []string) error {
 			logger.Info("recovery", "status", m.Text, "done", m.Done)
 		}
 	}
-	stopRecovery := st.StartRecovery(state.RecoveryProviders(providers, *readOnly), logRecovery, logRecovery)
+	stopRecovery := st.StartRecovery(state.RecoveryProviders(clients, *readOnly), logRecovery, logRecovery)
 	defer stopRecovery()
 	approvals, err := st.Approvals(logger)
 	if err != nil {
@@ -378,7 +377,7 @@ func runServe(args []string) error {
 	}
 	logger.Info("refund limits", "refund_limits", limits.String())
 	bus := api.NewBus()
-	stopBridge, err := st.Bridge(bus, providers, logger)
+	stopBridge, err := st.Bridge(bus, clients, logger)
 	if err != nil {
 		return err
 	}
@@ -386,7 +385,7 @@ func runServe(args []string) error {
 	srv, err := sshserve.New(sshserve.Config{
 		Addr: *listen, HostKeyPEM: pem, UsersPath: *users, Log: logger, IdleTimeout: *idle,
 		Deps: ui.Deps{
-			Providers: providers, Accounts: state.Accounts(), Journal: st.Journal, Sandbox: sb != nil, ReadOnly: *readOnly,
+			Providers: clients, Accounts: state.Accounts(), Journal: st.Journal, Sandbox: sb != nil, ReadOnly: *readOnly,
 			Refresh: *refresh, Timeout: 10 * time.Second, Now: time.Now,
 			NewKey:       func() string { return uuid.NewString() },
 			RefundLimits: limits,
@@ -418,55 +417,4 @@ func runServe(args []string) error {
 		}
 	}()
 	return srv.Serve(l)
-}
-
-// namedCredentials refuses a PAYDESK_CREDENTIALS that names a file paydesk
-// cannot read. Without this a typo in the path meant no credentials, hence
-// no provider, hence the embedded sandbox: an agent would believe they were
-// looking at production. (The default path may be absent; a named one not.)
-func namedCredentials(getenv func(string) string) error {
-	p := getenv(api.EnvCredentials)
-	if p == "" {
-		return nil
-	}
-	st, err := os.Stat(p)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%s names %s, which does not exist: fix the path or unset %s (paydesk will not fall back to the sandbox)", api.EnvCredentials, p, api.EnvCredentials)
-	case err != nil:
-		return fmt.Errorf("%s names %s, which cannot be read: %v", api.EnvCredentials, p, err)
-	case st.IsDir():
-		return fmt.Errorf("%s names %s, which is a directory, not a credentials file", api.EnvCredentials, p)
-	}
-	return nil
-}
-
-// configureProviders builds a client for every provider whose base URL is
-// set (api/providers lists them); with none set it starts the embedded
-// sandbox and builds the same clients from the sandbox's own settings.
-func configureProviders() ([]api.Provider, *sandbox.Sandbox, error) {
-	if err := namedCredentials(os.Getenv); err != nil {
-		return nil, nil, err
-	}
-	file, err := api.LoadCredentials(api.CredentialsPath(os.Getenv))
-	if err != nil {
-		return nil, nil, err
-	}
-	clients, err := providers.FromEnv(api.Getenv(file))
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(clients) > 0 {
-		return clients, nil, nil
-	}
-	sb, err := sandbox.Start(sandbox.Config{Seed: 1})
-	if err != nil {
-		return nil, nil, fmt.Errorf("starting the embedded sandbox: %w", err)
-	}
-	clients, err = providers.FromEnv(sb.Getenv)
-	if err != nil {
-		sb.Close()
-		return nil, nil, err
-	}
-	return clients, sb, nil
 }
