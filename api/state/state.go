@@ -22,36 +22,6 @@ import (
 	"paydesk/api/store/pg"
 )
 
-// Accounts names the account each configured provider acts on, so
-// intents and locks of two accounts never mix: base URL, plus the merchant
-// account for Forage. (Moyasar and Digital River identify the account only
-// by its secret key, which never goes into the journal.)
-func Accounts() map[string]string {
-	file, _ := api.LoadCredentials(api.CredentialsPath(os.Getenv))
-	getenv := api.Getenv(file)
-	out := map[string]string{}
-	for _, e := range providers.All {
-		if getenv(e.Env[0]) != "" {
-			out[e.ID] = e.Account(getenv)
-		}
-	}
-	return out
-}
-
-// RecoveryProviders are what recovery resolves earlier money actions
-// through: recovery may replay an earlier request within its key window, so
-// a read-only console recovers through the guard and can only read.
-func RecoveryProviders(providers []api.Provider, readOnly bool) []api.Provider {
-	if !readOnly {
-		return providers
-	}
-	out := make([]api.Provider, len(providers))
-	for i, p := range providers {
-		out[i] = api.ReadOnly(p)
-	}
-	return out
-}
-
 // State is what paydesk keeps between runs and shares between sessions:
 // the refund journal, the audit log (or the PostgreSQL store holding both),
 // the order index and, under serve, approval requests.
@@ -65,73 +35,6 @@ type State struct {
 	// stateDir holds this host's files beside the journal (the order
 	// index, serve's approval requests), wherever the journal itself is.
 	stateDir string
-}
-
-// Auditor is the audit chain the journal writes to, for other writers of
-// audit lines (serve's approvals): the file log, or PostgreSQL's chain.
-func (s *State) Auditor() journal.Auditor {
-	if s.Shared != nil {
-		return journal.AuditTo(s.Shared.Audit())
-	}
-	return journal.AuditLog(s.Audit)
-}
-
-// Approvals is where serve keeps approval requests: with
-// PAYDESK_DATABASE_URL, in PostgreSQL, one queue for every host; else in a
-// file beside the journal. Either way a restart keeps the pending and
-// approved ones (an approved one resumes with its key).
-func (s *State) Approvals(logger *slog.Logger) (api.ApprovalStore, error) {
-	if s.Shared != nil {
-		logger.Info("approvals", "store", s.Shared.Describe())
-		return store.ForAPI(s.Shared.Approvals()), nil
-	}
-	path := filepath.Join(s.stateDir, "approvals.json")
-	a, err := api.OpenApprovals(path)
-	if err != nil {
-		return nil, err
-	}
-	logger.Info("approvals", "file", path)
-	return a, nil
-}
-
-// Bridge delivers what other paydesk servers on the same PostgreSQL do
-// (refund steps, approval transitions) to this server's sessions, and
-// forgets this server's cached reads of the orders they touched. Without a
-// database there is no other server: it does nothing.
-func (s *State) Bridge(bus *api.Bus, providers []api.Provider, logger *slog.Logger) (stop func(), err error) {
-	if s.Shared == nil {
-		return func() {}, nil
-	}
-	byID := map[string]api.Provider{}
-	for _, p := range providers {
-		byID[p.ID()] = p
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done, err := store.Bridge(ctx, s.Shared.Events(), bus, func(provider, orderID string) {
-		if p := byID[provider]; p != nil {
-			api.Forget(p, orderID)
-		}
-	})
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	logger.Info("live updates", "from", s.Shared.Describe())
-	return func() { cancel(); <-done }, nil
-}
-
-// DatabaseURL is PAYDESK_DATABASE_URL from the environment or the
-// credentials file (it may hold a password).
-func DatabaseURL() string {
-	file, _ := api.LoadCredentials(api.CredentialsPath(os.Getenv))
-	return api.Getenv(file)(store.EnvDatabaseURL)
-}
-
-// OpenShared opens the PostgreSQL store, applying its migrations.
-func OpenShared(url string) (*pg.Store, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	return pg.Open(ctx, url, pg.Options{})
 }
 
 // Open opens the journal and the audit log. On the embedded sandbox
@@ -215,24 +118,8 @@ func Open(embedded bool) (*State, error) {
 	return s, nil
 }
 
-// StartRecovery checks every money action an earlier run left unresolved,
-// in the background. first gets the opening progress (Total only) before
-// the program runs; send (the program's Send, through ui.NewRecoveryMsg)
-// gets progress and the outcome.
-// stop cancels what is left and waits for it.
-func (s *State) StartRecovery(providers []api.Provider, first, send func(journal.RecoveryProgress)) (stop func()) {
-	byID := map[string]api.Provider{}
-	for _, p := range providers {
-		byID[p.ID()] = p
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	total, wait := s.Journal.StartRecover(ctx, byID, send)
-	if total > 0 {
-		first(journal.RecoveryProgress{Total: total})
-	}
-	return func() { cancel(); wait() }
-}
-
+// Close releases what Open opened and removes the embedded sandbox's
+// temporary directory. The journal has nothing to close.
 func (s *State) Close() {
 	if s.Index != nil {
 		s.Index.Close()
@@ -248,27 +135,142 @@ func (s *State) Close() {
 	}
 }
 
+// Auditor is the audit chain the journal writes to, for other writers of
+// audit lines (serve's approvals): the file log, or PostgreSQL's chain.
+func (s *State) Auditor() journal.Auditor {
+	if s.Shared != nil {
+		return journal.AuditTo(s.Shared.Audit())
+	}
+	return journal.AuditLog(s.Audit)
+}
+
+// Approvals is where serve keeps approval requests: with
+// PAYDESK_DATABASE_URL, in PostgreSQL, one queue for every host; else in a
+// file beside the journal. Either way a restart keeps the pending and
+// approved ones (an approved one resumes with its key).
+func (s *State) Approvals(logger *slog.Logger) (api.ApprovalStore, error) {
+	if s.Shared != nil {
+		logger.Info("approvals", "store", s.Shared.Describe())
+		return store.ForAPI(s.Shared.Approvals()), nil
+	}
+	path := filepath.Join(s.stateDir, "approvals.json")
+	a, err := api.OpenApprovals(path)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("approvals", "file", path)
+	return a, nil
+}
+
+// Bridge delivers what other paydesk servers on the same PostgreSQL do
+// (refund steps, approval transitions) to this server's sessions, and
+// forgets this server's cached reads of the orders they touched. Without a
+// database there is no other server: it does nothing.
+func (s *State) Bridge(bus *api.Bus, clients []api.Provider, logger *slog.Logger) (stop func(), err error) {
+	if s.Shared == nil {
+		return func() {}, nil
+	}
+	byID := map[string]api.Provider{}
+	for _, p := range clients {
+		byID[p.ID()] = p
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done, err := store.Bridge(ctx, s.Shared.Events(), bus, func(provider, orderID string) {
+		if p := byID[provider]; p != nil {
+			api.Forget(p, orderID)
+		}
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	logger.Info("live updates", "from", s.Shared.Describe())
+	return func() { cancel(); <-done }, nil
+}
+
 // StartIndex puts the order index around each provider, innermost, so it
 // sees every read first-hand, and starts the background indexer within its
 // share of each provider's budget (PAYDESK_INDEX_SHARE, PAYDESK_INDEX_DAYS).
 // stop ends the indexer, waits for it and saves the index.
-func (s *State) StartIndex(providers []api.Provider) (stop func(), err error) {
+func (s *State) StartIndex(clients []api.Provider) (stop func(), err error) {
 	cfg, err := index.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	for i, p := range providers {
-		providers[i] = index.Wrap(p, s.Index, indexAccount(p.ID()))
+	for i, p := range clients {
+		clients[i] = index.Wrap(p, s.Index, indexAccount(p.ID()))
 	}
 	stopSave := s.Index.AutoSave(time.Minute)
 	if cfg.Share == 0 {
 		return stopSave, nil
 	}
-	s.Indexer = index.NewIndexer(s.Index, providers, indexAccount, cfg)
+	s.Indexer = index.NewIndexer(s.Index, clients, indexAccount, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { s.Indexer.Run(ctx); close(done) }()
 	return func() { cancel(); <-done; stopSave() }, nil
+}
+
+// StartRecovery checks every money action an earlier run left unresolved,
+// in the background. first gets the opening progress (Total only) before
+// the program runs; send (the program's Send, through ui.NewRecoveryMsg)
+// gets progress and the outcome.
+// stop cancels what is left and waits for it.
+func (s *State) StartRecovery(clients []api.Provider, first, send func(journal.RecoveryProgress)) (stop func()) {
+	byID := map[string]api.Provider{}
+	for _, p := range clients {
+		byID[p.ID()] = p
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	total, wait := s.Journal.StartRecover(ctx, byID, send)
+	if total > 0 {
+		first(journal.RecoveryProgress{Total: total})
+	}
+	return func() { cancel(); wait() }
+}
+
+// RecoveryProviders are what recovery resolves earlier money actions
+// through: recovery may replay an earlier request within its key window, so
+// a read-only console recovers through the guard and can only read.
+func RecoveryProviders(clients []api.Provider, readOnly bool) []api.Provider {
+	if !readOnly {
+		return clients
+	}
+	out := make([]api.Provider, len(clients))
+	for i, p := range clients {
+		out[i] = api.ReadOnly(p)
+	}
+	return out
+}
+
+// Accounts names the account each configured provider acts on, so
+// intents and locks of two accounts never mix: base URL, plus the merchant
+// account for Forage. (Moyasar and Digital River identify the account only
+// by its secret key, which never goes into the journal.)
+func Accounts() map[string]string {
+	file, _ := api.LoadCredentials(api.CredentialsPath(os.Getenv))
+	getenv := api.Getenv(file)
+	out := map[string]string{}
+	for _, e := range providers.All {
+		if getenv(e.Env[0]) != "" {
+			out[e.ID] = e.Account(getenv)
+		}
+	}
+	return out
+}
+
+// DatabaseURL is PAYDESK_DATABASE_URL from the environment or the
+// credentials file (it may hold a password).
+func DatabaseURL() string {
+	file, _ := api.LoadCredentials(api.CredentialsPath(os.Getenv))
+	return api.Getenv(file)(store.EnvDatabaseURL)
+}
+
+// OpenShared opens the PostgreSQL store, applying its migrations.
+func OpenShared(url string) (*pg.Store, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return pg.Open(ctx, url, pg.Options{})
 }
 
 // indexAccount tells apart accounts of one provider in the order index: the
