@@ -1,4 +1,4 @@
-package main
+package state
 
 import (
 	"context"
@@ -12,46 +12,46 @@ import (
 	"paydesk/api/store/pg/pgtest"
 )
 
-// serve's wiring: with PAYDESK_DATABASE_URL, approvals are one queue in the
+// What serve opens: with PAYDESK_DATABASE_URL, approvals are one queue in the
 // database and the other servers' transitions reach this server's bus;
 // without it, approvals stay in the file beside the journal and there is
 // nothing to bridge.
 func TestServeSharesApprovalsAndLiveUpdatesThroughTheDatabase(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	files := &safety{stateDir: t.TempDir()}
-	q, err := files.approvals(logger)
+	files := &State{stateDir: t.TempDir()}
+	q, err := files.Approvals(logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := q.(*api.FileApprovals); !ok {
 		t.Fatalf("without a database, approvals are %T, want the file", q)
 	}
-	stop, err := files.bridge(api.NewBus(), nil, logger)
+	stop, err := files.Bridge(api.NewBus(), nil, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop()
 
 	url := pgtest.URL(t)
-	open := func(host string) *safety {
+	open := func(host string) *State {
 		st, err := pg.Open(context.Background(), url, pg.Options{Host: host})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		return &safety{shared: st, stateDir: t.TempDir()}
+		return &State{Shared: st, stateDir: t.TempDir()}
 	}
 	a, b := open("host-a"), open("host-b")
-	qa, err := a.approvals(logger)
+	qa, err := a.Approvals(logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	qb, err := b.approvals(logger)
+	qb, err := b.Approvals(logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	busB := api.NewBus()
-	stopB, err := b.bridge(busB, nil, logger)
+	stopB, err := b.Bridge(busB, nil, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
