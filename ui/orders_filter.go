@@ -3,6 +3,8 @@ package ui
 import (
 	"strings"
 	"sync"
+
+	"paydesk/api/index"
 )
 
 // The orders list's / filter (README, "Finding an order"): a row matches
@@ -17,17 +19,12 @@ import (
 // id, last four, external id. Only rows with something to add take room.
 func (s *ordersScreen) enrichFilter() {
 	s.extra = nil
-	ix := s.c.Index
-	if ix == nil {
-		return
-	}
-	p := s.prov()
-	acct, ok := ix.Account(p.ID())
+	ix, pid, acct, ok := s.indexed()
 	if !ok {
 		return
 	}
 	for i := range s.all {
-		in, ok := ix.Lookup(p.ID(), acct, s.all[i].ID)
+		in, ok := ix.Lookup(pid, acct, s.all[i].ID)
 		if !ok || (in.CustomerID == "" && in.Last4 == "" && in.External == "") {
 			continue
 		}
@@ -100,4 +97,15 @@ func internStatusCell(c string) string {
 		statusCells.m[c] = c
 	}
 	return c
+}
+
+// indexed is the order index and the provider and account this list's
+// orders are kept under in it; ok is false when no index is kept.
+func (s *ordersScreen) indexed() (ix *index.Index, provider, account string, ok bool) {
+	if ix = s.c.Index; ix == nil {
+		return nil, "", "", false
+	}
+	provider = s.prov().ID()
+	account, ok = ix.Account(provider)
+	return ix, provider, account, ok
 }

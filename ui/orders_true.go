@@ -14,21 +14,27 @@ import (
 // again there, through the order index, so the list shows its new status
 // when the agent comes back, without a request.
 func (s *ordersScreen) syncFromIndex() {
-	ix := s.c.Index
-	if ix == nil {
-		return
-	}
-	p := s.prov()
-	acct, ok := ix.Account(p.ID())
+	ix, pid, acct, ok := s.indexed()
 	if !ok {
 		return
 	}
-	changed := ix.ChangedSince(p.ID(), acct, s.seenSeq)
+	changed := ix.ChangedSince(pid, acct, s.seenSeq)
 	s.seenSeq = ix.Seq()
 	touched := false
 	for i := range s.all {
 		st, ok := changed[s.all[i].ID]
-		if !ok || st == "" || st == s.all[i].Status {
+		if !ok || st == "" {
+			continue
+		}
+		// A list whose rows carry neither refunds nor the external id
+		// (Forage's report) learns both from the read.
+		learnt := s.colRefunds >= 0 && (s.cells[i][s.colRefunds] == refundsUnknown || s.all[i].Reference == "")
+		if learnt && s.all[i].Reference == "" {
+			if in, ok := ix.Lookup(pid, acct, s.all[i].ID); ok {
+				s.all[i].Reference = in.External
+			}
+		}
+		if st == s.all[i].Status && !learnt {
 			continue
 		}
 		s.all[i].Status = st
@@ -68,7 +74,8 @@ func (s *ordersScreen) mergeFresh(pg api.OrderPage) string {
 			continue
 		}
 		updated[k] = true
-		if !sameSummary(&s.all[i], &pg.Orders[k]) {
+		// A row whose Refunds cell says "—" may have been read since.
+		if !sameSummary(&s.all[i], &pg.Orders[k]) || (s.colRefunds >= 0 && s.cells[i][s.colRefunds] == refundsUnknown) {
 			s.all[i] = pg.Orders[k]
 			s.reformat(i)
 			changed = true
