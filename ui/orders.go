@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"paydesk/api"
 	"paydesk/model"
@@ -39,12 +40,16 @@ type ordersScreen struct {
 	// now, and r brings it up to date.
 	rangeMoved bool
 
-	all   []model.OrderSummary
-	cells [][]string     // formatted rows, parallel to all
+	rows  rowStore       // the loaded orders, compact (orders_mem.go)
 	extra map[int]string // what the order index adds for the filter (orders_filter.go)
-	order []int          // indices of all, sorted
+	order []int          // indices of rows, sorted
 	view  []int          // order, filtered: what the table shows
 	table *Table
+	// What the table asks of the view's column values, found by refilter.
+	widestStatus int
+	dayOnly      bool
+	viewQ        string // the filter the view was built for
+	viewOK       bool   // view is order filtered by viewQ
 
 	gen          int            // bumps on reload or range change: late pages are dropped
 	next         string         // cursor of the next page; "" = no more
@@ -121,7 +126,7 @@ func newOrdersScreen(c *Context, provider int) Screen {
 		if col != colStatus || row >= len(s.view) {
 			return lipgloss.Style{}, false
 		}
-		return c.Styles.ForStatus(s.all[s.view[row]].Status), true
+		return c.Styles.ForStatus(s.rows.status(s.view[row])), true
 	})
 	s.markSort()
 	s.layout()
@@ -187,7 +192,7 @@ func (s *ordersScreen) reload(keep bool) tea.Cmd {
 	s.reloading = keep && s.loaded
 	if !keep {
 		s.loaded = false
-		s.setData(nil, nil)
+		s.setData(nil, false)
 	}
 	return tea.Batch(s.fetch(""), Routed(s.id, s.spin.Tick))
 }
@@ -255,10 +260,10 @@ func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
 	case !s.loaded:
 		s.reloading = false
 		s.loaded = true
-		s.setData(msg.page.Orders, nil)
+		s.setData(msg.page.Orders, false)
 		s.next = msg.page.Next
 	default:
-		s.setData(s.dropSeen(msg.page.Orders), s.all)
+		s.setData(s.dropSeen(msg.page.Orders), true)
 		s.next = msg.page.Next
 	}
 	s.markSeen()
@@ -270,37 +275,38 @@ func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
 	return clear
 }
 
-// setData appends orders to prev (nil: start over) and formats the new rows.
-func (s *ordersScreen) setData(orders []model.OrderSummary, prev []model.OrderSummary) {
-	if prev == nil {
-		s.all, s.cells, s.extra, s.seen = nil, nil, nil, nil
+// setData appends orders to the loaded rows (more) or starts over with
+// them. Rows are kept compact and formatted only when drawn.
+func (s *ordersScreen) setData(orders []model.OrderSummary, more bool) {
+	if !more {
+		s.rows, s.extra, s.seen = rowStore{}, nil, nil
 	}
 	refW := 10
-	if prev != nil {
+	if more {
 		refW = s.table.cols[colRef].Width
 	}
-	for _, o := range orders {
-		refW = max(refW, min(len(o.Ref), maxRefWidth))
-		s.all = append(s.all, o)
-		if o.Ref == o.ID {
-			o.Ref = o.ID // one string, not two copies, per loaded row
-		}
-		compactRow(&o) // orders_mem.go
-		row := s.formatRow(&o)
-		row[colStatus] = internStatusCell(row[colStatus]) // a dozen values over 100k rows
-		s.cells = append(s.cells, row)
+	for k := range orders {
+		refW = max(refW, min(len(orders[k].Ref), maxRefWidth))
 	}
+	s.rows.add(orders)
 	s.table.SetColumnWidth(colRef, refW)
 	s.resort()
 }
 
-func (s *ordersScreen) formatRow(o *model.OrderSummary) []string {
-	row := make([]string, 0, s.ncols)
-	date := fmtDate(o.Created)
-	if o.DateOnly && !o.Created.IsZero() {
-		date = o.Created.Format("2006-01-02") // the day is known, the time is not
+// formatRow is the cells of row i as the table draws them.
+func (s *ordersScreen) formatRow(i int) []string {
+	if o, ok := s.rows.spill[i]; ok {
+		return s.formatSummary(o)
 	}
-	row = append(row, orDash(o.Ref), providerStatusCell(o.Status, o.ProviderStatus), date)
+	o := s.rows.summary(i)
+	row := s.formatSummary(&o)
+	row[colStatus] = s.rows.statusCell(i) // one string per pair of statuses
+	return row
+}
+
+func (s *ordersScreen) formatSummary(o *model.OrderSummary) []string {
+	row := make([]string, 0, s.ncols)
+	row = append(row, orDash(o.Ref), providerStatusCell(o.Status, o.ProviderStatus), dateCell(o))
 	for i := range s.caps.AmountColumns {
 		if i < len(o.Amounts) {
 			row = append(row, fmtAmount(o.Amounts[i]))
@@ -314,7 +320,8 @@ func (s *ordersScreen) formatRow(o *model.OrderSummary) []string {
 // resort rebuilds the sorted index and then the filtered view.
 func (s *ordersScreen) resort() {
 	sel := s.selectedIndex()
-	s.order = make([]int, len(s.all))
+	s.viewOK = false // the view is rebuilt from the new order
+	s.order = make([]int, s.rows.Len())
 	for i := range s.order {
 		s.order[i] = i
 	}
@@ -326,7 +333,7 @@ func (s *ordersScreen) resort() {
 				c = -c
 			}
 			if c == 0 {
-				c = s.all[b].Created.Compare(s.all[a].Created)
+				c = s.compare(b, a, colDate)
 			}
 			return c
 		})
@@ -334,8 +341,33 @@ func (s *ordersScreen) resort() {
 	s.refilter(sel)
 }
 
+// compare orders rows a and b by column col, reading the compact rows
+// (sorting 100k rows builds no decimals); a row kept whole is compared
+// from its summary.
 func (s *ordersScreen) compare(a, b, col int) int {
-	x, y := &s.all[a], &s.all[b]
+	st := &s.rows
+	x, y := &st.rows[a], &st.rows[b]
+	if (x.flags|y.flags)&rowSpilled != 0 {
+		xs, ys := st.summary(a), st.summary(b)
+		return s.compareSummaries(&xs, &ys, col)
+	}
+	total, ref := s.ncols-2, s.ncols-1
+	switch {
+	case col == colRef:
+		return strings.Compare(x.ref, y.ref)
+	case col == colStatus:
+		return strings.Compare(model.Status(st.strs[x.status]).Label(), model.Status(st.strs[y.status]).Label())
+	case col == colDate:
+		return cmpInt(x.created, y.created)
+	case col == total:
+		return st.compareAmounts(x.total, y.total)
+	case col == ref:
+		return strings.Compare(x.reference, y.reference)
+	}
+	return st.compareAmounts(st.amountAt(a, col-colAmounts), st.amountAt(b, col-colAmounts))
+}
+
+func (s *ordersScreen) compareSummaries(x, y *model.OrderSummary, col int) int {
 	total, ref := s.ncols-2, s.ncols-1
 	switch {
 	case col == colRef:
@@ -361,31 +393,72 @@ func (s *ordersScreen) compare(a, b, col int) int {
 }
 
 // refilter applies the filter to the sorted index and keeps the selected
-// order selected when it is still shown.
+// order selected when it is still shown. A query that contains the one the
+// view was built for only narrows the view (typing on): each row matching
+// it matches the shorter one too.
 func (s *ordersScreen) refilter(sel int) {
 	q := strings.ToLower(strings.TrimSpace(s.filter.Value()))
-	if q == "" {
+	switch {
+	case q == "":
 		s.view = s.order
-	} else {
-		s.view = make([]int, 0, len(s.order)/4)
-		for _, i := range s.order {
-			if s.matches(i, q) {
-				s.view = append(s.view, i)
-			}
-		}
+	case s.viewOK && s.viewQ != "" && strings.Contains(q, s.viewQ):
+		s.view = s.filterRows(s.view, q)
+	default:
+		s.view = s.filterRows(s.order, q)
 	}
-	rows := make([][]string, len(s.view))
+	s.viewQ, s.viewOK = q, true
 	cur := -1
-	for k, i := range s.view {
-		rows[k] = s.cells[i]
-		if i == sel {
-			cur = k
-		}
+	if sel >= 0 {
+		cur = slices.Index(s.view, sel)
 	}
-	s.table.SetRows(rows)
+	s.measureView()
+	s.table.SetSource(ordersView{s})
 	if cur >= 0 {
 		s.table.SetCursor(cur)
 	}
+}
+
+// filterRows is the rows of from that match the lower-cased filter q.
+func (s *ordersScreen) filterRows(from []int, q string) []int {
+	out := make([]int, 0, len(from)/4)
+	m := s.matcher(q)
+	for _, i := range from {
+		if m.matches(i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// measureView finds what the table sizes its columns by: the widest status
+// cell shown, and whether every date shown is a day without a time.
+func (s *ordersScreen) measureView() {
+	s.widestStatus, s.dayOnly = 0, true
+	seen := map[string]bool{}
+	for _, i := range s.view {
+		r := &s.rows.rows[i]
+		s.dayOnly = s.dayOnly && r.flags&rowDayCell != 0
+		c := s.rows.statusCell(i)
+		if !seen[c] {
+			seen[c] = true
+			s.widestStatus = max(s.widestStatus, ansi.StringWidth(c))
+		}
+	}
+}
+
+// ordersView is the table's RowSource: the filtered, sorted rows, each
+// formatted when the table draws it.
+type ordersView struct{ s *ordersScreen }
+
+func (v ordersView) Len() int             { return len(v.s.view) }
+func (v ordersView) Cells(i int) []string { return v.s.formatRow(v.s.view[i]) }
+func (v ordersView) DayOnly(int) bool     { return v.s.dayOnly }
+
+func (v ordersView) Widest(col int) int {
+	if col == colStatus {
+		return v.s.widestStatus
+	}
+	return 0
 }
 
 // selectedIndex is the index in all of the selected row, or -1.
@@ -399,7 +472,8 @@ func (s *ordersScreen) selectedIndex() int {
 
 func (s *ordersScreen) selected() *model.OrderSummary {
 	if i := s.selectedIndex(); i >= 0 {
-		return &s.all[i]
+		o := s.rows.summary(i)
+		return &o
 	}
 	return nil
 }
@@ -542,7 +616,7 @@ func (s *ordersScreen) View() string {
 			"\n\n" + st.Faint.Render("r tries again; g opens an order by its ref."))
 	case !s.loaded:
 		b.WriteString(s.spin.View() + " Loading orders…")
-	case len(s.all) == 0:
+	case s.rows.Len() == 0:
 		b.WriteString(st.Faint.Render(s.emptyText()))
 	case len(s.view) == 0:
 		b.WriteString(st.Faint.Render("No loaded order matches “" + safetext.Line(s.filter.Value()) + "”. esc clears the filter."))
@@ -573,7 +647,7 @@ func (s *ordersScreen) titleLine() string {
 		parts = append(parts, st.Title.Render(s.from.Format("2006-01-02")+" → "+s.to.Format("2006-01-02")))
 	}
 	if s.loaded {
-		n := strconv.Itoa(len(s.all)) + " loaded"
+		n := strconv.Itoa(s.rows.Len()) + " loaded"
 		if s.next != "" {
 			n += ", more"
 		}
@@ -608,5 +682,5 @@ func (s *ordersScreen) promptLine() string {
 }
 
 func (s *ordersScreen) matchCount() string {
-	return strconv.Itoa(len(s.view)) + " of " + strconv.Itoa(len(s.all))
+	return strconv.Itoa(len(s.view)) + " of " + strconv.Itoa(s.rows.Len())
 }

@@ -37,9 +37,9 @@ func loadedRowBytes(tb testing.TB, n int) float64 {
 			o.Total = mustAmount(tb, paid)
 		}
 		if i == 0 {
-			s.setData(page, nil)
+			s.setData(page, false)
 		} else {
-			s.setData(page, s.all)
+			s.setData(page, true)
 		}
 	}
 	runtime.GC()

@@ -26,13 +26,12 @@ func (s *ordersScreen) syncFromIndex() {
 	changed := ix.ChangedSince(p.ID(), acct, s.seenSeq)
 	s.seenSeq = ix.Seq()
 	touched := false
-	for i := range s.all {
-		st, ok := changed[s.all[i].ID]
-		if !ok || st == "" || st == s.all[i].Status {
+	for i := range s.rows.rows {
+		st, ok := changed[s.rows.rows[i].id]
+		if !ok || st == "" || st == s.rows.status(i) {
 			continue
 		}
-		s.all[i].Status = st
-		s.reformat(i)
+		s.rows.setStatus(i, st)
 		touched = true
 	}
 	if touched {
@@ -47,10 +46,6 @@ func (s *ordersScreen) markSeen() {
 	}
 }
 
-func (s *ordersScreen) reformat(i int) {
-	s.cells[i] = s.formatRow(&s.all[i])
-}
-
 // mergeFresh is r's answer: the new first page updates the rows it shares
 // with what is loaded and puts new orders on top; the pages loaded beyond
 // it stay, and scrolling goes on from where it had got to. It returns the
@@ -62,15 +57,14 @@ func (s *ordersScreen) mergeFresh(pg api.OrderPage) string {
 	}
 	updated := make([]bool, len(pg.Orders))
 	changed := false
-	for i := range s.all {
-		k, ok := pos[s.all[i].ID]
+	for i := range s.rows.rows {
+		k, ok := pos[s.rows.rows[i].id]
 		if !ok {
 			continue
 		}
 		updated[k] = true
-		if !sameSummary(&s.all[i], &pg.Orders[k]) {
-			s.all[i] = pg.Orders[k]
-			s.reformat(i)
+		if old := s.rows.summary(i); !sameSummary(&old, &pg.Orders[k]) {
+			s.rows.set(i, &pg.Orders[k])
 			changed = true
 		}
 	}
@@ -81,13 +75,10 @@ func (s *ordersScreen) mergeFresh(pg api.OrderPage) string {
 		}
 	}
 	if n := len(fresh); n > 0 {
-		cells := make([][]string, n, n+len(s.cells))
 		for k := range fresh {
-			cells[k] = s.formatRow(&fresh[k])
 			s.table.SetColumnWidth(colRef, max(s.table.cols[colRef].Width, min(len(fresh[k].Ref), maxRefWidth)))
 		}
-		s.all = append(fresh, s.all...)
-		s.cells = append(cells, s.cells...)
+		s.rows.prepend(fresh)
 		s.extra = nil
 		// The sorted and filtered indices point n rows further now; the
 		// view shares the order's array when nothing is filtered.
