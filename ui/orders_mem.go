@@ -35,7 +35,7 @@ type storedAmount struct {
 
 type listRow struct {
 	id, ref, reference string // ref shares id's bytes when they are equal
-	created            int64  // Unix nanoseconds; see rowZeroTime
+	created            int64  // Unix nanoseconds; math.MinInt64 with rowZeroTime
 	total              storedAmount
 	amts               uint32 // first of this row's amounts in rowStore.amts
 	provider, status   uint16 // indexes into rowStore.strs
@@ -179,6 +179,7 @@ func (st *rowStore) pack(o *model.OrderSummary) (listRow, bool) {
 	}
 	if o.Created.IsZero() {
 		r.flags |= rowZeroTime
+		r.created = math.MinInt64 // sorts first, as the zero time does
 	} else {
 		y := o.Created.Year()
 		if y < 1700 || y > 2200 {

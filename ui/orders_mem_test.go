@@ -3,8 +3,12 @@ package ui
 import (
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/shopspring/decimal"
 
 	"paydesk/api"
 	"paydesk/model"
@@ -86,4 +90,100 @@ func mustAmount(tb testing.TB, s string) model.Money {
 		tb.Fatal(err)
 	}
 	return m
+}
+
+// packRows are rows of every shape the list meets: each provider's amount
+// columns, days without times, no date, empty and negative amounts, other
+// currencies' decimals, card references, zones, and rows the compact form
+// must keep whole (unclean text, an amount past int64, finer than the
+// currency's decimals).
+func packRows(tb testing.TB) []model.OrderSummary {
+	tb.Helper()
+	riyadh := time.FixedZone("AST", 3*3600)
+	d := func(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+	m := func(s, cur string) model.Money { return model.Money{Amount: d(s), Currency: cur} }
+	rows := benchOrders(8)
+	rows = append(rows,
+		model.OrderSummary{Provider: "forage", ID: "ord-1", Ref: "ord-1", Status: model.StatusSucceeded, ProviderStatus: "succeeded",
+			Created: time.Date(2026, 11, 3, 0, 0, 0, 0, riyadh), DateOnly: true,
+			Amounts: []model.Money{m("12.5", "USD"), {}}, Total: m("12.50", "USD"), Reference: "GRC-2026-889360"},
+		model.OrderSummary{Provider: "moyasar", ID: "6f1c0a6e-6a55-4b9b-9d43-3f0c1a2b3c4d", Ref: "6f1c0a6e-6a55-4b9b-9d43-3f0c1a2b3c4d",
+			Status: model.StatusRequiresAction, ProviderStatus: "authorized", Created: time.Date(2026, 10, 1, 9, 7, 0, 0, riyadh),
+			Amounts: []model.Money{m("-3.250", "KWD")}, Total: m("1500", "JPY"), Reference: "•••• 9027 Mastercard"},
+		model.OrderSummary{Provider: "dr", ID: "id-2", Ref: "REF-2", Status: model.StatusUnknown,
+			Amounts: []model.Money{m("0", ""), m("0.00", "EUR")}, Total: m("0", "")},
+		model.OrderSummary{Provider: "dr", ID: "id-3", Ref: "bad\x1b[31mref", Status: model.StatusFailed,
+			Created: testStart, Total: m("1.00", "USD"), Reference: "x\ty"},
+		model.OrderSummary{Provider: "dr", ID: "id-4", Ref: "id-4", Status: model.StatusPartlyRefunded,
+			Created: testStart, Total: m("123456789012345678901234.00", "USD")},
+		model.OrderSummary{Provider: "dr", ID: "id-5", Ref: "id-5", Status: model.StatusProcessing,
+			Created: testStart, Amounts: []model.Money{m("1.005", "USD")}, Total: m("1.005", "USD")},
+		model.OrderSummary{Provider: "dr", ID: "id-6", Ref: "id-6", Status: "new_word", ProviderStatus: "NEW_WORD",
+			Created: testStart.UTC(), Total: m("7", "XYZ")},
+	)
+	return rows
+}
+
+// TestCompactRowsExact: a packed row gives back the summary it was made
+// from, and the filter finds each row by every cell the table draws for
+// it (what / promises), read off the compact row.
+func TestCompactRowsExact(t *testing.T) {
+	rows := packRows(t)
+	s := filterScreen(t, nil, rows)
+	spilled := 0
+	for i := range rows {
+		want, got := rows[i], s.rows.summary(i)
+		if s.rows.rows[i].flags&rowSpilled != 0 {
+			spilled++
+		}
+		if !sameSummary(&want, &got) || want.Provider != got.Provider || want.ID != got.ID || want.DateOnly != got.DateOnly ||
+			want.Created.Location().String() != got.Created.Location().String() || !want.Created.Equal(got.Created) {
+			t.Errorf("row %d: packed %+v, got back %+v", i, want, got)
+		}
+		for k := range want.Amounts {
+			if want.Amounts[k].Currency != got.Amounts[k].Currency || !want.Amounts[k].Amount.Equal(got.Amounts[k].Amount) {
+				t.Errorf("row %d amount %d: %v, got back %v", i, k, want.Amounts[k], got.Amounts[k])
+			}
+		}
+		if want.Total.Currency != got.Total.Currency {
+			t.Errorf("row %d total currency %q, got back %q", i, want.Total.Currency, got.Total.Currency)
+		}
+		cells := s.formatSummary(&want)
+		if got := s.formatRow(i); !slices.Equal(got, cells) {
+			t.Errorf("row %d draws %q, want %q", i, got, cells)
+		}
+		for _, c := range append(cells, want.ID, string(want.Status), want.ProviderStatus) {
+			q := strings.ToLower(strings.TrimSpace(c))
+			if q == "" {
+				continue
+			}
+			if !s.matcher(q).matches(i) {
+				t.Errorf("row %d does not match /%s, a cell it shows", i, q)
+			}
+		}
+	}
+	if spilled != 4 {
+		t.Errorf("%d rows kept whole, want the 4 the compact form cannot hold", spilled)
+	}
+	if s.matcher("no such text").matches(0) {
+		t.Error("a row matches text it does not show")
+	}
+}
+
+// TestAppendFixedIsFixed: the filter's amount text is model.Money.Fixed's.
+func TestAppendFixedIsFixed(t *testing.T) {
+	var st rowStore
+	for _, cur := range []string{"USD", "JPY", "KWD", "SAR"} {
+		for _, v := range []string{"0", "0.00", "1", "-1", "0.5", "-0.05", "12.5", "1234567.89", "-99999.999", "100", "7e3"} {
+			m := model.Money{Amount: decimal.RequireFromString(v), Currency: cur}
+			a, ok := st.storeAmount(m)
+			if !ok {
+				continue // finer than the currency: kept whole
+			}
+			places, _ := model.Exponent(cur)
+			if got, want := string(appendFixed(nil, a, places)), m.Fixed(); got != want {
+				t.Errorf("%s %s: %q, want %q", v, cur, got, want)
+			}
+		}
+	}
 }
