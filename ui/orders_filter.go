@@ -83,7 +83,7 @@ func (m *rowMatcher) matches(i int) bool {
 		return containsFold(string(o.Status), q) || containsFold(o.ProviderStatus, q)
 	}
 	// Packed text is clean (safetext.IsClean): orDash would return it as is.
-	if containsFold(dash(r.ref), q) || containsFold(dash(shortBrands(r.reference)), q) {
+	if containsFold(dash(r.ref), q) || containsFold(m.reference(r.reference), q) {
 		return true
 	}
 	k := uint32(r.status)<<16 | uint32(r.provStatus)
@@ -138,6 +138,45 @@ func (m *rowMatcher) amount(b []byte, a storedAmount, withCurrency bool) []byte 
 		if withCurrency {
 			b = append(append(b, ' '), cur...)
 		}
+	}
+	m.buf = b
+	return b
+}
+
+// reference writes the Reference cell (orDash(shortBrands(ref))) of a
+// clean reference into the buffer when shortBrands would change it, and
+// otherwise returns it as is: no allocation either way.
+func (m *rowMatcher) reference(ref string) []byte {
+	b := m.buf[:0]
+	i := strings.LastIndexByte(ref, ' ')
+	tail := ref[i+1:]
+	if !isASCII(tail) { // Unicode case folding: as shortBrands does it
+		b = append(b, dash(shortBrands(ref))...)
+		m.buf = b
+		return b
+	}
+	var low [len("american_express")]byte
+	code, ok := "", false
+	if len(tail) <= len(low) {
+		for k := 0; k < len(tail); k++ {
+			c := tail[k]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			low[k] = c
+		}
+		code, ok = brandCodes[string(low[:len(tail)])]
+	}
+	if !ok {
+		b = append(b, dash(ref)...)
+	} else {
+		head := ref[:i+1]
+		if j := strings.Index(head, "•••• "); j >= 0 {
+			b = append(append(append(b, head[:j]...), "••"...), head[j+len("•••• "):]...)
+		} else {
+			b = append(b, head...)
+		}
+		b = append(b, code...)
 	}
 	m.buf = b
 	return b
