@@ -288,9 +288,45 @@ func (s *ordersScreen) setData(orders []model.OrderSummary, more bool) {
 	for k := range orders {
 		refW = max(refW, min(len(orders[k].Ref), maxRefWidth))
 	}
+	from := s.rows.Len()
 	s.rows.add(orders)
 	s.table.SetColumnWidth(colRef, refW)
+	if more {
+		s.appended(from)
+		return
+	}
 	s.resort()
+}
+
+// appended brings the sorted and filtered indices up to the rows added
+// from row from on. In the provider's order (newest first, the default) a
+// page only extends them: rebuilding both for each page would cost O(N) a
+// page and O(N²) to load a range, and leave an N-sized index of garbage
+// each time.
+func (s *ordersScreen) appended(from int) {
+	if !(s.sortCol == colDate && s.sortDesc) || !s.viewOK {
+		s.resort()
+		return
+	}
+	n := s.rows.Len()
+	shared := s.viewQ == "" // the view is the order itself
+	for i := from; i < n; i++ {
+		s.order = append(s.order, i)
+	}
+	added := s.order[len(s.order)-(n-from):]
+	if shared {
+		s.view = s.order
+	} else {
+		k := len(s.view)
+		s.view = append(s.view, s.filterRows(added, s.viewQ)...)
+		added = s.view[k:]
+	}
+	s.measureRows(added)
+	cur := s.table.Cursor()
+	s.table.SetSource(ordersView{s})
+	if cur >= 0 {
+		s.table.SetCursor(cur)
+	}
 }
 
 // formatRow is the cells of row i as the table draws them.
@@ -434,8 +470,13 @@ func (s *ordersScreen) filterRows(from []int, q string) []int {
 // cell shown, and whether every date shown is a day without a time.
 func (s *ordersScreen) measureView() {
 	s.widestStatus, s.dayOnly = 0, true
+	s.measureRows(s.view)
+}
+
+// measureRows takes rows into the view's measures.
+func (s *ordersScreen) measureRows(rows []int) {
 	seen := map[string]bool{}
-	for _, i := range s.view {
+	for _, i := range rows {
 		r := &s.rows.rows[i]
 		s.dayOnly = s.dayOnly && r.flags&rowDayCell != 0
 		c := s.rows.statusCell(i)

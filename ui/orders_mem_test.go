@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/shopspring/decimal"
 
 	"paydesk/api"
@@ -184,6 +185,38 @@ func TestAppendFixedIsFixed(t *testing.T) {
 			if got, want := string(appendFixed(nil, a, places)), m.Fixed(); got != want {
 				t.Errorf("%s %s: %q, want %q", v, cur, got, want)
 			}
+		}
+	}
+}
+
+// TestPagedLoadSameAsWhole: rows arriving a page at a time, with or
+// without a filter typed, end in the same order, view and screen as the
+// same rows loaded at once (pages only extend the indices).
+func TestPagedLoadSameAsWhole(t *testing.T) {
+	rows := benchOrders(3000)
+	for i := range rows {
+		if i%7 == 0 {
+			rows[i].Status = model.StatusRequiresAction
+			rows[i].ProviderStatus = "authorized"
+		}
+	}
+	for _, q := range []string{"", "10"} {
+		whole := filterScreen(t, nil, rows)
+		whole.typeFilter(q)
+		paged := filterScreen(t, nil, rows[:100])
+		paged.typeFilter(q)
+		for i := 100; i < len(rows); i += 100 {
+			paged.setData(rows[i:i+100], true)
+		}
+		if !slices.Equal(whole.order, paged.order) || !slices.Equal(whole.view, paged.view) {
+			t.Errorf("/%s: paged load gives %d rows shown, whole %d", q, len(paged.view), len(whole.view))
+		}
+		for range 3 {
+			whole.Update(tea.KeyMsg{Type: tea.KeyPgDown})
+			paged.Update(tea.KeyMsg{Type: tea.KeyPgDown})
+		}
+		if w, p := whole.View(), paged.View(); w != p {
+			t.Errorf("/%s: paged load draws\n%s\nwhole draws\n%s", q, p, w)
 		}
 	}
 }
