@@ -55,14 +55,11 @@ func loadedRowBytes(tb testing.TB, n int) float64 {
 
 // maxRowBytes bounds the heap one loaded order costs the list, so it can
 // only shrink. Measured with rows decoded like a provider's page: 664
-// bytes, after dropping the filter's lower-cased copy of each row (about
-// 100 bytes), sharing the ref's and id's string and the status cells, and
-// sharing zero and repeated amounts. The goal, 60 MB of RSS for
-// 100k loaded orders, needs about 300: the OrderSummary values (about 180
-// bytes plus their decimals) and the formatted cells (about 200) are what
-// is left, and both need a compact row store behind a table that formats
-// only the rows it draws.
-const maxRowBytes = 700
+// bytes while each row kept its OrderSummary and formatted cells; 171 with
+// the compact row store (orders_mem.go: about 90 bytes of fields, 32 of
+// amounts, the id's and reference's bytes) and the sorted index, and no
+// formatted text (the table formats the rows it draws).
+const maxRowBytes = 190
 
 // TestLoadedRowBytesBound fails when a loaded row grows past the bound.
 func TestLoadedRowBytesBound(t *testing.T) {
