@@ -404,6 +404,12 @@ func runServe(args []string) error {
 	if *refresh < 250*time.Millisecond {
 		return fmt.Errorf("--refresh %s is too fast: at least 250ms (the providers rate-limit)", *refresh)
 	}
+	// Agents and approvers refund up to these in one action; above them a
+	// refund waits for an approver's second pair of eyes.
+	limits, err := api.ParseRefundLimits(os.Getenv(api.EnvRefundLimits))
+	if err != nil {
+		return err
+	}
 	pem, fp, err := sshserve.LoadHostKey(*hostKey)
 	if err != nil {
 		return err
@@ -456,14 +462,14 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	logger.Info("approvals", "file", approvalsPath)
+	logger.Info("approvals", "file", approvalsPath, "refund_limits", limits.String())
 	srv, err := sshserve.New(sshserve.Config{
 		Addr: *listen, HostKeyPEM: pem, UsersPath: *users, Log: logger, IdleTimeout: *idle,
 		Deps: ui.Deps{
 			Providers: providers, Journal: safety.journal, Sandbox: sb != nil, ReadOnly: *readOnly,
 			Refresh: *refresh, Timeout: 10 * time.Second, Now: time.Now,
 			NewKey:       func() string { return uuid.NewString() },
-			RefundLimits: api.DefaultRefundLimits(),
+			RefundLimits: limits,
 			Approvals:    approvals, ApprovalAudit: safety.auditor(),
 			Bus:   api.NewBus(),
 			Index: safety.index, Indexer: safety.indexer,
@@ -651,7 +657,14 @@ func openSafety(embedded bool) (*safety, error) {
 			s.Close()
 			return nil, err
 		}
-		if s.journal, err = journal.Open(journal.Options{Backend: s.shared.Journal(), Auditor: journal.AuditTo(s.shared.Audit()), Accounts: accounts}); err != nil {
+		owedDir := dir // audit lines owed while the database is away stay on this host
+		if owedDir == "" {
+			if owedDir, err = journal.DefaultDir(); err != nil {
+				s.Close()
+				return nil, err
+			}
+		}
+		if s.journal, err = journal.Open(journal.Options{Backend: s.shared.Journal(), Dir: owedDir, Auditor: journal.AuditTo(s.shared.Audit()), Accounts: accounts}); err != nil {
 			s.Close()
 			return nil, err
 		}

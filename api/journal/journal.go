@@ -245,8 +245,9 @@ type Options struct {
 	// sent and one record per action outcome, from Wrap and from every
 	// resolution (Recover, ResolveOrder, MarkChecked). When it fails on the
 	// prepared record nothing is sent (*AuditError); an outcome it fails on
-	// is kept and written before the next action, which is refused until it
-	// can be.
+	// is kept (in memory and in Dir's audit-owed.jsonl, so it outlives the
+	// process) and written at the next recovery or before the next action,
+	// which is refused until it can be.
 	Auditor Auditor
 	// Backend keeps the intents and takes the per-order locks; default the
 	// files in Dir. A shared store (PostgreSQL) plugs in here.
@@ -341,15 +342,26 @@ func Open(o Options) (*Journal, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	var j *Journal
 	if o.Backend != nil {
-		return &Journal{dir: o.Dir, opts: o, be: o.Backend, testHook: o.StepHook}, nil
+		// The backend keeps the intents; Dir, when given, is this host's
+		// place for audit lines owed while the shared log was down.
+		if o.Dir != "" {
+			if err := mkdirSynced(o.Dir); err != nil {
+				return nil, fmt.Errorf("journal: %w", err)
+			}
+		}
+		j = &Journal{dir: o.Dir, opts: o, be: o.Backend, testHook: o.StepHook}
+	} else {
+		fb, err := OpenFiles(o.Dir, o.Now)
+		if err != nil {
+			return nil, err
+		}
+		o.Dir = fb.dir
+		j = &Journal{dir: fb.dir, opts: o, be: fb, testHook: o.StepHook}
 	}
-	fb, err := OpenFiles(o.Dir, o.Now)
-	if err != nil {
-		return nil, err
-	}
-	o.Dir = fb.dir
-	return &Journal{dir: fb.dir, opts: o, be: fb, testHook: o.StepHook}, nil
+	j.loadOwed()
+	return j, nil
 }
 
 // Files is the default Backend: per-order JSON-lines files and flock(2)

@@ -222,6 +222,12 @@ func (j *Journal) StartRecover(ctx context.Context, providers map[string]api.Pro
 	if report == nil {
 		report = func(RecoveryProgress) {}
 	}
+	// Lines an earlier process owed the audit log go in first; one the log
+	// still refuses stays owed, and the next money action is refused until
+	// it is written (auditBefore).
+	j.auditMu.Lock()
+	_ = j.drainOwed()
+	j.auditMu.Unlock()
 	uns, err := j.Unresolved()
 	if err != nil {
 		report(RecoveryProgress{Done: true, Outcomes: []Outcome{{Err: err}}})
@@ -717,6 +723,7 @@ func (j *Journal) auditAfter(rec AuditRecord) {
 		}
 	}
 	j.owed = append(j.owed, rec)
+	j.saveOwed()
 }
 
 // auditBefore writes the lines still owed, then rec, before an action is
@@ -727,11 +734,8 @@ func (j *Journal) auditBefore(rec AuditRecord, what string) error {
 	}
 	j.auditMu.Lock()
 	defer j.auditMu.Unlock()
-	for len(j.owed) > 0 {
-		if err := j.opts.Auditor.Audit(j.owed[0]); err != nil {
-			return &AuditError{Action: what, Err: err}
-		}
-		j.owed = j.owed[1:]
+	if err := j.drainOwed(); err != nil {
+		return &AuditError{Action: what, Err: err}
 	}
 	if err := j.opts.Auditor.Audit(rec); err != nil {
 		return &AuditError{Action: what, Err: err}
