@@ -50,6 +50,7 @@ type ordersScreen struct {
 	dayOnly      bool
 	viewQ        string // the filter the view was built for
 	viewOK       bool   // view is order filtered by viewQ
+	released     int    // rows loaded when memory was last returned (orders_mem.go)
 
 	gen          int            // bumps on reload or range change: late pages are dropped
 	next         string         // cursor of the next page; "" = no more
@@ -267,6 +268,10 @@ func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
 		s.next = msg.page.Next
 	}
 	s.markSeen()
+	if n := s.rows.Len(); s.next == "" && n >= releaseMin && s.released != n {
+		s.released = n // the range is whole: what loading it left is garbage
+		releaseMemory()
+	}
 	// Fill the first screens without a keypress (not while filtering: a
 	// filter matching nothing would otherwise walk every page).
 	if s.filter.Value() == "" && s.table.Rows() < 2*s.table.Height() {
@@ -279,7 +284,13 @@ func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
 // them. Rows are kept compact and formatted only when drawn.
 func (s *ordersScreen) setData(orders []model.OrderSummary, more bool) {
 	if !more {
+		dropped := s.rows.Len() >= releaseMin
 		s.rows, s.extra, s.seen = rowStore{}, nil, nil
+		s.order, s.view = nil, nil
+		s.released = 0
+		if dropped {
+			releaseMemory() // orders_mem.go
+		}
 	}
 	refW := 10
 	if more {
@@ -290,6 +301,10 @@ func (s *ordersScreen) setData(orders []model.OrderSummary, more bool) {
 	}
 	from := s.rows.Len()
 	s.rows.add(orders)
+	if n := s.rows.Len(); releaseDue(s.released, n) {
+		s.released = n
+		defer releaseMemory() // after the indices are rebuilt
+	}
 	s.table.SetColumnWidth(colRef, refW)
 	if more {
 		s.appended(from)

@@ -2,7 +2,9 @@ package ui
 
 import (
 	"math"
+	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -399,4 +401,36 @@ func dateCell(o *model.OrderSummary) string {
 		return o.Created.Format("2006-01-02") // the day is known, the time is not
 	}
 	return fmtDate(o.Created)
+}
+
+// Returning memory to the OS. Go keeps the heap a load freed (decoded
+// pages, the rows of a range the agent left) for reuse, so the console's
+// RSS sits near twice what it holds after loading a 30-day range. After a
+// large load grows by an eighth, or a large list is dropped, the list asks
+// the runtime to give the free pages back, on its own goroutine (a full
+// collection takes tens of milliseconds at 100k rows, and keys must not
+// wait for it), one at a time for the whole process.
+
+// releaseMin is the row count below which a list's garbage is not worth a
+// full collection.
+const releaseMin = 10_000
+
+var releasing atomic.Bool
+
+// releaseDue reports whether rows loaded, after rows at the last release,
+// are worth a release now.
+func releaseDue(last, rows int) bool {
+	return rows >= releaseMin && rows >= last+last/8
+}
+
+// releaseMemory returns free heap to the OS in the background, unless a
+// release is already running.
+func releaseMemory() {
+	if !releasing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer releasing.Store(false)
+		debug.FreeOSMemory()
+	}()
 }

@@ -217,3 +217,22 @@ func TestPagedLoadSameAsWhole(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseDue: a large load returns memory each time it grows by an
+// eighth, so at most about 20 full collections for 100k rows, none for a
+// small list.
+func TestReleaseDue(t *testing.T) {
+	last, n := 0, 0
+	for rows := 100; rows <= 100_000; rows += 100 {
+		if releaseDue(last, rows) {
+			last = rows
+			n++
+		}
+	}
+	if n == 0 || n > 25 {
+		t.Errorf("%d releases while loading 100k rows a page at a time, want 1 to 25", n)
+	}
+	if releaseDue(0, releaseMin-1) {
+		t.Error("a small list releases memory")
+	}
+}
