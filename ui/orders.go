@@ -48,9 +48,10 @@ type ordersScreen struct {
 	// What the table asks of the view's column values, found by refilter.
 	widestStatus int
 	dayOnly      bool
-	viewQ        string // the filter the view was built for
-	viewOK       bool   // view is order filtered by viewQ
-	released     int    // rows loaded when memory was last returned (orders_mem.go)
+	viewQ        string    // the filter the view was built for
+	viewOK       bool      // view is order filtered by viewQ
+	released     int       // rows loaded when memory was last returned (orders_mem.go)
+	releasedAt   time.Time // and when
 
 	gen          int            // bumps on reload or range change: late pages are dropped
 	next         string         // cursor of the next page; "" = no more
@@ -301,8 +302,8 @@ func (s *ordersScreen) setData(orders []model.OrderSummary, more bool) {
 	}
 	from := s.rows.Len()
 	s.rows.add(orders)
-	if n := s.rows.Len(); releaseDue(s.released, n) {
-		s.released = n
+	if n, now := s.rows.Len(), s.c.Now(); releaseDue(s.released, n, now.Sub(s.releasedAt)) {
+		s.released, s.releasedAt = n, now
 		defer releaseMemory() // after the indices are rebuilt
 	}
 	s.table.SetColumnWidth(colRef, refW)

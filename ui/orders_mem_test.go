@@ -218,21 +218,28 @@ func TestPagedLoadSameAsWhole(t *testing.T) {
 	}
 }
 
-// TestReleaseDue: a large load returns memory each time it grows by an
-// eighth, so at most about 20 full collections for 100k rows, none for a
-// small list.
+// TestReleaseDue: a large list returns memory at most once a second while
+// it grows, never for a small list or one that did not grow.
 func TestReleaseDue(t *testing.T) {
 	last, n := 0, 0
+	at := time.Duration(0)
 	for rows := 100; rows <= 100_000; rows += 100 {
-		if releaseDue(last, rows) {
-			last = rows
+		now := time.Duration(rows/100) * 300 * time.Millisecond // 3 pages a second
+		if releaseDue(last, rows, now-at) {
+			last, at = rows, now
 			n++
 		}
 	}
-	if n == 0 || n > 25 {
-		t.Errorf("%d releases while loading 100k rows a page at a time, want 1 to 25", n)
+	if n == 0 || n > 300 {
+		t.Errorf("%d releases while loading 100k rows over 300 s, want 1 to 300", n)
 	}
-	if releaseDue(0, releaseMin-1) {
+	if releaseDue(0, releaseMin-1, time.Hour) {
 		t.Error("a small list releases memory")
+	}
+	if releaseDue(50_000, 50_000, time.Hour) {
+		t.Error("a list that did not grow releases memory")
+	}
+	if releaseDue(50_000, 60_000, time.Millisecond) {
+		t.Error("releases follow each other within a second")
 	}
 }
