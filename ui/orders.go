@@ -52,37 +52,48 @@ type ordersScreen struct {
 	viewOK       bool      // view is order filtered by viewQ
 	released     int       // rows loaded when memory was last returned (orders_mem.go)
 	releasedAt   time.Time // and when
+	refundKeys   []string  // Refunds cells by row, while resort sorts by them
 
-	gen          int            // bumps on reload or range change: late pages are dropped
-	next         string         // cursor of the next page; "" = no more
-	loading      bool           // a page request is in flight
-	loaded       bool           // the first page arrived
-	reloading    bool           // r: old rows stay until the new first page arrives
-	keptNext     string         // r: the cursor loading had got to (orders_true.go)
-	seen         map[string]int // r: ids of the fresh first page, left out of later pages
-	seenSeq      uint32         // the order index's change stamp the rows are as new as
-	err          error
-	errShown     bool
-	loadedAt     time.Time
-	sortCol      int
-	sortDesc     bool
-	ncols        int
-	filter       textinput.Model
-	filtering    bool
-	rangeIn      textinput.Model // d: set the range (orders_range.go)
-	ranging      bool
-	setRange     key.Binding
-	toNow        key.Binding
-	spin         spinner.Model
-	older, newer key.Binding
-	closeInput   key.Binding
-	ago          agoClock
+	gen       int            // bumps on reload or range change: late pages are dropped
+	next      string         // cursor of the next page; "" = no more
+	loading   bool           // a page request is in flight
+	loaded    bool           // the first page arrived
+	reloading bool           // r: old rows stay until the new first page arrives
+	keptNext  string         // r: the cursor loading had got to (orders_true.go)
+	seen      map[string]int // r: ids of the fresh first page, left out of later pages
+	seenSeq   uint32         // the order index's change stamp the rows are as new as
+	err       error
+	errShown  bool
+	// throttled: the last page request found the shared budget spent; the
+	// same request goes again by itself (pageRetryMsg).
+	throttled bool
+	loadedAt  time.Time
+	sortCol   int
+	sortDesc  bool
+	ncols     int
+	colTotal  int
+	// colRefunds is the Refunds column of a provider whose list rows say
+	// nothing of refunds (Forage), or -1 (orders_refunds.go).
+	colRefunds int
+	filter     textinput.Model
+	filtering  bool
+	rangeIn    textinput.Model // d: set the range (orders_range.go)
+	ranging    bool
+	spin       spinner.Model
+	ago        agoClock
 }
 
 type pageMsg struct {
-	gen  int
-	page api.OrderPage
-	err  error
+	gen    int
+	cursor string
+	page   api.OrderPage
+	err    error
+}
+
+// pageRetryMsg asks again for a page the shared budget could not serve.
+type pageRetryMsg struct {
+	gen    int
+	cursor string
 }
 
 // Column positions in the orders table; amount columns sit between Date and
@@ -103,11 +114,7 @@ func newOrdersScreen(c *Context, provider int) Screen {
 	}
 	s.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.Faint))
 	s.filter = newPrompt(c, "/ ", "anything a row shows, amount, currency, customer id, last four")
-	s.older = key.NewBinding(key.WithKeys("["), key.WithHelp("[", "30 days earlier"))
-	s.newer = key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "30 days later"))
-	s.setRange, s.toNow = rangeKeys()
 	s.rangeIn = newPrompt(c, "Range: ", "7, 30 or 90 (last N days), 2026-10-03, or two dates")
-	s.closeInput = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear"))
 
 	cols := []Column{
 		{Title: "Ref", Width: 10, Min: 10, TrimMiddle: true, ShrinkFirst: true},
@@ -119,8 +126,13 @@ func newOrdersScreen(c *Context, provider int) Screen {
 	for _, name := range s.caps.AmountColumns {
 		cols = append(cols, Column{Title: name, Width: max(len(name), 9), Min: max(len(name), 8), Right: true, Optional: true})
 	}
+	s.colTotal, s.colRefunds = len(cols), -1
+	cols = append(cols, Column{Title: "Total", Width: 14, Min: 12, Right: true})
+	if s.caps.RefundsNotListed {
+		s.colRefunds = len(cols)
+		cols = append(cols, Column{Title: "Refunds", Width: 7})
+	}
 	cols = append(cols,
-		Column{Title: "Total", Width: 14, Min: 12, Right: true},
 		Column{Title: cmp.Or(s.caps.ReferenceColumn, "Reference"), Width: 16, Min: 8, Flex: true, TrimHead: true})
 	s.ncols = len(cols)
 	s.table = NewTable(c, cols)
@@ -166,7 +178,7 @@ func (s *ordersScreen) Init() tea.Cmd { return tea.Batch(s.reload(false), s.ago.
 // Suspend cancels a page in flight; Resume asks for it again.
 func (s *ordersScreen) Suspend() {
 	s.gen++
-	s.loading = false
+	s.loading, s.throttled = false, false // Resume asks again
 	s.ago.stop()
 	s.suspend()
 }
@@ -205,7 +217,9 @@ func (s *ordersScreen) fetch(cursor string) tea.Cmd {
 	p := s.prov()
 	q := api.OrderQuery{From: s.from, To: s.to, Cursor: cursor}
 	return call(&s.base, func(ctx context.Context) (api.OrderPage, error) { return p.ListOrders(ctx, q) },
-		func(pg api.OrderPage, err error) tea.Msg { return pageMsg{gen: gen, page: pg, err: err} })
+		func(pg api.OrderPage, err error) tea.Msg {
+			return pageMsg{gen: gen, cursor: cursor, page: pg, err: err}
+		})
 }
 
 // maybeMore asks for the next page when the cursor is within two screens of
@@ -224,6 +238,12 @@ func (s *ordersScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case pageMsg:
 		return s, s.page(msg)
+	case pageRetryMsg:
+		if msg.gen != s.gen || !s.throttled {
+			return s, nil
+		}
+		s.throttled = false
+		return s, s.fetch(msg.cursor)
 	case agoTickMsg:
 		return s, s.ago.on(&s.base, msg)
 	case spinner.TickMsg:
@@ -244,6 +264,10 @@ func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
 		return nil
 	}
 	s.loading = false
+	if te, ok := api.AsThrottled(msg.err); ok {
+		return s.pageThrottled(te, msg.cursor)
+	}
+	s.throttled = false
 	if msg.err != nil {
 		s.err, s.errShown = msg.err, true
 		s.reloading = false
@@ -279,6 +303,17 @@ func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
 		return tea.Batch(clear, s.maybeMore())
 	}
 	return clear
+}
+
+// pageThrottled is a page the budget every session shares could not serve:
+// not a failure. The status line says so as information, as the live
+// screens do, and the same request goes again once the budget allows.
+func (s *ordersScreen) pageThrottled(te *api.ThrottledError, cursor string) tea.Cmd {
+	s.throttled = true
+	s.loading = true // no other page request meanwhile
+	wait := max(te.Wait, time.Second)
+	msg := "Throttled: provider budget shared by every session is low; next try in " + (&api.ThrottledError{Wait: wait}).Seconds() + "."
+	return tea.Batch(Status(msg), s.tick(wait, pageRetryMsg{gen: s.gen, cursor: cursor}))
 }
 
 // setData appends orders to the loaded rows (more) or starts over with
@@ -356,6 +391,12 @@ func (s *ordersScreen) formatRow(i int) []string {
 	return row
 }
 
+// refundCellAt is row i's Refunds cell (orders_refunds.go).
+func (s *ordersScreen) refundCellAt(i int) string {
+	o := model.OrderSummary{ID: s.rows.rows[i].id, Status: s.rows.status(i)}
+	return s.refundCell(&o)
+}
+
 func (s *ordersScreen) formatSummary(o *model.OrderSummary) []string {
 	row := make([]string, 0, s.ncols)
 	row = append(row, orDash(o.Ref), providerStatusCell(o.Status, o.ProviderStatus), dateCell(o))
@@ -366,7 +407,11 @@ func (s *ordersScreen) formatSummary(o *model.OrderSummary) []string {
 			row = append(row, "—")
 		}
 	}
-	return append(row, fmtMoney(o.Total), orDash(shortBrands(o.Reference)))
+	row = append(row, fmtMoney(o.Total))
+	if s.colRefunds >= 0 {
+		row = append(row, s.refundCell(o))
+	}
+	return append(row, orDash(shortBrands(o.Reference)))
 }
 
 // resort rebuilds the sorted index and then the filtered view.
@@ -378,6 +423,13 @@ func (s *ordersScreen) resort() {
 		s.order[i] = i
 	}
 	col, desc := s.sortCol, s.sortDesc
+	if col == s.colRefunds { // one index lookup a row, not one a comparison
+		s.refundKeys = make([]string, s.rows.Len())
+		for i := range s.refundKeys {
+			s.refundKeys[i] = s.refundCellAt(i)
+		}
+		defer func() { s.refundKeys = nil }()
+	}
 	if !(col == colDate && desc) { // the provider's order is already newest first
 		slices.SortStableFunc(s.order, func(a, b int) int {
 			c := s.compare(a, b, col)
@@ -397,13 +449,16 @@ func (s *ordersScreen) resort() {
 // (sorting 100k rows builds no decimals); a row kept whole is compared
 // from its summary.
 func (s *ordersScreen) compare(a, b, col int) int {
+	if col == s.colRefunds { // drawn from the order index: resort gathers them
+		return strings.Compare(s.refundKeys[a], s.refundKeys[b])
+	}
 	st := &s.rows
 	x, y := &st.rows[a], &st.rows[b]
 	if (x.flags|y.flags)&rowSpilled != 0 {
 		xs, ys := st.summary(a), st.summary(b)
 		return s.compareSummaries(&xs, &ys, col)
 	}
-	total, ref := s.ncols-2, s.ncols-1
+	total, ref := s.colTotal, s.ncols-1
 	switch {
 	case col == colRef:
 		return strings.Compare(x.ref, y.ref)
@@ -420,7 +475,7 @@ func (s *ordersScreen) compare(a, b, col int) int {
 }
 
 func (s *ordersScreen) compareSummaries(x, y *model.OrderSummary, col int) int {
-	total, ref := s.ncols-2, s.ncols-1
+	total, ref := s.colTotal, s.ncols-1
 	switch {
 	case col == colRef:
 		return strings.Compare(x.Ref, y.Ref)
@@ -544,120 +599,141 @@ func (s *ordersScreen) markSort() {
 }
 
 func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
-	k := s.c.Keys
-	if s.filtering {
-		return s.filterKey(msg)
-	}
-	if s.ranging {
-		return s.rangeTyping(msg)
-	}
-	if cmd, ok := s.rangeKey(msg); ok {
-		return cmd
-	}
 	switch {
+	case s.filtering:
+		return s.filterKey(msg)
+	case s.ranging:
+		cmd, _ := typeInto(&s.rangeIn, s.actions(), msg)
+		return cmd
 	case s.table.Update(msg):
 		return s.maybeMore()
-	case key.Matches(msg, k.Enter):
-		if o := s.selected(); o != nil {
-			return s.push(newOrderScreen(s.c, s.provider, o.ID))
-		}
-	case key.Matches(msg, k.Filter):
-		s.filtering = true
-		s.enrichFilter()
-		return s.filter.Focus()
-	case key.Matches(msg, k.Back) && s.filter.Value() != "":
-		s.filter.SetValue("")
-		s.refilter(s.selectedIndex())
-	case key.Matches(msg, k.Goto):
-		return s.push(newSearchScreen(s.c, s.provider)) // search.go: every provider, every id
-	case key.Matches(msg, k.Sort):
-		s.sortCol = (s.sortCol + 1) % s.ncols
-		// Dates and amounts read best largest first, text A to Z.
-		s.sortDesc = s.sortCol == colDate || (s.sortCol >= colAmounts && s.sortCol < s.ncols-1)
-		s.markSort()
-		s.resort()
-	case key.Matches(msg, k.SortFlip):
-		s.sortDesc = !s.sortDesc
-		s.markSort()
-		s.resort()
-	case key.Matches(msg, k.Refresh):
-		if s.caps.OrderRange && !s.rangeMoved { // the default range ends now
-			s.to = s.c.Now()
-			s.from = s.to.Add(-rangeStep)
-		}
-		return s.reload(true)
-	case key.Matches(msg, k.Copy):
-		if o := s.selected(); o != nil {
-			return copyRef(s.c, o.Ref)
-		}
-	case s.caps.OrderRange && key.Matches(msg, s.older):
-		s.to, s.from = s.from, s.from.Add(-s.span())
-		s.rangeMoved = true
-		return s.reload(false)
-	case s.caps.OrderRange && key.Matches(msg, s.newer):
-		now := s.c.Now()
-		if !s.to.Before(now.Add(-time.Minute)) {
-			return Status("The range already ends now.")
-		}
-		s.from, s.to = s.to, s.to.Add(s.span())
-		if s.to.After(now) {
-			s.to, s.from = now, now.Add(-rangeStep)
-			s.rangeMoved = false
-			s.stepHelp()
-		}
-		return s.reload(false)
 	}
+	cmd, _ := runAction(s.actions(), msg)
+	return cmd
+}
+
+// actions are the list's keys, in the order help lists them; while the
+// filter or the range prompt is open, enter and esc close it and every
+// other key is typed.
+func (s *ordersScreen) actions() []action {
+	k := s.c.Keys
+	switch {
+	case s.filtering:
+		return []action{
+			{key: relabel(k.Enter, "keep filter"), run: do(s.keepFilter)},
+			{key: relabel(k.Back, "clear"), run: do(s.clearFilter)},
+		}
+	case s.ranging:
+		return []action{
+			{key: relabel(k.Enter, "set range"), run: do(s.applyRange)},
+			{key: relabel(k.Back, "cancel"), run: do(s.closeRange)},
+		}
+	}
+	ranged := func() bool { return s.caps.OrderRange }
+	older, newer := s.stepKeys()
+	return []action{
+		{key: k.Enter, run: do(s.open)},
+		{key: k.Filter, run: do(s.startFilter)},
+		{key: k.Back, shown: never, enabled: func() bool { return s.filter.Value() != "" }, run: do(s.clearFilter)},
+		{key: k.Sort, run: do(s.nextSort)},
+		{key: k.SortFlip, run: do(s.flipSort)},
+		{key: k.Goto, run: do(func() tea.Cmd { return s.push(newSearchScreen(s.c, s.provider)) })}, // search.go
+		{key: older, enabled: ranged, run: do(s.earlier)},
+		{key: newer, enabled: ranged, run: do(s.later)},
+		{key: k.Refresh, run: do(s.refresh)},
+		{key: k.Copy, run: do(s.copySelected)},
+		// After the older keys: the footer keeps its order.
+		{key: k.SetRange, enabled: ranged, run: do(s.openRange)},
+		{key: k.RangeToNow, enabled: ranged, run: do(s.rangeToNow)},
+	}
+}
+
+func (s *ordersScreen) Help() []key.Binding { return actionHelp(s.actions()) }
+
+// open is enter: the selected order.
+func (s *ordersScreen) open() tea.Cmd {
+	if o := s.selected(); o != nil {
+		return s.push(newOrderScreen(s.c, s.provider, o.ID))
+	}
+	return nil
+}
+
+func (s *ordersScreen) copySelected() tea.Cmd {
+	if o := s.selected(); o != nil {
+		return copyRef(s.c, o.Ref)
+	}
+	return nil
+}
+
+func (s *ordersScreen) nextSort() tea.Cmd {
+	s.sortCol = (s.sortCol + 1) % s.ncols
+	// Dates and amounts read best largest first, text A to Z.
+	s.sortDesc = s.sortCol == colDate || (s.sortCol >= colAmounts && s.sortCol <= s.colTotal)
+	s.markSort()
+	s.resort()
+	return nil
+}
+
+func (s *ordersScreen) flipSort() tea.Cmd {
+	s.sortDesc = !s.sortDesc
+	s.markSort()
+	s.resort()
+	return nil
+}
+
+// refresh is r: the default range is brought up to now, and the loaded
+// rows stay until the new first page arrives.
+func (s *ordersScreen) refresh() tea.Cmd {
+	if s.caps.OrderRange && !s.rangeMoved {
+		s.to = s.c.Now()
+		s.from = s.to.Add(-rangeStep)
+	}
+	return s.reload(true)
+}
+
+func (s *ordersScreen) startFilter() tea.Cmd {
+	s.filtering = true
+	s.enrichFilter()
+	return s.filter.Focus()
+}
+
+// keepFilter is enter in the filter: the rows stay filtered.
+func (s *ordersScreen) keepFilter() tea.Cmd {
+	s.filtering = false
+	s.filter.Blur()
+	return nil
+}
+
+// clearFilter is esc in the filter, or on a filtered list.
+func (s *ordersScreen) clearFilter() tea.Cmd {
+	s.keepFilter()
+	s.filter.SetValue("")
+	s.refilter(s.selectedIndex())
 	return nil
 }
 
 func (s *ordersScreen) filterKey(msg tea.KeyMsg) tea.Cmd {
 	switch msg.Type {
-	case tea.KeyEsc:
-		s.filtering = false
-		s.filter.Blur()
-		s.filter.SetValue("")
-		s.refilter(s.selectedIndex())
-		return nil
-	case tea.KeyEnter:
-		s.filtering = false
-		s.filter.Blur()
-		return nil
-	case tea.KeyUp, tea.KeyDown, tea.KeyPgUp, tea.KeyPgDown:
+	case tea.KeyUp, tea.KeyDown, tea.KeyPgUp, tea.KeyPgDown: // not k and j: they are typed
 		s.table.Update(msg)
 		return s.maybeMore()
 	}
-	before := s.filter.Value()
-	var cmd tea.Cmd
-	s.filter, cmd = s.filter.Update(msg)
-	if s.filter.Value() != before {
+	cmd, changed := typeInto(&s.filter, s.actions(), msg)
+	if changed {
 		s.refilter(s.selectedIndex())
 	}
 	return cmd
 }
 
-func (s *ordersScreen) Help() []key.Binding {
-	k := s.c.Keys
-	if s.filtering {
-		return []key.Binding{
-			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
-			s.closeInput,
-		}
+// typeInto runs the prompt's actions (enter, esc) or types msg into in;
+// changed reports whether the text changed.
+func typeInto(in *textinput.Model, actions []action, msg tea.KeyMsg) (cmd tea.Cmd, changed bool) {
+	if cmd, ok := runAction(actions, msg); ok {
+		return cmd, false
 	}
-	if s.ranging {
-		return []key.Binding{
-			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "set range")),
-			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
-		}
-	}
-	out := []key.Binding{k.Enter, k.Filter, k.Sort, k.SortFlip, k.Goto}
-	if s.caps.OrderRange {
-		out = append(out, s.older, s.newer)
-	}
-	out = append(out, k.Refresh, k.Copy)
-	if s.caps.OrderRange { // after the older keys: the footer keeps its order
-		out = append(out, s.setRange, s.toNow)
-	}
-	return out
+	before := in.Value()
+	*in, cmd = in.Update(msg)
+	return cmd, in.Value() != before
 }
 
 func (s *ordersScreen) View() string {
@@ -671,6 +747,8 @@ func (s *ordersScreen) View() string {
 	case !s.loaded && s.err != nil:
 		b.WriteString(st.StatusErr.Render("✗ Could not load orders.") + "\n\n" + wrapText(DescribeError(s.err), s.width) +
 			"\n\n" + st.Faint.Render("r tries again; g opens an order by its ref."))
+	case !s.loaded && s.throttled:
+		b.WriteString(st.Faint.Render("Waiting for the request budget to load orders…"))
 	case !s.loaded:
 		b.WriteString(s.spin.View() + " Loading orders…")
 	case s.rows.Len() == 0:
@@ -713,6 +791,8 @@ func (s *ordersScreen) titleLine() string {
 	left := strings.Join(parts, st.Faint.Render(" · "))
 	right := ""
 	switch {
+	case s.throttled && s.loaded:
+		right = st.Faint.Render("throttled: waiting for budget")
 	case s.reloading:
 		right = st.Faint.Render(s.spin.View() + " reloading…")
 	case s.loading && s.loaded:

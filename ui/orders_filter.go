@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"paydesk/api/index"
 	"paydesk/model"
 )
 
@@ -19,17 +20,12 @@ import (
 // id, last four, external id. Only rows with something to add take room.
 func (s *ordersScreen) enrichFilter() {
 	s.extra = nil
-	ix := s.c.Index
-	if ix == nil {
-		return
-	}
-	p := s.prov()
-	acct, ok := ix.Account(p.ID())
+	ix, pid, acct, ok := s.indexed()
 	if !ok {
 		return
 	}
 	for i := range s.rows.rows {
-		in, ok := ix.Lookup(p.ID(), acct, s.rows.rows[i].id)
+		in, ok := ix.Lookup(pid, acct, s.rows.rows[i].id)
 		if !ok || (in.CustomerID == "" && in.Last4 == "" && in.External == "") {
 			continue
 		}
@@ -51,12 +47,18 @@ type rowMatcher struct {
 	q      string
 	buf    []byte
 	dates  bool            // q could be part of a date cell
+	refund bool            // q could be part of a Refunds cell
 	status map[uint32]bool // the status cell and words of a pair of statuses match
 }
 
 func (s *ordersScreen) matcher(q string) *rowMatcher {
 	m := &rowMatcher{s: s, q: q, buf: make([]byte, 0, 64), status: map[uint32]bool{}}
 	m.dates = strings.Contains("—", q) || strings.Trim(q, "0123456789-: ") == ""
+	if s.colRefunds >= 0 {
+		for _, w := range []string{refundsNone, refundsPart, refundsAll, refundsUnknown} {
+			m.refund = m.refund || strings.Contains(w, q)
+		}
+	}
 	return m
 }
 
@@ -96,6 +98,9 @@ func (m *rowMatcher) matches(i int) bool {
 		return true
 	}
 	if m.dates && containsFold(m.date(r), q) {
+		return true
+	}
+	if m.refund && containsFold(s.refundCellAt(i), q) {
 		return true
 	}
 	for k := range s.caps.AmountColumns {
@@ -213,4 +218,15 @@ func containsFold[T string | []byte](s T, q string) bool {
 		}
 	}
 	return false
+}
+
+// indexed is the order index and the provider and account this list's
+// orders are kept under in it; ok is false when no index is kept.
+func (s *ordersScreen) indexed() (ix *index.Index, provider, account string, ok bool) {
+	if ix = s.c.Index; ix == nil {
+		return nil, "", "", false
+	}
+	provider = s.prov().ID()
+	account, ok = ix.Account(provider)
+	return ix, provider, account, ok
 }

@@ -14,24 +14,34 @@ import (
 // again there, through the order index, so the list shows its new status
 // when the agent comes back, without a request.
 func (s *ordersScreen) syncFromIndex() {
-	ix := s.c.Index
-	if ix == nil {
-		return
-	}
-	p := s.prov()
-	acct, ok := ix.Account(p.ID())
+	ix, pid, acct, ok := s.indexed()
 	if !ok {
 		return
 	}
-	changed := ix.ChangedSince(p.ID(), acct, s.seenSeq)
+	changed := ix.ChangedSince(pid, acct, s.seenSeq)
 	s.seenSeq = ix.Seq()
 	touched := false
 	for i := range s.rows.rows {
 		st, ok := changed[s.rows.rows[i].id]
-		if !ok || st == "" || st == s.rows.status(i) {
+		if !ok || st == "" {
 			continue
 		}
-		s.rows.setStatus(i, st)
+		// A list whose rows carry neither refunds nor the external id
+		// (Forage's report) learns both from the read: the Refunds cell
+		// is drawn from the index (orders_refunds.go), so its drawn line
+		// goes stale, and the external id is kept.
+		learnt := s.colRefunds >= 0
+		o := s.rows.summary(i)
+		if learnt && o.Reference == "" {
+			if in, ok := ix.Lookup(pid, acct, o.ID); ok {
+				o.Reference = in.External
+			}
+		}
+		if st == o.Status && !learnt {
+			continue
+		}
+		o.Status = st
+		s.rows.set(i, &o)
 		touched = true
 	}
 	if touched {
@@ -63,7 +73,9 @@ func (s *ordersScreen) mergeFresh(pg api.OrderPage) string {
 			continue
 		}
 		updated[k] = true
-		if old := s.rows.summary(i); !sameSummary(&old, &pg.Orders[k]) {
+		// A row whose Refunds cell says "—" may have been read since: its
+		// cell is drawn afresh when the table redraws after resort.
+		if old := s.rows.summary(i); !sameSummary(&old, &pg.Orders[k]) || s.colRefunds >= 0 {
 			s.rows.set(i, &pg.Orders[k])
 			changed = true
 		}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -259,7 +260,9 @@ func (t *Table) SetMark(col int, mark string) {
 	if col >= 0 && col < len(t.marks) {
 		t.marks[col] = mark
 	}
-	t.header = t.renderHeader()
+	// The sorted column's title keeps its words beside the arrow: the
+	// widths are shared again.
+	t.layout()
 }
 
 // SetSize sets the width in cells and the number of visible data rows.
@@ -369,30 +372,81 @@ func (t *Table) invalidate() {
 // column taking the slack, and when short, columns shrink toward their
 // minimum (ShrinkFirst ones first, then from the right, the flex column,
 // then statuses, dates last); when even the minimums do not fit, Optional columns are left out.
-// Date columns then snap to whole or short dates.
+// Date columns then snap to whole or short dates. A column left narrower
+// than its title is left out too ("Externa…" says nothing an agent can
+// read), and the others share its room.
 func (t *Table) layout() {
+	dropped := make([]bool, len(t.cols))
+	for {
+		t.share(dropped)
+		i := t.cutTitle()
+		if i < 0 {
+			break
+		}
+		dropped[i] = true
+		// The Optional columns already left out rank below it: they do
+		// not come back in its place.
+		for j, c := range t.cols {
+			if c.Optional && t.hidden[j] {
+				dropped[j] = true
+			}
+		}
+	}
+	t.invalidate()
+}
+
+// cutTitle is the rightmost shown column too narrow for its title, or -1;
+// the last column shown stays whatever its width.
+func (t *Table) cutTitle() int {
+	shown := 0
+	for i := range t.cols {
+		if !t.hidden[i] {
+			shown++
+		}
+	}
+	for i := len(t.cols) - 1; i >= 0 && shown > 1; i-- {
+		if !t.hidden[i] && t.widths[i] < ansi.StringWidth(t.cols[i].Title) {
+			return i
+		}
+	}
+	return -1
+}
+
+// share is one pass of layout with the dropped columns left out.
+func (t *Table) share(dropped []bool) {
 	n := len(t.cols)
 	t.widths = make([]int, n)
-	t.hidden = make([]bool, n)
+	t.hidden = slices.Clone(dropped)
 	if n == 0 {
-		t.invalidate()
 		return
 	}
 	minOf := func(i int) int {
+		if t.isDayOnly(i) {
+			return len("2006-01-02")
+		}
 		if t.cols[i].Min > 0 {
 			return t.cols[i].Min
 		}
 		return t.cols[i].Width
 	}
+	// Optional columns make room for the others' titles too, with the
+	// sort arrow of the sorted one.
+	titled := func(i int) int {
+		return max(minOf(i), ansi.StringWidth(t.cols[i].Title)+ansi.StringWidth(t.marks[i]))
+	}
 	shown := n
 	need := 0
 	for i := range t.cols {
-		need += minOf(i)
+		if t.hidden[i] {
+			shown--
+			continue
+		}
+		need += titled(i)
 	}
 	for i := n - 1; i >= 0 && need+shown-1 > t.width-markerWidth; i-- {
-		if t.cols[i].Optional {
+		if t.cols[i].Optional && !t.hidden[i] {
 			t.hidden[i] = true
-			need -= minOf(i)
+			need -= titled(i)
 			shown--
 		}
 	}
@@ -413,6 +467,7 @@ func (t *Table) layout() {
 		if c.Date && t.shortDates {
 			t.widths[i] = dateShort
 		}
+		t.widths[i] = max(t.widths[i], ansi.StringWidth(c.Title)+ansi.StringWidth(t.marks[i]))
 		total += t.widths[i]
 		if c.Flex || flex < 0 || (!t.cols[flex].Flex && i > flex) {
 			flex = i
@@ -448,18 +503,22 @@ func (t *Table) layout() {
 			}
 		}
 	}
-	for _, i := range order {
-		if total <= avail {
-			break
-		}
-		floor := minOf(i)
-		if t.isDayOnly(i) {
-			floor = len("2006-01-02")
-		}
-		cut := min(t.widths[i]-floor, total-avail)
-		if cut > 0 {
-			t.widths[i] -= cut
-			total -= cut
+	// Columns shrink to their titles first; only when that is not enough
+	// does one go below its title (and layout then leaves it out).
+	for _, whole := range []bool{true, false} {
+		for _, i := range order {
+			if total <= avail {
+				break
+			}
+			floor := minOf(i)
+			if whole {
+				floor = max(floor, titled(i))
+			}
+			cut := min(t.widths[i]-floor, total-avail)
+			if cut > 0 {
+				t.widths[i] -= cut
+				total -= cut
+			}
 		}
 	}
 	for i, c := range t.cols {
@@ -482,7 +541,6 @@ func (t *Table) layout() {
 			t.widths[i] = snap
 		}
 	}
-	t.invalidate()
 }
 
 func (t *Table) renderHeader() string {

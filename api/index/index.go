@@ -18,6 +18,7 @@ package index
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -203,6 +204,17 @@ const (
 
 // AddSummary records one list row.
 func (ix *Index) AddSummary(account string, s *model.OrderSummary, kind RefKind) {
+	ix.addSummary(account, s, kind, false)
+}
+
+// AddReportRow records a list row of a provider whose rows say nothing of
+// refunds (Forage's Order Report says "succeeded" for a refunded order): a
+// refund state a full read recorded stays, where AddSummary would replace it.
+func (ix *Index) AddReportRow(account string, s *model.OrderSummary, kind RefKind) {
+	ix.addSummary(account, s, kind, true)
+}
+
+func (ix *Index) addSummary(account string, s *model.OrderSummary, kind RefKind, keepRefunds bool) {
 	if s.ID == "" {
 		return
 	}
@@ -212,7 +224,11 @@ func (ix *Index) AddSummary(account string, s *model.OrderSummary, kind RefKind)
 	if s.Ref != "" {
 		e.Ref = ix.s.intern(s.Ref)
 	}
-	e.Status = ix.s.intern(string(s.Status))
+	was := model.Status(ix.s.str(e.Status))
+	if !(keepRefunds && e.Detailed != 0 && s.Status == model.StatusSucceeded &&
+		(was == model.StatusPartlyRefunded || was == model.StatusRefunded)) {
+		e.Status = ix.s.intern(string(s.Status))
+	}
 	ix.setMoney(e, s.Total)
 	if !s.Created.IsZero() && e.Created == 0 {
 		e.Created = s.Created.Unix()
@@ -430,6 +446,9 @@ func ParseCardAmount(q string) (last4 string, amount decimal.Decimal, ok bool) {
 	return a, d, true
 }
 
+// maxMinor is the largest amount in minor units an int64 holds.
+var maxMinor = decimal.NewFromInt(math.MaxInt64)
+
 func (ix *Index) searchCardAmount(l4 string, amt decimal.Decimal) []Hit {
 	id := ix.s.find(l4)
 	if id == 0 {
@@ -447,7 +466,9 @@ func (ix *Index) searchCardAmount(l4 string, amt decimal.Decimal) []Hit {
 		if !ok {
 			want = -1
 			if exp, err := model.Exponent(ix.s.str(e.Cur)); err == nil {
-				if sh := amt.Shift(exp); sh.IsInteger() {
+				// IntPart wraps past int64: 2^64+47440 yen would match a
+				// 47,440 yen order.
+				if sh := amt.Shift(exp); sh.IsInteger() && sh.Cmp(maxMinor) <= 0 {
 					want = sh.IntPart()
 				}
 			}

@@ -27,7 +27,8 @@
 //     confirmed it again.
 //   - sent / unknown, provider with idempotency (Capabilities.Idempotency is
 //     not IdempotencyNone) and still inside Capabilities.KeyWindow of the
-//     first send (less a safety margin): the identical request is sent again,
+//     first send (less a safety margin and twice Options.Skew, since the
+//     host resolving may not be the host that sent): the identical request is sent again,
 //     same key, same canonical fields, so the client builds byte-identical
 //     bodies. A definite refusal of the replay does not prove the first
 //     attempt failed (it may be refused because it happened), so it is
@@ -233,7 +234,9 @@ type Options struct {
 	// default 2 minutes.
 	SettleTime time.Duration
 	// Skew is the clock difference allowed between this host and the
-	// provider when matching refunds by creation time; default 2 minutes.
+	// provider when matching refunds by creation time, and (twice over,
+	// for a journal shared by hosts) when judging whether a replay is
+	// still inside the provider's key window; default 2 minutes.
 	Skew time.Duration
 	// ResolveTimeout bounds the resolution of one order's intents in
 	// Recover, so one hung provider call cannot eat the whole start-up;

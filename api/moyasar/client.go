@@ -274,6 +274,15 @@ func (c *Client) refund(ctx context.Context, orderID string, amount model.Money,
 		Message: "the answer does not show a refund with transaction_id " + txnID}
 }
 
+// orderCurrency reads the order's currency.
+func (c *Client) orderCurrency(ctx context.Context, orderID string) (string, error) {
+	v, err := c.getView(ctx, orderID)
+	if err != nil {
+		return "", err
+	}
+	return v.Currency, nil
+}
+
 // CancelPayment voids what is left of an open authorization.
 func (c *Client) CancelPayment(ctx context.Context, orderID, paymentID string, r api.CancelRequest) (*model.Payment, error) {
 	op := "void authorization " + short(paymentID) + " of order " + short(orderID)
@@ -331,6 +340,19 @@ func (c *Client) move(ctx context.Context, orderID, kind string, amount model.Mo
 	}
 	if minor < 1 || minor > maxRequestAmount {
 		return fail("amount", fmt.Sprintf("amount must be between 1 and %d minor units, not %d", maxRequestAmount, minor))
+	}
+	if kind == typeRefund {
+		// MPG's body carries minor units only: an amount in another
+		// currency would be refunded as that many of the order's minor
+		// units (30.000 KWD as 300.00 SAR). Only this client knows the
+		// order's currency, so it reads it.
+		cur, err := c.orderCurrency(ctx, orderID)
+		if err != nil {
+			return nil, txnID, err
+		}
+		if amount.Currency != cur {
+			return fail("amount", fmt.Sprintf("must be in the order's currency, %s, not %s", cur, amount.Currency))
+		}
 	}
 	body, err := json.Marshal(struct {
 		Amount        int64  `json:"amount"`

@@ -234,6 +234,9 @@ func (s *Server) currentUsers() Users {
 // start the last good list stays: an editor's half-written save must not
 // lock the team out, and removing a key is done by editing the file.
 func (s *Server) loadUsers(first bool) error {
+	if err := CheckUsersFileMode(s.cfg.UsersPath); err != nil {
+		return fmt.Errorf("users file: %w", err)
+	}
 	b, err := os.ReadFile(s.cfg.UsersPath)
 	if err != nil {
 		return fmt.Errorf("users file: %w", err)
