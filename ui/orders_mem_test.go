@@ -110,6 +110,8 @@ func packRows(tb testing.TB) []model.OrderSummary {
 			Amounts: []model.Money{m("-3.250", "KWD")}, Total: m("1500", "JPY"), Reference: "•••• 9027 Mastercard"},
 		model.OrderSummary{Provider: "dr", ID: "id-2", Ref: "REF-2", Status: model.StatusUnknown,
 			Amounts: []model.Money{m("0", ""), m("0.00", "EUR")}, Total: m("0", "")},
+		model.OrderSummary{Provider: "dr", ID: "id-7", Ref: "id-7", Status: model.StatusRefunded, ProviderStatus: "refunded",
+			Created: testStart, Total: m("20.00", "USD")},
 		model.OrderSummary{Provider: "dr", ID: "id-3", Ref: "bad\x1b[31mref", Status: model.StatusFailed,
 			Created: testStart, Total: m("1.00", "USD"), Reference: "x\ty"},
 		model.OrderSummary{Provider: "dr", ID: "id-4", Ref: "id-4", Status: model.StatusPartlyRefunded,
@@ -127,7 +129,31 @@ func packRows(tb testing.TB) []model.OrderSummary {
 // it (what / promises), read off the compact row.
 func TestCompactRowsExact(t *testing.T) {
 	rows := packRows(t)
-	s := filterScreen(t, nil, rows)
+	checkCompactRows(t, filterScreen(t, nil, rows), rows)
+	// A list whose rows say nothing of refunds draws a Refunds column.
+	s := filterScreen(t, nil, nil)
+	c := *s.c
+	c.Providers = []api.Provider{refundsUnlistedProvider{}}
+	s = newOrdersScreen(&c, 0).(*ordersScreen)
+	s.SetSize(c.Width, c.BodyHeight())
+	s.loaded = true
+	s.setData(rows, false)
+	if s.colRefunds < 0 {
+		t.Fatal("no Refunds column")
+	}
+	checkCompactRows(t, s, rows)
+}
+
+type refundsUnlistedProvider struct{ filterProvider }
+
+func (refundsUnlistedProvider) Capabilities() api.Capabilities {
+	c := filterProvider{}.Capabilities()
+	c.RefundsNotListed = true
+	return c
+}
+
+func checkCompactRows(t *testing.T, s *ordersScreen, rows []model.OrderSummary) {
+	t.Helper()
 	spilled := 0
 	for i := range rows {
 		want, got := rows[i], s.rows.summary(i)
