@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"paydesk/api"
 	"paydesk/model"
@@ -39,12 +40,19 @@ type ordersScreen struct {
 	// now, and r brings it up to date.
 	rangeMoved bool
 
-	all   []model.OrderSummary
-	cells [][]string     // formatted rows, parallel to all
+	rows  rowStore       // the loaded orders, compact (orders_mem.go)
 	extra map[int]string // what the order index adds for the filter (orders_filter.go)
-	order []int          // indices of all, sorted
+	order []int          // indices of rows, sorted
 	view  []int          // order, filtered: what the table shows
 	table *Table
+	// What the table asks of the view's column values, found by refilter.
+	widestStatus int
+	dayOnly      bool
+	viewQ        string    // the filter the view was built for
+	viewOK       bool      // view is order filtered by viewQ
+	released     int       // rows loaded when memory was last returned (orders_mem.go)
+	releasedAt   time.Time // and when
+	refundKeys   []string  // Refunds cells by row, while resort sorts by them
 
 	gen       int            // bumps on reload or range change: late pages are dropped
 	next      string         // cursor of the next page; "" = no more
@@ -132,7 +140,7 @@ func newOrdersScreen(c *Context, provider int) Screen {
 		if col != colStatus || row >= len(s.view) {
 			return lipgloss.Style{}, false
 		}
-		return c.Styles.ForStatus(s.all[s.view[row]].Status), true
+		return c.Styles.ForStatus(s.rows.status(s.view[row])), true
 	})
 	s.markSort()
 	s.layout()
@@ -198,7 +206,7 @@ func (s *ordersScreen) reload(keep bool) tea.Cmd {
 	s.reloading = keep && s.loaded
 	if !keep {
 		s.loaded = false
-		s.setData(nil, nil)
+		s.setData(nil, false)
 	}
 	return tea.Batch(s.fetch(""), Routed(s.id, s.spin.Tick))
 }
@@ -278,13 +286,17 @@ func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
 	case !s.loaded:
 		s.reloading = false
 		s.loaded = true
-		s.setData(msg.page.Orders, nil)
+		s.setData(msg.page.Orders, false)
 		s.next = msg.page.Next
 	default:
-		s.setData(s.dropSeen(msg.page.Orders), s.all)
+		s.setData(s.dropSeen(msg.page.Orders), true)
 		s.next = msg.page.Next
 	}
 	s.markSeen()
+	if n := s.rows.Len(); s.next == "" && n >= releaseMin && s.released != n {
+		s.released = n // the range is whole: what loading it left is garbage
+		releaseMemory()
+	}
 	// Fill the first screens without a keypress (not while filtering: a
 	// filter matching nothing would otherwise walk every page).
 	if s.filter.Value() == "" && s.table.Rows() < 2*s.table.Height() {
@@ -304,37 +316,90 @@ func (s *ordersScreen) pageThrottled(te *api.ThrottledError, cursor string) tea.
 	return tea.Batch(Status(msg), s.tick(wait, pageRetryMsg{gen: s.gen, cursor: cursor}))
 }
 
-// setData appends orders to prev (nil: start over) and formats the new rows.
-func (s *ordersScreen) setData(orders []model.OrderSummary, prev []model.OrderSummary) {
-	if prev == nil {
-		s.all, s.cells, s.extra, s.seen = nil, nil, nil, nil
+// setData appends orders to the loaded rows (more) or starts over with
+// them. Rows are kept compact and formatted only when drawn.
+func (s *ordersScreen) setData(orders []model.OrderSummary, more bool) {
+	if !more {
+		dropped := s.rows.Len() >= releaseMin
+		s.rows, s.extra, s.seen = rowStore{}, nil, nil
+		s.order, s.view = nil, nil
+		s.released = 0
+		if dropped {
+			releaseMemory() // orders_mem.go
+		}
 	}
 	refW := 10
-	if prev != nil {
+	if more {
 		refW = s.table.cols[colRef].Width
 	}
-	for _, o := range orders {
-		refW = max(refW, min(len(o.Ref), maxRefWidth))
-		s.all = append(s.all, o)
-		if o.Ref == o.ID {
-			o.Ref = o.ID // one string, not two copies, per loaded row
-		}
-		compactRow(&o) // orders_mem.go
-		row := s.formatRow(&o)
-		row[colStatus] = internStatusCell(row[colStatus]) // a dozen values over 100k rows
-		s.cells = append(s.cells, row)
+	for k := range orders {
+		refW = max(refW, min(len(orders[k].Ref), maxRefWidth))
+	}
+	from := s.rows.Len()
+	s.rows.add(orders)
+	if n, now := s.rows.Len(), s.c.Now(); releaseDue(s.released, n, now.Sub(s.releasedAt)) {
+		s.released, s.releasedAt = n, now
+		defer releaseMemory() // after the indices are rebuilt
 	}
 	s.table.SetColumnWidth(colRef, refW)
+	if more {
+		s.appended(from)
+		return
+	}
 	s.resort()
 }
 
-func (s *ordersScreen) formatRow(o *model.OrderSummary) []string {
-	row := make([]string, 0, s.ncols)
-	date := fmtDate(o.Created)
-	if o.DateOnly && !o.Created.IsZero() {
-		date = o.Created.Format("2006-01-02") // the day is known, the time is not
+// appended brings the sorted and filtered indices up to the rows added
+// from row from on. In the provider's order (newest first, the default) a
+// page only extends them: rebuilding both for each page would cost O(N) a
+// page and O(N²) to load a range, and leave an N-sized index of garbage
+// each time.
+func (s *ordersScreen) appended(from int) {
+	if !(s.sortCol == colDate && s.sortDesc) || !s.viewOK {
+		s.resort()
+		return
 	}
-	row = append(row, orDash(o.Ref), providerStatusCell(o.Status, o.ProviderStatus), date)
+	n := s.rows.Len()
+	shared := s.viewQ == "" // the view is the order itself
+	for i := from; i < n; i++ {
+		s.order = append(s.order, i)
+	}
+	added := s.order[len(s.order)-(n-from):]
+	if shared {
+		s.view = s.order
+	} else {
+		k := len(s.view)
+		s.view = append(s.view, s.filterRows(added, s.viewQ)...)
+		added = s.view[k:]
+	}
+	s.measureRows(added)
+	cur := s.table.Cursor()
+	s.table.SetSource(ordersView{s})
+	if cur >= 0 {
+		s.table.SetCursor(cur)
+	}
+}
+
+// formatRow is the cells of row i as the table draws them.
+func (s *ordersScreen) formatRow(i int) []string {
+	if o, ok := s.rows.spill[i]; ok {
+		return s.formatSummary(o)
+	}
+	o := s.rows.summary(i)
+	row := s.formatSummary(&o)
+	row[colStatus] = s.rows.statusCell(i) // one string per pair of statuses
+	return row
+}
+
+// refundCellAt is row i's Refunds cell (orders_refunds.go).
+func (s *ordersScreen) refundCellAt(i int) string {
+	o := model.OrderSummary{ID: s.rows.rows[i].id, Status: s.rows.status(i)}
+	return s.refundCell(&o)
+}
+
+func (s *ordersScreen) formatSummary(o *model.OrderSummary) []string {
+	row := make([]string, 0, s.ncols)
+	row = append(row, orDash(o.Ref), providerStatusCell(o.Status, o.ProviderStatus), dateCell(o))
 	for i := range s.caps.AmountColumns {
 		if i < len(o.Amounts) {
 			row = append(row, fmtAmount(o.Amounts[i]))
@@ -352,11 +417,19 @@ func (s *ordersScreen) formatRow(o *model.OrderSummary) []string {
 // resort rebuilds the sorted index and then the filtered view.
 func (s *ordersScreen) resort() {
 	sel := s.selectedIndex()
-	s.order = make([]int, len(s.all))
+	s.viewOK = false // the view is rebuilt from the new order
+	s.order = make([]int, s.rows.Len())
 	for i := range s.order {
 		s.order[i] = i
 	}
 	col, desc := s.sortCol, s.sortDesc
+	if col == s.colRefunds { // one index lookup a row, not one a comparison
+		s.refundKeys = make([]string, s.rows.Len())
+		for i := range s.refundKeys {
+			s.refundKeys[i] = s.refundCellAt(i)
+		}
+		defer func() { s.refundKeys = nil }()
+	}
 	if !(col == colDate && desc) { // the provider's order is already newest first
 		slices.SortStableFunc(s.order, func(a, b int) int {
 			c := s.compare(a, b, col)
@@ -364,7 +437,7 @@ func (s *ordersScreen) resort() {
 				c = -c
 			}
 			if c == 0 {
-				c = s.all[b].Created.Compare(s.all[a].Created)
+				c = s.compare(b, a, colDate)
 			}
 			return c
 		})
@@ -372,12 +445,38 @@ func (s *ordersScreen) resort() {
 	s.refilter(sel)
 }
 
+// compare orders rows a and b by column col, reading the compact rows
+// (sorting 100k rows builds no decimals); a row kept whole is compared
+// from its summary.
 func (s *ordersScreen) compare(a, b, col int) int {
-	x, y := &s.all[a], &s.all[b]
+	if col == s.colRefunds { // drawn from the order index: resort gathers them
+		return strings.Compare(s.refundKeys[a], s.refundKeys[b])
+	}
+	st := &s.rows
+	x, y := &st.rows[a], &st.rows[b]
+	if (x.flags|y.flags)&rowSpilled != 0 {
+		xs, ys := st.summary(a), st.summary(b)
+		return s.compareSummaries(&xs, &ys, col)
+	}
 	total, ref := s.colTotal, s.ncols-1
 	switch {
-	case col == s.colRefunds:
-		return strings.Compare(s.cells[a][col], s.cells[b][col])
+	case col == colRef:
+		return strings.Compare(x.ref, y.ref)
+	case col == colStatus:
+		return strings.Compare(model.Status(st.strs[x.status]).Label(), model.Status(st.strs[y.status]).Label())
+	case col == colDate:
+		return cmpInt(x.created, y.created)
+	case col == total:
+		return st.compareAmounts(x.total, y.total)
+	case col == ref:
+		return strings.Compare(x.reference, y.reference)
+	}
+	return st.compareAmounts(st.amountAt(a, col-colAmounts), st.amountAt(b, col-colAmounts))
+}
+
+func (s *ordersScreen) compareSummaries(x, y *model.OrderSummary, col int) int {
+	total, ref := s.colTotal, s.ncols-1
+	switch {
 	case col == colRef:
 		return strings.Compare(x.Ref, y.Ref)
 	case col == colStatus:
@@ -401,31 +500,77 @@ func (s *ordersScreen) compare(a, b, col int) int {
 }
 
 // refilter applies the filter to the sorted index and keeps the selected
-// order selected when it is still shown.
+// order selected when it is still shown. A query that contains the one the
+// view was built for only narrows the view (typing on): each row matching
+// it matches the shorter one too.
 func (s *ordersScreen) refilter(sel int) {
 	q := strings.ToLower(strings.TrimSpace(s.filter.Value()))
-	if q == "" {
+	switch {
+	case q == "":
 		s.view = s.order
-	} else {
-		s.view = make([]int, 0, len(s.order)/4)
-		for _, i := range s.order {
-			if s.matches(i, q) {
-				s.view = append(s.view, i)
-			}
-		}
+	case s.viewOK && s.viewQ != "" && strings.Contains(q, s.viewQ):
+		s.view = s.filterRows(s.view, q)
+	default:
+		s.view = s.filterRows(s.order, q)
 	}
-	rows := make([][]string, len(s.view))
+	s.viewQ, s.viewOK = q, true
 	cur := -1
-	for k, i := range s.view {
-		rows[k] = s.cells[i]
-		if i == sel {
-			cur = k
-		}
+	if sel >= 0 {
+		cur = slices.Index(s.view, sel)
 	}
-	s.table.SetRows(rows)
+	s.measureView()
+	s.table.SetSource(ordersView{s})
 	if cur >= 0 {
 		s.table.SetCursor(cur)
 	}
+}
+
+// filterRows is the rows of from that match the lower-cased filter q.
+func (s *ordersScreen) filterRows(from []int, q string) []int {
+	out := make([]int, 0, len(from)/4)
+	m := s.matcher(q)
+	for _, i := range from {
+		if m.matches(i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// measureView finds what the table sizes its columns by: the widest status
+// cell shown, and whether every date shown is a day without a time.
+func (s *ordersScreen) measureView() {
+	s.widestStatus, s.dayOnly = 0, true
+	s.measureRows(s.view)
+}
+
+// measureRows takes rows into the view's measures.
+func (s *ordersScreen) measureRows(rows []int) {
+	seen := map[string]bool{}
+	for _, i := range rows {
+		r := &s.rows.rows[i]
+		s.dayOnly = s.dayOnly && r.flags&rowDayCell != 0
+		c := s.rows.statusCell(i)
+		if !seen[c] {
+			seen[c] = true
+			s.widestStatus = max(s.widestStatus, ansi.StringWidth(c))
+		}
+	}
+}
+
+// ordersView is the table's RowSource: the filtered, sorted rows, each
+// formatted when the table draws it.
+type ordersView struct{ s *ordersScreen }
+
+func (v ordersView) Len() int             { return len(v.s.view) }
+func (v ordersView) Cells(i int) []string { return v.s.formatRow(v.s.view[i]) }
+func (v ordersView) DayOnly(int) bool     { return v.s.dayOnly }
+
+func (v ordersView) Widest(col int) int {
+	if col == colStatus {
+		return v.s.widestStatus
+	}
+	return 0
 }
 
 // selectedIndex is the index in all of the selected row, or -1.
@@ -439,7 +584,8 @@ func (s *ordersScreen) selectedIndex() int {
 
 func (s *ordersScreen) selected() *model.OrderSummary {
 	if i := s.selectedIndex(); i >= 0 {
-		return &s.all[i]
+		o := s.rows.summary(i)
+		return &o
 	}
 	return nil
 }
@@ -605,7 +751,7 @@ func (s *ordersScreen) View() string {
 		b.WriteString(st.Faint.Render("Waiting for the request budget to load orders…"))
 	case !s.loaded:
 		b.WriteString(s.spin.View() + " Loading orders…")
-	case len(s.all) == 0:
+	case s.rows.Len() == 0:
 		b.WriteString(st.Faint.Render(s.emptyText()))
 	case len(s.view) == 0:
 		b.WriteString(st.Faint.Render("No loaded order matches “" + safetext.Line(s.filter.Value()) + "”. esc clears the filter."))
@@ -636,7 +782,7 @@ func (s *ordersScreen) titleLine() string {
 		parts = append(parts, st.Title.Render(s.from.Format("2006-01-02")+" → "+s.to.Format("2006-01-02")))
 	}
 	if s.loaded {
-		n := strconv.Itoa(len(s.all)) + " loaded"
+		n := strconv.Itoa(s.rows.Len()) + " loaded"
 		if s.next != "" {
 			n += ", more"
 		}
@@ -673,5 +819,5 @@ func (s *ordersScreen) promptLine() string {
 }
 
 func (s *ordersScreen) matchCount() string {
-	return strconv.Itoa(len(s.view)) + " of " + strconv.Itoa(len(s.all))
+	return strconv.Itoa(len(s.view)) + " of " + strconv.Itoa(s.rows.Len())
 }

@@ -21,24 +21,27 @@ func (s *ordersScreen) syncFromIndex() {
 	changed := ix.ChangedSince(pid, acct, s.seenSeq)
 	s.seenSeq = ix.Seq()
 	touched := false
-	for i := range s.all {
-		st, ok := changed[s.all[i].ID]
+	for i := range s.rows.rows {
+		st, ok := changed[s.rows.rows[i].id]
 		if !ok || st == "" {
 			continue
 		}
 		// A list whose rows carry neither refunds nor the external id
-		// (Forage's report) learns both from the read.
-		learnt := s.colRefunds >= 0 && (s.cells[i][s.colRefunds] == refundsUnknown || s.all[i].Reference == "")
-		if learnt && s.all[i].Reference == "" {
-			if in, ok := ix.Lookup(pid, acct, s.all[i].ID); ok {
-				s.all[i].Reference = in.External
+		// (Forage's report) learns both from the read: the Refunds cell
+		// is drawn from the index (orders_refunds.go), so its drawn line
+		// goes stale, and the external id is kept.
+		learnt := s.colRefunds >= 0
+		o := s.rows.summary(i)
+		if learnt && o.Reference == "" {
+			if in, ok := ix.Lookup(pid, acct, o.ID); ok {
+				o.Reference = in.External
 			}
 		}
-		if st == s.all[i].Status && !learnt {
+		if st == o.Status && !learnt {
 			continue
 		}
-		s.all[i].Status = st
-		s.reformat(i)
+		o.Status = st
+		s.rows.set(i, &o)
 		touched = true
 	}
 	if touched {
@@ -53,10 +56,6 @@ func (s *ordersScreen) markSeen() {
 	}
 }
 
-func (s *ordersScreen) reformat(i int) {
-	s.cells[i] = s.formatRow(&s.all[i])
-}
-
 // mergeFresh is r's answer: the new first page updates the rows it shares
 // with what is loaded and puts new orders on top; the pages loaded beyond
 // it stay, and scrolling goes on from where it had got to. It returns the
@@ -68,16 +67,16 @@ func (s *ordersScreen) mergeFresh(pg api.OrderPage) string {
 	}
 	updated := make([]bool, len(pg.Orders))
 	changed := false
-	for i := range s.all {
-		k, ok := pos[s.all[i].ID]
+	for i := range s.rows.rows {
+		k, ok := pos[s.rows.rows[i].id]
 		if !ok {
 			continue
 		}
 		updated[k] = true
-		// A row whose Refunds cell says "—" may have been read since.
-		if !sameSummary(&s.all[i], &pg.Orders[k]) || (s.colRefunds >= 0 && s.cells[i][s.colRefunds] == refundsUnknown) {
-			s.all[i] = pg.Orders[k]
-			s.reformat(i)
+		// A row whose Refunds cell says "—" may have been read since: its
+		// cell is drawn afresh when the table redraws after resort.
+		if old := s.rows.summary(i); !sameSummary(&old, &pg.Orders[k]) || s.colRefunds >= 0 {
+			s.rows.set(i, &pg.Orders[k])
 			changed = true
 		}
 	}
@@ -88,13 +87,10 @@ func (s *ordersScreen) mergeFresh(pg api.OrderPage) string {
 		}
 	}
 	if n := len(fresh); n > 0 {
-		cells := make([][]string, n, n+len(s.cells))
 		for k := range fresh {
-			cells[k] = s.formatRow(&fresh[k])
 			s.table.SetColumnWidth(colRef, max(s.table.cols[colRef].Width, min(len(fresh[k].Ref), maxRefWidth)))
 		}
-		s.all = append(fresh, s.all...)
-		s.cells = append(cells, s.cells...)
+		s.rows.prepend(fresh)
 		s.extra = nil
 		// The sorted and filtered indices point n rows further now; the
 		// view shares the order's array when nothing is filtered.

@@ -250,7 +250,7 @@ func TestHostileStringsStaySafe(t *testing.T) {
 	placeholders = 0
 	list := newOrdersScreen(c, 0).(*ordersScreen)
 	list.loaded = true
-	list.setData(sums, nil)
+	list.setData(sums, false)
 	checkSafe(t, "orders list", list.View())
 	for _, sum := range sums {
 		o, err := h.prov.GetOrder(ctx, sum.ID)

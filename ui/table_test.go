@@ -81,7 +81,7 @@ func TestTableRendersOnlyTheWindow(t *testing.T) {
 	if tb.Cursor() != 12 {
 		t.Fatalf("k: cursor %d", tb.Cursor())
 	}
-	tb.SetRows(tb.rows[:5])
+	tb.SetRows(tb.src.(sliceRows)[:5])
 	if tb.Cursor() != 4 {
 		t.Fatalf("cursor not clamped when rows shrink: %d", tb.Cursor())
 	}
