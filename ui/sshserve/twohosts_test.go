@@ -330,11 +330,12 @@ func TestTwoServersOnOneDatabase(t *testing.T) {
 				t.Fatalf("both approvers were told approved and sent:\nA:\n%s\nB:\n%s", va, vb)
 			}
 			// The other stays on the confirmation, told why nothing moved:
-			// the request is taken, the order is locked, or (when the
+			// the request is taken (approved, sent or finished by the
+			// other), the order is locked, or (when the
 			// first refund landed before the other's re-read) the order
 			// changed under the confirmation.
 			refused := func(v string) bool {
-				return strings.Contains(v, "it is already approved") || strings.Contains(v, "in progress by") ||
+				return strings.Contains(v, "not in a state that allows this") || strings.Contains(v, "in progress by") ||
 					strings.Contains(v, "The order changed since this screen opened")
 			}
 			if (wa && refused(vb)) || (wb && refused(va)) {
