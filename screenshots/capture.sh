@@ -59,9 +59,15 @@ shot hostile            | Enter                                   | Metadata
 # the other two providers
 shot moyasar            | Tab wait:▸Moyasar_PG                    | loaded
 shot digitalriver       | Tab wait:▸Digital_River                 | loaded
+# g searches every provider, not only the tab on screen: the last four of a card
+# and the amount, which Moyasar PG answers itself (seed 1: ••3935, 40.00 SAR)
+shot search             | g C-u text:3935_40.00 Enter             | 1 found
 
 start 80x24
 shot orders-80x24       |                                         | loaded
+# an 80x24 terminal running tmux with its status line gives an 80x23 pane
+start 80x23
+shot orders-80x23       |                                         | loaded
 '
 # ============================================================================
 
