@@ -96,21 +96,3 @@ func TestMissingCredentialsFileRefusesToStart(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 }
-
-func TestSandboxPrintsExportLines(t *testing.T) {
-	got := sandboxExports("http://127.0.0.1:7001", "http://127.0.0.1:7002", "http://127.0.0.1:7003")
-	for _, want := range []string{
-		"export FORAGE_BASE_URL=http://127.0.0.1:7001\n",
-		"export FORAGE_CLIENT_ID=demo-client\n",
-		"export FORAGE_CLIENT_SECRET=demo-secret\n",
-		"export FORAGE_MERCHANT_ACCOUNT=9000055\n",
-		"export MOYASAR_BASE_URL=http://127.0.0.1:7002\n",
-		"export MOYASAR_API_KEY=demo-moyasar-key\n",
-		"export DIGITALRIVER_BASE_URL=http://127.0.0.1:7003\n",
-		"export DIGITALRIVER_API_KEY=sk_test_demo\n",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("missing %q in:\n%s", want, got)
-		}
-	}
-}

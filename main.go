@@ -35,12 +35,12 @@ import (
 
 	"paydesk/api"
 	"paydesk/api/audit"
-	"paydesk/api/digitalriver"
-	"paydesk/api/forage"
 	"paydesk/api/index"
 	"paydesk/api/journal"
-	"paydesk/api/moyasar"
+	"paydesk/api/providers"
 	"paydesk/api/sandbox"
+	"paydesk/api/store"
+	"paydesk/api/store/pg"
 	"paydesk/ui"
 	"paydesk/ui/sshserve"
 )
@@ -141,9 +141,10 @@ func printVersion(w io.Writer) {
 
 func runSandbox(args []string) error {
 	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
-	forageAddr := fs.String("forage-addr", "127.0.0.1:7001", "Forage listen address")
-	moyasarAddr := fs.String("moyasar-addr", "127.0.0.1:7002", "Moyasar PG listen address")
-	drAddr := fs.String("digitalriver-addr", "127.0.0.1:7003", "Digital River listen address")
+	addrs := map[string]*string{}
+	for _, p := range sandbox.Providers() {
+		addrs[p.ID] = fs.String(p.ID+"-addr", p.DefaultAddr, p.Name+" listen address")
+	}
 	orders := fs.Int("orders", 200, "orders to seed per provider")
 	seed := fs.Int64("seed", 1, "random seed: same seed, same data")
 	latency := fs.Duration("refund-latency", 3*time.Second, "how long a refund stays processing")
@@ -157,9 +158,12 @@ func runSandbox(args []string) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("paydesk sandbox takes no argument %q", fs.Arg(0))}
 	}
+	listen := map[string]string{}
+	for id, a := range addrs {
+		listen[id] = *a
+	}
 	sb, err := sandbox.Start(sandbox.Config{
-		ForageAddr: *forageAddr, MoyasarAddr: *moyasarAddr, DigitalRiverAddr: *drAddr,
-		Orders: *orders, Seed: *seed, RefundLatency: *latency, Chaos: *chaos,
+		Addrs: listen, Orders: *orders, Seed: *seed, RefundLatency: *latency, Chaos: *chaos,
 	})
 	if err != nil {
 		return err
@@ -167,7 +171,7 @@ func runSandbox(args []string) error {
 	fmt.Printf("paydesk sandbox: serving fake providers (seed %d, %d orders each, refund latency %s)\n\n", *seed, *orders, *latency)
 	fmt.Print(sb.Summary())
 	fmt.Println("\nTo point a console at it (in another shell), paste:")
-	fmt.Print(sandboxExports(sb.ForageURL, sb.MoyasarURL, sb.DigitalRiverURL))
+	fmt.Print(sb.Exports())
 	if *chaos != "" {
 		fmt.Printf("\nchaos: %s (send X-Sandbox-No-Chaos: 1 to read undisturbed)\n", *chaos)
 	}
@@ -204,6 +208,11 @@ func runAudit(args []string) error {
 	if fs.NArg() > 0 {
 		return errors.New(auditUsage)
 	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "audit-log" })
+	if url := databaseURL(); url != "" && !explicit {
+		return auditShared(url, args[0], head)
+	}
 	if args[0] == "head" {
 		a, err := audit.HeadAnchor(*path)
 		if err != nil {
@@ -230,6 +239,35 @@ func runAudit(args []string) error {
 		return auditErr(*path, err)
 	}
 	fmt.Printf("audit log %s: %d lines, chain intact, and line %d matches the anchored head\n", *path, n, a.Lines)
+	return nil
+}
+
+// auditShared is verify or head against the PostgreSQL audit table.
+func auditShared(url, cmd, head string) error {
+	var a audit.Anchor
+	if head != "" {
+		var err error
+		if a, err = audit.ParseAnchor(head); err != nil {
+			return err
+		}
+	}
+	st, err := openShared(url)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, h, err := st.Audit().Verify(context.Background(), a)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cmd == "head":
+		fmt.Println(h)
+	case head == "":
+		fmt.Printf("audit log %s: %d rows, chain intact (without --head, rows removed from the end or a re-hashed tail cannot be seen)\n", st.Describe(), n)
+	default:
+		fmt.Printf("audit log %s: %d rows, chain intact, and row %d matches the anchored head\n", st.Describe(), n, a.Lines)
+	}
 	return nil
 }
 
@@ -366,6 +404,12 @@ func runServe(args []string) error {
 	if *refresh < 250*time.Millisecond {
 		return fmt.Errorf("--refresh %s is too fast: at least 250ms (the providers rate-limit)", *refresh)
 	}
+	// Agents and approvers refund up to these in one action; above them a
+	// refund waits for an approver's second pair of eyes.
+	limits, err := api.ParseRefundLimits(os.Getenv(api.EnvRefundLimits))
+	if err != nil {
+		return err
+	}
 	pem, fp, err := sshserve.LoadHostKey(*hostKey)
 	if err != nil {
 		return err
@@ -411,14 +455,24 @@ func runServe(args []string) error {
 	}
 	stopRecovery := safety.startRecovery(recoveryProviders(providers, *readOnly), logRecovery, logRecovery)
 	defer stopRecovery()
+	// Approval requests live beside the journal, so a restart keeps the
+	// pending and approved ones (an approved one resumes with its key).
+	approvalsPath := filepath.Join(safety.stateDir, "approvals.json")
+	approvals, err := api.OpenApprovals(approvalsPath)
+	if err != nil {
+		return err
+	}
+	logger.Info("approvals", "file", approvalsPath, "refund_limits", limits.String())
 	srv, err := sshserve.New(sshserve.Config{
 		Addr: *listen, HostKeyPEM: pem, UsersPath: *users, Log: logger, IdleTimeout: *idle,
 		Deps: ui.Deps{
 			Providers: providers, Journal: safety.journal, Sandbox: sb != nil, ReadOnly: *readOnly,
 			Refresh: *refresh, Timeout: 10 * time.Second, Now: time.Now,
 			NewKey:       func() string { return uuid.NewString() },
-			RefundLimits: api.DefaultRefundLimits(),
-			Index:        safety.index, Indexer: safety.indexer,
+			RefundLimits: limits,
+			Approvals:    approvals, ApprovalAudit: safety.auditor(),
+			Bus:   api.NewBus(),
+			Index: safety.index, Indexer: safety.indexer,
 		},
 	})
 	if err != nil {
@@ -446,25 +500,6 @@ func runServe(args []string) error {
 	return srv.Serve(l)
 }
 
-// sandboxExports is one ready-to-paste export line per setting, per
-// provider, for a console in another shell.
-func sandboxExports(forageURL, moyasarURL, drURL string) string {
-	var b strings.Builder
-	for _, kv := range [][2]string{
-		{"FORAGE_BASE_URL", forageURL},
-		{"FORAGE_CLIENT_ID", sandbox.ForageClientID},
-		{"FORAGE_CLIENT_SECRET", sandbox.ForageClientSecret},
-		{"FORAGE_MERCHANT_ACCOUNT", sandbox.ForageMerchantAccount},
-		{"MOYASAR_BASE_URL", moyasarURL},
-		{"MOYASAR_API_KEY", sandbox.MoyasarAPIKey},
-		{"DIGITALRIVER_BASE_URL", drURL},
-		{"DIGITALRIVER_API_KEY", sandbox.DigitalRiverAPIKey},
-	} {
-		fmt.Fprintf(&b, "export %s=%s\n", kv[0], kv[1])
-	}
-	return b.String()
-}
-
 // namedCredentials refuses a PAYDESK_CREDENTIALS that names a file paydesk
 // cannot read. Without this a typo in the path meant no credentials, hence
 // no provider, hence the embedded sandbox: an agent would believe they were
@@ -486,8 +521,25 @@ func namedCredentials(getenv func(string) string) error {
 	return nil
 }
 
+// providerAccounts names the account each configured provider acts on, so
+// intents and locks of two accounts never mix: base URL, plus the merchant
+// account for Forage. (Moyasar and Digital River identify the account only
+// by its secret key, which never goes into the journal.)
+func providerAccounts() map[string]string {
+	file, _ := api.LoadCredentials(api.CredentialsPath(os.Getenv))
+	getenv := api.Getenv(file)
+	out := map[string]string{}
+	for _, e := range providers.All {
+		if getenv(e.Env[0]) != "" {
+			out[e.ID] = e.Account(getenv)
+		}
+	}
+	return out
+}
+
 // configureProviders builds a client for every provider whose base URL is
-// set; with none set it starts the embedded sandbox and connects to all three.
+// set (api/providers lists them); with none set it starts the embedded
+// sandbox and builds the same clients from the sandbox's own settings.
 func configureProviders() ([]api.Provider, *sandbox.Sandbox, error) {
 	if err := namedCredentials(os.Getenv); err != nil {
 		return nil, nil, err
@@ -496,70 +548,23 @@ func configureProviders() ([]api.Provider, *sandbox.Sandbox, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	getenv := api.Getenv(file)
-	var providers []api.Provider
-	add := func(p api.Provider, err error) error {
-		if err != nil {
-			return err
-		}
-		providers = append(providers, p)
-		return nil
-	}
-	if fc, ok, err := forage.ConfigFromEnv(getenv); err != nil {
+	clients, err := providers.FromEnv(api.Getenv(file))
+	if err != nil {
 		return nil, nil, err
-	} else if ok {
-		if err := add(forage.New(fc)); err != nil {
-			return nil, nil, err
-		}
 	}
-	if mc, ok, err := moyasar.ConfigFromEnv(getenv); err != nil {
-		return nil, nil, err
-	} else if ok {
-		if err := add(moyasar.New(mc)); err != nil {
-			return nil, nil, err
-		}
-	}
-	if dc, ok, err := digitalriver.ConfigFromEnv(getenv); err != nil {
-		return nil, nil, err
-	} else if ok {
-		if err := add(digitalriver.New(dc)); err != nil {
-			return nil, nil, err
-		}
-	}
-	if len(providers) > 0 {
-		return providers, nil, nil
+	if len(clients) > 0 {
+		return clients, nil, nil
 	}
 	sb, err := sandbox.Start(sandbox.Config{Seed: 1})
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting the embedded sandbox: %w", err)
 	}
-	providers, err = sandboxProviders(sb)
+	clients, err = providers.FromEnv(sb.Getenv)
 	if err != nil {
 		sb.Close()
 		return nil, nil, err
 	}
-	return providers, sb, nil
-}
-
-// sandboxProviders connects one client to each of the sandbox's providers,
-// with the sandbox's fixed credentials.
-func sandboxProviders(sb *sandbox.Sandbox) ([]api.Provider, error) {
-	fc, err := forage.New(forage.Config{
-		BaseURL: sb.ForageURL, ClientID: sandbox.ForageClientID,
-		ClientSecret: api.NewSecret(sandbox.ForageClientSecret), MerchantAccount: sandbox.ForageMerchantAccount,
-	})
-	if err != nil {
-		return nil, err
-	}
-	mc, err := moyasar.New(moyasar.Config{BaseURL: sb.MoyasarURL, APIKey: api.NewSecret(sandbox.MoyasarAPIKey)})
-	if err != nil {
-		return nil, err
-	}
-	dc, err := digitalriver.New(digitalriver.Config{BaseURL: sb.DigitalRiverURL, APIKey: api.NewSecret(sandbox.DigitalRiverAPIKey)})
-	if err != nil {
-		return nil, err
-	}
-	return []api.Provider{fc, mc, dc}, nil
+	return clients, sb, nil
 }
 
 // darkBackground decides light or dark colours without asking the terminal:
@@ -583,7 +588,34 @@ type safety struct {
 	audit   *audit.Log
 	index   *index.Index   // the order index, beside the journal
 	indexer *index.Indexer // fills it in the background; nil when switched off
+	shared  *pg.Store      // PAYDESK_DATABASE_URL: journal, locks and audit in PostgreSQL
 	tmp     string         // removed on Close (embedded sandbox only)
+	// stateDir holds this host's files beside the journal (the order
+	// index, serve's approval requests), wherever the journal itself is.
+	stateDir string
+}
+
+// auditor is the audit chain the journal writes to, for other writers of
+// audit lines (serve's approvals): the file log, or PostgreSQL's chain.
+func (s *safety) auditor() journal.Auditor {
+	if s.shared != nil {
+		return journal.AuditTo(s.shared.Audit())
+	}
+	return journal.AuditLog(s.audit)
+}
+
+// databaseURL is PAYDESK_DATABASE_URL from the environment or the
+// credentials file (it may hold a password).
+func databaseURL() string {
+	file, _ := api.LoadCredentials(api.CredentialsPath(os.Getenv))
+	return api.Getenv(file)(store.EnvDatabaseURL)
+}
+
+// openShared opens the PostgreSQL store, applying its migrations.
+func openShared(url string) (*pg.Store, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return pg.Open(ctx, url, pg.Options{})
 }
 
 // openSafety opens the journal and the audit log. On the embedded sandbox
@@ -592,6 +624,12 @@ type safety struct {
 // refs on every run, so its intents must never meet a real provider's.
 func openSafety(embedded bool) (*safety, error) {
 	s := &safety{}
+	accounts := providerAccounts()
+	url := databaseURL()
+	if url != "" && embedded {
+		return nil, fmt.Errorf("%s is set but no provider is configured: the embedded sandbox's data dies with this process, "+
+			"so it must not share a journal. Run `paydesk sandbox` once and point every paydesk at it (see the README)", store.EnvDatabaseURL)
+	}
 	stateDir := os.Getenv("PAYDESK_STATE_DIR")
 	auditPath := os.Getenv(audit.EnvPath)
 	if embedded {
@@ -607,25 +645,45 @@ func openSafety(embedded bool) (*safety, error) {
 			auditPath = filepath.Join(tmp, "audit.jsonl")
 		}
 	}
-	if auditPath == "" {
-		p, err := audit.DefaultPath()
-		if err != nil {
-			return nil, err
-		}
-		auditPath = p
-	}
-	var err error
-	if s.audit, err = audit.Open(auditPath); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("audit log: %w", err)
-	}
 	dir := ""
 	if stateDir != "" {
 		dir = filepath.Join(stateDir, "journal")
 	}
-	if s.journal, err = journal.Open(journal.Options{Dir: dir, Auditor: journal.AuditLog(s.audit)}); err != nil {
-		s.Close()
-		return nil, err
+	var err error
+	if url != "" {
+		// Journal, locks and audit chain in PostgreSQL, shared with every
+		// paydesk pointed at it; the order index stays on this host.
+		if s.shared, err = openShared(url); err != nil {
+			s.Close()
+			return nil, err
+		}
+		owedDir := dir // audit lines owed while the database is away stay on this host
+		if owedDir == "" {
+			if owedDir, err = journal.DefaultDir(); err != nil {
+				s.Close()
+				return nil, err
+			}
+		}
+		if s.journal, err = journal.Open(journal.Options{Backend: s.shared.Journal(), Dir: owedDir, Auditor: journal.AuditTo(s.shared.Audit()), Accounts: accounts}); err != nil {
+			s.Close()
+			return nil, err
+		}
+	} else {
+		if auditPath == "" {
+			p, err := audit.DefaultPath()
+			if err != nil {
+				return nil, err
+			}
+			auditPath = p
+		}
+		if s.audit, err = audit.Open(auditPath); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("audit log: %w", err)
+		}
+		if s.journal, err = journal.Open(journal.Options{Dir: dir, Auditor: journal.AuditLog(s.audit), Accounts: accounts}); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	if dir == "" {
 		if dir, err = journal.DefaultDir(); err != nil {
@@ -633,7 +691,8 @@ func openSafety(embedded bool) (*safety, error) {
 			return nil, err
 		}
 	}
-	if s.index, err = index.Open(filepath.Join(filepath.Dir(dir), "index")); err != nil {
+	s.stateDir = filepath.Dir(dir)
+	if s.index, err = index.Open(filepath.Join(s.stateDir, "index")); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -687,6 +746,9 @@ func (s *safety) Close() {
 	if s.audit != nil {
 		s.audit.Close()
 	}
+	if s.shared != nil {
+		s.shared.Close()
+	}
 	if s.tmp != "" {
 		os.RemoveAll(s.tmp)
 	}
@@ -718,15 +780,7 @@ func (s *safety) startIndex(providers []api.Provider) (stop func(), err error) {
 // indexAccount tells apart accounts of one provider in the order index: the
 // base URL (and Forage merchant) it was read from. "" on the embedded
 // sandbox, whose index lives in its own temporary directory.
-func indexAccount(providerID string) string {
-	switch providerID {
-	case "forage":
-		return os.Getenv(forage.EnvBaseURL) + " " + os.Getenv(forage.EnvMerchantAccount)
-	case "moyasar":
-		return os.Getenv("MOYASAR_BASE_URL")
-	}
-	return os.Getenv("DIGITALRIVER_BASE_URL")
-}
+func indexAccount(providerID string) string { return providers.Account(providerID, os.Getenv) }
 
 func actor() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {

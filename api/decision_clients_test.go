@@ -19,6 +19,7 @@ import (
 	drsandbox "paydesk/api/sandbox/digitalriver"
 	fsandbox "paydesk/api/sandbox/forage"
 	msandbox "paydesk/api/sandbox/moyasar"
+	"paydesk/api/sandbox/sandboxtest"
 	"paydesk/model"
 )
 
@@ -132,10 +133,8 @@ func newProvEnv(t *testing.T, name string) *provEnv {
 		h = drsandbox.New(drsandbox.Options{Orders: 20, Seed: 5, RefundLatency: -1, RatePerSecond: -1})
 	}
 	f := &faultFront{h: h}
-	cleanSrv := httptest.NewServer(h)
-	faultSrv := httptest.NewServer(f)
-	t.Cleanup(cleanSrv.Close)
-	t.Cleanup(faultSrv.Close)
+	cleanSrv := sandboxtest.Serve(t, h)
+	faultSrv := sandboxtest.Serve(t, f)
 	e := &provEnv{name: name, front: f}
 	mk := func(base string) api.Provider {
 		lim := rate.NewLimiter(rate.Inf, 0)
@@ -334,12 +333,9 @@ func TestCredentialsOnlyToBaseURL(t *testing.T) {
 func TestHints(t *testing.T) {
 	lim := rate.NewLimiter(rate.Inf, 0)
 	t.Run("refused credentials", func(t *testing.T) {
-		fs := httptest.NewServer(fsandbox.New(fsandbox.Options{Orders: 2, Seed: 1, RateLimit: 1 << 30}))
-		defer fs.Close()
-		ms := httptest.NewServer(msandbox.New(msandbox.Options{Orders: 2, Seed: 1}))
-		defer ms.Close()
-		ds := httptest.NewServer(drsandbox.New(drsandbox.Options{Orders: 2, Seed: 1, RatePerSecond: -1}))
-		defer ds.Close()
+		fs := sandboxtest.Serve(t, fsandbox.New(fsandbox.Options{Orders: 2, Seed: 1, RateLimit: 1 << 30}))
+		ms := sandboxtest.Serve(t, msandbox.New(msandbox.Options{Orders: 2, Seed: 1}))
+		ds := sandboxtest.Serve(t, drsandbox.New(drsandbox.Options{Orders: 2, Seed: 1, RatePerSecond: -1}))
 		fp, _ := forage.New(forage.Config{BaseURL: fs.URL, ClientID: "demo-client", ClientSecret: api.NewSecret("wrong-secret"),
 			MerchantAccount: "9000055", Limiter: lim})
 		mp, _ := moyasar.New(moyasar.Config{BaseURL: ms.URL, APIKey: api.NewSecret("wrong-key"), Limiter: lim})

@@ -80,6 +80,20 @@ type Capabilities struct {
 	CanCancel func(p *model.Payment) bool
 }
 
+// Cancelable reports whether payment p can be canceled now: the provider
+// cancels payments and p's status allows it. The one place that asks, so a
+// screen never offers c on a nil CanCancel or a payment that is gone.
+func (c Capabilities) Cancelable(p *model.Payment) bool {
+	return c.CancelPayment && c.CanCancel != nil && p != nil && c.CanCancel(p)
+}
+
+// RefundsPartOfPayment reports whether part of one payment can be refunded
+// by itself; a provider that takes partial refunds from the order (Digital
+// River) refunds part of the order instead.
+func (c Capabilities) RefundsPartOfPayment() bool {
+	return c.RefundPayment && !c.PartialRefundOnOrder
+}
+
 // EditableField is one non-metadata field of a payment in the edit form.
 type EditableField struct {
 	Name    string // "external_order_id", "payment_method"

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/shopspring/decimal"
 	"golang.org/x/time/rate"
@@ -119,7 +122,68 @@ func (l RefundLimits) For(currency string) model.Money {
 // money, when not nil, is the key's allowance of money actions (refunds and
 // cancels), shared by every session of that key; one token per action.
 func Guard(p Provider, role Role, limits RefundLimits, money *rate.Limiter) Provider {
-	return guard{p: p, role: role, limits: limits, money: money}
+	return GuardWith(p, GuardOptions{Role: role, Limits: limits, Money: money})
+}
+
+// GuardOptions configure a guard beyond the role: who is at the terminal,
+// and, for four-eyes approval, where requests are kept and audited.
+type GuardOptions struct {
+	Role   Role
+	Limits RefundLimits
+	// Money is the key's allowance of money actions (nil: no limit).
+	Money *rate.Limiter
+	// Who is the person at the terminal (name, role, key fingerprint).
+	Who Person
+	// Approvals, when set, turns a refund above the limit into an approval
+	// request instead of a refusal, and lets approvers approve.
+	Approvals ApprovalStore
+	// Audit writes one audit line per approval transition, naming both
+	// identities. A request or approval whose line cannot be written is
+	// refused. Required with Approvals.
+	Audit func(ApprovalAudit) error
+	// Bus, when set, is told about every money action and approval
+	// transition, so every session showing the order reads it again.
+	Bus *Bus
+	// Now is the clock (tests fix it to expire requests); nil: time.Now.
+	Now func() time.Time
+	// TTL is how long a request waits (0: DefaultApprovalTTL).
+	TTL time.Duration
+	// NewID mints request ids and idempotency keys (nil: UUIDv7).
+	NewID func() string
+}
+
+// ApprovalAudit is one approval transition for the audit log: the request
+// as it now stands (maker, and approver once there is one) and who moved it.
+type ApprovalAudit struct {
+	Approval   Approval
+	By         Person
+	Transition ApprovalState // requested, approved, rejected, expired, sent, finished
+	// Refused is set when the transition was asked for and refused (own
+	// request, expired, changed order): the line says who tried.
+	Refused string
+}
+
+// GuardWith is Guard with approvals, a bus and an identity.
+func GuardWith(p Provider, o GuardOptions) Provider {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.TTL <= 0 {
+		o.TTL = DefaultApprovalTTL
+	}
+	if o.NewID == nil {
+		o.NewID = newUUID
+	}
+	o.Who.Role = o.Role
+	return guard{p: p, role: o.Role, limits: o.Limits, money: o.Money, o: o}
+}
+
+func newUUID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
 }
 
 // RoleOf reports the role p is guarded for, if it is.
@@ -135,6 +199,7 @@ type guard struct {
 	role   Role
 	limits RefundLimits
 	money  *rate.Limiter
+	o      GuardOptions
 }
 
 // spend takes one money action from the key's allowance. It runs after the
@@ -205,6 +270,7 @@ func (g guard) UpdatePayment(ctx context.Context, orderID, paymentID string, u P
 	if err := g.editor("edit metadata"); err != nil {
 		return nil, err
 	}
+	defer g.changed(orderID)
 	return g.p.UpdatePayment(ctx, orderID, paymentID, u)
 }
 
@@ -212,38 +278,82 @@ func (g guard) UpdateRefund(ctx context.Context, orderID, refundID string, u Ref
 	if err := g.editor("edit metadata"); err != nil {
 		return nil, err
 	}
+	defer g.changed(orderID)
 	return g.p.UpdateRefund(ctx, orderID, refundID, u)
+}
+
+// changed tells every session that the order may have changed. It runs
+// after the call whatever its outcome: an unknown outcome may have moved
+// money, and a re-read costs one shared request.
+func (g guard) changed(orderID string) {
+	g.o.Bus.Publish(Event{Kind: EventMoney, Provider: g.p.ID(), OrderID: orderID})
+}
+
+// overLimit reports whether err refused an amount above the limit that an
+// approval request can carry instead.
+func (g guard) overLimit(err error) bool {
+	var re *RoleError
+	return g.o.Approvals != nil && errors.As(err, &re) && re.Limit != nil &&
+		(g.role == RoleAgent || g.role == RoleApprover)
 }
 
 // RefundOrder is checked against Expected, the amount the agent confirmed,
 // and, below admin, against what the order has left now: a whole-order
 // refund moves whatever is left, which may have grown since the agent looked.
+// Above the limit, with approvals on, it becomes a request for the
+// confirmed total (a *PendingApprovalError) and nothing is sent.
 func (g guard) RefundOrder(ctx context.Context, orderID string, r RefundOrderRequest) (*RefundResult, error) {
-	if err := g.refunder(r.Expected); err != nil {
+	err := g.refunder(r.Expected)
+	if err != nil && !g.overLimit(err) {
 		return nil, err
 	}
+	ref := ""
 	if g.role != RoleAdmin {
-		o, err := g.p.GetOrder(ctx, orderID)
-		if err != nil {
+		o, rerr := g.p.GetOrder(ctx, orderID)
+		if rerr != nil {
+			return nil, rerr
+		}
+		ref = o.Ref
+		if err == nil {
+			err = g.refunder(o.Refundable())
+		}
+		if err != nil && !g.overLimit(err) {
 			return nil, err
 		}
-		if err := g.refunder(o.Refundable()); err != nil {
-			return nil, err
-		}
+	}
+	if err != nil {
+		return nil, g.request(Approval{
+			Action: ApprovalRefundOrder, OrderID: orderID, OrderRef: ref,
+			Amount: r.Expected.Fixed(), Currency: r.Expected.Currency, Reason: r.Reason,
+			Metadata: r.Metadata, ExternalOrderID: r.ExternalOrderID,
+		})
 	}
 	if err := g.spend(); err != nil {
 		return nil, err
 	}
+	defer g.changed(orderID)
 	return g.p.RefundOrder(ctx, orderID, r)
 }
 
 func (g guard) RefundPayment(ctx context.Context, orderID, paymentID string, r RefundPaymentRequest) (*RefundResult, error) {
 	if err := g.refunder(r.Amount); err != nil {
-		return nil, err
+		if !g.overLimit(err) {
+			return nil, err
+		}
+		ref := ""
+		if o, rerr := g.p.GetOrder(ctx, orderID); rerr == nil {
+			ref = o.Ref // only for the approver's screen; the id is what is sent
+		}
+		return nil, g.request(Approval{
+			Action: ApprovalRefundPayment, OrderID: orderID, OrderRef: ref, PaymentID: paymentID,
+			Amount: r.Amount.Fixed(), Currency: r.Amount.Currency, Reason: r.Reason,
+			Metadata: r.Metadata, ExternalOrderID: r.ExternalOrderID,
+		})
 	}
 	if err := g.spend(); err != nil {
 		return nil, err
 	}
+	defer g.changed(orderID)
 	return g.p.RefundPayment(ctx, orderID, paymentID, r)
 }
 
@@ -256,5 +366,6 @@ func (g guard) CancelPayment(ctx context.Context, orderID, paymentID string, r C
 	if err := g.spend(); err != nil {
 		return nil, err
 	}
+	defer g.changed(orderID)
 	return g.p.CancelPayment(ctx, orderID, paymentID, r)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"paydesk/api/sandbox/sandboxtest"
 	"paydesk/model"
 )
 
@@ -42,21 +43,9 @@ func (p *slowProvider) GetRefund(ctx context.Context, orderID, refundID string) 
 	return &model.Refund{ID: refundID, OrderID: orderID}, nil
 }
 
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func TestSharedCoalescesAndReuses(t *testing.T) {
 	inner := &slowProvider{delay: 50 * time.Millisecond}
-	clock := &testClock{t: time.Date(2026, 11, 20, 14, 0, 0, 0, time.UTC)}
+	clock := sandboxtest.NewClock(time.Date(2026, 11, 20, 14, 0, 0, 0, time.UTC))
 	s := Shared(inner, 2*time.Second, clock.Now)
 	ctx := context.Background()
 

@@ -197,7 +197,21 @@ func (t *Transport) Do(ctx context.Context, r Request) (*Response, error) {
 		})
 		mayHave = mayHave || res.resent || mayHaveTakenEffect(res.happened, status)
 		if d == Succeeded {
-			return &Response{Status: status, Header: res.resp.Header, Body: res.body}, nil
+			body, echoed := t.scrubAnswer(res.body)
+			if !echoed {
+				return &Response{Status: status, Header: res.resp.Header, Body: body}, nil
+			}
+			// The answer spells a credential with escapes that decoding
+			// would turn back into the key on the screen. Show none of it;
+			// a change it answers may have happened and is settled by
+			// reading, like any answer that cannot be used.
+			d = Definite
+			if r.Mutating {
+				d = Unknown
+			}
+			return nil, t.finish(r, &Error{HTTPStatus: status,
+				Message: "the answer quoted paydesk's credentials in escaped form and is not shown",
+				Hint:    t.name() + " echoes the credentials paydesk sends: rotate them and report it to " + t.name()}, d, true)
 		}
 		var e *Error
 		if res.resp != nil {
@@ -250,6 +264,12 @@ func (t *Transport) pause(ctx context.Context, pol RetryPolicy, n int, last *Err
 	}
 	if t.Limiter != nil {
 		if err := t.Limiter.Wait(ctx); err != nil {
+			if n == 0 && ctx.Err() == nil {
+				// Nothing sent yet and the shared budget has no request
+				// free before the deadline: say so, and for how long,
+				// rather than time out.
+				return false, throttled(t.Limiter)
+			}
 			return false, ctx.Err() // nil: the wait would outlast the deadline
 		}
 	}
@@ -465,9 +485,25 @@ func (t *Transport) decode(res attemptResult) *Error {
 	return e
 }
 
-// scrubError removes every form of every credential from every text of e,
-// then bounds each text: scrub first, cut after.
-func (t *Transport) scrubError(e *Error) {
+// scrubAnswer removes the credentials from a 2xx body a client decodes into
+// what the console shows (an order's description, a refund's reason): the
+// raw key, its base64 and URL forms, any 8-byte run. echoed reports a body
+// that still spells one with escapes (JSON \u0073 and the like), which no
+// byte replacement can take out without breaking the JSON. The token call
+// (no Authenticator) is left alone: its answer is the token it asked for.
+func (t *Transport) scrubAnswer(body []byte) (_ []byte, echoed bool) {
+	if t.Auth == nil {
+		return body, false
+	}
+	s := t.scrubber()
+	if !hiddenIn(s, body) && !s.shortIn(body) {
+		return body, false // the common case: one pass, no copy
+	}
+	clean := s.scrubRaw(string(body))
+	return []byte(clean), hiddenIn(s, clean)
+}
+
+func (t *Transport) scrubber() *Scrubber {
 	var creds []string
 	if c, ok := t.Auth.(Credentials); ok {
 		creds = append(creds, c.Credentials()...)
@@ -475,7 +511,13 @@ func (t *Transport) scrubError(e *Error) {
 	if t.Secrets != nil {
 		creds = append(creds, t.Secrets.Credentials()...)
 	}
-	s := NewScrubber(creds...)
+	return NewScrubber(creds...)
+}
+
+// scrubError removes every form of every credential from every text of e,
+// then bounds each text: scrub first, cut after.
+func (t *Transport) scrubError(e *Error) {
+	s := t.scrubber()
 	clean := func(v string, n int) string {
 		v = s.Scrub(v[:min(len(v), maxScan)])
 		return strings.TrimSpace(truncRunes(v, n))

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"paydesk/api"
 )
 
@@ -601,5 +603,30 @@ func TestIsTransient(t *testing.T) {
 		if got := api.IsTransient(err); got != c.want {
 			t.Errorf("read answered %d: IsTransient = %v, want %v (%v)", c.status, got, c.want, err)
 		}
+	}
+}
+
+// A read the shared budget cannot serve before its deadline is not sent
+// and says when the budget has room, instead of timing out.
+func TestSpentBudgetSaysThrottled(t *testing.T) {
+	r := newRecorder(t, status(200))
+	tr := newTransport(r, nil)
+	tr.Limiter = rate.NewLimiter(rate.Every(20*time.Second), 1)
+	if _, err := tr.Do(ctxT(t, 5*time.Second), api.Request{Method: "GET", Path: "/orders/o1/"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := tr.Do(ctxT(t, 2*time.Second), api.Request{Method: "GET", Path: "/orders/o1/"})
+	te, ok := api.AsThrottled(err)
+	if !ok || !errors.Is(err, api.ErrThrottled) {
+		t.Fatalf("err = %v, want throttled", err)
+	}
+	if te.Wait < 15*time.Second || te.Wait > 20*time.Second || te.Seconds() == "0s" {
+		t.Fatalf("wait = %s (%s), want about 20s", te.Wait, te.Seconds())
+	}
+	if api.IsOutcomeUnknown(err) {
+		t.Fatal("a throttled read reads as an unknown outcome")
+	}
+	if n := len(r.Hits()); n != 1 {
+		t.Fatalf("%d requests reached the server, want 1", n)
 	}
 }

@@ -63,7 +63,7 @@ func NewApp(c *Context, home func(c *Context, provider int) Screen) *App {
 }
 
 // Init opens the active provider's home screen.
-func (a *App) Init() tea.Cmd { return a.ensureHome() }
+func (a *App) Init() tea.Cmd { return tea.Batch(a.ensureHome(), a.startEvents()) }
 
 func (a *App) ensureHome() tea.Cmd {
 	i := a.c.Active
@@ -120,10 +120,6 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case routedMsg:
 		return a.route(msg)
-	case PushMsg:
-		return a.push(msg.Screen)
-	case PopMsg:
-		return a.popMsg(msg)
 	case openOnMsg: // a search result on another tab (search.go)
 		return a.openOn(msg)
 	case StatusMsg:
@@ -138,6 +134,10 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 			a.status, a.statusAt = StatusMsg{Text: msg.Text}, a.c.Now()
 		}
 		return nil
+	case busMsg:
+		return a.onEvent(msg.e)
+	case approvalsDueMsg:
+		return a.onDue(msg)
 	case tea.KeyMsg:
 		return a.key(msg)
 	}
@@ -152,7 +152,7 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 	if a.tooSmall() {
 		// Only the notice is on screen: a key typed now would act on
 		// something the agent cannot see. Quit is the one key it offers.
-		if msg.String() == "ctrl+c" || key.Matches(msg, k.Quit) {
+		if key.Matches(msg, k.QuitTyping, k.Quit) {
 			if a.busy() && !a.quitArmed {
 				a.quitArmed = true
 				return nil
@@ -170,7 +170,7 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 		topBusy = b.Busy()
 	}
 	// While a request is on the wire nothing is being typed, so q means quit.
-	if msg.String() == "ctrl+c" || ((!typing || topBusy) && key.Matches(msg, k.Quit)) {
+	if key.Matches(msg, k.QuitTyping) || ((!typing || topBusy) && key.Matches(msg, k.Quit)) {
 		if a.busy() && !a.quitArmed {
 			a.quitArmed = true
 			a.status = StatusMsg{Text: "Money in flight; quitting leaves it unchecked. q again quits, any key stays."}
@@ -201,6 +201,11 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 			return nil
 		case key.Matches(msg, k.NextProvider) && len(a.c.Providers) > 1:
 			return a.switchProvider()
+		case key.Matches(msg, k.Approvals) && a.c.seesApprovals():
+			if _, on := a.top().(*approvalsScreen); !on {
+				return a.push(newApprovalsScreen(a.c))
+			}
+			return nil
 		case key.Matches(msg, k.Back) && len(a.stack()) > 1:
 			// esc is back on every screen above home; a screen that takes
 			// text (a form, a filter) says so with Typing and handles it.
@@ -229,7 +234,7 @@ func (a *App) navigate() tea.Cmd {
 		op := a.c.nav[0]
 		a.c.nav = a.c.nav[1:]
 		if op.push == nil {
-			cmds = append(cmds, a.popMsg(PopMsg{Result: op.result, From: op.from}))
+			cmds = append(cmds, a.popFrom(op.from, op.result))
 			continue
 		}
 		if op.from != screenID(a.top()) {
@@ -240,18 +245,18 @@ func (a *App) navigate() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// screenID is a screen's id for routing, 0 when it has none.
+// screenID is a screen's id, 0 for none (an empty stack).
 func screenID(s Screen) int {
-	if id, ok := s.(Identified); ok {
-		return id.ScreenID()
+	if s == nil {
+		return 0
 	}
-	return 0
+	return s.ScreenID()
 }
 
 func (a *App) route(m routedMsg) tea.Cmd {
 	for i, st := range a.stacks {
 		for j, s := range st {
-			if id, ok := s.(Identified); ok && id.ScreenID() == m.to {
+			if s.ScreenID() == m.to {
 				ns, cmd := s.Update(m.msg)
 				a.stacks[i][j] = ns
 				return cmd
@@ -286,31 +291,26 @@ func (a *App) pop(result any) tea.Cmd {
 	return cmd
 }
 
-// popMsg pops the screen that asked. A screen that finished something after
-// the agent moved to another provider's stack is popped there, quietly; a
-// screen still on a stack but covered, or already gone, pops nothing.
-func (a *App) popMsg(m PopMsg) tea.Cmd {
-	if m.From == 0 {
-		return a.pop(m.Result)
-	}
+// popFrom pops the screen with id from, with an optional result for the
+// screen beneath. A screen that finished something after the agent moved to
+// another provider's stack is popped there, quietly; a screen still on a
+// stack but covered, or already gone, pops nothing.
+func (a *App) popFrom(from int, result any) tea.Cmd {
 	for i, st := range a.stacks {
 		n := len(st)
-		at := slices.IndexFunc(st, func(s Screen) bool {
-			id, ok := s.(Identified)
-			return ok && id.ScreenID() == m.From
-		})
+		at := slices.IndexFunc(st, func(s Screen) bool { return s.ScreenID() == from })
 		switch {
 		case at < 0:
 			continue
 		case at != n-1 || n < 2:
 			return nil // covered by another screen, or home: stays
 		case i == a.c.Active:
-			return a.pop(m.Result)
+			return a.pop(result)
 		}
 		st[n-1].Suspend()
 		a.stacks[i] = st[:n-1]
-		if m.Result != nil {
-			ns, cmd := a.stacks[i][n-2].Update(PoppedMsg{Result: m.Result})
+		if result != nil {
+			ns, cmd := a.stacks[i][n-2].Update(PoppedMsg{Result: result})
 			a.stacks[i][n-2] = ns
 			return cmd
 		}
@@ -429,6 +429,9 @@ func (a *App) header() string {
 	if a.c.ReadOnly {
 		badges = append(badges, s.ReadOnly.Render("READ-ONLY"))
 	}
+	if a.c.seesApprovals() && a.c.pendingApprovals > 0 {
+		badges = append(badges, s.Sandbox.Render(fmt.Sprintf("%d TO APPROVE", a.c.pendingApprovals)))
+	}
 	if a.c.Sandbox {
 		badges = append(badges, s.Sandbox.Render("SANDBOX"))
 	}
@@ -495,7 +498,7 @@ func (a *App) footer() string {
 		keys = append(keys, a.c.Keys.Quit)
 	case typing:
 		// ? and q are typed into the field here: only ctrl+c quits.
-		keys = append(keys, key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")))
+		keys = append(keys, a.c.Keys.QuitTyping)
 	default:
 		keys = append(keys, a.c.Keys.Help, a.c.Keys.Quit)
 	}

@@ -24,7 +24,7 @@ func newBase(c *Context) base {
 	return base{c: c, id: c.NewID(), width: c.Width, height: c.BodyHeight(), ctx: ctx, cancel: cancel}
 }
 
-// ScreenID implements Identified.
+// ScreenID implements Screen.
 func (b *base) ScreenID() int { return b.id }
 
 // SetSize records the body size; screens with layout override it and call this.

@@ -16,6 +16,7 @@ import (
 	"paydesk/api"
 	forageclient "paydesk/api/forage"
 	foragesandbox "paydesk/api/sandbox/forage"
+	"paydesk/api/sandbox/sandboxtest"
 	"paydesk/model"
 )
 
@@ -84,10 +85,9 @@ func vmHWM() string {
 //
 //	go test ./ui -run TestMillionMetadataKeysStayBounded -v
 func TestMillionMetadataKeysStayBounded(t *testing.T) {
-	clock := &fakeClock{t: testStart}
+	clock := sandboxtest.NewClock(testStart)
 	sb := foragesandbox.New(foragesandbox.Options{Orders: 60, Seed: 7, RefundLatency: flowLatency, Now: clock.Now})
-	plain := httptest.NewServer(sb)
-	t.Cleanup(plain.Close)
+	plain := sandboxtest.Serve(t, sb)
 	h := &harness{t: t, clock: clock, srv: plain}
 	cl, err := forageclient.New(forageclient.Config{
 		BaseURL: plain.URL, ClientID: "demo-client", ClientSecret: api.NewSecret("demo-secret"),
@@ -100,8 +100,7 @@ func TestMillionMetadataKeysStayBounded(t *testing.T) {
 	ref := h.findOrder(func(o *model.Order) bool { return len(o.Payments) > 0 && plainOrder(o) })
 
 	huge := millionKeys()
-	hostile := httptest.NewServer(hostileMetadata(sb, ref, huge))
-	t.Cleanup(hostile.Close)
+	hostile := sandboxtest.Serve(t, hostileMetadata(sb, ref, huge))
 	cl, err = forageclient.New(forageclient.Config{
 		BaseURL: hostile.URL, ClientID: "demo-client", ClientSecret: api.NewSecret("demo-secret"),
 		MerchantAccount: "9000055", Now: clock.Now, Limiter: rate.NewLimiter(rate.Inf, 1),

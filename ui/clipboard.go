@@ -28,3 +28,14 @@ func OSC52Copier(out io.Writer) func(string) tea.Cmd {
 		}
 	}
 }
+
+// copyRef copies a ref over OSC 52 (c.Copy says so in the status line).
+func copyRef(c *Context, ref string) tea.Cmd {
+	switch {
+	case ref == "":
+		return nil
+	case c.Copy == nil:
+		return Status("No clipboard in this session.")
+	}
+	return c.Copy(ref)
+}

@@ -94,17 +94,31 @@ func (s *confirmScreen) fits() bool {
 // clearTyped forgets a half-typed word when the screen shrinks out of view.
 func (s *confirmScreen) clearTyped() { s.input.Reset() }
 
-func (s *confirmScreen) Help() []key.Binding {
+func (s *confirmScreen) Help() []key.Binding { return actionHelp(s.actions()) }
+
+// actions are the confirmation's keys. Other keys type the word; while the
+// order is re-read only esc works, and while the request is out none does.
+func (s *confirmScreen) actions() []action {
+	k := s.c.Keys
 	switch {
+	case s.checking:
+		return []action{{key: relabel(k.Back, "back (nothing is sent)"), run: do(s.backUnsent)}}
 	case s.sending:
 		return nil // keys wait for the provider's answer
-	case s.checking:
-		return []key.Binding{key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back (nothing is sent)"))}
 	}
-	return []key.Binding{
-		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm (after typing "+safetext.Line(s.word)+")")),
-		s.c.Keys.Back,
+	return []action{
+		{key: relabel(k.Enter, "confirm (after typing "+safetext.Line(s.word)+")"), run: do(s.confirm)},
+		{key: k.Back, run: do(s.back)},
 	}
+}
+
+// backUnsent is esc during the re-read: nothing has gone out yet, so the
+// re-read is dropped and the agent is told so, because "esc" while a
+// spinner turns reads like it might have been too late.
+func (s *confirmScreen) backUnsent() tea.Cmd {
+	s.checking = false
+	s.cancel()
+	return tea.Batch(s.pop(nil), Status("Nothing was sent: you went back before it was sent."))
 }
 
 func (s *confirmScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
@@ -127,6 +141,11 @@ func (s *confirmScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		return s, s.startSend()
 	case sentMsg:
 		s.sending = false
+		if pe, ok := api.AsPendingApproval(msg.err); ok {
+			// Above the limit: nothing was sent, a request waits for a
+			// second person. That is this flow's result, not an error.
+			msg.done, msg.err = ActionDone{Message: pe.Error()}, nil
+		}
 		if msg.err != nil {
 			s.err = msg.err
 			s.frozen = api.IsOutcomeUnknown(msg.err)
@@ -153,25 +172,15 @@ func (s *confirmScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		}
 		return s, nil
 	case tea.KeyMsg:
-		if s.checking && msg.Type == tea.KeyEsc {
-			// Nothing has gone out yet: the re-read is dropped and the
-			// agent is told so, because "esc" while a spinner turns
-			// reads like it might have been too late.
-			s.checking = false
-			s.cancel()
-			return s, tea.Batch(s.pop(nil), Status("Nothing was sent: you went back before it was sent."))
+		if cmd, ok := runAction(s.actions(), msg); ok {
+			return s, cmd
 		}
 		if s.sending || s.checking {
 			return s, nil // keys wait until the provider has answered
 		}
-		switch {
-		case msg.Type == tea.KeyEsc:
-			return s, s.pop(nil)
-		case msg.Paste:
+		if msg.Paste {
 			s.note = "Pasting is not accepted here: type the confirmation word."
 			return s, nil
-		case msg.Type == tea.KeyEnter:
-			return s, s.confirm()
 		}
 		var cmd tea.Cmd
 		s.input, cmd = s.input.Update(msg)

@@ -30,6 +30,20 @@ type Context struct {
 	Copy func(text string) tea.Cmd
 	// NewKey mints an idempotency key, once per logical money action.
 	NewKey func() string
+	// Role is the agent's role over SSH (0 at a local console).
+	Role api.Role
+	// Approvals is the process's approval requests (nil: approvals off);
+	// read for the header's badge, changed only through api.ApprovalDesk.
+	Approvals api.ApprovalStore
+
+	// events delivers the process's money and approval events;
+	// unsubscribe ends that (Session.Close).
+	events      <-chan api.Event
+	unsubscribe func()
+	// pendingApprovals is the badge's count, updated on approval events.
+	pendingApprovals int
+	// dueGen tags the badge's expiry timer (App.recount).
+	dueGen int
 	// Index is the order index the providers feed (search, the filter's
 	// extra fields, list rows kept true); nil = none.
 	Index *index.Index

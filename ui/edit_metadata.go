@@ -88,16 +88,11 @@ type savedMsg struct {
 }
 
 func newEditPaymentScreen(c *Context, provider int, order *model.Order, paymentID string) Screen {
-	s := &editMetadataScreen{base: newBase(c), provider: provider, order: order, paymentID: paymentID, keys: newActionKeys(c)}
+	s := newEditor(c, provider, order, paymentID, "")
 	p := order.Payment(paymentID)
-	if p == nil {
-		s.err = fmt.Errorf("payment %s is not on order %s", paymentID, order.Ref)
+	if p == nil || !s.open(p.Metadata, p.MetadataTotal) {
 		return s
 	}
-	if s.refuse(p.Metadata, p.MetadataTotal) {
-		return s
-	}
-	s.original = p.Metadata.Clone()
 	caps := c.Providers[provider].Capabilities()
 	if caps.EditableFields != nil {
 		for _, f := range caps.EditableFields(p) {
@@ -117,18 +112,34 @@ func newEditPaymentScreen(c *Context, provider int, order *model.Order, paymentI
 }
 
 func newEditRefundScreen(c *Context, provider int, order *model.Order, refundID string) Screen {
-	s := &editMetadataScreen{base: newBase(c), provider: provider, order: order, refundID: refundID, keys: newActionKeys(c)}
-	r := order.Refund(refundID)
-	if r == nil {
-		s.err = fmt.Errorf("refund %s is not on order %s", refundID, order.Ref)
-		return s
+	s := newEditor(c, provider, order, "", refundID)
+	if r := order.Refund(refundID); r != nil && s.open(r.Metadata, r.MetadataTotal) {
+		s.loadRows()
 	}
-	if s.refuse(r.Metadata, r.MetadataTotal) {
-		return s
-	}
-	s.original = r.Metadata.Clone()
-	s.loadRows()
 	return s
+}
+
+// newEditor is the editor of a payment's (or, with refundID, a refund's)
+// metadata; it says so when the order no longer has it.
+func newEditor(c *Context, provider int, order *model.Order, paymentID, refundID string) *editMetadataScreen {
+	s := &editMetadataScreen{base: newBase(c), provider: provider, order: order, paymentID: paymentID, refundID: refundID, keys: newActionKeys(c)}
+	if _, ok := currentMetadata(order, paymentID, refundID); !ok {
+		what, id := "payment", paymentID
+		if refundID != "" {
+			what, id = "refund", refundID
+		}
+		s.err = fmt.Errorf("%s %s is not on order %s", what, id, order.Ref)
+	}
+	return s
+}
+
+// open takes the set to edit, unless refuse turns it down.
+func (s *editMetadataScreen) open(md model.Metadata, total int) bool {
+	if s.refuse(md, total) {
+		return false
+	}
+	s.original = md.Clone()
+	return true
 }
 
 // intentKey is the metadata key paydesk writes on a refund it creates
@@ -247,25 +258,33 @@ func (s *editMetadataScreen) Resume() tea.Cmd {
 	return nil
 }
 
-var (
-	keyAddRow    = key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("ctrl+n", "add row"))
-	keyDeleteRow = key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "delete row"))
-	keyNextField = key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next cell"))
-	keyPrevField = key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous"))
-	keyRowDown   = key.NewBinding(key.WithKeys("down"), key.WithHelp("↑/↓", "row"))
-	keyRowUp     = key.NewBinding(key.WithKeys("up"))
-)
+// Help lists the editor's keys; review has its own two.
+func (s *editMetadataScreen) Help() []key.Binding { return actionHelp(s.actions()) }
 
-func (s *editMetadataScreen) Help() []key.Binding {
+// actions are the editor's keys, in the order help lists them. Keys none
+// of them takes are typed into the focused cell.
+func (s *editMetadataScreen) actions() []action {
+	k := s.c.Keys
 	if s.review {
-		return []key.Binding{
-			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save")),
-			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "keep editing")),
+		return []action{
+			{key: relabel(k.Enter, "save"), run: do(s.save)},
+			{key: relabel(k.Back, "keep editing"), run: do(func() tea.Cmd { s.review = false; return nil })},
 		}
 	}
-	return []key.Binding{keyNextField, keyRowDown, keyAddRow, keyDeleteRow,
-		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "review changes")),
-		key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close without saving"))}
+	f := k.Form
+	return []action{
+		{key: f.NextCell, run: do(func() tea.Cmd { return s.setFocus(s.focus + 1) })},
+		{key: f.RowDown, run: do(s.rowDown)},
+		{key: f.AddRow, run: do(func() tea.Cmd {
+			s.addRow()
+			return s.setFocus(2 * (len(s.rows) - 1))
+		})},
+		{key: f.DeleteRow, run: do(s.deleteRow)},
+		{key: relabel(k.Enter, "review changes"), run: do(s.toReview)},
+		{key: relabel(k.Back, "close without saving"), run: do(s.back)},
+		{key: f.PrevField, shown: never, run: do(func() tea.Cmd { return s.setFocus(s.focus - 1) })},
+		{key: f.RowUp, shown: never, run: do(s.rowUp)},
+	}
 }
 
 // values reads the editor: the new metadata set, the changed extras, and
@@ -362,70 +381,8 @@ func (s *editMetadataScreen) key(msg tea.KeyMsg) tea.Cmd {
 }
 
 func (s *editMetadataScreen) editKey(msg tea.KeyMsg) tea.Cmd {
-	if s.review {
-		switch msg.Type {
-		case tea.KeyEsc:
-			s.review = false
-		case tea.KeyEnter:
-			return s.save()
-		}
-		return nil
-	}
-	switch {
-	case msg.Type == tea.KeyEsc:
-		return s.pop(nil)
-	case msg.Type == tea.KeyEnter:
-		if s.err != nil && len(s.inputs()) == 0 {
-			return nil
-		}
-		md, u, errs := s.values()
-		s.errs = errs
-		if len(errs) == 0 {
-			s.err = nil
-			s.review = true
-			s.shownMD, s.shownUpdate = md, u
-		}
-		return nil
-	case key.Matches(msg, keyNextField):
-		return s.setFocus(s.focus + 1)
-	case key.Matches(msg, keyPrevField):
-		return s.setFocus(s.focus - 1)
-	case key.Matches(msg, keyRowDown):
-		// The cell below: same column in the next row, then the fields
-		// under the table; it stops at the last.
-		n, last := 2*len(s.rows), len(s.inputs())-1
-		switch {
-		case s.focus+2 < n:
-			return s.setFocus(s.focus + 2)
-		case s.focus < n && n <= last:
-			return s.setFocus(n)
-		case s.focus >= n && s.focus < last:
-			return s.setFocus(s.focus + 1)
-		}
-		return nil
-	case key.Matches(msg, keyRowUp):
-		n := 2 * len(s.rows)
-		switch {
-		case s.focus >= 2 && s.focus < n:
-			return s.setFocus(s.focus - 2)
-		case s.focus == n:
-			return s.setFocus(n - 2)
-		case s.focus > n:
-			return s.setFocus(s.focus - 1)
-		}
-		return nil
-	case key.Matches(msg, keyAddRow):
-		s.addRow()
-		return s.setFocus(2 * (len(s.rows) - 1))
-	case key.Matches(msg, keyDeleteRow):
-		if row := s.focus / 2; s.focus < 2*len(s.rows) {
-			s.rows = append(s.rows[:row], s.rows[row+1:]...)
-			if len(s.rows) == 0 {
-				s.addRow()
-			}
-			return s.setFocus(min(s.focus, 2*len(s.rows)-1))
-		}
-		return nil
+	if cmd, ok := runAction(s.actions(), msg); ok || s.review {
+		return cmd // review takes no typing
 	}
 	ins := s.inputs()
 	if len(ins) == 0 {
@@ -434,6 +391,61 @@ func (s *editMetadataScreen) editKey(msg tea.KeyMsg) tea.Cmd {
 	var cmd tea.Cmd
 	*ins[s.focus], cmd = ins[s.focus].Update(msg)
 	return cmd
+}
+
+// toReview is enter: the changes are checked and, when all are good,
+// shown for a last look before they are saved.
+func (s *editMetadataScreen) toReview() tea.Cmd {
+	if s.err != nil && len(s.inputs()) == 0 {
+		return nil
+	}
+	md, u, errs := s.values()
+	s.errs = errs
+	if len(errs) == 0 {
+		s.err = nil
+		s.review = true
+		s.shownMD, s.shownUpdate = md, u
+	}
+	return nil
+}
+
+// rowDown is the cell below: same column in the next row, then the fields
+// under the table; it stops at the last.
+func (s *editMetadataScreen) rowDown() tea.Cmd {
+	n, last := 2*len(s.rows), len(s.inputs())-1
+	switch {
+	case s.focus+2 < n:
+		return s.setFocus(s.focus + 2)
+	case s.focus < n && n <= last:
+		return s.setFocus(n)
+	case s.focus >= n && s.focus < last:
+		return s.setFocus(s.focus + 1)
+	}
+	return nil
+}
+
+func (s *editMetadataScreen) rowUp() tea.Cmd {
+	n := 2 * len(s.rows)
+	switch {
+	case s.focus >= 2 && s.focus < n:
+		return s.setFocus(s.focus - 2)
+	case s.focus == n:
+		return s.setFocus(n - 2)
+	case s.focus > n:
+		return s.setFocus(s.focus - 1)
+	}
+	return nil
+}
+
+func (s *editMetadataScreen) deleteRow() tea.Cmd {
+	if row := s.focus / 2; s.focus < 2*len(s.rows) {
+		s.rows = append(s.rows[:row], s.rows[row+1:]...)
+		if len(s.rows) == 0 {
+			s.addRow()
+		}
+		return s.setFocus(min(s.focus, 2*len(s.rows)-1))
+	}
+	return nil
 }
 
 func (s *editMetadataScreen) save() tea.Cmd {

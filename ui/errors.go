@@ -18,6 +18,9 @@ func DescribeError(err error) string {
 	if err == nil {
 		return ""
 	}
+	if te, ok := api.AsThrottled(err); ok {
+		return "Throttled: the provider's request budget, shared by every session, is spent for now; nothing was sent. Try again in " + te.Seconds() + "."
+	}
 	switch {
 	case errors.Is(err, api.ErrReadOnly):
 		return "Refused: this console is read-only (--read-only); nothing was sent."

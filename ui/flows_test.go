@@ -20,6 +20,7 @@ import (
 	"paydesk/api"
 	forageclient "paydesk/api/forage"
 	foragesandbox "paydesk/api/sandbox/forage"
+	"paydesk/api/sandbox/sandboxtest"
 	"paydesk/model"
 )
 
@@ -96,11 +97,10 @@ func newForageHarness(t *testing.T, o harnessOpts) (*harness, *writeLog) {
 	if o.latency == 0 {
 		o.latency = flowLatency
 	}
-	clock := &fakeClock{t: testStart}
+	clock := sandboxtest.NewClock(testStart)
 	sb := foragesandbox.New(foragesandbox.Options{Orders: o.orders, Seed: 7, RefundLatency: o.latency, Now: clock.Now})
 	wl := &writeLog{}
-	srv := httptest.NewServer(wl.wrap(sb))
-	t.Cleanup(srv.Close)
+	srv := sandboxtest.Serve(t, wl.wrap(sb))
 	cl, err := forageclient.New(forageclient.Config{
 		BaseURL: srv.URL, ClientID: "demo-client", ClientSecret: api.NewSecret("demo-secret"),
 		MerchantAccount: "9000055", Now: clock.Now, Limiter: rate.NewLimiter(rate.Inf, 1),

@@ -15,6 +15,7 @@ import (
 	"paydesk/api"
 	forageclient "paydesk/api/forage"
 	foragesandbox "paydesk/api/sandbox/forage"
+	"paydesk/api/sandbox/sandboxtest"
 )
 
 // TestForageListRequestCost counts, at the sandbox, the Order Report
@@ -30,7 +31,7 @@ func TestForageListRequestCost(t *testing.T) {
 
 func listCost(t *testing.T, width, height int) {
 	var report, other atomic.Int64
-	clock := &fakeClock{t: testStart}
+	clock := sandboxtest.NewClock(testStart)
 	sb := foragesandbox.New(foragesandbox.Options{Orders: 200, Seed: 7, Now: clock.Now})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,36 +21,20 @@ import (
 	"paydesk/api"
 	forageclient "paydesk/api/forage"
 	foragesandbox "paydesk/api/sandbox/forage"
+	"paydesk/api/sandbox/sandboxtest"
 	"paydesk/model"
 )
 
 // testStart is the fixed "now" of every UI test.
 var testStart = time.Date(2026, 11, 20, 14, 3, 0, 0, time.UTC)
 
-// fakeClock is shared by the sandbox (refunds settle by it) and the
-// console's Context.Now ("updated 3s ago").
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type harnessOpts struct {
 	orders   int
 	latency  time.Duration
 	refresh  time.Duration
 	readOnly bool
+	// limiter is the client's rate budget (nil: none).
+	limiter *rate.Limiter
 }
 
 // harness is the real Forage sandbox on loopback, the real Forage client in
@@ -59,7 +42,7 @@ type harnessOpts struct {
 // and the Ascii colour profile set on the renderer the styles come from.
 type harness struct {
 	t      *testing.T
-	clock  *fakeClock
+	clock  *sandboxtest.Clock
 	srv    *httptest.Server
 	prov   api.Provider
 	copied []string
@@ -73,14 +56,16 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	if o.latency == 0 {
 		o.latency = 3 * time.Second
 	}
-	clock := &fakeClock{t: testStart}
+	clock := sandboxtest.NewClock(testStart)
 	sb := foragesandbox.New(foragesandbox.Options{Orders: o.orders, Seed: 7, RefundLatency: o.latency, Now: clock.Now})
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
+	srv := sandboxtest.Serve(t, sb)
+	lim := o.limiter
+	if lim == nil {
+		lim = rate.NewLimiter(rate.Inf, 1) // tests read many orders at once
+	}
 	cl, err := forageclient.New(forageclient.Config{
 		BaseURL: srv.URL, ClientID: "demo-client", ClientSecret: api.NewSecret("demo-secret"),
-		MerchantAccount: "9000055", Now: clock.Now,
-		Limiter: rate.NewLimiter(rate.Inf, 1), // tests read many orders at once
+		MerchantAccount: "9000055", Now: clock.Now, Limiter: lim,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -12,8 +12,34 @@ type KeyMap struct {
 	NextProvider, Refresh, Pause          key.Binding
 	Edit, RefundPart, RefundAll, Cancel   key.Binding
 	Copy, Help, Quit                      key.Binding
+	// QuitTyping is the quit that works while a field takes every key (q is
+	// typed there).
+	QuitTyping key.Binding
 	// FocusNext moves between the tables of one screen (payments, refunds).
 	FocusNext key.Binding
+	// Approvals opens the four-eyes approval requests; only approvers and
+	// admins have it switched on (NewSession).
+	Approvals key.Binding
+	// OpenRefund and PickRefund are Enter and FocusNext on a payment, which
+	// lists its refunds in one row of cells: help says what they do there.
+	OpenRefund, PickRefund key.Binding
+	// Older, Newer, SetRange and RangeToNow move and set the orders list's
+	// date range. The orders list still builds equal bindings of its own
+	// (orders.go, orders_range.go); README's table is checked against these.
+	Older, Newer, SetRange, RangeToNow key.Binding
+	// Form holds the keys of forms and the metadata editor.
+	Form FormKeys
+}
+
+// FormKeys are the keys inside forms and the metadata editor, where letters
+// are text (README, below the Keys table). Enter and esc there are the
+// console's Enter and Back, relabelled by each screen for what they do in it.
+type FormKeys struct {
+	NextCell, PrevField key.Binding
+	// RowDown and RowUp move between the editor's rows; RowDown's help
+	// speaks for both.
+	RowDown, RowUp    key.Binding
+	AddRow, DeleteRow key.Binding
 }
 
 // DefaultKeys returns the key map; readOnly switches off every mutating key.
@@ -41,8 +67,25 @@ func DefaultKeys(readOnly bool) *KeyMap {
 		Copy:         key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy ref")),
 		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:         key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		QuitTyping:   key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 		FocusNext:    key.NewBinding(key.WithKeys("right", "left", "l", "h"), key.WithHelp("←/→", "payments/refunds")),
+		Approvals:    key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "approvals")),
+		Older:        key.NewBinding(key.WithKeys("["), key.WithHelp("[", "30 days earlier")),
+		Newer:        key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "30 days later")),
+		SetRange:     key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "set date range")),
+		RangeToNow:   key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "back to now")),
 	}
+	k.Approvals.SetEnabled(false)
+	k.Form = FormKeys{
+		NextCell:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next cell")),
+		PrevField: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous")),
+		RowDown:   key.NewBinding(key.WithKeys("down"), key.WithHelp("↑/↓", "row")),
+		RowUp:     key.NewBinding(key.WithKeys("up")),
+		AddRow:    key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("ctrl+n", "add row")),
+		DeleteRow: key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "delete row")),
+	}
+	k.OpenRefund = relabel(k.Enter, "open refund")
+	k.PickRefund = relabel(k.FocusNext, "pick refund")
 	if readOnly {
 		for _, b := range []*key.Binding{&k.Edit, &k.RefundPart, &k.RefundAll, &k.Cancel} {
 			b.SetEnabled(false)
@@ -53,10 +96,16 @@ func DefaultKeys(readOnly bool) *KeyMap {
 
 // Global lists the keys every screen shares, for full help.
 func (k *KeyMap) Global() []key.Binding {
-	return []key.Binding{k.Back, k.NextProvider, k.Help, k.Quit}
+	return []key.Binding{k.Back, k.NextProvider, k.Approvals, k.Help, k.Quit}
 }
 
 // Movement lists the cursor keys, for full help.
 func (k *KeyMap) Movement() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Enter}
+}
+
+// relabel is b with another description: the same keys, saying what they do
+// on one screen ("enter  open refund", "esc  close without saving").
+func relabel(b key.Binding, desc string) key.Binding {
+	return key.NewBinding(key.WithKeys(b.Keys()...), key.WithHelp(b.Help().Key, desc))
 }

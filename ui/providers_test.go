@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	mpgclient "paydesk/api/moyasar"
 	drsandbox "paydesk/api/sandbox/digitalriver"
 	mpgsandbox "paydesk/api/sandbox/moyasar"
+	"paydesk/api/sandbox/sandboxtest"
 	"paydesk/model"
 )
 
@@ -54,20 +54,18 @@ func newMultiHarness(t *testing.T, o harnessOpts) *multiHarness {
 	unlimited := func() *rate.Limiter { return rate.NewLimiter(rate.Inf, 1) }
 
 	ml := &writeLog{}
-	msrv := httptest.NewServer(ml.wrap(mpgsandbox.New(mpgsandbox.Options{
+	msrv := sandboxtest.Serve(t, ml.wrap(mpgsandbox.New(mpgsandbox.Options{
 		Orders: n, Seed: 7, RefundLatency: lat, Now: fh.clock.Now, APIKey: "demo-moyasar-key",
 	})))
-	t.Cleanup(msrv.Close)
 	mc, err := mpgclient.New(mpgclient.Config{BaseURL: msrv.URL, APIKey: api.NewSecret("demo-moyasar-key"), Limiter: unlimited()})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	dl := &writeLog{}
-	dsrv := httptest.NewServer(dl.wrap(drsandbox.New(drsandbox.Options{
+	dsrv := sandboxtest.Serve(t, dl.wrap(drsandbox.New(drsandbox.Options{
 		Orders: n, Seed: 7, RefundLatency: lat, Now: fh.clock.Now, APIKey: "sk_test_demo", RatePerSecond: -1,
 	})))
-	t.Cleanup(dsrv.Close)
 	dc, err := drclient.New(drclient.Config{BaseURL: dsrv.URL, APIKey: api.NewSecret("sk_test_demo"), Limiter: unlimited()})
 	if err != nil {
 		t.Fatal(err)

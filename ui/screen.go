@@ -1,6 +1,3 @@
-// Package ui is the Bubble Tea console: one root model (app.go) that owns a
-// stack of screens per provider and a shared Context, the screens themselves
-// (one per file), forms and confirmations as modal screens, keys and styles.
 package ui
 
 import (
@@ -33,6 +30,9 @@ type Screen interface {
 	Suspend()
 	// Resume is called when the screen is on top again; it may restart polls.
 	Resume() tea.Cmd
+	// ScreenID is the screen's id, unique in the session: routed messages
+	// (see Routed) and pops (base.pop) find their screen by it. base has it.
+	ScreenID() int
 }
 
 // Typing is implemented by screens that take free text (forms, filters,
@@ -44,21 +44,8 @@ type Typing interface{ Typing() bool }
 // before quitting, because quitting would leave the agent not knowing.
 type Busy interface{ Busy() bool }
 
-// PushMsg asks the root to push a screen on the active provider's stack.
-// Screens use base.push instead, which happens before the next key.
-type PushMsg struct{ Screen Screen }
-
-// PopMsg asks the root to pop a screen. Result, if any, is delivered to the
-// screen beneath as a PoppedMsg (a form's saved values, say). From is the id
-// of the screen asking to go (screens use base.pop, which sets it): the
-// root pops exactly that screen, on whichever stack it is, and drops the
-// request if it is no longer on top. 0 means the active top.
-type PopMsg struct {
-	Result any
-	From   int
-}
-
-// PoppedMsg reaches the screen that is uncovered by a PopMsg with a result.
+// PoppedMsg reaches the screen uncovered by base.pop with a result (a form's
+// saved values, say).
 type PoppedMsg struct{ Result any }
 
 // StatusMsg sets the status line. Err wins over Text; a nil Err with empty
@@ -67,13 +54,6 @@ type StatusMsg struct {
 	Text string
 	Err  error
 }
-
-// Push returns a command that pushes s.
-func Push(s Screen) tea.Cmd { return func() tea.Msg { return PushMsg{Screen: s} } }
-
-// Pop returns a command that pops the active top screen with an optional
-// result. Screens use base.pop instead, which names the screen.
-func Pop(result any) tea.Cmd { return func() tea.Msg { return PopMsg{Result: result} } }
 
 // Status returns a command that shows text in the status line.
 func Status(text string) tea.Cmd { return func() tea.Msg { return StatusMsg{Text: text} } }
@@ -103,9 +83,6 @@ func Routed(id int, cmd tea.Cmd) tea.Cmd {
 		return routedMsg{to: id, msg: msg}
 	}
 }
-
-// Identified is implemented by every screen so routed messages find it.
-type Identified interface{ ScreenID() int }
 
 // Call runs fn in a command with its own deadline derived from parent (the
 // screen's context, cancelled when the screen goes away) and turns the result

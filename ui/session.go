@@ -37,6 +37,18 @@ type Deps struct {
 	// MoneyLimiter gives the allowance of money actions of one key
 	// (by fingerprint), shared by all its sessions; nil means no limit.
 	MoneyLimiter func(fingerprint string) *rate.Limiter
+	// Approvals keeps four-eyes approval requests for every session; with
+	// it, a refund above a role's limit becomes a request instead of a
+	// refusal. Nil: no approvals (over the limit is refused).
+	Approvals api.ApprovalStore
+	// ApprovalAudit writes approval transitions to the audit log (the same
+	// log the journal writes to). Required with Approvals.
+	ApprovalAudit journal.Auditor
+	// ApprovalTTL is how long a request waits (0: 30 minutes).
+	ApprovalTTL time.Duration
+	// Bus fans money actions and approval transitions out to every
+	// session, so each one showing the order reads it again. Nil: none.
+	Bus *api.Bus
 	// Index is the order index every session searches (the providers feed
 	// it); Indexer fills it in the background. Nil: none.
 	Index   *index.Index
@@ -99,7 +111,12 @@ func NewSession(d Deps, r *lipgloss.Renderer, id Identity, out io.Writer) *Sessi
 			if d.MoneyLimiter != nil {
 				money = d.MoneyLimiter(id.Fingerprint)
 			}
-			p = api.Guard(p, id.Role, d.RefundLimits, money)
+			p = api.GuardWith(p, api.GuardOptions{
+				Role: id.Role, Limits: d.RefundLimits, Money: money,
+				Who:       api.Person{Name: id.Name, Role: id.Role, Fingerprint: id.Fingerprint},
+				Approvals: d.Approvals, Audit: approvalAuditor(d.ApprovalAudit),
+				Bus: d.Bus, Now: d.Now, TTL: d.ApprovalTTL, NewID: d.NewKey,
+			})
 		}
 		if readOnly {
 			p = api.ReadOnly(p)
@@ -111,9 +128,22 @@ func NewSession(d Deps, r *lipgloss.Renderer, id Identity, out io.Writer) *Sessi
 		Providers: providers, Sandbox: d.Sandbox, ReadOnly: readOnly,
 		Actor: id.Actor(), Refresh: d.Refresh, Timeout: d.Timeout, Now: d.Now,
 		Copy: OSC52Copier(out), NewKey: d.NewKey,
+		Role: id.Role, Approvals: d.Approvals,
 		Index: d.Index, Indexer: d.Indexer,
 	}
+	if d.Bus != nil {
+		c.events, c.unsubscribe = d.Bus.Subscribe()
+	}
+	c.Keys.Approvals.SetEnabled(c.seesApprovals())
 	return &Session{Context: c, App: NewApp(c, NewOrdersScreen)}
+}
+
+// Close ends the session's subscription to the process's events; the
+// command waiting on it returns. Call it once the program has ended.
+func (s *Session) Close() {
+	if s.Context.unsubscribe != nil {
+		s.Context.unsubscribe()
+	}
 }
 
 // formTheme is huh's base theme drawn with the session's renderer: plain

@@ -6,8 +6,9 @@ import (
 	"paydesk/model"
 )
 
-// Styles are built once from one lipgloss renderer (per program, or per SSH
-// session), never from the global one, so each agent gets their own colours.
+// Styles are built once per session from that session's lipgloss renderer
+// (the local terminal's, or under paydesk serve the SSH client's), never from
+// the global one, so each agent gets colours their own terminal can show.
 // Colour always comes with a glyph or a marker: under --no-color or NO_COLOR
 // the Ascii profile drops every style, and nothing may depend on it alone.
 type Styles struct {

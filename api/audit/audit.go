@@ -292,10 +292,83 @@ type VerifyError struct {
 	Path   string
 	Line   int // 1-based
 	Reason string
+	// Unit is what Line counts: "line" (a file) when empty, "row seq" for
+	// a table.
+	Unit string
 }
 
 func (e *VerifyError) Error() string {
-	return fmt.Sprintf("audit log %s: line %d: %s", e.Path, e.Line, e.Reason)
+	unit := e.Unit
+	if unit == "" {
+		unit = "line"
+	}
+	return fmt.Sprintf("audit log %s: %s %d: %s", e.Path, unit, e.Line, e.Reason)
+}
+
+// Appender takes audit entries: a file Log, or a shared store's chain.
+type Appender interface {
+	Append(Entry) error
+}
+
+// Seal is what every backend does to an entry before storing it: sanitise
+// and check it, default its time to now(), chain it as number seq after
+// prev, and encode it canonically. It returns the entry as stored, its line
+// (without a newline) and its hash, computed exactly as for the file log so
+// that a chain kept elsewhere verifies with the same code.
+func Seal(e Entry, seq int64, prev string, now func() time.Time) (Entry, []byte, error) {
+	if err := e.prepare(now); err != nil {
+		return Entry{}, nil, err
+	}
+	e.Seq, e.Prev = seq, prev
+	line, h, err := encode(e)
+	if err != nil {
+		return Entry{}, nil, fmt.Errorf("audit: %w", err)
+	}
+	if len(line) > MaxLineBytes {
+		return Entry{}, nil, fmt.Errorf("audit: entry is %d bytes, more than %d", len(line), MaxLineBytes)
+	}
+	e.Hash = h
+	return e, line[:len(line)-1], nil
+}
+
+// prepare sanitises and checks e, and sets its time (now() when zero) in UTC.
+func (e *Entry) prepare(now func() time.Time) error {
+	e.sanitize()
+	if err := e.validate(); err != nil {
+		return err
+	}
+	if e.Time.IsZero() {
+		e.Time = now()
+	}
+	e.Time = e.Time.UTC()
+	return nil
+}
+
+// VerifyStream checks a log given as newline-terminated lines from r (a
+// table's rows in seq order, say), naming it name in errors with unit for
+// what a line is ("row seq"). With a.Lines > 0 it is VerifyAnchored. It
+// returns the lines verified and the head.
+func VerifyStream(name, unit string, r io.Reader, a Anchor) (int, Anchor, error) {
+	seq, hash, lines, at, err := scan(name, r, a.Lines)
+	head := Anchor{Hash: hash, Lines: seq}
+	var ve *VerifyError
+	if errors.As(err, &ve) {
+		ve.Unit = unit
+	}
+	if err != nil {
+		return lines, head, err
+	}
+	if int64(lines) < a.Lines {
+		return lines, head, &VerifyError{Path: name, Unit: unit, Line: lines + 1, Reason: fmt.Sprintf(
+			"the log ends after %s %d, but the anchored head %s says it had %d: entries were removed from its end",
+			unit, lines, a, a.Lines)}
+	}
+	if a.Lines > 0 && at != a.Hash {
+		return lines, head, &VerifyError{Path: name, Unit: unit, Line: int(a.Lines), Reason: fmt.Sprintf(
+			"hash %s differs from the anchored head %s: the log was rewritten at or before this entry and re-hashed",
+			at, a)}
+	}
+	return lines, head, nil
 }
 
 // Verify reads the log at path and checks every line and the chain. It
@@ -504,14 +577,9 @@ func (l *Log) Close() error {
 // or currency in the wrong form, and it refuses to chain onto a damaged last
 // line.
 func (l *Log) Append(e Entry) error {
-	e.sanitize()
-	if err := e.validate(); err != nil {
+	if err := e.prepare(l.now); err != nil {
 		return err
 	}
-	if e.Time.IsZero() {
-		e.Time = l.now()
-	}
-	e.Time = e.Time.UTC()
 	return l.locked(func() error {
 		if l.broken != nil {
 			return l.broken

@@ -37,7 +37,8 @@ type Config struct {
 	RoundTripper http.RoundTripper
 	Retry        api.RetryPolicy
 	// Limiter paces requests; nil = the process-wide limiter for this key,
-	// kept under Digital River's 25 req/s (test keys) or 250 req/s (live).
+	// kept under Digital River's 25 req/s (test keys) or 250 req/s (live)
+	// and shared by every SSH session of paydesk serve.
 	Limiter *rate.Limiter
 	// ListLimit is the page size for order lists when the query gives none
 	// (default 25).
@@ -87,25 +88,6 @@ func New(cfg Config) (*Client, error) {
 		},
 		listLimit: ll,
 	}, nil
-}
-
-// advised wraps an error decoder with Digital River's advice: one line in
-// words naming what to check. Non-JSON answers keep their (scrubbed, then
-// cut) excerpt from the transport.
-func advised(dec api.ErrorDecoder) api.ErrorDecoder {
-	return func(status int, h http.Header, body []byte) *api.Error {
-		e := dec(status, h, body)
-		if e == nil {
-			e = &api.Error{Message: string(body)}
-		}
-		switch status {
-		case http.StatusUnauthorized:
-			e.Hint = "Digital River refused the API key: check DIGITALRIVER_API_KEY"
-		case http.StatusForbidden:
-			e.Hint = "Digital River refused this API key access: check DIGITALRIVER_API_KEY is a secret key for this account"
-		}
-		return e
-	}
 }
 
 // ID implements api.Provider.
@@ -315,17 +297,23 @@ func (c *Client) UpdateRefund(ctx context.Context, orderID, refundID string, u a
 	return decodeRefund(resp.Body)
 }
 
+// Environment variables that point the console at a Digital River account.
+const (
+	EnvBaseURL = "DIGITALRIVER_BASE_URL"
+	EnvAPIKey  = "DIGITALRIVER_API_KEY"
+)
+
 // ConfigFromEnv reads DIGITALRIVER_BASE_URL and DIGITALRIVER_API_KEY. ok is
 // false when no base URL is set (the provider is not configured); a base URL
 // without a key is an error that names the missing variable.
 func ConfigFromEnv(getenv func(string) string) (cfg Config, ok bool, err error) {
-	base := strings.TrimSpace(getenv("DIGITALRIVER_BASE_URL"))
+	base := strings.TrimSpace(getenv(EnvBaseURL))
 	if base == "" {
 		return Config{}, false, nil
 	}
-	key := strings.TrimSpace(getenv("DIGITALRIVER_API_KEY"))
+	key := strings.TrimSpace(getenv(EnvAPIKey))
 	if key == "" {
-		return Config{}, true, fmt.Errorf("digitalriver: DIGITALRIVER_BASE_URL is set but DIGITALRIVER_API_KEY is not")
+		return Config{}, true, fmt.Errorf("digitalriver: %s is set but %s is not", EnvBaseURL, EnvAPIKey)
 	}
 	return Config{BaseURL: base, APIKey: api.NewSecret(key)}, true, nil
 }

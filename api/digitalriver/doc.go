@@ -62,12 +62,13 @@
 // sending, the order's refunds are read and an existing refund with that
 // marker is returned instead of creating another. The create is never re-sent
 // by the transport once it may have reached Digital River; when its outcome is
-// unknown (timeout, reset, 5xx after sending) the order's refunds are listed
-// for the marker: found, that refund is the result; not found, the error stays
-// "outcome unknown" (api.IsOutcomeUnknown) and only a later call with the same
-// key, which reads first, may send again. A 409 on create is Digital River
-// refusing (no complete capture): once the read confirms nothing was made it is
-// reported as a plain refusal. Metadata updates (POST /refunds/{id}) replace
+// unknown (timeout, reset, 409 or 5xx after sending) the order's refunds are
+// listed for the marker: found, that refund is the result; not found, the
+// error stays "outcome unknown" (api.IsOutcomeUnknown) and only a later call
+// with the same key, which reads first, may send again. A 409 is no
+// exception: Digital River answers 409 both when it refuses (no complete
+// capture) and when it made the refund but the list lags, so one read that
+// finds nothing settles nothing. Metadata updates (POST /refunds/{id}) replace
 // the whole set, so they may be replayed; they keep the marker if the new set
 // drops it.
 //

@@ -16,16 +16,6 @@ import (
 // caller's own deadline is what ran out.
 const reconcileTimeout = 10 * time.Second
 
-// createBody is POST /refunds. Field order and the fixed-scale amount keep
-// the bytes identical for identical requests.
-type createBody struct {
-	OrderID  string         `json:"orderId"`
-	Currency string         `json:"currency"`
-	Amount   json.Number    `json:"amount"`
-	Reason   string         `json:"reason,omitempty"`
-	Metadata model.Metadata `json:"metadata"`
-}
-
 // RefundOrder implements api.Provider: one refund of the order's
 // availableToRefundAmount, which must equal the total the agent confirmed
 // (r.Expected); if it moved in between, nothing is sent.
@@ -206,6 +196,8 @@ func requestFields(err error) error {
 	return err
 }
 
+// reconcile reads the order's refunds once for the intent marker after an
+// unknown outcome: found, it is the result; not found, the send error stays.
 func (c *Client) reconcile(ctx context.Context, op, orderID, key string, sendErr error) (*api.RefundResult, error) {
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return nil, sendErr // the agent gave up; the next action reconciles first
@@ -222,11 +214,8 @@ func (c *Client) reconcile(ctx context.Context, op, orderID, key string, sendErr
 	if len(found) > 0 {
 		return &api.RefundResult{Refunds: found}, nil
 	}
-	if e, ok := api.AsError(sendErr); ok && e.HTTPStatus == http.StatusConflict && e.Code != "" {
-		// Digital River's 409 on create is a refusal ("no complete
-		// capture") and the read confirms nothing was made.
-		e.Unknown, e.Retryable = false, false
-		return nil, e
-	}
+	// Not found yet is not "not made": a 409 or 5xx after the POST was sent
+	// stays unknown, and whoever holds the intent (the journal) reads again
+	// until the provider's settle window has passed.
 	return nil, sendErr
 }

@@ -1,7 +1,6 @@
 package forage
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -9,75 +8,6 @@ import (
 
 	"paydesk/api"
 )
-
-// Forage's error envelope (forage-api.md 7.1) and the variants a client must
-// tolerate:
-//
-//	{"path": "...", "errors": [{"code", "message", "source": {"resource", "ref"}}]}
-//	{"detail": "Authentication credentials were not provided."}   (401/403)
-//	source as a list of {resource, ref}                           (an SDK fixture)
-//	{"code": 401, "description": "...", "name": "..."}            (the vault)
-//
-// and, defensively, Django REST framework's {"field": ["message", ...]}.
-type wireErrors struct {
-	Path        text            `json:"path"`
-	Errors      []wireErrorItem `json:"errors"`
-	Detail      text            `json:"detail"`
-	Code        text            `json:"code"`
-	Message     text            `json:"message"`
-	Description text            `json:"description"`
-	Name        text            `json:"name"`
-}
-
-type wireErrorItem struct {
-	Code    text
-	Message text
-	Sources []wireSource
-}
-
-type wireSource struct {
-	Resource text `json:"resource"`
-	Ref      text `json:"ref"`
-}
-
-func (it *wireErrorItem) UnmarshalJSON(b []byte) error {
-	*it = wireErrorItem{}
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || b[0] != '{' {
-		var t text
-		if err := json.Unmarshal(b, &t); err != nil {
-			return err
-		}
-		it.Message = t
-		return nil
-	}
-	var o struct {
-		Code    text            `json:"code"`
-		Message text            `json:"message"`
-		Detail  text            `json:"detail"`
-		Source  json.RawMessage `json:"source"`
-	}
-	if err := json.Unmarshal(b, &o); err != nil {
-		return err
-	}
-	it.Code = o.Code
-	it.Message = text(firstNonEmpty(string(o.Message), string(o.Detail)))
-	src := bytes.TrimSpace(o.Source)
-	switch {
-	case len(src) == 0 || isNull(src):
-	case src[0] == '[':
-		var list []wireSource
-		if json.Unmarshal(src, &list) == nil {
-			it.Sources = list
-		}
-	case src[0] == '{':
-		var one wireSource
-		if json.Unmarshal(src, &one) == nil {
-			it.Sources = []wireSource{one}
-		}
-	}
-	return nil
-}
 
 // requestFields are the body fields paydesk sends. A message of the form
 // "<field>: <problem>" about one of them names that field.

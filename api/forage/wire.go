@@ -12,7 +12,8 @@ import (
 	"paydesk/model"
 )
 
-// This file holds the wire primitives. They accept every shape the Forage
+// This file holds the wire types: the objects and error envelopes as Forage
+// sends them, and the primitives they are built from. The primitives accept every shape the Forage
 // docs show and every shape on which the docs disagree (see forage-api.md):
 //
 //   - amounts as JSON strings ("20.00") or numbers (20.0); null only where
@@ -311,4 +312,165 @@ var errDecode = errors.New("unreadable answer")
 // decodeErr wraps a JSON problem so the caller sees what was being read.
 func decodeErr(what string, err error) error {
 	return fmt.Errorf("%w: %s: %v", errDecode, what, err)
+}
+
+type wireReceipt struct {
+	RefNumber       text         `json:"ref_number"`
+	IsVoided        bool         `json:"is_voided"`
+	SnapAmount      amount       `json:"snap_amount"`
+	EBTCashAmount   amount       `json:"ebt_cash_amount"`
+	OtherAmount     amount       `json:"other_amount"`
+	SalesTaxApplied amount       `json:"sales_tax_applied"`
+	Balance         *wireBalance `json:"balance"`
+	Last4           text         `json:"last_4"`
+	Message         text         `json:"message"`
+	TransactionType text         `json:"transaction_type"`
+	Created         timestamp    `json:"created"`
+}
+
+type wireBalance struct {
+	ID      json.RawMessage `json:"id"`
+	Snap    amount          `json:"snap"`
+	NonSnap amount          `json:"non_snap"`
+	Updated timestamp       `json:"updated"`
+}
+
+type wireOrder struct {
+	Ref             text         `json:"ref"`
+	SnapTotal       amount       `json:"snap_total"`      // removed in API 2025-08-04
+	EBTCashTotal    amount       `json:"ebt_cash_total"`  // removed in API 2025-08-04
+	RemainingTotal  amount       `json:"remaining_total"` // removed in API 2025-08-04
+	Status          text         `json:"status"`
+	SuccessDate     timestamp    `json:"success_date"`
+	Receipt         *wireReceipt `json:"receipt"`
+	CustomerID      text         `json:"customer_id"`
+	ExpiresAt       timestamp    `json:"expires_at"`
+	ExternalOrderID text         `json:"external_order_id"`
+	Payments        refList      `json:"payments"`
+	Refunds         refList      `json:"refunds"`
+}
+
+type wirePayment struct {
+	Ref                 text         `json:"ref"`
+	FundingType         text         `json:"funding_type"`
+	Amount              amount       `json:"amount"`
+	Description         text         `json:"description"`
+	Metadata            metadata     `json:"metadata"`
+	PaymentMethod       text         `json:"payment_method"`
+	Created             timestamp    `json:"created"`
+	Updated             timestamp    `json:"updated"`
+	Status              text         `json:"status"`
+	LastProcessingError procError    `json:"last_processing_error"`
+	SuccessDate         timestamp    `json:"success_date"`
+	CustomerID          text         `json:"customer_id"`
+	ExternalOrderID     text         `json:"external_order_id"`
+	Refunds             refList      `json:"refunds"`
+	Order               text         `json:"order"`
+	Receipt             *wireReceipt `json:"receipt"` // not in the docs' example; accepted when sent
+}
+
+type wireRefund struct {
+	Ref                 text         `json:"ref"`
+	Order               text         `json:"order"`
+	Payment             text         `json:"payment"`
+	FundingType         text         `json:"funding_type"`
+	Amount              amount       `json:"amount"`
+	Reason              text         `json:"reason"`
+	Metadata            metadata     `json:"metadata"`
+	Created             timestamp    `json:"created"`
+	Updated             timestamp    `json:"updated"`
+	Status              text         `json:"status"`
+	LastProcessingError procError    `json:"last_processing_error"`
+	Receipt             *wireReceipt `json:"receipt"`
+}
+
+// wireReportRow is one Order Report row. Its amounts are JSON numbers; the
+// paid amounts are null unless the order succeeded or failed.
+// wireReportRow is one Order Report row: the documented columns, no more
+// (no created, success_date or external_order_id: those are not in it).
+type wireReportRow struct {
+	Ref                  text   `json:"ref"`
+	Status               text   `json:"status"`
+	SnapEligibleTotal    amount `json:"snap_eligible_total"`
+	EBTCashEligibleTotal amount `json:"ebt_cash_eligible_total"`
+	RemainingTotal       amount `json:"remaining_total"`
+	SalesTaxApplied      amount `json:"sales_tax_applied"`
+	SnapPaid             amount `json:"snap_paid"`
+	EBTCashPaid          amount `json:"ebt_cash_paid"`
+	CreditDebitPaid      amount `json:"credit_debit_paid"`
+}
+
+type wireReport struct {
+	Next     text              `json:"next"`
+	Previous text              `json:"previous"`
+	Results  []json.RawMessage `json:"results"`
+}
+
+// Forage's error envelope (forage-api.md 7.1) and the variants a client must
+// tolerate:
+//
+//	{"path": "...", "errors": [{"code", "message", "source": {"resource", "ref"}}]}
+//	{"detail": "Authentication credentials were not provided."}   (401/403)
+//	source as a list of {resource, ref}                           (an SDK fixture)
+//	{"code": 401, "description": "...", "name": "..."}            (the vault)
+//
+// and, defensively, Django REST framework's {"field": ["message", ...]}.
+type wireErrors struct {
+	Path        text            `json:"path"`
+	Errors      []wireErrorItem `json:"errors"`
+	Detail      text            `json:"detail"`
+	Code        text            `json:"code"`
+	Message     text            `json:"message"`
+	Description text            `json:"description"`
+	Name        text            `json:"name"`
+}
+
+type wireErrorItem struct {
+	Code    text
+	Message text
+	Sources []wireSource
+}
+
+type wireSource struct {
+	Resource text `json:"resource"`
+	Ref      text `json:"ref"`
+}
+
+func (it *wireErrorItem) UnmarshalJSON(b []byte) error {
+	*it = wireErrorItem{}
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		var t text
+		if err := json.Unmarshal(b, &t); err != nil {
+			return err
+		}
+		it.Message = t
+		return nil
+	}
+	var o struct {
+		Code    text            `json:"code"`
+		Message text            `json:"message"`
+		Detail  text            `json:"detail"`
+		Source  json.RawMessage `json:"source"`
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		return err
+	}
+	it.Code = o.Code
+	it.Message = text(firstNonEmpty(string(o.Message), string(o.Detail)))
+	src := bytes.TrimSpace(o.Source)
+	switch {
+	case len(src) == 0 || isNull(src):
+	case src[0] == '[':
+		var list []wireSource
+		if json.Unmarshal(src, &list) == nil {
+			it.Sources = list
+		}
+	case src[0] == '{':
+		var one wireSource
+		if json.Unmarshal(src, &one) == nil {
+			it.Sources = []wireSource{one}
+		}
+	}
+	return nil
 }

@@ -18,6 +18,7 @@ package index
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -430,6 +431,9 @@ func ParseCardAmount(q string) (last4 string, amount decimal.Decimal, ok bool) {
 	return a, d, true
 }
 
+// maxMinor is the largest amount in minor units an int64 holds.
+var maxMinor = decimal.NewFromInt(math.MaxInt64)
+
 func (ix *Index) searchCardAmount(l4 string, amt decimal.Decimal) []Hit {
 	id := ix.s.find(l4)
 	if id == 0 {
@@ -447,7 +451,9 @@ func (ix *Index) searchCardAmount(l4 string, amt decimal.Decimal) []Hit {
 		if !ok {
 			want = -1
 			if exp, err := model.Exponent(ix.s.str(e.Cur)); err == nil {
-				if sh := amt.Shift(exp); sh.IsInteger() {
+				// IntPart wraps past int64: 2^64+47440 yen would match a
+				// 47,440 yen order.
+				if sh := amt.Shift(exp); sh.IsInteger() && sh.Cmp(maxMinor) <= 0 {
 					want = sh.IntPart()
 				}
 			}

@@ -51,18 +51,18 @@ func sandboxProviders(t *testing.T, n int, now func() time.Time) *wired {
 		return c
 	}
 	inf := func() *rate.Limiter { return rate.NewLimiter(rate.Inf, 1) }
-	fc, err := forage.New(forage.Config{BaseURL: sb.ForageURL, ClientID: sandbox.ForageClientID,
+	fc, err := forage.New(forage.Config{BaseURL: sb.URL("forage"), ClientID: sandbox.ForageClientID,
 		ClientSecret: api.NewSecret(sandbox.ForageClientSecret), MerchantAccount: sandbox.ForageMerchantAccount,
 		RoundTripper: newCounter(), Limiter: inf(), Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mc, err := moyasar.New(moyasar.Config{BaseURL: sb.MoyasarURL, APIKey: api.NewSecret(sandbox.MoyasarAPIKey),
+	mc, err := moyasar.New(moyasar.Config{BaseURL: sb.URL("moyasar"), APIKey: api.NewSecret(sandbox.MoyasarAPIKey),
 		RoundTripper: newCounter(), Limiter: inf()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dc, err := digitalriver.New(digitalriver.Config{BaseURL: sb.DigitalRiverURL, APIKey: api.NewSecret(sandbox.DigitalRiverAPIKey),
+	dc, err := digitalriver.New(digitalriver.Config{BaseURL: sb.URL("digitalriver"), APIKey: api.NewSecret(sandbox.DigitalRiverAPIKey),
 		RoundTripper: newCounter(), Limiter: inf()})
 	if err != nil {
 		t.Fatal(err)

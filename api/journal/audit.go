@@ -12,7 +12,11 @@ import (
 // Notes are not written (the audit log takes no free text); a canceled
 // intent (never sent) is "refused", and a prepared or sent one (never
 // audited by the journal) would be "prepared".
-func AuditLog(l *audit.Log) Auditor {
+func AuditLog(l *audit.Log) Auditor { return AuditTo(l) }
+
+// AuditTo adapts any audit.Appender (the file log, or a shared store's
+// chain) to an Auditor, writing the same entries AuditLog does.
+func AuditTo(l audit.Appender) Auditor {
 	return AuditorFunc(func(r AuditRecord) error {
 		return l.Append(audit.Entry{
 			Time:           r.Time,

@@ -16,6 +16,7 @@ import (
 	"paydesk/api"
 	"paydesk/api/digitalriver"
 	drsandbox "paydesk/api/sandbox/digitalriver"
+	"paydesk/api/sandbox/sandboxtest"
 	"paydesk/model"
 )
 
@@ -31,8 +32,7 @@ type drEnv struct {
 
 func newDR(t *testing.T) *drEnv {
 	t.Helper()
-	hs := httptest.NewServer(drsandbox.New(drsandbox.Options{Orders: 30, Seed: 3, RefundLatency: -1, RatePerSecond: -1}))
-	t.Cleanup(hs.Close)
+	hs := sandboxtest.Serve(t, drsandbox.New(drsandbox.Options{Orders: 30, Seed: 3, RefundLatency: -1, RatePerSecond: -1}))
 	c, err := digitalriver.New(digitalriver.Config{BaseURL: hs.URL, APIKey: api.NewSecret("sk_test_demo"), Limiter: rate.NewLimiter(rate.Inf, 0)})
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func (e *drEnv) refundable(n int) []*model.Order {
 
 func TestDigitalRiverUnknownResolvedByReading(t *testing.T) {
 	e := newDR(t)
-	clk := &clock{t: time.Now()}
+	clk := sandboxtest.NewClock(time.Now())
 	j, err := Open(Options{Dir: t.TempDir(), Now: clk.Now, SettleTime: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -221,14 +221,13 @@ func TestDigitalRiverConflictWithLaggingList(t *testing.T) {
 	const lag = 1500 * time.Millisecond
 	h := &laggingDR{sb: drsandbox.New(drsandbox.Options{Orders: 30, Seed: 3, RefundLatency: -1, RatePerSecond: -1}),
 		lag: lag, hidden: map[string]time.Time{}}
-	hs := httptest.NewServer(h)
-	t.Cleanup(hs.Close)
+	hs := sandboxtest.Serve(t, h)
 	c, err := digitalriver.New(digitalriver.Config{BaseURL: hs.URL, APIKey: api.NewSecret("sk_test_demo"), Limiter: rate.NewLimiter(rate.Inf, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := &drEnv{t: t, url: hs.URL, c: c}
-	clk := &clock{t: time.Now()}
+	clk := sandboxtest.NewClock(time.Now())
 	j, err := Open(Options{Dir: t.TempDir(), Now: clk.Now, SettleTime: time.Minute})
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	fclient "paydesk/api/forage"
 	"paydesk/api/sandbox/chaos"
 	fsandbox "paydesk/api/sandbox/forage"
+	"paydesk/api/sandbox/sandboxtest"
 	"paydesk/model"
 )
 
@@ -115,8 +116,7 @@ func (h headerRT) RoundTrip(r *http.Request) (*http.Response, error) {
 func newSandbox(t *testing.T, front func(http.Handler) http.Handler) *sandboxEnv {
 	t.Helper()
 	sb := fsandbox.New(fsandbox.Options{Orders: 5, Seed: 7, RefundLatency: -1, RateLimit: 1 << 30})
-	hs := httptest.NewServer(front(sb))
-	t.Cleanup(hs.Close)
+	hs := sandboxtest.Serve(t, front(sb))
 	e := &sandboxEnv{t: t, sb: sb, url: hs.URL}
 	e.clean = e.client(headerRT{http.DefaultTransport, chaos.NoChaosHeader})
 	return e

@@ -27,7 +27,8 @@
 //     confirmed it again.
 //   - sent / unknown, provider with idempotency (Capabilities.Idempotency is
 //     not IdempotencyNone) and still inside Capabilities.KeyWindow of the
-//     first send (less a safety margin): the identical request is sent again,
+//     first send (less a safety margin and twice Options.Skew, since the
+//     host resolving may not be the host that sent): the identical request is sent again,
 //     same key, same canonical fields, so the client builds byte-identical
 //     bodies. A definite refusal of the replay does not prove the first
 //     attempt failed (it may be refused because it happened), so it is
@@ -160,8 +161,14 @@ const MarkerKey = "paydesk_intent"
 // order's journal file is a complete snapshot of one intent; the last line
 // of an id wins.
 type Intent struct {
-	ID        string `json:"id"` // UUIDv7
-	Provider  string `json:"provider"`
+	ID       string `json:"id"` // UUIDv7
+	Provider string `json:"provider"`
+	// Account is the provider account the intent was made on (base URL and
+	// merchant or account id, from Options.Accounts): two accounts of one
+	// provider sharing a store never share an intent or a lock. Empty in
+	// intents written before accounts were keyed, and for providers with no
+	// account given.
+	Account   string `json:"account,omitempty"`
 	Action    Action `json:"action"`
 	OrderID   string `json:"order_id"`
 	PaymentID string `json:"payment_id,omitempty"`
@@ -227,7 +234,9 @@ type Options struct {
 	// default 2 minutes.
 	SettleTime time.Duration
 	// Skew is the clock difference allowed between this host and the
-	// provider when matching refunds by creation time; default 2 minutes.
+	// provider when matching refunds by creation time, and (twice over,
+	// for a journal shared by hosts) when judging whether a replay is
+	// still inside the provider's key window; default 2 minutes.
 	Skew time.Duration
 	// ResolveTimeout bounds the resolution of one order's intents in
 	// Recover, so one hung provider call cannot eat the whole start-up;
@@ -239,10 +248,50 @@ type Options struct {
 	// sent and one record per action outcome, from Wrap and from every
 	// resolution (Recover, ResolveOrder, MarkChecked). When it fails on the
 	// prepared record nothing is sent (*AuditError); an outcome it fails on
-	// is kept and written before the next action, which is refused until it
-	// can be.
+	// is kept (in memory and in Dir's audit-owed.jsonl, so it outlives the
+	// process) and written at the next recovery or before the next action,
+	// which is refused until it can be.
 	Auditor Auditor
+	// Backend keeps the intents and takes the per-order locks; default the
+	// files in Dir. A shared store (PostgreSQL) plugs in here.
+	Backend Backend
+	// StepHook, when set, is called after each step of a send ("prepared",
+	// "sent", "after_call"): fault injection, so a test can kill the process
+	// exactly there, whichever backend the journal runs on.
+	StepHook func(step string)
+	// Accounts maps a provider id to the account it is configured for (base
+	// URL plus merchant or account id). Intents and locks are keyed by it.
+	Accounts map[string]string
 }
+
+// Key names one order of one provider account: what intents are filed
+// under and what a lock serialises.
+type Key struct {
+	Provider, Account, OrderID string
+}
+
+// Backend is where a Journal keeps its intents and takes its per-order
+// locks. Every method must be durable before it returns: Append returns nil
+// only once the snapshot survives a crash of this host.
+type Backend interface {
+	// Load returns the order's intents, oldest first, each at its latest
+	// snapshot (for a non-empty account, intents written before accounts
+	// were keyed are included).
+	Load(k Key) ([]*Intent, error)
+	// Append records one snapshot of in (keyed by its Provider, Account and
+	// OrderID).
+	Append(in *Intent) error
+	// Unresolved lists every unresolved intent, for all providers.
+	Unresolved() ([]Intent, error)
+	// Lock takes the order's lock without waiting, for the whole of an
+	// action. A held lock is a *BusyError naming the holder; a lock that
+	// cannot be taken for another reason is another error, and nothing is
+	// sent.
+	Lock(k Key, actor string) (Unlocker, error)
+}
+
+// Unlocker releases a lock taken by Backend.Lock.
+type Unlocker interface{ Unlock() }
 
 // Journal is a directory of per-order intent files and their lock files.
 // It is safe for concurrent use by goroutines and by processes sharing the
@@ -250,6 +299,7 @@ type Options struct {
 type Journal struct {
 	dir  string
 	opts Options
+	be   Backend
 	// auditMu guards owed: outcome lines the audit log refused, written
 	// before the next action is sent.
 	auditMu sync.Mutex
@@ -280,15 +330,9 @@ func DefaultDir() (string, error) {
 	return filepath.Join(home, ".local", "state", "paydesk", "journal"), nil
 }
 
-// Open opens (creating, mode 0700) the journal directory.
+// Open opens (creating, mode 0700) the journal directory, or with
+// Options.Backend set, the journal in that backend.
 func Open(o Options) (*Journal, error) {
-	if o.Dir == "" {
-		d, err := DefaultDir()
-		if err != nil {
-			return nil, err
-		}
-		o.Dir = d
-	}
 	if o.SettleTime <= 0 {
 		o.SettleTime = 2 * time.Minute
 	}
@@ -301,6 +345,49 @@ func Open(o Options) (*Journal, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	var j *Journal
+	if o.Backend != nil {
+		// The backend keeps the intents; Dir, when given, is this host's
+		// place for audit lines owed while the shared log was down.
+		if o.Dir != "" {
+			if err := mkdirSynced(o.Dir); err != nil {
+				return nil, fmt.Errorf("journal: %w", err)
+			}
+		}
+		j = &Journal{dir: o.Dir, opts: o, be: o.Backend, testHook: o.StepHook}
+	} else {
+		fb, err := OpenFiles(o.Dir, o.Now)
+		if err != nil {
+			return nil, err
+		}
+		o.Dir = fb.dir
+		j = &Journal{dir: fb.dir, opts: o, be: fb, testHook: o.StepHook}
+	}
+	j.loadOwed()
+	return j, nil
+}
+
+// Files is the default Backend: per-order JSON-lines files and flock(2)
+// lock files in one directory (see the package documentation).
+type Files struct {
+	dir string
+	now func() time.Time
+}
+
+// OpenFiles opens (creating, mode 0700) a files backend in dir (default
+// DefaultDir()); now defaults to time.Now.
+func OpenFiles(dir string, now func() time.Time) (*Files, error) {
+	if now == nil {
+		now = time.Now
+	}
+	o := struct{ Dir string }{dir}
+	if o.Dir == "" {
+		d, err := DefaultDir()
+		if err != nil {
+			return nil, err
+		}
+		o.Dir = d
+	}
 	if err := mkdirSynced(o.Dir); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
@@ -310,11 +397,18 @@ func Open(o Options) (*Journal, error) {
 			return nil, fmt.Errorf("journal: %s is open to other users and cannot be tightened: %w", o.Dir, err)
 		}
 	}
-	return &Journal{dir: o.Dir, opts: o}, nil
+	return &Files{dir: o.Dir, now: now}, nil
 }
 
-// Dir is the journal's directory.
+// Dir is the journal's directory (empty for a backend other than files).
 func (j *Journal) Dir() string { return j.dir }
+
+// account is the account the journal keys a provider's intents by.
+func (j *Journal) account(provider string) string { return j.opts.Accounts[provider] }
+
+func (j *Journal) key(provider, orderID string) Key {
+	return Key{Provider: provider, Account: j.account(provider), OrderID: orderID}
+}
 
 func (j *Journal) now() time.Time { return j.opts.Now().UTC() }
 
@@ -369,28 +463,54 @@ func fileName(id string) string {
 	return "h-" + hex.EncodeToString(sum[:20])
 }
 
+// accountDir is the directory of one provider account: the provider's own
+// directory for no account (as before accounts were keyed), else beside it
+// one per account, named by a hash of the account (base URLs are not file
+// names).
+func accountDir(dir, provider, account string) string {
+	name := fileName(provider)
+	if account != "" {
+		sum := sha256.Sum256([]byte(account))
+		name += "~" + hex.EncodeToString(sum[:10])
+	}
+	return filepath.Join(dir, name)
+}
+
 func (j *Journal) providerDir(provider string) string {
-	return filepath.Join(j.dir, fileName(provider))
+	return accountDir(j.dir, provider, j.account(provider))
 }
 
 func (j *Journal) orderPath(provider, orderID, ext string) string {
 	return filepath.Join(j.providerDir(provider), fileName(orderID)+ext)
 }
 
-// append writes one snapshot of in to its order's file and fsyncs it (and the
-// directory when the file is new).
+func (f *Files) orderPath(k Key, ext string) string {
+	return filepath.Join(accountDir(f.dir, k.Provider, k.Account), fileName(k.OrderID)+ext)
+}
+
+// append stamps and writes one snapshot of in to the backend.
 func (j *Journal) append(in *Intent) error {
 	in.UpdatedAt = j.now()
+	return j.be.Append(in)
+}
+
+// Append writes one snapshot of in to its order's file and fsyncs it (and
+// the directory when the file is new).
+func (f *Files) Append(in *Intent) error {
 	line, err := json.Marshal(in)
 	if err != nil {
 		return err
 	}
 	line = append(line, '\n')
-	pdir := j.providerDir(in.Provider)
+	k := Key{Provider: in.Provider, Account: in.Account, OrderID: in.OrderID}
+	pdir := accountDir(f.dir, k.Provider, k.Account)
 	if err := mkdirSynced(pdir); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
-	path := j.orderPath(in.Provider, in.OrderID, ".jsonl")
+	return appendLine(f.orderPath(k, ".jsonl"), pdir, line, in.State)
+}
+
+func appendLine(path, pdir string, line []byte, state State) error {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	created := err == nil
 	if errors.Is(err, fs.ErrExist) {
@@ -418,10 +538,10 @@ func (j *Journal) append(in *Intent) error {
 		}
 	}
 	if _, err := f.Write(line); err != nil {
-		return fmt.Errorf("journal: writing %s: %w", in.State, err)
+		return fmt.Errorf("journal: writing %s: %w", state, err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("journal: fsync %s: %w", in.State, err)
+		return fmt.Errorf("journal: fsync %s: %w", state, err)
 	}
 	if created {
 		if err := syncDir(pdir); err != nil {
@@ -434,7 +554,24 @@ func (j *Journal) append(in *Intent) error {
 // load returns the intents of one order, oldest first, each at its latest
 // snapshot. Torn or unreadable lines are skipped.
 func (j *Journal) load(provider, orderID string) ([]*Intent, error) {
-	return readFile(j.orderPath(provider, orderID, ".jsonl"))
+	return j.be.Load(j.key(provider, orderID))
+}
+
+// Load reads the order's file; for a keyed account it also reads the file
+// the order had before accounts were keyed, so an intent left unresolved
+// by an older paydesk still blocks its order until it is resolved.
+func (f *Files) Load(k Key) ([]*Intent, error) {
+	ins, err := readFile(f.orderPath(k, ".jsonl"))
+	if err != nil || k.Account == "" {
+		return ins, err
+	}
+	old, err := readFile(f.orderPath(Key{Provider: k.Provider, OrderID: k.OrderID}, ".jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	// An intent of another account under the old name is not this one's.
+	old = slices.DeleteFunc(old, func(in *Intent) bool { return in.Account != "" && in.Account != k.Account })
+	return append(old, ins...), nil
 }
 
 func readFile(path string) ([]*Intent, error) {
@@ -490,15 +627,18 @@ func (j *Journal) Pending(provider, orderID string) ([]Intent, error) {
 }
 
 // Unresolved lists every unresolved intent in the journal, for all providers.
-func (j *Journal) Unresolved() ([]Intent, error) {
+func (j *Journal) Unresolved() ([]Intent, error) { return j.be.Unresolved() }
+
+// Unresolved lists the unresolved intents of every file.
+func (f *Files) Unresolved() ([]Intent, error) {
 	var out []Intent
-	files, err := filepath.Glob(filepath.Join(j.dir, "*", "*.jsonl"))
+	files, err := filepath.Glob(filepath.Join(f.dir, "*", "*.jsonl"))
 	if err != nil {
 		return nil, err
 	}
 	slices.Sort(files)
-	for _, f := range files {
-		ins, err := readFile(f)
+	for _, name := range files {
+		ins, err := readFile(name)
 		if err != nil {
 			return out, err
 		}
@@ -563,14 +703,28 @@ type holder struct {
 
 type orderLock struct{ f *os.File }
 
-// lock takes the order's lock file with flock, without waiting. flock locks
+// held is a lock taken through the backend.
+type held struct{ u Unlocker }
+
+func (h *held) unlock() { h.u.Unlock() }
+
+func (j *Journal) lock(provider, orderID, actor string) (*held, error) {
+	u, err := j.be.Lock(j.key(provider, orderID), actor)
+	if err != nil {
+		return nil, err
+	}
+	return &held{u}, nil
+}
+
+// Lock takes the order's lock file with flock, without waiting. flock locks
 // belong to the open file, so two goroutines of one process exclude each
 // other as two processes do; the kernel drops the lock when a process dies.
-func (j *Journal) lock(provider, orderID, actor string) (*orderLock, error) {
-	if err := mkdirSynced(j.providerDir(provider)); err != nil {
+func (fb *Files) Lock(k Key, actor string) (Unlocker, error) {
+	provider, orderID := k.Provider, k.OrderID
+	if err := mkdirSynced(accountDir(fb.dir, k.Provider, k.Account)); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	f, err := os.OpenFile(j.orderPath(provider, orderID, ".lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(fb.orderPath(k, ".lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
@@ -584,23 +738,36 @@ func (j *Journal) lock(provider, orderID, actor string) (*orderLock, error) {
 		defer f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			be := &BusyError{Provider: provider, OrderID: orderID}
-			var h holder
-			if b, rerr := os.ReadFile(f.Name()); rerr == nil && json.Unmarshal(b, &h) == nil {
-				be.Actor, be.PID, be.Since = h.Actor, h.PID, h.Since
+			// The holder writes its name just after taking the lock: give
+			// it a moment (on a loaded host that can be tens of
+			// milliseconds), so the agent who waits is told who.
+			for try := 0; try < 100; try++ {
+				var h holder
+				if b, rerr := os.ReadFile(f.Name()); rerr == nil && json.Unmarshal(b, &h) == nil {
+					be.Actor, be.PID, be.Since = h.Actor, h.PID, h.Since
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
 			}
 			return nil, be
 		}
 		return nil, fmt.Errorf("journal: lock: %w", err)
 	}
-	b, _ := json.Marshal(holder{Actor: actor, PID: os.Getpid(), Since: j.now()})
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt(b, 0)
+	b, _ := json.Marshal(holder{Actor: actor, PID: os.Getpid(), Since: fb.now().UTC()})
+	// Unlock left the file empty: one write makes the name appear whole,
+	// and the truncate only drops a stale tail (a holder that died).
+	if _, err := f.WriteAt(b, 0); err == nil {
+		_ = f.Truncate(int64(len(b)))
 	}
 	return &orderLock{f: f}, nil
 }
 
-func (l *orderLock) unlock() {
+// Unlock releases the lock.
+func (l *orderLock) Unlock() {
 	_ = l.f.Truncate(0)
 	_ = unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
 	_ = l.f.Close()
 }
+
+// Dir is the backend's directory.
+func (f *Files) Dir() string { return f.dir }

@@ -16,24 +16,13 @@ import (
 	"github.com/google/uuid"
 
 	"paydesk/api"
+	"paydesk/api/sandbox/sandboxtest"
 	"paydesk/model"
 )
 
 // This file tests the state machine against a small in-test provider that
 // records calls. The exactly-once and crash tests run the real Forage client
 // against the real sandbox (forage_test.go, crash_test.go).
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // behaviour decides what one money call does: whether the provider applies
 // it and what the caller gets back.
@@ -58,7 +47,7 @@ type fcall struct {
 type fakeProvider struct {
 	id   string
 	caps api.Capabilities
-	clk  *clock
+	clk  *sandboxtest.Clock
 
 	mu     sync.Mutex
 	order  *model.Order
@@ -76,7 +65,7 @@ type fakeProvider struct {
 	getBlock    chan struct{} // when set, GetOrder waits for it
 }
 
-func newFake(clk *clock, idem api.IdempotencyKind) *fakeProvider {
+func newFake(clk *sandboxtest.Clock, idem api.IdempotencyKind) *fakeProvider {
 	caps := api.Capabilities{Idempotency: idem, RefundOrder: true, RefundPayment: true, CancelPayment: true, UpdatePayment: true}
 	if idem != api.IdempotencyNone {
 		caps.KeyWindow = 10 * time.Minute
@@ -236,7 +225,7 @@ func (f *fakeProvider) UpdatePayment(ctx context.Context, orderID, paymentID str
 
 type env struct {
 	t   *testing.T
-	clk *clock
+	clk *sandboxtest.Clock
 	j   *Journal
 	f   *fakeProvider
 	p   api.Provider
@@ -246,7 +235,7 @@ type env struct {
 
 func newEnv(t *testing.T, idem api.IdempotencyKind) *env {
 	t.Helper()
-	e := &env{t: t, clk: &clock{t: time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC)}}
+	e := &env{t: t, clk: sandboxtest.NewClock(time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC))}
 	var err error
 	e.j, err = Open(Options{Dir: filepath.Join(t.TempDir(), "state", "journal"), Now: e.clk.Now, SettleTime: time.Minute,
 		Auditor: AuditorFunc(func(r AuditRecord) error { e.mu.Lock(); e.rec = append(e.rec, r); e.mu.Unlock(); return nil })})

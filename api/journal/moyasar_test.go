@@ -2,7 +2,6 @@ package journal
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"paydesk/api"
 	"paydesk/api/moyasar"
 	msandbox "paydesk/api/sandbox/moyasar"
+	"paydesk/api/sandbox/sandboxtest"
 	"paydesk/model"
 )
 
@@ -18,8 +18,7 @@ import (
 // from the idempotency key) and remembers it 24 hours: a crash after the call
 // is replayed with the same id; past the window it is found by reading.
 func TestMoyasarCrashAfterCall(t *testing.T) {
-	hs := httptest.NewServer(msandbox.New(msandbox.Options{Orders: 40, Seed: 5, RefundLatency: -1, ProcessingWindow: -1}))
-	t.Cleanup(hs.Close)
+	hs := sandboxtest.Serve(t, msandbox.New(msandbox.Options{Orders: 40, Seed: 5, RefundLatency: -1, ProcessingWindow: -1}))
 	c, err := moyasar.New(moyasar.Config{BaseURL: hs.URL, APIKey: api.NewSecret(msandbox.DefaultAPIKey), Limiter: rate.NewLimiter(rate.Inf, 1)})
 	if err != nil {
 		t.Fatal(err)

@@ -171,6 +171,12 @@ func (j *Journal) send(ctx context.Context, p api.Provider, in *Intent, replay b
 		if replay {
 			in.Note = "replayed with the same key: accepted"
 		}
+		if moved, ok := movedOtherThanAsked(res, in); ok {
+			// The money moved, so it succeeded; but the line must not
+			// read as if the confirmed amount were what moved.
+			in.ErrorCode = "amount_differs"
+			in.Note += fmt.Sprintf("; the provider's refund is %s, not the %s %s confirmed", moved, in.Amount, in.Currency)
+		}
 	case definite(err) && !replay:
 		in.State, in.ErrorCode, in.Error = StateFailed, errorCode(err), err.Error()
 		in.Note = "refused by the provider"
@@ -193,6 +199,32 @@ func (j *Journal) send(ctx context.Context, p api.Provider, in *Intent, replay b
 		return res, nil
 	}
 	return res, err
+}
+
+// movedOtherThanAsked reports the total of the refunds a successful refund
+// call answered with when it is not the intent's amount. Answers that list
+// no refund, or one without an amount, say nothing either way.
+func movedOtherThanAsked(r result, in *Intent) (model.Money, bool) {
+	if r.refund == nil || len(r.refund.Refunds) == 0 || (in.Action != ActionRefundPayment && in.Action != ActionRefundOrder) {
+		return model.Money{}, false
+	}
+	want, err := in.Money()
+	if err != nil {
+		return model.Money{}, false
+	}
+	var sum model.Money
+	for _, rf := range r.refund.Refunds {
+		if rf.Amount.Currency == "" {
+			return model.Money{}, false
+		}
+		if sum, err = sum.Add(rf.Amount); err != nil {
+			return rf.Amount, true // refunds in two currencies: not what was confirmed
+		}
+	}
+	if c, err := sum.Cmp(want); err != nil || c != 0 {
+		return sum, true
+	}
+	return model.Money{}, false
 }
 
 // settle writes a final or unknown state with an error and a note.
@@ -251,7 +283,12 @@ func (j *Journal) resolve(ctx context.Context, p api.Provider, in *Intent, sibli
 	caps := p.Capabilities()
 	if in.Action != ActionUpdatePayment && caps.Idempotency != api.IdempotencyNone &&
 		caps.KeyWindow > 0 && in.FirstSentAt != nil {
-		end := in.FirstSentAt.Add(caps.KeyWindow - replayMargin(caps.KeyWindow))
+		// FirstSentAt is the sending host's clock and now() this one's;
+		// each may be off from the provider by the Skew allowed, so they
+		// may differ by twice that (a shared journal resolved on another
+		// host). A replay the provider no longer recognises is a second
+		// refund; past this point the order is read instead.
+		end := in.FirstSentAt.Add(caps.KeyWindow - replayMargin(caps.KeyWindow) - 2*j.opts.Skew)
 		if j.now().Before(end) {
 			rctx, cancel := context.WithDeadline(ctx, end)
 			_, err := j.send(rctx, p, in, true)

@@ -38,7 +38,16 @@ type AuditError struct {
 	Err    error  // the audit log's error
 }
 
+// storeDown is implemented by errors that say the shared store (PostgreSQL)
+// is unreachable: disk advice would send the agent the wrong way.
+type storeDown interface{ StoreUnavailable() bool }
+
 func (e *AuditError) Error() string {
+	var sd storeDown
+	if errors.As(e.Err, &sd) && sd.StoreUnavailable() {
+		return fmt.Sprintf("nothing sent: the audit log could not record %s (%v). paydesk moves no money without an audit line: "+
+			"confirm again once the shared store is back (paydesk reconnects by itself)", e.Action, e.Err)
+	}
 	return fmt.Sprintf("nothing sent: the audit log could not record %s (%v). paydesk moves no money without an audit line: "+
 		"free disk space, or run `paydesk audit verify` and repair or restore the audit log as it says, then confirm again", e.Action, e.Err)
 }
@@ -213,6 +222,12 @@ func (j *Journal) StartRecover(ctx context.Context, providers map[string]api.Pro
 	if report == nil {
 		report = func(RecoveryProgress) {}
 	}
+	// Lines an earlier process owed the audit log go in first; one the log
+	// still refuses stays owed, and the next money action is refused until
+	// it is written (auditBefore).
+	j.auditMu.Lock()
+	_ = j.drainOwed()
+	j.auditMu.Unlock()
 	uns, err := j.Unresolved()
 	if err != nil {
 		report(RecoveryProgress{Done: true, Outcomes: []Outcome{{Err: err}}})
@@ -269,10 +284,23 @@ func (j *Journal) StartRecover(ctx context.Context, providers map[string]api.Pro
 		var wg sync.WaitGroup
 		for i, k := range keys {
 			p := providers[k.provider]
-			if p == nil {
+			other := ""
+			for _, in := range byKey[k] {
+				if in.Account != "" && in.Account != j.account(k.provider) {
+					other = in.Account
+				}
+			}
+			if p == nil || other != "" {
+				// An intent made on another account of the provider is
+				// not this configuration's to resolve: the paydesk set up
+				// for that account resolves it.
 				var res []Outcome
 				for _, in := range byKey[k] {
-					res = append(res, Outcome{Intent: in, Err: fmt.Errorf("%w: %s", ErrNoProvider, k.provider)})
+					err := fmt.Errorf("%w: %s", ErrNoProvider, k.provider)
+					if in.Account != "" && in.Account != j.account(k.provider) {
+						err = fmt.Errorf("%w: %s account %s", ErrNoProvider, k.provider, in.Account)
+					}
+					res = append(res, Outcome{Intent: in, Err: err})
 				}
 				finish(i, k, res)
 				continue
@@ -479,7 +507,7 @@ func (w *wrapped) run(ctx context.Context, draft *Intent) (result, error) {
 	if api.IsReadOnly(w.p) {
 		return result{}, api.ErrReadOnly
 	}
-	draft.Provider = w.p.ID()
+	draft.Provider, draft.Account = w.p.ID(), j.account(w.p.ID())
 	if busy, total := j.recovering(draft.Provider, draft.OrderID); busy {
 		return result{}, &RecoveringError{OrderID: draft.OrderID, Total: total}
 	}
@@ -695,6 +723,7 @@ func (j *Journal) auditAfter(rec AuditRecord) {
 		}
 	}
 	j.owed = append(j.owed, rec)
+	j.saveOwed()
 }
 
 // auditBefore writes the lines still owed, then rec, before an action is
@@ -705,11 +734,8 @@ func (j *Journal) auditBefore(rec AuditRecord, what string) error {
 	}
 	j.auditMu.Lock()
 	defer j.auditMu.Unlock()
-	for len(j.owed) > 0 {
-		if err := j.opts.Auditor.Audit(j.owed[0]); err != nil {
-			return &AuditError{Action: what, Err: err}
-		}
-		j.owed = j.owed[1:]
+	if err := j.drainOwed(); err != nil {
+		return &AuditError{Action: what, Err: err}
 	}
 	if err := j.opts.Auditor.Audit(rec); err != nil {
 		return &AuditError{Action: what, Err: err}

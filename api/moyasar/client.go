@@ -1,61 +1,3 @@
-// Package moyasar is paydesk's client for the Moyasar Payment Gateway (MPG)
-// merchant API: orders that carry their transactions, refunds and voids in
-// integer minor units, and a client-chosen transaction_id as the idempotency
-// key. It implements api.Provider over the shared api.Transport.
-//
-// Mapping decisions (MPG documents no order status and no refund object):
-//
-//   - Orders: status is derived from the provider's sums: captured and fully
-//     refunded -> refunded; partly refunded -> partly_refunded; captured ->
-//     succeeded; authorizations all voided -> voided; an open authorization
-//     -> requires_action; nothing approved -> failed (declined), processing
-//     (initiated) or unknown (timeout/system_error); no transactions -> draft.
-//     ProviderStatus carries the same in MPG's words ("captured", ...).
-//   - Payments are the purchase and capture transactions. While an order has
-//     no capture, its authorizations are shown as payments too (status
-//     requires_action, or voided once voids cover them) so an agent can void
-//     one with CancelPayment.
-//   - Refunds are the refund transactions: initiated -> processing, approved
-//     -> succeeded, failed -> failed (LastError = response_code + message),
-//     timeout/system_error and anything unknown -> unknown (never failed),
-//     until an approved "reversal" transaction names it
-//     (reversed_transaction_id; reverse_reason request_timeout,
-//     gateway_timeout, response_error or delivery_error): then it is failed
-//     with provider status "reversed", not refunded, and frees its amount. A
-//     reversed purchase or capture is voided.
-//     MPG refunds the order, not a transaction, so each refund is attributed
-//     to the succeeded payments oldest first, each up to its amount; that
-//     keeps model.Order.RefundableOn right (a capture's own refunded_amount
-//     may stay 0 after a full refund, as in the published example, so it is
-//     not used). AvailableToRefund is the provider's captured_amount less
-//     every refund that may hold money; the order's refunded total is the
-//     larger of refunded_amount and its approved, unreversed refunds.
-//   - Void, verify (zero-amount card check), extension (authorization
-//     extension) and reversal transactions, merchant,
-//     sub-merchant, airline and agreement appear in Order.Fields.
-//   - Cards show only scheme, BIN (first 6-8 digits; a longer or non-digit
-//     value is cut to 6 or dropped) and the last four.
-//
-// Money requests:
-//
-//   - amount is Money converted to minor units by the currency exponent,
-//     exactly (Money.Minor refuses rather than rounds); 1..100,000,000.
-//   - transaction_id comes from the request's IdempotencyKey: a UUID key is
-//     sent as is (paydesk mints UUIDv7 keys), any other non-empty key is mapped
-//     to a name-based UUID so every retry sends the same id; an empty key is
-//     refused, because without it a retry could refund twice.
-//   - The request is Mutating and Replayable for the transport: MPG
-//     recognises a repeated transaction_id, so lost answers are retried.
-//   - 400 "Initial request is still processing." becomes an *api.Error with
-//     Code CodeStillProcessing, Retryable and Unknown (IsOutcomeUnknown is
-//     true): re-read the order, and retry later with the same key.
-//   - Error bodies {message, errors{field:[...]}} become *api.Error with one
-//     FieldError per message.
-//   - RefundOrder sends exactly Expected (what the agent confirmed);
-//     RefundPayment sends Amount for the order (paymentID only labels the
-//     operation). Neither reads first: a retry of a refund that already
-//     happened must reach MPG to be recognised, not be refused locally.
-//   - The refund reason and metadata have no MPG field and are not sent.
 package moyasar
 
 import (
@@ -65,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -80,15 +21,9 @@ import (
 // ProviderID is the stable short name used in the journal and audit log.
 const ProviderID = "moyasar"
 
-// CodeStillProcessing is the api.Error Code of MPG's 400 "Initial request is
-// still processing.": the first request with this transaction_id may still
-// happen. Re-read the order; retry later with the same idempotency key.
-const CodeStillProcessing = "initial_request_processing"
-
 const (
-	msgStillProcessing = "Initial request is still processing."
-	maxRequestAmount   = 100_000_000
-	defaultPageSize    = 25
+	maxRequestAmount = 100_000_000
+	defaultPageSize  = 25
 )
 
 // Environment variables that point the console at an MPG account.
@@ -145,7 +80,9 @@ func New(cfg Config) (*Client, error) {
 	lim := cfg.Limiter
 	if lim == nil {
 		// MPG publishes no rate limit; 10 requests a second with a burst of 10
-		// is gentle and still fast for one console.
+		// is gentle. It is one budget per account for the whole process, so
+		// under paydesk serve every SSH session draws from it (api.Shared
+		// coalesces their reads first).
 		lim = api.SharedLimiter("moyasar "+base, 100*time.Millisecond, 10)
 	}
 	size := cfg.PageSize
@@ -266,27 +203,6 @@ func (c *Client) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPag
 	return out, nil
 }
 
-// summary maps a list row. An order the client cannot read (say, a currency
-// it does not know) still gets a row, marked unknown, so it is not hidden.
-func summary(w *wireOrder) model.OrderSummary {
-	o, err := toOrder(w)
-	if err != nil {
-		return model.OrderSummary{Provider: ProviderID, ID: w.ID, Ref: w.ID, Status: model.StatusUnknown,
-			ProviderStatus: "unreadable", Created: parseTime(w.CreatedAt), Reference: err.Error()}
-	}
-	captured, _ := model.FromMinor(w.CapturedAmount, o.Currency)
-	refunded, _ := model.FromMinor(w.RefundedAmount, o.Currency)
-	s := model.OrderSummary{
-		Provider: ProviderID, ID: o.ID, Ref: o.Ref, Status: o.Status, ProviderStatus: o.ProviderStatus,
-		Created: o.Created, Amounts: []model.Money{captured, refunded}, Total: o.Total,
-	}
-	if c := cardOf(w.Source); c != nil {
-		// Last four first: a narrow column must not cut what agents match on.
-		s.Reference = strings.TrimSpace("•••• " + c.Last4 + " " + c.Scheme)
-	}
-	return s
-}
-
 // GetOrder reads one order with all its transactions.
 func (c *Client) GetOrder(ctx context.Context, orderID string) (*model.Order, error) {
 	v, err := c.getView(ctx, orderID)
@@ -307,14 +223,6 @@ func (c *Client) getView(ctx context.Context, orderID string) (*orderView, error
 		return nil, err
 	}
 	return decodeView(resp.Body)
-}
-
-func decodeView(body []byte) (*orderView, error) {
-	var w wireOrder
-	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, fmt.Errorf("moyasar: decoding order: %w", err)
-	}
-	return view(&w)
 }
 
 // GetRefund re-reads the order and returns one refund transaction.
@@ -364,6 +272,15 @@ func (c *Client) refund(ctx context.Context, orderID string, amount model.Money,
 	}
 	return nil, &api.Error{Provider: ProviderID, Op: op, Unknown: true,
 		Message: "the answer does not show a refund with transaction_id " + txnID}
+}
+
+// orderCurrency reads the order's currency.
+func (c *Client) orderCurrency(ctx context.Context, orderID string) (string, error) {
+	v, err := c.getView(ctx, orderID)
+	if err != nil {
+		return "", err
+	}
+	return v.Currency, nil
 }
 
 // CancelPayment voids what is left of an open authorization.
@@ -424,6 +341,19 @@ func (c *Client) move(ctx context.Context, orderID, kind string, amount model.Mo
 	if minor < 1 || minor > maxRequestAmount {
 		return fail("amount", fmt.Sprintf("amount must be between 1 and %d minor units, not %d", maxRequestAmount, minor))
 	}
+	if kind == typeRefund {
+		// MPG's body carries minor units only: an amount in another
+		// currency would be refunded as that many of the order's minor
+		// units (30.000 KWD as 300.00 SAR). Only this client knows the
+		// order's currency, so it reads it.
+		cur, err := c.orderCurrency(ctx, orderID)
+		if err != nil {
+			return nil, txnID, err
+		}
+		if amount.Currency != cur {
+			return fail("amount", fmt.Sprintf("must be in the order's currency, %s, not %s", cur, amount.Currency))
+		}
+	}
 	body, err := json.Marshal(struct {
 		Amount        int64  `json:"amount"`
 		TransactionID string `json:"transaction_id"`
@@ -466,61 +396,6 @@ func TransactionID(key string) (string, error) {
 		}
 	}
 	return uuid.NewSHA1(keyNamespace, []byte(key)).String(), nil
-}
-
-// IsStillProcessing reports whether err is MPG's "Initial request is still
-// processing.": re-read the order and retry later with the same key.
-func IsStillProcessing(err error) bool { return api.CodeOf(err) == CodeStillProcessing }
-
-// decodeError reads {message, errors{field: [...]}} and adds advice naming
-// what to check. A body that is not that shape is left to the transport
-// (nil), which scrubs it of the key and then cuts it, unless there is advice
-// to give: then it is kept whole as the message, to the same end.
-func decodeError(status int, _ http.Header, body []byte) *api.Error {
-	e := &api.Error{Hint: hint(status)}
-	var w wireError
-	if json.Unmarshal(body, &w) != nil || (w.Message == "" && len(w.Errors) == 0) {
-		if e.Hint == "" {
-			return nil
-		}
-		e.Message = string(body)
-		return e
-	}
-	e.Message = w.Message
-	if status == http.StatusBadRequest && strings.EqualFold(strings.TrimSpace(w.Message), msgStillProcessing) {
-		e.Code, e.Retryable = CodeStillProcessing, true
-		e.Hint = "Moyasar is still processing the first request with this key; paydesk reads the order to settle it"
-	}
-	fields := make([]string, 0, len(w.Errors))
-	for f := range w.Errors {
-		fields = append(fields, f)
-	}
-	slices.Sort(fields)
-	for _, f := range fields {
-		var msgs []string
-		if json.Unmarshal(w.Errors[f], &msgs) != nil {
-			var one string
-			if json.Unmarshal(w.Errors[f], &one) != nil {
-				one = strings.TrimSpace(string(w.Errors[f]))
-			}
-			msgs = []string{one}
-		}
-		for _, m := range msgs {
-			e.Fields = append(e.Fields, api.FieldError{Field: f, Message: m})
-		}
-	}
-	return e
-}
-
-// hint is the advice for a status whose meaning is Moyasar's own.
-func hint(status int) string {
-	switch status {
-	case http.StatusUnauthorized:
-		return "Moyasar refused the API key: check " + EnvAPIKey
-	case http.StatusForbidden:
-		return "Moyasar refused this API key access: check " + EnvAPIKey + " is the secret key of this account"
-	}
-	return ""
 }
 
 // short is the tail of a long id, as the console shows it.

@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,33 +13,21 @@ import (
 
 	"paydesk/api"
 	sbx "paydesk/api/sandbox/moyasar"
+	"paydesk/api/sandbox/sandboxtest"
 	"paydesk/model"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type env struct {
 	c     *Client
-	clock *clock
+	clock *sandboxtest.Clock
 	url   string
 }
 
 // newEnv starts the sandbox on loopback with a fixed clock and a client for it.
 func newEnv(t *testing.T, orders int) *env {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
-	srv := httptest.NewServer(sbx.New(sbx.Options{Orders: orders, Seed: 11, Now: clk.Now}))
-	t.Cleanup(srv.Close)
+	clk := sandboxtest.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
+	srv := sandboxtest.Serve(t, sbx.New(sbx.Options{Orders: orders, Seed: 11, Now: clk.Now}))
 	c, err := New(Config{BaseURL: srv.URL, APIKey: api.NewSecret(sbx.DefaultAPIKey),
 		Limiter: rate.NewLimiter(rate.Inf, 1), Retry: api.RetryPolicy{MaxAttempts: 2, Base: 10 * time.Millisecond}})
 	if err != nil {
@@ -372,7 +359,7 @@ func TestConfigFromEnv(t *testing.T) {
 // the transport sends the same transaction_id again and MPG returns the one
 // refund it made.
 func TestLostAnswerIsRetriedWithTheSameTransactionID(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	clk := sandboxtest.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 	srv := httptest.NewServer(sbx.New(sbx.Options{Orders: 20, Seed: 3, Now: clk.Now,
 		ProcessingDelay: 300 * time.Millisecond, ProcessingWindow: -1}))
 	t.Cleanup(srv.Close)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"paydesk/api"
 )
@@ -117,15 +116,6 @@ const (
 	typeVerify    = "verify"
 	typeExtension = "extension"
 )
-
-func str(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
-func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // Amounts are integers in minor units. A null one would decode as 0 without
 // a word, and a refunded_amount read as 0 overstates what is refundable, so

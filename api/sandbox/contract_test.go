@@ -263,7 +263,7 @@ func (w wire) do(method, path string, body any, status int) any {
 
 func startContract(t *testing.T) *Sandbox {
 	t.Helper()
-	s, err := Start(Config{ForageAddr: "127.0.0.1:0", MoyasarAddr: "127.0.0.1:0", DigitalRiverAddr: "127.0.0.1:0",
+	s, err := Start(Config{
 		Orders: 200, Seed: 9, RefundLatency: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -275,7 +275,7 @@ func startContract(t *testing.T) *Sandbox {
 func TestContractForage(t *testing.T) {
 	s := startContract(t)
 	form := url.Values{"grant_type": {"client_credentials"}}
-	req, _ := http.NewRequest("POST", s.ForageURL+"/o/token/", strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest("POST", s.URL("forage")+"/o/token/", strings.NewReader(form.Encode()))
 	req.SetBasicAuth(ForageClientID, ForageClientSecret)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := http.DefaultClient.Do(req)
@@ -287,7 +287,7 @@ func TestContractForage(t *testing.T) {
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&tok)
 	resp.Body.Close()
-	w := wire{t: t, base: s.ForageURL, hdr: http.Header{
+	w := wire{t: t, base: s.URL("forage"), hdr: http.Header{
 		"Authorization": {"Bearer " + tok.AccessToken}, "Merchant-Account": {ForageMerchantAccount},
 		"Api-Version": {"2024-05-07"},
 	}}
@@ -374,14 +374,14 @@ func TestContractForage(t *testing.T) {
 
 	notFound := w.do("GET", "/api/orders/0000000000/", nil, 404)
 	(&shape{t: t, name: "404 envelope"}).check(notFound, fixture(t, "forage", "error.json"), "errors[0].code", "errors[0].message")
-	noAuth := wire{t: t, base: s.ForageURL, hdr: http.Header{"Merchant-Account": {ForageMerchantAccount}}}.
+	noAuth := wire{t: t, base: s.URL("forage"), hdr: http.Header{"Merchant-Account": {ForageMerchantAccount}}}.
 		do("GET", "/api/orders/"+ref+"/", nil, 401)
 	(&shape{t: t, name: "401 detail"}).check(noAuth, fixture(t, "forage", "error_detail.json"), "detail")
 }
 
 func TestContractMoyasar(t *testing.T) {
 	s := startContract(t)
-	w := wire{t: t, base: s.MoyasarURL, hdr: http.Header{"Authorization": {"Bearer " + MoyasarAPIKey}}}
+	w := wire{t: t, base: s.URL("moyasar"), hdr: http.Header{"Authorization": {"Bearer " + MoyasarAPIKey}}}
 	order := fixture(t, "moyasar", "order_refund_200.json")
 	free := []string{"agreement"}
 	// Fields the client reads on an order.
@@ -423,13 +423,13 @@ func TestContractMoyasar(t *testing.T) {
 
 	bad := w.do("POST", "/v1/orders/"+refundable+"/refund", map[string]any{"amount": 0}, 422)
 	(&shape{t: t, name: "422", free: []string{"errors"}}).check(bad, fixture(t, "moyasar", "error_422.json"), "message", "errors.amount")
-	noAuth := wire{t: t, base: s.MoyasarURL}.do("GET", "/v1/orders/"+refundable, nil, 401)
+	noAuth := wire{t: t, base: s.URL("moyasar")}.do("GET", "/v1/orders/"+refundable, nil, 401)
 	(&shape{t: t, name: "401"}).check(noAuth, fixture(t, "moyasar", "error_401.json"), "message")
 }
 
 func TestContractDigitalRiver(t *testing.T) {
 	s := startContract(t)
-	w := wire{t: t, base: s.DigitalRiverURL, hdr: http.Header{"Authorization": {"Bearer " + DigitalRiverAPIKey}}}
+	w := wire{t: t, base: s.URL("digitalriver"), hdr: http.Header{"Authorization": {"Bearer " + DigitalRiverAPIKey}}}
 	order := fixture(t, "digitalriver", "order.json")
 	free := []string{"metadata", "stateTransitions"}
 	reads := []string{"id", "createdTime", "currency", "totalAmount", "state", "capturedAmount", "refundedAmount",

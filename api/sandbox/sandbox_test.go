@@ -27,7 +27,7 @@ func get(t *testing.T, u, auth string) int {
 }
 
 func TestStartServesAllThreeAndCloses(t *testing.T) {
-	s, err := Start(Config{ForageAddr: "127.0.0.1:0", MoyasarAddr: "127.0.0.1:0", DigitalRiverAddr: "127.0.0.1:0",
+	s, err := Start(Config{
 		Orders: 20, Seed: 1, RefundLatency: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +36,7 @@ func TestStartServesAllThreeAndCloses(t *testing.T) {
 
 	// Forage: token, then the Order Report.
 	form := url.Values{"grant_type": {"client_credentials"}}
-	req, _ := http.NewRequest("POST", s.ForageURL+"/o/token/", strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest("POST", s.URL("forage")+"/o/token/", strings.NewReader(form.Encode()))
 	req.SetBasicAuth(ForageClientID, ForageClientSecret)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := http.DefaultClient.Do(req)
@@ -52,16 +52,16 @@ func TestStartServesAllThreeAndCloses(t *testing.T) {
 		t.Fatalf("forage token: %d", resp.StatusCode)
 	}
 	day := time.Now().Format("2006-01-02")
-	if st := get(t, s.ForageURL+"/reporting/orders/?start_date=2020-01-01&end_date="+day, "Bearer "+tok.AccessToken); st != 200 {
+	if st := get(t, s.URL("forage")+"/reporting/orders/?start_date=2020-01-01&end_date="+day, "Bearer "+tok.AccessToken); st != 200 {
 		t.Fatalf("forage report %d", st)
 	}
-	if st := get(t, s.MoyasarURL+"/v1/orders", "Bearer "+MoyasarAPIKey); st != 200 {
+	if st := get(t, s.URL("moyasar")+"/v1/orders", "Bearer "+MoyasarAPIKey); st != 200 {
 		t.Fatalf("moyasar %d", st)
 	}
-	if st := get(t, s.MoyasarURL+"/v1/orders", ""); st != 401 {
+	if st := get(t, s.URL("moyasar")+"/v1/orders", ""); st != 401 {
 		t.Fatalf("moyasar without key %d", st)
 	}
-	if st := get(t, s.DigitalRiverURL+"/orders", "Bearer "+DigitalRiverAPIKey); st != 200 {
+	if st := get(t, s.URL("digitalriver")+"/orders", "Bearer "+DigitalRiverAPIKey); st != 200 {
 		t.Fatalf("digital river %d", st)
 	}
 
@@ -71,7 +71,7 @@ func TestStartServesAllThreeAndCloses(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("second close: %v", err)
 	}
-	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(s.ForageURL, "http://"), time.Second); err == nil {
+	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(s.URL("forage"), "http://"), time.Second); err == nil {
 		t.Fatal("forage still listening after Close")
 	}
 }
@@ -82,7 +82,7 @@ func TestStartFailsCleanlyOnBusyPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	s, err := Start(Config{ForageAddr: "127.0.0.1:0", MoyasarAddr: busy.Addr().String(), Orders: 5})
+	s, err := Start(Config{Addrs: map[string]string{"moyasar": busy.Addr().String()}, Orders: 5})
 	if err == nil {
 		s.Close()
 		t.Fatal("want error for a busy port")
@@ -101,6 +101,60 @@ func TestCredentials(t *testing.T) {
 	}
 }
 
+// The text `paydesk sandbox` prints is built from the provider table; it
+// must read as it did when each line was written out by hand.
+func TestPrintedText(t *testing.T) {
+	want := "Forage (FORAGE_BASE_URL)\n" +
+		"  client id         demo-client\n" +
+		"  client secret     demo-secret\n" +
+		"  merchant account  9000055\n" +
+		"Moyasar PG (MOYASAR_BASE_URL)\n" +
+		"  API key           demo-moyasar-key\n" +
+		"Digital River (DIGITALRIVER_BASE_URL)\n" +
+		"  secret key        sk_test_demo\n"
+	if got := Credentials(); got != want {
+		t.Errorf("Credentials() =\n%s\nwant\n%s", got, want)
+	}
+	s := &Sandbox{urls: []string{"http://127.0.0.1:7001", "http://127.0.0.1:7002", "http://127.0.0.1:7003"}}
+	want = "Forage         http://127.0.0.1:7001\n" +
+		"  client id         demo-client\n" +
+		"  client secret     demo-secret\n" +
+		"  merchant account  9000055\n" +
+		"Moyasar PG     http://127.0.0.1:7002\n" +
+		"  API key           demo-moyasar-key\n" +
+		"Digital River  http://127.0.0.1:7003\n" +
+		"  secret key        sk_test_demo\n"
+	if got := s.Summary(); got != want {
+		t.Errorf("Summary() =\n%s\nwant\n%s", got, want)
+	}
+	// Moved from main's cli_test.go with the function it tests.
+	got := s.Exports()
+	for _, want := range []string{
+		"export FORAGE_BASE_URL=http://127.0.0.1:7001\n",
+		"export FORAGE_CLIENT_ID=demo-client\n",
+		"export FORAGE_CLIENT_SECRET=demo-secret\n",
+		"export FORAGE_MERCHANT_ACCOUNT=9000055\n",
+		"export MOYASAR_BASE_URL=http://127.0.0.1:7002\n",
+		"export MOYASAR_API_KEY=demo-moyasar-key\n",
+		"export DIGITALRIVER_BASE_URL=http://127.0.0.1:7003\n",
+		"export DIGITALRIVER_API_KEY=sk_test_demo\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	// Getenv answers the same settings, and nothing from the process.
+	t.Setenv("FORAGE_API_VERSION", "1999-01-01")
+	for _, kv := range [][2]string{
+		{"FORAGE_BASE_URL", "http://127.0.0.1:7001"}, {"FORAGE_CLIENT_SECRET", "demo-secret"},
+		{"DIGITALRIVER_API_KEY", "sk_test_demo"}, {"FORAGE_API_VERSION", ""}, {"PATH", ""},
+	} {
+		if got := s.Getenv(kv[0]); got != kv[1] {
+			t.Errorf("Getenv(%s) = %q, want %q", kv[0], got, kv[1])
+		}
+	}
+}
+
 func TestChaosSpec(t *testing.T) {
 	if s, err := Start(Config{Chaos: "nonsense=1", Orders: 5}); err == nil {
 		s.Close()
@@ -111,7 +165,7 @@ func TestChaosSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if st := get(t, s.ForageURL+"/sandbox/health/", ""); st < 500 {
+	if st := get(t, s.URL("forage")+"/sandbox/health/", ""); st < 500 {
 		t.Fatalf("fail5xx=1 answered %d", st)
 	}
 }

@@ -22,13 +22,16 @@
 //     (years 2010–2039) and a compact 20YYMMDDhhmmss[fff] date-time through:
 //     those start with 1 or 20–22, where no card brand issues numbers of those
 //     lengths. MaskPAN masks them anyway (display errs on the safe side).
+//     Digits of other scripts (Arabic-Indic, full-width, ...) count as
+//     digits, and dots, slashes, underscores and typographic dashes and
+//     spaces between the groups count as separators (see detect).
 //     Not caught: a grouped card glued to a letter ("x4111 1111 1111 1111"),
 //     because that is how hex ids and UUIDs look; contiguous runs always are.
 //   - email: local@domain.tld, ASCII.
 //   - phone: E.164 ("+" then 8–15 digits, separators allowed) and NANP forms
 //     that carry separators ("(415) 555-2671", "415-555-2671",
 //     "1 415 555 2671"). A bare 10-digit number is a ref, not a phone.
-//   - US SSN: ddd-dd-dddd, not area 000, 666 or 9xx, group 00 or serial 0000.
+//   - US SSN: ddd-dd-dddd or ddd dd dddd, not area 000, 666 or 9xx, group 00 or serial 0000.
 package pii
 
 import (
@@ -37,6 +40,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // ErrPII is wrapped by every error Check returns: errors.Is(err, ErrPII).
@@ -92,7 +96,79 @@ func Check(key, value string) error {
 // provider.
 func Detect(s string) (Kind, string) { return detect(s) }
 
+// detect looks at s as typed, then as a keyboard in another script or a
+// word processor may have written ASCII text: digits of any script and
+// full-width forms read as ASCII, and (for card numbers) dots, slashes,
+// underscores and typographic dashes and spaces read as the group separator.
+// A card number in Arabic-Indic digits or written 4111.1111.1111.1111 is the
+// same card number to whoever reads it at the provider.
 func detect(s string) (Kind, string) {
+	if kind, reason := detectASCII(s); kind != "" {
+		return kind, reason
+	}
+	if f := fold(s, false); f != s {
+		if kind, reason := detectASCII(f); kind != "" {
+			return kind, reason
+		}
+	}
+	if f := fold(s, true); f != s {
+		if reason := cardReason(f); reason != "" {
+			return Card, reason
+		}
+	}
+	return "", ""
+}
+
+// fold rewrites s for detection only (it is never sent or shown): decimal
+// digits of every script become 0-9, full-width ASCII forms become ASCII,
+// and with seps the separators people put between card groups become ' '.
+func fold(s string, seps bool) string {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		plain = s[i] < 0x80 && !(seps && isCardSep(rune(s[i])))
+	}
+	if plain {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r >= 0xFF01 && r <= 0xFF5E: // full-width ！ to ～
+			r -= 0xFEE0
+		case r >= 0x80 && unicode.IsDigit(r):
+			r = '0' + digitValue(r)
+		}
+		if seps && isCardSep(r) {
+			r = ' '
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// isCardSep reports a character written between the groups of a card number
+// other than the ' ' and '-' nextChain reads.
+func isCardSep(r rune) bool {
+	switch r {
+	case '.', '/', '_':
+		return true
+	}
+	return r >= 0x80 && (unicode.Is(unicode.Pd, r) || unicode.Is(unicode.Zs, r) || r == '\u2212')
+}
+
+// digitValue is the value of a decimal digit of any script: Unicode encodes
+// every script's digits as one contiguous run from 0 to 9 (runs that touch,
+// as the mathematical digits do, are whole runs of ten).
+func digitValue(r rune) rune {
+	z := r
+	for r-z < 60 && unicode.IsDigit(z-1) {
+		z--
+	}
+	return (r - z) % 10
+}
+
+func detectASCII(s string) (Kind, string) {
 	if reason := cardReason(s); reason != "" {
 		return Card, reason
 	}
@@ -320,12 +396,17 @@ const Mask = "•••• "
 
 // ---- SSN, email, phone ----------------------------------------------------
 
-var ssnRE = regexp.MustCompile(`(\d{3})-(\d{2})-(\d{4})`)
+// ssnRE is ddd-dd-dddd, and the same written with spaces (as SSNs are read
+// out and typed: "078 05 1120"); the separator is the same in both places.
+var ssnRE = regexp.MustCompile(`(\d{3})-(\d{2})-(\d{4})|(\d{3}) (\d{2}) (\d{4})`)
 
 func hasSSN(s string) bool {
 	for _, m := range ssnRE.FindAllStringSubmatchIndex(s, -1) {
 		if !bounded(s, m[0], m[1]) {
 			continue
+		}
+		if m[2] < 0 { // the spaced alternative matched
+			m = m[6:]
 		}
 		area, grp, serial := s[m[2]:m[3]], s[m[4]:m[5]], s[m[6]:m[7]]
 		if area == "000" || area == "666" || area[0] == '9' || grp == "00" || serial == "0000" {

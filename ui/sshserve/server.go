@@ -118,6 +118,7 @@ type liveSession struct {
 	started time.Time
 	lastKey atomic.Int64 // unix nanoseconds of the agent's last keypress
 	prog    atomic.Pointer[tea.Program]
+	console atomic.Pointer[ui.Session]
 	closing sync.Once
 }
 
@@ -233,6 +234,9 @@ func (s *Server) currentUsers() Users {
 // start the last good list stays: an editor's half-written save must not
 // lock the team out, and removing a key is done by editing the file.
 func (s *Server) loadUsers(first bool) error {
+	if err := CheckUsersFileMode(s.cfg.UsersPath); err != nil {
+		return fmt.Errorf("users file: %w", err)
+	}
 	b, err := os.ReadFile(s.cfg.UsersPath)
 	if err != nil {
 		return fmt.Errorf("users file: %w", err)
@@ -414,6 +418,10 @@ func (s *Server) gate(next ssh.Handler) ssh.Handler {
 		s.log.Info("session started", "remote", sess.RemoteAddr().String(), "name", u.Name, "role", u.Role.String(),
 			"key", u.Fingerprint, "user", clean(sess.User()), "term", clean(pty.Term))
 		next(sess)
+		// The program has ended: its wait for the process's events ends too.
+		if c := l.console.Load(); c != nil {
+			c.Close()
+		}
 		s.log.Info("session ended", "name", u.Name, "key", u.Fingerprint, "seconds", int(time.Since(l.started).Seconds()))
 	}
 }
@@ -480,6 +488,7 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 	// nothing new to draw writes nothing.
 	p := tea.NewProgram(c.App, tea.WithInput(&keyReader{r: sess, l: l}), tea.WithOutput(sess), tea.WithAltScreen(), tea.WithFPS(120))
 	l.prog.Store(p)
+	l.console.Store(c)
 	return p
 }
 

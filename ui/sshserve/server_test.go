@@ -79,6 +79,10 @@ type testServer struct {
 	log     *syncBuffer
 	// requests counts what reached the provider sandbox.
 	requests *atomic.Int64
+	// refunds counts the refund requests (POSTs) among them.
+	refunds *atomic.Int64
+	// client is the bare provider client, for reading the sandbox.
+	client api.Provider
 }
 
 func startServer(t testing.TB, users string, tweak func(*Config)) *testServer {
@@ -87,9 +91,12 @@ func startServer(t testing.TB, users string, tweak func(*Config)) *testServer {
 	// consoles opening their first list at once spend it, which is not what
 	// these tests are about.
 	sb := foragesandbox.New(foragesandbox.Options{Orders: 30, Seed: 7, RateLimit: 1 << 20})
-	requests := &atomic.Int64{}
+	requests, refunds := &atomic.Int64{}, &atomic.Int64{}
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
+		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "refund") {
+			refunds.Add(1)
+		}
 		sb.ServeHTTP(w, r)
 	}))
 	t.Cleanup(hs.Close)
@@ -145,7 +152,7 @@ func startServer(t testing.TB, users string, tweak func(*Config)) *testServer {
 		srv.Close()
 		<-done
 	})
-	return &testServer{t: t, srv: srv, addr: l.Addr().String(), hostKey: signer.PublicKey(), users: usersPath, log: logBuf, requests: requests}
+	return &testServer{t: t, srv: srv, addr: l.Addr().String(), hostKey: signer.PublicKey(), users: usersPath, log: logBuf, requests: requests, refunds: refunds, client: cl}
 }
 
 func (ts *testServer) writeUsers(s string) {
@@ -525,7 +532,10 @@ func TestTwentyConcurrentSessions(t *testing.T) {
 		keys[i] = newKey(t)
 		users.WriteString(usersLine(fmt.Sprintf("desk-%d", i), "agent", keys[i]))
 	}
-	ts := startServer(t, users.String(), nil)
+	// With serve's shared services, so every console subscribes to the
+	// event bus as well.
+	var store *api.FileApprovals
+	ts := startServer(t, users.String(), withApprovals(t, &auditLines{}, &store))
 	var wg sync.WaitGroup
 	errs := make(chan string, n)
 	for i := range keys {
@@ -599,6 +609,9 @@ func TestTwentyConcurrentSessions(t *testing.T) {
 	}
 	if n := ts.srv.Sessions(); n != 0 {
 		t.Errorf("%d sessions still registered after every client quit", n)
+	}
+	if n := ts.srv.cfg.Deps.Bus.Subscribers(); n != 0 {
+		t.Errorf("%d event subscriptions left after every client quit", n)
 	}
 }
 

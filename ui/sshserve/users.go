@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strings"
 
@@ -46,12 +47,24 @@ var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 func ParseUsers(r io.Reader) (Users, []LineError) {
 	users := Users{}
 	var errs []LineError
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 64*1024)
+	br := bufio.NewReaderSize(r, 4096)
 	n := 0
-	for sc.Scan() {
+	for {
+		raw, long, err := readLine(br, maxUsersLine)
+		if err != nil && len(raw) == 0 && !long {
+			if err != io.EOF {
+				errs = append(errs, LineError{Line: n + 1, Err: "unreadable: " + err.Error()})
+			}
+			break
+		}
 		n++
-		line := strings.TrimSpace(sc.Text())
+		if long {
+			// Reported and skipped like any malformed line: a pasted blob
+			// must not lock out the keys after it.
+			errs = append(errs, LineError{Line: n, Err: fmt.Sprintf("longer than %d bytes", maxUsersLine)})
+			continue
+		}
+		line := strings.TrimSpace(raw)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -68,9 +81,6 @@ func ParseUsers(r io.Reader) (Users, []LineError) {
 			continue
 		}
 		users[u.Fingerprint] = u
-	}
-	if err := sc.Err(); err != nil {
-		errs = append(errs, LineError{Line: n + 1, Err: "unreadable: " + err.Error()})
 	}
 	return users, errs
 }
@@ -99,6 +109,43 @@ func parseUserLine(line string) (User, error) {
 		return User{}, fmt.Errorf("key type is %s, the line says %s", key.Type(), safeField(f[2]))
 	}
 	return User{Name: f[0], Role: role, Key: key, Fingerprint: gossh.FingerprintSHA256(key)}, nil
+}
+
+// CheckUsersFileMode refuses a users file that anyone but its owner may
+// write: it decides who is admin, so, as OpenSSH's StrictModes does for
+// authorized_keys, a file others could add a key to is not trusted.
+func CheckUsersFileMode(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if m := fi.Mode().Perm(); m&0o022 != 0 {
+		return fmt.Errorf("%s is writable by others (mode %#o), so anyone could add a key: run chmod 600 %s", path, m, path)
+	}
+	return nil
+}
+
+// maxUsersLine bounds one users-file line (an RSA 16384 key is about 2.8 KB).
+const maxUsersLine = 64 * 1024
+
+// readLine reads one line of at most max bytes. A longer line is consumed to
+// its end and reported as long, so the lines after it are still read.
+func readLine(br *bufio.Reader, max int) (line string, long bool, err error) {
+	var b []byte
+	for {
+		chunk, isPrefix, err := br.ReadLine()
+		if len(b)+len(chunk) > max {
+			long = true
+		} else {
+			b = append(b, chunk...)
+		}
+		if err != nil || !isPrefix {
+			if long {
+				b = nil
+			}
+			return string(b), long, err
+		}
+	}
 }
 
 // safeField quotes a field from the file for a message, bounded.

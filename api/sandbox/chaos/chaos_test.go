@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"paydesk/api/sandbox/sandboxtest"
 )
 
 func TestParse(t *testing.T) {
@@ -76,8 +78,7 @@ func (c *counting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func serve(t *testing.T, c Config) (*httptest.Server, *counting, *http.Client) {
 	t.Helper()
 	h := &counting{}
-	srv := httptest.NewServer(Wrap(h, c))
-	t.Cleanup(srv.Close)
+	srv := sandboxtest.Serve(t, Wrap(h, c))
 	// A fresh connection per request, so Transport never replays a request
 	// on a reused connection behind the test's back.
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}

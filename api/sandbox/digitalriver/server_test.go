@@ -11,45 +11,32 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"paydesk/api/sandbox/sandboxtest"
 )
 
 const key = "sk_test_demo"
 
-// clock is an injectable, advanceable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	t   *testing.T
 	srv *httptest.Server
-	clk *clock
+	clk *sandboxtest.Clock
 }
 
 func newEnv(t *testing.T, o Options) *env {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)}
+	clk := sandboxtest.NewClock(time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC))
 	if o.Now == nil {
 		o.Now = clk.Now
 	}
 	if o.RatePerSecond == 0 {
 		o.RatePerSecond = -1
 	}
-	srv := httptest.NewServer(New(o))
-	t.Cleanup(srv.Close)
+	srv := sandboxtest.Serve(t, New(o))
 	return &env{t: t, srv: srv, clk: clk}
 }
 
@@ -354,12 +341,12 @@ func TestCreateRefundSettles(t *testing.T) {
 	if !mid.AvailableToRefundAmount.Equal(o.AvailableToRefundAmount.Sub(part)) || !mid.RefundedAmount.Equal(o.RefundedAmount) {
 		t.Fatalf("pending not counted: before %s after %s", o.AvailableToRefundAmount, mid.AvailableToRefundAmount)
 	}
-	e.clk.Add(2 * time.Second)
+	e.clk.Advance(2 * time.Second)
 	e.do("GET", "/refunds/"+rf.ID, nil, &rf)
 	if rf.State != "pending" {
 		t.Fatalf("settled early: %s", rf.State)
 	}
-	e.clk.Add(time.Second)
+	e.clk.Advance(time.Second)
 	e.do("GET", "/refunds/"+rf.ID, nil, &rf)
 	if rf.State != "succeeded" || !rf.RefundedAmount.Equal(part) || rf.Charges[0].Refunds[0].State != "complete" {
 		t.Fatalf("not settled: %+v", rf)
@@ -397,7 +384,7 @@ func TestCreateRefundSettles(t *testing.T) {
 	if st, _, raw := e.do("POST", "/refunds", createBody(o, rest.String()), nil); st != 201 {
 		t.Fatalf("rest: %d %s", st, raw)
 	}
-	e.clk.Add(5 * time.Second)
+	e.clk.Advance(5 * time.Second)
 	if got := e.order(o.ID); !got.AvailableToRefundAmount.IsZero() || got.State != "returned" {
 		t.Fatalf("fully refunded order: %s %s", got.State, got.AvailableToRefundAmount)
 	}
@@ -471,7 +458,7 @@ func TestExpiredCardRefundFails(t *testing.T) {
 	if st, _, raw := e.do("POST", "/refunds", createBody(target, "1"), &rf); st != 201 {
 		t.Fatalf("%d %s", st, raw)
 	}
-	e.clk.Add(time.Second)
+	e.clk.Advance(time.Second)
 	e.do("GET", "/refunds/"+rf.ID, nil, &rf)
 	if rf.State != "failed" || rf.FailureReason != "expired_or_canceled_card" {
 		t.Fatalf("want failed: %+v", rf)

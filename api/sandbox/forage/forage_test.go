@@ -16,25 +16,15 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"paydesk/api/sandbox/sandboxtest"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 type env struct {
 	t     *testing.T
 	srv   *Server
 	hs    *httptest.Server
-	clk   *clock
+	clk   *sandboxtest.Clock
 	token string
 	n     int
 	// version is the API-Version header sent; "" = 2024-05-07, "-" = none.
@@ -45,7 +35,7 @@ const lat = 3 * time.Second
 
 func newEnv(t *testing.T, o Options) *env {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 11, 20, 18, 30, 0, 0, time.UTC)}
+	clk := sandboxtest.NewClock(time.Date(2026, 11, 20, 18, 30, 0, 0, time.UTC))
 	o.Now = clk.Now
 	if o.Orders == 0 {
 		o.Orders = 120
@@ -53,8 +43,7 @@ func newEnv(t *testing.T, o Options) *env {
 	o.Seed = 42
 	o.RefundLatency = lat
 	srv := New(o)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
+	hs := sandboxtest.Serve(t, srv)
 	e := &env{t: t, srv: srv, hs: hs, clk: clk}
 	e.token = e.getToken("")
 	return e
@@ -237,7 +226,7 @@ func TestToken(t *testing.T) {
 	if st, body := e.do("GET", "/api/orders/"+o.ref+"/", "", ""); st != 200 {
 		t.Fatalf("fresh token: %d %s", st, body)
 	}
-	e.clk.Add(61 * time.Second)
+	e.clk.Advance(61 * time.Second)
 	st, body = e.do("GET", "/api/orders/"+o.ref+"/", "", "")
 	ee := wantErr(t, st, body, 401, "invalid_token")
 	if ee.Errors[0].Message != "Incorrect authentication credentials." {
@@ -424,7 +413,7 @@ func TestRefundAll(t *testing.T) {
 	st, body = e.do("POST", path, "auto", `{"reason":"again","metadata":{}}`)
 	wantErr(t, st, body, 400, "wait_for_batch_refund")
 
-	e.clk.Add(lat)
+	e.clk.Advance(lat)
 	for _, rref := range out.Refunds {
 		st, body := e.do("GET", "/api/orders/"+o.ref+"/refunds/"+rref+"/", "", "")
 		var r refundOut
@@ -453,7 +442,7 @@ func TestRefundAllAfterPartialRefundsOnlyTheRest(t *testing.T) {
 	if st != 201 {
 		t.Fatalf("partial %d %s", st, body)
 	}
-	e.clk.Add(lat)
+	e.clk.Advance(lat)
 	st, body = e.do("POST", "/api/orders/"+o.ref+"/refund_all/", "auto", `{"reason":"rest","metadata":{}}`)
 	if st != 200 {
 		t.Fatalf("refund_all %d %s", st, body)
@@ -482,7 +471,7 @@ func TestIdempotency(t *testing.T) {
 	if st1 != 201 {
 		t.Fatalf("create %d %s", st1, r1)
 	}
-	e.clk.Add(10 * lat) // even after it settled, the replay is the stored answer
+	e.clk.Advance(10 * lat) // even after it settled, the replay is the stored answer
 	st2, r2 := e.do("POST", path, "K-1", b1again)
 	if st2 != 201 || !bytes.Equal(r1, r2) {
 		t.Fatalf("replay %d %s\nvs %s", st2, r2, r1)
@@ -526,7 +515,7 @@ func TestIdempotency(t *testing.T) {
 		t.Fatalf("concurrent duplicates made %d refunds", n)
 	}
 	// Keys expire after the TTL.
-	e.clk.Add(24*time.Hour + time.Second)
+	e.clk.Advance(24*time.Hour + time.Second)
 	// (refund_all above took the rest, so the re-run is a business error,
 	// not cannot_change_request.)
 	st, body = e.do("POST", path, "K-1", strings.Replace(b1, "0.05", "0.06", 1))
@@ -570,7 +559,7 @@ func TestPartialRefundValidation(t *testing.T) {
 	wantErr(t, st, body, 400, "order_not_succeeded")
 
 	// Older than 90 days.
-	e.clk.Add(91 * 24 * time.Hour)
+	e.clk.Advance(91 * 24 * time.Hour)
 	e.token = e.getToken("")
 	o2 := e.plainSucceeded(1)
 	st, body = e.do("POST", "/api/orders/"+o2.ref+"/refunds/", "auto",
@@ -596,11 +585,11 @@ func TestRefundSettlesAndBalanceMoves(t *testing.T) {
 		mustUnmarshal(t, body, &r)
 		return r
 	}
-	e.clk.Add(lat - time.Millisecond)
+	e.clk.Advance(lat - time.Millisecond)
 	if r := get(); r.Status != "processing" {
 		t.Fatalf("early: %s", r.Status)
 	}
-	e.clk.Add(time.Millisecond)
+	e.clk.Advance(time.Millisecond)
 	r1 := get()
 	if r1.Status != "succeeded" || r1.Receipt.Message != "Approved" || r1.LastProcessingError != nil {
 		t.Fatalf("at latency: %+v", r1)
@@ -611,17 +600,17 @@ func TestRefundSettlesAndBalanceMoves(t *testing.T) {
 		}
 		return r.Receipt.Balance.NonSnap
 	}
-	e.clk.Add(lat)
+	e.clk.Advance(lat)
 	r2 := get()
 	if r2.Receipt.Balance.Updated == r1.Receipt.Balance.Updated || field(r2) == field(r1) {
 		t.Fatalf("balance did not move: %+v / %+v", r1.Receipt.Balance, r2.Receipt.Balance)
 	}
-	e.clk.Add(lat)
+	e.clk.Advance(lat)
 	r3 := get()
 	if r3.Receipt.Balance.Updated == r2.Receipt.Balance.Updated || field(r3) != field(r2) {
 		t.Fatalf("second move: %+v / %+v", r2.Receipt.Balance, r3.Receipt.Balance)
 	}
-	e.clk.Add(10 * lat)
+	e.clk.Advance(10 * lat)
 	r4 := get()
 	if r4.Receipt.Balance != r3.Receipt.Balance || r4.Updated != r3.Updated {
 		t.Fatalf("not settled: %+v / %+v", r3, r4)
@@ -647,7 +636,7 @@ func TestRefundFailsOnTestCard(t *testing.T) {
 	}
 	var r refundOut
 	mustUnmarshal(t, body, &r)
-	e.clk.Add(lat)
+	e.clk.Advance(lat)
 	_, body = e.do("GET", "/api/orders/"+o.ref+"/refunds/"+r.Ref+"/", "", "")
 	mustUnmarshal(t, body, &r)
 	if r.Status != "failed" || r.LastProcessingError == nil || !strings.Contains(string(*r.LastProcessingError), `"code":"ebt_error_91"`) ||
@@ -739,7 +728,7 @@ func TestRateLimit(t *testing.T) {
 	if resp.Header.Get("Retry-After") != "60" {
 		t.Fatalf("Retry-After %q", resp.Header.Get("Retry-After"))
 	}
-	e.clk.Add(time.Minute)
+	e.clk.Advance(time.Minute)
 	if st, body := e.do("GET", "/api/orders/"+o.ref+"/", "", ""); st != 200 {
 		t.Fatalf("after window: %d %s", st, body)
 	}
@@ -835,7 +824,7 @@ func TestSandboxExtensions(t *testing.T) {
 		t.Fatalf("refund_all on demo order %d %s", st, body)
 	}
 	mustUnmarshal(t, body, &o)
-	e.clk.Add(lat)
+	e.clk.Advance(lat)
 	statuses := map[string]string{}
 	for _, r := range o.Refunds {
 		_, body := e.do("GET", "/api/orders/"+o.Ref+"/refunds/"+r+"/", "", "")

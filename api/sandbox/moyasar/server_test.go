@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -17,45 +16,29 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"paydesk/api/sandbox/sandboxtest"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 var epoch = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
 type harness struct {
 	t     *testing.T
 	url   string
-	clock *fakeClock
+	clock *sandboxtest.Clock
 	key   string
 }
 
 func newHarness(t *testing.T, o Options) *harness {
 	t.Helper()
-	clock := &fakeClock{t: epoch}
+	clock := sandboxtest.NewClock(epoch)
 	if o.Now == nil {
 		o.Now = clock.Now
 	}
 	if o.Seed == 0 {
 		o.Seed = 42
 	}
-	srv := httptest.NewServer(New(o))
-	t.Cleanup(srv.Close)
+	srv := sandboxtest.Serve(t, New(o))
 	return &harness{t: t, url: srv.URL, clock: clock, key: DefaultAPIKey}
 }
 

@@ -1,11 +1,8 @@
 package ui
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -24,15 +21,10 @@ import (
 // provider). While any refund is not settled the order is re-read every
 // --refresh (see live).
 type orderScreen struct {
-	base
-	provider int
-	orderID  string // what was asked for; the order's id once loaded
-	order    *model.Order
-	prev     map[string]model.Refund
-	err      error
-	live     live
-	ago      agoClock
-	spin     spinner.Model
+	liveScreen
+	orderID string // what was asked for; the order's id once loaded
+	prev    map[string]model.Refund
+	spin    spinner.Model
 
 	// pending holds refunds an action just created that a read has not
 	// shown yet: a poll never hides a refund the agent just requested.
@@ -57,7 +49,8 @@ type orderLoadedMsg struct {
 }
 
 func newOrderScreen(c *Context, provider int, orderID string) Screen {
-	s := &orderScreen{base: newBase(c), provider: provider, orderID: orderID}
+	s := &orderScreen{liveScreen: newLiveScreen(c, provider, nil), orderID: orderID}
+	s.liveHooks = liveHooks{read: s.fetch, gotOrder: s.gotOrder, readFailed: s.readFailed, took: s.tookAction, key: s.key}
 	s.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.Faint))
 	s.pays = NewTable(c, []Column{
 		{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true, ShrinkFirst: true},
@@ -68,44 +61,44 @@ func newOrderScreen(c *Context, provider int, orderID string) Screen {
 		{Title: "Date", Width: 16, Min: 11, Date: true},
 	})
 	s.refs = NewTable(c, refundColumns(true))
-	s.pays.SetCellStyle(func(row, col int) (lipgloss.Style, bool) {
-		if col != 3 || s.order == nil || row >= len(s.order.Payments) {
-			return lipgloss.Style{}, false
-		}
-		return c.Styles.ForStatus(s.order.Payments[row].Status), true
-	})
-	s.refs.SetCellStyle(func(row, col int) (lipgloss.Style, bool) {
-		if col != 3 || s.order == nil || row >= len(s.order.Refunds) {
-			return lipgloss.Style{}, false
-		}
-		return c.Styles.ForStatus(s.order.Refunds[row].Status), true
-	})
+	s.pays.SetCellStyle(statusStyle(c, 3, func(row int) *model.Payment { return rowAt(s.payments(), row) }))
+	s.refs.SetCellStyle(statusStyle(c, 3, func(row int) *model.Refund { return rowAt(s.refunds(), row) }))
 	s.refs.SetFocused(false)
 	s.layout()
 	return s
 }
 
-func (s *orderScreen) prov() api.Provider     { return s.c.Providers[s.provider] }
-func (s *orderScreen) caps() api.Capabilities { return s.prov().Capabilities() }
 func (s *orderScreen) Init() tea.Cmd {
 	return tea.Batch(s.fetch(), Routed(s.id, s.spin.Tick), s.ago.start(&s.base))
 }
-func (s *orderScreen) SetSize(w, h int)    { s.base.SetSize(w, h); s.layout() }
-func (s *orderScreen) Suspend()            { s.live.restart(); s.ago.stop(); s.suspend() }
-func (s *orderScreen) loading() bool       { return s.order == nil && s.live.inFlight }
-func (s *orderScreen) Order() *model.Order { return s.order }
-func (s *orderScreen) selectedPayment() *model.Payment {
-	if s.order == nil || s.pays.Cursor() < 0 || s.pays.Cursor() >= len(s.order.Payments) {
+func (s *orderScreen) SetSize(w, h int)                { s.base.SetSize(w, h); s.layout() }
+func (s *orderScreen) loading() bool                   { return s.order == nil && s.live.inFlight }
+func (s *orderScreen) Order() *model.Order             { return s.order }
+func (s *orderScreen) selectedPayment() *model.Payment { return rowAt(s.payments(), s.pays.Cursor()) }
+func (s *orderScreen) selectedRefund() *model.Refund   { return rowAt(s.refunds(), s.refs.Cursor()) }
+
+// payments and refunds are the rows of the two tables (none before the
+// order arrives).
+func (s *orderScreen) payments() []model.Payment {
+	if s.order == nil {
 		return nil
 	}
-	return &s.order.Payments[s.pays.Cursor()]
+	return s.order.Payments
 }
 
-func (s *orderScreen) selectedRefund() *model.Refund {
-	if s.order == nil || s.refs.Cursor() < 0 || s.refs.Cursor() >= len(s.order.Refunds) {
+func (s *orderScreen) refunds() []model.Refund {
+	if s.order == nil {
 		return nil
 	}
-	return &s.order.Refunds[s.refs.Cursor()]
+	return s.order.Refunds
+}
+
+// rowAt is the item a table's cursor is on, nil when there is none.
+func rowAt[T any](items []T, cursor int) *T {
+	if cursor < 0 || cursor >= len(items) {
+		return nil
+	}
+	return &items[cursor]
 }
 
 func (s *orderScreen) Title() string {
@@ -118,9 +111,7 @@ func (s *orderScreen) Title() string {
 // Resume re-reads the order: an action taken on a screen above may have
 // changed it, and polling restarts with a fresh generation.
 func (s *orderScreen) Resume() tea.Cmd {
-	s.resume()
-	s.live.restart()
-	ago := s.ago.start(&s.base)
+	ago := s.resumeLive()
 	if s.live.paused && s.order != nil {
 		return ago
 	}
@@ -130,150 +121,164 @@ func (s *orderScreen) Resume() tea.Cmd {
 	return tea.Batch(ago, s.fetch())
 }
 
-func (s *orderScreen) fetch() tea.Cmd {
-	gen := s.live.begin()
-	p, id := s.prov(), s.orderID
-	return call(&s.base, func(ctx context.Context) (*model.Order, error) { return p.GetOrder(ctx, id) },
-		func(o *model.Order, err error) tea.Msg { return orderLoadedMsg{gen: gen, order: o, err: err} })
+func (s *orderScreen) fetch() tea.Cmd { return s.readOrder(s.orderID) }
+
+// tookAction shows at once what an action screen popped back with, and
+// watches the refunds it created until they settle.
+func (s *orderScreen) tookAction(done ActionDone) {
+	s.pending = remember(s.pending, done)
+	s.watching = watch(s.watching, done)
+	if o := mergeDone(s.order, done); o != nil {
+		s.setOrder(o)
+	}
 }
 
 func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
-	switch msg := msg.(type) {
-	case orderLoadedMsg:
-		if !s.live.accept(msg.gen) {
-			return s, nil
-		}
-		if msg.err != nil || msg.order == nil {
-			if msg.err == nil {
-				msg.err = errEmptyAnswer
-			}
-			s.err = msg.err
-			s.renderHead()
-			if s.order == nil {
-				// A missing or refused order will not appear by asking
-				// again (r does); a timeout or a 5xx is retried with backoff.
-				s.live.active = api.IsTransient(msg.err)
-				// The body says it already (emptyView): once is enough.
-				s.live.errStreak++
-				return s, s.live.next(&s.base)
-			}
-			return s, s.live.failed(&s.base, msg.err)
-		}
-		s.err = nil
-		s.setOrder(withPending(msg.order, s.pending))
-		var told tea.Cmd
-		if len(s.watching) > 0 && !s.live.active {
-			told = outcome(s.prov().Name(), s.order, s.watching)
-			s.watching = nil
-			s.live.errShown = false // the outcome replaces a read error shown
-		}
-		return s, tea.Batch(s.live.succeeded(s.c, &s.base), told)
-	case agoTickMsg:
-		return s, s.ago.on(&s.base, msg)
-	case pollTickMsg:
-		if !s.live.due(msg) {
-			return s, nil
-		}
-		return s, s.fetch()
-	case spinner.TickMsg:
-		if !s.loading() {
-			return s, nil
-		}
+	if cmd, ok := s.update(msg); ok {
+		return s, cmd
+	}
+	if msg, ok := msg.(spinner.TickMsg); ok && s.loading() {
 		var cmd tea.Cmd
 		s.spin, cmd = s.spin.Update(msg)
 		return s, Routed(s.id, cmd)
-	case PoppedMsg:
-		done, ok := msg.Result.(ActionDone)
-		if !ok {
-			return s, nil
-		}
-		s.pending = remember(s.pending, done)
-		s.watching = watch(s.watching, done)
-		if o := mergeDone(s.order, done); o != nil {
-			s.setOrder(o)
-		}
-		return s, s.live.afterAction(done, s.fetch)
-	case tea.KeyMsg:
-		return s, s.key(msg)
 	}
 	return s, nil
 }
 
-func (s *orderScreen) key(msg tea.KeyMsg) tea.Cmd {
-	k := s.c.Keys
-	switch {
-	case key.Matches(msg, k.Back):
-		return s.pop(nil)
-	case key.Matches(msg, k.Refresh):
-		return s.live.refreshNow(s.fetch)
-	case key.Matches(msg, k.Pause):
-		return s.togglePause()
-	}
+func (s *orderScreen) readFailed(err error) tea.Cmd {
+	s.renderHead()
 	if s.order == nil {
+		// A missing or refused order will not appear by asking again (r
+		// does); a timeout or a 5xx is retried with backoff.
+		s.live.active = api.IsTransient(err)
+		// The body says it already (emptyView): once is enough.
+		s.live.errStreak++
+		return s.live.next(&s.base)
+	}
+	return s.live.failed(&s.base, err)
+}
+
+// gotOrder takes a reading; once the refunds this screen's actions created
+// have all settled, the status line says how they ended.
+func (s *orderScreen) gotOrder(o *model.Order) tea.Cmd {
+	s.setOrder(withPending(o, s.pending))
+	var told tea.Cmd
+	if len(s.watching) > 0 && !s.live.active {
+		told = outcome(s.prov().Name(), s.order, s.watching)
+		s.watching = nil
+		s.live.errShown = false // the outcome replaces a read error shown
+	}
+	return tea.Batch(s.live.succeeded(s.c, &s.base), told)
+}
+
+func (s *orderScreen) key(msg tea.KeyMsg) tea.Cmd {
+	if s.order == nil {
+		cmd, _ := runAction(s.actions(), msg)
+		return cmd
+	}
+	if s.focused().Update(msg) {
 		return nil
 	}
-	focused := s.pays
-	if s.focusRefunds {
-		focused = s.refs
-	}
-	caps := s.caps()
-	switch {
-	case focused.Update(msg):
-		return nil
-	case key.Matches(msg, k.FocusNext):
-		s.focusRefunds = !s.focusRefunds && len(s.order.Refunds) > 0
-		s.pays.SetFocused(!s.focusRefunds)
-		s.refs.SetFocused(s.focusRefunds)
-		return nil
-	case key.Matches(msg, k.Enter):
-		if s.focusRefunds {
-			if r := s.selectedRefund(); r != nil {
-				return s.push(newRefundScreen(s.c, s.provider, s.order, r.ID))
-			}
-		} else if p := s.selectedPayment(); p != nil {
-			return s.push(newPaymentScreen(s.c, s.provider, s.order, p.ID))
-		}
-		return nil
-	case key.Matches(msg, k.Copy):
-		if s.focusRefunds {
-			if r := s.selectedRefund(); r != nil {
-				return copyRef(s.c, r.ID)
-			}
-		} else if p := s.selectedPayment(); p != nil {
-			return copyRef(s.c, p.ID)
-		}
-		return copyRef(s.c, s.order.Ref)
-	case key.Matches(msg, k.Edit) && s.canEdit(caps):
-		if s.focusRefunds {
-			return s.push(newEditRefundScreen(s.c, s.provider, s.order, s.selectedRefund().ID))
-		}
-		return s.push(newEditPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
-	case key.Matches(msg, k.Edit) && s.focusRefunds && !caps.UpdateRefund:
-		return cannotEdit(s.c, s.prov(), "refund")
-	case key.Matches(msg, k.Edit) && !s.focusRefunds && !caps.UpdatePayment:
-		return cannotEdit(s.c, s.prov(), "payment")
-	case key.Matches(msg, k.RefundPart) && s.canRefundPart(caps):
-		if caps.PartialRefundOnOrder {
-			// The provider takes partial refunds from the order, whichever
-			// row is selected: say so rather than name a payment.
-			return s.push(newRefundOrderPartScreen(s.c, s.provider, s.order))
-		}
-		return s.push(newRefundPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
-	case key.Matches(msg, k.RefundAll) && caps.RefundOrder:
-		return s.push(newRefundOrderScreen(s.c, s.provider, s.order))
-	case key.Matches(msg, k.Cancel) && s.canCancel(caps):
-		return s.push(newCancelPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
+	if cmd, ok := runAction(s.actions(), msg); ok {
+		return cmd
 	}
 	return refusal(s.c, msg)
 }
 
-func (s *orderScreen) togglePause() tea.Cmd {
-	s.live.paused = !s.live.paused
-	if s.live.paused {
-		return Status("Live refresh paused; p resumes, r refreshes once.")
+// focused is the table the cursor keys move in.
+func (s *orderScreen) focused() *Table {
+	if s.focusRefunds {
+		return s.refs
 	}
-	s.live.restart()
-	return tea.Batch(Status("Live refresh resumed."), s.fetch())
+	return s.pays
+}
+
+// actions are the order screen's keys, in the order help lists them.
+// Before the order arrives only refresh, pause and back work.
+func (s *orderScreen) actions() []action {
+	k := s.c.Keys
+	if s.order == nil {
+		return []action{
+			{key: k.Refresh, run: do(s.refresh)},
+			{key: k.Pause, shown: never, run: do(s.togglePause)},
+			{key: k.Back, run: do(s.back)},
+		}
+	}
+	caps := s.caps()
+	// Refund keys are offered only while there is something to refund;
+	// pressed anyway they say why not (the flow refuses at once with the
+	// reason).
+	left := s.order.Refundable().IsPositive()
+	return append([]action{
+		{key: k.Enter, run: do(s.open)},
+		{key: k.Edit, enabled: func() bool { return s.canEdit(caps) }, run: do(s.edit)},
+		{key: k.Edit, shown: never, enabled: func() bool { return s.focusRefunds && !caps.UpdateRefund },
+			run: do(func() tea.Cmd { return cannotEdit(s.c, s.prov(), "refund") })},
+		{key: k.Edit, shown: never, enabled: func() bool { return !s.focusRefunds && !caps.UpdatePayment },
+			run: do(func() tea.Cmd { return cannotEdit(s.c, s.prov(), "payment") })},
+		{key: k.RefundPart, enabled: func() bool { return s.canRefundPart(caps) },
+			shown: func() bool {
+				return s.canRefundPart(caps) && left &&
+					(caps.PartialRefundOnOrder || s.order.RefundableOn(s.selectedPayment()).IsPositive())
+			},
+			run: do(func() tea.Cmd { return s.refundPart(caps) })},
+		{key: k.RefundAll, enabled: func() bool { return caps.RefundOrder },
+			shown: func() bool { return caps.RefundOrder && left },
+			run:   do(func() tea.Cmd { return s.push(newRefundOrderScreen(s.c, s.provider, s.order)) })},
+		{key: k.Cancel, enabled: func() bool { return s.canCancel(caps) },
+			run: do(func() tea.Cmd {
+				return s.push(newCancelPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
+			})},
+		{key: k.FocusNext, shown: func() bool { return len(s.order.Refunds) > 0 }, run: do(s.switchTable)},
+	}, s.liveActions(s.copy)...)
+}
+
+// open is enter: the selected payment or refund.
+func (s *orderScreen) open() tea.Cmd {
+	if s.focusRefunds {
+		if r := s.selectedRefund(); r != nil {
+			return s.push(newRefundScreen(s.c, s.provider, s.order, r.ID))
+		}
+	} else if p := s.selectedPayment(); p != nil {
+		return s.push(newPaymentScreen(s.c, s.provider, s.order, p.ID))
+	}
+	return nil
+}
+
+// copy is y: the selected row's ref, else the order's.
+func (s *orderScreen) copy() tea.Cmd {
+	if s.focusRefunds {
+		if r := s.selectedRefund(); r != nil {
+			return copyRef(s.c, r.ID)
+		}
+	} else if p := s.selectedPayment(); p != nil {
+		return copyRef(s.c, p.ID)
+	}
+	return copyRef(s.c, s.order.Ref)
+}
+
+func (s *orderScreen) edit() tea.Cmd {
+	if s.focusRefunds {
+		return s.push(newEditRefundScreen(s.c, s.provider, s.order, s.selectedRefund().ID))
+	}
+	return s.push(newEditPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
+}
+
+func (s *orderScreen) refundPart(caps api.Capabilities) tea.Cmd {
+	if caps.PartialRefundOnOrder {
+		// The provider takes partial refunds from the order, whichever
+		// row is selected: say so rather than name a payment.
+		return s.push(newRefundOrderPartScreen(s.c, s.provider, s.order))
+	}
+	return s.push(newRefundPaymentScreen(s.c, s.provider, s.order, s.selectedPayment().ID))
+}
+
+// switchTable moves between the payments and the refunds (if any).
+func (s *orderScreen) switchTable() tea.Cmd {
+	s.focusRefunds = !s.focusRefunds && len(s.order.Refunds) > 0
+	s.pays.SetFocused(!s.focusRefunds)
+	s.refs.SetFocused(s.focusRefunds)
+	return nil
 }
 
 func (s *orderScreen) canEdit(caps api.Capabilities) bool {
@@ -297,39 +302,11 @@ func (s *orderScreen) canRefundPart(caps api.Capabilities) bool {
 }
 
 func (s *orderScreen) canCancel(caps api.Capabilities) bool {
-	p := s.selectedPayment()
-	return s.c.Keys.Cancel.Enabled() && !s.focusRefunds && caps.CancelPayment &&
-		caps.CanCancel != nil && p != nil && caps.CanCancel(p)
+	return s.c.Keys.Cancel.Enabled() && !s.focusRefunds && caps.Cancelable(s.selectedPayment())
 }
 
 // Help lists only the actions that work here and now.
-func (s *orderScreen) Help() []key.Binding {
-	k := s.c.Keys
-	if s.order == nil {
-		return []key.Binding{k.Refresh, k.Back}
-	}
-	caps := s.caps()
-	out := []key.Binding{k.Enter}
-	if s.canEdit(caps) {
-		out = append(out, k.Edit)
-	}
-	// Refund keys are listed only while there is something to refund; pressed
-	// anyway they say why not (the flow refuses at once with the reason).
-	left := s.order.Refundable()
-	if s.canRefundPart(caps) && left.IsPositive() && (caps.PartialRefundOnOrder || s.order.RefundableOn(s.selectedPayment()).IsPositive()) {
-		out = append(out, k.RefundPart)
-	}
-	if caps.RefundOrder && k.RefundAll.Enabled() && left.IsPositive() {
-		out = append(out, k.RefundAll)
-	}
-	if s.canCancel(caps) {
-		out = append(out, k.Cancel)
-	}
-	if len(s.order.Refunds) > 0 {
-		out = append(out, k.FocusNext)
-	}
-	return append(out, k.Refresh, s.live.pauseKey(k), k.Copy, k.Back)
-}
+func (s *orderScreen) Help() []key.Binding { return actionHelp(s.actions()) }
 
 // setOrder takes a fresh reading: rows are formatted here, not in View.
 func (s *orderScreen) setOrder(o *model.Order) {
@@ -483,53 +460,6 @@ func madeUp(o *model.Order, lost *model.Refund) bool {
 	return false
 }
 
-// pair draws two label/value cells on one line; values are already safe.
-func pair(st *Styles, l1, v1, l2, v2 string, col int) string {
-	return kvCell(st, l1, v1, col) + " " + kvCell(st, l2, v2, col)
-}
-
-const labelWidth = 14
-
-// kvCell is "Label       value" in w cells; v may carry styling.
-func kvCell(st *Styles, label, v string, w int) string {
-	lw := labelWidth
-	if w-lw < 17 { // narrow: the label gives way before a date would
-		lw = max(w-17, 10)
-	}
-	label = safetext.Truncate(label, lw-1)
-	l := st.Label.Render(padRight(label, lipgloss.Width(label), lw))
-	vw := w - lw
-	if lipgloss.Width(v) > vw {
-		v = fitID(v, vw) // only plain values get this long
-	}
-	return l + padRight(v, lipgloss.Width(v), vw)
-}
-
-// titleLine is "Order 1a2b3c4d5e  ✓ succeeded  succeeded" with the live
-// badge on the right; a long id gives way in the middle, then the
-// provider's raw status goes.
-func titleLine(c *Context, width int, title string, status model.Status, raw string, badge string) string {
-	st := c.Styles
-	room := width - max(lipgloss.Width(badge), badgeSlot(width)) - 2
-	cell := providerStatusCell(status, raw)
-	stxt := "  " + st.ForStatus(status).Render(cell)
-	rtxt := ""
-	// The provider's own word, for the agent on the phone with its support;
-	// left out when it says the same as ours.
-	if raw != "" && !strings.EqualFold(raw, string(status)) && !strings.EqualFold(raw, status.Label()) &&
-		!strings.HasSuffix(cell, " "+raw) {
-		rtxt = "  " + st.Faint.Render("("+c.Provider().Name()+": "+safetext.Truncate(raw, 24)+")")
-	}
-	tw := room - lipgloss.Width(stxt) - lipgloss.Width(rtxt)
-	if tw < 16 {
-		rtxt = ""
-		tw = room - lipgloss.Width(stxt)
-	}
-	word, id, _ := strings.Cut(title, " ")
-	t := word + " " + fitID(id, max(tw-len(word)-1, 8))
-	return spread(st.Title.Render(t)+stxt+rtxt, badge, width)
-}
-
 func (s *orderScreen) View() string {
 	st := s.c.Styles
 	if s.order == nil {
@@ -561,14 +491,6 @@ func (s *orderScreen) View() string {
 	return b.String()
 }
 
-func sectionTitle(st *Styles, name string, n int, focused bool) string {
-	t := name + " (" + strconv.Itoa(n) + ")"
-	if focused {
-		return st.Bold.Render("▌" + t)
-	}
-	return st.Faint.Render(" " + t)
-}
-
 // emptyView is the body before the order arrived: a spinner, or why not.
 func (s *orderScreen) emptyView() string {
 	st := s.c.Styles
@@ -586,12 +508,4 @@ func (s *orderScreen) emptyView() string {
 			st.Faint.Render("r tries again; esc goes back.")
 	}
 	return st.Title.Render("Order "+id) + "\n\n" + s.spin.View() + " Loading order…"
-}
-
-// wrapText wraps plain, already-safe text to w cells. It is layout only, no
-// colour, so it needs no terminal's renderer: a throwaway one writing
-// nowhere keeps lipgloss's process-wide default (and its colour profile)
-// out of every session.
-func wrapText(s string, w int) string {
-	return lipgloss.NewRenderer(io.Discard).NewStyle().Width(max(w, 20)).Render(s)
 }

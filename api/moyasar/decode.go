@@ -465,3 +465,41 @@ func orderFields(w *wireOrder, c *cardWithType, captured, refunded model.Money, 
 	}
 	return f
 }
+
+// summary maps a list row. An order the client cannot read (say, a currency
+// it does not know) still gets a row, marked unknown, so it is not hidden.
+func summary(w *wireOrder) model.OrderSummary {
+	o, err := toOrder(w)
+	if err != nil {
+		return model.OrderSummary{Provider: ProviderID, ID: w.ID, Ref: w.ID, Status: model.StatusUnknown,
+			ProviderStatus: "unreadable", Created: parseTime(w.CreatedAt), Reference: err.Error()}
+	}
+	captured, _ := model.FromMinor(w.CapturedAmount, o.Currency)
+	refunded, _ := model.FromMinor(w.RefundedAmount, o.Currency)
+	s := model.OrderSummary{
+		Provider: ProviderID, ID: o.ID, Ref: o.Ref, Status: o.Status, ProviderStatus: o.ProviderStatus,
+		Created: o.Created, Amounts: []model.Money{captured, refunded}, Total: o.Total,
+	}
+	if c := cardOf(w.Source); c != nil {
+		// Last four first: a narrow column must not cut what agents match on.
+		s.Reference = strings.TrimSpace("•••• " + c.Last4 + " " + c.Scheme)
+	}
+	return s
+}
+
+func decodeView(body []byte) (*orderView, error) {
+	var w wireOrder
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, fmt.Errorf("moyasar: decoding order: %w", err)
+	}
+	return view(&w)
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

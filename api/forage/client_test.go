@@ -19,6 +19,7 @@ import (
 	"paydesk/api"
 	"paydesk/api/forage"
 	sandbox "paydesk/api/sandbox/forage"
+	"paydesk/api/sandbox/sandboxtest"
 	"paydesk/model"
 )
 
@@ -34,16 +35,9 @@ const (
 	latency  = 2 * time.Second
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+func newClock() *sandboxtest.Clock {
+	return sandboxtest.NewClock(time.Date(2026, 3, 14, 18, 30, 0, 0, time.UTC))
 }
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 14, 18, 30, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // recorder counts requests by "METHOD /path/" and answers by status.
 type recorder struct {
@@ -83,8 +77,8 @@ type env struct {
 	t      *testing.T
 	srv    *httptest.Server
 	rec    *recorder
-	server *clock // the sandbox's clock
-	local  *clock // the client's clock
+	server *sandboxtest.Clock // the sandbox's clock
+	local  *sandboxtest.Clock // the client's clock
 	client *forage.Client
 }
 
@@ -112,8 +106,7 @@ func newEnv(t *testing.T, o envOpt) *env {
 		h = o.shim(h)
 	}
 	e.rec = &recorder{next: h, hits: map[string]int{}, stat: map[int]int{}}
-	e.srv = httptest.NewServer(e.rec)
-	t.Cleanup(e.srv.Close)
+	e.srv = sandboxtest.Serve(t, e.rec)
 	e.client = e.newClient()
 	return e
 }

@@ -17,16 +17,11 @@ import (
 // metadata, receipt with the EBT balance and whether that balance has
 // settled. It re-reads the refund (GetRefund) until it is settled.
 type refundScreen struct {
-	base
-	provider int
-	order    *model.Order
+	liveScreen
 	refundID string
 	refund   *model.Refund // the latest reading; nil until one arrives
 	prev     *model.Refund // the reading before, for Settled
 	settled  bool
-	err      error
-	live     live
-	ago      agoClock
 	scroll   scroller
 }
 
@@ -37,7 +32,8 @@ type refundLoadedMsg struct {
 }
 
 func newRefundScreen(c *Context, provider int, order *model.Order, refundID string) Screen {
-	s := &refundScreen{base: newBase(c), provider: provider, order: order, refundID: refundID}
+	s := &refundScreen{liveScreen: newLiveScreen(c, provider, order), refundID: refundID}
+	s.liveHooks = liveHooks{read: s.fetch, gotRefund: s.gotRefund, readFailed: s.readFailed, took: s.tookAction, key: s.key}
 	s.live.hasRefunds = true
 	s.live.lastOK = c.Now()
 	if r := order.Refund(refundID); r != nil {
@@ -50,21 +46,8 @@ func newRefundScreen(c *Context, provider int, order *model.Order, refundID stri
 	return s
 }
 
-func (s *refundScreen) prov() api.Provider { return s.c.Providers[s.provider] }
-func (s *refundScreen) Init() tea.Cmd      { return tea.Batch(s.fetch(), s.ago.start(&s.base)) }
-func (s *refundScreen) SetSize(w, h int)   { s.base.SetSize(w, h); s.render() }
-func (s *refundScreen) Suspend()           { s.live.restart(); s.ago.stop(); s.suspend() }
-func (s *refundScreen) Title() string      { return "Refund " + s.refundID }
-
-func (s *refundScreen) Resume() tea.Cmd {
-	s.resume()
-	s.live.restart()
-	ago := s.ago.start(&s.base)
-	if s.live.paused {
-		return ago
-	}
-	return tea.Batch(ago, s.fetch())
-}
+func (s *refundScreen) SetSize(w, h int) { s.base.SetSize(w, h); s.render() }
+func (s *refundScreen) Title() string    { return "Refund " + s.refundID }
 
 func (s *refundScreen) fetch() tea.Cmd {
 	gen := s.live.begin()
@@ -85,96 +68,69 @@ func (s *refundScreen) take(r *model.Refund) {
 	s.render()
 }
 
-func (s *refundScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
-	switch msg := msg.(type) {
-	case refundLoadedMsg:
-		if !s.live.accept(msg.gen) {
-			return s, nil
-		}
-		if msg.err != nil || msg.refund == nil {
-			if msg.err == nil {
-				msg.err = errEmptyAnswer
-			}
-			s.err = msg.err
-			if api.StatusOf(msg.err) == 404 {
-				s.live.active = false // it will not appear by asking again
-			}
-			s.render()
-			return s, s.live.failed(&s.base, msg.err)
-		}
-		s.err = nil
-		was := s.live.active
-		s.take(msg.refund)
-		var told tea.Cmd
-		if was && s.settled {
-			// Watched to the end here: the status line says how it ended.
-			o := mergeDone(s.order, ActionDone{Refund: s.refund})
-			told = outcome(s.prov().Name(), o, map[string]bool{s.refundID: true})
-			s.live.errShown = false
-		}
-		return s, tea.Batch(s.live.succeeded(s.c, &s.base), told)
-	case agoTickMsg:
-		return s, s.ago.on(&s.base, msg)
-	case pollTickMsg:
-		if !s.live.due(msg) {
-			return s, nil
-		}
-		return s, s.fetch()
-	case PoppedMsg:
-		done, ok := msg.Result.(ActionDone)
-		if !ok {
-			return s, nil
-		}
-		if done.Refund != nil && done.Refund.ID == s.refundID {
-			cp := *done.Refund
-			s.take(&cp)
-		}
-		if o := mergeDone(s.order, done); o != nil {
-			s.order = o
-		}
-		return s, s.live.afterAction(done, s.fetch)
-	case tea.KeyMsg:
-		return s, s.key(msg)
+// tookAction shows at once what an action screen popped back with (an
+// edit of this refund comes back as ActionDone.Refund).
+func (s *refundScreen) tookAction(done ActionDone) {
+	if done.Refund != nil && done.Refund.ID == s.refundID {
+		cp := *done.Refund
+		s.take(&cp)
 	}
-	return s, nil
+	if o := mergeDone(s.order, done); o != nil {
+		s.order = o
+	}
+}
+
+func (s *refundScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	cmd, _ := s.update(msg)
+	return s, cmd
+}
+
+func (s *refundScreen) readFailed(err error) tea.Cmd {
+	if api.StatusOf(err) == 404 {
+		s.live.active = false // it will not appear by asking again
+	}
+	s.render()
+	return s.live.failed(&s.base, err)
+}
+
+func (s *refundScreen) gotRefund(r *model.Refund) tea.Cmd {
+	was := s.live.active
+	s.take(r)
+	var told tea.Cmd
+	if was && s.settled {
+		// Watched to the end here: the status line says how it ended.
+		o := mergeDone(s.order, ActionDone{Refund: s.refund})
+		told = outcome(s.prov().Name(), o, map[string]bool{s.refundID: true})
+		s.live.errShown = false
+	}
+	return tea.Batch(s.live.succeeded(s.c, &s.base), told)
 }
 
 func (s *refundScreen) key(msg tea.KeyMsg) tea.Cmd {
-	k := s.c.Keys
-	switch {
-	case s.scroll.key(k, msg, s.bodyRows()):
-		return nil
-	case key.Matches(msg, k.Back):
-		return s.pop(nil)
-	case key.Matches(msg, k.Refresh):
-		return s.live.refreshNow(s.fetch)
-	case key.Matches(msg, k.Pause):
-		return pauseToggle(&s.live, s.fetch)
-	case key.Matches(msg, k.Copy):
-		return copyRef(s.c, s.refundID)
-	case key.Matches(msg, k.Edit) && s.canEdit():
-		o := mergeDone(s.order, ActionDone{Refund: s.refund})
-		return s.push(newEditRefundScreen(s.c, s.provider, o, s.refundID))
-	case key.Matches(msg, k.Edit) && !s.prov().Capabilities().UpdateRefund:
-		return cannotEdit(s.c, s.prov(), "refund")
+	if cmd, ok := s.scroll.keyOr(s.c.Keys, msg, s.bodyRows(), s.actions); ok {
+		return cmd
 	}
 	return refusal(s.c, msg)
 }
 
-func (s *refundScreen) canEdit() bool {
-	return s.c.Keys.Edit.Enabled() && s.prov().Capabilities().UpdateRefund && s.refund != nil
-}
-
-func (s *refundScreen) Help() []key.Binding {
+// actions are the refund screen's keys, in the order help lists them.
+func (s *refundScreen) actions() []action {
 	k := s.c.Keys
-	var out []key.Binding
-	if s.canEdit() {
-		out = append(out, k.Edit)
-	}
-	return append(out, k.Refresh, s.live.pauseKey(k), k.Copy, k.Back)
+	return append([]action{
+		{key: k.Edit, enabled: s.canEdit, run: do(func() tea.Cmd {
+			o := mergeDone(s.order, ActionDone{Refund: s.refund})
+			return s.push(newEditRefundScreen(s.c, s.provider, o, s.refundID))
+		})},
+		{key: k.Edit, shown: never, enabled: func() bool { return !s.caps().UpdateRefund },
+			run: do(func() tea.Cmd { return cannotEdit(s.c, s.prov(), "refund") })},
+	}, s.liveActions(func() tea.Cmd { return copyRef(s.c, s.refundID) })...)
 }
 
-func (s *refundScreen) bodyRows() int { return max(s.height-2, 1) }
+func (s *refundScreen) canEdit() bool {
+	return s.c.Keys.Edit.Enabled() && s.caps().UpdateRefund && s.refund != nil
+}
+
+func (s *refundScreen) Help() []key.Binding { return actionHelp(s.actions()) }
 
 // render formats the refund when a reading arrives or the width changes.
 func (s *refundScreen) render() {

@@ -3,117 +3,10 @@ package forage
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
-	"sync"
 	"time"
 
 	"paydesk/model"
 )
-
-// ProviderID is the stable id of this provider in journals and audit logs.
-const ProviderID = "forage"
-
-// refPattern is what paydesk accepts as a Forage ref in a URL path. Real refs
-// are 10 lowercase hex characters, doc examples show other alphanumerics;
-// anything outside this set (slashes, dots, control characters) is refused
-// before it can change which URL is called.
-var refPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-func validRef(s string) bool { return refPattern.MatchString(s) }
-
-// ---------------------------------------------------------------- wire types
-
-type wireReceipt struct {
-	RefNumber       text         `json:"ref_number"`
-	IsVoided        bool         `json:"is_voided"`
-	SnapAmount      amount       `json:"snap_amount"`
-	EBTCashAmount   amount       `json:"ebt_cash_amount"`
-	OtherAmount     amount       `json:"other_amount"`
-	SalesTaxApplied amount       `json:"sales_tax_applied"`
-	Balance         *wireBalance `json:"balance"`
-	Last4           text         `json:"last_4"`
-	Message         text         `json:"message"`
-	TransactionType text         `json:"transaction_type"`
-	Created         timestamp    `json:"created"`
-}
-
-type wireBalance struct {
-	ID      json.RawMessage `json:"id"`
-	Snap    amount          `json:"snap"`
-	NonSnap amount          `json:"non_snap"`
-	Updated timestamp       `json:"updated"`
-}
-
-type wireOrder struct {
-	Ref             text         `json:"ref"`
-	SnapTotal       amount       `json:"snap_total"`      // removed in API 2025-08-04
-	EBTCashTotal    amount       `json:"ebt_cash_total"`  // removed in API 2025-08-04
-	RemainingTotal  amount       `json:"remaining_total"` // removed in API 2025-08-04
-	Status          text         `json:"status"`
-	SuccessDate     timestamp    `json:"success_date"`
-	Receipt         *wireReceipt `json:"receipt"`
-	CustomerID      text         `json:"customer_id"`
-	ExpiresAt       timestamp    `json:"expires_at"`
-	ExternalOrderID text         `json:"external_order_id"`
-	Payments        refList      `json:"payments"`
-	Refunds         refList      `json:"refunds"`
-}
-
-type wirePayment struct {
-	Ref                 text         `json:"ref"`
-	FundingType         text         `json:"funding_type"`
-	Amount              amount       `json:"amount"`
-	Description         text         `json:"description"`
-	Metadata            metadata     `json:"metadata"`
-	PaymentMethod       text         `json:"payment_method"`
-	Created             timestamp    `json:"created"`
-	Updated             timestamp    `json:"updated"`
-	Status              text         `json:"status"`
-	LastProcessingError procError    `json:"last_processing_error"`
-	SuccessDate         timestamp    `json:"success_date"`
-	CustomerID          text         `json:"customer_id"`
-	ExternalOrderID     text         `json:"external_order_id"`
-	Refunds             refList      `json:"refunds"`
-	Order               text         `json:"order"`
-	Receipt             *wireReceipt `json:"receipt"` // not in the docs' example; accepted when sent
-}
-
-type wireRefund struct {
-	Ref                 text         `json:"ref"`
-	Order               text         `json:"order"`
-	Payment             text         `json:"payment"`
-	FundingType         text         `json:"funding_type"`
-	Amount              amount       `json:"amount"`
-	Reason              text         `json:"reason"`
-	Metadata            metadata     `json:"metadata"`
-	Created             timestamp    `json:"created"`
-	Updated             timestamp    `json:"updated"`
-	Status              text         `json:"status"`
-	LastProcessingError procError    `json:"last_processing_error"`
-	Receipt             *wireReceipt `json:"receipt"`
-}
-
-// wireReportRow is one Order Report row. Its amounts are JSON numbers; the
-// paid amounts are null unless the order succeeded or failed.
-// wireReportRow is one Order Report row: the documented columns, no more
-// (no created, success_date or external_order_id: those are not in it).
-type wireReportRow struct {
-	Ref                  text   `json:"ref"`
-	Status               text   `json:"status"`
-	SnapEligibleTotal    amount `json:"snap_eligible_total"`
-	EBTCashEligibleTotal amount `json:"ebt_cash_eligible_total"`
-	RemainingTotal       amount `json:"remaining_total"`
-	SalesTaxApplied      amount `json:"sales_tax_applied"`
-	SnapPaid             amount `json:"snap_paid"`
-	EBTCashPaid          amount `json:"ebt_cash_paid"`
-	CreditDebitPaid      amount `json:"credit_debit_paid"`
-}
-
-type wireReport struct {
-	Next     text              `json:"next"`
-	Previous text              `json:"previous"`
-	Results  []json.RawMessage `json:"results"`
-}
 
 // ---------------------------------------------------------------- statuses
 
@@ -445,50 +338,6 @@ func decodeReportRow(raw []byte) (model.OrderSummary, error) {
 		Amounts:        []model.Money{paid(w.SnapPaid), paid(w.EBTCashPaid), paid(w.CreditDebitPaid)},
 		Total:          sum(snap.orZero(), cash.orZero(), other.orZero()),
 	}, nil
-}
-
-// knownOrders remembers, per ref, what an opened order told that the report
-// does not: its external order id and its refund state. Bounded; an entry
-// is used only while the report still gives the status it was read with.
-type knownOrders struct {
-	mu sync.Mutex
-	m  map[string]knownOrder
-}
-
-type knownOrder struct {
-	providerStatus string
-	status         model.Status
-	externalID     string
-}
-
-// maxKnownOrders bounds the remembered orders (a day of a busy merchant).
-const maxKnownOrders = 4096
-
-func (k *knownOrders) put(o *model.Order) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.m == nil {
-		k.m = map[string]knownOrder{}
-	}
-	if _, ok := k.m[o.Ref]; !ok && len(k.m) >= maxKnownOrders {
-		for ref := range k.m { // drop any one: this is a cache, not a record
-			delete(k.m, ref)
-			break
-		}
-	}
-	k.m[o.Ref] = knownOrder{providerStatus: o.ProviderStatus, status: o.Status, externalID: o.ExternalOrderID}
-}
-
-// fill completes a report row from what the order said when it was opened,
-// if the report's status has not moved since.
-func (k *knownOrders) fill(s *model.OrderSummary) {
-	k.mu.Lock()
-	e, ok := k.m[s.Ref]
-	k.mu.Unlock()
-	if !ok || e.providerStatus != s.ProviderStatus {
-		return
-	}
-	s.Status, s.Reference = e.status, e.externalID
 }
 
 func truncRunes(s string, n int) string {

@@ -253,12 +253,16 @@ func (s *refundFormScreen) SetSize(w, h int) {
 	s.form = s.form.WithWidth(min(max(w-2, 40), 76)).WithHeight(max(h-formHeadLines-formFootLines, 8))
 }
 
-func (s *refundFormScreen) Help() []key.Binding {
-	return []key.Binding{
-		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next field")),
-		key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous")),
-		key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close without refunding")),
-	}
+func (s *refundFormScreen) Help() []key.Binding { return actionHelp(s.actions()) }
+
+// actions are the form's keys. huh moves between the fields (enter,
+// shift+tab), so those two are listed for help and left to it.
+func (s *refundFormScreen) actions() []action {
+	k := s.c.Keys
+	huhDoes := action{enabled: never, shown: always}
+	next, prev := huhDoes, huhDoes
+	next.key, prev.key = relabel(k.Enter, "next field"), k.Form.PrevField
+	return []action{next, prev, {key: relabel(k.Back, "close without refunding"), run: do(s.back)}}
 }
 
 func (s *refundFormScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
@@ -274,8 +278,8 @@ func (s *refundFormScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		}
 		return s, nil
 	case tea.KeyMsg:
-		if msg.Type == tea.KeyEsc {
-			return s, s.pop(nil)
+		if cmd, ok := runAction(s.actions(), msg); ok {
+			return s, cmd
 		}
 	}
 	m, cmd := s.form.Update(msg)
@@ -331,23 +335,15 @@ func (s *refundFormScreen) wholeConfirm(reason string, md model.Metadata, ext st
 		key = s.keys.For(canonicalRequest("refund_order", order.ID, total.Fixed(), total.Currency, reason, metadataCanon(md), ext))
 	}
 	mint()
-	cs := newConfirmScreen(s.c, "Confirm refund of order "+safetext.Line(order.Ref), s.planLines(order, reason, md, ext), confirmWord(order.Ref))
-	cs.fromForm = true
-	cs.renew = func() { s.keys = newActionKeys(s.c); mint() }
-	// recheck runs in a command: it touches only this flow's own variables,
-	// which nothing else reads until the confirmation is sent.
-	cs.recheck = func(ctx context.Context) ([]string, bool, error) {
-		fresh, err := p.GetOrder(ctx, order.ID)
-		if err != nil {
-			return nil, false, err
-		}
-		if c, err := fresh.Refundable().Cmp(total); err != nil || c != 0 {
-			order, total = fresh, fresh.Refundable()
-			mint()
-			return s.planLines(fresh, reason, md, ext), true, nil
-		}
-		return nil, false, nil
-	}
+	cs := s.confirmation("Confirm refund of order "+safetext.Line(order.Ref), s.planLines(order, reason, md, ext), mint,
+		func(fresh *model.Order) ([]string, bool) {
+			if c, err := fresh.Refundable().Cmp(total); err != nil || c != 0 {
+				order, total = fresh, fresh.Refundable()
+				mint()
+				return s.planLines(fresh, reason, md, ext), true
+			}
+			return nil, false
+		})
 	cs.send = func(ctx context.Context) (ActionDone, error) {
 		res, err := p.RefundOrder(ctx, order.ID, api.RefundOrderRequest{
 			IdempotencyKey: key, Reason: reason, Metadata: md, ExternalOrderID: ext, Expected: total,
@@ -357,6 +353,29 @@ func (s *refundFormScreen) wholeConfirm(reason string, md model.Metadata, ext st
 		}
 		return ActionDone{Order: res.Order, Refunds: res.Refunds,
 			Message: fmt.Sprintf("Refund of %s requested on order %s: %d refund(s) created; watching them settle.", total, safetext.Line(order.Ref), len(res.Refunds))}, nil
+	}
+	return cs
+}
+
+// confirmation is the typed confirmation of one of this form's refunds
+// (the word is the order's ref). A refusal of a field returns to the form;
+// a send that failed for sure mints a new key (mint), as a new attempt.
+// Before sending it re-reads the order and asks changed whether what the
+// agent confirmed still holds (new lines, true when it does not). recheck
+// runs in a command: it touches only this flow's own variables, which
+// nothing else reads until the confirmation is sent.
+func (s *refundFormScreen) confirmation(title string, lines []string, mint func(), changed func(fresh *model.Order) ([]string, bool)) *confirmScreen {
+	p, id := s.prov(), s.order.ID
+	cs := newConfirmScreen(s.c, title, lines, confirmWord(s.order.Ref))
+	cs.fromForm = true
+	cs.renew = func() { s.keys = newActionKeys(s.c); mint() }
+	cs.recheck = func(ctx context.Context) ([]string, bool, error) {
+		fresh, err := p.GetOrder(ctx, id)
+		if err != nil {
+			return nil, false, err
+		}
+		l, ch := changed(fresh)
+		return l, ch, nil
 	}
 	return cs
 }
@@ -437,20 +456,13 @@ func (s *refundFormScreen) partialConfirm(amt model.Money, reason string, md mod
 	if ext != "" {
 		lines = append(lines, st.Label.Render("External id ")+safetext.Line(ext))
 	}
-	cs := newConfirmScreen(s.c, "Confirm partial refund", lines, confirmWord(order.Ref))
-	cs.fromForm = true
-	cs.renew = func() { s.keys = newActionKeys(s.c); mint() }
-	cs.recheck = func(ctx context.Context) ([]string, bool, error) {
-		fresh, err := p.GetOrder(ctx, order.ID)
-		if err != nil {
-			return nil, false, err
-		}
+	cs := s.confirmation("Confirm partial refund", lines, mint, func(fresh *model.Order) ([]string, bool) {
 		now := s.refundableIn(fresh)
 		if c, err := amt.Cmp(now); err != nil || c > 0 {
-			return append(lines, "", st.StatusErr.Render("Only "+now.String()+" is refundable now: go back (esc) and change the amount.")), true, nil
+			return append(lines, "", st.StatusErr.Render("Only "+now.String()+" is refundable now: go back (esc) and change the amount.")), true
 		}
-		return nil, false, nil
-	}
+		return nil, false
+	})
 	cs.send = func(ctx context.Context) (ActionDone, error) {
 		res, err := p.RefundPayment(ctx, order.ID, s.paymentID, api.RefundPaymentRequest{
 			IdempotencyKey: key, Amount: amt, Reason: reason, Metadata: md, ExternalOrderID: ext,
@@ -485,13 +497,4 @@ func (s *refundFormScreen) View() string {
 			st.Faint.Render(plural(len(s.order.RefundPlan()), "payment", "payments")+" · "+total.String()+" will be refunded, net of refunds already made"))
 	}
 	return strings.Join(head, "\n") + "\n\n" + s.form.View()
-}
-
-// metadataCanon is metadata in sorted key order, for deriving keys.
-func metadataCanon(md model.Metadata) string {
-	var b strings.Builder
-	for _, k := range md.Keys() {
-		b.WriteString(k + "=" + md[k] + "\x1e")
-	}
-	return b.String()
 }

@@ -1,0 +1,326 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"paydesk/model"
+)
+
+// ApprovalState is where a four-eyes approval request is in its life:
+//
+//	requested -> approved -> sent -> finished (Outcome says how)
+//	          -> rejected | expired
+//
+// The names match the shared store's (api/store), so a PostgreSQL backend
+// can keep the same rows.
+type ApprovalState string
+
+const (
+	ApprovalRequested ApprovalState = "requested"
+	ApprovalApproved  ApprovalState = "approved"
+	ApprovalRejected  ApprovalState = "rejected"
+	ApprovalExpired   ApprovalState = "expired"
+	ApprovalSent      ApprovalState = "sent"
+	ApprovalFinished  ApprovalState = "finished"
+)
+
+// Open reports whether the request still waits for a decision or for its
+// money to move (approved or sent after a crash: approving again resumes
+// it with the same idempotency key).
+func (s ApprovalState) Open() bool {
+	return s == ApprovalRequested || s == ApprovalApproved || s == ApprovalSent
+}
+
+// DefaultApprovalTTL is how long a request waits for a decision.
+const DefaultApprovalTTL = 30 * time.Minute
+
+// Approval actions: the two money actions that can need a second person.
+const (
+	ApprovalRefundOrder   = "refund_order"
+	ApprovalRefundPayment = "refund_payment"
+)
+
+// Person is who did something: the name and role from the users file and
+// the fingerprint of the key that authenticated.
+type Person struct {
+	Name        string `json:"name"`
+	Role        Role   `json:"role"`
+	Fingerprint string `json:"key"`
+}
+
+// Actor is how the audit log names the person (the same form as a
+// session's actor: name, role, key).
+func (p Person) Actor() string {
+	name := p.Name
+	if name == "" {
+		name = "unknown"
+	}
+	return name + " role=" + p.Role.String() + " key=" + p.Fingerprint
+}
+
+// Approval is one request for a second person to allow a money action
+// above the maker's limit. Everything that will be sent is in it, and the
+// idempotency key is minted when the request is made: an approval retried
+// after a crash sends the same key through the journal, so the money moves
+// once. A changed amount is a different request.
+type Approval struct {
+	ID        string `json:"id"`
+	Provider  string `json:"provider"`
+	Account   string `json:"account,omitempty"`
+	Action    string `json:"action"` // refund_order | refund_payment
+	OrderID   string `json:"order_id"`
+	OrderRef  string `json:"order_ref,omitempty"`
+	PaymentID string `json:"payment_id,omitempty"`
+	// Amount is the partial refund's amount, or the whole-order total the
+	// maker confirmed, fixed scale.
+	Amount          string         `json:"amount"`
+	Currency        string         `json:"currency"`
+	Reason          string         `json:"reason,omitempty"`
+	Metadata        model.Metadata `json:"metadata,omitempty"`
+	ExternalOrderID string         `json:"external_order_id,omitempty"`
+	IdempotencyKey  string         `json:"idempotency_key"`
+	Maker           Person         `json:"maker"`
+	Approver        *Person        `json:"approver,omitempty"`
+	State           ApprovalState  `json:"state"`
+	// Outcome is the money action's outcome once finished (succeeded,
+	// failed, unknown) or why it could not be sent.
+	Outcome   string    `json:"outcome,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Money is the amount the request moves.
+func (a Approval) Money() (model.Money, error) { return model.ParseAmount(a.Amount, a.Currency) }
+
+// Describe is one line for the screen and errors: "refund of 150.00 USD on
+// payment p1 of order o1".
+func (a Approval) Describe() string {
+	what := "refund of the whole order " + a.orderName() + " (" + a.Amount + " " + a.Currency + ")"
+	if a.Action == ApprovalRefundPayment {
+		what = "refund of " + a.Amount + " " + a.Currency + " on payment " + a.PaymentID + " of order " + a.orderName()
+	}
+	return what
+}
+
+func (a Approval) orderName() string {
+	if a.OrderRef != "" {
+		return a.OrderRef
+	}
+	return a.OrderID
+}
+
+// Approval errors.
+var (
+	// ErrApprovalPending is in the chain of a *PendingApprovalError: the
+	// action was not sent but became a request for approval.
+	ErrApprovalPending = errors.New("sent for approval")
+	ErrNoApproval      = errors.New("no such approval request")
+	ErrApprovalState   = errors.New("approval request is not in a state that allows this")
+	ErrOwnApproval     = errors.New("the maker of a request cannot approve it")
+	ErrApprovalExpired = errors.New("approval request expired")
+	// ErrApprovalChanged: the order no longer matches the request (the
+	// whole-order total moved, or the payment has less left): a changed
+	// amount is a new request.
+	ErrApprovalChanged = errors.New("the order changed since the request was made")
+)
+
+// PendingApprovalError is what a refund above the caller's limit returns
+// when approvals are on: nothing was sent, a request waits for an approver.
+type PendingApprovalError struct{ Approval Approval }
+
+func (e *PendingApprovalError) Error() string {
+	return fmt.Sprintf("Sent for approval: the %s is above your limit; nothing moves until an approver (not you) approves it. It expires at %s.",
+		e.Approval.Describe(), e.Approval.ExpiresAt.UTC().Format("15:04 UTC"))
+}
+
+func (e *PendingApprovalError) Unwrap() error { return ErrApprovalPending }
+
+// AsPendingApproval reports whether err says an action became an approval
+// request.
+func AsPendingApproval(err error) (*PendingApprovalError, bool) {
+	var pe *PendingApprovalError
+	ok := errors.As(err, &pe)
+	return pe, ok
+}
+
+// ApprovalStore keeps approval requests for every session of a process
+// (and, with a shared backend, of every process). The rules of four-eyes
+// approval live in the guard, not here; a store only keeps rows and
+// updates one atomically.
+type ApprovalStore interface {
+	// Create records a new request.
+	Create(a Approval) error
+	// Get returns one request (ErrNoApproval when there is none).
+	Get(id string) (Approval, error)
+	// List returns every request, oldest first.
+	List() ([]Approval, error)
+	// Transition runs fn on the current row and stores its result,
+	// atomically against every other transition of it. An error from fn
+	// leaves the row as it was.
+	Transition(id string, fn func(*Approval) error) (Approval, error)
+}
+
+// FileApprovals keeps requests in memory and, when it has a path, in one
+// JSON file beside the journal, so a restart keeps pending and approved
+// requests. Every change rewrites the file crash-safely: a temporary file,
+// fsync, rename over the old one, fsync of the directory; a crash leaves
+// the old file or the new one, never half of either.
+type FileApprovals struct {
+	path string
+	mu   sync.Mutex
+	rows map[string]Approval
+}
+
+// OpenApprovals opens (or creates) the file store at path; "" keeps the
+// requests in memory only.
+func OpenApprovals(path string) (*FileApprovals, error) {
+	s := &FileApprovals{path: path, rows: map[string]Approval{}}
+	if path == "" {
+		return s, nil
+	}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return s, nil
+	case err != nil:
+		return nil, fmt.Errorf("approvals: %w", err)
+	}
+	var rows []Approval
+	if err := json.Unmarshal(b, &rows); err != nil {
+		return nil, fmt.Errorf("approvals: %s is not an approvals file: %v", path, err)
+	}
+	for _, a := range rows {
+		s.rows[a.ID] = a
+	}
+	return s, nil
+}
+
+func (s *FileApprovals) Create(a Approval) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.rows[a.ID]; dup || a.ID == "" {
+		return fmt.Errorf("approvals: request id %q is empty or taken", a.ID)
+	}
+	s.rows[a.ID] = a
+	if err := s.save(); err != nil {
+		delete(s.rows, a.ID)
+		return err
+	}
+	return nil
+}
+
+func (s *FileApprovals) Get(id string) (Approval, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.rows[id]
+	if !ok {
+		return Approval{}, fmt.Errorf("%w: %s", ErrNoApproval, id)
+	}
+	return a, nil
+}
+
+func (s *FileApprovals) List() ([]Approval, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Approval, 0, len(s.rows))
+	for _, a := range s.rows {
+		out = append(out, a)
+	}
+	sortApprovals(out)
+	return out, nil
+}
+
+func (s *FileApprovals) Transition(id string, fn func(*Approval) error) (Approval, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.rows[id]
+	if !ok {
+		return Approval{}, fmt.Errorf("%w: %s", ErrNoApproval, id)
+	}
+	a := old
+	a.Metadata = maps.Clone(old.Metadata)
+	if err := fn(&a); err != nil {
+		return old, err
+	}
+	s.rows[id] = a
+	if err := s.save(); err != nil {
+		s.rows[id] = old
+		return old, err
+	}
+	return a, nil
+}
+
+func sortApprovals(out []Approval) {
+	slices.SortStableFunc(out, func(a, b Approval) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return cmpString(a.ID, b.ID)
+	})
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// save writes every row (caller holds mu).
+func (s *FileApprovals) save() error {
+	if s.path == "" {
+		return nil
+	}
+	rows := make([]Approval, 0, len(s.rows))
+	for _, a := range s.rows {
+		rows = append(rows, a)
+	}
+	sortApprovals(rows)
+	b, err := json.MarshalIndent(rows, "", " ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(s.path)
+	f, err := os.CreateTemp(dir, ".approvals-*.tmp")
+	if err != nil {
+		return fmt.Errorf("approvals: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // after a successful rename there is nothing to remove
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("approvals: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("approvals: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("approvals: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("approvals: %w", err)
+	}
+	if err := os.Rename(tmp, s.path); err != nil {
+		return fmt.Errorf("approvals: %w", err)
+	}
+	// The rename is durable only once the directory entry is.
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}

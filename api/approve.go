@@ -1,0 +1,334 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"paydesk/model"
+)
+
+// ApprovalDesk is what a guarded provider offers for four-eyes approval.
+// Every rule is enforced here, under the approvals screen: the approver's
+// role, a different key and a different name from the maker, expiry, and
+// an order that still matches the request.
+type ApprovalDesk interface {
+	// Requests returns every request, oldest first, after moving those past
+	// their expiry to expired.
+	Requests() ([]Approval, error)
+	// Preview re-reads the order of an open request and checks that what
+	// was asked can still move, without changing anything: what the
+	// approval screen shows before the typed confirmation.
+	Preview(ctx context.Context, id string) (Approval, *model.Order, error)
+	// Approve approves the request and sends its money action with the
+	// idempotency key minted with the request. On a request already
+	// approved or sent (a crash, an unknown outcome) it sends the same
+	// request again, which the journal recognises by its key.
+	Approve(ctx context.Context, id string) (*RefundResult, error)
+	// Reject closes a request without moving money; the maker may
+	// withdraw their own.
+	Reject(id string) (Approval, error)
+}
+
+// DeskOf returns p's approval desk when p is guarded with approvals on.
+func DeskOf(p Provider) (ApprovalDesk, bool) {
+	g, ok := p.(guard)
+	if !ok || g.o.Approvals == nil {
+		return nil, false
+	}
+	return g, true
+}
+
+// CanApprove reports whether role may approve others' requests.
+func CanApprove(r Role) bool { return r == RoleApprover || r == RoleAdmin }
+
+// request records a money action above the limit as an approval request.
+// Its audit line goes in first: no request without one.
+func (g guard) request(a Approval) error {
+	now := g.o.Now().UTC()
+	a.ID, a.Provider, a.IdempotencyKey = g.o.NewID(), g.p.ID(), g.o.NewID()
+	a.Maker, a.Approver, a.State = g.o.Who, nil, ApprovalRequested
+	a.CreatedAt, a.UpdatedAt, a.ExpiresAt = now, now, now.Add(g.o.TTL)
+	if err := g.audit(ApprovalAudit{Approval: a, By: g.o.Who, Transition: ApprovalRequested}); err != nil {
+		return fmt.Errorf("nothing requested: the audit log could not record the request (%w)", err)
+	}
+	if err := g.o.Approvals.Create(a); err != nil {
+		return fmt.Errorf("nothing requested: %w", err)
+	}
+	g.published(a)
+	return &PendingApprovalError{Approval: a}
+}
+
+func (g guard) audit(l ApprovalAudit) error {
+	if g.o.Audit == nil {
+		return errors.New("approvals have no audit log")
+	}
+	l.Approval.UpdatedAt = g.o.Now().UTC() // the line's time is the transition's
+	return g.o.Audit(l)
+}
+
+func (g guard) published(a Approval) {
+	g.o.Bus.Publish(Event{Kind: EventApproval, Provider: a.Provider, OrderID: a.OrderID, ApprovalID: a.ID, State: string(a.State)})
+}
+
+// refuse writes who tried what and why it was refused, and returns err.
+func (g guard) refuse(a Approval, to ApprovalState, why string, err error) error {
+	_ = g.audit(ApprovalAudit{Approval: a, By: g.o.Who, Transition: to, Refused: why})
+	return err
+}
+
+func (g guard) Requests() ([]Approval, error) {
+	all, err := g.o.Approvals.List()
+	if err != nil {
+		return nil, err
+	}
+	now := g.o.Now()
+	for i, a := range all {
+		if a.State == ApprovalRequested && !now.Before(a.ExpiresAt) {
+			if e, err := g.expire(a); err == nil {
+				all[i] = e
+			}
+		}
+	}
+	return all, nil
+}
+
+// expire moves a request past its expiry to expired, with its audit line.
+func (g guard) expire(a Approval) (Approval, error) {
+	now := g.o.Now().UTC()
+	e, err := g.o.Approvals.Transition(a.ID, func(r *Approval) error {
+		if r.State != ApprovalRequested {
+			return fmt.Errorf("%w: it is %s", ErrApprovalState, r.State)
+		}
+		r.State, r.UpdatedAt = ApprovalExpired, now
+		return nil
+	})
+	if err != nil {
+		return a, err
+	}
+	_ = g.audit(ApprovalAudit{Approval: e, By: g.o.Who, Transition: ApprovalExpired})
+	g.published(e)
+	return e, nil
+}
+
+// ownRequest: the approver must differ from the maker in key and in name
+// (one person with two keys is still one person).
+func (g guard) ownRequest(a Approval) bool {
+	return g.o.Who.Fingerprint == a.Maker.Fingerprint || g.o.Who.Name == a.Maker.Name
+}
+
+// open loads a request for an approver and applies every rule that does
+// not need the provider.
+func (g guard) open(id string) (Approval, error) {
+	if !CanApprove(g.role) {
+		return Approval{}, &RoleError{Role: g.role, Action: "approve refunds"}
+	}
+	a, err := g.o.Approvals.Get(id)
+	if err != nil {
+		return a, err
+	}
+	if a.Provider != g.p.ID() {
+		return a, fmt.Errorf("%w: request %s is for %s, not %s", ErrNoApproval, id, a.Provider, g.p.ID())
+	}
+	if g.ownRequest(a) {
+		return a, g.refuse(a, ApprovalApproved, "own_request",
+			fmt.Errorf("Refused: %w; another approver (a different person with a different key) must approve it. Nothing was sent", ErrOwnApproval))
+	}
+	switch a.State {
+	case ApprovalRequested:
+		if !g.o.Now().Before(a.ExpiresAt) {
+			if _, err := g.expire(a); err != nil && !errors.Is(err, ErrApprovalState) {
+				return a, err
+			}
+			return a, fmt.Errorf("Refused: %w at %s; nothing was sent. The maker can make a new request", ErrApprovalExpired, a.ExpiresAt.UTC().Format("15:04:05 UTC"))
+		}
+	case ApprovalApproved, ApprovalSent:
+		// Approved earlier and not finished (a crash, an unknown outcome):
+		// sending again with the request's key resumes it.
+	default:
+		return a, fmt.Errorf("%w: it is %s", ErrApprovalState, a.State)
+	}
+	return a, nil
+}
+
+// check re-reads the order and says whether the request can still move
+// exactly what it asked for. A request already sent is not checked: its
+// money may have moved, and the journal settles it by its key.
+func (g guard) check(ctx context.Context, a Approval) (*model.Order, error) {
+	o, err := g.p.GetOrder(ctx, a.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	if a.State == ApprovalSent {
+		return o, nil
+	}
+	want, err := a.Money()
+	if err != nil {
+		return o, err
+	}
+	switch a.Action {
+	case ApprovalRefundOrder:
+		left := o.Refundable()
+		if c, err := left.Cmp(want); err != nil || c != 0 {
+			return o, fmt.Errorf("%w: the order has %s left to refund, the request was for %s; a changed amount is a new request (reject this one)", ErrApprovalChanged, left, want)
+		}
+	case ApprovalRefundPayment:
+		pm := o.Payment(a.PaymentID)
+		if pm == nil {
+			return o, fmt.Errorf("%w: payment %s is no longer on the order", ErrApprovalChanged, a.PaymentID)
+		}
+		left := o.RefundableOn(pm)
+		if c, err := left.Cmp(want); err != nil || c < 0 {
+			return o, fmt.Errorf("%w: payment %s has %s left to refund, the request was for %s", ErrApprovalChanged, a.PaymentID, left, want)
+		}
+	default:
+		return o, fmt.Errorf("approval request %s has an unknown action %q", a.ID, a.Action)
+	}
+	return o, nil
+}
+
+func (g guard) Preview(ctx context.Context, id string) (Approval, *model.Order, error) {
+	a, err := g.open(id)
+	if err != nil {
+		return a, nil, err
+	}
+	o, err := g.check(ctx, a)
+	return a, o, err
+}
+
+func (g guard) Approve(ctx context.Context, id string) (*RefundResult, error) {
+	a, err := g.open(id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := g.check(ctx, a); err != nil {
+		if errors.Is(err, ErrApprovalChanged) {
+			return nil, g.refuse(a, ApprovalApproved, "order_changed", err)
+		}
+		return nil, err
+	}
+	if err := g.spend(); err != nil {
+		return nil, err
+	}
+	me := g.o.Who
+	if a.State == ApprovalRequested {
+		// The approval's line goes in before the approval: none without it.
+		pre := a
+		pre.Approver = &me
+		if err := g.audit(ApprovalAudit{Approval: pre, By: me, Transition: ApprovalApproved}); err != nil {
+			return nil, fmt.Errorf("nothing approved or sent: the audit log could not record the approval (%w)", err)
+		}
+		now := g.o.Now().UTC()
+		a, err = g.o.Approvals.Transition(id, func(r *Approval) error {
+			switch {
+			case r.State != ApprovalRequested:
+				return fmt.Errorf("%w: it is already %s", ErrApprovalState, r.State)
+			case !now.Before(r.ExpiresAt):
+				return ErrApprovalExpired
+			}
+			r.State, r.Approver, r.UpdatedAt = ApprovalApproved, &me, now
+			return nil
+		})
+		if err != nil {
+			// The line above said approved; this one says it did not
+			// happen (another approver was first, or it expired).
+			return nil, g.refuse(pre, ApprovalApproved, "not_approved", err)
+		}
+		g.published(a)
+	}
+	// Marked sent before it is sent: after a crash from here on, the
+	// request is resumed with its key and never checked against an order
+	// its own refund may already have changed.
+	if err := g.audit(ApprovalAudit{Approval: a, By: me, Transition: ApprovalSent}); err != nil {
+		return nil, fmt.Errorf("nothing sent: the audit log could not record the send (%w)", err)
+	}
+	a, err = g.o.Approvals.Transition(id, func(r *Approval) error {
+		if r.State != ApprovalApproved && r.State != ApprovalSent {
+			return fmt.Errorf("%w: it is %s", ErrApprovalState, r.State)
+		}
+		r.State, r.UpdatedAt = ApprovalSent, g.o.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	g.published(a)
+	res, serr := g.send(ctx, a)
+	g.changed(a.OrderID)
+	outcome := "succeeded"
+	switch {
+	case serr == nil:
+	case IsOutcomeUnknown(serr):
+		// Left sent: approving again resumes it with the same key, and
+		// the journal settles it by reading before anything is re-sent.
+		outcome = "unknown"
+	default:
+		outcome = "failed"
+	}
+	fin, err := g.o.Approvals.Transition(id, func(r *Approval) error {
+		r.Outcome, r.UpdatedAt = outcome, g.o.Now().UTC()
+		if outcome != "unknown" {
+			r.State = ApprovalFinished
+		}
+		return nil
+	})
+	if err == nil {
+		a = fin
+	}
+	_ = g.audit(ApprovalAudit{Approval: a, By: me, Transition: ApprovalFinished})
+	g.published(a)
+	return res, serr
+}
+
+// send is the request's money action, exactly as asked, with its key.
+func (g guard) send(ctx context.Context, a Approval) (*RefundResult, error) {
+	m, err := a.Money()
+	if err != nil {
+		return nil, err
+	}
+	switch a.Action {
+	case ApprovalRefundPayment:
+		return g.p.RefundPayment(ctx, a.OrderID, a.PaymentID, RefundPaymentRequest{
+			IdempotencyKey: a.IdempotencyKey, Amount: m, Reason: a.Reason,
+			Metadata: a.Metadata, ExternalOrderID: a.ExternalOrderID,
+		})
+	case ApprovalRefundOrder:
+		return g.p.RefundOrder(ctx, a.OrderID, RefundOrderRequest{
+			IdempotencyKey: a.IdempotencyKey, Expected: m, Reason: a.Reason,
+			Metadata: a.Metadata, ExternalOrderID: a.ExternalOrderID,
+		})
+	}
+	return nil, fmt.Errorf("approval request %s has an unknown action %q", a.ID, a.Action)
+}
+
+func (g guard) Reject(id string) (Approval, error) {
+	a, err := g.o.Approvals.Get(id)
+	if err != nil {
+		return a, err
+	}
+	own := g.o.Who.Fingerprint == a.Maker.Fingerprint && g.o.Who.Name == a.Maker.Name
+	if !CanApprove(g.role) && !own {
+		return a, &RoleError{Role: g.role, Action: "reject others' requests"}
+	}
+	me := g.o.Who
+	pre := a
+	pre.Approver = &me
+	if a.State != ApprovalRequested {
+		return a, fmt.Errorf("%w: it is %s", ErrApprovalState, a.State)
+	}
+	if err := g.audit(ApprovalAudit{Approval: pre, By: me, Transition: ApprovalRejected}); err != nil {
+		return a, fmt.Errorf("not rejected: the audit log could not record it (%w)", err)
+	}
+	a, err = g.o.Approvals.Transition(id, func(r *Approval) error {
+		if r.State != ApprovalRequested {
+			return fmt.Errorf("%w: it is %s", ErrApprovalState, r.State)
+		}
+		r.State, r.Approver, r.UpdatedAt = ApprovalRejected, &me, g.o.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		return a, g.refuse(pre, ApprovalRejected, "not_rejected", err)
+	}
+	g.published(a)
+	return a, nil
+}

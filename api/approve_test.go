@@ -1,0 +1,463 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/time/rate"
+
+	"paydesk/api"
+	forageclient "paydesk/api/forage"
+	"paydesk/api/journal"
+	foragesandbox "paydesk/api/sandbox/forage"
+	"paydesk/model"
+)
+
+// The tests in this file run four-eyes approval over the real Forage client
+// and sandbox on loopback, through the journal, as paydesk serve does.
+
+type approvalEnv struct {
+	t     *testing.T
+	dir   string
+	cl    *forageclient.Client
+	posts *atomic.Int64 // refund requests that reached the sandbox
+	j     *journal.Journal
+	store *api.FileApprovals
+	bus   *api.Bus
+
+	mu    sync.Mutex
+	now   time.Time
+	lines []api.ApprovalAudit
+}
+
+func newApprovalEnv(t *testing.T) *approvalEnv {
+	t.Helper()
+	sb := foragesandbox.New(foragesandbox.Options{Orders: 30, Seed: 7, RateLimit: 1 << 20})
+	posts := &atomic.Int64{}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "refund") {
+			posts.Add(1)
+		}
+		sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	cl, err := forageclient.New(forageclient.Config{
+		BaseURL: hs.URL, ClientID: "demo-client", ClientSecret: api.NewSecret("demo-secret"),
+		MerchantAccount: "9000055", Limiter: rate.NewLimiter(rate.Inf, 1),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &approvalEnv{t: t, dir: t.TempDir(), cl: cl, posts: posts, bus: api.NewBus(), now: time.Now().UTC()}
+	e.restart()
+	return e
+}
+
+// restart opens the journal and the approvals file again, as a new process
+// after a crash would.
+func (e *approvalEnv) restart() {
+	e.t.Helper()
+	j, err := journal.Open(journal.Options{Dir: filepath.Join(e.dir, "journal"), Now: e.clock})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	st, err := api.OpenApprovals(filepath.Join(e.dir, "approvals.json"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.j, e.store = j, st
+}
+
+func (e *approvalEnv) clock() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.now
+}
+
+func (e *approvalEnv) advance(d time.Duration) {
+	e.mu.Lock()
+	e.now = e.now.Add(d)
+	e.mu.Unlock()
+}
+
+func (e *approvalEnv) audited() []api.ApprovalAudit {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]api.ApprovalAudit(nil), e.lines...)
+}
+
+// limits are low: the Forage sandbox's EBT orders are small.
+var limits = api.RefundLimits{Default: model.MustParse("5.00", "USD").Amount}
+
+// as is one session's provider for a person: the journal, then the guard.
+func (e *approvalEnv) as(name string, role api.Role, fingerprint string) api.Provider {
+	who := api.Person{Name: name, Role: role, Fingerprint: fingerprint}
+	return api.GuardWith(journal.Wrap(e.cl, e.j, who.Actor()), api.GuardOptions{
+		Role: role, Limits: limits, Who: who, Approvals: e.store,
+		Audit: func(l api.ApprovalAudit) error {
+			e.mu.Lock()
+			e.lines = append(e.lines, l)
+			e.mu.Unlock()
+			return nil
+		},
+		Bus: e.bus, Now: e.clock, NewID: uuid.NewString,
+	})
+}
+
+// bigOrder finds an order with more than min refundable on one payment and
+// nothing in flight.
+func (e *approvalEnv) bigOrder(min string) (*model.Order, *model.Payment) {
+	e.t.Helper()
+	ctx := context.Background()
+	q := api.OrderQuery{From: time.Now().Add(-90 * 24 * time.Hour), To: time.Now()}
+	floor := model.MustParse(min, "USD").Amount
+	for {
+		pg, err := e.cl.ListOrders(ctx, q)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, s := range pg.Orders {
+			o, err := e.cl.GetOrder(ctx, s.ID)
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			if o.HasRefundInFlight() || len(o.Refunds) > 0 {
+				continue
+			}
+			for i := range o.Payments {
+				if left := o.RefundableOn(&o.Payments[i]); left.Currency == "USD" && left.Amount.GreaterThan(floor) {
+					return o, &o.Payments[i]
+				}
+			}
+		}
+		if pg.Next == "" {
+			e.t.Fatalf("no sandbox order has more than %s USD refundable on one payment", min)
+		}
+		q.Cursor = pg.Next
+	}
+}
+
+func desk(t *testing.T, p api.Provider) api.ApprovalDesk {
+	t.Helper()
+	d, ok := api.DeskOf(p)
+	if !ok {
+		t.Fatal("no approval desk on a guarded provider with approvals")
+	}
+	return d
+}
+
+func (e *approvalEnv) request(p api.Provider, o *model.Order, pm *model.Payment, amount string) api.Approval {
+	e.t.Helper()
+	_, err := p.RefundPayment(context.Background(), o.ID, pm.ID, api.RefundPaymentRequest{
+		Amount: model.MustParse(amount, pm.Amount.Currency), Reason: "goodwill", IdempotencyKey: uuid.NewString(),
+	})
+	pe, ok := api.AsPendingApproval(err)
+	if !ok {
+		e.t.Fatalf("a refund of %s over the agent's limit: err = %v, want a request for approval", amount, err)
+	}
+	return pe.Approval
+}
+
+func TestOverLimitRefundBecomesARequestAndMovesOnceWhenApproved(t *testing.T) {
+	e := newApprovalEnv(t)
+	o, pm := e.bigOrder("15.00")
+	agent := e.as("desk-1", api.RoleAgent, "SHA256:maker")
+	events, stop := e.bus.Subscribe()
+	defer stop()
+
+	a := e.request(agent, o, pm, "15.00")
+	if n := e.posts.Load(); n != 0 {
+		t.Fatalf("%d refund requests reached the sandbox for a request awaiting approval", n)
+	}
+	if a.State != api.ApprovalRequested || a.IdempotencyKey == "" || a.Maker.Name != "desk-1" || a.Maker.Fingerprint != "SHA256:maker" ||
+		a.Maker.Role != api.RoleAgent || a.Amount != "15.00" || a.PaymentID != pm.ID || !a.ExpiresAt.Equal(a.CreatedAt.Add(api.DefaultApprovalTTL)) {
+		t.Fatalf("request = %+v", a)
+	}
+	if ev := <-events; ev.Kind != api.EventApproval || ev.ApprovalID != a.ID || ev.State != "requested" {
+		t.Fatalf("first event = %+v, want the request", ev)
+	}
+
+	approver := e.as("lead-1", api.RoleApprover, "SHA256:approver")
+	if _, err := desk(t, agent).Approve(context.Background(), a.ID); !errors.Is(err, api.ErrForbidden) {
+		t.Fatalf("an agent approved: %v", err)
+	}
+	_, order, err := desk(t, approver).Preview(context.Background(), a.ID)
+	if err != nil || order.ID != o.ID {
+		t.Fatalf("preview: %v", err)
+	}
+	res, err := desk(t, approver).Approve(context.Background(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Refunds) != 1 || res.Refunds[0].Amount.Fixed() != "15.00" {
+		t.Fatalf("approval result: %+v", res.Refunds)
+	}
+	if n := e.posts.Load(); n != 1 {
+		t.Fatalf("%d refund requests reached the sandbox, want 1", n)
+	}
+	// Approving again sends nothing: the request is finished.
+	if _, err := desk(t, approver).Approve(context.Background(), a.ID); !errors.Is(err, api.ErrApprovalState) {
+		t.Fatalf("second approval: %v", err)
+	}
+	if n := e.posts.Load(); n != 1 {
+		t.Fatalf("%d refund requests after a second approval, want 1", n)
+	}
+	got, _ := e.store.Get(a.ID)
+	if got.State != api.ApprovalFinished || got.Outcome != "succeeded" || got.Approver == nil || got.Approver.Name != "lead-1" {
+		t.Fatalf("request after approval: %+v", got)
+	}
+	// Every transition is audited, and the approval's line names both.
+	var seen []string
+	for _, l := range e.audited() {
+		if l.Refused != "" {
+			continue
+		}
+		seen = append(seen, string(l.Transition))
+		if l.Transition == api.ApprovalApproved && (l.By.Name != "lead-1" || l.Approval.Maker.Name != "desk-1" || l.Approval.Approver == nil) {
+			t.Errorf("approval line does not name both: %+v", l)
+		}
+	}
+	if strings.Join(seen, ",") != "requested,approved,sent,finished" {
+		t.Errorf("audited transitions = %v", seen)
+	}
+}
+
+func TestMakerCannotApproveTheirOwnRequest(t *testing.T) {
+	e := newApprovalEnv(t)
+	o, pm := e.bigOrder("15.00")
+	// An approver over their own limit needs another approver too.
+	maker := e.as("lead-1", api.RoleApprover, "SHA256:laptop")
+	a := e.request(maker, o, pm, "12.00")
+	for _, who := range []api.Provider{
+		maker, // same key, same name
+		e.as("lead-1", api.RoleApprover, "SHA256:desktop"), // same name, another key
+		e.as("lead-2", api.RoleAdmin, "SHA256:laptop"),     // another name, same key
+	} {
+		if _, err := desk(t, who).Approve(context.Background(), a.ID); !errors.Is(err, api.ErrOwnApproval) {
+			t.Errorf("own request approved: err = %v", err)
+		}
+	}
+	if n := e.posts.Load(); n != 0 {
+		t.Fatalf("%d refund requests reached the sandbox", n)
+	}
+	refused := 0
+	for _, l := range e.audited() {
+		if l.Refused == "own_request" {
+			refused++
+		}
+	}
+	if refused != 3 {
+		t.Errorf("%d refused approvals audited, want 3", refused)
+	}
+}
+
+func TestApprovalAfterExpiryIsRefused(t *testing.T) {
+	e := newApprovalEnv(t)
+	o, pm := e.bigOrder("15.00")
+	a := e.request(e.as("desk-1", api.RoleAgent, "SHA256:maker"), o, pm, "15.00")
+	e.advance(api.DefaultApprovalTTL)
+	approver := e.as("lead-1", api.RoleApprover, "SHA256:approver")
+	if _, err := desk(t, approver).Approve(context.Background(), a.ID); !errors.Is(err, api.ErrApprovalExpired) {
+		t.Fatalf("approval at expiry: err = %v", err)
+	}
+	if n := e.posts.Load(); n != 0 {
+		t.Fatalf("%d refund requests reached the sandbox", n)
+	}
+	got, _ := e.store.Get(a.ID)
+	if got.State != api.ApprovalExpired {
+		t.Fatalf("state = %s, want expired", got.State)
+	}
+	if _, err := desk(t, approver).Approve(context.Background(), a.ID); !errors.Is(err, api.ErrApprovalState) {
+		t.Fatalf("approval of an expired request: err = %v", err)
+	}
+}
+
+func TestChangedAmountIsANewRequest(t *testing.T) {
+	e := newApprovalEnv(t)
+	o, pm := e.bigOrder("15.00")
+	agent := e.as("desk-1", api.RoleAgent, "SHA256:maker")
+	a := e.request(agent, o, pm, "15.00")
+	b := e.request(agent, o, pm, "14.00")
+	if a.ID == b.ID || a.IdempotencyKey == b.IdempotencyKey {
+		t.Fatalf("a changed amount reused the request or its key: %+v %+v", a, b)
+	}
+	// A whole-order request is for the total confirmed; once the order
+	// changes, approving it is refused and nothing is sent.
+	total := o.Refundable()
+	_, err := agent.RefundOrder(context.Background(), o.ID, api.RefundOrderRequest{Expected: total, Reason: "returned", IdempotencyKey: uuid.NewString()})
+	whole, ok := api.AsPendingApproval(err)
+	if !ok || whole.Approval.Action != api.ApprovalRefundOrder || whole.Approval.Amount != total.Fixed() {
+		t.Fatalf("whole-order refund over the limit: %v", err)
+	}
+	admin := e.as("boss", api.RoleAdmin, "SHA256:admin")
+	if _, err := admin.RefundPayment(context.Background(), o.ID, pm.ID, api.RefundPaymentRequest{
+		Amount: model.MustParse("1.00", pm.Amount.Currency), Reason: "partial", IdempotencyKey: uuid.NewString(),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before := e.posts.Load()
+	if _, err := desk(t, admin).Approve(context.Background(), whole.Approval.ID); !errors.Is(err, api.ErrApprovalChanged) {
+		t.Fatalf("approval of a whole-order request after the order changed: %v", err)
+	}
+	if e.posts.Load() != before {
+		t.Fatal("a refund was sent for a changed order")
+	}
+}
+
+// A crash after the approval was recorded, or after the refund went out but
+// before its outcome was, is resumed by approving again: the request's key
+// goes through the journal, and the money moves once.
+func TestApprovalResumedAfterACrashMovesMoneyOnce(t *testing.T) {
+	for _, at := range []api.ApprovalState{api.ApprovalApproved, api.ApprovalSent} {
+		t.Run(string(at), func(t *testing.T) {
+			e := newApprovalEnv(t)
+			o, pm := e.bigOrder("15.00")
+			a := e.request(e.as("desk-1", api.RoleAgent, "SHA256:maker"), o, pm, "15.00")
+			lead := api.Person{Name: "lead-1", Role: api.RoleApprover, Fingerprint: "SHA256:approver"}
+			// What Approve had done when the process died.
+			if _, err := e.store.Transition(a.ID, func(r *api.Approval) error {
+				r.State, r.Approver = at, &lead
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if at == api.ApprovalSent {
+				// The refund went out through the journal with the
+				// request's key; the answer was lost with the process.
+				m, _ := a.Money()
+				if _, err := journal.Wrap(e.cl, e.j, lead.Actor()).RefundPayment(context.Background(), o.ID, pm.ID, api.RefundPaymentRequest{
+					IdempotencyKey: a.IdempotencyKey, Amount: m, Reason: a.Reason,
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.restart()
+			if got, _ := e.store.Get(a.ID); got.State != at {
+				t.Fatalf("after restart the request is %s, want %s", got.State, at)
+			}
+			approver := e.as("lead-2", api.RoleApprover, "SHA256:other")
+			if _, err := desk(t, approver).Approve(context.Background(), a.ID); err != nil {
+				t.Fatal(err)
+			}
+			if n := e.posts.Load(); n != 1 {
+				t.Fatalf("%d refund requests reached the sandbox, want 1", n)
+			}
+			after, err := e.cl.GetOrder(context.Background(), o.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(after.Refunds) != 1 {
+				t.Fatalf("the order has %d refunds, want 1", len(after.Refunds))
+			}
+			if got, _ := e.store.Get(a.ID); got.State != api.ApprovalFinished || got.Outcome != "succeeded" {
+				t.Fatalf("request = %s/%s", got.State, got.Outcome)
+			}
+		})
+	}
+}
+
+// The approvals file survives a restart and is never left half-written.
+func TestApprovalsFileKeepsRequestsAcrossARestart(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "approvals.json")
+	s, err := api.OpenApprovals(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := api.Approval{ID: "r1", Provider: "forage", Action: api.ApprovalRefundPayment, OrderID: "o1", Amount: "15.00", Currency: "USD",
+		IdempotencyKey: "k1", State: api.ApprovalRequested, CreatedAt: time.Unix(1, 0).UTC()}
+	if err := s.Create(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(a); err == nil {
+		t.Fatal("a taken id was accepted")
+	}
+	if _, err := s.Transition("r1", func(r *api.Approval) error { return errors.New("no") }); err == nil {
+		t.Fatal("a failed transition reported success")
+	}
+	s2, err := api.OpenApprovals(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s2.Get("r1")
+	if err != nil || got.IdempotencyKey != "k1" || got.State != api.ApprovalRequested {
+		t.Fatalf("after reopening: %+v, %v", got, err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, ".approvals-*")); len(m) != 0 {
+		t.Fatalf("temporary files left behind: %v", m)
+	}
+}
+
+// Two approvers confirming the same request at once: one approval, one
+// refund; the other is told the request is no longer waiting.
+func TestTwoApproversAtOnceMoveMoneyOnce(t *testing.T) {
+	e := newApprovalEnv(t)
+	o, pm := e.bigOrder("15.00")
+	a := e.request(e.as("desk-1", api.RoleAgent, "SHA256:maker"), o, pm, "15.00")
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, who := range []api.Provider{
+		e.as("lead-1", api.RoleApprover, "SHA256:one"),
+		e.as("lead-2", api.RoleApprover, "SHA256:two"),
+	} {
+		wg.Go(func() { _, errs[i] = desk(t, who).Approve(context.Background(), a.ID) })
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, api.ErrApprovalState), errors.Is(err, journal.ErrEarlierSucceeded):
+		default:
+			var be *journal.BusyError
+			if !errors.As(err, &be) {
+				t.Errorf("the other approval: %v", err)
+			}
+		}
+	}
+	if ok < 1 {
+		t.Fatalf("no approval went through: %v", errs)
+	}
+	if n := e.posts.Load(); n != 1 {
+		t.Fatalf("%d refund requests reached the sandbox, want 1", n)
+	}
+	after, err := e.cl.GetOrder(context.Background(), o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.Refunds) != 1 {
+		t.Fatalf("the order has %d refunds, want 1", len(after.Refunds))
+	}
+}
+
+// A rejected request moves nothing and cannot be approved afterwards; an
+// agent cannot reject someone else's request.
+func TestRejectedRequestIsClosed(t *testing.T) {
+	e := newApprovalEnv(t)
+	o, pm := e.bigOrder("15.00")
+	a := e.request(e.as("desk-1", api.RoleAgent, "SHA256:maker"), o, pm, "15.00")
+	if _, err := desk(t, e.as("desk-2", api.RoleAgent, "SHA256:other")).Reject(a.ID); !errors.Is(err, api.ErrForbidden) {
+		t.Fatalf("another agent rejected: %v", err)
+	}
+	approver := e.as("lead-1", api.RoleApprover, "SHA256:approver")
+	r, err := desk(t, approver).Reject(a.ID)
+	if err != nil || r.State != api.ApprovalRejected || r.Approver == nil || r.Approver.Name != "lead-1" {
+		t.Fatalf("reject: %+v, %v", r, err)
+	}
+	if _, err := desk(t, e.as("lead-2", api.RoleApprover, "SHA256:two")).Approve(context.Background(), a.ID); !errors.Is(err, api.ErrApprovalState) {
+		t.Fatalf("approval after rejection: %v", err)
+	}
+	if n := e.posts.Load(); n != 0 {
+		t.Fatalf("%d refund requests reached the sandbox", n)
+	}
+}

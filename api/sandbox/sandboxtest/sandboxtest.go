@@ -1,0 +1,50 @@
+// Package sandboxtest holds what tests of the clients, the journal, the
+// sandboxes and the console share: a fake clock both a sandbox and the code
+// under test can read, and a sandbox served on loopback for the length of
+// one test. Only _test.go files import it. It imports no client and no
+// sandbox, so the clients and the sandboxes still share no production code
+// and every sandbox's own tests can use it too.
+package sandboxtest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Clock is a settable clock, safe for concurrent use: pass its Now to a
+// sandbox (refunds settle by it) and to the code under test, and move both
+// forward together with Advance.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock is a clock standing at start.
+func NewClock(start time.Time) *Clock { return &Clock{t: start} }
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// Serve serves h (a sandbox, or a sandbox behind a test's wrapper) over real
+// HTTP on loopback until the test ends. The server's URL is the base URL
+// a client is configured with.
+func Serve(t testing.TB, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
