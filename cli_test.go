@@ -74,23 +74,8 @@ func TestUnknownSubcommandExitsTwo(t *testing.T) {
 // not silently become the embedded sandbox.
 func TestMissingCredentialsFileRefusesToStart(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope.env")
-	err := namedCredentials(func(k string) string {
-		if k == "PAYDESK_CREDENTIALS" {
-			return missing
-		}
-		return ""
-	})
-	if err == nil || !strings.Contains(err.Error(), missing) || !strings.Contains(err.Error(), "does not exist") {
-		t.Fatalf("namedCredentials = %v, want a refusal naming %s", err, missing)
-	}
-	if err := namedCredentials(func(string) string { return "" }); err != nil {
-		t.Fatalf("no PAYDESK_CREDENTIALS: %v", err)
-	}
-	dir := t.TempDir()
-	if err := namedCredentials(func(string) string { return dir }); err == nil {
-		t.Fatal("a directory was taken for a credentials file")
-	}
-	// And the real binary stops before anything starts.
+	// The binary stops before anything starts (TestNamedCredentials in
+	// api/providers covers the check itself).
 	_, errOut, code := runSelf(t, []string{"PAYDESK_CREDENTIALS=" + missing, "FORAGE_BASE_URL=", "MOYASAR_BASE_URL=", "DIGITALRIVER_BASE_URL="})
 	if code != 1 || !strings.Contains(errOut, "will not fall back to the sandbox") {
 		t.Fatalf("exit %d, stderr %q", code, errOut)

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"paydesk/api/audit"
-	"paydesk/api/journal"
 )
 
 // captureStdout runs fn and returns what it printed.
@@ -65,25 +64,5 @@ func TestAuditHeadAndAnchoredVerify(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "removed from its end") {
 		t.Fatalf("verify --head after the last line was removed: %v", err)
-	}
-}
-
-// The status line says how many earlier actions are being checked, then how
-// the check ended.
-func TestRecoveryMessages(t *testing.T) {
-	for _, tc := range []struct {
-		pr   journal.RecoveryProgress
-		want string
-		done bool
-	}{
-		{journal.RecoveryProgress{Total: 3, Checked: 1}, "Checking 3 earlier money actions… 1 done", false},
-		{journal.RecoveryProgress{Total: 1, Checked: 1, Done: true}, "Checked 1 earlier money action: all resolved.", true},
-		{journal.RecoveryProgress{Total: 3, Checked: 3, Open: 2, Done: true}, "2 earlier money actions still have an unknown outcome", true},
-		{journal.RecoveryProgress{Done: true}, "", true},
-	} {
-		m := recoveryMsg(tc.pr)
-		if m.Done != tc.done || !strings.HasPrefix(m.Text, tc.want) || (tc.want == "" && m.Text != "") {
-			t.Errorf("recoveryMsg(%+v) = %+v, want %q", tc.pr, m, tc.want)
-		}
 	}
 }

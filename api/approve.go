@@ -46,7 +46,7 @@ func CanApprove(r Role) bool { return r == RoleApprover || r == RoleAdmin }
 // Its audit line goes in first: no request without one.
 func (g guard) request(a Approval) error {
 	now := g.o.Now().UTC()
-	a.ID, a.Provider, a.IdempotencyKey = g.o.NewID(), g.p.ID(), g.o.NewID()
+	a.ID, a.Provider, a.Account, a.IdempotencyKey = g.o.NewID(), g.p.ID(), g.o.Account, g.o.NewID()
 	a.Maker, a.Approver, a.State = g.o.Who, nil, ApprovalRequested
 	a.CreatedAt, a.UpdatedAt, a.ExpiresAt = now, now, now.Add(g.o.TTL)
 	if err := g.audit(ApprovalAudit{Approval: a, By: g.o.Who, Transition: ApprovalRequested}); err != nil {
@@ -127,8 +127,8 @@ func (g guard) open(id string) (Approval, error) {
 	if err != nil {
 		return a, err
 	}
-	if a.Provider != g.p.ID() {
-		return a, fmt.Errorf("%w: request %s is for %s, not %s", ErrNoApproval, id, a.Provider, g.p.ID())
+	if a.Provider != g.p.ID() || a.Account != g.o.Account {
+		return a, fmt.Errorf("%w: request %s is for another provider account (%s)", ErrNoApproval, id, a.Provider)
 	}
 	if g.ownRequest(a) {
 		return a, g.refuse(a, ApprovalApproved, "own_request",

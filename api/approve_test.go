@@ -100,9 +100,15 @@ var limits = api.RefundLimits{Default: model.MustParse("5.00", "USD").Amount}
 
 // as is one session's provider for a person: the journal, then the guard.
 func (e *approvalEnv) as(name string, role api.Role, fingerprint string) api.Provider {
+	return e.asOn("", name, role, fingerprint)
+}
+
+// asOn is as, for a guard over the provider account named account.
+func (e *approvalEnv) asOn(account, name string, role api.Role, fingerprint string) api.Provider {
 	who := api.Person{Name: name, Role: role, Fingerprint: fingerprint}
 	return api.GuardWith(journal.Wrap(e.cl, e.j, who.Actor()), api.GuardOptions{
-		Role: role, Limits: limits, Who: who, Approvals: e.store,
+		Account: account,
+		Role:    role, Limits: limits, Who: who, Approvals: e.store,
 		Audit: func(l api.ApprovalAudit) error {
 			e.mu.Lock()
 			e.lines = append(e.lines, l)
@@ -459,5 +465,28 @@ func TestRejectedRequestIsClosed(t *testing.T) {
 	}
 	if n := e.posts.Load(); n != 0 {
 		t.Fatalf("%d refund requests reached the sandbox", n)
+	}
+}
+
+// A request is for one provider account: two accounts of one provider (two
+// Forage merchants on one server) share the approval queue, and an approver
+// working in the other account's tab must not send it through that account.
+func TestRequestIsApprovedOnlyInItsAccount(t *testing.T) {
+	e := newApprovalEnv(t)
+	o, pm := e.bigOrder("15.00")
+	a := e.request(e.asOn("merchant-1", "desk-1", api.RoleAgent, "SHA256:maker"), o, pm, "15.00")
+	if a.Account != "merchant-1" {
+		t.Fatalf("request account %q, want merchant-1", a.Account)
+	}
+	other := e.asOn("merchant-2", "lead-1", api.RoleApprover, "SHA256:approver")
+	if _, err := desk(t, other).Approve(context.Background(), a.ID); !errors.Is(err, api.ErrNoApproval) {
+		t.Fatalf("approved through another account: err = %v", err)
+	}
+	if n := e.posts.Load(); n != 0 {
+		t.Fatalf("%d refund requests reached the sandbox", n)
+	}
+	same := e.asOn("merchant-1", "lead-1", api.RoleApprover, "SHA256:approver")
+	if _, err := desk(t, same).Approve(context.Background(), a.ID); err != nil {
+		t.Fatalf("approval in the request's own account: %v", err)
 	}
 }

@@ -68,6 +68,10 @@ type Capabilities struct {
 	AmountColumns []string
 	// ReferenceColumn names OrderSummary.Reference ("External id").
 	ReferenceColumn string
+	// RefundsNotListed: list rows say nothing of refunds (Forage's Order
+	// Report says "succeeded" for a refunded order), so the refund state is
+	// known only for orders read in full.
+	RefundsNotListed bool
 	// ReasonMaxLen limits refund reasons (0 = no published limit).
 	ReasonMaxLen int
 	// MinorUnits is true when the wire takes integer minor units, so the

@@ -128,8 +128,12 @@ func Guard(p Provider, role Role, limits RefundLimits, money *rate.Limiter) Prov
 // GuardOptions configure a guard beyond the role: who is at the terminal,
 // and, for four-eyes approval, where requests are kept and audited.
 type GuardOptions struct {
-	Role   Role
-	Limits RefundLimits
+	// Account names the provider account the guarded client acts on (base
+	// URL, plus the merchant for Forage): approval requests are for one
+	// account and approved only through a guard over the same one.
+	Account string
+	Role    Role
+	Limits  RefundLimits
 	// Money is the key's allowance of money actions (nil: no limit).
 	Money *rate.Limiter
 	// Who is the person at the terminal (name, role, key fingerprint).

@@ -43,7 +43,7 @@ func benchmarkOrdersKeyDown(b *testing.B, rows int) {
 	s := newOrdersScreen(c, 0).(*ordersScreen)
 	s.SetSize(c.Width, c.BodyHeight())
 	s.loaded = true
-	s.setData(benchOrders(rows), nil)
+	s.setData(benchOrders(rows), false)
 	down := tea.KeyMsg{Type: tea.KeyDown}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -86,7 +86,7 @@ func BenchmarkAppKeyDownView100k(b *testing.B) {
 	app.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
 	app.ensureHome() // builds the screen; its first load is never run
 	s.loaded = true
-	s.setData(benchOrders(100_000), nil)
+	s.setData(benchOrders(100_000), false)
 	down := tea.KeyMsg{Type: tea.KeyDown}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -109,7 +109,7 @@ func BenchmarkOrdersFilterKeystroke100k(b *testing.B) {
 	s := newOrdersScreen(c, 0).(*ordersScreen)
 	s.SetSize(c.Width, c.BodyHeight())
 	s.loaded = true
-	s.setData(benchOrders(100_000), nil)
+	s.setData(benchOrders(100_000), false)
 	s.Update(keyMsg("/"))
 	s.Update(keyMsg("f"))
 	keys := []tea.KeyMsg{keyMsg("a"), keyMsg("backspace")}

@@ -12,7 +12,10 @@
 //	actions.go           a screen's action table: key handling and help from one list
 //
 //	orders.go            the orders list (home of each provider); orders_range.go its
-//	                     date range (d, t, [ ]); orders_true.go keeping loaded rows current
+//	                     date range (d, t, [ ]); orders_true.go keeping loaded rows current;
+//	                     orders_refunds.go the Refunds column where rows lack it (Forage);
+//	                     orders_mem.go the compact store of loaded rows (about 170 B a row);
+//	                     orders_filter.go the / filter, read off that store
 //	search.go            g: one search across every provider, from the order index
 //	order_detail.go      one order: header, payments and refunds tables
 //	payment_detail.go    one payment, every field

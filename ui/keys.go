@@ -24,9 +24,10 @@ type KeyMap struct {
 	// lists its refunds in one row of cells: help says what they do there.
 	OpenRefund, PickRefund key.Binding
 	// Older, Newer, SetRange and RangeToNow move and set the orders list's
-	// date range. The orders list still builds equal bindings of its own
-	// (orders.go, orders_range.go); README's table is checked against these.
+	// date range; the list relabels Older and Newer with the range's length.
 	Older, Newer, SetRange, RangeToNow key.Binding
+	// Widen asks the order index to cover a wider range (the search screen).
+	Widen key.Binding
 	// Form holds the keys of forms and the metadata editor.
 	Form FormKeys
 }
@@ -56,7 +57,7 @@ func DefaultKeys(readOnly bool) *KeyMap {
 		Filter:       key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		Sort:         key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort column")),
 		SortFlip:     key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "flip sort")),
-		Goto:         key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "go to order")),
+		Goto:         key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "find order")),
 		NextProvider: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next provider")),
 		Refresh:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
 		Pause:        key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause live")),
@@ -74,6 +75,7 @@ func DefaultKeys(readOnly bool) *KeyMap {
 		Newer:        key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "30 days later")),
 		SetRange:     key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "set date range")),
 		RangeToNow:   key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "back to now")),
+		Widen:        key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "index a wider range")),
 	}
 	k.Approvals.SetEnabled(false)
 	k.Form = FormKeys{

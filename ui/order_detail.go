@@ -147,6 +147,12 @@ func (s *orderScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 
 func (s *orderScreen) readFailed(err error) tea.Cmd {
 	s.renderHead()
+	if te, ok := api.AsThrottled(err); ok && s.order == nil {
+		// Not a failure: the status line says so as information and the
+		// read goes again once the budget allows, as on a loaded order.
+		s.live.active = true
+		return s.live.throttled(&s.base, te)
+	}
 	if s.order == nil {
 		// A missing or refused order will not appear by asking again (r
 		// does); a timeout or a 5xx is retried with backoff.
@@ -501,6 +507,9 @@ func (s *orderScreen) emptyView() string {
 			st.StatusErr.Render("✗ Not found: "+s.prov().Name()+" has no order “"+id+"”.") + "\n\n" +
 			wrapText(DescribeError(s.err), s.width) + "\n\n" +
 			st.Faint.Render("Check the ref; esc goes back, g on the list tries another.")
+	case errors.Is(s.err, api.ErrThrottled):
+		// The status line says when the next read goes.
+		return st.Title.Render("Order "+id) + "\n\n" + st.Faint.Render("Waiting for the request budget to read this order…")
 	case s.err != nil:
 		return st.Title.Render("Order "+id) + "\n\n" +
 			st.StatusErr.Render("✗ Could not load this order.") + "\n\n" +

@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"paydesk/api"
 	"paydesk/model"
@@ -39,43 +40,60 @@ type ordersScreen struct {
 	// now, and r brings it up to date.
 	rangeMoved bool
 
-	all   []model.OrderSummary
-	cells [][]string     // formatted rows, parallel to all
+	rows  rowStore       // the loaded orders, compact (orders_mem.go)
 	extra map[int]string // what the order index adds for the filter (orders_filter.go)
-	order []int          // indices of all, sorted
+	order []int          // indices of rows, sorted
 	view  []int          // order, filtered: what the table shows
 	table *Table
+	// What the table asks of the view's column values, found by refilter.
+	widestStatus int
+	dayOnly      bool
+	viewQ        string    // the filter the view was built for
+	viewOK       bool      // view is order filtered by viewQ
+	released     int       // rows loaded when memory was last returned (orders_mem.go)
+	releasedAt   time.Time // and when
+	refundKeys   []string  // Refunds cells by row, while resort sorts by them
 
-	gen          int            // bumps on reload or range change: late pages are dropped
-	next         string         // cursor of the next page; "" = no more
-	loading      bool           // a page request is in flight
-	loaded       bool           // the first page arrived
-	reloading    bool           // r: old rows stay until the new first page arrives
-	keptNext     string         // r: the cursor loading had got to (orders_true.go)
-	seen         map[string]int // r: ids of the fresh first page, left out of later pages
-	seenSeq      uint32         // the order index's change stamp the rows are as new as
-	err          error
-	errShown     bool
-	loadedAt     time.Time
-	sortCol      int
-	sortDesc     bool
-	ncols        int
-	filter       textinput.Model
-	filtering    bool
-	rangeIn      textinput.Model // d: set the range (orders_range.go)
-	ranging      bool
-	setRange     key.Binding
-	toNow        key.Binding
-	spin         spinner.Model
-	older, newer key.Binding
-	closeInput   key.Binding
-	ago          agoClock
+	gen       int            // bumps on reload or range change: late pages are dropped
+	next      string         // cursor of the next page; "" = no more
+	loading   bool           // a page request is in flight
+	loaded    bool           // the first page arrived
+	reloading bool           // r: old rows stay until the new first page arrives
+	keptNext  string         // r: the cursor loading had got to (orders_true.go)
+	seen      map[string]int // r: ids of the fresh first page, left out of later pages
+	seenSeq   uint32         // the order index's change stamp the rows are as new as
+	err       error
+	errShown  bool
+	// throttled: the last page request found the shared budget spent; the
+	// same request goes again by itself (pageRetryMsg).
+	throttled bool
+	loadedAt  time.Time
+	sortCol   int
+	sortDesc  bool
+	ncols     int
+	colTotal  int
+	// colRefunds is the Refunds column of a provider whose list rows say
+	// nothing of refunds (Forage), or -1 (orders_refunds.go).
+	colRefunds int
+	filter     textinput.Model
+	filtering  bool
+	rangeIn    textinput.Model // d: set the range (orders_range.go)
+	ranging    bool
+	spin       spinner.Model
+	ago        agoClock
 }
 
 type pageMsg struct {
-	gen  int
-	page api.OrderPage
-	err  error
+	gen    int
+	cursor string
+	page   api.OrderPage
+	err    error
+}
+
+// pageRetryMsg asks again for a page the shared budget could not serve.
+type pageRetryMsg struct {
+	gen    int
+	cursor string
 }
 
 // Column positions in the orders table; amount columns sit between Date and
@@ -96,11 +114,7 @@ func newOrdersScreen(c *Context, provider int) Screen {
 	}
 	s.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.Faint))
 	s.filter = newPrompt(c, "/ ", "anything a row shows, amount, currency, customer id, last four")
-	s.older = key.NewBinding(key.WithKeys("["), key.WithHelp("[", "30 days earlier"))
-	s.newer = key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "30 days later"))
-	s.setRange, s.toNow = rangeKeys()
 	s.rangeIn = newPrompt(c, "Range: ", "7, 30 or 90 (last N days), 2026-10-03, or two dates")
-	s.closeInput = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear"))
 
 	cols := []Column{
 		{Title: "Ref", Width: 10, Min: 10, TrimMiddle: true, ShrinkFirst: true},
@@ -112,8 +126,13 @@ func newOrdersScreen(c *Context, provider int) Screen {
 	for _, name := range s.caps.AmountColumns {
 		cols = append(cols, Column{Title: name, Width: max(len(name), 9), Min: max(len(name), 8), Right: true, Optional: true})
 	}
+	s.colTotal, s.colRefunds = len(cols), -1
+	cols = append(cols, Column{Title: "Total", Width: 14, Min: 12, Right: true})
+	if s.caps.RefundsNotListed {
+		s.colRefunds = len(cols)
+		cols = append(cols, Column{Title: "Refunds", Width: 7})
+	}
 	cols = append(cols,
-		Column{Title: "Total", Width: 14, Min: 12, Right: true},
 		Column{Title: cmp.Or(s.caps.ReferenceColumn, "Reference"), Width: 16, Min: 8, Flex: true, TrimHead: true})
 	s.ncols = len(cols)
 	s.table = NewTable(c, cols)
@@ -121,7 +140,7 @@ func newOrdersScreen(c *Context, provider int) Screen {
 		if col != colStatus || row >= len(s.view) {
 			return lipgloss.Style{}, false
 		}
-		return c.Styles.ForStatus(s.all[s.view[row]].Status), true
+		return c.Styles.ForStatus(s.rows.status(s.view[row])), true
 	})
 	s.markSort()
 	s.layout()
@@ -159,7 +178,7 @@ func (s *ordersScreen) Init() tea.Cmd { return tea.Batch(s.reload(false), s.ago.
 // Suspend cancels a page in flight; Resume asks for it again.
 func (s *ordersScreen) Suspend() {
 	s.gen++
-	s.loading = false
+	s.loading, s.throttled = false, false // Resume asks again
 	s.ago.stop()
 	s.suspend()
 }
@@ -187,7 +206,7 @@ func (s *ordersScreen) reload(keep bool) tea.Cmd {
 	s.reloading = keep && s.loaded
 	if !keep {
 		s.loaded = false
-		s.setData(nil, nil)
+		s.setData(nil, false)
 	}
 	return tea.Batch(s.fetch(""), Routed(s.id, s.spin.Tick))
 }
@@ -198,7 +217,9 @@ func (s *ordersScreen) fetch(cursor string) tea.Cmd {
 	p := s.prov()
 	q := api.OrderQuery{From: s.from, To: s.to, Cursor: cursor}
 	return call(&s.base, func(ctx context.Context) (api.OrderPage, error) { return p.ListOrders(ctx, q) },
-		func(pg api.OrderPage, err error) tea.Msg { return pageMsg{gen: gen, page: pg, err: err} })
+		func(pg api.OrderPage, err error) tea.Msg {
+			return pageMsg{gen: gen, cursor: cursor, page: pg, err: err}
+		})
 }
 
 // maybeMore asks for the next page when the cursor is within two screens of
@@ -217,6 +238,12 @@ func (s *ordersScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case pageMsg:
 		return s, s.page(msg)
+	case pageRetryMsg:
+		if msg.gen != s.gen || !s.throttled {
+			return s, nil
+		}
+		s.throttled = false
+		return s, s.fetch(msg.cursor)
 	case agoTickMsg:
 		return s, s.ago.on(&s.base, msg)
 	case spinner.TickMsg:
@@ -237,6 +264,10 @@ func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
 		return nil
 	}
 	s.loading = false
+	if te, ok := api.AsThrottled(msg.err); ok {
+		return s.pageThrottled(te, msg.cursor)
+	}
+	s.throttled = false
 	if msg.err != nil {
 		s.err, s.errShown = msg.err, true
 		s.reloading = false
@@ -255,13 +286,17 @@ func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
 	case !s.loaded:
 		s.reloading = false
 		s.loaded = true
-		s.setData(msg.page.Orders, nil)
+		s.setData(msg.page.Orders, false)
 		s.next = msg.page.Next
 	default:
-		s.setData(s.dropSeen(msg.page.Orders), s.all)
+		s.setData(s.dropSeen(msg.page.Orders), true)
 		s.next = msg.page.Next
 	}
 	s.markSeen()
+	if n := s.rows.Len(); s.next == "" && n >= releaseMin && s.released != n {
+		s.released = n // the range is whole: what loading it left is garbage
+		releaseMemory()
+	}
 	// Fill the first screens without a keypress (not while filtering: a
 	// filter matching nothing would otherwise walk every page).
 	if s.filter.Value() == "" && s.table.Rows() < 2*s.table.Height() {
@@ -270,37 +305,101 @@ func (s *ordersScreen) page(msg pageMsg) tea.Cmd {
 	return clear
 }
 
-// setData appends orders to prev (nil: start over) and formats the new rows.
-func (s *ordersScreen) setData(orders []model.OrderSummary, prev []model.OrderSummary) {
-	if prev == nil {
-		s.all, s.cells, s.extra, s.seen = nil, nil, nil, nil
+// pageThrottled is a page the budget every session shares could not serve:
+// not a failure. The status line says so as information, as the live
+// screens do, and the same request goes again once the budget allows.
+func (s *ordersScreen) pageThrottled(te *api.ThrottledError, cursor string) tea.Cmd {
+	s.throttled = true
+	s.loading = true // no other page request meanwhile
+	wait := max(te.Wait, time.Second)
+	msg := "Throttled: provider budget shared by every session is low; next try in " + (&api.ThrottledError{Wait: wait}).Seconds() + "."
+	return tea.Batch(Status(msg), s.tick(wait, pageRetryMsg{gen: s.gen, cursor: cursor}))
+}
+
+// setData appends orders to the loaded rows (more) or starts over with
+// them. Rows are kept compact and formatted only when drawn.
+func (s *ordersScreen) setData(orders []model.OrderSummary, more bool) {
+	if !more {
+		dropped := s.rows.Len() >= releaseMin
+		s.rows, s.extra, s.seen = rowStore{}, nil, nil
+		s.order, s.view = nil, nil
+		s.released = 0
+		if dropped {
+			releaseMemory() // orders_mem.go
+		}
 	}
 	refW := 10
-	if prev != nil {
+	if more {
 		refW = s.table.cols[colRef].Width
 	}
-	for _, o := range orders {
-		refW = max(refW, min(len(o.Ref), maxRefWidth))
-		s.all = append(s.all, o)
-		if o.Ref == o.ID {
-			o.Ref = o.ID // one string, not two copies, per loaded row
-		}
-		compactRow(&o) // orders_mem.go
-		row := s.formatRow(&o)
-		row[colStatus] = internStatusCell(row[colStatus]) // a dozen values over 100k rows
-		s.cells = append(s.cells, row)
+	for k := range orders {
+		refW = max(refW, min(len(orders[k].Ref), maxRefWidth))
+	}
+	from := s.rows.Len()
+	s.rows.add(orders)
+	if n, now := s.rows.Len(), s.c.Now(); releaseDue(s.released, n, now.Sub(s.releasedAt)) {
+		s.released, s.releasedAt = n, now
+		defer releaseMemory() // after the indices are rebuilt
 	}
 	s.table.SetColumnWidth(colRef, refW)
+	if more {
+		s.appended(from)
+		return
+	}
 	s.resort()
 }
 
-func (s *ordersScreen) formatRow(o *model.OrderSummary) []string {
-	row := make([]string, 0, s.ncols)
-	date := fmtDate(o.Created)
-	if o.DateOnly && !o.Created.IsZero() {
-		date = o.Created.Format("2006-01-02") // the day is known, the time is not
+// appended brings the sorted and filtered indices up to the rows added
+// from row from on. In the provider's order (newest first, the default) a
+// page only extends them: rebuilding both for each page would cost O(N) a
+// page and O(N²) to load a range, and leave an N-sized index of garbage
+// each time.
+func (s *ordersScreen) appended(from int) {
+	if !(s.sortCol == colDate && s.sortDesc) || !s.viewOK {
+		s.resort()
+		return
 	}
-	row = append(row, orDash(o.Ref), providerStatusCell(o.Status, o.ProviderStatus), date)
+	n := s.rows.Len()
+	shared := s.viewQ == "" // the view is the order itself
+	for i := from; i < n; i++ {
+		s.order = append(s.order, i)
+	}
+	added := s.order[len(s.order)-(n-from):]
+	if shared {
+		s.view = s.order
+	} else {
+		k := len(s.view)
+		s.view = append(s.view, s.filterRows(added, s.viewQ)...)
+		added = s.view[k:]
+	}
+	s.measureRows(added)
+	cur := s.table.Cursor()
+	s.table.SetSource(ordersView{s})
+	if cur >= 0 {
+		s.table.SetCursor(cur)
+	}
+}
+
+// formatRow is the cells of row i as the table draws them.
+func (s *ordersScreen) formatRow(i int) []string {
+	if o, ok := s.rows.spill[i]; ok {
+		return s.formatSummary(o)
+	}
+	o := s.rows.summary(i)
+	row := s.formatSummary(&o)
+	row[colStatus] = s.rows.statusCell(i) // one string per pair of statuses
+	return row
+}
+
+// refundCellAt is row i's Refunds cell (orders_refunds.go).
+func (s *ordersScreen) refundCellAt(i int) string {
+	o := model.OrderSummary{ID: s.rows.rows[i].id, Status: s.rows.status(i)}
+	return s.refundCell(&o)
+}
+
+func (s *ordersScreen) formatSummary(o *model.OrderSummary) []string {
+	row := make([]string, 0, s.ncols)
+	row = append(row, orDash(o.Ref), providerStatusCell(o.Status, o.ProviderStatus), dateCell(o))
 	for i := range s.caps.AmountColumns {
 		if i < len(o.Amounts) {
 			row = append(row, fmtAmount(o.Amounts[i]))
@@ -308,17 +407,29 @@ func (s *ordersScreen) formatRow(o *model.OrderSummary) []string {
 			row = append(row, "—")
 		}
 	}
-	return append(row, fmtMoney(o.Total), orDash(shortBrands(o.Reference)))
+	row = append(row, fmtMoney(o.Total))
+	if s.colRefunds >= 0 {
+		row = append(row, s.refundCell(o))
+	}
+	return append(row, orDash(shortBrands(o.Reference)))
 }
 
 // resort rebuilds the sorted index and then the filtered view.
 func (s *ordersScreen) resort() {
 	sel := s.selectedIndex()
-	s.order = make([]int, len(s.all))
+	s.viewOK = false // the view is rebuilt from the new order
+	s.order = make([]int, s.rows.Len())
 	for i := range s.order {
 		s.order[i] = i
 	}
 	col, desc := s.sortCol, s.sortDesc
+	if col == s.colRefunds { // one index lookup a row, not one a comparison
+		s.refundKeys = make([]string, s.rows.Len())
+		for i := range s.refundKeys {
+			s.refundKeys[i] = s.refundCellAt(i)
+		}
+		defer func() { s.refundKeys = nil }()
+	}
 	if !(col == colDate && desc) { // the provider's order is already newest first
 		slices.SortStableFunc(s.order, func(a, b int) int {
 			c := s.compare(a, b, col)
@@ -326,7 +437,7 @@ func (s *ordersScreen) resort() {
 				c = -c
 			}
 			if c == 0 {
-				c = s.all[b].Created.Compare(s.all[a].Created)
+				c = s.compare(b, a, colDate)
 			}
 			return c
 		})
@@ -334,9 +445,37 @@ func (s *ordersScreen) resort() {
 	s.refilter(sel)
 }
 
+// compare orders rows a and b by column col, reading the compact rows
+// (sorting 100k rows builds no decimals); a row kept whole is compared
+// from its summary.
 func (s *ordersScreen) compare(a, b, col int) int {
-	x, y := &s.all[a], &s.all[b]
-	total, ref := s.ncols-2, s.ncols-1
+	if col == s.colRefunds { // drawn from the order index: resort gathers them
+		return strings.Compare(s.refundKeys[a], s.refundKeys[b])
+	}
+	st := &s.rows
+	x, y := &st.rows[a], &st.rows[b]
+	if (x.flags|y.flags)&rowSpilled != 0 {
+		xs, ys := st.summary(a), st.summary(b)
+		return s.compareSummaries(&xs, &ys, col)
+	}
+	total, ref := s.colTotal, s.ncols-1
+	switch {
+	case col == colRef:
+		return strings.Compare(x.ref, y.ref)
+	case col == colStatus:
+		return strings.Compare(model.Status(st.strs[x.status]).Label(), model.Status(st.strs[y.status]).Label())
+	case col == colDate:
+		return cmpInt(x.created, y.created)
+	case col == total:
+		return st.compareAmounts(x.total, y.total)
+	case col == ref:
+		return strings.Compare(x.reference, y.reference)
+	}
+	return st.compareAmounts(st.amountAt(a, col-colAmounts), st.amountAt(b, col-colAmounts))
+}
+
+func (s *ordersScreen) compareSummaries(x, y *model.OrderSummary, col int) int {
+	total, ref := s.colTotal, s.ncols-1
 	switch {
 	case col == colRef:
 		return strings.Compare(x.Ref, y.Ref)
@@ -361,31 +500,77 @@ func (s *ordersScreen) compare(a, b, col int) int {
 }
 
 // refilter applies the filter to the sorted index and keeps the selected
-// order selected when it is still shown.
+// order selected when it is still shown. A query that contains the one the
+// view was built for only narrows the view (typing on): each row matching
+// it matches the shorter one too.
 func (s *ordersScreen) refilter(sel int) {
 	q := strings.ToLower(strings.TrimSpace(s.filter.Value()))
-	if q == "" {
+	switch {
+	case q == "":
 		s.view = s.order
-	} else {
-		s.view = make([]int, 0, len(s.order)/4)
-		for _, i := range s.order {
-			if s.matches(i, q) {
-				s.view = append(s.view, i)
-			}
-		}
+	case s.viewOK && s.viewQ != "" && strings.Contains(q, s.viewQ):
+		s.view = s.filterRows(s.view, q)
+	default:
+		s.view = s.filterRows(s.order, q)
 	}
-	rows := make([][]string, len(s.view))
+	s.viewQ, s.viewOK = q, true
 	cur := -1
-	for k, i := range s.view {
-		rows[k] = s.cells[i]
-		if i == sel {
-			cur = k
-		}
+	if sel >= 0 {
+		cur = slices.Index(s.view, sel)
 	}
-	s.table.SetRows(rows)
+	s.measureView()
+	s.table.SetSource(ordersView{s})
 	if cur >= 0 {
 		s.table.SetCursor(cur)
 	}
+}
+
+// filterRows is the rows of from that match the lower-cased filter q.
+func (s *ordersScreen) filterRows(from []int, q string) []int {
+	out := make([]int, 0, len(from)/4)
+	m := s.matcher(q)
+	for _, i := range from {
+		if m.matches(i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// measureView finds what the table sizes its columns by: the widest status
+// cell shown, and whether every date shown is a day without a time.
+func (s *ordersScreen) measureView() {
+	s.widestStatus, s.dayOnly = 0, true
+	s.measureRows(s.view)
+}
+
+// measureRows takes rows into the view's measures.
+func (s *ordersScreen) measureRows(rows []int) {
+	seen := map[string]bool{}
+	for _, i := range rows {
+		r := &s.rows.rows[i]
+		s.dayOnly = s.dayOnly && r.flags&rowDayCell != 0
+		c := s.rows.statusCell(i)
+		if !seen[c] {
+			seen[c] = true
+			s.widestStatus = max(s.widestStatus, ansi.StringWidth(c))
+		}
+	}
+}
+
+// ordersView is the table's RowSource: the filtered, sorted rows, each
+// formatted when the table draws it.
+type ordersView struct{ s *ordersScreen }
+
+func (v ordersView) Len() int             { return len(v.s.view) }
+func (v ordersView) Cells(i int) []string { return v.s.formatRow(v.s.view[i]) }
+func (v ordersView) DayOnly(int) bool     { return v.s.dayOnly }
+
+func (v ordersView) Widest(col int) int {
+	if col == colStatus {
+		return v.s.widestStatus
+	}
+	return 0
 }
 
 // selectedIndex is the index in all of the selected row, or -1.
@@ -399,7 +584,8 @@ func (s *ordersScreen) selectedIndex() int {
 
 func (s *ordersScreen) selected() *model.OrderSummary {
 	if i := s.selectedIndex(); i >= 0 {
-		return &s.all[i]
+		o := s.rows.summary(i)
+		return &o
 	}
 	return nil
 }
@@ -413,120 +599,141 @@ func (s *ordersScreen) markSort() {
 }
 
 func (s *ordersScreen) key(msg tea.KeyMsg) tea.Cmd {
-	k := s.c.Keys
-	if s.filtering {
-		return s.filterKey(msg)
-	}
-	if s.ranging {
-		return s.rangeTyping(msg)
-	}
-	if cmd, ok := s.rangeKey(msg); ok {
-		return cmd
-	}
 	switch {
+	case s.filtering:
+		return s.filterKey(msg)
+	case s.ranging:
+		cmd, _ := typeInto(&s.rangeIn, s.actions(), msg)
+		return cmd
 	case s.table.Update(msg):
 		return s.maybeMore()
-	case key.Matches(msg, k.Enter):
-		if o := s.selected(); o != nil {
-			return s.push(newOrderScreen(s.c, s.provider, o.ID))
-		}
-	case key.Matches(msg, k.Filter):
-		s.filtering = true
-		s.enrichFilter()
-		return s.filter.Focus()
-	case key.Matches(msg, k.Back) && s.filter.Value() != "":
-		s.filter.SetValue("")
-		s.refilter(s.selectedIndex())
-	case key.Matches(msg, k.Goto):
-		return s.push(newSearchScreen(s.c, s.provider)) // search.go: every provider, every id
-	case key.Matches(msg, k.Sort):
-		s.sortCol = (s.sortCol + 1) % s.ncols
-		// Dates and amounts read best largest first, text A to Z.
-		s.sortDesc = s.sortCol == colDate || (s.sortCol >= colAmounts && s.sortCol < s.ncols-1)
-		s.markSort()
-		s.resort()
-	case key.Matches(msg, k.SortFlip):
-		s.sortDesc = !s.sortDesc
-		s.markSort()
-		s.resort()
-	case key.Matches(msg, k.Refresh):
-		if s.caps.OrderRange && !s.rangeMoved { // the default range ends now
-			s.to = s.c.Now()
-			s.from = s.to.Add(-rangeStep)
-		}
-		return s.reload(true)
-	case key.Matches(msg, k.Copy):
-		if o := s.selected(); o != nil {
-			return copyRef(s.c, o.Ref)
-		}
-	case s.caps.OrderRange && key.Matches(msg, s.older):
-		s.to, s.from = s.from, s.from.Add(-s.span())
-		s.rangeMoved = true
-		return s.reload(false)
-	case s.caps.OrderRange && key.Matches(msg, s.newer):
-		now := s.c.Now()
-		if !s.to.Before(now.Add(-time.Minute)) {
-			return Status("The range already ends now.")
-		}
-		s.from, s.to = s.to, s.to.Add(s.span())
-		if s.to.After(now) {
-			s.to, s.from = now, now.Add(-rangeStep)
-			s.rangeMoved = false
-			s.stepHelp()
-		}
-		return s.reload(false)
 	}
+	cmd, _ := runAction(s.actions(), msg)
+	return cmd
+}
+
+// actions are the list's keys, in the order help lists them; while the
+// filter or the range prompt is open, enter and esc close it and every
+// other key is typed.
+func (s *ordersScreen) actions() []action {
+	k := s.c.Keys
+	switch {
+	case s.filtering:
+		return []action{
+			{key: relabel(k.Enter, "keep filter"), run: do(s.keepFilter)},
+			{key: relabel(k.Back, "clear"), run: do(s.clearFilter)},
+		}
+	case s.ranging:
+		return []action{
+			{key: relabel(k.Enter, "set range"), run: do(s.applyRange)},
+			{key: relabel(k.Back, "cancel"), run: do(s.closeRange)},
+		}
+	}
+	ranged := func() bool { return s.caps.OrderRange }
+	older, newer := s.stepKeys()
+	return []action{
+		{key: k.Enter, run: do(s.open)},
+		{key: k.Filter, run: do(s.startFilter)},
+		{key: k.Back, shown: never, enabled: func() bool { return s.filter.Value() != "" }, run: do(s.clearFilter)},
+		{key: k.Sort, run: do(s.nextSort)},
+		{key: k.SortFlip, run: do(s.flipSort)},
+		{key: k.Goto, run: do(func() tea.Cmd { return s.push(newSearchScreen(s.c, s.provider)) })}, // search.go
+		{key: older, enabled: ranged, run: do(s.earlier)},
+		{key: newer, enabled: ranged, run: do(s.later)},
+		{key: k.Refresh, run: do(s.refresh)},
+		{key: k.Copy, run: do(s.copySelected)},
+		// After the older keys: the footer keeps its order.
+		{key: k.SetRange, enabled: ranged, run: do(s.openRange)},
+		{key: k.RangeToNow, enabled: ranged, run: do(s.rangeToNow)},
+	}
+}
+
+func (s *ordersScreen) Help() []key.Binding { return actionHelp(s.actions()) }
+
+// open is enter: the selected order.
+func (s *ordersScreen) open() tea.Cmd {
+	if o := s.selected(); o != nil {
+		return s.push(newOrderScreen(s.c, s.provider, o.ID))
+	}
+	return nil
+}
+
+func (s *ordersScreen) copySelected() tea.Cmd {
+	if o := s.selected(); o != nil {
+		return copyRef(s.c, o.Ref)
+	}
+	return nil
+}
+
+func (s *ordersScreen) nextSort() tea.Cmd {
+	s.sortCol = (s.sortCol + 1) % s.ncols
+	// Dates and amounts read best largest first, text A to Z.
+	s.sortDesc = s.sortCol == colDate || (s.sortCol >= colAmounts && s.sortCol <= s.colTotal)
+	s.markSort()
+	s.resort()
+	return nil
+}
+
+func (s *ordersScreen) flipSort() tea.Cmd {
+	s.sortDesc = !s.sortDesc
+	s.markSort()
+	s.resort()
+	return nil
+}
+
+// refresh is r: the default range is brought up to now, and the loaded
+// rows stay until the new first page arrives.
+func (s *ordersScreen) refresh() tea.Cmd {
+	if s.caps.OrderRange && !s.rangeMoved {
+		s.to = s.c.Now()
+		s.from = s.to.Add(-rangeStep)
+	}
+	return s.reload(true)
+}
+
+func (s *ordersScreen) startFilter() tea.Cmd {
+	s.filtering = true
+	s.enrichFilter()
+	return s.filter.Focus()
+}
+
+// keepFilter is enter in the filter: the rows stay filtered.
+func (s *ordersScreen) keepFilter() tea.Cmd {
+	s.filtering = false
+	s.filter.Blur()
+	return nil
+}
+
+// clearFilter is esc in the filter, or on a filtered list.
+func (s *ordersScreen) clearFilter() tea.Cmd {
+	s.keepFilter()
+	s.filter.SetValue("")
+	s.refilter(s.selectedIndex())
 	return nil
 }
 
 func (s *ordersScreen) filterKey(msg tea.KeyMsg) tea.Cmd {
 	switch msg.Type {
-	case tea.KeyEsc:
-		s.filtering = false
-		s.filter.Blur()
-		s.filter.SetValue("")
-		s.refilter(s.selectedIndex())
-		return nil
-	case tea.KeyEnter:
-		s.filtering = false
-		s.filter.Blur()
-		return nil
-	case tea.KeyUp, tea.KeyDown, tea.KeyPgUp, tea.KeyPgDown:
+	case tea.KeyUp, tea.KeyDown, tea.KeyPgUp, tea.KeyPgDown: // not k and j: they are typed
 		s.table.Update(msg)
 		return s.maybeMore()
 	}
-	before := s.filter.Value()
-	var cmd tea.Cmd
-	s.filter, cmd = s.filter.Update(msg)
-	if s.filter.Value() != before {
+	cmd, changed := typeInto(&s.filter, s.actions(), msg)
+	if changed {
 		s.refilter(s.selectedIndex())
 	}
 	return cmd
 }
 
-func (s *ordersScreen) Help() []key.Binding {
-	k := s.c.Keys
-	if s.filtering {
-		return []key.Binding{
-			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
-			s.closeInput,
-		}
+// typeInto runs the prompt's actions (enter, esc) or types msg into in;
+// changed reports whether the text changed.
+func typeInto(in *textinput.Model, actions []action, msg tea.KeyMsg) (cmd tea.Cmd, changed bool) {
+	if cmd, ok := runAction(actions, msg); ok {
+		return cmd, false
 	}
-	if s.ranging {
-		return []key.Binding{
-			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "set range")),
-			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
-		}
-	}
-	out := []key.Binding{k.Enter, k.Filter, k.Sort, k.SortFlip, k.Goto}
-	if s.caps.OrderRange {
-		out = append(out, s.older, s.newer)
-	}
-	out = append(out, k.Refresh, k.Copy)
-	if s.caps.OrderRange { // after the older keys: the footer keeps its order
-		out = append(out, s.setRange, s.toNow)
-	}
-	return out
+	before := in.Value()
+	*in, cmd = in.Update(msg)
+	return cmd, in.Value() != before
 }
 
 func (s *ordersScreen) View() string {
@@ -540,9 +747,11 @@ func (s *ordersScreen) View() string {
 	case !s.loaded && s.err != nil:
 		b.WriteString(st.StatusErr.Render("✗ Could not load orders.") + "\n\n" + wrapText(DescribeError(s.err), s.width) +
 			"\n\n" + st.Faint.Render("r tries again; g opens an order by its ref."))
+	case !s.loaded && s.throttled:
+		b.WriteString(st.Faint.Render("Waiting for the request budget to load orders…"))
 	case !s.loaded:
 		b.WriteString(s.spin.View() + " Loading orders…")
-	case len(s.all) == 0:
+	case s.rows.Len() == 0:
 		b.WriteString(st.Faint.Render(s.emptyText()))
 	case len(s.view) == 0:
 		b.WriteString(st.Faint.Render("No loaded order matches “" + safetext.Line(s.filter.Value()) + "”. esc clears the filter."))
@@ -573,7 +782,7 @@ func (s *ordersScreen) titleLine() string {
 		parts = append(parts, st.Title.Render(s.from.Format("2006-01-02")+" → "+s.to.Format("2006-01-02")))
 	}
 	if s.loaded {
-		n := strconv.Itoa(len(s.all)) + " loaded"
+		n := strconv.Itoa(s.rows.Len()) + " loaded"
 		if s.next != "" {
 			n += ", more"
 		}
@@ -582,6 +791,8 @@ func (s *ordersScreen) titleLine() string {
 	left := strings.Join(parts, st.Faint.Render(" · "))
 	right := ""
 	switch {
+	case s.throttled && s.loaded:
+		right = st.Faint.Render("throttled: waiting for budget")
 	case s.reloading:
 		right = st.Faint.Render(s.spin.View() + " reloading…")
 	case s.loading && s.loaded:
@@ -608,5 +819,5 @@ func (s *ordersScreen) promptLine() string {
 }
 
 func (s *ordersScreen) matchCount() string {
-	return strconv.Itoa(len(s.view)) + " of " + strconv.Itoa(len(s.all))
+	return strconv.Itoa(len(s.view)) + " of " + strconv.Itoa(s.rows.Len())
 }

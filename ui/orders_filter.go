@@ -2,7 +2,10 @@ package ui
 
 import (
 	"strings"
-	"sync"
+	"time"
+
+	"paydesk/api/index"
+	"paydesk/model"
 )
 
 // The orders list's / filter (README, "Finding an order"): a row matches
@@ -17,17 +20,12 @@ import (
 // id, last four, external id. Only rows with something to add take room.
 func (s *ordersScreen) enrichFilter() {
 	s.extra = nil
-	ix := s.c.Index
-	if ix == nil {
-		return
-	}
-	p := s.prov()
-	acct, ok := ix.Account(p.ID())
+	ix, pid, acct, ok := s.indexed()
 	if !ok {
 		return
 	}
-	for i := range s.all {
-		in, ok := ix.Lookup(p.ID(), acct, s.all[i].ID)
+	for i := range s.rows.rows {
+		in, ok := ix.Lookup(pid, acct, s.rows.rows[i].id)
 		if !ok || (in.CustomerID == "" && in.Last4 == "" && in.External == "") {
 			continue
 		}
@@ -36,29 +34,170 @@ func (s *ordersScreen) enrichFilter() {
 		}
 		s.extra[i] = strings.ToLower(in.CustomerID + "\x00" + in.Last4 + "\x00" + in.External)
 	}
+	s.viewOK = false // what rows match may have grown
 }
 
-// matches reports whether loaded row i matches the lower-cased filter q.
-// It reads the row's own cells and fields in place: keeping a lower-cased
-// copy of every row for the filter would cost about 100 bytes a row.
-func (s *ordersScreen) matches(i int, q string) bool {
-	for _, c := range s.cells[i] {
-		if containsFold(c, q) {
+// rowMatcher matches loaded rows against one lower-cased filter. It reads
+// each row's shown text off the compact row (orders_mem.go), one cell at a
+// time into a reused buffer, so a keystroke over 100k rows formats no
+// strings: keeping the formatted or lower-cased text of every row for the
+// filter would cost 100 to 200 bytes a row.
+type rowMatcher struct {
+	s      *ordersScreen
+	q      string
+	buf    []byte
+	dates  bool            // q could be part of a date cell
+	refund bool            // q could be part of a Refunds cell
+	status map[uint32]bool // the status cell and words of a pair of statuses match
+}
+
+func (s *ordersScreen) matcher(q string) *rowMatcher {
+	m := &rowMatcher{s: s, q: q, buf: make([]byte, 0, 64), status: map[uint32]bool{}}
+	m.dates = strings.Contains("—", q) || strings.Trim(q, "0123456789-: ") == ""
+	if s.colRefunds >= 0 {
+		for _, w := range []string{refundsNone, refundsPart, refundsAll, refundsUnknown} {
+			m.refund = m.refund || strings.Contains(w, q)
+		}
+	}
+	return m
+}
+
+// matches reports whether loaded row i matches: the cells the table draws
+// for it (orders.go formatRow), its status words, its id, and what the
+// order index adds.
+func (m *rowMatcher) matches(i int) bool {
+	s, q := m.s, m.q
+	st := &s.rows
+	r := &st.rows[i]
+	if x, ok := s.extra[i]; ok && strings.Contains(x, q) {
+		return true
+	}
+	if containsFold(r.id, q) {
+		return true
+	}
+	if r.flags&rowSpilled != 0 {
+		o := st.spill[i]
+		for _, c := range s.formatSummary(o) {
+			if containsFold(c, q) {
+				return true
+			}
+		}
+		return containsFold(string(o.Status), q) || containsFold(o.ProviderStatus, q)
+	}
+	// Packed text is clean (safetext.IsClean): orDash would return it as is.
+	if containsFold(dash(r.ref), q) || containsFold(m.reference(r.reference), q) {
+		return true
+	}
+	k := uint32(r.status)<<16 | uint32(r.provStatus)
+	hit, ok := m.status[k]
+	if !ok {
+		hit = containsFold(st.statusCell(i), q) || containsFold(st.strs[r.status], q) || containsFold(st.strs[r.provStatus], q)
+		m.status[k] = hit
+	}
+	if hit {
+		return true
+	}
+	if m.dates && containsFold(m.date(r), q) {
+		return true
+	}
+	if m.refund && containsFold(s.refundCellAt(i), q) {
+		return true
+	}
+	for k := range s.caps.AmountColumns {
+		b := m.buf[:0]
+		if k < int(r.nAmts) {
+			b = m.amount(b, st.amts[int(r.amts)+k], false)
+		} else {
+			b = append(b, "—"...)
+		}
+		if containsFold(b, q) {
 			return true
 		}
 	}
-	o := &s.all[i]
-	if containsFold(string(o.Status), q) || containsFold(o.ProviderStatus, q) || containsFold(o.ID, q) {
-		return true
+	return containsFold(m.amount(m.buf[:0], r.total, true), q)
+}
+
+// date writes row r's Date cell (dateCell) into the buffer.
+func (m *rowMatcher) date(r *listRow) []byte {
+	b := m.buf[:0]
+	switch {
+	case r.flags&rowZeroTime != 0:
+		b = append(b, "—"...)
+	case r.flags&rowDateOnly != 0:
+		b = time.Unix(0, r.created).In(m.s.rows.locs[r.loc]).AppendFormat(b, "2006-01-02")
+	default:
+		b = time.Unix(0, r.created).In(m.s.rows.locs[r.loc]).AppendFormat(b, dateLayout)
 	}
-	x, ok := s.extra[i]
-	return ok && strings.Contains(x, q)
+	m.buf = b
+	return b
+}
+
+// amount writes a as fmtAmount (or, withCurrency, fmtMoney) draws it.
+func (m *rowMatcher) amount(b []byte, a storedAmount, withCurrency bool) []byte {
+	cur := m.s.rows.strs[a.cur]
+	if cur == "" { // packed only when empty (orders_mem.go storeAmount)
+		b = append(b, "—"...)
+	} else {
+		places, _ := model.Exponent(cur)
+		b = appendFixed(b, a, places)
+		if withCurrency {
+			b = append(append(b, ' '), cur...)
+		}
+	}
+	m.buf = b
+	return b
+}
+
+// reference writes the Reference cell (orDash(shortBrands(ref))) of a
+// clean reference into the buffer when shortBrands would change it, and
+// otherwise returns it as is: no allocation either way.
+func (m *rowMatcher) reference(ref string) []byte {
+	b := m.buf[:0]
+	i := strings.LastIndexByte(ref, ' ')
+	tail := ref[i+1:]
+	if !isASCII(tail) { // Unicode case folding: as shortBrands does it
+		b = append(b, dash(shortBrands(ref))...)
+		m.buf = b
+		return b
+	}
+	var low [len("american_express")]byte
+	code, ok := "", false
+	if len(tail) <= len(low) {
+		for k := 0; k < len(tail); k++ {
+			c := tail[k]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			low[k] = c
+		}
+		code, ok = brandCodes[string(low[:len(tail)])]
+	}
+	if !ok {
+		b = append(b, dash(ref)...)
+	} else {
+		head := ref[:i+1]
+		if j := strings.Index(head, "•••• "); j >= 0 {
+			b = append(append(append(b, head[:j]...), "••"...), head[j+len("•••• "):]...)
+		} else {
+			b = append(b, head...)
+		}
+		b = append(b, code...)
+	}
+	m.buf = b
+	return b
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
 }
 
 // containsFold reports whether lower-case q occurs in s, ignoring ASCII
 // case, without allocating (a keystroke runs it over every loaded row).
 // Non-ASCII bytes compare exactly.
-func containsFold(s, q string) bool {
+func containsFold[T string | []byte](s T, q string) bool {
 	n := len(q)
 	if n == 0 {
 		return true
@@ -81,23 +220,13 @@ func containsFold(s, q string) bool {
 	return false
 }
 
-// statusCells holds one copy of each status cell text: loaded rows share
-// it instead of each holding its own (16 bytes a row at 100k rows). It is
-// bounded: status text comes from providers, and a hostile one must not
-// grow it without end.
-var statusCells = struct {
-	sync.Mutex
-	m map[string]string
-}{m: map[string]string{}}
-
-func internStatusCell(c string) string {
-	statusCells.Lock()
-	defer statusCells.Unlock()
-	if v, ok := statusCells.m[c]; ok {
-		return v
+// indexed is the order index and the provider and account this list's
+// orders are kept under in it; ok is false when no index is kept.
+func (s *ordersScreen) indexed() (ix *index.Index, provider, account string, ok bool) {
+	if ix = s.c.Index; ix == nil {
+		return nil, "", "", false
 	}
-	if len(statusCells.m) < 256 {
-		statusCells.m[c] = c
-	}
-	return c
+	provider = s.prov().ID()
+	account, ok = ix.Account(provider)
+	return ix, provider, account, ok
 }

@@ -25,7 +25,7 @@ func filterScreen(t *testing.T, ix *index.Index, rows []model.OrderSummary) *ord
 	s := newOrdersScreen(c, 0).(*ordersScreen)
 	s.SetSize(c.Width, c.BodyHeight())
 	s.loaded = true
-	s.setData(rows, nil)
+	s.setData(rows, false)
 	return s
 }
 
@@ -69,7 +69,7 @@ func BenchmarkFilter100k(b *testing.B) {
 	s := newOrdersScreen(c, 0).(*ordersScreen)
 	s.SetSize(c.Width, c.BodyHeight())
 	s.loaded = true
-	s.setData(benchOrders(100_000), nil)
+	s.setData(benchOrders(100_000), false)
 	s.filter.SetValue("grc-2026-15")
 	b.ReportAllocs()
 	for b.Loop() {

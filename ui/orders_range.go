@@ -18,11 +18,6 @@ import (
 // is a job for the order index, not for one list.
 const maxRangeDays = 366
 
-func rangeKeys() (set, now key.Binding) {
-	return key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "set date range")),
-		key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "back to now"))
-}
-
 // parseRange reads what the agent typed after d, at now:
 //
 //	7, 30d, 90        the last N days, ending now
@@ -78,51 +73,63 @@ func parseRange(in string, now time.Time) (from, to time.Time, err error) {
 	return from, to, nil
 }
 
-// rangeKey handles d and t on the list; ok is false for other keys.
-func (s *ordersScreen) rangeKey(msg tea.KeyMsg) (cmd tea.Cmd, ok bool) {
-	if !s.caps.OrderRange {
-		return nil, false
-	}
-	switch {
-	case key.Matches(msg, s.setRange):
-		s.ranging = true
-		s.rangeIn.SetValue("")
-		return s.rangeIn.Focus(), true
-	case key.Matches(msg, s.toNow):
-		if !s.rangeMoved {
-			return Status("The range already is the last 30 days."), true
-		}
-		s.to = s.c.Now()
-		s.from = s.to.Add(-rangeStep)
-		s.rangeMoved = false
-		s.stepHelp()
-		return s.reload(false), true
-	}
-	return nil, false
+// openRange is d: the range prompt opens empty.
+func (s *ordersScreen) openRange() tea.Cmd {
+	s.ranging = true
+	s.rangeIn.SetValue("")
+	return s.rangeIn.Focus()
 }
 
-// rangeTyping handles keys while the range prompt is open.
-func (s *ordersScreen) rangeTyping(msg tea.KeyMsg) tea.Cmd {
-	switch msg.Type {
-	case tea.KeyEsc:
-		s.ranging = false
-		s.rangeIn.Blur()
-		return nil
-	case tea.KeyEnter:
-		from, to, err := parseRange(s.rangeIn.Value(), s.c.Now())
-		if err != nil {
-			return StatusErr(err) // the prompt stays open with what was typed
-		}
-		s.ranging = false
-		s.rangeIn.Blur()
-		s.from, s.to = from, to
-		s.rangeMoved = true
-		s.stepHelp()
-		return tea.Batch(Status(""), s.reload(false))
+// rangeToNow is t: back to the default range, the last 30 days.
+func (s *ordersScreen) rangeToNow() tea.Cmd {
+	if !s.rangeMoved {
+		return Status("The range already is the last 30 days.")
 	}
-	var cmd tea.Cmd
-	s.rangeIn, cmd = s.rangeIn.Update(msg)
-	return cmd
+	s.to = s.c.Now()
+	s.from = s.to.Add(-rangeStep)
+	s.rangeMoved = false
+	return s.reload(false)
+}
+
+// earlier is [: the range moves back by its own length.
+func (s *ordersScreen) earlier() tea.Cmd {
+	s.to, s.from = s.from, s.from.Add(-s.span())
+	s.rangeMoved = true
+	return s.reload(false)
+}
+
+// later is ]: the range moves forward by its own length, and becomes the
+// default range again when it would pass now.
+func (s *ordersScreen) later() tea.Cmd {
+	now := s.c.Now()
+	if !s.to.Before(now.Add(-time.Minute)) {
+		return Status("The range already ends now.")
+	}
+	s.from, s.to = s.to, s.to.Add(s.span())
+	if s.to.After(now) {
+		s.to, s.from = now, now.Add(-rangeStep)
+		s.rangeMoved = false
+	}
+	return s.reload(false)
+}
+
+func (s *ordersScreen) closeRange() tea.Cmd {
+	s.ranging = false
+	s.rangeIn.Blur()
+	return nil
+}
+
+// applyRange is enter in the range prompt; a range that does not parse
+// keeps the prompt open with what was typed.
+func (s *ordersScreen) applyRange() tea.Cmd {
+	from, to, err := parseRange(s.rangeIn.Value(), s.c.Now())
+	if err != nil {
+		return StatusErr(err)
+	}
+	s.closeRange()
+	s.from, s.to = from, to
+	s.rangeMoved = true
+	return tea.Batch(Status(""), s.reload(false))
 }
 
 // span is the range's length: [ and ] move by it.
@@ -133,13 +140,13 @@ func (s *ordersScreen) span() time.Duration {
 	return rangeStep
 }
 
-// stepHelp says how far [ and ] move now: the range's own length.
-func (s *ordersScreen) stepHelp() {
+// stepKeys are [ and ] saying how far they move now: the range's own length.
+func (s *ordersScreen) stepKeys() (older, newer key.Binding) {
 	days := int((s.span() + 12*time.Hour) / (24 * time.Hour))
 	unit := strconv.Itoa(days) + " days"
 	if days <= 1 {
 		unit = "a day"
 	}
-	s.older.SetHelp("[", unit+" earlier")
-	s.newer.SetHelp("]", unit+" later")
+	k := s.c.Keys
+	return relabel(k.Older, unit+" earlier"), relabel(k.Newer, unit+" later")
 }

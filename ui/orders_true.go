@@ -14,25 +14,34 @@ import (
 // again there, through the order index, so the list shows its new status
 // when the agent comes back, without a request.
 func (s *ordersScreen) syncFromIndex() {
-	ix := s.c.Index
-	if ix == nil {
-		return
-	}
-	p := s.prov()
-	acct, ok := ix.Account(p.ID())
+	ix, pid, acct, ok := s.indexed()
 	if !ok {
 		return
 	}
-	changed := ix.ChangedSince(p.ID(), acct, s.seenSeq)
+	changed := ix.ChangedSince(pid, acct, s.seenSeq)
 	s.seenSeq = ix.Seq()
 	touched := false
-	for i := range s.all {
-		st, ok := changed[s.all[i].ID]
-		if !ok || st == "" || st == s.all[i].Status {
+	for i := range s.rows.rows {
+		st, ok := changed[s.rows.rows[i].id]
+		if !ok || st == "" {
 			continue
 		}
-		s.all[i].Status = st
-		s.reformat(i)
+		// A list whose rows carry neither refunds nor the external id
+		// (Forage's report) learns both from the read: the Refunds cell
+		// is drawn from the index (orders_refunds.go), so its drawn line
+		// goes stale, and the external id is kept.
+		learnt := s.colRefunds >= 0
+		o := s.rows.summary(i)
+		if learnt && o.Reference == "" {
+			if in, ok := ix.Lookup(pid, acct, o.ID); ok {
+				o.Reference = in.External
+			}
+		}
+		if st == o.Status && !learnt {
+			continue
+		}
+		o.Status = st
+		s.rows.set(i, &o)
 		touched = true
 	}
 	if touched {
@@ -47,10 +56,6 @@ func (s *ordersScreen) markSeen() {
 	}
 }
 
-func (s *ordersScreen) reformat(i int) {
-	s.cells[i] = s.formatRow(&s.all[i])
-}
-
 // mergeFresh is r's answer: the new first page updates the rows it shares
 // with what is loaded and puts new orders on top; the pages loaded beyond
 // it stay, and scrolling goes on from where it had got to. It returns the
@@ -62,15 +67,16 @@ func (s *ordersScreen) mergeFresh(pg api.OrderPage) string {
 	}
 	updated := make([]bool, len(pg.Orders))
 	changed := false
-	for i := range s.all {
-		k, ok := pos[s.all[i].ID]
+	for i := range s.rows.rows {
+		k, ok := pos[s.rows.rows[i].id]
 		if !ok {
 			continue
 		}
 		updated[k] = true
-		if !sameSummary(&s.all[i], &pg.Orders[k]) {
-			s.all[i] = pg.Orders[k]
-			s.reformat(i)
+		// A row whose Refunds cell says "—" may have been read since: its
+		// cell is drawn afresh when the table redraws after resort.
+		if old := s.rows.summary(i); !sameSummary(&old, &pg.Orders[k]) || s.colRefunds >= 0 {
+			s.rows.set(i, &pg.Orders[k])
 			changed = true
 		}
 	}
@@ -81,13 +87,10 @@ func (s *ordersScreen) mergeFresh(pg api.OrderPage) string {
 		}
 	}
 	if n := len(fresh); n > 0 {
-		cells := make([][]string, n, n+len(s.cells))
 		for k := range fresh {
-			cells[k] = s.formatRow(&fresh[k])
 			s.table.SetColumnWidth(colRef, max(s.table.cols[colRef].Width, min(len(fresh[k].Ref), maxRefWidth)))
 		}
-		s.all = append(fresh, s.all...)
-		s.cells = append(cells, s.cells...)
+		s.rows.prepend(fresh)
 		s.extra = nil
 		// The sorted and filtered indices point n rows further now; the
 		// view shares the order's array when nothing is filtered.

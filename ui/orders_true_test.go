@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"paydesk/api"
+	forageclient "paydesk/api/forage"
 	"paydesk/api/index"
 	"paydesk/model"
 )
@@ -96,4 +99,57 @@ func loadedCount(v string) string {
 		}
 	}
 	return ""
+}
+
+// TestForageListRefundState: Forage's report says "succeeded" for a refunded
+// order, so its list has a Refunds column that says "—" until the order is
+// read and then what the read found, never a guess from the report.
+func TestForageListRefundState(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	now := h.clock.Now()
+	var want model.Status
+	var ext string
+	ref := h.findOrder(func(o *model.Order) bool {
+		want, ext = o.Status, o.ExternalOrderID
+		return (o.Status == model.StatusPartlyRefunded || o.Status == model.StatusRefunded) && o.ExternalOrderID != "" &&
+			now.Sub(orderDate(o)) < 29*24*time.Hour
+	})
+	// Refunds stands right after Total.
+	word := map[model.Status]string{model.StatusPartlyRefunded: "USD part ", model.StatusRefunded: "USD all "}[want]
+	// A client of its own: findOrder's reads taught the harness's client
+	// every order's refund state.
+	cl, err := forageclient.New(forageclient.Config{
+		BaseURL: h.srv.URL, ClientID: "demo-client", ClientSecret: api.NewSecret("demo-secret"),
+		MerchantAccount: "9000055", Now: h.clock.Now, Limiter: rate.NewLimiter(rate.Inf, 1),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := index.New()
+	p := index.Wrap(cl, ix, "")
+	c := h.context(120, 40, harnessOpts{})
+	c.Providers, c.Index = []api.Provider{p}, ix
+	s := h.runCtx(c)
+	// Pages come a week of days at a time: wait for the order's.
+	v := s.waitFor("the order's row", func(v string) bool { return rowOf(v, ref) != "" })
+	if !strings.Contains(v, "Refunds") {
+		t.Fatalf("no Refunds column:\n%s", v)
+	}
+	if row := rowOf(v, ref); !strings.Contains(row, statusCell(model.StatusSucceeded)) || !strings.Contains(row, "USD — ") {
+		t.Fatalf("before the order is read its row reads %q, want the report's status and — for refunds:\n%s", row, v)
+	}
+	s.keys("g")
+	s.waitText("Go to order ref:")
+	s.typeText(ref)
+	s.keys("enter")
+	s.waitText("Payments (")
+	s.keys("esc")
+	v = s.waitFor("the order's row", func(v string) bool { return rowOf(v, ref) != "" })
+	if row := rowOf(v, ref); !strings.Contains(row, word) || !strings.Contains(row, statusCell(want)) {
+		t.Fatalf("after the order was read its row reads %q, want %s and %q:\n%s", row, want, word, v)
+	}
+	// The report has no external id either: the read's shows (its tail).
+	if row := rowOf(v, ref); !strings.Contains(row, ext[len(ext)-6:]) {
+		t.Fatalf("after the order was read its row reads %q, want its external id %s:\n%s", row, ext, v)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/shopspring/decimal"
 	"golang.org/x/time/rate"
 
@@ -743,4 +744,29 @@ func TestDigitalRiverPaymentScreenOffersNoChargeRefund(t *testing.T) {
 		t.Fatalf("f opened a refund form on the charge:\n%s", v)
 	}
 	m.logs[pDR].none(t, 0, "f on a DR charge")
+}
+
+// TestDigitalRiverRefundNoteAt80x23: in an 80x23 pane the form's note that
+// Digital River refunds the order reads whole, with the order's limit,
+// instead of ending mid-figure at the pane's edge.
+func TestDigitalRiverRefundNoteAt80x23(t *testing.T) {
+	o := harnessOpts{}
+	m := newMultiHarness(t, o)
+	ids := m.drRefundable()
+	order := m.find(pDR, func(o *model.Order) bool {
+		return slices.Contains(ids, o.ID) && !o.HasRefundInFlight() && plainOrder(o)
+	})
+	s := m.run(80, 23, o)
+	s.switchTo(m, 2, pDR)
+	s.openOrder(order.Ref)
+	s.keys("f")
+	v := s.waitText("Amount (" + order.Currency + ")")
+	if !strings.Contains(strings.Join(strings.Fields(v), " "), order.Refundable().String()+" refundable)") {
+		t.Fatalf("the note is cut:\n%s", v)
+	}
+	for _, l := range strings.Split(v, "\n") {
+		if w := ansi.StringWidth(l); w > 80 {
+			t.Fatalf("a line %d wide in an 80 pane (the terminal cuts it): %q", w, l)
+		}
+	}
 }

@@ -485,7 +485,7 @@ func (s *refundFormScreen) View() string {
 	var head []string
 	if s.orderPart {
 		head = append(head, st.Title.Render("Refund part of order "+safetext.Line(s.order.Ref)),
-			st.Faint.Render(s.prov().Name()+" refunds orders, not charges: the amount comes off the order ("+s.order.Refundable().String()+" refundable)"))
+			st.Faint.Render(wrapText(s.prov().Name()+" refunds orders, not charges: the amount comes off the order ("+s.order.Refundable().String()+" refundable)", s.width)))
 	} else if s.partial() {
 		head = append(head, st.Title.Render("Refund part of payment "+safetext.Line(s.paymentID)))
 		if p := s.order.Payment(s.paymentID); p != nil {

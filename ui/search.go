@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/shopspring/decimal"
 
 	"paydesk/api"
@@ -43,9 +45,11 @@ type searchScreen struct {
 	hits    []searchHit
 	asked   []string // "Forage: order ref", for the answer's last line
 	errs    []string
+	// notes are providers not asked for want of budget: information, not
+	// errors (the live screens say "Throttled" the same way).
+	notes   []string
 	refused string // the PII guard's refusal, shown instead of searching
 	table   *Table
-	widen   key.Binding
 }
 
 // searchHit is one order found, by the index or by a provider directly.
@@ -79,15 +83,18 @@ type openOnMsg struct {
 
 func newSearchScreen(c *Context, from int) Screen {
 	s := &searchScreen{base: newBase(c), from: from, typing: true}
-	s.widen = key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "index a wider range"))
 	s.in = newPrompt(c, "Go to order ref: ", "or id, payment/refund ref, external or customer id, 4242 47.44")
 	s.table = NewTable(c, []Column{
-		{Title: "Provider", Width: 13, Min: 8},
+		{Title: "Provider", Width: 13}, // "Digital River" whole
 		{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true},
-		{Title: "Matched", Width: 30, Min: 12, Flex: true},
-		{Title: "Status", Width: 17, Min: 11},
+		// The value's tail and the field stay when the cell is cut: ids
+		// share their start (GRC-2026-…).
+		{Title: "Matched", Width: 30, Min: 24, Flex: true, TrimHead: true},
+		{Title: "Status", Width: 17, Min: 11, Abbrev: true},
 		{Title: "Total", Width: 13, Min: 10, Right: true},
-		{Title: "Date", Width: 11, Min: 10},
+		// What matched matters more than the date: at 80 columns the
+		// date goes and an external id keeps its field beside it.
+		{Title: "Date", Width: 10, Optional: true},
 	})
 	s.layout()
 	return s
@@ -120,21 +127,25 @@ func widerDays(now int) int {
 	return now
 }
 
-func (s *searchScreen) Help() []key.Binding {
+func (s *searchScreen) Help() []key.Binding { return actionHelp(s.actions()) }
+
+// actions are the search's keys, in the order help lists them; while the
+// prompt is open every other key is typed.
+func (s *searchScreen) actions() []action {
+	k := s.c.Keys
 	if s.typing {
-		return []key.Binding{
-			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "search")),
-			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		return []action{
+			{key: relabel(k.Enter, "search"), run: do(s.submit)},
+			{key: relabel(k.Back, "cancel"), run: do(s.cancelTyping)},
 		}
 	}
-	out := []key.Binding{
-		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open (switches tab)")),
-		key.NewBinding(key.WithKeys("g", "/"), key.WithHelp("g", "search again")),
+	return []action{
+		{key: relabel(k.Enter, "open (switches tab)"), run: do(s.openSelected)},
+		{key: relabel(k.Goto, "search again"), run: do(s.again)},
+		{key: k.Filter, shown: never, run: do(s.again)}, // / searches on the list too
+		{key: k.Widen, enabled: func() bool { return s.c.Indexer != nil }, run: do(s.widen)},
+		{key: k.Back, run: do(s.back)},
 	}
-	if s.c.Indexer != nil {
-		out = append(out, s.widen)
-	}
-	return append(out, s.c.Keys.Back)
 }
 
 func (s *searchScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
@@ -148,49 +159,57 @@ func (s *searchScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		return s, s.coverageTick()
 	case tea.KeyMsg:
 		if s.typing {
-			return s, s.typeKey(msg)
+			cmd, _ := typeInto(&s.in, s.actions(), msg)
+			return s, cmd
 		}
-		switch {
-		case key.Matches(msg, s.c.Keys.Enter):
-			if i := s.table.Cursor(); i >= 0 && i < len(s.hits) {
-				return s, s.open(s.hits[i])
-			}
-		case key.Matches(msg, s.c.Keys.Goto, s.c.Keys.Filter):
-			s.typing = true
-			return s, s.in.Focus()
-		case key.Matches(msg, s.widen) && s.c.Indexer != nil:
-			d := widerDays(s.c.Indexer.Window())
-			s.c.Indexer.Widen(d)
-			return s, Status(fmt.Sprintf("Indexing the last %d days, newest first, within the same request budget.", d))
-		default:
-			s.table.Update(msg)
+		if cmd, ok := runAction(s.actions(), msg); ok {
+			return s, cmd
 		}
+		s.table.Update(msg)
 	}
 	return s, nil
 }
 
-func (s *searchScreen) typeKey(msg tea.KeyMsg) tea.Cmd {
-	switch msg.Type {
-	case tea.KeyEsc:
-		if s.query == "" {
-			return s.pop(nil)
-		}
-		s.typing = false
-		s.in.Blur()
-		s.in.SetValue(s.query)
-		return nil
-	case tea.KeyEnter:
-		q := strings.TrimSpace(s.in.Value())
-		if q == "" {
-			return nil
-		}
-		s.typing = false
-		s.in.Blur()
-		return s.search(q)
+func (s *searchScreen) openSelected() tea.Cmd {
+	if i := s.table.Cursor(); i >= 0 && i < len(s.hits) {
+		return s.open(s.hits[i])
 	}
-	var cmd tea.Cmd
-	s.in, cmd = s.in.Update(msg)
-	return cmd
+	return nil
+}
+
+// again reopens the prompt with the last query in it.
+func (s *searchScreen) again() tea.Cmd {
+	s.typing = true
+	return s.in.Focus()
+}
+
+// widen is w: the indexer covers the next wider window.
+func (s *searchScreen) widen() tea.Cmd {
+	d := widerDays(s.c.Indexer.Window())
+	s.c.Indexer.Widen(d)
+	return Status(fmt.Sprintf("Indexing the last %d days, newest first, within the same request budget.", d))
+}
+
+// cancelTyping is esc in the prompt: before any search it closes the
+// screen; after one it goes back to the answer.
+func (s *searchScreen) cancelTyping() tea.Cmd {
+	if s.query == "" {
+		return s.pop(nil)
+	}
+	s.typing = false
+	s.in.Blur()
+	s.in.SetValue(s.query)
+	return nil
+}
+
+func (s *searchScreen) submit() tea.Cmd {
+	q := strings.TrimSpace(s.in.Value())
+	if q == "" {
+		return nil
+	}
+	s.typing = false
+	s.in.Blur()
+	return s.search(q)
 }
 
 // open switches to the hit's provider and opens the order there.
@@ -203,7 +222,7 @@ func (s *searchScreen) open(h searchHit) tea.Cmd {
 // for what it can answer itself.
 func (s *searchScreen) search(q string) tea.Cmd {
 	s.gen++
-	s.query, s.hits, s.asked, s.errs, s.refused, s.pending = q, nil, nil, nil, "", 0
+	s.query, s.hits, s.asked, s.errs, s.notes, s.refused, s.pending = q, nil, nil, nil, nil, "", 0
 	// What goes to a provider passes the PII guard; a full card number
 	// typed by mistake is refused here, before anything is sent.
 	if err := pii.Check("search", q); err != nil {
@@ -334,6 +353,10 @@ func (s *searchScreen) lookup(m lookupMsg) tea.Cmd {
 		s.asked = slices.DeleteFunc(s.asked, func(a string) bool { return a == s.c.Providers[m.provider].Name()+": "+m.what })
 	case api.StatusOf(m.err) == 404 || api.Canceled(m.err):
 		// Not this provider's order: the answer is "no", not an error.
+	case errors.Is(m.err, api.ErrThrottled):
+		te, _ := api.AsThrottled(m.err)
+		s.notes = append(s.notes, "Throttled: "+s.c.Providers[m.provider].Name()+" was not asked ("+m.what+
+			"), its request budget is spent for now; g searches again, in "+te.Seconds()+" or later.")
 	default:
 		s.errs = append(s.errs, s.c.Providers[m.provider].Name()+" could not be asked ("+m.what+"): "+DescribeError(m.err))
 	}
@@ -373,11 +396,23 @@ func (s *searchScreen) render() {
 	rows := make([][]string, len(s.hits))
 	for i, h := range s.hits {
 		rows[i] = []string{
-			s.c.Providers[h.provider].Name(), orDash(h.ref), h.field + " " + h.matched,
+			s.c.Providers[h.provider].Name(), orDash(h.ref), h.matched + " (" + shortField(h.field) + ")",
 			statusCell(h.status), fmtMoney(h.total), fmtDay(h.created),
 		}
 	}
 	s.table.SetRows(rows)
+}
+
+// shortField is a matched field's name as the Matched column shows it,
+// after the value: short, so the value keeps its room at 80 columns.
+func shortField(f string) string {
+	switch f {
+	case index.FieldExternal.String():
+		return "external id"
+	case index.FieldCardAmount.String():
+		return "last 4 + amount"
+	}
+	return f
 }
 
 func fmtDay(t time.Time) string {
@@ -421,8 +456,12 @@ func (s *searchScreen) progressView() string {
 		case p.Covered < 1:
 			state = "indexing"
 		}
-		line := fmt.Sprintf("%-13s %s %3.0f%% of %d days · %d read · %s (at most %.1f requests/s)",
-			safetext.Truncate(p.Name, 13), bar, p.Covered*100, p.Days, p.Reads, state, p.Budget)
+		line := fmt.Sprintf("%-13s %s %3.0f%% of %d days · %d read · %s",
+			safetext.Truncate(p.Name, 13), bar, p.Covered*100, p.Days, p.Reads, state)
+		// The budget where it fits whole; never a cut word.
+		if budget := fmt.Sprintf(" (at most %.1f requests/s)", p.Budget); ansi.StringWidth(line+budget) <= s.width {
+			line += budget
+		}
 		b.WriteString(safetext.Truncate(line, s.width) + "\n")
 	}
 	if !s.typing {
@@ -459,7 +498,7 @@ func (s *searchScreen) View() string {
 		b.WriteString(wrapText("No order matches “"+safetext.Line(s.query)+"”: not in what has been indexed yet ("+
 			s.coverageText()+").", s.width) + "\n")
 		if len(s.asked) > 0 {
-			b.WriteString(st.Faint.Render("Asked directly: "+strings.Join(s.asked, ", ")+".") + "\n")
+			b.WriteString(st.Faint.Render(wrapText("Asked directly: "+strings.Join(s.asked, ", ")+".", s.width)) + "\n")
 		}
 		b.WriteString("\n" + s.progressView())
 	default:
@@ -470,8 +509,17 @@ func (s *searchScreen) View() string {
 		if s.pending > 0 {
 			n += ", still asking…"
 		}
-		b.WriteString(st.Faint.Render(n+" · enter opens it on its provider's tab · index "+s.coverageText()) + "\n")
+		// One line: the table's height counts on it. What enter does goes
+		// first when it does not fit (the footer says it too).
+		line := n + " · enter opens it on its provider's tab · index " + s.coverageText()
+		if ansi.StringWidth(line) > s.width {
+			line = n + " · index " + s.coverageText()
+		}
+		b.WriteString(st.Faint.Render(safetext.Truncate(line, s.width)) + "\n")
 		b.WriteString(s.table.View())
+	}
+	for _, n := range s.notes {
+		b.WriteString("\n" + st.Faint.Render(wrapText(safetext.Line(n), s.width)))
 	}
 	for _, e := range s.errs {
 		b.WriteString("\n" + st.StatusErr.Render("✗ "+safetext.Truncate(e, s.width-2)))

@@ -23,6 +23,14 @@ func indexedHarness(t *testing.T) (*multiHarness, *index.Index) {
 	return m, ix
 }
 
+// runIndexing is runIndexed with the background indexer running.
+func (m *multiHarness) runIndexing(t *testing.T, ix *index.Index, w, h int) *session {
+	c := m.context(w, h, harnessOpts{})
+	c.Providers, c.Index = m.provs, ix
+	c.Indexer = startIndexer(t, m, ix)
+	return m.runCtx(c)
+}
+
 func (m *multiHarness) runIndexed(ix *index.Index, w, h int) *session {
 	c := m.context(w, h, harnessOpts{})
 	c.Providers = m.provs
@@ -52,11 +60,7 @@ func TestSearchFindsAcrossProviders(t *testing.T) {
 	for i, p := range m.provs {
 		m.provs[i] = index.Wrap(p, ix, "")
 	}
-	c := m.context(100, 30, harnessOpts{})
-	c.Providers, c.Index = m.provs, ix
-	c.Indexer = startIndexer(t, m, ix)
-
-	s := m.runCtx(c)
+	s := m.runIndexing(t, ix, 100, 30)
 	s.waitText("loaded")
 	s.keys("g")
 	s.waitText("Go to order ref:")
@@ -65,7 +69,7 @@ func TestSearchFindsAcrossProviders(t *testing.T) {
 	})
 	s.typeText(strings.ToLower(forage.ExternalOrderID))
 	s.keys("enter")
-	v := s.waitText("external order id")
+	v := s.waitText("(external id)")
 	if !strings.Contains(v, "Forage") || !strings.Contains(v, forage.Ref) {
 		t.Fatalf("the external id's order is not shown with its provider:\n%s", v)
 	}
@@ -96,7 +100,7 @@ func TestSearchFindsAcrossProviders(t *testing.T) {
 	exp, _ := model.Exponent(mpg.Currency)
 	s.typeText(mpg.Payments[0].Card.Last4 + " " + mpg.Total.Amount.StringFixed(exp))
 	s.keys("enter")
-	v = s.waitText("last four + amount")
+	v = s.waitText("(last 4 + amount)")
 	if !strings.Contains(v, "Moyasar") {
 		t.Fatalf("the card and amount did not find the Moyasar order:\n%s", v)
 	}
@@ -201,8 +205,44 @@ func TestSearchCardAmountAsksProvider(t *testing.T) {
 	exp, _ := model.Exponent(mpg.Currency)
 	s.typeText(mpg.Payments[0].Card.Last4 + " " + mpg.Total.Amount.StringFixed(exp))
 	s.keys("enter")
-	v := s.waitText("last four + amount")
+	v := s.waitText("(last 4 + amount)")
 	if !strings.Contains(v, "Moyasar") || !strings.Contains(v, fitID(mpg.Ref, 12)) && !strings.Contains(v, mpg.Ref[:5]) {
 		t.Fatalf("the provider's answer is not shown:\n%s", v)
+	}
+}
+
+// TestSearchAt80x23ReadsWhole: in a tmux pane at 80x23 the answer keeps
+// the matched external id whole and the field beside it, and no line of
+// the search (summary, asked, index progress) ends in a cut word.
+func TestSearchAt80x23ReadsWhole(t *testing.T) {
+	m, ix := indexedHarness(t)
+	ext := m.find(0, func(o *model.Order) bool { return o.ExternalOrderID != "" })
+	o := readOrder(t, m.provs[0], ext.ID) // through the index: it learns the external id
+	s := m.runIndexing(t, ix, 80, 23)
+	s.waitText("loaded")
+	s.keys("g")
+	s.waitText("Go to order ref:")
+	s.typeText("zzz-no-such-thing")
+	s.keys("enter")
+	v := s.waitText("Asked directly")
+	for _, l := range strings.Split(v, "\n")[:len(strings.Split(v, "\n"))-1] { // the footer's … is help's
+		if strings.HasSuffix(strings.TrimRight(l, " "), "…") {
+			t.Errorf("a cut line: %q\n%s", l, v)
+		}
+	}
+	s.keys("g")
+	for range 20 {
+		s.keys("backspace")
+	}
+	s.typeText(o.ExternalOrderID)
+	s.keys("enter")
+	v = s.waitText("found")
+	if !strings.Contains(v, o.ExternalOrderID+" (external id)") {
+		t.Errorf("the matched external id is not whole beside its field:\n%s", v)
+	}
+	for _, l := range strings.Split(v, "\n")[:4] {
+		if strings.HasSuffix(strings.TrimRight(l, " "), "…") {
+			t.Errorf("a cut line: %q\n%s", l, v)
+		}
 	}
 }

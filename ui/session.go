@@ -23,6 +23,9 @@ type Deps struct {
 	// Providers are the bare clients. Each session wraps them in its own
 	// journal actor and guards; the clients and their limiters are shared.
 	Providers []api.Provider
+	// Accounts names the account each provider id acts on (base URL, plus
+	// the merchant for Forage): approval requests belong to one account.
+	Accounts map[string]string
 	// Journal writes every money action down before it is sent. Nil means
 	// no journal (tests of screens that move no money).
 	Journal  *journal.Journal
@@ -112,7 +115,8 @@ func NewSession(d Deps, r *lipgloss.Renderer, id Identity, out io.Writer) *Sessi
 				money = d.MoneyLimiter(id.Fingerprint)
 			}
 			p = api.GuardWith(p, api.GuardOptions{
-				Role: id.Role, Limits: d.RefundLimits, Money: money,
+				Account: d.Accounts[p.ID()],
+				Role:    id.Role, Limits: d.RefundLimits, Money: money,
 				Who:       api.Person{Name: id.Name, Role: id.Role, Fingerprint: id.Fingerprint},
 				Approvals: d.Approvals, Audit: approvalAuditor(d.ApprovalAudit),
 				Bus: d.Bus, Now: d.Now, TTL: d.ApprovalTTL, NewID: d.NewKey,

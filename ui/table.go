@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -68,17 +69,18 @@ const (
 	markerWidth = 2
 )
 
-// Table is a small, fast table: rows are pre-formatted cells set when the
-// data changes; View renders only the visible window, and each rendered line
-// is cached until the rows or the widths change, so a keypress costs the
-// same at 100 rows as at 100k.
+// Table is a small, fast table: its rows come from a RowSource that formats
+// a row only when it is drawn; View renders only the visible window, and
+// each rendered line is cached until the rows or the widths change, so a
+// keypress costs the same at 100 rows as at 100k, and 100k loaded rows
+// hold no formatted text.
 type Table struct {
 	keys   *KeyMap
 	styles *Styles
 	cols   []Column
 	widths []int
 	marks  []string // header suffixes (sort arrows), by column
-	rows   [][]string
+	src    RowSource
 	// cellStyle, when set, colours one cell of a non-selected row (status
 	// glyphs); it is applied once per row and cached with the line.
 	cellStyle func(row, col int) (lipgloss.Style, bool)
@@ -130,9 +132,57 @@ func (t *Table) SetColumnWidth(col, w int) {
 	t.layout()
 }
 
+// RowSource gives a table its rows on demand: Cells formats row i when it
+// is drawn (the table caches the drawn lines, a few screens' worth), and
+// the two column summaries let the table size its columns without
+// formatting every row.
+type RowSource interface {
+	Len() int
+	Cells(i int) []string
+	// Widest is the widest value (in cells) column col holds; asked only
+	// for Abbrev columns.
+	Widest(col int) int
+	// DayOnly reports whether every value of Date column col is a day
+	// without a time ("2026-11-20") or "—".
+	DayOnly(col int) bool
+}
+
+// sliceRows is the RowSource of rows formatted up front (short tables).
+type sliceRows [][]string
+
+func (r sliceRows) Len() int             { return len(r) }
+func (r sliceRows) Cells(i int) []string { return r[i] }
+
+func (r sliceRows) Widest(col int) int {
+	w := 0
+	for _, row := range r {
+		if col < len(row) {
+			w = max(w, ansi.StringWidth(row[col]))
+		}
+	}
+	return w
+}
+
+func (r sliceRows) DayOnly(col int) bool {
+	for _, row := range r {
+		if col < len(row) && !dayCell(row[col]) {
+			return false
+		}
+	}
+	return true
+}
+
+// dayCell: a Date cell that is a day without a time, or empty.
+func dayCell(v string) bool { return len(v) == len("2006-01-02") || v == "—" }
+
 // SetRows replaces the rows; the cursor stays where it was, clamped.
-func (t *Table) SetRows(rows [][]string) {
-	t.rows = rows
+func (t *Table) SetRows(rows [][]string) { t.SetSource(sliceRows(rows)) }
+
+// SetSource replaces the rows with a source that formats them when drawn;
+// the cursor stays where it was, clamped.
+func (t *Table) SetSource(src RowSource) {
+	t.src = src
+	n := src.Len()
 	// A status column is as wide as its longest status (not the longest
 	// there could be): "◔ processing" leaves the reason its room.
 	changed := false
@@ -140,13 +190,7 @@ func (t *Table) SetRows(rows [][]string) {
 		if c.Date {
 			// A column of days without times ("2026-11-20", Forage's list)
 			// is as wide as a day: it is whole, and never cut.
-			only := len(rows) > 0
-			for _, r := range rows {
-				if i < len(r) && len(r[i]) != len("2006-01-02") && r[i] != "—" {
-					only = false
-					break
-				}
-			}
+			only := n > 0 && src.DayOnly(i)
 			if t.dayOnly == nil {
 				t.dayOnly = make([]bool, len(t.cols))
 			}
@@ -159,11 +203,7 @@ func (t *Table) SetRows(rows [][]string) {
 			continue
 		}
 		w := ansi.StringWidth(c.Title) + 2 // room for a sort arrow
-		for _, r := range rows {
-			if i < len(r) {
-				w = max(w, ansi.StringWidth(r[i]))
-			}
-		}
+		w = max(w, src.Widest(i))
 		w = min(w, c.Width)
 		if t.natural == nil {
 			t.natural = make([]int, len(t.cols))
@@ -181,11 +221,16 @@ func (t *Table) SetRows(rows [][]string) {
 }
 
 // Rows is the number of rows.
-func (t *Table) Rows() int { return len(t.rows) }
+func (t *Table) Rows() int {
+	if t.src == nil {
+		return 0
+	}
+	return t.src.Len()
+}
 
 // Cursor is the selected row, or -1 when the table is empty.
 func (t *Table) Cursor() int {
-	if len(t.rows) == 0 {
+	if t.Rows() == 0 {
 		return -1
 	}
 	return t.cursor
@@ -215,7 +260,9 @@ func (t *Table) SetMark(col int, mark string) {
 	if col >= 0 && col < len(t.marks) {
 		t.marks[col] = mark
 	}
-	t.header = t.renderHeader()
+	// The sorted column's title keeps its words beside the arrow: the
+	// widths are shared again.
+	t.layout()
 }
 
 // SetSize sets the width in cells and the number of visible data rows.
@@ -283,7 +330,7 @@ func (t *Table) Update(msg tea.KeyMsg) bool {
 	case key.Matches(msg, k.Home):
 		t.cursor = 0
 	case key.Matches(msg, k.End):
-		t.cursor = len(t.rows) - 1
+		t.cursor = t.Rows() - 1
 	default:
 		return false
 	}
@@ -292,7 +339,7 @@ func (t *Table) Update(msg tea.KeyMsg) bool {
 }
 
 func (t *Table) clamp() {
-	n := len(t.rows)
+	n := t.Rows()
 	if t.cursor >= n {
 		t.cursor = n - 1
 	}
@@ -325,30 +372,81 @@ func (t *Table) invalidate() {
 // column taking the slack, and when short, columns shrink toward their
 // minimum (ShrinkFirst ones first, then from the right, the flex column,
 // then statuses, dates last); when even the minimums do not fit, Optional columns are left out.
-// Date columns then snap to whole or short dates.
+// Date columns then snap to whole or short dates. A column left narrower
+// than its title is left out too ("Externa…" says nothing an agent can
+// read), and the others share its room.
 func (t *Table) layout() {
+	dropped := make([]bool, len(t.cols))
+	for {
+		t.share(dropped)
+		i := t.cutTitle()
+		if i < 0 {
+			break
+		}
+		dropped[i] = true
+		// The Optional columns already left out rank below it: they do
+		// not come back in its place.
+		for j, c := range t.cols {
+			if c.Optional && t.hidden[j] {
+				dropped[j] = true
+			}
+		}
+	}
+	t.invalidate()
+}
+
+// cutTitle is the rightmost shown column too narrow for its title, or -1;
+// the last column shown stays whatever its width.
+func (t *Table) cutTitle() int {
+	shown := 0
+	for i := range t.cols {
+		if !t.hidden[i] {
+			shown++
+		}
+	}
+	for i := len(t.cols) - 1; i >= 0 && shown > 1; i-- {
+		if !t.hidden[i] && t.widths[i] < ansi.StringWidth(t.cols[i].Title) {
+			return i
+		}
+	}
+	return -1
+}
+
+// share is one pass of layout with the dropped columns left out.
+func (t *Table) share(dropped []bool) {
 	n := len(t.cols)
 	t.widths = make([]int, n)
-	t.hidden = make([]bool, n)
+	t.hidden = slices.Clone(dropped)
 	if n == 0 {
-		t.invalidate()
 		return
 	}
 	minOf := func(i int) int {
+		if t.isDayOnly(i) {
+			return len("2006-01-02")
+		}
 		if t.cols[i].Min > 0 {
 			return t.cols[i].Min
 		}
 		return t.cols[i].Width
 	}
+	// Optional columns make room for the others' titles too, with the
+	// sort arrow of the sorted one.
+	titled := func(i int) int {
+		return max(minOf(i), ansi.StringWidth(t.cols[i].Title)+ansi.StringWidth(t.marks[i]))
+	}
 	shown := n
 	need := 0
 	for i := range t.cols {
-		need += minOf(i)
+		if t.hidden[i] {
+			shown--
+			continue
+		}
+		need += titled(i)
 	}
 	for i := n - 1; i >= 0 && need+shown-1 > t.width-markerWidth; i-- {
-		if t.cols[i].Optional {
+		if t.cols[i].Optional && !t.hidden[i] {
 			t.hidden[i] = true
-			need -= minOf(i)
+			need -= titled(i)
 			shown--
 		}
 	}
@@ -369,6 +467,7 @@ func (t *Table) layout() {
 		if c.Date && t.shortDates {
 			t.widths[i] = dateShort
 		}
+		t.widths[i] = max(t.widths[i], ansi.StringWidth(c.Title)+ansi.StringWidth(t.marks[i]))
 		total += t.widths[i]
 		if c.Flex || flex < 0 || (!t.cols[flex].Flex && i > flex) {
 			flex = i
@@ -404,18 +503,22 @@ func (t *Table) layout() {
 			}
 		}
 	}
-	for _, i := range order {
-		if total <= avail {
-			break
-		}
-		floor := minOf(i)
-		if t.isDayOnly(i) {
-			floor = len("2006-01-02")
-		}
-		cut := min(t.widths[i]-floor, total-avail)
-		if cut > 0 {
-			t.widths[i] -= cut
-			total -= cut
+	// Columns shrink to their titles first; only when that is not enough
+	// does one go below its title (and layout then leaves it out).
+	for _, whole := range []bool{true, false} {
+		for _, i := range order {
+			if total <= avail {
+				break
+			}
+			floor := minOf(i)
+			if whole {
+				floor = max(floor, titled(i))
+			}
+			cut := min(t.widths[i]-floor, total-avail)
+			if cut > 0 {
+				t.widths[i] -= cut
+				total -= cut
+			}
 		}
 	}
 	for i, c := range t.cols {
@@ -438,7 +541,6 @@ func (t *Table) layout() {
 			t.widths[i] = snap
 		}
 	}
-	t.invalidate()
 }
 
 func (t *Table) renderHeader() string {
@@ -519,7 +621,7 @@ func (t *Table) line(i int, styled bool) string {
 		return s
 	}
 	var b strings.Builder
-	row := t.rows[i]
+	row := t.src.Cells(i) // formatted now: only drawn rows ever are
 	first := true
 	for c := range t.cols {
 		if t.hidden[c] {
@@ -554,7 +656,7 @@ func (t *Table) line(i int, styled bool) string {
 func (t *Table) View() string {
 	var b strings.Builder
 	b.WriteString(t.header)
-	end := min(t.offset+t.height, len(t.rows))
+	end := min(t.offset+t.height, t.Rows())
 	for i := t.offset; i < end; i++ {
 		b.WriteByte('\n')
 		if i == t.cursor && t.selectable {

@@ -214,6 +214,7 @@ func (c *Client) Capabilities() api.Capabilities {
 		RefundMetadata:   true,
 		RefundPayment:    true,
 		RefundExternalID: true,
+		RefundsNotListed: true, // the report carries no refund state (doc.go)
 		UpdatePayment:    true,
 		UpdateRefund:     false,
 		CancelPayment:    true,

@@ -204,6 +204,17 @@ const (
 
 // AddSummary records one list row.
 func (ix *Index) AddSummary(account string, s *model.OrderSummary, kind RefKind) {
+	ix.addSummary(account, s, kind, false)
+}
+
+// AddReportRow records a list row of a provider whose rows say nothing of
+// refunds (Forage's Order Report says "succeeded" for a refunded order): a
+// refund state a full read recorded stays, where AddSummary would replace it.
+func (ix *Index) AddReportRow(account string, s *model.OrderSummary, kind RefKind) {
+	ix.addSummary(account, s, kind, true)
+}
+
+func (ix *Index) addSummary(account string, s *model.OrderSummary, kind RefKind, keepRefunds bool) {
 	if s.ID == "" {
 		return
 	}
@@ -213,7 +224,11 @@ func (ix *Index) AddSummary(account string, s *model.OrderSummary, kind RefKind)
 	if s.Ref != "" {
 		e.Ref = ix.s.intern(s.Ref)
 	}
-	e.Status = ix.s.intern(string(s.Status))
+	was := model.Status(ix.s.str(e.Status))
+	if !(keepRefunds && e.Detailed != 0 && s.Status == model.StatusSucceeded &&
+		(was == model.StatusPartlyRefunded || was == model.StatusRefunded)) {
+		e.Status = ix.s.intern(string(s.Status))
+	}
 	ix.setMoney(e, s.Total)
 	if !s.Created.IsZero() && e.Created == 0 {
 		e.Created = s.Created.Unix()

@@ -186,3 +186,29 @@ func TestParseCardAmount(t *testing.T) {
 		}
 	}
 }
+
+// TestReportRowKeepsRefundState: Forage's Order Report says "succeeded" for
+// an order that was refunded since, so a report row does not undo the
+// refund state a full read recorded; a row of a provider whose list does
+// carry refund state (AddSummary) still replaces it.
+func TestReportRowKeepsRefundState(t *testing.T) {
+	ix := New()
+	ix.Register("forage", "")
+	ix.AddOrder("", sampleOrder()) // partly refunded
+	row := &model.OrderSummary{Provider: "forage", ID: "a1b2c3d4e5", Ref: "a1b2c3d4e5", Status: model.StatusSucceeded, Total: usd("47.44")}
+	ix.AddReportRow("", row, RefExternal)
+	if in, _ := ix.Lookup("forage", "", "a1b2c3d4e5"); in.Status != model.StatusPartlyRefunded || !in.Detailed {
+		t.Fatalf("after a report row: %+v, want the read's partly refunded kept", in)
+	}
+	row.Status = model.StatusFailed
+	ix.AddReportRow("", row, RefExternal)
+	if in, _ := ix.Lookup("forage", "", "a1b2c3d4e5"); in.Status != model.StatusFailed {
+		t.Fatalf("a report row that is not succeeded: %+v, want failed", in)
+	}
+	ix.AddOrder("", sampleOrder())
+	row.Status = model.StatusSucceeded
+	ix.AddSummary("", row, RefExternal)
+	if in, _ := ix.Lookup("forage", "", "a1b2c3d4e5"); in.Status != model.StatusSucceeded {
+		t.Fatalf("a list row that carries refund state: %+v, want succeeded", in)
+	}
+}

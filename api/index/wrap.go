@@ -17,6 +17,8 @@ type Provider struct {
 	ix      *Index
 	account string
 	kind    RefKind
+	// report: list rows carry no refund state (AddReportRow).
+	report bool
 }
 
 // Wrap puts the index around p. account tells apart two accounts of the
@@ -31,7 +33,7 @@ func Wrap(p api.Provider, ix *Index, account string) *Provider {
 	case "Card":
 		kind = RefCard
 	}
-	return &Provider{inner: p, ix: ix, account: account, kind: kind}
+	return &Provider{inner: p, ix: ix, account: account, kind: kind, report: p.Capabilities().RefundsNotListed}
 }
 
 // Index is the index this provider feeds.
@@ -51,7 +53,11 @@ func (p *Provider) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderP
 	pg, err := p.inner.ListOrders(ctx, q)
 	if err == nil {
 		for i := range pg.Orders {
-			p.ix.AddSummary(p.account, &pg.Orders[i], p.kind)
+			if p.report {
+				p.ix.AddReportRow(p.account, &pg.Orders[i], p.kind)
+			} else {
+				p.ix.AddSummary(p.account, &pg.Orders[i], p.kind)
+			}
 		}
 	}
 	return pg, err

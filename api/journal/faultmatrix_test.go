@@ -262,7 +262,7 @@ func newFMEnv(provider string) (*fmEnv, func(), error) {
 	}
 	closers = append(closers, px.Close)
 	e := &fmEnv{provider: provider, sandbox: hs.URL, proxy: px, configured: []string{secret}}
-	// The clients are built as main.go builds them (sandboxProviders); only
+	// The clients are built as main.go builds them (providers.Configure); only
 	// the limiter is unbounded, so cells do not wait on each other's budget.
 	build := func(base string) (api.Provider, error) {
 		lim := rate.NewLimiter(rate.Inf, 0)

@@ -1,8 +1,8 @@
 // Package providers is the one table of provider clients the console can
 // use. Adding a provider to the console is one entry in All (and, for the
 // embedded sandbox, one entry in api/sandbox's own table, which shares no
-// code with the clients). main.go builds the clients from this table, from
-// the environment or from a sandbox's settings alike.
+// code with the clients). Configure builds the clients from this table, from
+// the environment or from the embedded sandbox's settings alike.
 package providers
 
 import (

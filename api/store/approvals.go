@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -32,25 +33,32 @@ const DefaultApprovalTTL = 30 * time.Minute
 // idempotency key is minted with the request, so an approval retried after
 // a crash moves money once.
 type Approval struct {
-	ID             string        `json:"id"`
-	Provider       string        `json:"provider"`
-	Account        string        `json:"account,omitempty"`
-	Action         string        `json:"action"` // refund_order | refund_payment
-	OrderID        string        `json:"order_id"`
-	PaymentID      string        `json:"payment_id,omitempty"`
-	Amount         string        `json:"amount"` // fixed scale
-	Currency       string        `json:"currency"`
-	Reason         string        `json:"reason,omitempty"`
-	IdempotencyKey string        `json:"idempotency_key"`
-	Maker          string        `json:"maker"`
-	MakerKey       string        `json:"maker_key"` // public key fingerprint
-	Approver       string        `json:"approver,omitempty"`
-	ApproverKey    string        `json:"approver_key,omitempty"`
-	State          ApprovalState `json:"state"`
-	Outcome        string        `json:"outcome,omitempty"` // journal state once finished
-	CreatedAt      time.Time     `json:"created_at"`
-	ExpiresAt      time.Time     `json:"expires_at"`
-	UpdatedAt      time.Time     `json:"updated_at"`
+	ID        string `json:"id"`
+	Provider  string `json:"provider"`
+	Account   string `json:"account,omitempty"`
+	Action    string `json:"action"` // refund_order | refund_payment
+	OrderID   string `json:"order_id"`
+	OrderRef  string `json:"order_ref,omitempty"`
+	PaymentID string `json:"payment_id,omitempty"`
+	Amount    string `json:"amount"` // fixed scale
+	Currency  string `json:"currency"`
+	Reason    string `json:"reason,omitempty"`
+	// Metadata and ExternalOrderID go with the refund exactly as the maker
+	// typed them (the approver sends what was asked, nothing else).
+	Metadata        map[string]string `json:"metadata,omitempty"`
+	ExternalOrderID string            `json:"external_order_id,omitempty"`
+	IdempotencyKey  string            `json:"idempotency_key"`
+	Maker           string            `json:"maker"`
+	MakerKey        string            `json:"maker_key"`            // public key fingerprint
+	MakerRole       string            `json:"maker_role,omitempty"` // viewer | agent | approver | admin
+	Approver        string            `json:"approver,omitempty"`
+	ApproverKey     string            `json:"approver_key,omitempty"`
+	ApproverRole    string            `json:"approver_role,omitempty"`
+	State           ApprovalState     `json:"state"`
+	Outcome         string            `json:"outcome,omitempty"` // journal state once finished
+	CreatedAt       time.Time         `json:"created_at"`
+	ExpiresAt       time.Time         `json:"expires_at"`
+	UpdatedAt       time.Time         `json:"updated_at"`
 }
 
 // Approval errors.
@@ -63,6 +71,13 @@ var (
 	// empty key would differ from the maker's and pass as a second person.
 	ErrNoApprover = errors.New("a decision on an approval request needs the approver's name and key")
 )
+
+// ownApproval: an approver who is the maker by name or by key (one person
+// with two keys is still one person) is refused by every backend, whoever
+// wrote the transition. A maker may withdraw their own (a rejection).
+func ownApproval(a Approval) bool {
+	return a.Approver != "" && a.State != ApprovalRejected && (a.Approver == a.Maker || (a.ApproverKey != "" && a.ApproverKey == a.MakerKey))
+}
 
 // ApprovalRows is what a backend provides: rows and an atomic update.
 type ApprovalRows interface {
@@ -108,6 +123,79 @@ func (s *Approvals) Request(a Approval) (Approval, error) {
 	}
 	s.publish(a, a.Maker)
 	return a, nil
+}
+
+// Create records a request exactly as given (the api layer mints its id,
+// key and times itself), refusing one that is not in state requested or
+// has no maker.
+func (s *Approvals) Create(a Approval) error {
+	switch {
+	case a.ID == "" || a.IdempotencyKey == "":
+		return errors.New("approval request: id and idempotency key are required")
+	case a.Maker == "" || a.MakerKey == "":
+		return errors.New("approval request: maker and maker key are required")
+	case a.State != ApprovalRequested || a.Approver != "":
+		return fmt.Errorf("%w: a new request must be requested, with no approver", ErrApprovalState)
+	}
+	if err := s.rows.Insert(a); err != nil {
+		return err
+	}
+	s.publish(a, a.Maker)
+	return nil
+}
+
+// Transition runs fn on the current row and stores its result, atomically
+// against every other transition of the row in any process or host (the
+// api layer's four-eyes rules run inside fn). Whatever fn did, a row whose
+// approver is its maker is refused, and so is a move back to requested or
+// out of rejected or expired. The transition is published, with actor
+// ("" names the approver once there is one, else the maker).
+func (s *Approvals) Transition(id, actor string, fn func(*Approval) error) (Approval, error) {
+	a, err := s.rows.Update(id, func(a *Approval) error {
+		from := a.State
+		if err := fn(a); err != nil {
+			return err
+		}
+		if ownApproval(*a) {
+			return ErrOwnApproval
+		}
+		if movesMoney(a.State) && (strings.TrimSpace(a.Approver) == "" || strings.TrimSpace(a.ApproverKey) == "") {
+			return ErrNoApprover
+		}
+		if !validMove(from, a.State) {
+			return fmt.Errorf("%w: %s cannot become %s", ErrApprovalState, from, a.State)
+		}
+		return nil
+	})
+	if err == nil {
+		if actor == "" {
+			actor = cmp.Or(a.Approver, a.Maker)
+		}
+		s.publish(a, actor)
+	}
+	return a, err
+}
+
+// movesMoney: the states a request reaches only once approved.
+func movesMoney(st ApprovalState) bool {
+	return st == ApprovalApproved || st == ApprovalSent || st == ApprovalFinished
+}
+
+// validMove is the request's life as a table: requested -> approved |
+// rejected | expired; approved -> sent; sent -> sent (a resumed send) |
+// finished; finished -> finished (an unknown outcome settled later).
+func validMove(from, to ApprovalState) bool {
+	switch from {
+	case ApprovalRequested:
+		return to == ApprovalApproved || to == ApprovalRejected || to == ApprovalExpired
+	case ApprovalApproved:
+		return to == ApprovalSent
+	case ApprovalSent:
+		return to == ApprovalSent || to == ApprovalFinished
+	case ApprovalFinished:
+		return to == ApprovalFinished
+	}
+	return false // rejected and expired are final
 }
 
 // Get returns one request.

@@ -71,7 +71,7 @@ func OpenFiles(o FilesOptions) (*Files, error) {
 	if err != nil {
 		return nil, err
 	}
-	ev := &fileEvents{path: filepath.Join(o.Dir, "events.jsonl"), now: o.Now, poll: o.Poll}
+	ev := &fileEvents{path: filepath.Join(o.Dir, "events.jsonl"), now: o.Now, poll: o.Poll, origin: newID()}
 	s := &Files{raw: jf, audit: &fileAudit{Log: al}, events: ev, dir: o.Dir}
 	s.journal = publishing{Backend: jf, ev: ev}
 	s.approvals = &Approvals{rows: &fileApprovals{path: filepath.Join(o.Dir, "approvals.jsonl")}, ev: ev, now: o.Now}
@@ -190,8 +190,20 @@ func (r *fileApprovals) all() (map[string]Approval, []string, error) {
 	return m, order, err
 }
 
+// ErrApprovalExists: a request with that id is already recorded.
+var ErrApprovalExists = errors.New("an approval request with this id already exists")
+
 func (r *fileApprovals) Insert(a Approval) error {
-	return withFlock(r.path, func() error { return appendJSON(r.path, a) })
+	return withFlock(r.path, func() error {
+		// A later line of an id replaces an earlier one, so a repeated id
+		// would silently overwrite a request: refuse it.
+		if _, err := r.Get(a.ID); err == nil {
+			return fmt.Errorf("%w: %s", ErrApprovalExists, a.ID)
+		} else if !errors.Is(err, ErrNoApproval) {
+			return err
+		}
+		return appendJSON(r.path, a)
+	})
 }
 
 func (r *fileApprovals) Get(id string) (Approval, error) {
@@ -232,9 +244,10 @@ func (r *fileApprovals) Update(id string, fn func(*Approval) error) (Approval, e
 
 // fileEvents is events.jsonl: appended under flock, read by polling.
 type fileEvents struct {
-	path string
-	now  func() time.Time
-	poll time.Duration
+	path   string
+	now    func() time.Time
+	poll   time.Duration
+	origin string
 
 	mu      sync.Mutex
 	off     int64 // how far the file has been read
@@ -260,7 +273,7 @@ func (e *fileEvents) Publish(ev Event) (Event, error) {
 		if err := e.catchUp(); err != nil {
 			return err
 		}
-		ev.Seq, ev.Time = e.lastSeq+1, e.now().UTC()
+		ev.Seq, ev.Time, ev.Origin = e.lastSeq+1, e.now().UTC(), e.origin
 		return appendJSON(e.path, ev)
 	})
 	return ev, err
@@ -276,6 +289,8 @@ func (e *fileEvents) Since(seq int64, limit int) ([]Event, error) {
 	})
 	return out, err
 }
+
+func (e *fileEvents) Origin() string { return e.origin }
 
 func (e *fileEvents) Head() (int64, error) {
 	e.mu.Lock()

@@ -99,6 +99,10 @@ type Event struct {
 	ApprovalID string    `json:"approval_id,omitempty"`
 	State      string    `json:"state,omitempty"`
 	Actor      string    `json:"actor,omitempty"`
+	// Origin names the store instance (one per process) that published
+	// the event, so a process bridging events to its own sessions skips
+	// the ones it already delivered itself.
+	Origin string `json:"origin,omitempty"`
 }
 
 // Events publishes notifications to every subscriber of the store, in this
@@ -116,6 +120,9 @@ type Events interface {
 	// Head is the Seq of the newest event (0 when none), to subscribe from
 	// now on.
 	Head() (int64, error)
+	// Origin is what this instance writes in the Origin of the events it
+	// publishes (unique per opened store).
+	Origin() string
 }
 
 // publishing is a journal backend that tells subscribers about every

@@ -42,7 +42,10 @@ func publishTx(ctx context.Context, tx pgx.Tx, now time.Time, e store.Event) (st
 	return e, err
 }
 
+func (ev events) Origin() string { return ev.s.origin }
+
 func (ev events) Publish(e store.Event) (store.Event, error) {
+	e.Origin = ev.s.origin
 	ctx, cancel := ev.s.ctx()
 	defer cancel()
 	var out store.Event

@@ -36,6 +36,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -81,6 +82,8 @@ type Store struct {
 	where     string
 	opts      Options
 	approvals *store.Approvals
+	// origin is stamped on every event this instance publishes.
+	origin string
 }
 
 var _ store.Store = (*Store)(nil)
@@ -113,7 +116,7 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 		cfg.ConnConfig.RuntimeParams = map[string]string{}
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "paydesk"
-	s := &Store{cfg: cfg, opts: o,
+	s := &Store{cfg: cfg, opts: o, origin: uuid.NewString(),
 		where: fmt.Sprintf("PostgreSQL %s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)}
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, s.unavailable("connect", err)
@@ -250,7 +253,7 @@ func (j intents) Append(in *journal.Intent) error {
 			return j.s.unavailable("record "+string(in.State)+" in the journal", err)
 		}
 		_, err = publishTx(ctx, tx, j.s.opts.Now(), store.Event{Kind: store.KindIntent, Provider: in.Provider, Account: in.Account,
-			OrderID: in.OrderID, IntentID: in.ID, State: string(in.State), Actor: in.Actor})
+			OrderID: in.OrderID, IntentID: in.ID, State: string(in.State), Actor: in.Actor, Origin: j.s.origin})
 		if err != nil {
 			return j.s.unavailable("record "+string(in.State)+" in the journal", err)
 		}
@@ -439,11 +442,10 @@ func (r approvalRows) Insert(a store.Approval) error {
 	}
 	ctx, cancel := r.s.ctx()
 	defer cancel()
-	if _, err := r.s.pool.Exec(ctx, `INSERT INTO paydesk_approvals (id, state, created_at, body) VALUES ($1, $2, $3, $4)`,
-		a.ID, string(a.State), a.CreatedAt, body); err != nil {
-		return r.s.unavailable("record the approval request", err)
-	}
-	return nil
+	_, err = r.s.pool.Exec(ctx, `INSERT INTO paydesk_approvals (id, state, created_at, body, maker, maker_key, approver, approver_key, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		a.ID, string(a.State), a.CreatedAt, body, a.Maker, a.MakerKey, a.Approver, a.ApproverKey, a.ExpiresAt)
+	return approvalErr(r.s, "record the approval request", err)
 }
 
 func (r approvalRows) Get(id string) (store.Approval, error) {
@@ -504,13 +506,37 @@ func (r approvalRows) Update(id string, fn func(*store.Approval) error) (store.A
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE paydesk_approvals SET state = $2, body = $3 WHERE id = $1`, id, string(a.State), body); err != nil {
-			return r.s.unavailable("update the approval request", err)
+		_, err = tx.Exec(ctx, `UPDATE paydesk_approvals SET state = $2, body = $3, maker = $4, maker_key = $5,
+			approver = $6, approver_key = $7, expires_at = $8 WHERE id = $1`,
+			id, string(a.State), body, a.Maker, a.MakerKey, a.Approver, a.ApproverKey, a.ExpiresAt)
+		if err != nil {
+			return approvalErr(r.s, "update the approval request", err)
 		}
 		out = a
 		return nil
 	})
 	return out, err
+}
+
+// approvalErr words the database's own four-eyes refusals (migration 002)
+// as the store's errors; anything else is the database being unavailable.
+func approvalErr(s *Store, op string, err error) error {
+	var pe *pgconn.PgError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &pe) && pe.ConstraintName == "paydesk_approvals_four_eyes":
+		return fmt.Errorf("%w (refused by the database)", store.ErrOwnApproval)
+	case errors.As(err, &pe) && pe.ConstraintName == "paydesk_approvals_named_approver":
+		return fmt.Errorf("%w (refused by the database)", store.ErrNoApprover)
+	case errors.As(err, &pe) && pe.ConstraintName == "paydesk_approvals_expired":
+		return fmt.Errorf("%w (by the database's clock)", store.ErrApprovalExpired)
+	case errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "paydesk_approvals_pkey":
+		return fmt.Errorf("%w (%s)", store.ErrApprovalExists, pe.Detail)
+	case errors.As(err, &pe) && pe.Code == "23514": // check_violation: the state trigger or check
+		return fmt.Errorf("%w: %s", store.ErrApprovalState, pe.Message)
+	}
+	return s.unavailable(op, err)
 }
 
 // ParseURL checks a database URL and returns its connection settings.

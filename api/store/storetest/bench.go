@@ -3,9 +3,11 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
+	"paydesk/api"
 	"paydesk/api/audit"
 	"paydesk/api/journal"
 	"paydesk/api/store"
@@ -115,6 +117,48 @@ func Bench(b *testing.B, open func(b *testing.B) (a, c store.Store)) {
 			case <-time.After(10 * time.Second):
 				b.Fatal("event not delivered")
 			}
+		}
+	})
+	// A journal step recorded on one host until a session's bus on the
+	// other host hears it: what an agent on host B waits to see a refund
+	// made on host A (the re-read of the order comes on top).
+	b.Run("BridgeHostToHost", func(b *testing.B) {
+		a, c := open(b)
+		ctx, cancel := context.WithCancel(context.Background())
+		bus := api.NewBus()
+		done, err := store.Bridge(ctx, c.Events(), bus, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer func() { cancel(); <-done }()
+		sub, end := bus.Subscribe()
+		defer end()
+		var lat []time.Duration
+		for i := 0; b.Loop(); i++ {
+			in := &journal.Intent{ID: fmt.Sprint("bridge-", i), Provider: "forage", Account: "acct", Action: journal.ActionRefundPayment,
+				OrderID: fmt.Sprint("o-", i), PaymentID: "p1", Amount: "1.00", Currency: "USD", IdempotencyKey: fmt.Sprint("k-", i),
+				Actor: "alice", State: journal.StateSucceeded, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+			t0 := time.Now()
+			if err := a.Journal().Append(in); err != nil {
+				b.Fatal(err)
+			}
+			for {
+				select {
+				case e := <-sub:
+					if e.OrderID != in.OrderID {
+						continue
+					}
+				case <-time.After(10 * time.Second):
+					b.Fatal("event not bridged")
+				}
+				break
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		slices.Sort(lat)
+		if len(lat) > 0 {
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-us")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-us")
 		}
 	})
 }

@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"paydesk/api"
 	"paydesk/api/audit"
 	"paydesk/api/journal"
 	"paydesk/api/store"
+	"paydesk/model"
 )
 
 // Open returns two instances of one store (two processes' or two hosts'
@@ -26,8 +28,10 @@ func Run(t *testing.T, open Open) {
 	t.Run("AccountsDoNotShare", func(t *testing.T) { testAccounts(t, open) })
 	t.Run("Locks", func(t *testing.T) { testLocks(t, open) })
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, open) })
+	t.Run("APIApprovals", func(t *testing.T) { testAPIApprovals(t, open) })
 	t.Run("AuditChain", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Notifications", func(t *testing.T) { testEvents(t, open) })
+	t.Run("BusBridge", func(t *testing.T) { testBridge(t, open) })
 }
 
 func intent(id, account, order string, st journal.State) *journal.Intent {
@@ -289,5 +293,211 @@ func testEvents(t *testing.T, open Open) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("missed event not delivered after resubscribing")
+	}
+}
+
+// The api layer's approvals kept in the store: what one instance records,
+// the other reads whole (metadata, roles, order ref), and transitions race
+// across instances with one winner.
+func testAPIApprovals(t *testing.T, open Open) {
+	a, b := open(t)
+	x, y := store.ForAPI(a.Approvals()), store.ForAPI(b.Approvals())
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	maker := api.Person{Name: "desk-1", Role: api.RoleAgent, Fingerprint: "SHA256:maker"}
+	req := api.Approval{ID: "ap-1", Provider: "forage", Account: "acct", Action: api.ApprovalRefundPayment,
+		OrderID: "o1", OrderRef: "R-1", PaymentID: "p1", Amount: "250.00", Currency: "USD", Reason: "damaged",
+		Metadata: model.Metadata{"ticket": "T-9"}, ExternalOrderID: "ext-1", IdempotencyKey: "key-1",
+		Maker: maker, State: api.ApprovalRequested, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := x.Create(req); err != nil {
+		t.Fatal(err)
+	}
+	if err := y.Create(req); err == nil {
+		t.Fatal("a second request with the same id was recorded")
+	}
+	got, err := y.Get("ap-1")
+	if err != nil || got.Maker != maker || got.Metadata["ticket"] != "T-9" || got.OrderRef != "R-1" ||
+		got.ExternalOrderID != "ext-1" || got.IdempotencyKey != "key-1" || !got.ExpiresAt.Equal(req.ExpiresAt) {
+		t.Fatalf("other instance reads %+v, %v; want the request as made", got, err)
+	}
+	if all, err := y.List(); err != nil || len(all) != 1 || all[0].ID != "ap-1" {
+		t.Fatalf("other instance lists %+v, %v", all, err)
+	}
+	// The maker approving their own, under another key or another name, is
+	// refused by the store whatever the caller checked.
+	for _, me := range []api.Person{{Name: "desk-1", Role: api.RoleApprover, Fingerprint: "SHA256:other"},
+		{Name: "boss", Role: api.RoleApprover, Fingerprint: "SHA256:maker"}} {
+		_, err := y.Transition("ap-1", func(r *api.Approval) error {
+			r.State, r.Approver = api.ApprovalApproved, &me
+			return nil
+		})
+		if !errors.Is(err, api.ErrOwnApproval) {
+			t.Fatalf("approved by %+v: %v, want ErrOwnApproval", me, err)
+		}
+	}
+	// An approver with no key (an identity not filled in) is not a second
+	// person: an empty key differs from the maker's but proves nothing.
+	for _, nobody := range []api.Person{{Name: "boss", Role: api.RoleApprover}, {Fingerprint: "SHA256:boss", Role: api.RoleApprover}} {
+		_, err := y.Transition("ap-1", func(r *api.Approval) error {
+			r.State, r.Approver = api.ApprovalApproved, &nobody
+			return nil
+		})
+		if !errors.Is(err, store.ErrNoApprover) {
+			t.Fatalf("approved by %+v: %v, want ErrNoApprover", nobody, err)
+		}
+	}
+	if got, _ := x.Get("ap-1"); got.State != api.ApprovalRequested || got.Approver != nil {
+		t.Fatalf("a refused transition changed the row: %+v", got)
+	}
+	// Two approvers on two instances at once: one approves.
+	approve := func(s api.ApprovalStore, name string) error {
+		me := api.Person{Name: name, Role: api.RoleApprover, Fingerprint: "SHA256:" + name}
+		_, err := s.Transition("ap-1", func(r *api.Approval) error {
+			if r.State != api.ApprovalRequested {
+				return fmt.Errorf("%w: it is already %s", api.ErrApprovalState, r.State)
+			}
+			r.State, r.Approver = api.ApprovalApproved, &me
+			return nil
+		})
+		return err
+	}
+	race := func(f func(s api.ApprovalStore, i int) error) (wins int) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i, s := range []api.ApprovalStore{x, y, x, y} {
+			wg.Go(func() {
+				err := f(s, i)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					wins++
+				case !errors.Is(err, api.ErrApprovalState):
+					t.Errorf("transition: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		return wins
+	}
+	if n := race(func(s api.ApprovalStore, i int) error { return approve(s, fmt.Sprintf("boss-%d", i)) }); n != 1 {
+		t.Fatalf("%d approvers won, want 1", n)
+	}
+	got, _ = y.Get("ap-1")
+	if got.State != api.ApprovalApproved || got.Approver == nil || got.Approver.Role != api.RoleApprover {
+		t.Fatalf("after the race: %+v", got)
+	}
+	// Only one server marks it sent.
+	send := func(s api.ApprovalStore, _ int) error {
+		_, err := s.Transition("ap-1", func(r *api.Approval) error {
+			if r.State != api.ApprovalApproved {
+				return fmt.Errorf("%w: it is %s", api.ErrApprovalState, r.State)
+			}
+			r.State = api.ApprovalSent
+			return nil
+		})
+		return err
+	}
+	if n := race(send); n != 1 {
+		t.Fatalf("%d servers marked it sent, want 1", n)
+	}
+	fin, err := x.Transition("ap-1", func(r *api.Approval) error {
+		r.State, r.Outcome = api.ApprovalFinished, "succeeded"
+		return nil
+	})
+	if err != nil || fin.State != api.ApprovalFinished || fin.IdempotencyKey != "key-1" {
+		t.Fatalf("finish: %+v, %v", fin, err)
+	}
+	// A finished request never goes back, whatever the caller asks.
+	if _, err := y.Transition("ap-1", func(r *api.Approval) error { r.State = api.ApprovalRequested; return nil }); !errors.Is(err, api.ErrApprovalState) {
+		t.Fatalf("finished -> requested: %v, want ErrApprovalState", err)
+	}
+	// The maker may withdraw their own request (a rejection naming them).
+	req2 := req
+	req2.ID, req2.IdempotencyKey = "ap-2", "key-2"
+	if err := y.Create(req2); err != nil {
+		t.Fatal(err)
+	}
+	w, err := x.Transition("ap-2", func(r *api.Approval) error {
+		r.State, r.Approver = api.ApprovalRejected, &maker
+		return nil
+	})
+	if err != nil || w.State != api.ApprovalRejected {
+		t.Fatalf("maker withdrawing: %+v, %v", w, err)
+	}
+	if _, err := y.Get("nope"); !errors.Is(err, api.ErrNoApproval) {
+		t.Fatalf("missing request: %v, want ErrNoApproval", err)
+	}
+}
+
+// busEvent waits for the next event on a bus subscription.
+func busEvent(t *testing.T, ch <-chan api.Event, within time.Duration) (api.Event, bool) {
+	t.Helper()
+	select {
+	case e := <-ch:
+		return e, true
+	case <-time.After(within):
+		return api.Event{}, false
+	}
+}
+
+// Each instance bridges the store's events to its own bus (its own
+// process's sessions): what one publishes reaches the other's sessions,
+// once, and never comes back to its own.
+func testBridge(t *testing.T, open Open) {
+	a, b := open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	busA, busB := api.NewBus(), api.NewBus()
+	var mu sync.Mutex
+	forgotten := map[string]int{}
+	forget := func(provider, order string) {
+		mu.Lock()
+		forgotten[provider+"/"+order]++
+		mu.Unlock()
+	}
+	doneA, err := store.Bridge(ctx, a.Events(), busA, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doneB, err := store.Bridge(ctx, b.Events(), busB, forget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); <-doneA; <-doneB }()
+	subA, endA := busA.Subscribe()
+	defer endA()
+	subB, endB := busB.Subscribe()
+	defer endB()
+
+	if err := a.Journal().Append(intent("br1", "acct", "o-br", journal.StateSent)); err != nil {
+		t.Fatal(err)
+	}
+	e, ok := busEvent(t, subB, 10*time.Second)
+	if !ok || e.Kind != api.EventMoney || e.OrderID != "o-br" || e.Provider != "forage" || e.State != "sent" {
+		t.Fatalf("other process's bus got %+v (%v), want money/sent on o-br", e, ok)
+	}
+	mu.Lock()
+	n := forgotten["forage/o-br"]
+	mu.Unlock()
+	if n != 1 {
+		t.Fatalf("the order's cache was forgotten %d times before the event, want 1", n)
+	}
+	x := store.ForAPI(b.Approvals())
+	now := time.Now().UTC()
+	if err := x.Create(api.Approval{ID: "ap-br", Provider: "forage", Action: api.ApprovalRefundOrder, OrderID: "o-br",
+		Amount: "500.00", Currency: "USD", IdempotencyKey: "k", Maker: api.Person{Name: "m", Role: api.RoleAgent, Fingerprint: "f"},
+		State: api.ApprovalRequested, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	e, ok = busEvent(t, subA, 10*time.Second)
+	if !ok || e.Kind != api.EventApproval || e.ApprovalID != "ap-br" || e.State != "requested" {
+		t.Fatalf("other process's bus got %+v (%v), want approval/requested ap-br", e, ok)
+	}
+	// Neither process hears its own events back from the store: their
+	// sessions got them on the bus directly.
+	if e, ok := busEvent(t, subA, 500*time.Millisecond); ok {
+		t.Fatalf("publisher's own bus got its event back: %+v", e)
+	}
+	if e, ok := busEvent(t, subB, 100*time.Millisecond); ok {
+		t.Fatalf("publisher's own bus got its event back: %+v", e)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package state
 
 import (
 	"os"
@@ -15,12 +15,12 @@ func TestOrderIndexInStateDir(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("PAYDESK_STATE_DIR", dir)
 	t.Setenv("PAYDESK_AUDIT_LOG", filepath.Join(dir, "audit.jsonl"))
-	s, err := openSafety(false)
+	s, err := Open(false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.index.Register("forage", indexAccount("forage"))
-	s.index.AddSummary(indexAccount("forage"), &model.OrderSummary{Provider: "forage", ID: "abc123def0", Reference: "EXT-1"}, index.RefExternal)
+	s.Index.Register("forage", indexAccount("forage"))
+	s.Index.AddSummary(indexAccount("forage"), &model.OrderSummary{Provider: "forage", ID: "abc123def0", Reference: "EXT-1"}, index.RefExternal)
 	s.Close()
 
 	for path, want := range map[string]os.FileMode{
@@ -35,13 +35,13 @@ func TestOrderIndexInStateDir(t *testing.T) {
 			t.Errorf("%s: mode %v, want %v", path, fi.Mode().Perm(), want)
 		}
 	}
-	again, err := openSafety(false)
+	again, err := Open(false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer again.Close()
-	again.index.Register("forage", indexAccount("forage"))
-	if hits := again.index.Search("ext-1"); len(hits) != 1 {
+	again.Index.Register("forage", indexAccount("forage"))
+	if hits := again.Index.Search("ext-1"); len(hits) != 1 {
 		t.Fatalf("after a restart: %+v", hits)
 	}
 }
