@@ -5,7 +5,9 @@
 #   bash screenshots/capture.sh            # all shots
 #   bash screenshots/capture.sh order help # walk everything, write only these
 #
-# Needs go and tmux (apt-get install -y tmux). Builds the console and
+# Needs go, tmux and DejaVu Sans Mono (apt-get install -y tmux fonts-dejavu-core:
+# the embedded Go Mono lacks ▸ ✓ ◑ ⊘ ↺, which would otherwise be drawn as empty
+# boxes). Builds the console and
 # screenshots/ansi2png into a temporary directory, starts the console in a
 # private tmux server (socket "paydesk-shots"), walks the screens below with
 # send-keys, and renders each `tmux capture-pane -e` with ansi2png.
@@ -57,9 +59,15 @@ shot hostile            | Enter                                   | Metadata
 # the other two providers
 shot moyasar            | Tab wait:▸Moyasar_PG                    | loaded
 shot digitalriver       | Tab wait:▸Digital_River                 | loaded
+# g searches every provider, not only the tab on screen: the last four of a card
+# and the amount, which Moyasar PG answers itself (seed 1: ••3935, 40.00 SAR)
+shot search             | g C-u text:3935_40.00 Enter             | 1 found
 
 start 80x24
 shot orders-80x24       |                                         | loaded
+# an 80x24 terminal running tmux with its status line gives an 80x23 pane
+start 80x23
+shot orders-80x23       |                                         | loaded
 '
 # ============================================================================
 
@@ -79,6 +87,18 @@ if ! command -v tmux >/dev/null 2>&1; then
 	die "tmux is not installed; install it with: apt-get install -y tmux"
 fi
 command -v go >/dev/null 2>&1 || die "go is not installed"
+# the fallback font ansi2png draws the status glyphs with; required, so the
+# pictures do not silently lose them on a machine without it
+fallback_font=""
+for f in /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf \
+	/usr/share/fonts/TTF/DejaVuSansMono.ttf \
+	/usr/share/fonts/dejavu/DejaVuSansMono.ttf; do
+	if [ -f "$f" ]; then
+		fallback_font=$f
+		break
+	fi
+done
+[ -n "$fallback_font" ] || die "DejaVu Sans Mono is not installed; install it with: apt-get install -y fonts-dejavu-core"
 
 # run from the repository root, wherever we were called from
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -244,7 +264,7 @@ while IFS= read -r line; do
 	settle
 	if [ -n "$name" ] && wanted "$name"; then
 		pane_ansi >"$tmp/$name.ansi"
-		"$tmp/ansi2png" -in "$tmp/$name.ansi" -out "$outdir/$name.png" -cols "$cols" -rows "$rows"
+		"$tmp/ansi2png" -in "$tmp/$name.ansi" -out "$outdir/$name.png" -cols "$cols" -rows "$rows" -fallback-font "$fallback_font"
 		[ "${KEEP_ANSI:-}" = 1 ] && cp "$tmp/$name.ansi" "$outdir/$name.ansi"
 		echo "wrote $outdir/$name.png (${cols}x$rows)"
 		written+=("$name")
