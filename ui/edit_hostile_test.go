@@ -44,7 +44,7 @@ func TestEditorKeepsUntouchedHostileValues(t *testing.T) {
 		t.Fatalf("the untouched hostile value is listed as a change:\n%s", v)
 	}
 	s.keys("enter")
-	s.waitText("Saved 1 metadata change(s)")
+	s.waitText("Saved 1 metadata change")
 
 	got := readOrder(t, h.prov, ref).Payment(pay.ID).Metadata
 	if got["note"] != hostile {

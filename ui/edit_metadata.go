@@ -485,14 +485,14 @@ func (s *editMetadataScreen) save() tea.Cmd {
 			if err != nil {
 				return ActionDone{}, err
 			}
-			return ActionDone{Refund: r, Message: fmt.Sprintf("Saved %d metadata change(s) on refund %s.", changes, safetext.Line(refundID))}, nil
+			return ActionDone{Refund: r, Message: fmt.Sprintf("Saved %s on refund %s.", plural(changes, "metadata change", "metadata changes"), safetext.Line(refundID))}, nil
 		}
 		u.Metadata, u.IdempotencyKey = md, key
 		pay, err := p.UpdatePayment(ctx, orderID, paymentID, u)
 		if err != nil {
 			return ActionDone{}, err
 		}
-		return ActionDone{Payment: pay, Message: fmt.Sprintf("Saved %d metadata change(s) on payment %s.", changes, safetext.Line(paymentID))}, nil
+		return ActionDone{Payment: pay, Message: fmt.Sprintf("Saved %s on payment %s.", plural(changes, "metadata change", "metadata changes"), safetext.Line(paymentID))}, nil
 	}, func(d ActionDone, err error) tea.Msg { return savedMsg{done: d, err: err} }))
 }
 

@@ -457,7 +457,7 @@ func TestEditMetadataJourney(t *testing.T) {
 	}
 	wl.none(t, mark, "the editor and its review")
 	s.keys("enter")
-	s.waitText("Saved 3 metadata change(s) on payment " + pay.ID)
+	s.waitText("Saved 3 metadata changes on payment " + pay.ID)
 
 	got := readOrder(t, h.prov, ref).Payment(pay.ID).Metadata
 	want := model.Metadata{"lane": "9", "ticket": "CS-1182"}
@@ -939,7 +939,7 @@ func TestEditKeepsKeysWrittenMeanwhile(t *testing.T) {
 		t.Fatalf("the review mentions a key the agent never saw:\n%s", v)
 	}
 	s.keys("enter")
-	s.waitText("Saved 1 metadata change(s)")
+	s.waitText("Saved 1 metadata change")
 	got := readOrder(t, h.prov, ref).Payment(pay.ID).Metadata
 	if got["lane"] != "9" || got["other"] != "written elsewhere" || got["store_id"] != pay.Metadata["store_id"] || len(got) != 3 {
 		t.Fatalf("the sandbox holds %v: want lane changed and every other key kept", got)

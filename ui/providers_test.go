@@ -450,7 +450,7 @@ func TestDigitalRiverEditRefundMetadata(t *testing.T) {
 		t.Fatalf("the review:\n%s", v)
 	}
 	s.keys("enter")
-	s.waitText("Saved 1 metadata change(s) on refund " + r.ID)
+	s.waitText("Saved 1 metadata change on refund " + r.ID)
 	got := readOrder(t, m.provs[pDR], order.ID).Refund(r.ID)
 	if got == nil || got.Metadata["ticket"] != "CS-77" {
 		t.Fatalf("the DR sandbox holds refund metadata %v", got.Metadata)

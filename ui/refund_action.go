@@ -351,8 +351,13 @@ func (s *refundFormScreen) wholeConfirm(reason string, md model.Metadata, ext st
 		if err != nil {
 			return ActionDone{}, err
 		}
+		them := "them"
+		if len(res.Refunds) == 1 {
+			them = "it"
+		}
 		return ActionDone{Order: res.Order, Refunds: res.Refunds,
-			Message: fmt.Sprintf("Refund of %s requested on order %s: %d refund(s) created; watching them settle.", total, safetext.Line(order.Ref), len(res.Refunds))}, nil
+			Message: fmt.Sprintf("Refund of %s requested on order %s: %s created; watching %s settle.",
+				total, safetext.Line(order.Ref), plural(len(res.Refunds), "refund", "refunds"), them)}, nil
 	}
 	return cs
 }

@@ -88,7 +88,7 @@ func ParseUsers(r io.Reader) (Users, []LineError) {
 func parseUserLine(line string) (User, error) {
 	f := strings.Fields(line)
 	if len(f) < 4 {
-		return User{}, fmt.Errorf("want NAME ROLE KEYTYPE BASE64 [comment], found %d field(s)", len(f))
+		return User{}, fmt.Errorf("want NAME ROLE KEYTYPE BASE64 [comment], found %d of them", len(f))
 	}
 	if !validName.MatchString(f[0]) {
 		return User{}, fmt.Errorf("name must be letters, digits, '.', '_', '@' or '-' (at most 64)")
