@@ -469,13 +469,16 @@ func orderFields(w *wireOrder, c *cardWithType, captured, refunded model.Money, 
 // summary maps a list row. An order the client cannot read (say, a currency
 // it does not know) still gets a row, marked unknown, so it is not hidden.
 func summary(w *wireOrder) model.OrderSummary {
-	o, err := toOrder(w)
+	v, err := view(w)
 	if err != nil {
 		return model.OrderSummary{Provider: ProviderID, ID: w.ID, Ref: w.ID, Status: model.StatusUnknown,
 			ProviderStatus: "unreadable", Created: parseTime(w.CreatedAt), Reference: err.Error()}
 	}
+	o := v.Order
 	captured, _ := model.FromMinor(w.CapturedAmount, o.Currency)
-	refunded, _ := model.FromMinor(w.RefundedAmount, o.Currency)
+	// What the order screen says was refunded (refunded_amount may stay 0
+	// while refund transactions say otherwise), so list and order agree.
+	refunded, _ := model.FromMinor(v.refunded, o.Currency)
 	s := model.OrderSummary{
 		Provider: ProviderID, ID: o.ID, Ref: o.Ref, Status: o.Status, ProviderStatus: o.ProviderStatus,
 		Created: o.Created, Amounts: []model.Money{captured, refunded}, Total: o.Total,

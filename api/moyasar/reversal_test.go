@@ -1,6 +1,7 @@
 package moyasar
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -113,5 +114,23 @@ func TestVerifyAndExtensionAreNotPayments(t *testing.T) {
 		if field(o.Fields, "transaction 01900000-0000-7000-8000-000000000"+id) == "" {
 			t.Fatalf("transaction %s not shown", id)
 		}
+	}
+}
+
+// A list row says what was refunded the way the order does: from the refund
+// transactions when the order's refunded_amount stays 0 (the published
+// example), so the list's Refunded column and the order screen agree.
+func TestSummaryRefundedDerivedFromRefundTransactions(t *testing.T) {
+	var w wireOrder
+	if err := json.Unmarshal(reversalOrder("approved", "", "", 0), &w); err != nil {
+		t.Fatal(err)
+	}
+	s := summary(&w)
+	o, err := DecodeOrder(reversalOrder("approved", "", "", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Amounts) != 2 || s.Amounts[1].String() != o.Refunded().String() || s.Amounts[1].IsZero() {
+		t.Fatalf("list row refunded %v, order refunded %s", s.Amounts, o.Refunded())
 	}
 }
