@@ -5,6 +5,8 @@
 //	paydesk sandbox        serve the fake providers until SIGINT/SIGTERM
 //	paydesk audit verify   check the audit log's hash chain (--head HASH:N: against an anchor)
 //	paydesk audit head     print the audit log's head as HASH:N, to anchor it elsewhere
+//	paydesk serve          serve the console over SSH, one session per connection
+//	paydesk hostkey PATH   create the ed25519 host key serve needs
 //	paydesk version        version and build info
 package main
 
