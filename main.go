@@ -105,7 +105,7 @@ Usage:
   paydesk audit verify [--audit-log PATH] [--head HASH:N]   check the audit log
   paydesk audit head [--audit-log PATH]               print HASH:N to keep elsewhere
   paydesk serve [--listen 127.0.0.1:2222] --host-key PATH --users PATH [--read-only] [--refresh D]
-                                                      serve the console over SSH
+                [--idle-timeout 15m]                  serve the console over SSH
   paydesk hostkey PATH                                create an ed25519 host key for serve
   paydesk version                                     version and build info
   paydesk help                                        this text
@@ -317,7 +317,7 @@ func runServe(args []string) error {
 		return err
 	}
 	if *hostKey == "" || *users == "" {
-		return errors.New("usage: paydesk serve [--listen 127.0.0.1:2222] --host-key PATH --users PATH [--read-only] [--refresh D]")
+		return errors.New("usage: paydesk serve [--listen 127.0.0.1:2222] --host-key PATH --users PATH [--read-only] [--refresh D] [--idle-timeout 15m]")
 	}
 	if *refresh < 250*time.Millisecond {
 		return fmt.Errorf("--refresh %s is too fast: at least 250ms (the providers rate-limit)", *refresh)
