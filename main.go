@@ -5,6 +5,8 @@
 //	paydesk sandbox        serve the fake providers until SIGINT/SIGTERM
 //	paydesk audit verify   check the audit log's hash chain (--head HASH:N: against an anchor)
 //	paydesk audit head     print the audit log's head as HASH:N, to anchor it elsewhere
+//	paydesk serve          serve the console over SSH, one session per connection
+//	paydesk hostkey PATH   create the ed25519 host key serve needs
 //	paydesk version        version and build info
 package main
 
@@ -103,7 +105,7 @@ Usage:
   paydesk audit verify [--audit-log PATH] [--head HASH:N]   check the audit log
   paydesk audit head [--audit-log PATH]               print HASH:N to keep elsewhere
   paydesk serve [--listen 127.0.0.1:2222] --host-key PATH --users PATH [--read-only] [--refresh D]
-                                                      serve the console over SSH
+                [--idle-timeout 15m]                  serve the console over SSH
   paydesk hostkey PATH                                create an ed25519 host key for serve
   paydesk version                                     version and build info
   paydesk help                                        this text
@@ -315,7 +317,7 @@ func runServe(args []string) error {
 		return err
 	}
 	if *hostKey == "" || *users == "" {
-		return errors.New("usage: paydesk serve [--listen 127.0.0.1:2222] --host-key PATH --users PATH [--read-only] [--refresh D]")
+		return errors.New("usage: paydesk serve [--listen 127.0.0.1:2222] --host-key PATH --users PATH [--read-only] [--refresh D] [--idle-timeout 15m]")
 	}
 	if *refresh < 250*time.Millisecond {
 		return fmt.Errorf("--refresh %s is too fast: at least 250ms (the providers rate-limit)", *refresh)

@@ -36,8 +36,10 @@ func waitEvent(ch <-chan api.Event) tea.Cmd {
 
 // countPending is the number of requests waiting for a decision, for the
 // header's badge, and when the first of them expires. It reads the
-// in-process store, not a provider. A request past its expiry is not
-// counted, whether or not anyone has marked it expired yet.
+// approval store, not a provider: this process's memory, or PostgreSQL
+// when PAYDESK_DATABASE_URL is set (then it is a query, run here in
+// Update). A request past its expiry is not counted, whether or not anyone
+// has marked it expired yet.
 func countPending(s api.ApprovalStore, now time.Time) (n int, first time.Time) {
 	if s == nil {
 		return 0, time.Time{}

@@ -301,13 +301,6 @@ func (st *rowStore) status(i int) model.Status {
 	return st.spill[i].Status
 }
 
-// setStatus changes row i's status (the order index saw it change).
-func (st *rowStore) setStatus(i int, s model.Status) {
-	o := st.summary(i)
-	o.Status = s
-	st.set(i, &o)
-}
-
 // statusCell is row i's Status cell, formatted once per pair of statuses.
 func (st *rowStore) statusCell(i int) string {
 	r := &st.rows[i]

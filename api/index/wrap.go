@@ -42,9 +42,6 @@ func (p *Provider) Index() *Index { return p.ix }
 // Account is the account the provider's orders are indexed under.
 func (p *Provider) Account() string { return p.account }
 
-// Inner is the wrapped provider.
-func (p *Provider) Inner() api.Provider { return p.inner }
-
 func (p *Provider) ID() string                     { return p.inner.ID() }
 func (p *Provider) Name() string                   { return p.inner.Name() }
 func (p *Provider) Capabilities() api.Capabilities { return p.inner.Capabilities() }

@@ -85,9 +85,6 @@ func (s *Files) Events() Events           { return s.events }
 func (s *Files) Describe() string         { return "files in " + s.dir }
 func (s *Files) Close() error             { return s.audit.Close() }
 
-// AuditFile is the audit log's *audit.Log.
-func (s *Files) AuditFile() *audit.Log { return s.audit.Log }
-
 type fileAudit struct{ *audit.Log }
 
 func (a *fileAudit) Verify(_ context.Context, an audit.Anchor) (int, audit.Anchor, error) {
