@@ -81,3 +81,24 @@ func TestMissingCredentialsFileRefusesToStart(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestSubcommandUsageExitsTwo: a subcommand's unknown flag, missing argument
+// or out-of-range value is a bad command line like the console's: usage on
+// stderr, exit 2; -h is help, exit 0.
+func TestSubcommandUsageExitsTwo(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--bogus"}, {"serve"}, {"serve", "--host-key", "k", "--users", "u", "--refresh", "1ms"},
+		{"audit"}, {"audit", "verify", "--bogus"}, {"audit", "head", "extra"},
+		{"hostkey"}, {"hostkey", "a", "b"},
+	} {
+		out, errOut, code := runSelf(t, nil, args...)
+		if code != 2 || !strings.Contains(errOut, "Usage:") || out != "" {
+			t.Errorf("paydesk %v: exit %d, stdout %q, stderr %q; want 2 and the usage on stderr", args, code, out, errOut)
+		}
+	}
+	for _, args := range [][]string{{"serve", "-h"}, {"audit", "verify", "-h"}} {
+		if _, errOut, code := runSelf(t, nil, args...); code != 0 {
+			t.Errorf("paydesk %v: exit %d (%q), want 0", args, code, errOut)
+		}
+	}
+}

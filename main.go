@@ -67,6 +67,20 @@ func main() {
 	os.Exit(exitCode(err, os.Stdout, os.Stderr))
 }
 
+// parseSub parses a subcommand's flags. done says the caller returns err at
+// once: nil after -h (the flag set printed its flags: exit 0), or a
+// usageError for a flag it cannot read (exit 2, as for the console's).
+func parseSub(fs *flag.FlagSet, args []string) (done bool, err error) {
+	switch err := fs.Parse(args); {
+	case err == nil:
+		return false, nil
+	case errors.Is(err, flag.ErrHelp):
+		return true, nil
+	default:
+		return true, usageError{err.Error()}
+	}
+}
+
 // errHelp is --help or -h: the usage goes to stdout and paydesk exits 0.
 var errHelp = errors.New("help requested")
 
@@ -146,11 +160,8 @@ func runSandbox(args []string) error {
 	seed := fs.Int64("seed", 1, "random seed: same seed, same data")
 	latency := fs.Duration("refund-latency", 3*time.Second, "how long a refund stays processing")
 	chaos := fs.String("chaos", "", "fault injection: 'fail5xx=P,reset=P,lost_response=P,throttle=P,latency=D'")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil // the flag set has printed its flags
-		}
-		return usageError{err.Error()}
+	if done, err := parseSub(fs, args); done {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("paydesk sandbox takes no argument %q", fs.Arg(0))}
@@ -187,7 +198,7 @@ const auditUsage = "usage: paydesk audit verify [--audit-log PATH] [--head HASH:
 // elsewhere) or prints its head as HASH:N to be kept elsewhere (head).
 func runAudit(args []string) error {
 	if len(args) == 0 || (args[0] != "verify" && args[0] != "head") {
-		return errors.New(auditUsage)
+		return usageError{auditUsage}
 	}
 	def, err := audit.DefaultPath()
 	if err != nil {
@@ -199,11 +210,11 @@ func runAudit(args []string) error {
 	if args[0] == "verify" {
 		fs.StringVar(&head, "head", "", "HASH:N printed earlier by `paydesk audit head`: also catch lines removed from the end and rewrites up to line N")
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	if done, err := parseSub(fs, args[1:]); done {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return errors.New(auditUsage)
+		return usageError{auditUsage}
 	}
 	explicit := false
 	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "audit-log" })
@@ -294,7 +305,7 @@ func runConsole(args []string) error {
 // runHostkey creates the SSH host key serve needs; it never overwrites one.
 func runHostkey(args []string) error {
 	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
-		return errors.New("usage: paydesk hostkey PATH")
+		return usageError{"usage: paydesk hostkey PATH"}
 	}
 	fp, err := sshserve.WriteHostKey(args[0])
 	if err != nil {
@@ -313,14 +324,14 @@ func runServe(args []string) error {
 	readOnly := fs.Bool("read-only", os.Getenv("PAYDESK_READ_ONLY") == "1", "every session browses only (env PAYDESK_READ_ONLY=1)")
 	refresh := fs.Duration("refresh", 2*time.Second, "live refresh interval for refunds still settling")
 	idle := fs.Duration("idle-timeout", 15*time.Minute, "close a session after this long with no key pressed")
-	if err := fs.Parse(args); err != nil {
+	if done, err := parseSub(fs, args); done {
 		return err
 	}
-	if *hostKey == "" || *users == "" {
-		return errors.New("usage: paydesk serve [--listen 127.0.0.1:2222] --host-key PATH --users PATH [--read-only] [--refresh D] [--idle-timeout 15m]")
+	if *hostKey == "" || *users == "" || fs.NArg() > 0 {
+		return usageError{"usage: paydesk serve [--listen 127.0.0.1:2222] --host-key PATH --users PATH [--read-only] [--refresh D] [--idle-timeout 15m]"}
 	}
 	if *refresh < 250*time.Millisecond {
-		return fmt.Errorf("--refresh %s is too fast: at least 250ms (the providers rate-limit)", *refresh)
+		return usageError{fmt.Sprintf("--refresh %s is too fast: at least 250ms (the providers rate-limit)", *refresh)}
 	}
 	// Agents and approvers refund up to these in one action; above them a
 	// refund waits for an approver's second pair of eyes.
