@@ -511,9 +511,10 @@ func (s *searchScreen) View() string {
 		}
 		// One line: the table's height counts on it. What enter does goes
 		// first when it does not fit (the footer says it too).
-		line := n + " · enter opens it on its provider's tab · index " + s.coverageText()
+		cov := s.coverageText()
+		line := n + " · enter opens it on its provider's tab · index " + cov
 		if ansi.StringWidth(line) > s.width {
-			line = n + " · index " + s.coverageText()
+			line = n + " · index " + cov
 		}
 		b.WriteString(st.Faint.Render(safetext.Truncate(line, s.width)) + "\n")
 		b.WriteString(s.table.View())

@@ -593,13 +593,24 @@ func (ix *Index) Coverage(provider, account string, now time.Time, days int) flo
 	if days <= 0 {
 		return 0
 	}
-	today, n := Day(now), 0
-	for d := today - int32(days) + 1; d <= today; d++ {
-		if ix.DayDone(provider, account, d) {
-			n++
+	// One lock and one look-up of the source for the whole range: the
+	// search screen asks on every render, over up to 730 days.
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	p, a := ix.s.find(provider), ix.s.find(account)
+	for i, s := range ix.sources {
+		if s != (source{p, a}) {
+			continue
 		}
+		done, today, n := ix.days[uint16(i)], Day(now), 0
+		for d := today - int32(days) + 1; d <= today; d++ {
+			if done[d] {
+				n++
+			}
+		}
+		return float64(n) / float64(days)
 	}
-	return float64(n) / float64(days)
+	return 0
 }
 
 // ActiveCoverage is Coverage over every registered source: the least
