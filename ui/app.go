@@ -138,6 +138,8 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return a.onEvent(msg.e)
 	case approvalsDueMsg:
 		return a.onDue(msg)
+	case approvalCountMsg:
+		return a.onCount(msg)
 	case tea.KeyMsg:
 		return a.key(msg)
 	}

@@ -27,21 +27,36 @@ type approvalsScreen struct {
 	err    error
 	// opening is the request whose order is being re-read for approval.
 	opening string
+	// loaded: the first read has come back; gen tags reads so a slow one
+	// overtaken by a newer one is dropped.
+	loaded bool
+	gen    int
+}
+
+// requestsMsg is one read of the requests, made in a command.
+type requestsMsg struct {
+	gen int
+	all []api.Approval
+	err error
+}
+
+// rejectedMsg is the result of a reject, made in a command.
+type rejectedMsg struct {
+	a   api.Approval
+	err error
 }
 
 // recentDecided is how many closed requests stay listed under the open ones.
 const recentDecided = 5
 
 func newApprovalsScreen(c *Context) *approvalsScreen {
-	s := &approvalsScreen{base: newBase(c)}
-	s.reload()
-	return s
+	return &approvalsScreen{base: newBase(c)}
 }
 
-func (s *approvalsScreen) Init() tea.Cmd   { return nil }
+func (s *approvalsScreen) Init() tea.Cmd   { return s.reload() }
 func (s *approvalsScreen) Title() string   { return "Approvals" }
 func (s *approvalsScreen) Suspend()        { s.suspend() }
-func (s *approvalsScreen) Resume() tea.Cmd { s.resume(); s.reload(); return nil }
+func (s *approvalsScreen) Resume() tea.Cmd { s.resume(); return s.reload() }
 
 // desk is the approval desk of the request's provider in this session.
 func (s *approvalsScreen) desk(a api.Approval) (api.ApprovalDesk, bool) {
@@ -64,19 +79,33 @@ func (s *approvalsScreen) anyDesk() (api.ApprovalDesk, bool) {
 	return nil, false
 }
 
-// reload reads the requests from the process's store (in memory: no
-// provider call) and keeps the cursor on the same request.
-func (s *approvalsScreen) reload() {
+// reload reads the requests in a command: the store is this process's
+// memory, or PostgreSQL when PAYDESK_DATABASE_URL is set, and a query must
+// not hold the session's keys. The rows shown stay until the read is back.
+func (s *approvalsScreen) reload() tea.Cmd {
 	d, ok := s.anyDesk()
 	if !ok {
-		s.rows, s.err = nil, fmt.Errorf("approvals are not available in this session")
+		s.rows, s.err, s.loaded = nil, fmt.Errorf("approvals are not available in this session"), true
+		return nil
+	}
+	s.gen++
+	gen := s.gen
+	return call(&s.base, func(ctx context.Context) ([]api.Approval, error) {
+		return storeRead(ctx, d.Requests)
+	}, func(all []api.Approval, err error) tea.Msg { return requestsMsg{gen: gen, all: all, err: err} })
+}
+
+// loadedRows shows one read, keeping the cursor on the same request.
+func (s *approvalsScreen) loadedRows(m requestsMsg) {
+	if m.gen != s.gen {
 		return
 	}
-	all, err := d.Requests()
-	if err != nil {
-		s.err = err
+	s.loaded = true
+	if m.err != nil {
+		s.err = m.err
 		return
 	}
+	all := m.all
 	var sel string
 	if s.cursor < len(s.rows) {
 		sel = s.rows[s.cursor].ID
@@ -100,7 +129,8 @@ func (s *approvalsScreen) reload() {
 			s.cursor = i
 		}
 	}
-	s.c.pendingApprovals, _ = countPending(s.c.Approvals, s.c.Now())
+	// The same read sets the badge: no second read of the store.
+	s.c.pendingApprovals, _ = countPending(all, s.c.Now())
 }
 
 var (
@@ -120,18 +150,25 @@ type previewMsg struct {
 
 func (s *approvalsScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
-	case OrderChangedMsg:
-		s.reload()
+	case requestsMsg:
+		s.loadedRows(msg)
 		return s, nil
+	case rejectedMsg:
+		if msg.err != nil {
+			return s, tea.Batch(s.reload(), StatusErr(msg.err))
+		}
+		a := msg.a
+		return s, tea.Batch(s.reload(), Status("Rejected: "+safetext.Line(a.Describe())+" requested by "+safetext.Line(a.Maker.Name)+"."))
+	case OrderChangedMsg:
+		return s, s.reload()
 	case previewMsg:
 		s.opening = ""
 		if msg.err != nil {
-			s.reload()
-			return s, StatusErr(msg.err)
+			return s, tea.Batch(s.reload(), StatusErr(msg.err))
 		}
 		return s, s.push(s.approveConfirm(msg.a, msg.order))
 	case PoppedMsg:
-		s.reload()
+		// Resume has already started a read of the requests.
 		if d, ok := msg.Result.(ActionDone); ok && d.Message != "" {
 			return s, Status(d.Message)
 		}
@@ -150,7 +187,7 @@ func (s *approvalsScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Down):
 		s.cursor = min(len(s.rows)-1, s.cursor+1)
 	case key.Matches(msg, k.Refresh):
-		s.reload()
+		return s.reload()
 	case key.Matches(msg, approveKey):
 		if s.cursor >= len(s.rows) || s.opening != "" {
 			return nil
@@ -175,12 +212,10 @@ func (s *approvalsScreen) key(msg tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		// Rejecting moves no money: one key, and the audit log says who.
-		_, err := d.Reject(a.ID)
-		s.reload()
-		if err != nil {
-			return StatusErr(err)
-		}
-		return Status("Rejected: " + safetext.Line(a.Describe()) + " requested by " + safetext.Line(a.Maker.Name) + ".")
+		// It writes the store, so it runs in a command too.
+		return call(&s.base, func(ctx context.Context) (api.Approval, error) {
+			return storeRead(ctx, func() (api.Approval, error) { return d.Reject(a.ID) })
+		}, func(_ api.Approval, err error) tea.Msg { return rejectedMsg{a: a, err: err} })
 	}
 	return nil
 }
@@ -255,6 +290,10 @@ func (s *approvalsScreen) View() string {
 	b.WriteString("\n\n")
 	if s.err != nil {
 		b.WriteString(st.StatusErr.Render("✗ " + DescribeError(s.err)))
+		return b.String()
+	}
+	if !s.loaded {
+		b.WriteString(st.Faint.Render("Reading the requests…"))
 		return b.String()
 	}
 	if len(s.rows) == 0 {

@@ -84,7 +84,8 @@ func TestApproverSeesTheBadgeAndApprovesOnTheTypedConfirmation(t *testing.T) {
 	}
 	s.waitText("1 TO APPROVE")
 	s.keys("A")
-	checkGolden(t, "approvals_80x24", s.waitText("Approval requests"))
+	// The rows come from a read in a command: wait for them, not the title.
+	checkGolden(t, "approvals_80x24", s.waitText("expires in 30 min"))
 	s.keys("enter")
 	v = s.waitText("and press enter to confirm")
 	checkGolden(t, "approve_confirm_80x24", v)

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -35,19 +36,9 @@ func waitEvent(ch <-chan api.Event) tea.Cmd {
 }
 
 // countPending is the number of requests waiting for a decision, for the
-// header's badge, and when the first of them expires. It reads the
-// approval store, not a provider: this process's memory, or PostgreSQL
-// when PAYDESK_DATABASE_URL is set (then it is a query, run here in
-// Update). A request past its expiry is not counted, whether or not anyone
-// has marked it expired yet.
-func countPending(s api.ApprovalStore, now time.Time) (n int, first time.Time) {
-	if s == nil {
-		return 0, time.Time{}
-	}
-	all, err := s.List()
-	if err != nil {
-		return 0, time.Time{}
-	}
+// header's badge, and when the first of them expires. A request past its
+// expiry is not counted, whether or not anyone has marked it expired yet.
+func countPending(all []api.Approval, now time.Time) (n int, first time.Time) {
 	for _, a := range all {
 		if a.State == api.ApprovalRequested && now.Before(a.ExpiresAt) {
 			n++
@@ -59,25 +50,72 @@ func countPending(s api.ApprovalStore, now time.Time) (n int, first time.Time) {
 	return n, first
 }
 
+// storeRead runs a read of the approval store, whose methods take no
+// context, under ctx's deadline: with PAYDESK_DATABASE_URL the store is
+// PostgreSQL, and a slow query must end in an error the screen can show,
+// not hold the command past the session's deadline. The read itself ends on
+// the store's own deadline; its late result is dropped.
+func storeRead[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1) // buffered: a late read never blocks
+	go func() {
+		v, err := fn()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
 // approvalsDueMsg is the badge's timer: the first pending request expires,
 // and no event says so.
 type approvalsDueMsg struct{ gen int }
 
-// recount sets the badge and arms one timer for the next expiry (a newer
-// timer orphans the older one).
+// approvalCountMsg is the result of one badge count, read in a command.
+type approvalCountMsg struct {
+	gen   int
+	n     int
+	first time.Time
+	err   error
+}
+
+// recount reads the pending requests in a command (the store may be a
+// database: Update never waits for it) and tags the read with a new
+// generation, so a count overtaken by a newer one, and the timer of an
+// older count, are dropped.
 func (a *App) recount() tea.Cmd {
 	if !a.c.seesApprovals() {
 		return nil
 	}
-	now := a.c.Now()
-	n, first := countPending(a.c.Approvals, now)
-	a.c.pendingApprovals = n
 	a.c.dueGen++
-	if first.IsZero() {
+	gen, st, now := a.c.dueGen, a.c.Approvals, a.c.Now
+	return Call(context.Background(), a.c.Timeout, func(ctx context.Context) ([]api.Approval, error) {
+		return storeRead(ctx, st.List)
+	}, func(all []api.Approval, err error) tea.Msg {
+		n, first := countPending(all, now())
+		return approvalCountMsg{gen: gen, n: n, first: first, err: err}
+	})
+}
+
+// onCount sets the badge and arms one timer for the next expiry. A failed
+// read keeps the last count: the next event or expiry reads again.
+func (a *App) onCount(m approvalCountMsg) tea.Cmd {
+	if m.gen != a.c.dueGen || m.err != nil {
 		return nil
 	}
-	gen := a.c.dueGen
-	return tea.Tick(first.Sub(now), func(time.Time) tea.Msg { return approvalsDueMsg{gen} })
+	a.c.pendingApprovals = m.n
+	if m.first.IsZero() {
+		return nil
+	}
+	gen := m.gen
+	return tea.Tick(m.first.Sub(a.c.Now()), func(time.Time) tea.Msg { return approvalsDueMsg{gen} })
 }
 
 func (a *App) onDue(m approvalsDueMsg) tea.Cmd {
@@ -104,19 +142,8 @@ func (a *App) onEvent(e api.Event) tea.Cmd {
 	if a.top() != nil && e.OrderID != "" {
 		cmds = append(cmds, a.updateTop(OrderChangedMsg{Provider: e.Provider, OrderID: e.OrderID}))
 	}
-	if e.Kind == api.EventApproval && a.top() != nil {
-		if _, ok := a.top().(*approvalsScreen); !ok {
-			// The approvals screen is refreshed even when covered by
-			// its confirmation, so coming back shows the new states.
-			for _, st := range a.stacks {
-				for _, s := range st {
-					if as, ok := s.(*approvalsScreen); ok {
-						as.reload()
-					}
-				}
-			}
-		}
-	}
+	// A covered approvals screen reads the requests again when it is back
+	// on top (Resume), so coming back shows the new states.
 	return tea.Batch(cmds...)
 }
 

@@ -1,0 +1,85 @@
+package ui
+
+import (
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	"paydesk/api"
+	"paydesk/api/journal"
+	"paydesk/model"
+)
+
+// slowApprovals is an approval store whose List waits, once armed, until
+// the test releases it: a PostgreSQL query that takes its whole deadline.
+type slowApprovals struct {
+	api.ApprovalStore
+	mu      sync.Mutex
+	armed   bool
+	release chan struct{}
+}
+
+func (s *slowApprovals) List() ([]api.Approval, error) {
+	s.mu.Lock()
+	armed := s.armed
+	s.mu.Unlock()
+	if armed {
+		<-s.release
+	}
+	return s.ApprovalStore.List()
+}
+
+func (s *slowApprovals) arm() {
+	s.mu.Lock()
+	s.armed = true
+	s.mu.Unlock()
+}
+
+// A slow approval store does not freeze the session: the approval event's
+// recount and the approvals screen read it in commands, so keys are handled
+// while the read waits, and the badge and the rows appear once it is back.
+func TestSlowApprovalStoreDoesNotBlockKeys(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	ref := h.findOrder(func(o *model.Order) bool {
+		return refundable(o) && len(o.Refunds) == 0 && o.Refundable().Amount.GreaterThan(model.MustParse("5.00", "USD").Amount)
+	})
+	order := readOrder(t, h.prov, ref)
+	d := approvalDeps(h, journal.AuditorFunc(func(journal.AuditRecord) error { return nil }))
+	slow := &slowApprovals{ApprovalStore: d.Approvals, release: make(chan struct{})}
+	d.Approvals = slow
+	lead := NewSession(d, testStyles().R, Identity{Name: "lead-1", Role: api.RoleApprover, Fingerprint: "SHA256:lead"}, io.Discard)
+	agent := NewSession(d, testStyles().R, Identity{Name: "desk-1", Role: api.RoleAgent, Fingerprint: "SHA256:desk"}, io.Discard)
+	defer agent.Close()
+
+	s := h.runSession(lead, 80, 24)
+	var once sync.Once
+	free := func() { once.Do(func() { close(slow.release) }) }
+	// Registered after the session's cleanup, so it runs first: a session
+	// stuck in a read must be freed before it can quit.
+	t.Cleanup(free)
+	s.waitText("loaded")
+
+	slow.arm()
+	// The request publishes an approval event: the lead's session reads
+	// the store again, and that read now waits.
+	_, err := agent.Context.Providers[0].RefundOrder(context.Background(), order.ID, api.RefundOrderRequest{
+		Expected: order.Refundable(), Reason: "customer returned everything", IdempotencyKey: "form-key",
+	})
+	if _, ok := api.AsPendingApproval(err); !ok {
+		t.Fatalf("an agent's refund above the limit: %v", err)
+	}
+	s.keys("?")
+	s.waitText("Keys")
+	s.keys("?")
+	s.waitFor("help closed", func(v string) bool { return !strings.Contains(v, "Keys") })
+	s.keys("A")
+	if v := s.waitText("Approval requests"); !strings.Contains(v, "Reading the requests") {
+		t.Fatalf("the approvals screen shows rows while its read waits:\n%s", v)
+	}
+
+	free()
+	s.waitText("1 TO APPROVE")
+	s.waitText("expires in 30 min")
+}
