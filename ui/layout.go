@@ -66,10 +66,13 @@ func sectionTitle(st *Styles, name string, n int, focused bool) string {
 	return st.Faint.Render(" " + t)
 }
 
-// wrapText wraps plain, already-safe text to w cells. It is layout only, no
-// colour, so it needs no terminal's renderer: a throwaway one writing
-// nowhere keeps lipgloss's process-wide default (and its colour profile)
-// out of every session.
+// layoutRenderer is for wrapText only: layout, never colour, so it writes
+// nowhere and no session's colour profile depends on it. lipgloss's
+// process-wide default renderer (tied to stdout) stays unused. One is made
+// once, not per call: wrapText runs inside View on some screens.
+var layoutRenderer = lipgloss.NewRenderer(io.Discard)
+
+// wrapText wraps plain, already-safe text to w cells.
 func wrapText(s string, w int) string {
-	return lipgloss.NewRenderer(io.Discard).NewStyle().Width(max(w, 20)).Render(s)
+	return layoutRenderer.NewStyle().Width(max(w, 20)).Render(s)
 }
