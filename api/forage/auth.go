@@ -154,7 +154,7 @@ func (ts *tokenSource) fetch(ctx context.Context) (api.Secret, error) {
 			HTTPStatus: resp.Status, Hint: "Forage did not answer with a Bearer token: check " + EnvBaseURL + " points at Forage",
 			// Scrubbed before it is cut: a server echoing the Basic header
 			// here must not leave a prefix of it behind.
-			Message: "unexpected token_type " + truncRunes(api.NewScrubber(ts.Credentials()...).Scrub(a.TokenType), 20)}
+			Message: "unexpected token_type " + clipRunes(api.NewScrubber(ts.Credentials()...).Scrub(a.TokenType), 20)}
 	}
 	life := defaultTokenLife
 	var secs float64

@@ -757,7 +757,7 @@ func checkRefs(op string, refs ...string) error {
 	for _, r := range refs {
 		if !validRef(r) {
 			return &api.Error{Provider: ProviderID, Op: op, Code: "invalid_ref",
-				Message: fmt.Sprintf("%q is not a Forage ref (letters and digits)", truncRunes(r, 20))}
+				Message: fmt.Sprintf("%q is not a Forage ref (letters and digits)", clipRunes(r, 20))}
 		}
 	}
 	return nil

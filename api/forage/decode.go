@@ -94,7 +94,7 @@ func decodeOrderObject(raw []byte) (*model.Order, *wireOrder, error) {
 		return nil, nil, decodeErr("order", err)
 	}
 	if !validRef(string(w.Ref)) {
-		return nil, nil, decodeErr("order", fmt.Errorf("ref %q is not a Forage ref", truncRunes(string(w.Ref), 20)))
+		return nil, nil, decodeErr("order", fmt.Errorf("ref %q is not a Forage ref", clipRunes(string(w.Ref), 20)))
 	}
 	o := &model.Order{
 		Provider:        ProviderID,
@@ -142,7 +142,7 @@ func decodePayment(raw []byte) (*model.Payment, map[string]json.RawMessage, erro
 		return nil, nil, decodeErr("payment", err)
 	}
 	if !validRef(string(w.Ref)) {
-		return nil, nil, decodeErr("payment", fmt.Errorf("ref %q is not a Forage ref", truncRunes(string(w.Ref), 20)))
+		return nil, nil, decodeErr("payment", fmt.Errorf("ref %q is not a Forage ref", clipRunes(string(w.Ref), 20)))
 	}
 	amt, err := w.Amount.required("amount")
 	if err != nil {
@@ -184,7 +184,7 @@ func decodeRefund(raw []byte) (*model.Refund, error) {
 		return nil, decodeErr("refund", err)
 	}
 	if !validRef(string(w.Ref)) {
-		return nil, decodeErr("refund", fmt.Errorf("ref %q is not a Forage ref", truncRunes(string(w.Ref), 20)))
+		return nil, decodeErr("refund", fmt.Errorf("ref %q is not a Forage ref", clipRunes(string(w.Ref), 20)))
 	}
 	amt, err := w.Amount.required("amount")
 	if err != nil {
@@ -317,7 +317,7 @@ func decodeReportRow(raw []byte) (model.OrderSummary, error) {
 		return model.OrderSummary{}, decodeErr("report row", err)
 	}
 	if !validRef(string(w.Ref)) {
-		return model.OrderSummary{}, decodeErr("report row", fmt.Errorf("ref %q is not a Forage ref", truncRunes(string(w.Ref), 20)))
+		return model.OrderSummary{}, decodeErr("report row", fmt.Errorf("ref %q is not a Forage ref", clipRunes(string(w.Ref), 20)))
 	}
 	paid := func(a amount) model.Money {
 		if a.m == nil {
@@ -340,7 +340,9 @@ func decodeReportRow(raw []byte) (model.OrderSummary, error) {
 	}, nil
 }
 
-func truncRunes(s string, n int) string {
+// clipRunes cuts s to n runes and marks the cut with "…" (api.truncRunes
+// cuts bytes and marks nothing: a different contract, hence a different name).
+func clipRunes(s string, n int) string {
 	r := []rune(s)
 	if len(r) > n {
 		return string(r[:n]) + "…"

@@ -188,12 +188,14 @@ type RecoveringError struct {
 func (e *RecoveringError) Error() string {
 	return fmt.Sprintf("nothing sent: paydesk is checking %d earlier %s an earlier session left unresolved, "+
 		"including one on order %s; wait until the status line says the check is done, then try again",
-		e.Total, plural(e.Total, "action", "actions"), e.OrderID)
+		e.Total, pluralWord(e.Total, "action", "actions"), e.OrderID)
 }
 
 func (e *RecoveringError) Unwrap() error { return ErrRecovering }
 
-func plural(n int, one, many string) string {
+// pluralWord is the word alone ("action" or "actions"); ui.plural puts the
+// count in front. Different names for different contracts.
+func pluralWord(n int, one, many string) string {
 	if n == 1 {
 		return one
 	}
