@@ -225,8 +225,8 @@ func (s *searchScreen) search(q string) tea.Cmd {
 	s.query, s.hits, s.asked, s.errs, s.notes, s.refused, s.pending = q, nil, nil, nil, nil, "", 0
 	// What goes to a provider passes the PII guard; a full card number
 	// typed by mistake is refused here, before anything is sent.
-	if err := pii.Check("search", q); err != nil {
-		s.refused = err.Error()
+	if kind, why := pii.Detect(q); kind != "" {
+		s.refused = "the query " + why + "; personal or card data is never sent to a provider"
 		s.render()
 		return nil
 	}
@@ -482,7 +482,7 @@ func (s *searchScreen) View() string {
 	b.WriteString("\n\n")
 	switch {
 	case s.refused != "":
-		b.WriteString(st.StatusErr.Render("✗ Not searched: "+safetext.Line(s.refused)) + "\n" +
+		b.WriteString(st.StatusErr.Render(wrapText("✗ Not searched: "+safetext.Line(s.refused), s.width)) + "\n" +
 			st.Faint.Render("Search for a ref, an id, or the card's last four digits with the amount."))
 	case s.query == "":
 		b.WriteString(wrapText("Type what the customer has: an order ref or id, a payment, charge or transaction ref, a refund ref, "+
