@@ -41,9 +41,14 @@ type Config struct {
 	// and shared by every SSH session of paydesk serve.
 	Limiter *rate.Limiter
 	// ListLimit is the page size for order lists when the query gives none
-	// (default 25).
+	// (default, and most, 100: the Orders list's "limit" is 1-100).
 	ListLimit int
 }
+
+// maxListLimit is the most a Digital River list sends a page ("limit",
+// 1-100, default 10). The console asks for that many: a 30-day list costs a
+// tenth of the requests of the default page.
+const maxListLimit = 100
 
 // Client is the Digital River implementation of api.Provider.
 type Client struct {
@@ -71,8 +76,8 @@ func New(cfg Config) (*Client, error) {
 		lim = api.SharedLimiter("digitalriver "+strings.TrimRight(cfg.BaseURL, "/")+" "+hex.EncodeToString(sum[:6]), every, burst)
 	}
 	ll := cfg.ListLimit
-	if ll <= 0 || ll > 100 {
-		ll = 25
+	if ll <= 0 || ll > maxListLimit {
+		ll = maxListLimit
 	}
 	return &Client{
 		t: &api.Transport{
@@ -140,7 +145,7 @@ func (c *Client) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPag
 	if limit <= 0 {
 		limit = c.listLimit
 	}
-	v.Set("limit", strconv.Itoa(min(limit, 100)))
+	v.Set("limit", strconv.Itoa(min(limit, maxListLimit)))
 	if !q.From.IsZero() {
 		v.Set("createdTime[gte]", ts(q.From))
 	}

@@ -23,7 +23,10 @@ const ProviderID = "moyasar"
 
 const (
 	maxRequestAmount = 100_000_000
-	defaultPageSize  = 25
+	// maxPageSize is the most orders MPG sends a page ("items", 1-100): the
+	// console asks for that many, so a 30-day list costs a quarter of the
+	// requests the server's default page (~25) would.
+	maxPageSize = 100
 )
 
 // Environment variables that point the console at an MPG account.
@@ -56,7 +59,7 @@ type Config struct {
 	RoundTripper http.RoundTripper
 	Retry        api.RetryPolicy
 	Limiter      *rate.Limiter // nil = one shared limiter per base URL
-	PageSize     int           // orders per page when a query gives no Limit; default 25
+	PageSize     int           // orders per page when a query gives no Limit; default (and most) 100
 }
 
 // Client talks to one MPG merchant account.
@@ -86,8 +89,8 @@ func New(cfg Config) (*Client, error) {
 		lim = api.SharedLimiter("moyasar "+base, 100*time.Millisecond, 10)
 	}
 	size := cfg.PageSize
-	if size <= 0 || size > 100 {
-		size = defaultPageSize
+	if size <= 0 || size > maxPageSize {
+		size = maxPageSize
 	}
 	return &Client{
 		t: &api.Transport{
@@ -144,7 +147,7 @@ func (c *Client) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPag
 	if items <= 0 {
 		items = c.pageSize
 	}
-	items = min(items, 100)
+	items = min(items, maxPageSize)
 	v := url.Values{}
 	v.Set("page", strconv.Itoa(page))
 	v.Set("items", strconv.Itoa(items))
