@@ -82,16 +82,16 @@ func plain(o *model.Order) bool {
 }
 
 func TestListOrdersWalksPagesNewestFirst(t *testing.T) {
-	e := newEnv(t, 60)
+	e := newEnv(t, 160)
 	p, err := e.c.ListOrders(ctx(t), api.OrderQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Orders) != 25 || p.Next != "2" {
+	if len(p.Orders) != 100 || p.Next != "2" { // the console's page: MPG's most, 100
 		t.Fatalf("first page: %d orders, next %q", len(p.Orders), p.Next)
 	}
 	all := e.all(t, api.OrderQuery{Limit: 25})
-	if len(all) != 60 {
+	if len(all) != 160 {
 		t.Fatalf("%d orders", len(all))
 	}
 	seen := map[string]bool{}
