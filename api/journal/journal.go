@@ -754,17 +754,19 @@ func (fb *Files) Lock(k Key, actor string) (Unlocker, error) {
 		return nil, fmt.Errorf("journal: lock: %w", err)
 	}
 	b, _ := json.Marshal(holder{Actor: actor, PID: os.Getpid(), Since: fb.now().UTC()})
-	// Unlock left the file empty: one write makes the name appear whole,
-	// and the truncate only drops a stale tail (a holder that died).
+	// The file holds the last holder's name (Unlock leaves it: a waiter
+	// whose flock failed may read it after that holder has gone). The
+	// write and the truncate of a shorter name leave, for a moment, the
+	// new name followed by the old tail: not JSON, and the waiter reads
+	// again.
 	if _, err := f.WriteAt(b, 0); err == nil {
 		_ = f.Truncate(int64(len(b)))
 	}
 	return &orderLock{f: f}, nil
 }
 
-// Unlock releases the lock.
+// Unlock releases the lock. The holder's name stays in the file (Lock).
 func (l *orderLock) Unlock() {
-	_ = l.f.Truncate(0)
 	_ = unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
 	_ = l.f.Close()
 }
