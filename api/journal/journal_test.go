@@ -871,8 +871,8 @@ func TestLockFileKeepsTheLastHoldersName(t *testing.T) {
 		t.Fatal(err)
 	}
 	var h holder
-	if err := json.Unmarshal(b, &h); err != nil || h.Actor != "alice" {
-		t.Fatalf("lock file after unlock: %q (%v), want alice's name", b, err)
+	if err := json.Unmarshal(b, &h); err != nil || h.Actor != "alice" || !h.Done {
+		t.Fatalf("lock file after unlock: %q (%v), want alice's name, marked done", b, err)
 	}
 	u, err = fb.Lock(k, "bob") // a shorter name over a longer one: whole
 	if err != nil {
@@ -880,7 +880,8 @@ func TestLockFileKeepsTheLastHoldersName(t *testing.T) {
 	}
 	defer u.Unlock()
 	b, _ = os.ReadFile(fb.orderPath(k, ".lock"))
-	if err := json.Unmarshal(b, &h); err != nil || h.Actor != "bob" {
+	h = holder{}
+	if err := json.Unmarshal(b, &h); err != nil || h.Actor != "bob" || h.Done {
 		t.Fatalf("lock file of bob: %q (%v)", b, err)
 	}
 }
