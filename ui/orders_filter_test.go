@@ -17,7 +17,7 @@ type filterProvider struct{ benchProvider }
 
 func (filterProvider) ID() string { return "bench" }
 
-func filterScreen(t *testing.T, ix *index.Index, rows []model.OrderSummary) *ordersScreen {
+func filterScreen(t testing.TB, ix *index.Index, rows []model.OrderSummary) *ordersScreen {
 	t.Helper()
 	c := &Context{Width: 120, Height: 40, Styles: testStyles(), Keys: DefaultKeys(false),
 		Providers: []api.Provider{filterProvider{}}, Refresh: time.Second, Timeout: time.Second,
