@@ -53,6 +53,16 @@
 //   - cancel_payment and update_payment are checked by reading the payment
 //     (canceled; metadata and fields as requested).
 //
+// A refund the provider accepted whose answer names no refund (Forage's
+// refund_all reads the order back, and its refund list can lag) is read
+// again, inside the settle window and the caller's deadline, until its
+// marked refunds show; their refs go in the entry and the audit line. If
+// they do not show in time, the entry is succeeded with RefundRefsPending
+// and its audit line says CodeRefundRefsNotKnown; the next read of the
+// order (through Wrap, ResolveOrder, or before the next action on it)
+// fills the refs in and writes one more audit line naming them
+// (CodeRefundRefsFound).
+//
 // Before a new money action on an order, Wrap resolves the order's
 // unresolved intents. If one stays unresolved, nothing is sent
 // (ErrUnresolved). If one turns out to have succeeded, nothing is sent either
@@ -129,6 +139,9 @@ const (
 // actions on its order.
 func (a Action) movesMoney() bool { return a != ActionUpdatePayment }
 
+// refunds reports whether the action makes refunds.
+func (a Action) refunds() bool { return a == ActionRefundOrder || a == ActionRefundPayment }
+
 // State is where an intent is in its life.
 type State string
 
@@ -150,6 +163,13 @@ const (
 func (s State) Resolved() bool {
 	return s == StateSucceeded || s == StateFailed || s == StateCanceled
 }
+
+// Error codes on succeeded audit lines of a refund whose refs came late:
+// the first line says the refs are not known yet, the later one names them.
+const (
+	CodeRefundRefsNotKnown = "refund_refs_not_known_yet"
+	CodeRefundRefsFound    = "refund_refs_found_later"
+)
 
 // MarkerKey is the metadata key Wrap adds to every refund request, with the
 // intent id as value, so reconciliation can find the refund an intent made.
@@ -194,7 +214,12 @@ type Intent struct {
 	LastSentAt     *time.Time `json:"last_sent_at,omitempty"`
 	Sends          int        `json:"sends,omitempty"`
 	RefundIDs      []string   `json:"refund_ids,omitempty"`
-	ErrorCode      string     `json:"error_code,omitempty"`
+	// RefundRefsPending: the provider accepted the refund but no read so far
+	// has shown the refunds it made (its refund list lags), so RefundIDs is
+	// empty because the refs are not known yet, not because there are none.
+	// The next read of the order fills them in.
+	RefundRefsPending bool   `json:"refund_refs_pending,omitempty"`
+	ErrorCode         string `json:"error_code,omitempty"`
 	// Error is the last error's text (provider text: sanitise before drawing).
 	Error string `json:"error,omitempty"`
 	// Note says how the state was reached ("replayed with the same key",

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"paydesk/api"
@@ -166,7 +167,12 @@ func (j *Journal) send(ctx context.Context, p api.Provider, in *Intent, replay b
 	switch {
 	case err == nil:
 		in.State = StateSucceeded
-		in.RefundIDs = refundIDs(res, in)
+		in.RefundIDs, in.RefundRefsPending = refundIDs(res, in), false
+		if in.Action.refunds() && len(in.RefundIDs) == 0 {
+			// Accepted, but the answer named no refund (Forage's
+			// refund_all reads the order back, and its list can lag).
+			j.awaitRefunds(ctx, p, in, &res)
+		}
 		in.Note = "accepted by the provider"
 		if replay {
 			in.Note = "replayed with the same key: accepted"
@@ -176,6 +182,10 @@ func (j *Journal) send(ctx context.Context, p api.Provider, in *Intent, replay b
 			// read as if the confirmed amount were what moved.
 			in.ErrorCode = "amount_differs"
 			in.Note += fmt.Sprintf("; the provider's refund is %s, not the %s %s confirmed", moved, in.Amount, in.Currency)
+		}
+		if in.RefundRefsPending {
+			in.ErrorCode = CodeRefundRefsNotKnown
+			in.Note += refsPendingNote
 		}
 	case definite(err) && !replay:
 		in.State, in.ErrorCode, in.Error = StateFailed, errorCode(err), err.Error()
@@ -199,6 +209,82 @@ func (j *Journal) send(ctx context.Context, p api.Provider, in *Intent, replay b
 		return res, nil
 	}
 	return res, err
+}
+
+// refsPendingNote ends the note of a succeeded refund whose refs are not
+// known yet; fillRefs replaces it once they are.
+const refsPendingNote = "; its refund refs are not known yet (the provider's refund list does not show them yet): the next read of the order fills them in"
+
+// refsWaitMax bounds how long a refund call waits for its refunds to show
+// in the provider's list: the agent is looking at a spinner for a refund
+// that has already happened, and a later read fills the refs in anyway.
+const refsWaitMax = 10 * time.Second
+
+// awaitRefunds reads the order until the refunds a succeeded refund made
+// show in it (marked with the intent), as reads repeat for an unknown
+// outcome: inside the settle window of the send, and leaving the caller a
+// quarter of its time to show the result. What it finds becomes the
+// intent's refs and the call's result; if nothing shows, the intent says
+// its refs are not known yet (RefundRefsPending).
+func (j *Journal) awaitRefunds(ctx context.Context, p api.Provider, in *Intent, res *result) {
+	last := j.now()
+	if in.LastSentAt != nil {
+		last = *in.LastSentAt
+	}
+	// The window is judged on the journal's clock; the waiting is real time.
+	end := time.Now().Add(min(last.Add(j.opts.SettleTime).Sub(j.now()), refsWaitMax))
+	if dl, ok := ctx.Deadline(); ok {
+		end = minTime(end, dl.Add(-time.Until(dl)/4))
+	}
+	wait := 200 * time.Millisecond
+	for time.Now().Before(end) {
+		rctx, cancel := context.WithDeadline(ctx, end)
+		o, err := p.GetOrder(rctx, in.OrderID)
+		cancel()
+		if err == nil {
+			if ids := markedRefunds(o, in); len(ids) > 0 {
+				in.RefundIDs = ids
+				rr := &api.RefundResult{Order: o}
+				for _, id := range ids {
+					rr.Refunds = append(rr.Refunds, *o.Refund(id))
+				}
+				res.refund = rr
+				return
+			}
+		}
+		if ctx.Err() != nil || !time.Now().Add(wait).Before(end) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+	in.RefundRefsPending = true
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// fillRefs gives a succeeded refund whose refs were not known yet the refs
+// of the refunds o shows marked with it, and reports whether it did.
+func (in *Intent) fillRefs(o *model.Order) bool {
+	if in.State != StateSucceeded || !in.RefundRefsPending || o == nil {
+		return false
+	}
+	ids := markedRefunds(o, in)
+	if len(ids) == 0 {
+		return false
+	}
+	in.RefundIDs, in.RefundRefsPending = ids, false
+	in.ErrorCode = CodeRefundRefsFound
+	in.Note = strings.Replace(in.Note, refsPendingNote, "", 1) + "; its refund refs were found by a later read of the order"
+	return true
 }
 
 // movedOtherThanAsked reports the total of the refunds a successful refund
@@ -354,17 +440,10 @@ func (j *Journal) reconcile(ctx context.Context, p api.Provider, in *Intent, sib
 // matchRefunds finds the refunds an intent made: marked with its id, else
 // unmarked ones that fit (see the package documentation).
 func (j *Journal) matchRefunds(o *model.Order, in *Intent, siblings []*Intent) []string {
-	var ids []string
-	for _, r := range o.Refunds {
-		// Moyasar names the refund by the transaction_id the client derived
-		// from the key: a refund with the key as its id is ours too.
-		if in.marks(r.Metadata[MarkerKey]) || (r.ID != "" && r.ID == in.IdempotencyKey) {
-			ids = append(ids, r.ID)
-		}
-	}
-	if len(ids) > 0 {
+	if ids := markedRefunds(o, in); len(ids) > 0 {
 		return ids
 	}
+	var ids []string
 	claimed := map[string]bool{}
 	for _, s := range siblings {
 		if s.ID != in.ID {
@@ -389,6 +468,20 @@ func (j *Journal) matchRefunds(o *model.Order, in *Intent, siblings []*Intent) [
 			return []string{r.ID}
 		}
 		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
+// markedRefunds are the refunds on o that carry the intent's marker (or,
+// at Moyasar, its key as their id): provably the intent's own.
+func markedRefunds(o *model.Order, in *Intent) []string {
+	var ids []string
+	for _, r := range o.Refunds {
+		// Moyasar names the refund by the transaction_id the client derived
+		// from the key: a refund with the key as its id is ours too.
+		if in.marks(r.Metadata[MarkerKey]) || (r.ID != "" && r.ID == in.IdempotencyKey) {
+			ids = append(ids, r.ID)
+		}
 	}
 	return ids
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -146,7 +147,57 @@ func (j *Journal) ResolveOrder(ctx context.Context, p api.Provider, orderID, act
 		j.audit(in, actor, nil)
 		out = append(out, Outcome{Intent: *in, Err: err})
 	}
+	j.catchUp(ctx, p, ins, actor)
 	return out, nil
+}
+
+// catchUp reads the order once when any of its succeeded refunds still has
+// refs not known yet, and writes down what the read shows. The caller holds
+// the order's lock. A read that fails leaves them for the next one.
+func (j *Journal) catchUp(ctx context.Context, p api.Provider, ins []*Intent, actor string) {
+	if !slices.ContainsFunc(ins, func(in *Intent) bool { return in.State == StateSucceeded && in.RefundRefsPending }) {
+		return
+	}
+	o, err := p.GetOrder(ctx, ins[0].OrderID)
+	if err != nil {
+		return
+	}
+	j.apply(o, ins, actor)
+}
+
+// apply writes down, for each of the order's intents, what a read of the
+// order o shows that the journal does not know yet: the refs of a
+// succeeded refund that were not known yet. The caller holds the order's
+// lock.
+func (j *Journal) apply(o *model.Order, ins []*Intent, actor string) {
+	for _, in := range ins {
+		if in.fillRefs(o) && j.append(in) == nil {
+			j.audit(in, actor, nil)
+		}
+	}
+}
+
+// onRead brings the journal up to date with a read of order o made through
+// Wrap (the agent opening or refreshing it). Nothing to write costs one
+// load of the order's journal; otherwise it takes the order's lock without
+// waiting, and when another action holds it leaves the news to the next
+// read.
+func (j *Journal) onRead(provider string, o *model.Order, actor string) {
+	if o == nil {
+		return
+	}
+	ins, err := j.load(provider, o.ID)
+	if err != nil || !slices.ContainsFunc(ins, func(in *Intent) bool { c := *in; return c.fillRefs(o) }) {
+		return
+	}
+	lk, err := j.lock(provider, o.ID, actor)
+	if err != nil {
+		return
+	}
+	defer lk.unlock()
+	if ins, err = j.load(provider, o.ID); err == nil {
+		j.apply(o, ins, actor)
+	}
 }
 
 // Recover resolves every unresolved intent in the journal and waits for
@@ -407,7 +458,11 @@ func (w *wrapped) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPa
 }
 
 func (w *wrapped) GetOrder(ctx context.Context, orderID string) (*model.Order, error) {
-	return w.p.GetOrder(ctx, orderID)
+	o, err := w.p.GetOrder(ctx, orderID)
+	if err == nil {
+		w.j.onRead(w.p.ID(), o, w.actor)
+	}
+	return o, err
 }
 
 func (w *wrapped) GetRefund(ctx context.Context, orderID, refundID string) (*model.Refund, error) {
@@ -549,6 +604,7 @@ func (w *wrapped) run(ctx context.Context, draft *Intent) (result, error) {
 	if turnedOut != nil {
 		return result{}, &IntentError{Intent: *turnedOut, Kind: ErrEarlierSucceeded}
 	}
+	j.catchUp(ctx, w.p, ins, w.actor)
 
 	var before model.Metadata
 	if draft.Action == ActionUpdatePayment && j.opts.Auditor != nil && draft.Metadata != nil {
