@@ -79,6 +79,13 @@
 // are owed and written before the next action, which is refused until they
 // can be.
 //
+// A refund's "succeeded" line means the provider accepted it. When a later
+// read of one of its refunds (the live refresh through Wrap's GetRefund or
+// GetOrder, a recovery, a settle) shows it final in another state (declined,
+// reversed, canceled, expired: failed; or succeeded again), one more line
+// records the new state for that refund (error code refund_now_<status>),
+// once per change (Intent.RefundStates); earlier lines are never rewritten.
+//
 // # Storage and locking
 //
 // Dir (default DefaultDir) holds one directory per provider, mode 0700, and
@@ -148,7 +155,7 @@ type State string
 const (
 	StatePrepared  State = "prepared"  // written; nothing sent yet
 	StateSent      State = "sent"      // about to be / being sent
-	StateSucceeded State = "succeeded" // the provider accepted it (refund ids in RefundIDs)
+	StateSucceeded State = "succeeded" // the provider accepted it (refund ids in RefundIDs; later states in RefundStates)
 	StateFailed    State = "failed"    // it definitely did not happen
 	StateUnknown   State = "unknown"   // it may have happened: never shown as failed
 	StateCanceled  State = "canceled"  // never sent: nothing happened
@@ -218,8 +225,15 @@ type Intent struct {
 	// has shown the refunds it made (its refund list lags), so RefundIDs is
 	// empty because the refs are not known yet, not because there are none.
 	// The next read of the order fills them in.
-	RefundRefsPending bool   `json:"refund_refs_pending,omitempty"`
-	ErrorCode         string `json:"error_code,omitempty"`
+	RefundRefsPending bool `json:"refund_refs_pending,omitempty"`
+	// RefundStates is the last final state of each of its refunds that the
+	// audit log was told of, where a later read showed it differ from
+	// State (a refund the provider accepted, then declined or reversed).
+	RefundStates map[string]State `json:"refund_states,omitempty"`
+	// seen are the refunds the last call or read behind this snapshot
+	// showed, for the audit lines of their states (not written down).
+	seen      []model.Refund
+	ErrorCode string `json:"error_code,omitempty"`
 	// Error is the last error's text (provider text: sanitise before drawing).
 	Error string `json:"error,omitempty"`
 	// Note says how the state was reached ("replayed with the same key",

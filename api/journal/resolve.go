@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -182,6 +183,9 @@ func (j *Journal) send(ctx context.Context, p api.Provider, in *Intent, replay b
 			// read as if the confirmed amount were what moved.
 			in.ErrorCode = "amount_differs"
 			in.Note += fmt.Sprintf("; the provider's refund is %s, not the %s %s confirmed", moved, in.Amount, in.Currency)
+		}
+		if res.refund != nil {
+			in.seen = res.refund.Refunds
 		}
 		if in.RefundRefsPending {
 			in.ErrorCode = CodeRefundRefsNotKnown
@@ -417,6 +421,7 @@ func (j *Journal) reconcile(ctx context.Context, p api.Provider, in *Intent, sib
 	if found {
 		in.State, in.ErrorCode, in.Error = StateSucceeded, "", ""
 		in.Note = "found at the provider by reading the order"
+		in.seen = o.Refunds
 		if err := j.append(in); err != nil {
 			return err
 		}
@@ -515,4 +520,84 @@ func withoutEmpty(m model.Metadata) model.Metadata {
 // one intent.
 func (in *Intent) marks(v string) bool {
 	return v != "" && (v == in.ID || v == in.IdempotencyKey)
+}
+
+// refundState is the journal state a refund's final status amounts to:
+// succeeded, or failed for a refund that did not return the money
+// (declined, reversed, canceled, expired). ok is false while the refund is
+// not final (processing, or a timeout the provider may still settle).
+func refundState(st model.Status) (s State, ok bool) {
+	switch st {
+	case model.StatusSucceeded:
+		return StateSucceeded, true
+	case model.StatusFailed, model.StatusCanceled, model.StatusVoided, model.StatusExpired:
+		return StateFailed, true
+	}
+	return "", false
+}
+
+// stateChanges are the refunds in rs that this succeeded refund intent made
+// whose final state differs from the one last recorded for them (the
+// intent's own state, until a change is recorded in RefundStates).
+func (in *Intent) stateChanges(rs []model.Refund) []model.Refund {
+	if in.State != StateSucceeded || !in.Action.refunds() {
+		return nil
+	}
+	var out []model.Refund
+	for _, r := range rs {
+		s, final := refundState(r.Status)
+		if !final || !slices.Contains(in.RefundIDs, r.ID) || slices.ContainsFunc(out, func(x model.Refund) bool { return x.ID == r.ID }) {
+			continue
+		}
+		was := in.State
+		if v, ok := in.RefundStates[r.ID]; ok {
+			was = v
+		}
+		if s != was {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// noteStates records, for each refund in rs whose final state differs from
+// what the intent last recorded, the new state in the journal and one more
+// audit line (outcome the new state, error code refund_now_<status>): a
+// "succeeded" line means the provider accepted the refund, and a refund it
+// then declined or reversed must not stay "succeeded" in the audit log.
+// Earlier lines are never rewritten (the log is a hash chain). The caller
+// holds the order's lock. A snapshot that cannot be written leaves the
+// lines unwritten too, so the next read tries again rather than twice.
+func (j *Journal) noteStates(in *Intent, rs []model.Refund, actor string) {
+	changes := in.stateChanges(rs)
+	if len(changes) == 0 {
+		return
+	}
+	states := maps.Clone(in.RefundStates)
+	if states == nil {
+		states = map[string]State{}
+	}
+	var recs []AuditRecord
+	for _, r := range changes {
+		s, _ := refundState(r.Status)
+		states[r.ID] = s
+		in.Note += fmt.Sprintf("; refund %s is now %s at the provider", r.ID, r.Status)
+		rec := j.record(in, actor, nil)
+		rec.RefundIDs, rec.Outcome, rec.ErrorCode, rec.MetadataKeys = []string{r.ID}, s, "refund_now_"+string(r.Status), nil
+		rec.Note = fmt.Sprintf("refund %s, accepted by the provider, is now %s there", r.ID, r.Status)
+		if r.Amount.Currency != "" {
+			rec.Amount, rec.Currency = r.Amount.Fixed(), r.Amount.Currency
+		}
+		if r.PaymentID != "" {
+			rec.PaymentID = r.PaymentID
+		}
+		recs = append(recs, rec)
+	}
+	in.RefundStates = states
+	if err := j.append(in); err != nil {
+		return
+	}
+	for _, rec := range recs {
+		j.auditAfter(rec)
+	}
 }
