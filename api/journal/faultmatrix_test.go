@@ -562,13 +562,16 @@ func runCell(t *testing.T, provider string, mode fmMode, action fmAction) (*fmRo
 		if slices.ContainsFunc(entries, func(en audit.Entry) bool { return slices.Contains(en.RefundRefs, r.ID) }) {
 			continue
 		}
-		// A refund the journal could not name (its ids never came back)
-		// is covered by its intent's succeeded line when that line names
-		// no refund at all; a line naming another refund covers only that
-		// one, so a second refund of one intent stays unaudited.
+		// A refund the journal could not name yet (the provider's list
+		// still hid it when the settle window ended) is covered by its
+		// intent's succeeded line when that line names no refund and says
+		// plainly the refs are not known yet; a line naming another refund
+		// covers only that one, so a second refund of one intent stays
+		// unaudited.
 		ours := in != nil && (in.marks(r.Metadata[MarkerKey]) || r.ID == in.IdempotencyKey)
 		if ours && slices.ContainsFunc(entries, func(en audit.Entry) bool {
-			return en.IdempotencyKey == in.IdempotencyKey && en.Outcome == audit.Succeeded && len(en.RefundRefs) == 0
+			return en.IdempotencyKey == in.IdempotencyKey && en.Outcome == audit.Succeeded && len(en.RefundRefs) == 0 &&
+				en.ErrorCode == CodeRefundRefsNotKnown
 		}) {
 			row.notes = append(row.notes, "audited without its refund id")
 			continue

@@ -53,6 +53,16 @@
 //   - cancel_payment and update_payment are checked by reading the payment
 //     (canceled; metadata and fields as requested).
 //
+// A refund the provider accepted whose answer names no refund (Forage's
+// refund_all reads the order back, and its refund list can lag) is read
+// again, inside the settle window and the caller's deadline, until its
+// marked refunds show; their refs go in the entry and the audit line. If
+// they do not show in time, the entry is succeeded with RefundRefsPending
+// and its audit line says CodeRefundRefsNotKnown; the next read of the
+// order (through Wrap, ResolveOrder, or before the next action on it)
+// fills the refs in and writes one more audit line naming them
+// (CodeRefundRefsFound).
+//
 // Before a new money action on an order, Wrap resolves the order's
 // unresolved intents. If one stays unresolved, nothing is sent
 // (ErrUnresolved). If one turns out to have succeeded, nothing is sent either
@@ -68,6 +78,13 @@
 // sent (*AuditError, ErrAuditUnavailable). Outcome lines the auditor refuses
 // are owed and written before the next action, which is refused until they
 // can be.
+//
+// A refund's "succeeded" line means the provider accepted it. When a later
+// read of one of its refunds (the live refresh through Wrap's GetRefund or
+// GetOrder, a recovery, a settle) shows it final in another state (declined,
+// reversed, canceled, expired: failed; or succeeded again), one more line
+// records the new state for that refund (error code refund_now_<status>),
+// once per change (Intent.RefundStates); earlier lines are never rewritten.
 //
 // # Storage and locking
 //
@@ -129,13 +146,16 @@ const (
 // actions on its order.
 func (a Action) movesMoney() bool { return a != ActionUpdatePayment }
 
+// refunds reports whether the action makes refunds.
+func (a Action) refunds() bool { return a == ActionRefundOrder || a == ActionRefundPayment }
+
 // State is where an intent is in its life.
 type State string
 
 const (
 	StatePrepared  State = "prepared"  // written; nothing sent yet
 	StateSent      State = "sent"      // about to be / being sent
-	StateSucceeded State = "succeeded" // the provider accepted it (refund ids in RefundIDs)
+	StateSucceeded State = "succeeded" // the provider accepted it (refund ids in RefundIDs; later states in RefundStates)
 	StateFailed    State = "failed"    // it definitely did not happen
 	StateUnknown   State = "unknown"   // it may have happened: never shown as failed
 	StateCanceled  State = "canceled"  // never sent: nothing happened
@@ -150,6 +170,13 @@ const (
 func (s State) Resolved() bool {
 	return s == StateSucceeded || s == StateFailed || s == StateCanceled
 }
+
+// Error codes on succeeded audit lines of a refund whose refs came late:
+// the first line says the refs are not known yet, the later one names them.
+const (
+	CodeRefundRefsNotKnown = "refund_refs_not_known_yet"
+	CodeRefundRefsFound    = "refund_refs_found_later"
+)
 
 // MarkerKey is the metadata key Wrap adds to every refund request, with the
 // intent id as value, so reconciliation can find the refund an intent made.
@@ -194,7 +221,19 @@ type Intent struct {
 	LastSentAt     *time.Time `json:"last_sent_at,omitempty"`
 	Sends          int        `json:"sends,omitempty"`
 	RefundIDs      []string   `json:"refund_ids,omitempty"`
-	ErrorCode      string     `json:"error_code,omitempty"`
+	// RefundRefsPending: the provider accepted the refund but no read so far
+	// has shown the refunds it made (its refund list lags), so RefundIDs is
+	// empty because the refs are not known yet, not because there are none.
+	// The next read of the order fills them in.
+	RefundRefsPending bool `json:"refund_refs_pending,omitempty"`
+	// RefundStates is the last final state of each of its refunds that the
+	// audit log was told of, where a later read showed it differ from
+	// State (a refund the provider accepted, then declined or reversed).
+	RefundStates map[string]State `json:"refund_states,omitempty"`
+	// seen are the refunds the last call or read behind this snapshot
+	// showed, for the audit lines of their states (not written down).
+	seen      []model.Refund
+	ErrorCode string `json:"error_code,omitempty"`
 	// Error is the last error's text (provider text: sanitise before drawing).
 	Error string `json:"error,omitempty"`
 	// Note says how the state was reached ("replayed with the same key",

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"paydesk/api"
@@ -166,7 +168,12 @@ func (j *Journal) send(ctx context.Context, p api.Provider, in *Intent, replay b
 	switch {
 	case err == nil:
 		in.State = StateSucceeded
-		in.RefundIDs = refundIDs(res, in)
+		in.RefundIDs, in.RefundRefsPending = refundIDs(res, in), false
+		if in.Action.refunds() && len(in.RefundIDs) == 0 {
+			// Accepted, but the answer named no refund (Forage's
+			// refund_all reads the order back, and its list can lag).
+			j.awaitRefunds(ctx, p, in, &res)
+		}
 		in.Note = "accepted by the provider"
 		if replay {
 			in.Note = "replayed with the same key: accepted"
@@ -176,6 +183,13 @@ func (j *Journal) send(ctx context.Context, p api.Provider, in *Intent, replay b
 			// read as if the confirmed amount were what moved.
 			in.ErrorCode = "amount_differs"
 			in.Note += fmt.Sprintf("; the provider's refund is %s, not the %s %s confirmed", moved, in.Amount, in.Currency)
+		}
+		if res.refund != nil {
+			in.seen = res.refund.Refunds
+		}
+		if in.RefundRefsPending {
+			in.ErrorCode = CodeRefundRefsNotKnown
+			in.Note += refsPendingNote
 		}
 	case definite(err) && !replay:
 		in.State, in.ErrorCode, in.Error = StateFailed, errorCode(err), err.Error()
@@ -199,6 +213,82 @@ func (j *Journal) send(ctx context.Context, p api.Provider, in *Intent, replay b
 		return res, nil
 	}
 	return res, err
+}
+
+// refsPendingNote ends the note of a succeeded refund whose refs are not
+// known yet; fillRefs replaces it once they are.
+const refsPendingNote = "; its refund refs are not known yet (the provider's refund list does not show them yet): the next read of the order fills them in"
+
+// refsWaitMax bounds how long a refund call waits for its refunds to show
+// in the provider's list: the agent is looking at a spinner for a refund
+// that has already happened, and a later read fills the refs in anyway.
+const refsWaitMax = 10 * time.Second
+
+// awaitRefunds reads the order until the refunds a succeeded refund made
+// show in it (marked with the intent), as reads repeat for an unknown
+// outcome: inside the settle window of the send, and leaving the caller a
+// quarter of its time to show the result. What it finds becomes the
+// intent's refs and the call's result; if nothing shows, the intent says
+// its refs are not known yet (RefundRefsPending).
+func (j *Journal) awaitRefunds(ctx context.Context, p api.Provider, in *Intent, res *result) {
+	last := j.now()
+	if in.LastSentAt != nil {
+		last = *in.LastSentAt
+	}
+	// The window is judged on the journal's clock; the waiting is real time.
+	end := time.Now().Add(min(last.Add(j.opts.SettleTime).Sub(j.now()), refsWaitMax))
+	if dl, ok := ctx.Deadline(); ok {
+		end = minTime(end, dl.Add(-time.Until(dl)/4))
+	}
+	wait := 200 * time.Millisecond
+	for time.Now().Before(end) {
+		rctx, cancel := context.WithDeadline(ctx, end)
+		o, err := p.GetOrder(rctx, in.OrderID)
+		cancel()
+		if err == nil {
+			if ids := markedRefunds(o, in); len(ids) > 0 {
+				in.RefundIDs = ids
+				rr := &api.RefundResult{Order: o}
+				for _, id := range ids {
+					rr.Refunds = append(rr.Refunds, *o.Refund(id))
+				}
+				res.refund = rr
+				return
+			}
+		}
+		if ctx.Err() != nil || !time.Now().Add(wait).Before(end) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+	in.RefundRefsPending = true
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// fillRefs gives a succeeded refund whose refs were not known yet the refs
+// of the refunds o shows marked with it, and reports whether it did.
+func (in *Intent) fillRefs(o *model.Order) bool {
+	if in.State != StateSucceeded || !in.RefundRefsPending || o == nil {
+		return false
+	}
+	ids := markedRefunds(o, in)
+	if len(ids) == 0 {
+		return false
+	}
+	in.RefundIDs, in.RefundRefsPending = ids, false
+	in.ErrorCode = CodeRefundRefsFound
+	in.Note = strings.Replace(in.Note, refsPendingNote, "", 1) + "; its refund refs were found by a later read of the order"
+	return true
 }
 
 // movedOtherThanAsked reports the total of the refunds a successful refund
@@ -331,6 +421,7 @@ func (j *Journal) reconcile(ctx context.Context, p api.Provider, in *Intent, sib
 	if found {
 		in.State, in.ErrorCode, in.Error = StateSucceeded, "", ""
 		in.Note = "found at the provider by reading the order"
+		in.seen = o.Refunds
 		if err := j.append(in); err != nil {
 			return err
 		}
@@ -354,17 +445,10 @@ func (j *Journal) reconcile(ctx context.Context, p api.Provider, in *Intent, sib
 // matchRefunds finds the refunds an intent made: marked with its id, else
 // unmarked ones that fit (see the package documentation).
 func (j *Journal) matchRefunds(o *model.Order, in *Intent, siblings []*Intent) []string {
-	var ids []string
-	for _, r := range o.Refunds {
-		// Moyasar names the refund by the transaction_id the client derived
-		// from the key: a refund with the key as its id is ours too.
-		if in.marks(r.Metadata[MarkerKey]) || (r.ID != "" && r.ID == in.IdempotencyKey) {
-			ids = append(ids, r.ID)
-		}
-	}
-	if len(ids) > 0 {
+	if ids := markedRefunds(o, in); len(ids) > 0 {
 		return ids
 	}
+	var ids []string
 	claimed := map[string]bool{}
 	for _, s := range siblings {
 		if s.ID != in.ID {
@@ -389,6 +473,20 @@ func (j *Journal) matchRefunds(o *model.Order, in *Intent, siblings []*Intent) [
 			return []string{r.ID}
 		}
 		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
+// markedRefunds are the refunds on o that carry the intent's marker (or,
+// at Moyasar, its key as their id): provably the intent's own.
+func markedRefunds(o *model.Order, in *Intent) []string {
+	var ids []string
+	for _, r := range o.Refunds {
+		// Moyasar names the refund by the transaction_id the client derived
+		// from the key: a refund with the key as its id is ours too.
+		if in.marks(r.Metadata[MarkerKey]) || (r.ID != "" && r.ID == in.IdempotencyKey) {
+			ids = append(ids, r.ID)
+		}
 	}
 	return ids
 }
@@ -422,4 +520,84 @@ func withoutEmpty(m model.Metadata) model.Metadata {
 // one intent.
 func (in *Intent) marks(v string) bool {
 	return v != "" && (v == in.ID || v == in.IdempotencyKey)
+}
+
+// refundState is the journal state a refund's final status amounts to:
+// succeeded, or failed for a refund that did not return the money
+// (declined, reversed, canceled, expired). ok is false while the refund is
+// not final (processing, or a timeout the provider may still settle).
+func refundState(st model.Status) (s State, ok bool) {
+	switch st {
+	case model.StatusSucceeded:
+		return StateSucceeded, true
+	case model.StatusFailed, model.StatusCanceled, model.StatusVoided, model.StatusExpired:
+		return StateFailed, true
+	}
+	return "", false
+}
+
+// stateChanges are the refunds in rs that this succeeded refund intent made
+// whose final state differs from the one last recorded for them (the
+// intent's own state, until a change is recorded in RefundStates).
+func (in *Intent) stateChanges(rs []model.Refund) []model.Refund {
+	if in.State != StateSucceeded || !in.Action.refunds() {
+		return nil
+	}
+	var out []model.Refund
+	for _, r := range rs {
+		s, final := refundState(r.Status)
+		if !final || !slices.Contains(in.RefundIDs, r.ID) || slices.ContainsFunc(out, func(x model.Refund) bool { return x.ID == r.ID }) {
+			continue
+		}
+		was := in.State
+		if v, ok := in.RefundStates[r.ID]; ok {
+			was = v
+		}
+		if s != was {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// noteStates records, for each refund in rs whose final state differs from
+// what the intent last recorded, the new state in the journal and one more
+// audit line (outcome the new state, error code refund_now_<status>): a
+// "succeeded" line means the provider accepted the refund, and a refund it
+// then declined or reversed must not stay "succeeded" in the audit log.
+// Earlier lines are never rewritten (the log is a hash chain). The caller
+// holds the order's lock. A snapshot that cannot be written leaves the
+// lines unwritten too, so the next read tries again rather than twice.
+func (j *Journal) noteStates(in *Intent, rs []model.Refund, actor string) {
+	changes := in.stateChanges(rs)
+	if len(changes) == 0 {
+		return
+	}
+	states := maps.Clone(in.RefundStates)
+	if states == nil {
+		states = map[string]State{}
+	}
+	var recs []AuditRecord
+	for _, r := range changes {
+		s, _ := refundState(r.Status)
+		states[r.ID] = s
+		in.Note += fmt.Sprintf("; refund %s is now %s at the provider", r.ID, r.Status)
+		rec := j.record(in, actor, nil)
+		rec.RefundIDs, rec.Outcome, rec.ErrorCode, rec.MetadataKeys = []string{r.ID}, s, "refund_now_"+string(r.Status), nil
+		rec.Note = fmt.Sprintf("refund %s, accepted by the provider, is now %s there", r.ID, r.Status)
+		if r.Amount.Currency != "" {
+			rec.Amount, rec.Currency = r.Amount.Fixed(), r.Amount.Currency
+		}
+		if r.PaymentID != "" {
+			rec.PaymentID = r.PaymentID
+		}
+		recs = append(recs, rec)
+	}
+	in.RefundStates = states
+	if err := j.append(in); err != nil {
+		return
+	}
+	for _, rec := range recs {
+		j.auditAfter(rec)
+	}
 }

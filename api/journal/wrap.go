@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -143,10 +144,78 @@ func (j *Journal) ResolveOrder(ctx context.Context, p api.Provider, orderID, act
 			continue
 		}
 		err := j.resolve(ctx, p, in, ins)
-		j.audit(in, actor, nil)
+		j.auditSeen(in, actor, nil)
 		out = append(out, Outcome{Intent: *in, Err: err})
 	}
+	j.catchUp(ctx, p, ins, actor)
 	return out, nil
+}
+
+// catchUp reads the order once when any of its succeeded refunds still has
+// refs not known yet, and writes down what the read shows. The caller holds
+// the order's lock. A read that fails leaves them for the next one.
+func (j *Journal) catchUp(ctx context.Context, p api.Provider, ins []*Intent, actor string) {
+	if !slices.ContainsFunc(ins, func(in *Intent) bool { return in.State == StateSucceeded && in.RefundRefsPending }) {
+		return
+	}
+	o, err := p.GetOrder(ctx, ins[0].OrderID)
+	if err != nil {
+		return
+	}
+	j.apply(o, o.Refunds, ins, actor)
+}
+
+// apply writes down, for each of the order's intents, what a read shows
+// that the journal does not know yet: the refs of a succeeded refund that
+// were not known yet (from the order o, when the read was of the order),
+// and the final state of a journaled refund that differs from the one
+// recorded (from rs). The caller holds the order's lock.
+func (j *Journal) apply(o *model.Order, rs []model.Refund, ins []*Intent, actor string) {
+	for _, in := range ins {
+		if in.fillRefs(o) && j.append(in) == nil {
+			j.audit(in, actor, nil)
+		}
+		j.noteStates(in, rs, actor)
+	}
+}
+
+// news reports whether a read (the order o, or nil, and the refunds rs it
+// showed) tells any of the intents something apply would write down.
+func news(o *model.Order, rs []model.Refund, ins []*Intent) bool {
+	return slices.ContainsFunc(ins, func(in *Intent) bool {
+		c := *in // fillRefs changes its intent; this only asks
+		return c.fillRefs(o) || len(in.stateChanges(rs)) > 0
+	})
+}
+
+// onRead brings the journal up to date with a read made through Wrap (the
+// agent opening or refreshing an order or a refund): o is the order read,
+// or nil when only refunds rs were. Nothing to write costs one load of the
+// order's journal; otherwise it takes the order's lock without waiting,
+// and when another action holds it leaves the news to the next read.
+func (j *Journal) onRead(provider, orderID string, o *model.Order, rs []model.Refund, actor string) {
+	ins, err := j.load(provider, orderID)
+	if err != nil || !news(o, rs, ins) {
+		return
+	}
+	lk, err := j.lock(provider, orderID, actor)
+	if err != nil {
+		return
+	}
+	defer lk.unlock()
+	if ins, err = j.load(provider, orderID); err == nil {
+		j.apply(o, rs, ins, actor)
+	}
+}
+
+// auditSeen writes an intent's outcome line, then one line for each of its
+// refunds that the call or read behind that outcome showed in a final
+// state other than the one recorded (noteStates).
+func (j *Journal) auditSeen(in *Intent, actor string, before model.Metadata) {
+	j.audit(in, actor, before)
+	seen := in.seen
+	in.seen = nil
+	j.noteStates(in, seen, actor)
 }
 
 // Recover resolves every unresolved intent in the journal and waits for
@@ -407,11 +476,21 @@ func (w *wrapped) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPa
 }
 
 func (w *wrapped) GetOrder(ctx context.Context, orderID string) (*model.Order, error) {
-	return w.p.GetOrder(ctx, orderID)
+	o, err := w.p.GetOrder(ctx, orderID)
+	if err == nil && o != nil {
+		w.j.onRead(w.p.ID(), orderID, o, o.Refunds, w.actor)
+	}
+	return o, err
 }
 
 func (w *wrapped) GetRefund(ctx context.Context, orderID, refundID string) (*model.Refund, error) {
-	return w.p.GetRefund(ctx, orderID, refundID)
+	r, err := w.p.GetRefund(ctx, orderID, refundID)
+	if err == nil && r != nil {
+		// The live refresh of a refund: a journaled refund that failed
+		// after the provider accepted it gets its audit line here.
+		w.j.onRead(w.p.ID(), orderID, nil, []model.Refund{*r}, w.actor)
+	}
+	return r, err
 }
 
 func (w *wrapped) RefundOrder(ctx context.Context, orderID string, r api.RefundOrderRequest) (*api.RefundResult, error) {
@@ -535,7 +614,7 @@ func (w *wrapped) run(ctx context.Context, draft *Intent) (result, error) {
 			continue
 		}
 		rerr := j.resolve(ctx, w.p, in, ins)
-		j.audit(in, w.actor, nil)
+		j.auditSeen(in, w.actor, nil)
 		if !in.Action.movesMoney() || !draft.Action.movesMoney() {
 			continue
 		}
@@ -549,6 +628,7 @@ func (w *wrapped) run(ctx context.Context, draft *Intent) (result, error) {
 	if turnedOut != nil {
 		return result{}, &IntentError{Intent: *turnedOut, Kind: ErrEarlierSucceeded}
 	}
+	j.catchUp(ctx, w.p, ins, w.actor)
 
 	var before model.Metadata
 	if draft.Action == ActionUpdatePayment && j.opts.Auditor != nil && draft.Metadata != nil {
@@ -581,7 +661,7 @@ func (w *wrapped) run(ctx context.Context, draft *Intent) (result, error) {
 	}
 	j.hook("prepared")
 	res, err := j.send(ctx, w.p, draft, false)
-	j.audit(draft, w.actor, before)
+	j.auditSeen(draft, w.actor, before)
 	if err != nil && draft.State == StateUnknown {
 		return res, &IntentError{Intent: *draft, Err: err}
 	}
@@ -597,7 +677,7 @@ func (w *wrapped) again(ctx context.Context, prev, draft *Intent, ins []*Intent)
 	var rerr error
 	if !prev.State.Resolved() {
 		rerr = w.j.resolve(ctx, w.p, prev, ins)
-		w.j.audit(prev, w.actor, nil)
+		w.j.auditSeen(prev, w.actor, nil)
 	}
 	switch prev.State {
 	case StateSucceeded:

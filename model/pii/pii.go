@@ -41,6 +41,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // ErrPII is wrapped by every error Check returns: errors.Is(err, ErrPII).
@@ -133,18 +134,23 @@ func fold(s string, seps bool) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
-		switch {
-		case r >= 0xFF01 && r <= 0xFF5E: // full-width ！ to ～
-			r -= 0xFEE0
-		case r >= 0x80 && unicode.IsDigit(r):
-			r = '0' + digitValue(r)
-		}
-		if seps && isCardSep(r) {
-			r = ' '
-		}
-		b.WriteRune(r)
+		b.WriteRune(foldRune(r, seps))
 	}
 	return b.String()
+}
+
+// foldRune is what fold makes of one rune.
+func foldRune(r rune, seps bool) rune {
+	switch {
+	case r >= 0xFF01 && r <= 0xFF5E: // full-width ！ to ～
+		r -= 0xFEE0
+	case r >= 0x80 && unicode.IsDigit(r):
+		r = '0' + digitValue(r)
+	}
+	if seps && isCardSep(r) {
+		r = ' '
+	}
+	return r
 }
 
 // isCardSep reports a character written between the groups of a card number
@@ -358,20 +364,57 @@ func Luhn(d string) bool {
 // MaskPAN replaces every card-like digit run in s with "•••• " and the last
 // four digits of the card. When a chain of digit groups (joined by single
 // spaces or dashes) holds a card-like run, the whole chain is masked, so no
-// digit of the card can stay visible beside the mask. The result never
-// contains 13 or more consecutive ASCII digits, and MaskPAN(MaskPAN(s)) ==
-// MaskPAN(s). Clean input is returned as is.
+// digit of the card can stay visible beside the mask. It reads digits as
+// Detect does (one rule for what the agent types and what is drawn): as
+// written, then with the digits of every script and full-width forms read
+// as ASCII, then also with the separators people put between card groups
+// (dots, slashes, underscores, typographic dashes and spaces) read as ' '.
+// The last four are shown in ASCII digits. The result never contains 13 or
+// more consecutive digits of any script, Detect finds no card number in
+// it, and MaskPAN(MaskPAN(s)) == MaskPAN(s). Clean input is returned as is.
 func MaskPAN(s string) string {
+	if longestChain(s) < 13 {
+		// No view of s has 13 digits in one chain: nothing to mask, and
+		// nothing allocated.
+		return s
+	}
+	// The widest view first, so a chain is masked whole at once. Each mask
+	// takes 13 or more digits away and puts 4 back, so repeating until no
+	// view finds anything ends, and leaves nothing for a second call.
+	for {
+		before := s
+		for _, seps := range []bool{true, false} {
+			if f, at := foldAt(s, seps); f != s {
+				s = maskChains(s, f, at)
+			}
+		}
+		s = maskChains(s, s, nil)
+		if s == before {
+			return s
+		}
+	}
+}
+
+// maskChains masks in s each chain of the view f (s itself, or fold of s
+// with at mapping each byte of f, and len(f), to its offset in s) that
+// holds a card-like run.
+func maskChains(s, f string, at []int) string {
+	orig := func(k int) int {
+		if at == nil {
+			return k
+		}
+		return at[k]
+	}
 	var b strings.Builder
 	var buf [16]group
 	last := 0
-	for i := 0; i < len(s); {
+	for i := 0; i < len(f); {
 		var gs []group
-		gs, i = nextChain(s, i, buf[:0])
+		gs, i = nextChain(f, i, buf[:0])
 		if len(gs) == 0 {
 			break
 		}
-		ws := cardWindows(s, gs)
+		ws := cardWindows(f, gs)
 		if len(ws) == 0 {
 			continue
 		}
@@ -379,16 +422,64 @@ func MaskPAN(s string) string {
 		if b.Len() == 0 {
 			b.Grow(len(s))
 		}
-		b.WriteString(s[last:gs[0].start])
+		b.WriteString(s[last:orig(gs[0].start)])
 		b.WriteString(Mask)
 		b.WriteString(d[len(d)-4:])
-		last = gs[len(gs)-1].end
+		last = orig(gs[len(gs)-1].end)
 	}
 	if last == 0 {
 		return s
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+// foldAt is fold(s, seps) with, for each byte of the result and for its
+// end, the offset in s of the rune it came from (a rune fold keeps is
+// copied byte for byte; one it rewrites becomes one ASCII byte).
+func foldAt(s string, seps bool) (string, []int) {
+	f := fold(s, seps)
+	if f == s {
+		return s, nil
+	}
+	at := make([]int, 0, len(f)+1)
+	k := 0
+	for i, r := range s {
+		n := utf8.RuneLen(foldRune(r, seps))
+		if n < 0 {
+			n = len(string(utf8.RuneError))
+		}
+		for j := range n {
+			if f[k] < utf8.RuneSelf {
+				at = append(at, i)
+			} else {
+				at = append(at, i+j)
+			}
+			k++
+		}
+	}
+	return f, append(at, len(s))
+}
+
+// longestChain is the most digits (of any script, full-width included) in
+// one run of digit groups joined by single separators of any kind fold
+// reads: an upper bound on the longest chain of every view of s, counted
+// without allocating.
+func longestChain(s string) int {
+	best, cur, joined := 0, 0, false
+	for _, r := range s {
+		r = foldRune(r, true)
+		switch {
+		case r >= '0' && r <= '9':
+			cur, joined = cur+1, false
+		case (r == ' ' || r == '-') && cur > 0 && !joined:
+			joined = true
+		default:
+			cur, joined = 0, false
+		}
+		best = max(best, cur)
+	}
+	return best
 }
 
 // Mask is what MaskPAN puts before the last four digits.
