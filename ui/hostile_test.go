@@ -326,7 +326,7 @@ func TestSeededHostileOrdersRenderSafely(t *testing.T) {
 		for _, ord := range orders {
 			where := p.Name() + " order " + ord.ID
 			s.keys("g")
-			s.waitText("Go to order ref:")
+			s.waitText("Find:")
 			s.typeText(ord.ID)
 			s.keys("enter")
 			s.waitText("Payments (")

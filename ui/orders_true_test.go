@@ -43,7 +43,7 @@ func TestListShowsNewStateWithoutR(t *testing.T) {
 		t.Fatalf("order %s not in the first screen:\n%s", ref, v)
 	}
 	s.keys("g")
-	s.waitText("Go to order ref:")
+	s.waitText("Find:")
 	s.typeText(ref)
 	s.keys("enter")
 	s.waitText("Payments (")
@@ -139,7 +139,7 @@ func TestForageListRefundState(t *testing.T) {
 		t.Fatalf("before the order is read its row reads %q, want the report's status and — for refunds:\n%s", row, v)
 	}
 	s.keys("g")
-	s.waitText("Go to order ref:")
+	s.waitText("Find:")
 	s.typeText(ref)
 	s.keys("enter")
 	s.waitText("Payments (")

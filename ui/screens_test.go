@@ -31,7 +31,7 @@ func (s *session) openOrder(ref string) string {
 	s.t.Helper()
 	s.waitText("loaded")
 	s.keys("g")
-	s.waitText("Go to order ref:")
+	s.waitText("Find:")
 	s.typeText(ref)
 	s.keys("enter")
 	return s.waitText("Payments (")

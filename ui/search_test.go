@@ -63,7 +63,7 @@ func TestSearchFindsAcrossProviders(t *testing.T) {
 	s := m.runIndexing(t, ix, 100, 30)
 	s.waitText("loaded")
 	s.keys("g")
-	s.waitText("Go to order ref:")
+	s.waitText("Find:")
 	s.waitFor("the index to cover 90 days", func(v string) bool {
 		return strings.Count(v, "100% of 90 days") == 3
 	})
@@ -75,7 +75,7 @@ func TestSearchFindsAcrossProviders(t *testing.T) {
 	}
 
 	s.keys("g")
-	s.waitFor("an empty prompt", func(v string) bool { return strings.Contains(v, "Go to order ref: ") })
+	s.waitFor("an empty prompt", func(v string) bool { return strings.Contains(v, "Find: ") })
 	for range 40 {
 		s.keys("backspace")
 	}
@@ -96,7 +96,7 @@ func TestSearchFindsAcrossProviders(t *testing.T) {
 	s.keys("esc")
 	s.waitText("loaded")
 	s.keys("g")
-	s.waitText("Go to order ref:")
+	s.waitText("Find:")
 	exp, _ := model.Exponent(mpg.Currency)
 	s.typeText(mpg.Payments[0].Card.Last4 + " " + mpg.Total.Amount.StringFixed(exp))
 	s.keys("enter")
@@ -147,7 +147,7 @@ func TestSearchNothingSaysCoverage(t *testing.T) {
 	s := m.runIndexed(ix, 100, 30)
 	s.waitText("loaded")
 	s.keys("g")
-	s.waitText("Go to order ref:")
+	s.waitText("Find:")
 	s.typeText("NO.SUCH.ORDER")
 	s.keys("enter")
 	v := s.waitText("not in what has been indexed yet")
@@ -172,7 +172,7 @@ func TestSearchRefusesCardNumber(t *testing.T) {
 	s := m.runIndexed(ix, 100, 30)
 	s.waitText("loaded")
 	s.keys("g")
-	s.waitText("Go to order ref:")
+	s.waitText("Find:")
 	s.typeText("4111111111111111")
 	before := reads.getOrder.Load()
 	s.keys("enter")
@@ -201,7 +201,7 @@ func TestSearchCardAmountAsksProvider(t *testing.T) {
 	s := m.runCtx(c)
 	s.waitText("loaded")
 	s.keys("g")
-	s.waitText("Go to order ref:")
+	s.waitText("Find:")
 	exp, _ := model.Exponent(mpg.Currency)
 	s.typeText(mpg.Payments[0].Card.Last4 + " " + mpg.Total.Amount.StringFixed(exp))
 	s.keys("enter")
@@ -221,7 +221,7 @@ func TestSearchAt80x23ReadsWhole(t *testing.T) {
 	s := m.runIndexing(t, ix, 80, 23)
 	s.waitText("loaded")
 	s.keys("g")
-	s.waitText("Go to order ref:")
+	s.waitText("Find:")
 	s.typeText("zzz-no-such-thing")
 	s.keys("enter")
 	v := s.waitText("Asked directly")

@@ -78,7 +78,7 @@ func TestThrottledSearchIsInformation(t *testing.T) {
 	lim.SetBurst(1)
 	lim.Allow()
 	s.keys("g")
-	s.waitText("Go to order ref:")
+	s.waitText("Find:")
 	s.typeText("ffff000011")
 	s.keys("enter")
 	v := s.waitText("was not asked")

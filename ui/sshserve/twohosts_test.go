@@ -154,7 +154,7 @@ func (h *host) openOrder(k key, o *model.Order) *term {
 	tm := h.open(k, "x")
 	tm.waitText("loaded")
 	tm.send("g")
-	tm.waitText("Go to order ref:")
+	tm.waitText("Find:")
 	tm.send(o.Ref + "\r")
 	tm.waitText("Payments (")
 	return tm
