@@ -90,7 +90,7 @@ type Index struct {
 	sources []source
 	active  []bool // sources registered in this process: only they are searched
 	entries []entry
-	byKey   map[uint64]uint32 // src<<32 | id string -> entry
+	slots   []uint32 // (src, id) -> entry index + 1: keys.go
 	refs    []uint32
 	days    map[uint16]map[int32]bool // days (since the epoch, UTC) fully indexed, per source
 	seq     uint32
@@ -102,7 +102,7 @@ type Index struct {
 // New is an index kept in memory only (tests, and a console without a state
 // directory).
 func New() *Index {
-	return &Index{s: newPool(), byKey: map[uint64]uint32{}, days: map[uint16]map[int32]bool{}, now: time.Now}
+	return &Index{s: newPool(), slots: make([]uint32, minSlots), days: map[uint16]map[int32]bool{}, now: time.Now}
 }
 
 // Info is what the index knows of one order, for the list's filter.
@@ -162,18 +162,16 @@ func (ix *Index) Account(provider string) (string, bool) {
 	return "", false
 }
 
-func key(src uint16, id uint32) uint64 { return uint64(src)<<32 | uint64(id) }
-
 // at returns the entry of an order, creating it.
 func (ix *Index) at(src uint16, id string) *entry {
 	sid := ix.s.intern(id)
-	k := key(src, sid)
-	if i, ok := ix.byKey[k]; ok {
-		return &ix.entries[i]
+	if k, ok := ix.entryOf(src, sid); ok {
+		return &ix.entries[k]
 	}
 	ix.entries = append(ix.entries, entry{Src: src, ID: sid, Ref: sid})
-	ix.byKey[k] = uint32(len(ix.entries) - 1)
-	return &ix.entries[len(ix.entries)-1]
+	k := uint32(len(ix.entries) - 1)
+	ix.addKey(k)
+	return &ix.entries[k]
 }
 
 func (ix *Index) touch(e *entry) {
@@ -506,7 +504,7 @@ func (ix *Index) lookup(provider, account, id string) (*entry, bool) {
 	}
 	for i, s := range ix.sources {
 		if s.Prov == p && s.Acct == a {
-			if k, ok := ix.byKey[key(uint16(i), sid)]; ok {
+			if k, ok := ix.entryOf(uint16(i), sid); ok {
 				return &ix.entries[k], true
 			}
 		}

@@ -95,13 +95,18 @@ func (ix *Index) load(s *snapshot) bool {
 			}
 		}
 	}
+	// Two entries of one order would leave the second unreachable.
+	keys := &Index{entries: s.Entries, slots: make([]uint32, slotsFor(len(s.Entries)))}
+	for k, e := range s.Entries {
+		if _, dup := keys.entryOf(e.Src, e.ID); dup {
+			return false
+		}
+		keys.place(uint32(k))
+	}
 	ix.s.arena, ix.s.offs = s.Arena, s.Offs
 	ix.s.rehash(64)
-	ix.sources, ix.entries, ix.refs, ix.seq = s.Sources, s.Entries, s.Refs, s.Seq
+	ix.sources, ix.entries, ix.slots, ix.refs, ix.seq = s.Sources, s.Entries, keys.slots, s.Refs, s.Seq
 	ix.active = make([]bool, len(s.Sources))
-	for i := range ix.entries {
-		ix.byKey[key(ix.entries[i].Src, ix.entries[i].ID)] = uint32(i)
-	}
 	for src, ds := range s.Days {
 		if int(src) >= len(s.Sources) {
 			continue
