@@ -62,23 +62,29 @@ func (f Field) String() string {
 	return "field"
 }
 
-// entry is one order. Every string is an id in the pool.
+// entry is one order, 48 bytes with no padding (widest field first).
+// Strings are ids in the pool; fields with few distinct values are codes
+// into small tables (codes.go).
 type entry struct {
-	Src      uint16 // index into sources
-	NPay     uint16 // payment refs at refs[RefOff:]
-	NRef     uint16 // then refund refs
-	_        uint16
-	ID, Ref  uint32
-	Ext      uint32
-	Cust     uint32
-	Status   uint32
-	Cur      uint32
-	Last4    uint32
-	RefOff   uint32
-	Seq      uint32 // change stamp: ChangedSince
-	Amount   int64  // total in minor units of Cur
-	Created  int64  // unix seconds; 0 = not known
-	Detailed int64  // unix seconds of the last full read; 0 = never read
+	Amount  int64 // total in minor units of Cur
+	ID, Ref uint32
+	Ext     uint32
+	Cust    uint32
+	RefOff  uint32 // payment refs at refs[RefOff:], then refund refs
+	Seq     uint32 // change stamp: ChangedSince
+	// Created is Unix seconds, 0 = not known: a uint32 counts seconds to
+	// 2106, and only the second is shown or sorted on.
+	Created uint32
+	Src     uint16 // index into sources
+	NPay    uint16
+	NRef    uint16
+	Last4   uint16 // card's last four: last4Code
+	// Detailed is the day (since the epoch, UTC) of the last full read,
+	// 0 = never read: only whether it was read is used, and a uint16 of
+	// days lasts to 2149.
+	Detailed uint16
+	Status   uint8 // code in Index.statuses
+	Cur      uint8 // code in Index.currencies; 0 = total not known
 }
 
 type source struct{ Prov, Acct uint32 }
@@ -92,11 +98,14 @@ type Index struct {
 	entries []entry
 	slots   []uint32 // (src, id) -> entry index + 1: keys.go
 	refs    []uint32
-	days    map[uint16]map[int32]bool // days (since the epoch, UTC) fully indexed, per source
-	seq     uint32
-	dirty   bool
-	dir     string
-	now     func() time.Time
+	// Codes of the entries' few-valued fields (codes.go).
+	statuses, currencies few
+	odd4                 oddLast4
+	days                 map[uint16]map[int32]bool // days (since the epoch, UTC) fully indexed, per source
+	seq                  uint32
+	dirty                bool
+	dir                  string
+	now                  func() time.Time
 }
 
 // New is an index kept in memory only (tests, and a console without a state
@@ -188,7 +197,9 @@ func (ix *Index) setMoney(e *entry, m model.Money) {
 	if err != nil {
 		return
 	}
-	e.Cur, e.Amount = ix.s.intern(m.Currency), minor
+	if c := ix.currencies.code(ix.s.intern(m.Currency)); c != 0 {
+		e.Cur, e.Amount = c, minor
+	}
 }
 
 // RefKind says what a summary's Reference column holds.
@@ -222,14 +233,14 @@ func (ix *Index) addSummary(account string, s *model.OrderSummary, kind RefKind,
 	if s.Ref != "" {
 		e.Ref = ix.s.intern(s.Ref)
 	}
-	was := model.Status(ix.s.str(e.Status))
+	was := ix.status(e)
 	if !(keepRefunds && e.Detailed != 0 && s.Status == model.StatusSucceeded &&
 		(was == model.StatusPartlyRefunded || was == model.StatusRefunded)) {
-		e.Status = ix.s.intern(string(s.Status))
+		ix.setStatus(e, s.Status)
 	}
 	ix.setMoney(e, s.Total)
 	if !s.Created.IsZero() && e.Created == 0 {
-		e.Created = s.Created.Unix()
+		e.Created = stamp(s.Created)
 	}
 	switch kind {
 	case RefExternal:
@@ -238,7 +249,7 @@ func (ix *Index) addSummary(account string, s *model.OrderSummary, kind RefKind,
 		}
 	case RefCard:
 		if l4 := lastFour(s.Reference); l4 != "" {
-			e.Last4 = ix.s.intern(l4)
+			e.Last4 = ix.last4Code(l4)
 		}
 	}
 	ix.touch(e)
@@ -271,7 +282,7 @@ func (ix *Index) AddOrder(account string, o *model.Order) {
 	if o.Ref != "" {
 		e.Ref = ix.s.intern(o.Ref)
 	}
-	e.Status = ix.s.intern(string(o.Status))
+	ix.setStatus(e, o.Status)
 	ix.setMoney(e, o.Total)
 	created := o.Created
 	for _, p := range o.Payments { // Forage orders carry no date; their payments do
@@ -280,7 +291,7 @@ func (ix *Index) AddOrder(account string, o *model.Order) {
 		}
 	}
 	if !created.IsZero() {
-		e.Created = created.Unix()
+		e.Created = stamp(created)
 	}
 	ext, cust, last4 := o.ExternalOrderID, o.CustomerID, ""
 	var pays, refunds []uint32
@@ -307,7 +318,7 @@ func (ix *Index) AddOrder(account string, o *model.Order) {
 	}
 	e.Ext, e.Cust = ix.s.intern(ext), ix.s.intern(cust)
 	if last4 != "" {
-		e.Last4 = ix.s.intern(last4)
+		e.Last4 = ix.last4Code(last4)
 	}
 	pays, refunds = pays[:min(len(pays), 0xffff)], refunds[:min(len(refunds), 0xffff)]
 	old := ix.refs[e.RefOff : e.RefOff+uint32(e.NPay)+uint32(e.NRef)]
@@ -318,7 +329,7 @@ func (ix *Index) AddOrder(account string, o *model.Order) {
 		ix.refs = append(append(ix.refs, pays...), refunds...)
 	}
 	e.NPay, e.NRef = uint16(len(pays)), uint16(len(refunds))
-	e.Detailed = ix.now().Unix()
+	e.Detailed = readDay(ix.now())
 	ix.touch(e)
 }
 
@@ -333,20 +344,17 @@ func (ix *Index) money(e *entry) model.Money {
 	if e.Cur == 0 {
 		return model.Money{}
 	}
-	m, err := model.FromMinor(e.Amount, ix.s.str(e.Cur))
+	m, err := model.FromMinor(e.Amount, ix.s.str(ix.currencies.id(e.Cur)))
 	if err != nil {
 		return model.Money{}
 	}
 	return m
 }
 
-func (ix *Index) hit(e *entry, f Field, matched uint32) Hit {
+func (ix *Index) hit(e *entry, f Field, matched string) Hit {
 	h := Hit{
 		Provider: ix.s.str(ix.sources[e.Src].Prov), ID: ix.s.str(e.ID), Ref: ix.s.str(e.Ref),
-		Field: f, Matched: ix.s.str(matched), Status: model.Status(ix.s.str(e.Status)), Total: ix.money(e),
-	}
-	if e.Created != 0 {
-		h.Created = time.Unix(e.Created, 0).UTC()
+		Field: f, Matched: matched, Status: ix.status(e), Total: ix.money(e), Created: created(e),
 	}
 	return h
 }
@@ -402,7 +410,7 @@ func (ix *Index) Search(q string) []Hit {
 			}
 		}
 		if f != 0 {
-			hits = append(hits, ix.hit(e, f, m))
+			hits = append(hits, ix.hit(e, f, ix.s.str(m)))
 		}
 	}
 	return newest(hits)
@@ -448,22 +456,22 @@ func ParseCardAmount(q string) (last4 string, amount decimal.Decimal, ok bool) {
 var maxMinor = decimal.NewFromInt(math.MaxInt64)
 
 func (ix *Index) searchCardAmount(l4 string, amt decimal.Decimal) []Hit {
-	id := ix.s.find(l4)
-	if id == 0 {
+	code := ix.findLast4(l4)
+	if code == 0 {
 		return nil
 	}
 	// The amount in minor units of each currency that can express it.
-	minor := map[uint32]int64{}
+	minor := map[uint8]int64{}
 	var hits []Hit
 	for i := range ix.entries {
 		e := &ix.entries[i]
-		if e.Last4 != id || e.Cur == 0 || !ix.active[e.Src] {
+		if e.Last4 != code || e.Cur == 0 || !ix.active[e.Src] {
 			continue
 		}
 		want, ok := minor[e.Cur]
 		if !ok {
 			want = -1
-			if exp, err := model.Exponent(ix.s.str(e.Cur)); err == nil {
+			if exp, err := model.Exponent(ix.s.str(ix.currencies.id(e.Cur))); err == nil {
 				// IntPart wraps past int64: 2^64+47440 yen would match a
 				// 47,440 yen order.
 				if sh := amt.Shift(exp); sh.IsInteger() && sh.Cmp(maxMinor) <= 0 {
@@ -473,7 +481,7 @@ func (ix *Index) searchCardAmount(l4 string, amt decimal.Decimal) []Hit {
 			minor[e.Cur] = want
 		}
 		if e.Amount == want {
-			hits = append(hits, ix.hit(e, FieldCardAmount, e.Last4))
+			hits = append(hits, ix.hit(e, FieldCardAmount, ix.last4(e.Last4)))
 		}
 	}
 	return newest(hits)
@@ -487,14 +495,10 @@ func (ix *Index) Lookup(provider, account, id string) (Info, bool) {
 	if !ok {
 		return Info{}, false
 	}
-	in := Info{
-		Status: model.Status(ix.s.str(e.Status)), Total: ix.money(e), CustomerID: ix.s.str(e.Cust),
-		Last4: ix.s.str(e.Last4), External: ix.s.str(e.Ext), Detailed: e.Detailed != 0,
-	}
-	if e.Created != 0 {
-		in.Created = time.Unix(e.Created, 0).UTC()
-	}
-	return in, true
+	return Info{
+		Status: ix.status(e), Total: ix.money(e), CustomerID: ix.s.str(e.Cust),
+		Last4: ix.last4(e.Last4), External: ix.s.str(e.Ext), Detailed: e.Detailed != 0, Created: created(e),
+	}, true
 }
 
 func (ix *Index) lookup(provider, account, id string) (*entry, bool) {
@@ -532,7 +536,7 @@ func (ix *Index) ChangedSince(provider, account string, seq uint32) map[string]m
 	for i := range ix.entries {
 		e := &ix.entries[i]
 		if e.Seq > seq && ix.sources[e.Src] == (source{p, a}) {
-			out[ix.s.str(e.ID)] = model.Status(ix.s.str(e.Status))
+			out[ix.s.str(e.ID)] = ix.status(e)
 		}
 	}
 	return out
