@@ -94,8 +94,8 @@ type Index struct {
 	mu      sync.RWMutex
 	s       *pool
 	sources []source
-	active  []bool // sources registered in this process: only they are searched
-	entries []entry
+	active  []bool   // sources registered in this process: only they are searched
+	rows    rows     // the entries: rows.go
 	slots   []uint32 // (src, id) -> entry index + 1: keys.go
 	refs    []uint32
 	// Codes of the entries' few-valued fields (codes.go).
@@ -175,12 +175,11 @@ func (ix *Index) Account(provider string) (string, bool) {
 func (ix *Index) at(src uint16, id string) *entry {
 	sid := ix.s.intern(id)
 	if k, ok := ix.entryOf(src, sid); ok {
-		return &ix.entries[k]
+		return ix.rows.at(k)
 	}
-	ix.entries = append(ix.entries, entry{Src: src, ID: sid, Ref: sid})
-	k := uint32(len(ix.entries) - 1)
+	k := ix.rows.add(entry{Src: src, ID: sid, Ref: sid})
 	ix.addKey(k)
-	return &ix.entries[k]
+	return ix.rows.at(k)
 }
 
 func (ix *Index) touch(e *entry) {
@@ -379,38 +378,42 @@ func (ix *Index) Search(q string) []Hit {
 	if len(ids) == 0 {
 		return nil
 	}
-	is := func(x uint32) bool { return x != 0 && slices.Contains(ids, x) }
+	// One id is the usual answer: compare with it before any list.
+	one, rest := ids[0], ids[1:]
+	is := func(x uint32) bool { return x != 0 && (x == one || len(rest) > 0 && slices.Contains(rest, x)) }
 	var hits []Hit
-	for i := range ix.entries {
-		e := &ix.entries[i]
-		if !ix.active[e.Src] {
-			continue
-		}
-		var f Field
-		var m uint32
-		switch {
-		case is(e.Ref):
-			f, m = FieldRef, e.Ref
-		case is(e.ID):
-			f, m = FieldID, e.ID
-		case is(e.Ext):
-			f, m = FieldExternal, e.Ext
-		case is(e.Cust):
-			f, m = FieldCustomer, e.Cust
-		default:
-			r := ix.refs[e.RefOff : e.RefOff+uint32(e.NPay)+uint32(e.NRef)]
-			for k, x := range r {
-				if is(x) {
-					f, m = FieldPayment, x
-					if k >= int(e.NPay) {
-						f = FieldRefund
+	for _, c := range ix.rows.chunks {
+		for i := range c {
+			e := &c[i]
+			if !ix.active[e.Src] {
+				continue
+			}
+			var f Field
+			var m uint32
+			switch {
+			case is(e.Ref):
+				f, m = FieldRef, e.Ref
+			case is(e.ID):
+				f, m = FieldID, e.ID
+			case is(e.Ext):
+				f, m = FieldExternal, e.Ext
+			case is(e.Cust):
+				f, m = FieldCustomer, e.Cust
+			default:
+				r := ix.refs[e.RefOff : e.RefOff+uint32(e.NPay)+uint32(e.NRef)]
+				for k, x := range r {
+					if is(x) {
+						f, m = FieldPayment, x
+						if k >= int(e.NPay) {
+							f = FieldRefund
+						}
+						break
 					}
-					break
 				}
 			}
-		}
-		if f != 0 {
-			hits = append(hits, ix.hit(e, f, ix.s.str(m)))
+			if f != 0 {
+				hits = append(hits, ix.hit(e, f, ix.s.str(m)))
+			}
 		}
 	}
 	return newest(hits)
@@ -463,28 +466,35 @@ func (ix *Index) searchCardAmount(l4 string, amt decimal.Decimal) []Hit {
 	// The amount in minor units of each currency that can express it.
 	minor := map[uint8]int64{}
 	var hits []Hit
-	for i := range ix.entries {
-		e := &ix.entries[i]
-		if e.Last4 != code || e.Cur == 0 || !ix.active[e.Src] {
-			continue
-		}
-		want, ok := minor[e.Cur]
-		if !ok {
-			want = -1
-			if exp, err := model.Exponent(ix.s.str(ix.currencies.id(e.Cur))); err == nil {
-				// IntPart wraps past int64: 2^64+47440 yen would match a
-				// 47,440 yen order.
-				if sh := amt.Shift(exp); sh.IsInteger() && sh.Cmp(maxMinor) <= 0 {
-					want = sh.IntPart()
-				}
+	for _, c := range ix.rows.chunks {
+		for i := range c {
+			if e := &c[i]; e.Last4 == code && e.Cur != 0 && ix.active[e.Src] {
+				hits = ix.cardAmountHit(hits, e, amt, minor)
 			}
-			minor[e.Cur] = want
-		}
-		if e.Amount == want {
-			hits = append(hits, ix.hit(e, FieldCardAmount, ix.last4(e.Last4)))
 		}
 	}
 	return newest(hits)
+}
+
+// cardAmountHit adds e to hits when its total is amt. minor caches amt in
+// minor units per currency code (-1: not expressible).
+func (ix *Index) cardAmountHit(hits []Hit, e *entry, amt decimal.Decimal, minor map[uint8]int64) []Hit {
+	want, ok := minor[e.Cur]
+	if !ok {
+		want = -1
+		if exp, err := model.Exponent(ix.s.str(ix.currencies.id(e.Cur))); err == nil {
+			// IntPart wraps past int64: 2^64+47440 yen would match a
+			// 47,440 yen order.
+			if sh := amt.Shift(exp); sh.IsInteger() && sh.Cmp(maxMinor) <= 0 {
+				want = sh.IntPart()
+			}
+		}
+		minor[e.Cur] = want
+	}
+	if e.Amount == want {
+		hits = append(hits, ix.hit(e, FieldCardAmount, ix.last4(e.Last4)))
+	}
+	return hits
 }
 
 // Lookup returns what the index knows of one order.
@@ -509,7 +519,7 @@ func (ix *Index) lookup(provider, account, id string) (*entry, bool) {
 	for i, s := range ix.sources {
 		if s.Prov == p && s.Acct == a {
 			if k, ok := ix.entryOf(uint16(i), sid); ok {
-				return &ix.entries[k], true
+				return ix.rows.at(k), true
 			}
 		}
 	}
@@ -533,10 +543,11 @@ func (ix *Index) ChangedSince(provider, account string, seq uint32) map[string]m
 	}
 	p, a := ix.s.find(provider), ix.s.find(account)
 	out := map[string]model.Status{}
-	for i := range ix.entries {
-		e := &ix.entries[i]
-		if e.Seq > seq && ix.sources[e.Src] == (source{p, a}) {
-			out[ix.s.str(e.ID)] = ix.status(e)
+	for _, c := range ix.rows.chunks {
+		for i := range c {
+			if e := &c[i]; e.Seq > seq && ix.sources[e.Src] == (source{p, a}) {
+				out[ix.s.str(e.ID)] = ix.status(e)
+			}
 		}
 	}
 	return out
@@ -554,7 +565,7 @@ func (ix *Index) NeedsDetail(provider, account, id string) bool {
 func (ix *Index) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return len(ix.entries)
+	return ix.rows.len()
 }
 
 // Day numbers a UTC calendar day.
@@ -643,5 +654,5 @@ func (ix *Index) ActiveCoverage(now time.Time, days int) float64 {
 func (ix *Index) String() string {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return fmt.Sprintf("index: %d orders, %d strings (%d bytes), %d refs", len(ix.entries), ix.s.len()-1, len(ix.s.arena), len(ix.refs))
+	return fmt.Sprintf("index: %d orders, %d strings (%d bytes), %d refs", ix.rows.len(), ix.s.len()-1, len(ix.s.arena), len(ix.refs))
 }

@@ -42,7 +42,7 @@ func (ix *Index) entryOf(src uint16, sid uint32) (uint32, bool) {
 		if v == 0 {
 			return 0, false
 		}
-		if e := &ix.entries[v-1]; e.ID == sid && e.Src == src {
+		if e := ix.rows.at(v - 1); e.ID == sid && e.Src == src {
 			return v - 1, true
 		}
 		if i++; i == n {
@@ -54,7 +54,7 @@ func (ix *Index) entryOf(src uint16, sid uint32) (uint32, bool) {
 // addKey makes entry k findable, growing the table to keep it under 3/4
 // full.
 func (ix *Index) addKey(k uint32) {
-	if len(ix.entries)*4 > len(ix.slots)*3 {
+	if ix.rows.len()*4 > len(ix.slots)*3 {
 		ix.rekey()
 		return
 	}
@@ -62,7 +62,7 @@ func (ix *Index) addKey(k uint32) {
 }
 
 func (ix *Index) place(k uint32) {
-	e := &ix.entries[k]
+	e := ix.rows.at(k)
 	n := len(ix.slots)
 	for i := spot(keyHash(e.Src, e.ID), n); ; {
 		if ix.slots[i] == 0 {
@@ -77,8 +77,8 @@ func (ix *Index) place(k uint32) {
 
 // rekey rebuilds the table for every entry (after growing or loading).
 func (ix *Index) rekey() {
-	ix.slots = make([]uint32, slotsFor(len(ix.entries)))
-	for k := range ix.entries {
+	ix.slots = make([]uint32, slotsFor(ix.rows.len()))
+	for k := range ix.rows.len() {
 		ix.place(uint32(k))
 	}
 }

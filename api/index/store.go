@@ -146,7 +146,7 @@ func (ix *Index) load(s *snapshot) bool {
 		}
 	}
 	// Two entries of one order would leave the second unreachable.
-	t.entries = entries
+	t.rows = rowsOf(entries)
 	t.slots = make([]uint32, slotsFor(len(entries)))
 	for k, e := range entries {
 		if _, dup := t.entryOf(e.Src, e.ID); dup {
@@ -154,7 +154,7 @@ func (ix *Index) load(s *snapshot) bool {
 		}
 		t.place(uint32(k))
 	}
-	ix.s, ix.entries, ix.slots = t.s, t.entries, t.slots
+	ix.s, ix.rows, ix.slots = t.s, t.rows, t.slots
 	ix.statuses, ix.currencies, ix.odd4 = t.statuses, t.currencies, t.odd4
 	ix.sources, ix.refs, ix.seq = s.Sources, s.Refs, s.Seq
 	ix.active = make([]bool, len(s.Sources))
@@ -209,7 +209,7 @@ func (ix *Index) Save() error {
 	snap.Arena = append([]byte(nil), ix.s.arena...)
 	snap.Offs = append([]uint32(nil), ix.s.offs...)
 	snap.Sources = append([]source(nil), ix.sources...)
-	snap.Orders = append([]entry(nil), ix.entries...)
+	snap.Orders = ix.rows.flat()
 	snap.Statuses = append([]uint32(nil), ix.statuses...)
 	snap.Currencies = append([]uint32(nil), ix.currencies...)
 	snap.Odd4 = append([]uint32(nil), ix.odd4.ids...)
