@@ -111,7 +111,7 @@ func (ix *Index) load(s *snapshot) bool {
 	}
 	t := New()
 	t.s.arena, t.s.offs = s.Arena, s.Offs
-	t.s.rehash(64)
+	t.s.rehash()
 	entries := s.Orders
 	if s.Version == 1 {
 		if entries = t.fromV1(s.Entries, okID); entries == nil && len(s.Entries) > 0 {

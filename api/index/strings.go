@@ -6,20 +6,20 @@ import (
 )
 
 // pool interns strings into one byte arena. Each distinct string costs its
-// bytes, a 4-byte offset and about 6 bytes of hash table, instead of a Go
+// bytes, a 4-byte offset and 5 to 6.4 bytes of hash table, instead of a Go
 // string header, a map entry and its own allocation: at 100k orders with
 // half a dozen ids each, that is the difference between a few MB and tens.
 // Id 0 is the empty string.
 type pool struct {
 	arena []byte
 	offs  []uint32 // string i is arena[offs[i]:offs[i+1]]
-	table []uint32 // open addressing: slot holds id+1, 0 = empty
+	table []uint32 // open addressing: slot holds id+1, 0 = empty; sized like Index.slots (keys.go)
 	seed  maphash.Seed
 }
 
 func newPool() *pool {
 	p := &pool{offs: []uint32{0, 0}, seed: maphash.MakeSeed()}
-	p.table = make([]uint32, 64)
+	p.table = make([]uint32, minSlots)
 	return p
 }
 
@@ -34,8 +34,8 @@ func (p *pool) str(id uint32) string {
 	return string(p.bytes(id))
 }
 
-func (p *pool) slot(b []byte) uint64 {
-	return maphash.Bytes(p.seed, b) & uint64(len(p.table)-1)
+func (p *pool) slot(b []byte) int {
+	return spot(maphash.Bytes(p.seed, b), len(p.table))
 }
 
 // find returns the id of s, or 0 when it was never interned.
@@ -44,13 +44,17 @@ func (p *pool) find(s string) uint32 {
 		return 0
 	}
 	b := []byte(s)
-	for i := p.slot(b); ; i = (i + 1) & uint64(len(p.table)-1) {
+	n := len(p.table)
+	for i := p.slot(b); ; {
 		v := p.table[i]
 		if v == 0 {
 			return 0
 		}
 		if bytes.Equal(p.bytes(v-1), b) {
 			return v - 1
+		}
+		if i++; i == n {
+			i = 0
 		}
 	}
 }
@@ -66,8 +70,8 @@ func (p *pool) intern(s string) uint32 {
 	id := uint32(p.len())
 	p.arena = append(p.arena, s...)
 	p.offs = append(p.offs, uint32(len(p.arena)))
-	if (p.len()+1)*4 > len(p.table)*3 { // keep the table under 3/4 full
-		p.rehash(len(p.table) * 2)
+	if p.len()*4 > len(p.table)*3 { // keep the table under 3/4 full
+		p.rehash()
 	} else {
 		p.put(id)
 	}
@@ -75,19 +79,21 @@ func (p *pool) intern(s string) uint32 {
 }
 
 func (p *pool) put(id uint32) {
-	for i := p.slot(p.bytes(id)); ; i = (i + 1) & uint64(len(p.table)-1) {
+	n := len(p.table)
+	for i := p.slot(p.bytes(id)); ; {
 		if p.table[i] == 0 {
 			p.table[i] = id + 1
 			return
 		}
+		if i++; i == n {
+			i = 0
+		}
 	}
 }
 
-func (p *pool) rehash(size int) {
-	for size*3 < (p.len()+1)*4 {
-		size *= 2
-	}
-	p.table = make([]uint32, size)
+// rehash rebuilds the table for every string (after growing or loading).
+func (p *pool) rehash() {
+	p.table = make([]uint32, slotsFor(p.len()))
 	for id := 1; id < p.len(); id++ {
 		p.put(uint32(id))
 	}
