@@ -11,13 +11,15 @@
 // metadata values, no names, no addresses. It persists in one file with
 // owner-only permissions.
 //
-// Memory: strings are interned in one arena and each order is a 48-byte
+// Memory: strings are kept in one arena, and each order is a 48-byte
 // record of string ids and small codes, kept in chunks and found through
-// an open-addressed table of uint32, so an order costs about 110 bytes of
+// an open-addressed table of uint32; only strings orders share (status,
+// currency, customer id) are interned. An order costs about 99 bytes of
 // heap with list-row ids of three providers (Forage's ten hex digits and
-// external id, Moyasar's UUID, Digital River's), of which about 35 are the
-// ids' own text; it was 151. `go test -bench IndexBytes ./api/index`
-// reports it and TestIndexBytesBound keeps it from growing.
+// external id, Moyasar's UUID, Digital River's) and one in ten read in
+// full, of which about 35 are the ids' own text and 9 their offsets; it
+// was 151. `go test -bench IndexBytes ./api/index` reports it and
+// TestIndexBytesBound keeps it from growing.
 package index
 
 import (
@@ -177,13 +179,30 @@ func (ix *Index) Account(provider string) (string, bool) {
 
 // at returns the entry of an order, creating it.
 func (ix *Index) at(src uint16, id string) *entry {
-	sid := ix.s.intern(id)
-	if k, ok := ix.entryOf(src, sid); ok {
+	if k, ok := ix.entryOf(src, id); ok {
 		return ix.rows.at(k)
 	}
+	sid := ix.s.add(id)
 	k := ix.rows.add(entry{Src: src, ID: sid, Ref: sid})
 	ix.addKey(k)
 	return ix.rows.at(k)
+}
+
+// own is the string id for a field of e that holds e's own text (a ref,
+// an external id): the id it has, or e's ID or Ref, when the text is the
+// same, so reading an order again adds nothing to the arena; else s added.
+func (ix *Index) own(e *entry, cur uint32, s string) uint32 {
+	switch {
+	case s == "":
+		return 0
+	case ix.s.is(cur, s):
+		return cur
+	case ix.s.is(e.ID, s):
+		return e.ID
+	case ix.s.is(e.Ref, s):
+		return e.Ref
+	}
+	return ix.s.add(s)
 }
 
 func (ix *Index) touch(e *entry) {
@@ -234,7 +253,7 @@ func (ix *Index) addSummary(account string, s *model.OrderSummary, kind RefKind,
 	defer ix.mu.Unlock()
 	e := ix.at(ix.src(s.Provider, account), s.ID)
 	if s.Ref != "" {
-		e.Ref = ix.s.intern(s.Ref)
+		e.Ref = ix.own(e, e.Ref, s.Ref)
 	}
 	was := ix.status(e)
 	if !(keepRefunds && e.Detailed != 0 && s.Status == model.StatusSucceeded &&
@@ -248,7 +267,7 @@ func (ix *Index) addSummary(account string, s *model.OrderSummary, kind RefKind,
 	switch kind {
 	case RefExternal:
 		if s.Reference != "" {
-			e.Ext = ix.s.intern(s.Reference)
+			e.Ext = ix.own(e, e.Ext, s.Reference)
 		}
 	case RefCard:
 		if l4 := lastFour(s.Reference); l4 != "" {
@@ -283,7 +302,7 @@ func (ix *Index) AddOrder(account string, o *model.Order) {
 	defer ix.mu.Unlock()
 	e := ix.at(ix.src(o.Provider, account), o.ID)
 	if o.Ref != "" {
-		e.Ref = ix.s.intern(o.Ref)
+		e.Ref = ix.own(e, e.Ref, o.Ref)
 	}
 	ix.setStatus(e, o.Status)
 	ix.setMoney(e, o.Total)
@@ -297,7 +316,7 @@ func (ix *Index) AddOrder(account string, o *model.Order) {
 		e.Created = stamp(created)
 	}
 	ext, cust, last4 := o.ExternalOrderID, o.CustomerID, ""
-	var pays, refunds []uint32
+	var pays, refunds []string
 	for i := range o.Payments {
 		p := &o.Payments[i]
 		ext, cust = cmpOr(ext, p.ExternalOrderID), cmpOr(cust, p.CustomerID)
@@ -305,31 +324,44 @@ func (ix *Index) AddOrder(account string, o *model.Order) {
 			last4 = cmpOr(last4, p.Card.Last4)
 		}
 		if p.ID != "" {
-			pays = append(pays, ix.s.intern(p.ID))
+			pays = append(pays, p.ID)
 		}
 		if p.Receipt != nil {
 			last4 = cmpOr(last4, p.Receipt.Last4)
 			if p.Receipt.RefNumber != "" { // the network's reference (RRN) printed on receipts
-				pays = append(pays, ix.s.intern(p.Receipt.RefNumber))
+				pays = append(pays, p.Receipt.RefNumber)
 			}
 		}
 	}
 	for i := range o.Refunds {
 		if o.Refunds[i].ID != "" {
-			refunds = append(refunds, ix.s.intern(o.Refunds[i].ID))
+			refunds = append(refunds, o.Refunds[i].ID)
 		}
 	}
-	e.Ext, e.Cust = ix.s.intern(ext), ix.s.intern(cust)
+	e.Ext, e.Cust = ix.own(e, e.Ext, ext), ix.s.intern(cust)
 	if last4 != "" {
 		e.Last4 = ix.last4Code(last4)
 	}
 	pays, refunds = pays[:min(len(pays), 0xffff)], refunds[:min(len(refunds), 0xffff)]
 	old := ix.refs[e.RefOff : e.RefOff+uint32(e.NPay)+uint32(e.NRef)]
-	if len(old) == len(pays)+len(refunds) && slices.Equal(old[:len(pays)], pays) && slices.Equal(old[len(pays):], refunds) {
-		// unchanged: no garbage in refs
-	} else {
+	// A ref the order had keeps its string: a refund more adds one string.
+	ids := make([]uint32, 0, len(pays)+len(refunds))
+	for _, r := range append(pays, refunds...) {
+		id := uint32(0)
+		for _, x := range old {
+			if ix.s.is(x, r) {
+				id = x
+				break
+			}
+		}
+		if id == 0 {
+			id = ix.s.add(r)
+		}
+		ids = append(ids, id)
+	}
+	if !slices.Equal(old, ids) || int(e.NPay) != len(pays) { // else unchanged: no garbage in refs
 		e.RefOff = uint32(len(ix.refs))
-		ix.refs = append(append(ix.refs, pays...), refunds...)
+		ix.refs = append(ix.refs, ids...)
 	}
 	e.NPay, e.NRef = uint16(len(pays)), uint16(len(refunds))
 	e.Detailed = readDay(ix.now())
@@ -516,13 +548,13 @@ func (ix *Index) Lookup(provider, account, id string) (Info, bool) {
 }
 
 func (ix *Index) lookup(provider, account, id string) (*entry, bool) {
-	p, a, sid := ix.s.find(provider), ix.s.find(account), ix.s.find(id)
-	if p == 0 || sid == 0 {
+	p, a := ix.s.find(provider), ix.s.find(account)
+	if p == 0 || id == "" {
 		return nil, false
 	}
 	for i, s := range ix.sources {
 		if s.Prov == p && s.Acct == a {
-			if k, ok := ix.entryOf(uint16(i), sid); ok {
+			if k, ok := ix.entryOf(uint16(i), id); ok {
 				return ix.rows.at(k), true
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -111,17 +112,43 @@ func (ix *Index) load(s *snapshot) bool {
 	}
 	t := New()
 	t.s.arena, t.s.offs = s.Arena, s.Offs
-	t.s.rehash()
-	entries := s.Orders
+	// The file does not say which strings were interned: the shared ones
+	// (sources, statuses, currencies, customers, odd last fours) are again.
+	shared := make([]uint32, 0, 2*len(s.Sources)+len(s.Entries)*4+len(s.Orders))
+	for _, src := range s.Sources {
+		shared = append(shared, src.Prov, src.Acct)
+	}
 	if s.Version == 1 {
-		if entries = t.fromV1(s.Entries, okID); entries == nil && len(s.Entries) > 0 {
-			return false
+		for _, o := range s.Entries {
+			if !okID(o.Status) || !okID(o.Cur) || !okID(o.Cust) || !okID(o.Last4) {
+				return false
+			}
+			shared = append(shared, o.Status, o.Cur, o.Cust)
+			if _, digits := fourDigits(t.s.str(o.Last4)); !digits {
+				shared = append(shared, o.Last4)
+			}
 		}
 	} else {
 		if len(s.Statuses) > math.MaxUint8 || len(s.Currencies) > math.MaxUint8 || len(s.Odd4) > maxOdd4 ||
 			!okIDs(s.Statuses) || !okIDs(s.Currencies) || !okIDs(s.Odd4) {
 			return false
 		}
+		shared = append(append(append(shared, s.Statuses...), s.Currencies...), s.Odd4...)
+		for _, e := range s.Orders {
+			if !okID(e.Cust) {
+				return false
+			}
+			shared = append(shared, e.Cust)
+		}
+	}
+	slices.Sort(shared)
+	t.s.rehash(slices.Compact(shared))
+	entries := s.Orders
+	if s.Version == 1 {
+		if entries = t.fromV1(s.Entries, okID); entries == nil && len(s.Entries) > 0 {
+			return false
+		}
+	} else {
 		t.statuses, t.currencies, t.odd4.ids = s.Statuses, s.Currencies, s.Odd4
 		if len(s.Odd4) > 0 {
 			t.odd4.of = make(map[uint32]uint16, len(s.Odd4))
@@ -149,7 +176,7 @@ func (ix *Index) load(s *snapshot) bool {
 	t.rows = rowsOf(entries)
 	t.slots = make([]uint32, slotsFor(len(entries)))
 	for k, e := range entries {
-		if _, dup := t.entryOf(e.Src, e.ID); dup {
+		if _, dup := probe(t, e.Src, t.s.bytes(e.ID)); dup {
 			return false
 		}
 		t.place(uint32(k))
