@@ -57,7 +57,8 @@ func BenchmarkSearch100k(b *testing.B) {
 
 // TestSearch100kFast keeps the goal in the test suite: a search over 100k
 // orders answers in well under 100 ms (measured: a few ms), and the index
-// costs under 400 bytes of heap an order.
+// costs under 160 bytes of heap an order with fill's orders, each read in
+// full (measured: 223 with a 72-byte entry and a Go map, 140 since).
 func TestSearch100kFast(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills 100k orders")
@@ -69,8 +70,8 @@ func TestSearch100kFast(t *testing.T) {
 	fill(ix, 100_000)
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	if per := float64(after.HeapAlloc-before.HeapAlloc) / 100_000; per > 400 && !raceEnabled {
-		t.Errorf("index heap %.0f bytes/order, bound 400", per)
+	if per := float64(after.HeapAlloc-before.HeapAlloc) / 100_000; per > 160 && !raceEnabled {
+		t.Errorf("index heap %.0f bytes/order, bound 160", per)
 	}
 	// The best of three: a shared machine can stall any one run.
 	best := time.Hour

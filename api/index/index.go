@@ -11,9 +11,15 @@
 // metadata values, no names, no addresses. It persists in one file with
 // owner-only permissions.
 //
-// Memory: strings are interned in one arena and each order is a fixed-size
-// record of string ids, so 100k orders cost a few tens of bytes each plus
-// their ids' text (BenchmarkSearch100k reports it).
+// Memory: strings are kept in one arena, and each order is a 48-byte
+// record of string ids and small codes, kept in chunks and found through
+// an open-addressed table of uint32; only strings orders share (status,
+// currency, customer id) are interned. An order costs about 99 bytes of
+// heap with list-row ids of three providers (Forage's ten hex digits and
+// external id, Moyasar's UUID, Digital River's) and one in ten read in
+// full, of which about 35 are the ids' own text and 9 their offsets; it
+// was 151. `go test -bench IndexBytes ./api/index` reports it and
+// TestIndexBytesBound keeps it from growing.
 package index
 
 import (
@@ -62,23 +68,29 @@ func (f Field) String() string {
 	return "field"
 }
 
-// entry is one order. Every string is an id in the pool.
+// entry is one order, 48 bytes with no padding (widest field first).
+// Strings are ids in the pool; fields with few distinct values are codes
+// into small tables (codes.go).
 type entry struct {
-	Src      uint16 // index into sources
-	NPay     uint16 // payment refs at refs[RefOff:]
-	NRef     uint16 // then refund refs
-	_        uint16
-	ID, Ref  uint32
-	Ext      uint32
-	Cust     uint32
-	Status   uint32
-	Cur      uint32
-	Last4    uint32
-	RefOff   uint32
-	Seq      uint32 // change stamp: ChangedSince
-	Amount   int64  // total in minor units of Cur
-	Created  int64  // unix seconds; 0 = not known
-	Detailed int64  // unix seconds of the last full read; 0 = never read
+	Amount  int64 // total in minor units of Cur
+	ID, Ref uint32
+	Ext     uint32
+	Cust    uint32
+	RefOff  uint32 // payment refs at refs[RefOff:], then refund refs
+	Seq     uint32 // change stamp: ChangedSince
+	// Created is Unix seconds, 0 = not known: a uint32 counts seconds to
+	// 2106, and only the second is shown or sorted on.
+	Created uint32
+	Src     uint16 // index into sources
+	NPay    uint16
+	NRef    uint16
+	Last4   uint16 // card's last four: last4Code
+	// Detailed is the day (since the epoch, UTC) of the last full read,
+	// 0 = never read: only whether it was read is used, and a uint16 of
+	// days lasts to 2149.
+	Detailed uint16
+	Status   uint8 // code in Index.statuses
+	Cur      uint8 // code in Index.currencies; 0 = total not known
 }
 
 type source struct{ Prov, Acct uint32 }
@@ -88,21 +100,24 @@ type Index struct {
 	mu      sync.RWMutex
 	s       *pool
 	sources []source
-	active  []bool // sources registered in this process: only they are searched
-	entries []entry
-	byKey   map[uint64]uint32 // src<<32 | id string -> entry
+	active  []bool   // sources registered in this process: only they are searched
+	rows    rows     // the entries: rows.go
+	slots   []uint32 // (src, id) -> entry index + 1: keys.go
 	refs    []uint32
-	days    map[uint16]map[int32]bool // days (since the epoch, UTC) fully indexed, per source
-	seq     uint32
-	dirty   bool
-	dir     string
-	now     func() time.Time
+	// Codes of the entries' few-valued fields (codes.go).
+	statuses, currencies few
+	odd4                 oddLast4
+	days                 map[uint16]map[int32]bool // days (since the epoch, UTC) fully indexed, per source
+	seq                  uint32
+	dirty                bool
+	dir                  string
+	now                  func() time.Time
 }
 
 // New is an index kept in memory only (tests, and a console without a state
 // directory).
 func New() *Index {
-	return &Index{s: newPool(), byKey: map[uint64]uint32{}, days: map[uint16]map[int32]bool{}, now: time.Now}
+	return &Index{s: newPool(), slots: make([]uint32, minSlots), days: map[uint16]map[int32]bool{}, now: time.Now}
 }
 
 // Info is what the index knows of one order, for the list's filter.
@@ -162,18 +177,32 @@ func (ix *Index) Account(provider string) (string, bool) {
 	return "", false
 }
 
-func key(src uint16, id uint32) uint64 { return uint64(src)<<32 | uint64(id) }
-
 // at returns the entry of an order, creating it.
 func (ix *Index) at(src uint16, id string) *entry {
-	sid := ix.s.intern(id)
-	k := key(src, sid)
-	if i, ok := ix.byKey[k]; ok {
-		return &ix.entries[i]
+	if k, ok := ix.entryOf(src, id); ok {
+		return ix.rows.at(k)
 	}
-	ix.entries = append(ix.entries, entry{Src: src, ID: sid, Ref: sid})
-	ix.byKey[k] = uint32(len(ix.entries) - 1)
-	return &ix.entries[len(ix.entries)-1]
+	sid := ix.s.add(id)
+	k := ix.rows.add(entry{Src: src, ID: sid, Ref: sid})
+	ix.addKey(k)
+	return ix.rows.at(k)
+}
+
+// own is the string id for a field of e that holds e's own text (a ref,
+// an external id): the id it has, or e's ID or Ref, when the text is the
+// same, so reading an order again adds nothing to the arena; else s added.
+func (ix *Index) own(e *entry, cur uint32, s string) uint32 {
+	switch {
+	case s == "":
+		return 0
+	case ix.s.is(cur, s):
+		return cur
+	case ix.s.is(e.ID, s):
+		return e.ID
+	case ix.s.is(e.Ref, s):
+		return e.Ref
+	}
+	return ix.s.add(s)
 }
 
 func (ix *Index) touch(e *entry) {
@@ -190,7 +219,9 @@ func (ix *Index) setMoney(e *entry, m model.Money) {
 	if err != nil {
 		return
 	}
-	e.Cur, e.Amount = ix.s.intern(m.Currency), minor
+	if c := ix.currencies.code(ix.s.intern(m.Currency)); c != 0 {
+		e.Cur, e.Amount = c, minor
+	}
 }
 
 // RefKind says what a summary's Reference column holds.
@@ -222,25 +253,25 @@ func (ix *Index) addSummary(account string, s *model.OrderSummary, kind RefKind,
 	defer ix.mu.Unlock()
 	e := ix.at(ix.src(s.Provider, account), s.ID)
 	if s.Ref != "" {
-		e.Ref = ix.s.intern(s.Ref)
+		e.Ref = ix.own(e, e.Ref, s.Ref)
 	}
-	was := model.Status(ix.s.str(e.Status))
+	was := ix.status(e)
 	if !(keepRefunds && e.Detailed != 0 && s.Status == model.StatusSucceeded &&
 		(was == model.StatusPartlyRefunded || was == model.StatusRefunded)) {
-		e.Status = ix.s.intern(string(s.Status))
+		ix.setStatus(e, s.Status)
 	}
 	ix.setMoney(e, s.Total)
 	if !s.Created.IsZero() && e.Created == 0 {
-		e.Created = s.Created.Unix()
+		e.Created = stamp(s.Created)
 	}
 	switch kind {
 	case RefExternal:
 		if s.Reference != "" {
-			e.Ext = ix.s.intern(s.Reference)
+			e.Ext = ix.own(e, e.Ext, s.Reference)
 		}
 	case RefCard:
 		if l4 := lastFour(s.Reference); l4 != "" {
-			e.Last4 = ix.s.intern(l4)
+			e.Last4 = ix.last4Code(l4)
 		}
 	}
 	ix.touch(e)
@@ -271,9 +302,9 @@ func (ix *Index) AddOrder(account string, o *model.Order) {
 	defer ix.mu.Unlock()
 	e := ix.at(ix.src(o.Provider, account), o.ID)
 	if o.Ref != "" {
-		e.Ref = ix.s.intern(o.Ref)
+		e.Ref = ix.own(e, e.Ref, o.Ref)
 	}
-	e.Status = ix.s.intern(string(o.Status))
+	ix.setStatus(e, o.Status)
 	ix.setMoney(e, o.Total)
 	created := o.Created
 	for _, p := range o.Payments { // Forage orders carry no date; their payments do
@@ -282,10 +313,10 @@ func (ix *Index) AddOrder(account string, o *model.Order) {
 		}
 	}
 	if !created.IsZero() {
-		e.Created = created.Unix()
+		e.Created = stamp(created)
 	}
 	ext, cust, last4 := o.ExternalOrderID, o.CustomerID, ""
-	var pays, refunds []uint32
+	var pays, refunds []string
 	for i := range o.Payments {
 		p := &o.Payments[i]
 		ext, cust = cmpOr(ext, p.ExternalOrderID), cmpOr(cust, p.CustomerID)
@@ -293,34 +324,47 @@ func (ix *Index) AddOrder(account string, o *model.Order) {
 			last4 = cmpOr(last4, p.Card.Last4)
 		}
 		if p.ID != "" {
-			pays = append(pays, ix.s.intern(p.ID))
+			pays = append(pays, p.ID)
 		}
 		if p.Receipt != nil {
 			last4 = cmpOr(last4, p.Receipt.Last4)
 			if p.Receipt.RefNumber != "" { // the network's reference (RRN) printed on receipts
-				pays = append(pays, ix.s.intern(p.Receipt.RefNumber))
+				pays = append(pays, p.Receipt.RefNumber)
 			}
 		}
 	}
 	for i := range o.Refunds {
 		if o.Refunds[i].ID != "" {
-			refunds = append(refunds, ix.s.intern(o.Refunds[i].ID))
+			refunds = append(refunds, o.Refunds[i].ID)
 		}
 	}
-	e.Ext, e.Cust = ix.s.intern(ext), ix.s.intern(cust)
+	e.Ext, e.Cust = ix.own(e, e.Ext, ext), ix.s.intern(cust)
 	if last4 != "" {
-		e.Last4 = ix.s.intern(last4)
+		e.Last4 = ix.last4Code(last4)
 	}
 	pays, refunds = pays[:min(len(pays), 0xffff)], refunds[:min(len(refunds), 0xffff)]
 	old := ix.refs[e.RefOff : e.RefOff+uint32(e.NPay)+uint32(e.NRef)]
-	if len(old) == len(pays)+len(refunds) && slices.Equal(old[:len(pays)], pays) && slices.Equal(old[len(pays):], refunds) {
-		// unchanged: no garbage in refs
-	} else {
+	// A ref the order had keeps its string: a refund more adds one string.
+	ids := make([]uint32, 0, len(pays)+len(refunds))
+	for _, r := range append(pays, refunds...) {
+		id := uint32(0)
+		for _, x := range old {
+			if ix.s.is(x, r) {
+				id = x
+				break
+			}
+		}
+		if id == 0 {
+			id = ix.s.add(r)
+		}
+		ids = append(ids, id)
+	}
+	if !slices.Equal(old, ids) || int(e.NPay) != len(pays) { // else unchanged: no garbage in refs
 		e.RefOff = uint32(len(ix.refs))
-		ix.refs = append(append(ix.refs, pays...), refunds...)
+		ix.refs = append(ix.refs, ids...)
 	}
 	e.NPay, e.NRef = uint16(len(pays)), uint16(len(refunds))
-	e.Detailed = ix.now().Unix()
+	e.Detailed = readDay(ix.now())
 	ix.touch(e)
 }
 
@@ -335,20 +379,17 @@ func (ix *Index) money(e *entry) model.Money {
 	if e.Cur == 0 {
 		return model.Money{}
 	}
-	m, err := model.FromMinor(e.Amount, ix.s.str(e.Cur))
+	m, err := model.FromMinor(e.Amount, ix.s.str(ix.currencies.id(e.Cur)))
 	if err != nil {
 		return model.Money{}
 	}
 	return m
 }
 
-func (ix *Index) hit(e *entry, f Field, matched uint32) Hit {
+func (ix *Index) hit(e *entry, f Field, matched string) Hit {
 	h := Hit{
 		Provider: ix.s.str(ix.sources[e.Src].Prov), ID: ix.s.str(e.ID), Ref: ix.s.str(e.Ref),
-		Field: f, Matched: ix.s.str(matched), Status: model.Status(ix.s.str(e.Status)), Total: ix.money(e),
-	}
-	if e.Created != 0 {
-		h.Created = time.Unix(e.Created, 0).UTC()
+		Field: f, Matched: matched, Status: ix.status(e), Total: ix.money(e), Created: created(e),
 	}
 	return h
 }
@@ -373,38 +414,42 @@ func (ix *Index) Search(q string) []Hit {
 	if len(ids) == 0 {
 		return nil
 	}
-	is := func(x uint32) bool { return x != 0 && slices.Contains(ids, x) }
+	// One id is the usual answer: compare with it before any list.
+	one, rest := ids[0], ids[1:]
+	is := func(x uint32) bool { return x != 0 && (x == one || len(rest) > 0 && slices.Contains(rest, x)) }
 	var hits []Hit
-	for i := range ix.entries {
-		e := &ix.entries[i]
-		if !ix.active[e.Src] {
-			continue
-		}
-		var f Field
-		var m uint32
-		switch {
-		case is(e.Ref):
-			f, m = FieldRef, e.Ref
-		case is(e.ID):
-			f, m = FieldID, e.ID
-		case is(e.Ext):
-			f, m = FieldExternal, e.Ext
-		case is(e.Cust):
-			f, m = FieldCustomer, e.Cust
-		default:
-			r := ix.refs[e.RefOff : e.RefOff+uint32(e.NPay)+uint32(e.NRef)]
-			for k, x := range r {
-				if is(x) {
-					f, m = FieldPayment, x
-					if k >= int(e.NPay) {
-						f = FieldRefund
+	for _, c := range ix.rows.chunks {
+		for i := range c {
+			e := &c[i]
+			if !ix.active[e.Src] {
+				continue
+			}
+			var f Field
+			var m uint32
+			switch {
+			case is(e.Ref):
+				f, m = FieldRef, e.Ref
+			case is(e.ID):
+				f, m = FieldID, e.ID
+			case is(e.Ext):
+				f, m = FieldExternal, e.Ext
+			case is(e.Cust):
+				f, m = FieldCustomer, e.Cust
+			default:
+				r := ix.refs[e.RefOff : e.RefOff+uint32(e.NPay)+uint32(e.NRef)]
+				for k, x := range r {
+					if is(x) {
+						f, m = FieldPayment, x
+						if k >= int(e.NPay) {
+							f = FieldRefund
+						}
+						break
 					}
-					break
 				}
 			}
-		}
-		if f != 0 {
-			hits = append(hits, ix.hit(e, f, m))
+			if f != 0 {
+				hits = append(hits, ix.hit(e, f, ix.s.str(m)))
+			}
 		}
 	}
 	return newest(hits)
@@ -450,35 +495,42 @@ func ParseCardAmount(q string) (last4 string, amount decimal.Decimal, ok bool) {
 var maxMinor = decimal.NewFromInt(math.MaxInt64)
 
 func (ix *Index) searchCardAmount(l4 string, amt decimal.Decimal) []Hit {
-	id := ix.s.find(l4)
-	if id == 0 {
+	code := ix.findLast4(l4)
+	if code == 0 {
 		return nil
 	}
 	// The amount in minor units of each currency that can express it.
-	minor := map[uint32]int64{}
+	minor := map[uint8]int64{}
 	var hits []Hit
-	for i := range ix.entries {
-		e := &ix.entries[i]
-		if e.Last4 != id || e.Cur == 0 || !ix.active[e.Src] {
-			continue
-		}
-		want, ok := minor[e.Cur]
-		if !ok {
-			want = -1
-			if exp, err := model.Exponent(ix.s.str(e.Cur)); err == nil {
-				// IntPart wraps past int64: 2^64+47440 yen would match a
-				// 47,440 yen order.
-				if sh := amt.Shift(exp); sh.IsInteger() && sh.Cmp(maxMinor) <= 0 {
-					want = sh.IntPart()
-				}
+	for _, c := range ix.rows.chunks {
+		for i := range c {
+			if e := &c[i]; e.Last4 == code && e.Cur != 0 && ix.active[e.Src] {
+				hits = ix.cardAmountHit(hits, e, amt, minor)
 			}
-			minor[e.Cur] = want
-		}
-		if e.Amount == want {
-			hits = append(hits, ix.hit(e, FieldCardAmount, e.Last4))
 		}
 	}
 	return newest(hits)
+}
+
+// cardAmountHit adds e to hits when its total is amt. minor caches amt in
+// minor units per currency code (-1: not expressible).
+func (ix *Index) cardAmountHit(hits []Hit, e *entry, amt decimal.Decimal, minor map[uint8]int64) []Hit {
+	want, ok := minor[e.Cur]
+	if !ok {
+		want = -1
+		if exp, err := model.Exponent(ix.s.str(ix.currencies.id(e.Cur))); err == nil {
+			// IntPart wraps past int64: 2^64+47440 yen would match a
+			// 47,440 yen order.
+			if sh := amt.Shift(exp); sh.IsInteger() && sh.Cmp(maxMinor) <= 0 {
+				want = sh.IntPart()
+			}
+		}
+		minor[e.Cur] = want
+	}
+	if e.Amount == want {
+		hits = append(hits, ix.hit(e, FieldCardAmount, ix.last4(e.Last4)))
+	}
+	return hits
 }
 
 // Lookup returns what the index knows of one order.
@@ -489,25 +541,21 @@ func (ix *Index) Lookup(provider, account, id string) (Info, bool) {
 	if !ok {
 		return Info{}, false
 	}
-	in := Info{
-		Status: model.Status(ix.s.str(e.Status)), Total: ix.money(e), CustomerID: ix.s.str(e.Cust),
-		Last4: ix.s.str(e.Last4), External: ix.s.str(e.Ext), Detailed: e.Detailed != 0,
-	}
-	if e.Created != 0 {
-		in.Created = time.Unix(e.Created, 0).UTC()
-	}
-	return in, true
+	return Info{
+		Status: ix.status(e), Total: ix.money(e), CustomerID: ix.s.str(e.Cust),
+		Last4: ix.last4(e.Last4), External: ix.s.str(e.Ext), Detailed: e.Detailed != 0, Created: created(e),
+	}, true
 }
 
 func (ix *Index) lookup(provider, account, id string) (*entry, bool) {
-	p, a, sid := ix.s.find(provider), ix.s.find(account), ix.s.find(id)
-	if p == 0 || sid == 0 {
+	p, a := ix.s.find(provider), ix.s.find(account)
+	if p == 0 || id == "" {
 		return nil, false
 	}
 	for i, s := range ix.sources {
 		if s.Prov == p && s.Acct == a {
-			if k, ok := ix.byKey[key(uint16(i), sid)]; ok {
-				return &ix.entries[k], true
+			if k, ok := ix.entryOf(uint16(i), id); ok {
+				return ix.rows.at(k), true
 			}
 		}
 	}
@@ -531,10 +579,11 @@ func (ix *Index) ChangedSince(provider, account string, seq uint32) map[string]m
 	}
 	p, a := ix.s.find(provider), ix.s.find(account)
 	out := map[string]model.Status{}
-	for i := range ix.entries {
-		e := &ix.entries[i]
-		if e.Seq > seq && ix.sources[e.Src] == (source{p, a}) {
-			out[ix.s.str(e.ID)] = model.Status(ix.s.str(e.Status))
+	for _, c := range ix.rows.chunks {
+		for i := range c {
+			if e := &c[i]; e.Seq > seq && ix.sources[e.Src] == (source{p, a}) {
+				out[ix.s.str(e.ID)] = ix.status(e)
+			}
 		}
 	}
 	return out
@@ -552,7 +601,7 @@ func (ix *Index) NeedsDetail(provider, account, id string) bool {
 func (ix *Index) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return len(ix.entries)
+	return ix.rows.len()
 }
 
 // Day numbers a UTC calendar day.
@@ -641,5 +690,5 @@ func (ix *Index) ActiveCoverage(now time.Time, days int) float64 {
 func (ix *Index) String() string {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return fmt.Sprintf("index: %d orders, %d strings (%d bytes), %d refs", len(ix.entries), ix.s.len()-1, len(ix.s.arena), len(ix.refs))
+	return fmt.Sprintf("index: %d orders, %d strings (%d bytes), %d refs", ix.rows.len(), ix.s.len()-1, len(ix.s.arena), len(ix.refs))
 }

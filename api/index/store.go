@@ -5,27 +5,45 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
 // FileName is the index file inside its directory.
 const FileName = "orders.idx"
 
-// formatVersion changes when the file layout does; an older file is
-// dropped (the index refills itself) rather than misread.
-const formatVersion = 1
+// formatVersion changes when the file layout does. Version 1 is still
+// read (refilling the index would cost Forage three requests an order); a
+// file of any other version is dropped (the index refills itself) rather
+// than misread.
+const formatVersion = 2
 
+// snapshot is the file: the pool, the sources, and the orders, as Entries
+// (version 1) or as Orders with the tables their codes name (version 2).
 type snapshot struct {
-	Version int
-	Arena   []byte
-	Offs    []uint32
-	Sources []source
-	Entries []entry
-	Refs    []uint32
-	Days    map[uint16][]int32
-	Seq     uint32
+	Version    int
+	Arena      []byte
+	Offs       []uint32
+	Sources    []source
+	Entries    []entryV1 // version 1 only
+	Orders     []entry   // version 2
+	Statuses   []uint32
+	Currencies []uint32
+	Odd4       []uint32
+	Refs       []uint32
+	Days       map[uint16][]int32
+	Seq        uint32
+}
+
+// entryV1 is an order in a version 1 file: every string a pool id, dates
+// in Unix seconds.
+type entryV1 struct {
+	Src, NPay, NRef                                     uint16
+	ID, Ref, Ext, Cust, Status, Cur, Last4, RefOff, Seq uint32
+	Amount, Created, Detailed                           int64
 }
 
 // Open loads the index kept in dir (created 0700; the file is 0600: order
@@ -63,9 +81,10 @@ func Open(dir string) (*Index, error) {
 }
 
 // load checks a snapshot's internal consistency before using it: a
-// truncated or edited file must not index out of range later.
+// truncated or edited file must not index out of range later. It builds
+// the index aside and takes it only whole.
 func (ix *Index) load(s *snapshot) bool {
-	if s.Version != formatVersion || len(s.Offs) < 2 || s.Offs[0] != 0 {
+	if (s.Version != 1 && s.Version != formatVersion) || len(s.Offs) < 2 || s.Offs[0] != 0 {
 		return false
 	}
 	for i := 1; i < len(s.Offs); i++ {
@@ -75,33 +94,97 @@ func (ix *Index) load(s *snapshot) bool {
 	}
 	n := uint32(len(s.Offs) - 1)
 	okID := func(id uint32) bool { return id < n }
+	okIDs := func(ids []uint32) bool {
+		for _, id := range ids {
+			if !okID(id) {
+				return false
+			}
+		}
+		return true
+	}
+	if !okIDs(s.Refs) {
+		return false
+	}
 	for _, src := range s.Sources {
 		if !okID(src.Prov) || !okID(src.Acct) {
 			return false
 		}
 	}
-	for _, r := range s.Refs {
-		if !okID(r) {
+	t := New()
+	t.s.arena, t.s.offs = s.Arena, s.Offs
+	// The file does not say which strings were interned: the shared ones
+	// (sources, statuses, currencies, customers, odd last fours) are again.
+	shared := make([]uint32, 0, 2*len(s.Sources)+len(s.Entries)*4+len(s.Orders))
+	for _, src := range s.Sources {
+		shared = append(shared, src.Prov, src.Acct)
+	}
+	if s.Version == 1 {
+		for _, o := range s.Entries {
+			if !okID(o.Status) || !okID(o.Cur) || !okID(o.Cust) || !okID(o.Last4) {
+				return false
+			}
+			shared = append(shared, o.Status, o.Cur, o.Cust)
+			if _, digits := fourDigits(t.s.str(o.Last4)); !digits {
+				shared = append(shared, o.Last4)
+			}
+		}
+	} else {
+		if len(s.Statuses) > math.MaxUint8 || len(s.Currencies) > math.MaxUint8 || len(s.Odd4) > maxOdd4 ||
+			!okIDs(s.Statuses) || !okIDs(s.Currencies) || !okIDs(s.Odd4) {
 			return false
 		}
+		shared = append(append(append(shared, s.Statuses...), s.Currencies...), s.Odd4...)
+		for _, e := range s.Orders {
+			if !okID(e.Cust) {
+				return false
+			}
+			shared = append(shared, e.Cust)
+		}
 	}
-	for _, e := range s.Entries {
+	slices.Sort(shared)
+	t.s.rehash(slices.Compact(shared))
+	entries := s.Orders
+	if s.Version == 1 {
+		if entries = t.fromV1(s.Entries, okID); entries == nil && len(s.Entries) > 0 {
+			return false
+		}
+	} else {
+		t.statuses, t.currencies, t.odd4.ids = s.Statuses, s.Currencies, s.Odd4
+		if len(s.Odd4) > 0 {
+			t.odd4.of = make(map[uint32]uint16, len(s.Odd4))
+			for i, id := range s.Odd4 {
+				t.odd4.of[id] = uint16(digitCodes + i + 1)
+			}
+		}
+		for _, e := range entries {
+			if int(e.Status) > len(s.Statuses) || int(e.Cur) > len(s.Currencies) || int(e.Last4) > digitCodes+len(s.Odd4) {
+				return false
+			}
+		}
+	}
+	for _, e := range entries {
 		if int(e.Src) >= len(s.Sources) || uint64(e.RefOff)+uint64(e.NPay)+uint64(e.NRef) > uint64(len(s.Refs)) {
 			return false
 		}
-		for _, id := range []uint32{e.ID, e.Ref, e.Ext, e.Cust, e.Status, e.Cur, e.Last4} {
+		for _, id := range []uint32{e.ID, e.Ref, e.Ext, e.Cust} {
 			if !okID(id) {
 				return false
 			}
 		}
 	}
-	ix.s.arena, ix.s.offs = s.Arena, s.Offs
-	ix.s.rehash(64)
-	ix.sources, ix.entries, ix.refs, ix.seq = s.Sources, s.Entries, s.Refs, s.Seq
-	ix.active = make([]bool, len(s.Sources))
-	for i := range ix.entries {
-		ix.byKey[key(ix.entries[i].Src, ix.entries[i].ID)] = uint32(i)
+	// Two entries of one order would leave the second unreachable.
+	t.rows = rowsOf(entries)
+	t.slots = make([]uint32, slotsFor(len(entries)))
+	for k, e := range entries {
+		if _, dup := probe(t, e.Src, t.s.bytes(e.ID)); dup {
+			return false
+		}
+		t.place(uint32(k))
 	}
+	ix.s, ix.rows, ix.slots = t.s, t.rows, t.slots
+	ix.statuses, ix.currencies, ix.odd4 = t.statuses, t.currencies, t.odd4
+	ix.sources, ix.refs, ix.seq = s.Sources, s.Refs, s.Seq
+	ix.active = make([]bool, len(s.Sources))
 	for src, ds := range s.Days {
 		if int(src) >= len(s.Sources) {
 			continue
@@ -112,6 +195,32 @@ func (ix *Index) load(s *snapshot) bool {
 		}
 	}
 	return true
+}
+
+// fromV1 converts version 1 entries (ix holds their pool); nil when one
+// names a string the pool lacks.
+func (ix *Index) fromV1(old []entryV1, okID func(uint32) bool) []entry {
+	out := make([]entry, 0, len(old))
+	for _, o := range old {
+		for _, id := range []uint32{o.Status, o.Cur, o.Last4} {
+			if !okID(id) {
+				return nil
+			}
+		}
+		e := entry{
+			Amount: o.Amount, ID: o.ID, Ref: o.Ref, Ext: o.Ext, Cust: o.Cust, RefOff: o.RefOff, Seq: o.Seq,
+			Src: o.Src, NPay: o.NPay, NRef: o.NRef,
+			Status: ix.statuses.code(o.Status), Cur: ix.currencies.code(o.Cur), Last4: ix.last4Code(ix.s.str(o.Last4)),
+		}
+		if o.Created != 0 {
+			e.Created = stamp(time.Unix(o.Created, 0))
+		}
+		if o.Detailed != 0 {
+			e.Detailed = readDay(time.Unix(o.Detailed, 0))
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // Save writes the index when it changed since the last save: to a
@@ -127,8 +236,11 @@ func (ix *Index) Save() error {
 	snap.Arena = append([]byte(nil), ix.s.arena...)
 	snap.Offs = append([]uint32(nil), ix.s.offs...)
 	snap.Sources = append([]source(nil), ix.sources...)
-	snap.Entries = append([]entry(nil), ix.entries...)
-	snap.Refs = ix.compactRefs(snap.Entries)
+	snap.Orders = ix.rows.flat()
+	snap.Statuses = append([]uint32(nil), ix.statuses...)
+	snap.Currencies = append([]uint32(nil), ix.currencies...)
+	snap.Odd4 = append([]uint32(nil), ix.odd4.ids...)
+	snap.Refs = ix.compactRefs(snap.Orders)
 	for s, ds := range ix.days {
 		for d := range ds {
 			snap.Days[s] = append(snap.Days[s], d)
