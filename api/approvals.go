@@ -92,7 +92,10 @@ type Approval struct {
 	State           ApprovalState  `json:"state"`
 	// Outcome is the money action's outcome once finished (succeeded,
 	// failed, unknown) or why it could not be sent.
-	Outcome   string    `json:"outcome,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
+	// RefundIDs are the provider's ids of the refunds the approved action
+	// made, once it has an answer: what moved, for whoever looks later.
+	RefundIDs []string  `json:"refund_ids,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -248,6 +251,7 @@ func (s *FileApprovals) Transition(id string, fn func(*Approval) error) (Approva
 	}
 	a := old
 	a.Metadata = maps.Clone(old.Metadata)
+	a.RefundIDs = slices.Clone(old.RefundIDs)
 	if err := fn(&a); err != nil {
 		return old, err
 	}

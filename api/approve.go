@@ -28,6 +28,10 @@ type ApprovalDesk interface {
 	// Reject closes a request without moving money; the maker may
 	// withdraw their own.
 	Reject(id string) (Approval, error)
+	// Request reads one request as it is now, whatever its state: what an
+	// approver who lost a race to another is shown (who approved it, the
+	// refunds it made). Approvers and admins read any; others their own.
+	Request(id string) (Approval, error)
 }
 
 // DeskOf returns p's approval desk when p is guarded with approvals on.
@@ -255,6 +259,12 @@ func (g guard) Approve(ctx context.Context, id string) (*RefundResult, error) {
 	g.published(a)
 	res, serr := g.send(ctx, a)
 	g.changed(a.OrderID)
+	var refunds []string
+	if res != nil {
+		for _, r := range res.Refunds {
+			refunds = append(refunds, r.ID)
+		}
+	}
 	outcome := "succeeded"
 	switch {
 	case serr == nil:
@@ -267,6 +277,9 @@ func (g guard) Approve(ctx context.Context, id string) (*RefundResult, error) {
 	}
 	fin, err := g.o.Approvals.Transition(id, func(r *Approval) error {
 		r.Outcome, r.UpdatedAt = outcome, g.o.Now().UTC()
+		if len(refunds) > 0 {
+			r.RefundIDs = refunds
+		}
 		if outcome != "unknown" {
 			r.State = ApprovalFinished
 		}
@@ -299,6 +312,21 @@ func (g guard) send(ctx context.Context, a Approval) (*RefundResult, error) {
 		})
 	}
 	return nil, fmt.Errorf("approval request %s has an unknown action %q", a.ID, a.Action)
+}
+
+func (g guard) Request(id string) (Approval, error) {
+	a, err := g.o.Approvals.Get(id)
+	if err != nil {
+		return Approval{}, err
+	}
+	if a.Provider != g.p.ID() || a.Account != g.o.Account {
+		return Approval{}, fmt.Errorf("%w: request %s is for another provider account (%s)", ErrNoApproval, id, a.Provider)
+	}
+	own := g.o.Who.Fingerprint == a.Maker.Fingerprint && g.o.Who.Name == a.Maker.Name
+	if !CanApprove(g.role) && !own {
+		return Approval{}, &RoleError{Role: g.role, Action: "read others' approval requests"}
+	}
+	return a, nil
 }
 
 func (g guard) Reject(id string) (Approval, error) {

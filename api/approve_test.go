@@ -490,3 +490,32 @@ func TestRequestIsApprovedOnlyInItsAccount(t *testing.T) {
 		t.Fatalf("approval in the request's own account: %v", err)
 	}
 }
+
+// Request reads a request as it is now, whatever its state, for whoever
+// may see it: after approving, it names the refunds the approval made (what
+// an approver who lost the race to this one is shown).
+func TestRequestReadsTheRequestAsItIsNowWithItsRefunds(t *testing.T) {
+	e := newApprovalEnv(t)
+	o, pm := e.bigOrder("15.00")
+	agent := e.as("desk-1", api.RoleAgent, "SHA256:maker")
+	a := e.request(agent, o, pm, "15.00")
+	approver := e.as("lead-1", api.RoleApprover, "SHA256:approver")
+	res, err := desk(t, approver).Approve(context.Background(), a.ID)
+	if err != nil || res == nil || len(res.Refunds) != 1 {
+		t.Fatalf("approve: %+v, %v", res, err)
+	}
+	for _, p := range []api.Provider{agent, e.as("lead-2", api.RoleApprover, "SHA256:other")} {
+		got, err := desk(t, p).Request(a.ID)
+		if err != nil || got.State != api.ApprovalFinished || got.Approver == nil || got.Approver.Name != "lead-1" ||
+			len(got.RefundIDs) != 1 || got.RefundIDs[0] != res.Refunds[0].ID {
+			t.Fatalf("request read = %+v, %v; want finished by lead-1 naming refund %s", got, err, res.Refunds[0].ID)
+		}
+	}
+	// Another agent may not read a request that is not theirs.
+	if _, err := desk(t, e.as("desk-2", api.RoleAgent, "SHA256:desk2")).Request(a.ID); !errors.Is(err, api.ErrForbidden) {
+		t.Fatalf("another agent read the request: %v", err)
+	}
+	if _, err := desk(t, approver).Request("nope"); !errors.Is(err, api.ErrNoApproval) {
+		t.Fatalf("a missing request: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 
 	"paydesk/api"
 	"paydesk/model"
@@ -90,7 +91,7 @@ func toStore(a api.Approval) Approval {
 		Metadata: maps.Clone(map[string]string(a.Metadata)), ExternalOrderID: a.ExternalOrderID,
 		IdempotencyKey: a.IdempotencyKey,
 		Maker:          a.Maker.Name, MakerKey: a.Maker.Fingerprint, MakerRole: a.Maker.Role.String(),
-		State: ApprovalState(a.State), Outcome: a.Outcome,
+		State: ApprovalState(a.State), Outcome: a.Outcome, RefundIDs: slices.Clone(a.RefundIDs),
 		CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, UpdatedAt: a.UpdatedAt,
 	}
 	if a.Approver != nil {
@@ -105,7 +106,7 @@ func fromStore(a Approval) api.Approval {
 		PaymentID: a.PaymentID, Amount: a.Amount, Currency: a.Currency, Reason: a.Reason,
 		ExternalOrderID: a.ExternalOrderID, IdempotencyKey: a.IdempotencyKey,
 		Maker: person(a.Maker, a.MakerKey, a.MakerRole),
-		State: api.ApprovalState(a.State), Outcome: a.Outcome,
+		State: api.ApprovalState(a.State), Outcome: a.Outcome, RefundIDs: slices.Clone(a.RefundIDs),
 		CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, UpdatedAt: a.UpdatedAt,
 	}
 	if a.Metadata != nil {

@@ -55,7 +55,8 @@ type Approval struct {
 	ApproverKey     string            `json:"approver_key,omitempty"`
 	ApproverRole    string            `json:"approver_role,omitempty"`
 	State           ApprovalState     `json:"state"`
-	Outcome         string            `json:"outcome,omitempty"` // journal state once finished
+	Outcome         string            `json:"outcome,omitempty"`    // journal state once finished
+	RefundIDs       []string          `json:"refund_ids,omitempty"` // the provider's refunds the action made
 	CreatedAt       time.Time         `json:"created_at"`
 	ExpiresAt       time.Time         `json:"expires_at"`
 	UpdatedAt       time.Time         `json:"updated_at"`
