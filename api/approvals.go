@@ -164,8 +164,14 @@ type ApprovalStore interface {
 	Create(a Approval) error
 	// Get returns one request (ErrNoApproval when there is none).
 	Get(id string) (Approval, error)
-	// List returns every request, oldest first.
+	// List returns every request ever made, oldest first: history, for
+	// audits and tests. A queue reads Recent.
 	List() ([]Approval, error)
+	// Recent returns every open request (requested, approved, sent),
+	// oldest first, then the newest closed ones (rejected, expired,
+	// finished; the latest change first), at most closed of them: what a
+	// queue shows, at a cost that does not grow with history.
+	Recent(closed int) ([]Approval, error)
 	// Transition runs fn on the current row and stores its result,
 	// atomically against every other transition of it. An error from fn
 	// leaves the row as it was.
@@ -240,6 +246,49 @@ func (s *FileApprovals) List() ([]Approval, error) {
 	}
 	sortApprovals(out)
 	return out, nil
+}
+
+func (s *FileApprovals) Recent(closed int) ([]Approval, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return SelectRecent(slices.Collect(maps.Values(s.rows)), closed, approvalView), nil
+}
+
+func approvalView(a Approval) (ApprovalState, time.Time, time.Time, string) {
+	return a.State, a.CreatedAt, a.UpdatedAt, a.ID
+}
+
+// SelectRecent is Recent over rows read whole (the file stores): every
+// open row by creation, oldest first, then the closed ones by their last
+// change, newest first, at most closed of them. view says a row's state,
+// creation, last change and id. Ties fall to the id, as in PostgreSQL's
+// query, so every backend lists the same rows in the same order.
+func SelectRecent[T any](all []T, closed int, view func(T) (state ApprovalState, created, updated time.Time, id string)) []T {
+	var open, done []T
+	for _, r := range all {
+		if st, _, _, _ := view(r); st.Open() {
+			open = append(open, r)
+		} else {
+			done = append(done, r)
+		}
+	}
+	slices.SortStableFunc(open, func(a, b T) int {
+		_, ca, _, ia := view(a)
+		_, cb, _, ib := view(b)
+		if c := ca.Compare(cb); c != 0 {
+			return c
+		}
+		return cmpString(ia, ib)
+	})
+	slices.SortStableFunc(done, func(a, b T) int {
+		_, _, ua, ia := view(a)
+		_, _, ub, ib := view(b)
+		if c := ub.Compare(ua); c != 0 {
+			return c
+		}
+		return cmpString(ib, ia)
+	})
+	return append(open, done[:min(max(closed, 0), len(done))]...)
 }
 
 func (s *FileApprovals) Transition(id string, fn func(*Approval) error) (Approval, error) {

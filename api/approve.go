@@ -13,9 +13,10 @@ import (
 // role, a different key and a different name from the maker, expiry, and
 // an order that still matches the request.
 type ApprovalDesk interface {
-	// Requests returns every request, oldest first, after moving those past
-	// their expiry to expired.
-	Requests() ([]Approval, error)
+	// Requests returns every open request, oldest first, then the newest
+	// closed ones, at most closed of them (ApprovalStore.Recent), after
+	// moving those past their expiry to expired.
+	Requests(closed int) ([]Approval, error)
 	// Preview re-reads the order of an open request and checks that what
 	// was asked can still move, without changing anything: what the
 	// approval screen shows before the typed confirmation.
@@ -81,8 +82,8 @@ func (g guard) refuse(a Approval, to ApprovalState, why string, err error) error
 	return err
 }
 
-func (g guard) Requests() ([]Approval, error) {
-	all, err := g.o.Approvals.List()
+func (g guard) Requests(closed int) ([]Approval, error) {
+	all, err := g.o.Approvals.Recent(closed)
 	if err != nil {
 		return nil, err
 	}

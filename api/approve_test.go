@@ -19,6 +19,7 @@ import (
 	forageclient "paydesk/api/forage"
 	"paydesk/api/journal"
 	foragesandbox "paydesk/api/sandbox/forage"
+	"paydesk/api/store/storetest"
 	"paydesk/model"
 )
 
@@ -518,4 +519,16 @@ func TestRequestReadsTheRequestAsItIsNowWithItsRefunds(t *testing.T) {
 	if _, err := desk(t, approver).Request("nope"); !errors.Is(err, api.ErrNoApproval) {
 		t.Fatalf("a missing request: %v", err)
 	}
+}
+
+// The per-host file store keeps the same approval store contract as the
+// shared stores (the bounded list), checked by the same suite.
+func TestFileApprovalsContract(t *testing.T) {
+	storetest.RunApprovalStore(t, func(t *testing.T) (api.ApprovalStore, api.ApprovalStore) {
+		s, err := api.OpenApprovals(filepath.Join(t.TempDir(), "approvals.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, s
+	})
 }

@@ -92,7 +92,7 @@ func (s *approvalsScreen) reload() tea.Cmd {
 	s.gen++
 	gen := s.gen
 	return call(&s.base, func(ctx context.Context) ([]api.Approval, error) {
-		return storeRead(ctx, d.Requests)
+		return storeRead(ctx, func() ([]api.Approval, error) { return d.Requests(recentDecided) })
 	}, func(all []api.Approval, err error) tea.Msg { return requestsMsg{gen: gen, all: all, err: err} })
 }
 

@@ -46,6 +46,18 @@ func (x APIApprovals) List() ([]api.Approval, error) {
 	return out, nil
 }
 
+func (x APIApprovals) Recent(closed int) ([]api.Approval, error) {
+	all, err := x.s.Recent(closed)
+	if err != nil {
+		return nil, apiErr(err)
+	}
+	out := make([]api.Approval, len(all))
+	for i, a := range all {
+		out[i] = fromStore(a)
+	}
+	return out, nil
+}
+
 // Transition runs fn on the api form of the current row.
 func (x APIApprovals) Transition(id string, fn func(*api.Approval) error) (api.Approval, error) {
 	a, err := x.s.Transition(id, "", func(r *Approval) error {

@@ -85,6 +85,10 @@ type ApprovalRows interface {
 	Insert(a Approval) error
 	Get(id string) (Approval, error)
 	List() ([]Approval, error)
+	// Recent returns every open request, oldest first, then the newest
+	// closed ones, the latest change first, at most closed of them
+	// (api.ApprovalStore.Recent).
+	Recent(closed int) ([]Approval, error)
 	// Update runs fn on the current row and stores its result, atomically
 	// against every other update of the row (in any process or host).
 	Update(id string, fn func(*Approval) error) (Approval, error)
@@ -215,6 +219,10 @@ func (s *Approvals) List(states ...ApprovalState) ([]Approval, error) {
 	slices.SortStableFunc(all, func(a, b Approval) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return all, nil
 }
+
+// Recent returns every open request, oldest first, then the newest closed
+// ones, the latest change first, at most closed of them.
+func (s *Approvals) Recent(closed int) ([]Approval, error) { return s.rows.Recent(closed) }
 
 // Decide approves or rejects a request. The approver must differ from the
 // maker in name and in key; a request past its expiry becomes expired

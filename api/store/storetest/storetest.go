@@ -29,6 +29,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("Locks", func(t *testing.T) { testLocks(t, open) })
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, open) })
 	t.Run("APIApprovals", func(t *testing.T) { testAPIApprovals(t, open) })
+	t.Run("ApprovalStore", func(t *testing.T) { RunApprovalStore(t, apiOpen(open)) })
 	t.Run("AuditChain", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Notifications", func(t *testing.T) { testEvents(t, open) })
 	t.Run("BusBridge", func(t *testing.T) { testBridge(t, open) })
