@@ -44,9 +44,6 @@ func DeskOf(p Provider) (ApprovalDesk, bool) {
 	return g, true
 }
 
-// CanApprove reports whether role may approve others' requests.
-func CanApprove(r Role) bool { return r == RoleApprover || r == RoleAdmin }
-
 // request records a money action above the limit as an approval request.
 // Its audit line goes in first: no request without one.
 func (g guard) request(a Approval) error {
@@ -89,7 +86,7 @@ func (g guard) Requests(closed int) ([]Approval, error) {
 	}
 	now := g.o.Now()
 	for i, a := range all {
-		if a.State == ApprovalRequested && !now.Before(a.ExpiresAt) {
+		if a.State == ApprovalRequested && ApprovalDue(a.ExpiresAt, now) {
 			if e, err := g.expire(a); err == nil {
 				all[i] = e
 			}
@@ -102,7 +99,7 @@ func (g guard) Requests(closed int) ([]Approval, error) {
 func (g guard) expire(a Approval) (Approval, error) {
 	now := g.o.Now().UTC()
 	e, err := g.o.Approvals.Transition(a.ID, func(r *Approval) error {
-		if r.State != ApprovalRequested {
+		if !ApprovalMoveAllowed(r.State, ApprovalExpired) {
 			return fmt.Errorf("%w: it is %s", ErrApprovalState, r.State)
 		}
 		r.State, r.UpdatedAt = ApprovalExpired, now
@@ -118,9 +115,7 @@ func (g guard) expire(a Approval) (Approval, error) {
 
 // ownRequest: the approver must differ from the maker in key and in name
 // (one person with two keys is still one person).
-func (g guard) ownRequest(a Approval) bool {
-	return g.o.Who.Fingerprint == a.Maker.Fingerprint || g.o.Who.Name == a.Maker.Name
-}
+func (g guard) ownRequest(a Approval) bool { return SamePerson(g.o.Who, a.Maker) }
 
 // open loads a request for an approver and applies every rule that does
 // not need the provider.
@@ -139,9 +134,12 @@ func (g guard) open(id string) (Approval, error) {
 		return a, g.refuse(a, ApprovalApproved, "own_request",
 			fmt.Errorf("Refused: %w; another approver (a different person with a different key) must approve it. Nothing was sent", ErrOwnApproval))
 	}
+	if !NamedPerson(g.o.Who) {
+		return a, g.refuse(a, ApprovalApproved, "no_approver", fmt.Errorf("Refused: %w; nothing was sent", ErrNoApprover))
+	}
 	switch a.State {
 	case ApprovalRequested:
-		if !g.o.Now().Before(a.ExpiresAt) {
+		if ApprovalDue(a.ExpiresAt, g.o.Now()) {
 			if _, err := g.expire(a); err != nil && !errors.Is(err, ErrApprovalState) {
 				return a, err
 			}
@@ -226,9 +224,9 @@ func (g guard) Approve(ctx context.Context, id string) (*RefundResult, error) {
 		now := g.o.Now().UTC()
 		a, err = g.o.Approvals.Transition(id, func(r *Approval) error {
 			switch {
-			case r.State != ApprovalRequested:
+			case !ApprovalMoveAllowed(r.State, ApprovalApproved):
 				return fmt.Errorf("%w: it is already %s", ErrApprovalState, r.State)
-			case !now.Before(r.ExpiresAt):
+			case ApprovalDue(r.ExpiresAt, now):
 				return ErrApprovalExpired
 			}
 			r.State, r.Approver, r.UpdatedAt = ApprovalApproved, &me, now
@@ -248,7 +246,7 @@ func (g guard) Approve(ctx context.Context, id string) (*RefundResult, error) {
 		return nil, fmt.Errorf("nothing sent: the audit log could not record the send (%w)", err)
 	}
 	a, err = g.o.Approvals.Transition(id, func(r *Approval) error {
-		if r.State != ApprovalApproved && r.State != ApprovalSent {
+		if !ApprovalMoveAllowed(r.State, ApprovalSent) {
 			return fmt.Errorf("%w: it is %s", ErrApprovalState, r.State)
 		}
 		r.State, r.UpdatedAt = ApprovalSent, g.o.Now().UTC()
@@ -323,8 +321,7 @@ func (g guard) Request(id string) (Approval, error) {
 	if a.Provider != g.p.ID() || a.Account != g.o.Account {
 		return Approval{}, fmt.Errorf("%w: request %s is for another provider account (%s)", ErrNoApproval, id, a.Provider)
 	}
-	own := g.o.Who.Fingerprint == a.Maker.Fingerprint && g.o.Who.Name == a.Maker.Name
-	if !CanApprove(g.role) && !own {
+	if !CanReject(g.role, g.o.Who, a.Maker) { // who may decide on it may read it
 		return Approval{}, &RoleError{Role: g.role, Action: "read others' approval requests"}
 	}
 	return a, nil
@@ -335,21 +332,20 @@ func (g guard) Reject(id string) (Approval, error) {
 	if err != nil {
 		return a, err
 	}
-	own := g.o.Who.Fingerprint == a.Maker.Fingerprint && g.o.Who.Name == a.Maker.Name
-	if !CanApprove(g.role) && !own {
+	if !CanReject(g.role, g.o.Who, a.Maker) {
 		return a, &RoleError{Role: g.role, Action: "reject others' requests"}
 	}
 	me := g.o.Who
 	pre := a
 	pre.Approver = &me
-	if a.State != ApprovalRequested {
+	if !ApprovalMoveAllowed(a.State, ApprovalRejected) {
 		return a, fmt.Errorf("%w: it is %s", ErrApprovalState, a.State)
 	}
 	if err := g.audit(ApprovalAudit{Approval: pre, By: me, Transition: ApprovalRejected}); err != nil {
 		return a, fmt.Errorf("not rejected: the audit log could not record it (%w)", err)
 	}
 	a, err = g.o.Approvals.Transition(id, func(r *Approval) error {
-		if r.State != ApprovalRequested {
+		if !ApprovalMoveAllowed(r.State, ApprovalRejected) {
 			return fmt.Errorf("%w: it is %s", ErrApprovalState, r.State)
 		}
 		r.State, r.Approver, r.UpdatedAt = ApprovalRejected, &me, g.o.Now().UTC()
