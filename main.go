@@ -260,6 +260,7 @@ func runConsole(args []string) error {
 	// The sandbox's HTTP servers and net/http log to the standard logger; on
 	// the console's screen that would tear the layout.
 	log.SetOutput(io.Discard)
+	ui.BoundHeap(os.Getenv) // RSS near what the console holds (ui/memory.go)
 
 	clients, sb, err := providers.Configure()
 	if err != nil {
@@ -350,6 +351,7 @@ func runServe(args []string) error {
 	// The sandbox's HTTP servers and net/http log to the standard logger,
 	// unstructured; the server's log is the structured one above.
 	log.SetOutput(io.Discard)
+	ui.BoundHeap(os.Getenv) // RSS near what the console holds (ui/memory.go)
 
 	clients, sb, err := providers.Configure()
 	if err != nil {

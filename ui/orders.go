@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"slices"
@@ -40,10 +41,10 @@ type ordersScreen struct {
 	// now, and r brings it up to date.
 	rangeMoved bool
 
-	rows  rowStore       // the loaded orders, compact (orders_mem.go)
-	extra map[int]string // what the order index adds for the filter (orders_filter.go)
-	order []int          // indices of rows, sorted
-	view  []int          // order, filtered: what the table shows
+	rows  rowStore    // the loaded orders, compact (orders_mem.go)
+	extra filterExtra // what the order index adds for the filter (orders_filter.go)
+	order []int       // indices of rows, sorted
+	view  []int       // order, filtered: what the table shows
 	table *Table
 	// What the table asks of the view's column values, found by refilter.
 	widestStatus int
@@ -321,7 +322,7 @@ func (s *ordersScreen) pageThrottled(te *api.ThrottledError, cursor string) tea.
 func (s *ordersScreen) setData(orders []model.OrderSummary, more bool) {
 	if !more {
 		dropped := s.rows.Len() >= releaseMin
-		s.rows, s.extra, s.seen = rowStore{}, nil, nil
+		s.rows, s.extra, s.seen = rowStore{}, filterExtra{}, nil
 		s.order, s.view = nil, nil
 		s.released = 0
 		if dropped {
@@ -393,7 +394,7 @@ func (s *ordersScreen) formatRow(i int) []string {
 
 // refundCellAt is row i's Refunds cell (orders_refunds.go).
 func (s *ordersScreen) refundCellAt(i int) string {
-	o := model.OrderSummary{ID: s.rows.rows[i].id, Status: s.rows.status(i)}
+	o := model.OrderSummary{ID: s.rows.id(i), Status: s.rows.status(i)}
 	return s.refundCell(&o)
 }
 
@@ -461,7 +462,7 @@ func (s *ordersScreen) compare(a, b, col int) int {
 	total, ref := s.colTotal, s.ncols-1
 	switch {
 	case col == colRef:
-		return strings.Compare(x.ref, y.ref)
+		return bytes.Compare(st.refBytes(x), st.refBytes(y))
 	case col == colStatus:
 		return strings.Compare(model.Status(st.strs[x.status]).Label(), model.Status(st.strs[y.status]).Label())
 	case col == colDate:
@@ -469,7 +470,7 @@ func (s *ordersScreen) compare(a, b, col int) int {
 	case col == total:
 		return st.compareAmounts(x.total, y.total)
 	case col == ref:
-		return strings.Compare(x.reference, y.reference)
+		return bytes.Compare(st.referenceBytes(x), st.referenceBytes(y))
 	}
 	return st.compareAmounts(st.amountAt(a, col-colAmounts), st.amountAt(b, col-colAmounts))
 }
@@ -708,6 +709,7 @@ func (s *ordersScreen) keepFilter() tea.Cmd {
 func (s *ordersScreen) clearFilter() tea.Cmd {
 	s.keepFilter()
 	s.filter.SetValue("")
+	s.extra = filterExtra{} // gathered again at the next /
 	s.refilter(s.selectedIndex())
 	return nil
 }

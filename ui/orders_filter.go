@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"strings"
 	"time"
 
@@ -17,24 +18,57 @@ import (
 
 // enrichFilter gathers, once per / (not per keystroke), what the order
 // index has learnt about the loaded rows since they were listed: customer
-// id, last four, external id. Only rows with something to add take room.
+// id, last four, external id, lower-cased, in one arena (a map of strings
+// would cost about 100 bytes a row once the indexer has read every order).
+// A filter cleared drops it.
 func (s *ordersScreen) enrichFilter() {
-	s.extra = nil
+	s.extra = filterExtra{}
 	ix, pid, acct, ok := s.indexed()
 	if !ok {
 		return
 	}
+	x := filterExtra{off: make([]uint32, len(s.rows.rows)+1)}
 	for i := range s.rows.rows {
-		in, ok := ix.Lookup(pid, acct, s.rows.rows[i].id)
-		if !ok || (in.CustomerID == "" && in.Last4 == "" && in.External == "") {
-			continue
+		if in, ok := ix.Lookup(pid, acct, s.rows.id(i)); ok && (in.CustomerID != "" || in.Last4 != "" || in.External != "") {
+			for _, f := range []string{in.CustomerID, in.Last4, in.External} {
+				x.text = appendLower(append(x.text, 0), f)
+			}
 		}
-		if s.extra == nil {
-			s.extra = map[int]string{}
-		}
-		s.extra[i] = strings.ToLower(in.CustomerID + "\x00" + in.Last4 + "\x00" + in.External)
+		x.off[i+1] = uint32(len(x.text))
+	}
+	if len(x.text) > 0 {
+		s.extra = x
 	}
 	s.viewOK = false // what rows match may have grown
+}
+
+// filterExtra is what the order index adds to each loaded row for the
+// filter: row i's text is text[off[i]:off[i+1]].
+type filterExtra struct {
+	off  []uint32
+	text []byte
+}
+
+func (x *filterExtra) at(i int) []byte {
+	if i+1 >= len(x.off) {
+		return nil // a row loaded after the filter opened
+	}
+	return x.text[x.off[i]:x.off[i+1]]
+}
+
+// appendLower appends s lower-cased as strings.ToLower does.
+func appendLower(b []byte, s string) []byte {
+	if isASCII(s) {
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b = append(b, c)
+		}
+		return b
+	}
+	return append(b, strings.ToLower(s)...)
 }
 
 // rowMatcher matches loaded rows against one lower-cased filter. It reads
@@ -69,14 +103,14 @@ func (m *rowMatcher) matches(i int) bool {
 	s, q := m.s, m.q
 	st := &s.rows
 	r := &st.rows[i]
-	if x, ok := s.extra[i]; ok && strings.Contains(x, q) {
-		return true
-	}
-	if containsFold(r.id, q) {
+	if x := s.extra.at(i); len(x) > 0 && containsFold(x, q) {
 		return true
 	}
 	if r.flags&rowSpilled != 0 {
 		o := st.spill[i]
+		if containsFold(o.ID, q) {
+			return true
+		}
 		for _, c := range s.formatSummary(o) {
 			if containsFold(c, q) {
 				return true
@@ -85,7 +119,8 @@ func (m *rowMatcher) matches(i int) bool {
 		return containsFold(string(o.Status), q) || containsFold(o.ProviderStatus, q)
 	}
 	// Packed text is clean (safetext.IsClean): orDash would return it as is.
-	if containsFold(dash(r.ref), q) || containsFold(m.reference(r.reference), q) {
+	if containsFold(st.idBytes(r), q) || containsFold(dashBytes(st.refBytes(r)), q) ||
+		containsFold(m.reference(st.referenceBytes(r)), q) {
 		return true
 	}
 	k := uint32(r.status)<<16 | uint32(r.provStatus)
@@ -134,7 +169,7 @@ func (m *rowMatcher) date(r *listRow) []byte {
 
 // amount writes a as fmtAmount (or, withCurrency, fmtMoney) draws it.
 func (m *rowMatcher) amount(b []byte, a storedAmount, withCurrency bool) []byte {
-	cur := m.s.rows.strs[a.cur]
+	cur := m.s.rows.strs[a.cur()]
 	if cur == "" { // packed only when empty (orders_mem.go storeAmount)
 		b = append(b, "—"...)
 	} else {
@@ -151,12 +186,12 @@ func (m *rowMatcher) amount(b []byte, a storedAmount, withCurrency bool) []byte 
 // reference writes the Reference cell (orDash(shortBrands(ref))) of a
 // clean reference into the buffer when shortBrands would change it, and
 // otherwise returns it as is: no allocation either way.
-func (m *rowMatcher) reference(ref string) []byte {
+func (m *rowMatcher) reference(ref []byte) []byte {
 	b := m.buf[:0]
-	i := strings.LastIndexByte(ref, ' ')
+	i := bytes.LastIndexByte(ref, ' ')
 	tail := ref[i+1:]
 	if !isASCII(tail) { // Unicode case folding: as shortBrands does it
-		b = append(b, dash(shortBrands(ref))...)
+		b = append(b, dash(shortBrands(string(ref)))...)
 		m.buf = b
 		return b
 	}
@@ -173,10 +208,10 @@ func (m *rowMatcher) reference(ref string) []byte {
 		code, ok = brandCodes[string(low[:len(tail)])]
 	}
 	if !ok {
-		b = append(b, dash(ref)...)
+		b = append(b, dashBytes(ref)...)
 	} else {
 		head := ref[:i+1]
-		if j := strings.Index(head, "•••• "); j >= 0 {
+		if j := bytes.Index(head, []byte("•••• ")); j >= 0 {
 			b = append(append(append(b, head[:j]...), "••"...), head[j+len("•••• "):]...)
 		} else {
 			b = append(b, head...)
@@ -192,6 +227,15 @@ func dash(s string) string {
 		return "—"
 	}
 	return s
+}
+
+var dashText = []byte("—")
+
+func dashBytes(b []byte) []byte {
+	if len(b) == 0 {
+		return dashText
+	}
+	return b
 }
 
 // containsFold reports whether lower-case q occurs in s, ignoring ASCII

@@ -2,9 +2,7 @@ package ui
 
 import (
 	"math"
-	"runtime/debug"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -16,35 +14,61 @@ import (
 // The orders list keeps its loaded rows compactly (issue: 100k loaded
 // orders in at most 60 MB of RSS). A model.OrderSummary costs about 400
 // heap bytes once its decimals (a big.Int each), its Money currencies and
-// its time are counted; a listRow keeps the same facts in about 90 bytes
-// plus its id and reference text and 16 bytes an amount: amounts as an
-// int64 coefficient and exponent, small repeated strings (status, the
-// provider's status word, currency, provider) as indexes into one table,
-// the time as Unix nanoseconds and an interned zone. Cells are formatted
-// only for the rows the table draws (table.go), and the filter reads the
-// row's shown text off these fields (orders_filter.go).
+// its time are counted; a listRow keeps the same facts in 40 bytes plus
+// its id, ref and reference text in one byte arena (a Go string would cost
+// a 16-byte header and its own allocation, rounded up to a size class) and
+// 8 bytes an amount: each amount's coefficient, exponent and currency
+// packed in one word, small repeated strings (status, the provider's
+// status word, currency, provider) as indexes into one table, the time as
+// Unix nanoseconds and an interned zone. Cells are formatted only for the
+// rows the table draws (table.go), and the filter reads the row's shown
+// text off these fields (orders_filter.go).
 //
 // A row the compact form cannot hold exactly (an amount past what int64
 // minor units show without rounding, text that safetext would change,
 // times out of range, a provider sending thousands of distinct status
-// words) is kept whole in spill: rare, and then exact.
+// words or ids longer than 64 KiB) is kept whole in spill: rare, and then
+// exact.
 
-type storedAmount struct {
-	coef int64
-	exp  int32
-	cur  uint16 // index into rowStore.strs
+// storedAmount is an amount packed in 64 bits: the coefficient in the top
+// 47 (signed; |coef| < maxCoef < 2^46), the exponent biased by amtExpBias
+// in the next 5, the currency's index in rowStore.strs in the low 12
+// (maxInterned strings at most).
+type storedAmount uint64
+
+const (
+	amtCurBits = 12
+	amtExpBits = 5
+	amtExpBias = 16
+	amtShift   = amtCurBits + amtExpBits
+)
+
+// packAmount packs an amount, or reports that it does not fit.
+func packAmount(coef int64, exp int32, cur uint16) (storedAmount, bool) {
+	if int(cur) >= maxInterned || exp < -amtExpBias || exp >= 1<<amtExpBits-amtExpBias ||
+		coef >= maxCoef || coef <= -maxCoef {
+		return 0, false
+	}
+	return storedAmount(uint64(coef)<<amtShift | uint64(exp+amtExpBias)<<amtCurBits | uint64(cur)), true
 }
 
+func (a storedAmount) coef() int64 { return int64(a) >> amtShift }
+func (a storedAmount) exp() int32  { return int32(a>>amtCurBits&(1<<amtExpBits-1)) - amtExpBias }
+func (a storedAmount) cur() uint16 { return uint16(a & (1<<amtCurBits - 1)) }
+
+// listRow is one loaded order. Its id, ref (unless it is the id) and
+// reference are at text in rowStore.text, one after the other.
 type listRow struct {
-	id, ref, reference string // ref shares id's bytes when they are equal
-	created            int64  // Unix nanoseconds; math.MinInt64 with rowZeroTime
-	total              storedAmount
-	amts               uint32 // first of this row's amounts in rowStore.amts
-	provider, status   uint16 // indexes into rowStore.strs
-	provStatus         uint16
-	nAmts              uint8
-	loc                uint8 // index into rowStore.locs
-	flags              uint8
+	created                int64 // Unix nanoseconds; math.MinInt64 with rowZeroTime
+	total                  storedAmount
+	text                   uint32 // offset in rowStore.text
+	amts                   uint32 // first of this row's amounts in rowStore.amts
+	provider, status       uint16 // indexes into rowStore.strs
+	provStatus             uint16
+	idLen, refLen, refcLen uint16 // bytes of id, ref and reference
+	nAmts                  uint8
+	loc                    uint8 // index into rowStore.locs
+	flags                  uint8
 }
 
 const (
@@ -52,6 +76,7 @@ const (
 	rowDateOnly             // OrderSummary.DateOnly
 	rowSpilled              // kept whole in rowStore.spill
 	rowDayCell              // the Date cell is a day or "—" (Table.DayOnly)
+	rowRefIsID              // the ref is the id: its text is not kept twice
 )
 
 // maxCoef bounds a stored amount's minor units: longer digit runs could be
@@ -60,10 +85,11 @@ const maxCoef = 1e12
 
 // maxInterned bounds the table of small strings: status words come from
 // providers, and a hostile one must not grow it without end.
-const maxInterned = 4096
+const maxInterned = 1 << amtCurBits
 
 type rowStore struct {
 	rows  []listRow
+	text  []byte // every row's id, ref and reference
 	amts  []storedAmount
 	strs  []string
 	strIx map[string]uint16
@@ -109,38 +135,39 @@ func (st *rowStore) internLoc(l *time.Location) (uint8, bool) {
 func (st *rowStore) storeAmount(m model.Money) (storedAmount, bool) {
 	cur, ok := st.intern(m.Currency)
 	if !ok {
-		return storedAmount{}, false
+		return 0, false
 	}
 	c := m.Amount.Coefficient()
 	if !c.IsInt64() {
-		return storedAmount{}, false
+		return 0, false
 	}
-	a := storedAmount{coef: c.Int64(), exp: m.Amount.Exponent(), cur: cur}
-	if a.coef == 0 {
-		a.exp = 0
+	coef, exp := c.Int64(), m.Amount.Exponent()
+	if coef == 0 {
+		exp = 0
 	}
-	if a.coef >= maxCoef || a.coef <= -maxCoef {
-		return storedAmount{}, false
+	a, ok := packAmount(coef, exp, cur)
+	if !ok {
+		return 0, false
 	}
 	places, err := model.Exponent(m.Currency)
 	if err != nil {
 		// fmtAmount and fmtMoney draw an empty, currency-less amount as
 		// "—"; anything else without a known currency keeps its decimal.
-		return a, m.Currency == "" && a.coef == 0
+		return a, m.Currency == "" && coef == 0
 	}
 	if _, ok := minorUnits(a, places); !ok {
-		return storedAmount{}, false
+		return 0, false
 	}
 	return a, true
 }
 
 // minorUnits is a in units of 10^-places, when that is exact and small.
 func minorUnits(a storedAmount, places int32) (int64, bool) {
-	shift := a.exp + places
+	shift := a.exp() + places
 	if shift < 0 || shift > 6 {
-		return 0, a.coef == 0
+		return 0, a.coef() == 0
 	}
-	v := a.coef
+	v := a.coef()
 	for range shift {
 		v *= 10
 	}
@@ -151,19 +178,32 @@ func minorUnits(a storedAmount, places int32) (int64, bool) {
 }
 
 func (st *rowStore) decimal(a storedAmount) model.Money {
-	m := model.Money{Currency: st.strs[a.cur]}
-	if a.coef != 0 || a.exp != 0 {
-		m.Amount = decimal.New(a.coef, a.exp)
+	m := model.Money{Currency: st.strs[a.cur()]}
+	if a.coef() != 0 || a.exp() != 0 {
+		m.Amount = decimal.New(a.coef(), a.exp())
 	}
 	return m
 }
 
-// pack turns o into a listRow, or reports that it must be kept whole.
+// pack turns o into a listRow, or reports that it must be kept whole. It
+// appends the row's text to the arena; the caller drops it when the row
+// does not pack.
 func (st *rowStore) pack(o *model.OrderSummary) (listRow, bool) {
-	r := listRow{id: o.ID, ref: o.Ref, reference: o.Reference}
-	if o.Ref == o.ID {
-		r.ref = o.ID // one string, not two copies, per loaded row
+	var r listRow
+	if len(o.ID) > math.MaxUint16 || len(o.Ref) > math.MaxUint16 || len(o.Reference) > math.MaxUint16 ||
+		len(st.text) > math.MaxUint32-3*math.MaxUint16 {
+		return r, false
 	}
+	r.text = uint32(len(st.text))
+	r.idLen, r.refcLen = uint16(len(o.ID)), uint16(len(o.Reference))
+	st.text = append(st.text, o.ID...)
+	if o.Ref == o.ID {
+		r.flags |= rowRefIsID // one copy, not two, per loaded row
+	} else {
+		r.refLen = uint16(len(o.Ref))
+		st.text = append(st.text, o.Ref...)
+	}
+	st.text = append(st.text, o.Reference...)
 	for _, s := range []string{o.Ref, o.Reference, o.ProviderStatus, string(o.Status)} {
 		if !safetext.IsClean(s) {
 			return r, false
@@ -203,6 +243,9 @@ func (st *rowStore) pack(o *model.OrderSummary) (listRow, bool) {
 	if !safetext.IsClean(o.Total.Currency) {
 		return r, false
 	}
+	if len(st.amts)+len(o.Amounts) > math.MaxUint32 {
+		return r, false
+	}
 	r.amts = uint32(len(st.amts))
 	r.nAmts = uint8(len(o.Amounts))
 	for _, m := range o.Amounts {
@@ -218,6 +261,7 @@ func (st *rowStore) pack(o *model.OrderSummary) (listRow, bool) {
 
 // row packs o, or keeps it whole when it does not pack.
 func (st *rowStore) row(i int, o *model.OrderSummary) listRow {
+	text := len(st.text)
 	r, ok := st.pack(o)
 	if ok {
 		if st.spill != nil {
@@ -225,17 +269,56 @@ func (st *rowStore) row(i int, o *model.OrderSummary) listRow {
 		}
 		return r
 	}
+	st.text = st.text[:text]
 	keep := *o
 	if st.spill == nil {
 		st.spill = map[int]*model.OrderSummary{}
 	}
 	st.spill[i] = &keep
-	// Lookups by id read the row directly; everything else reads spill.
+	// Everything, the id included, is read from spill.
 	flags := uint8(rowSpilled)
 	if dayCell(dateCell(o)) {
 		flags |= rowDayCell
 	}
-	return listRow{id: o.ID, ref: r.ref, flags: flags}
+	return listRow{flags: flags}
+}
+
+// idBytes, refBytes and referenceBytes are a packed row's text, in the
+// arena (not to be kept or changed).
+func (st *rowStore) idBytes(r *listRow) []byte {
+	return st.text[r.text : r.text+uint32(r.idLen)]
+}
+
+func (st *rowStore) refBytes(r *listRow) []byte {
+	if r.flags&rowRefIsID != 0 {
+		return st.idBytes(r)
+	}
+	at := r.text + uint32(r.idLen)
+	return st.text[at : at+uint32(r.refLen)]
+}
+
+func (st *rowStore) referenceBytes(r *listRow) []byte {
+	at := r.text + uint32(r.idLen) + uint32(r.refLen)
+	return st.text[at : at+uint32(r.refcLen)]
+}
+
+// id is row i's order id.
+func (st *rowStore) id(i int) string {
+	if r := &st.rows[i]; r.flags&rowSpilled == 0 {
+		return string(st.idBytes(r))
+	}
+	return st.spill[i].ID
+}
+
+// byID is m's value for row i's order id, without making a string (the
+// callers walk every loaded row).
+func byID[V any](st *rowStore, m map[string]V, i int) (V, bool) {
+	if r := &st.rows[i]; r.flags&rowSpilled == 0 {
+		v, ok := m[string(st.idBytes(r))]
+		return v, ok
+	}
+	v, ok := m[st.spill[i].ID]
+	return v, ok
 }
 
 // add appends orders.
@@ -278,9 +361,13 @@ func (st *rowStore) summary(i int) model.OrderSummary {
 		return *st.spill[i]
 	}
 	o := model.OrderSummary{
-		Provider: st.strs[r.provider], ID: r.id, Ref: r.ref, Status: model.Status(st.strs[r.status]),
+		Provider: st.strs[r.provider], ID: string(st.idBytes(r)), Status: model.Status(st.strs[r.status]),
 		ProviderStatus: st.strs[r.provStatus], DateOnly: r.flags&rowDateOnly != 0,
-		Total: st.decimal(r.total), Reference: r.reference,
+		Total: st.decimal(r.total), Reference: string(st.referenceBytes(r)),
+	}
+	o.Ref = o.ID
+	if r.flags&rowRefIsID == 0 {
+		o.Ref = string(st.refBytes(r))
 	}
 	if r.flags&rowZeroTime == 0 {
 		o.Created = time.Unix(0, r.created).In(st.locs[r.loc])
@@ -322,11 +409,12 @@ func (st *rowStore) statusCell(i int) string {
 
 // compareAmounts orders two stored amounts by value.
 func (st *rowStore) compareAmounts(a, b storedAmount) int {
-	if a.exp == b.exp || a.coef == 0 || b.coef == 0 {
-		if a.exp == b.exp {
-			return cmpInt(a.coef, b.coef)
+	ac, bc, ae, be := a.coef(), b.coef(), a.exp(), b.exp()
+	if ae == be || ac == 0 || bc == 0 {
+		if ae == be {
+			return cmpInt(ac, bc)
 		}
-		return cmpInt(sign(a.coef), sign(b.coef))
+		return cmpInt(sign(ac), sign(bc))
 	}
 	return st.decimal(a).Amount.Cmp(st.decimal(b).Amount)
 }
@@ -357,7 +445,8 @@ func (st *rowStore) amountAt(i, k int) storedAmount {
 	if k < int(r.nAmts) {
 		return st.amts[int(r.amts)+k]
 	}
-	return storedAmount{cur: st.emptyCur()}
+	a, _ := packAmount(0, 0, st.emptyCur())
+	return a
 }
 
 func (st *rowStore) emptyCur() uint16 {
@@ -394,41 +483,4 @@ func dateCell(o *model.OrderSummary) string {
 		return o.Created.Format("2006-01-02") // the day is known, the time is not
 	}
 	return fmtDate(o.Created)
-}
-
-// Returning memory to the OS. Go keeps the heap a load freed (decoded
-// pages, the rows of a range the agent left) for reuse, and collects only
-// when the heap has doubled, so while a 30-day range loads the console's
-// RSS climbs toward twice what it holds (74 MB at 70k rows, 39 MB just
-// after a collection). While a large list grows, at most once a second,
-// when the range is whole, and when a large list is dropped, the list
-// asks the runtime to give the free pages back, on its own goroutine (a
-// full collection takes milliseconds to tens of them at 100k rows, and
-// keys must not wait for it), one at a time for the whole process.
-
-// releaseMin is the row count below which a list's garbage is not worth a
-// full collection.
-const releaseMin = 10_000
-
-// releaseEvery spaces the releases while pages arrive.
-const releaseEvery = time.Second
-
-var releasing atomic.Bool
-
-// releaseDue reports whether rows loaded, since the last release at
-// lastRows rows, since ago, are worth a release now.
-func releaseDue(lastRows, rows int, since time.Duration) bool {
-	return rows >= releaseMin && rows > lastRows && since >= releaseEvery
-}
-
-// releaseMemory returns free heap to the OS in the background, unless a
-// release is already running.
-func releaseMemory() {
-	if !releasing.CompareAndSwap(false, true) {
-		return
-	}
-	go func() {
-		defer releasing.Store(false)
-		debug.FreeOSMemory()
-	}()
 }

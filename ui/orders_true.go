@@ -22,7 +22,7 @@ func (s *ordersScreen) syncFromIndex() {
 	s.seenSeq = ix.Seq()
 	touched := false
 	for i := range s.rows.rows {
-		st, ok := changed[s.rows.rows[i].id]
+		st, ok := byID(&s.rows, changed, i)
 		if !ok || st == "" {
 			continue
 		}
@@ -68,7 +68,7 @@ func (s *ordersScreen) mergeFresh(pg api.OrderPage) string {
 	updated := make([]bool, len(pg.Orders))
 	changed := false
 	for i := range s.rows.rows {
-		k, ok := pos[s.rows.rows[i].id]
+		k, ok := byID(&s.rows, pos, i)
 		if !ok {
 			continue
 		}
@@ -91,7 +91,7 @@ func (s *ordersScreen) mergeFresh(pg api.OrderPage) string {
 			s.table.SetColumnWidth(colRef, max(s.table.cols[colRef].Width, min(len(fresh[k].Ref), maxRefWidth)))
 		}
 		s.rows.prepend(fresh)
-		s.extra = nil
+		s.extra = filterExtra{}
 		// The sorted and filtered indices point n rows further now; the
 		// view shares the order's array when nothing is filtered.
 		shared := len(s.view) > 0 && len(s.order) > 0 && &s.view[0] == &s.order[0]

@@ -673,7 +673,7 @@ func (t *Table) View() string {
 	return b.String()
 }
 
-func isASCII(s string) bool {
+func isASCII[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			return false

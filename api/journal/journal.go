@@ -699,9 +699,13 @@ type holder struct {
 	Actor string    `json:"actor"`
 	PID   int       `json:"pid"`
 	Since time.Time `json:"since"`
+	Done  bool      `json:"done,omitempty"` // unlocked since
 }
 
-type orderLock struct{ f *os.File }
+type orderLock struct {
+	f *os.File
+	h holder
+}
 
 // held is a lock taken through the backend.
 type held struct{ u Unlocker }
@@ -740,12 +744,17 @@ func (fb *Files) Lock(k Key, actor string) (Unlocker, error) {
 			be := &BusyError{Provider: provider, OrderID: orderID}
 			// The holder writes its name just after taking the lock: give
 			// it a moment (on a loaded host that can be tens of
-			// milliseconds), so the agent who waits is told who.
+			// milliseconds), so the agent who waits is told who. A name
+			// marked done is a holder that has since unlocked (or the one
+			// before a new holder that has not written yet): it is the
+			// answer only when no live name appears.
 			for try := 0; try < 100; try++ {
 				var h holder
 				if b, rerr := os.ReadFile(f.Name()); rerr == nil && json.Unmarshal(b, &h) == nil {
 					be.Actor, be.PID, be.Since = h.Actor, h.PID, h.Since
-					break
+					if !h.Done {
+						break
+					}
 				}
 				time.Sleep(5 * time.Millisecond)
 			}
@@ -753,18 +762,24 @@ func (fb *Files) Lock(k Key, actor string) (Unlocker, error) {
 		}
 		return nil, fmt.Errorf("journal: lock: %w", err)
 	}
-	b, _ := json.Marshal(holder{Actor: actor, PID: os.Getpid(), Since: fb.now().UTC()})
-	// Unlock left the file empty: one write makes the name appear whole,
-	// and the truncate only drops a stale tail (a holder that died).
+	h := holder{Actor: actor, PID: os.Getpid(), Since: fb.now().UTC()}
+	b, _ := json.Marshal(h)
+	// One write makes the name appear whole; the truncate drops the tail of
+	// a longer earlier record (meanwhile the file is not JSON, and a
+	// waiter reads again).
 	if _, err := f.WriteAt(b, 0); err == nil {
 		_ = f.Truncate(int64(len(b)))
 	}
-	return &orderLock{f: f}, nil
+	return &orderLock{f: f, h: h}, nil
 }
 
-// Unlock releases the lock.
+// Unlock releases the lock. The holder's name stays in the file, marked
+// done: a waiter whose flock failed just before may read it only now.
 func (l *orderLock) Unlock() {
-	_ = l.f.Truncate(0)
+	l.h.Done = true
+	if b, err := json.Marshal(l.h); err == nil {
+		_, _ = l.f.WriteAt(b, 0) // longer than the record it replaces
+	}
 	_ = unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
 	_ = l.f.Close()
 }

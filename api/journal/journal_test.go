@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -846,5 +847,41 @@ func TestAnswerAfterSendIsClassifiedByStatus(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A waiter whose flock failed reads the holder's name from the lock file;
+// on a loaded host the holder can finish and unlock before that read. The
+// file keeps the last holder's name, so the waiter is still told who
+// (TestTwoSessionsRefundingOneOrderMakeOneRefund in ui failed under load
+// with "by another agent" while unlocking emptied the file).
+func TestLockFileKeepsTheLastHoldersName(t *testing.T) {
+	fb, err := OpenFiles(t.TempDir(), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := Key{Provider: "forage", Account: "acct", OrderID: "o1"}
+	u, err := fb.Lock(k, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Unlock()
+	b, err := os.ReadFile(fb.orderPath(k, ".lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h holder
+	if err := json.Unmarshal(b, &h); err != nil || h.Actor != "alice" || !h.Done {
+		t.Fatalf("lock file after unlock: %q (%v), want alice's name, marked done", b, err)
+	}
+	u, err = fb.Lock(k, "bob") // a shorter name over a longer one: whole
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Unlock()
+	b, _ = os.ReadFile(fb.orderPath(k, ".lock"))
+	h = holder{}
+	if err := json.Unmarshal(b, &h); err != nil || h.Actor != "bob" || h.Done {
+		t.Fatalf("lock file of bob: %q (%v)", b, err)
 	}
 }
