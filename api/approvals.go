@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +38,100 @@ const (
 // it with the same idempotency key).
 func (s ApprovalState) Open() bool {
 	return s == ApprovalRequested || s == ApprovalApproved || s == ApprovalSent
+}
+
+// The rules of four-eyes approval, in one copy. The guard (approve.go) asks
+// them before it acts, over either backend; the shared store's Approvals
+// (api/store, over its files or PostgreSQL) asks them again of every row it
+// changes, under that row's lock, and PostgreSQL's own constraints and
+// trigger (migration 002) stay beneath as a last line. FileApprovals, the
+// per-host file, keeps rows only (its tests stage crash states through it).
+
+// ApprovalMoveAllowed is the request's life as a table: requested ->
+// approved | rejected | expired; approved -> sent; sent -> sent (a resumed
+// send) | finished; finished -> finished (an unknown outcome settled
+// later). Rejected and expired are final.
+func ApprovalMoveAllowed(from, to ApprovalState) bool {
+	switch from {
+	case ApprovalRequested:
+		return to == ApprovalApproved || to == ApprovalRejected || to == ApprovalExpired
+	case ApprovalApproved:
+		return to == ApprovalSent
+	case ApprovalSent:
+		return to == ApprovalSent || to == ApprovalFinished
+	case ApprovalFinished:
+		return to == ApprovalFinished
+	}
+	return false
+}
+
+// MovesMoney: the states a request reaches only once approved.
+func (s ApprovalState) MovesMoney() bool {
+	return s == ApprovalApproved || s == ApprovalSent || s == ApprovalFinished
+}
+
+// SamePerson: one person by name, or by key when the key is known (one
+// person with two keys, or two names on one key, is still one person).
+func SamePerson(a, b Person) bool {
+	return a.Name == b.Name || (a.Fingerprint != "" && a.Fingerprint == b.Fingerprint)
+}
+
+// CanApprove reports whether role may approve others' requests.
+func CanApprove(r Role) bool { return r == RoleApprover || r == RoleAdmin }
+
+// CanReject: approvers and admins reject any request; the maker (the same
+// name and the same key) may withdraw their own.
+func CanReject(r Role, who, maker Person) bool {
+	return CanApprove(r) || (who.Name == maker.Name && who.Fingerprint == maker.Fingerprint)
+}
+
+// NamedPerson: a decision is made by someone known by name and by key; a
+// blank either is nobody in particular.
+func NamedPerson(p Person) bool {
+	return strings.TrimSpace(p.Name) != "" && strings.TrimSpace(p.Fingerprint) != ""
+}
+
+// ApprovalDue: a request is past its expiry from the instant it expires.
+func ApprovalDue(expiresAt, now time.Time) bool { return !now.Before(expiresAt) }
+
+// OutcomeMayBeRecorded: an outcome goes on a sent request, or replaces an
+// unknown one once it is settled.
+func OutcomeMayBeRecorded(st ApprovalState, outcome string) bool {
+	return st == ApprovalSent || (st == ApprovalFinished && outcome == "unknown")
+}
+
+// CheckApprovalChange is what the shared store refuses in a changed row,
+// whoever wrote the change: an approver who is the maker (a maker may
+// only withdraw their own, which is a rejection), a request that moves
+// money without naming its approver by name and key (an empty key would
+// differ from the maker's and pass as a second person), and a move its
+// life does not allow. approver is the zero Person when there is none.
+func CheckApprovalChange(from, to ApprovalState, maker, approver Person) error {
+	if approver.Name != "" && to != ApprovalRejected && SamePerson(approver, maker) {
+		return ErrOwnApproval
+	}
+	if to.MovesMoney() && !NamedPerson(approver) {
+		return ErrNoApprover
+	}
+	if !ApprovalMoveAllowed(from, to) {
+		return fmt.Errorf("%w: %s cannot become %s", ErrApprovalState, from, to)
+	}
+	return nil
+}
+
+// CheckNewApproval is what the shared store refuses in a new row: no id or
+// idempotency key, no maker by name and key, or a request that is not
+// simply requested.
+func CheckNewApproval(a Approval) error {
+	switch {
+	case a.ID == "" || a.IdempotencyKey == "":
+		return errors.New("approval request: id and idempotency key are required")
+	case a.Maker.Name == "" || a.Maker.Fingerprint == "":
+		return errors.New("approval request: maker and maker key are required")
+	case a.State != ApprovalRequested || a.Approver != nil:
+		return fmt.Errorf("%w: a new request must be requested, with no approver", ErrApprovalState)
+	}
+	return nil
 }
 
 // DefaultApprovalTTL is how long a request waits for a decision.
@@ -92,7 +187,10 @@ type Approval struct {
 	State           ApprovalState  `json:"state"`
 	// Outcome is the money action's outcome once finished (succeeded,
 	// failed, unknown) or why it could not be sent.
-	Outcome   string    `json:"outcome,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
+	// RefundIDs are the provider's ids of the refunds the approved action
+	// made, once it has an answer: what moved, for whoever looks later.
+	RefundIDs []string  `json:"refund_ids,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -127,6 +225,9 @@ var (
 	ErrApprovalState   = errors.New("approval request is not in a state that allows this")
 	ErrOwnApproval     = errors.New("the maker of a request cannot approve it")
 	ErrApprovalExpired = errors.New("approval request expired")
+	// ErrNoApprover: a decision must name who made it, by name and key; an
+	// empty key would differ from the maker's and pass as a second person.
+	ErrNoApprover = errors.New("a decision on an approval request needs the approver's name and key")
 	// ErrApprovalChanged: the order no longer matches the request (the
 	// whole-order total moved, or the payment has less left): a changed
 	// amount is a new request.
@@ -161,8 +262,14 @@ type ApprovalStore interface {
 	Create(a Approval) error
 	// Get returns one request (ErrNoApproval when there is none).
 	Get(id string) (Approval, error)
-	// List returns every request, oldest first.
+	// List returns every request ever made, oldest first: history, for
+	// audits and tests. A queue reads Recent.
 	List() ([]Approval, error)
+	// Recent returns every open request (requested, approved, sent),
+	// oldest first, then the newest closed ones (rejected, expired,
+	// finished; the latest change first), at most closed of them: what a
+	// queue shows, at a cost that does not grow with history.
+	Recent(closed int) ([]Approval, error)
 	// Transition runs fn on the current row and stores its result,
 	// atomically against every other transition of it. An error from fn
 	// leaves the row as it was.
@@ -210,6 +317,7 @@ func (s *FileApprovals) Create(a Approval) error {
 	if _, dup := s.rows[a.ID]; dup || a.ID == "" {
 		return fmt.Errorf("approvals: request id %q is empty or taken", a.ID)
 	}
+
 	s.rows[a.ID] = a
 	if err := s.save(); err != nil {
 		delete(s.rows, a.ID)
@@ -239,6 +347,49 @@ func (s *FileApprovals) List() ([]Approval, error) {
 	return out, nil
 }
 
+func (s *FileApprovals) Recent(closed int) ([]Approval, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return SelectRecent(slices.Collect(maps.Values(s.rows)), closed, approvalView), nil
+}
+
+func approvalView(a Approval) (ApprovalState, time.Time, time.Time, string) {
+	return a.State, a.CreatedAt, a.UpdatedAt, a.ID
+}
+
+// SelectRecent is Recent over rows read whole (the file stores): every
+// open row by creation, oldest first, then the closed ones by their last
+// change, newest first, at most closed of them. view says a row's state,
+// creation, last change and id. Ties fall to the id, as in PostgreSQL's
+// query, so every backend lists the same rows in the same order.
+func SelectRecent[T any](all []T, closed int, view func(T) (state ApprovalState, created, updated time.Time, id string)) []T {
+	var open, done []T
+	for _, r := range all {
+		if st, _, _, _ := view(r); st.Open() {
+			open = append(open, r)
+		} else {
+			done = append(done, r)
+		}
+	}
+	slices.SortStableFunc(open, func(a, b T) int {
+		_, ca, _, ia := view(a)
+		_, cb, _, ib := view(b)
+		if c := ca.Compare(cb); c != 0 {
+			return c
+		}
+		return cmpString(ia, ib)
+	})
+	slices.SortStableFunc(done, func(a, b T) int {
+		_, _, ua, ia := view(a)
+		_, _, ub, ib := view(b)
+		if c := ub.Compare(ua); c != 0 {
+			return c
+		}
+		return cmpString(ib, ia)
+	})
+	return append(open, done[:min(max(closed, 0), len(done))]...)
+}
+
 func (s *FileApprovals) Transition(id string, fn func(*Approval) error) (Approval, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -248,6 +399,7 @@ func (s *FileApprovals) Transition(id string, fn func(*Approval) error) (Approva
 	}
 	a := old
 	a.Metadata = maps.Clone(old.Metadata)
+	a.RefundIDs = slices.Clone(old.RefundIDs)
 	if err := fn(&a); err != nil {
 		return old, err
 	}

@@ -13,9 +13,10 @@ import (
 // role, a different key and a different name from the maker, expiry, and
 // an order that still matches the request.
 type ApprovalDesk interface {
-	// Requests returns every request, oldest first, after moving those past
-	// their expiry to expired.
-	Requests() ([]Approval, error)
+	// Requests returns every open request, oldest first, then the newest
+	// closed ones, at most closed of them (ApprovalStore.Recent), after
+	// moving those past their expiry to expired.
+	Requests(closed int) ([]Approval, error)
 	// Preview re-reads the order of an open request and checks that what
 	// was asked can still move, without changing anything: what the
 	// approval screen shows before the typed confirmation.
@@ -28,6 +29,10 @@ type ApprovalDesk interface {
 	// Reject closes a request without moving money; the maker may
 	// withdraw their own.
 	Reject(id string) (Approval, error)
+	// Request reads one request as it is now, whatever its state: what an
+	// approver who lost a race to another is shown (who approved it, the
+	// refunds it made). Approvers and admins read any; others their own.
+	Request(id string) (Approval, error)
 }
 
 // DeskOf returns p's approval desk when p is guarded with approvals on.
@@ -38,9 +43,6 @@ func DeskOf(p Provider) (ApprovalDesk, bool) {
 	}
 	return g, true
 }
-
-// CanApprove reports whether role may approve others' requests.
-func CanApprove(r Role) bool { return r == RoleApprover || r == RoleAdmin }
 
 // request records a money action above the limit as an approval request.
 // Its audit line goes in first: no request without one.
@@ -77,14 +79,14 @@ func (g guard) refuse(a Approval, to ApprovalState, why string, err error) error
 	return err
 }
 
-func (g guard) Requests() ([]Approval, error) {
-	all, err := g.o.Approvals.List()
+func (g guard) Requests(closed int) ([]Approval, error) {
+	all, err := g.o.Approvals.Recent(closed)
 	if err != nil {
 		return nil, err
 	}
 	now := g.o.Now()
 	for i, a := range all {
-		if a.State == ApprovalRequested && !now.Before(a.ExpiresAt) {
+		if a.State == ApprovalRequested && ApprovalDue(a.ExpiresAt, now) {
 			if e, err := g.expire(a); err == nil {
 				all[i] = e
 			}
@@ -97,7 +99,7 @@ func (g guard) Requests() ([]Approval, error) {
 func (g guard) expire(a Approval) (Approval, error) {
 	now := g.o.Now().UTC()
 	e, err := g.o.Approvals.Transition(a.ID, func(r *Approval) error {
-		if r.State != ApprovalRequested {
+		if !ApprovalMoveAllowed(r.State, ApprovalExpired) {
 			return fmt.Errorf("%w: it is %s", ErrApprovalState, r.State)
 		}
 		r.State, r.UpdatedAt = ApprovalExpired, now
@@ -113,9 +115,7 @@ func (g guard) expire(a Approval) (Approval, error) {
 
 // ownRequest: the approver must differ from the maker in key and in name
 // (one person with two keys is still one person).
-func (g guard) ownRequest(a Approval) bool {
-	return g.o.Who.Fingerprint == a.Maker.Fingerprint || g.o.Who.Name == a.Maker.Name
-}
+func (g guard) ownRequest(a Approval) bool { return SamePerson(g.o.Who, a.Maker) }
 
 // open loads a request for an approver and applies every rule that does
 // not need the provider.
@@ -134,9 +134,12 @@ func (g guard) open(id string) (Approval, error) {
 		return a, g.refuse(a, ApprovalApproved, "own_request",
 			fmt.Errorf("Refused: %w; another approver (a different person with a different key) must approve it. Nothing was sent", ErrOwnApproval))
 	}
+	if !NamedPerson(g.o.Who) {
+		return a, g.refuse(a, ApprovalApproved, "no_approver", fmt.Errorf("Refused: %w; nothing was sent", ErrNoApprover))
+	}
 	switch a.State {
 	case ApprovalRequested:
-		if !g.o.Now().Before(a.ExpiresAt) {
+		if ApprovalDue(a.ExpiresAt, g.o.Now()) {
 			if _, err := g.expire(a); err != nil && !errors.Is(err, ErrApprovalState) {
 				return a, err
 			}
@@ -221,9 +224,9 @@ func (g guard) Approve(ctx context.Context, id string) (*RefundResult, error) {
 		now := g.o.Now().UTC()
 		a, err = g.o.Approvals.Transition(id, func(r *Approval) error {
 			switch {
-			case r.State != ApprovalRequested:
+			case !ApprovalMoveAllowed(r.State, ApprovalApproved):
 				return fmt.Errorf("%w: it is already %s", ErrApprovalState, r.State)
-			case !now.Before(r.ExpiresAt):
+			case ApprovalDue(r.ExpiresAt, now):
 				return ErrApprovalExpired
 			}
 			r.State, r.Approver, r.UpdatedAt = ApprovalApproved, &me, now
@@ -243,7 +246,7 @@ func (g guard) Approve(ctx context.Context, id string) (*RefundResult, error) {
 		return nil, fmt.Errorf("nothing sent: the audit log could not record the send (%w)", err)
 	}
 	a, err = g.o.Approvals.Transition(id, func(r *Approval) error {
-		if r.State != ApprovalApproved && r.State != ApprovalSent {
+		if !ApprovalMoveAllowed(r.State, ApprovalSent) {
 			return fmt.Errorf("%w: it is %s", ErrApprovalState, r.State)
 		}
 		r.State, r.UpdatedAt = ApprovalSent, g.o.Now().UTC()
@@ -255,6 +258,12 @@ func (g guard) Approve(ctx context.Context, id string) (*RefundResult, error) {
 	g.published(a)
 	res, serr := g.send(ctx, a)
 	g.changed(a.OrderID)
+	var refunds []string
+	if res != nil {
+		for _, r := range res.Refunds {
+			refunds = append(refunds, r.ID)
+		}
+	}
 	outcome := "succeeded"
 	switch {
 	case serr == nil:
@@ -267,6 +276,9 @@ func (g guard) Approve(ctx context.Context, id string) (*RefundResult, error) {
 	}
 	fin, err := g.o.Approvals.Transition(id, func(r *Approval) error {
 		r.Outcome, r.UpdatedAt = outcome, g.o.Now().UTC()
+		if len(refunds) > 0 {
+			r.RefundIDs = refunds
+		}
 		if outcome != "unknown" {
 			r.State = ApprovalFinished
 		}
@@ -301,26 +313,39 @@ func (g guard) send(ctx context.Context, a Approval) (*RefundResult, error) {
 	return nil, fmt.Errorf("approval request %s has an unknown action %q", a.ID, a.Action)
 }
 
+func (g guard) Request(id string) (Approval, error) {
+	a, err := g.o.Approvals.Get(id)
+	if err != nil {
+		return Approval{}, err
+	}
+	if a.Provider != g.p.ID() || a.Account != g.o.Account {
+		return Approval{}, fmt.Errorf("%w: request %s is for another provider account (%s)", ErrNoApproval, id, a.Provider)
+	}
+	if !CanReject(g.role, g.o.Who, a.Maker) { // who may decide on it may read it
+		return Approval{}, &RoleError{Role: g.role, Action: "read others' approval requests"}
+	}
+	return a, nil
+}
+
 func (g guard) Reject(id string) (Approval, error) {
 	a, err := g.o.Approvals.Get(id)
 	if err != nil {
 		return a, err
 	}
-	own := g.o.Who.Fingerprint == a.Maker.Fingerprint && g.o.Who.Name == a.Maker.Name
-	if !CanApprove(g.role) && !own {
+	if !CanReject(g.role, g.o.Who, a.Maker) {
 		return a, &RoleError{Role: g.role, Action: "reject others' requests"}
 	}
 	me := g.o.Who
 	pre := a
 	pre.Approver = &me
-	if a.State != ApprovalRequested {
+	if !ApprovalMoveAllowed(a.State, ApprovalRejected) {
 		return a, fmt.Errorf("%w: it is %s", ErrApprovalState, a.State)
 	}
 	if err := g.audit(ApprovalAudit{Approval: pre, By: me, Transition: ApprovalRejected}); err != nil {
 		return a, fmt.Errorf("not rejected: the audit log could not record it (%w)", err)
 	}
 	a, err = g.o.Approvals.Transition(id, func(r *Approval) error {
-		if r.State != ApprovalRequested {
+		if !ApprovalMoveAllowed(r.State, ApprovalRejected) {
 			return fmt.Errorf("%w: it is %s", ErrApprovalState, r.State)
 		}
 		r.State, r.Approver, r.UpdatedAt = ApprovalRejected, &me, g.o.Now().UTC()

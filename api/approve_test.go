@@ -19,6 +19,7 @@ import (
 	forageclient "paydesk/api/forage"
 	"paydesk/api/journal"
 	foragesandbox "paydesk/api/sandbox/forage"
+	"paydesk/api/store/storetest"
 	"paydesk/model"
 )
 
@@ -488,5 +489,162 @@ func TestRequestIsApprovedOnlyInItsAccount(t *testing.T) {
 	same := e.asOn("merchant-1", "lead-1", api.RoleApprover, "SHA256:approver")
 	if _, err := desk(t, same).Approve(context.Background(), a.ID); err != nil {
 		t.Fatalf("approval in the request's own account: %v", err)
+	}
+}
+
+// Request reads a request as it is now, whatever its state, for whoever
+// may see it: after approving, it names the refunds the approval made (what
+// an approver who lost the race to this one is shown).
+func TestRequestReadsTheRequestAsItIsNowWithItsRefunds(t *testing.T) {
+	e := newApprovalEnv(t)
+	o, pm := e.bigOrder("15.00")
+	agent := e.as("desk-1", api.RoleAgent, "SHA256:maker")
+	a := e.request(agent, o, pm, "15.00")
+	approver := e.as("lead-1", api.RoleApprover, "SHA256:approver")
+	res, err := desk(t, approver).Approve(context.Background(), a.ID)
+	if err != nil || res == nil || len(res.Refunds) != 1 {
+		t.Fatalf("approve: %+v, %v", res, err)
+	}
+	for _, p := range []api.Provider{agent, e.as("lead-2", api.RoleApprover, "SHA256:other")} {
+		got, err := desk(t, p).Request(a.ID)
+		if err != nil || got.State != api.ApprovalFinished || got.Approver == nil || got.Approver.Name != "lead-1" ||
+			len(got.RefundIDs) != 1 || got.RefundIDs[0] != res.Refunds[0].ID {
+			t.Fatalf("request read = %+v, %v; want finished by lead-1 naming refund %s", got, err, res.Refunds[0].ID)
+		}
+	}
+	// Another agent may not read a request that is not theirs.
+	if _, err := desk(t, e.as("desk-2", api.RoleAgent, "SHA256:desk2")).Request(a.ID); !errors.Is(err, api.ErrForbidden) {
+		t.Fatalf("another agent read the request: %v", err)
+	}
+	if _, err := desk(t, approver).Request("nope"); !errors.Is(err, api.ErrNoApproval) {
+		t.Fatalf("a missing request: %v", err)
+	}
+}
+
+// The per-host file store keeps the same approval store contract as the
+// shared stores (the bounded list), checked by the same suite.
+func TestFileApprovalsContract(t *testing.T) {
+	storetest.RunApprovalStore(t, func(t *testing.T) (api.ApprovalStore, api.ApprovalStore) {
+		s, err := api.OpenApprovals(filepath.Join(t.TempDir(), "approvals.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, s
+	})
+}
+
+// The rules of four-eyes approval, as one table: the guard and every store
+// (the per-host file, the shared files, PostgreSQL) ask these functions,
+// so this is the whole of what they enforce above the database's own
+// constraints.
+func TestApprovalRules(t *testing.T) {
+	states := []api.ApprovalState{api.ApprovalRequested, api.ApprovalApproved, api.ApprovalRejected,
+		api.ApprovalExpired, api.ApprovalSent, api.ApprovalFinished}
+	allowed := map[[2]api.ApprovalState]bool{
+		{api.ApprovalRequested, api.ApprovalApproved}: true,
+		{api.ApprovalRequested, api.ApprovalRejected}: true,
+		{api.ApprovalRequested, api.ApprovalExpired}:  true,
+		{api.ApprovalApproved, api.ApprovalSent}:      true,
+		{api.ApprovalSent, api.ApprovalSent}:          true, // a resumed send
+		{api.ApprovalSent, api.ApprovalFinished}:      true,
+		{api.ApprovalFinished, api.ApprovalFinished}:  true, // an unknown outcome settled later
+	}
+	for _, from := range states {
+		for _, to := range states {
+			if got := api.ApprovalMoveAllowed(from, to); got != allowed[[2]api.ApprovalState{from, to}] {
+				t.Errorf("%s -> %s allowed = %v", from, to, got)
+			}
+		}
+		want := from == api.ApprovalApproved || from == api.ApprovalSent || from == api.ApprovalFinished
+		if from.MovesMoney() != want {
+			t.Errorf("%s moves money = %v", from, !want)
+		}
+	}
+
+	maker := api.Person{Name: "desk-1", Role: api.RoleAgent, Fingerprint: "SHA256:maker"}
+	boss := api.Person{Name: "boss", Role: api.RoleApprover, Fingerprint: "SHA256:boss"}
+	for _, c := range []struct {
+		name     string
+		from, to api.ApprovalState
+		approver api.Person
+		want     error
+	}{
+		{"another person approves", api.ApprovalRequested, api.ApprovalApproved, boss, nil},
+		{"the maker under another key", api.ApprovalRequested, api.ApprovalApproved, api.Person{Name: "desk-1", Fingerprint: "SHA256:x"}, api.ErrOwnApproval},
+		{"the maker's key under another name", api.ApprovalRequested, api.ApprovalApproved, api.Person{Name: "boss", Fingerprint: "SHA256:maker"}, api.ErrOwnApproval},
+		{"the maker sending", api.ApprovalApproved, api.ApprovalSent, maker, api.ErrOwnApproval},
+		{"the maker withdraws their own", api.ApprovalRequested, api.ApprovalRejected, maker, nil},
+		{"an approver with no key", api.ApprovalRequested, api.ApprovalApproved, api.Person{Name: "boss"}, api.ErrNoApprover},
+		{"an approver with a blank name", api.ApprovalRequested, api.ApprovalApproved, api.Person{Name: "  ", Fingerprint: "SHA256:boss"}, api.ErrNoApprover},
+		{"approved with nobody", api.ApprovalRequested, api.ApprovalApproved, api.Person{}, api.ErrNoApprover},
+		{"expired with nobody", api.ApprovalRequested, api.ApprovalExpired, api.Person{}, nil},
+		{"finished back to requested", api.ApprovalFinished, api.ApprovalRequested, boss, api.ErrApprovalState},
+		{"rejected then approved", api.ApprovalRejected, api.ApprovalApproved, boss, api.ErrApprovalState},
+		{"approved skipping the send", api.ApprovalApproved, api.ApprovalFinished, boss, api.ErrApprovalState},
+	} {
+		err := api.CheckApprovalChange(c.from, c.to, maker, c.approver)
+		if (c.want == nil) != (err == nil) || (c.want != nil && !errors.Is(err, c.want)) {
+			t.Errorf("%s (%s -> %s): %v, want %v", c.name, c.from, c.to, err, c.want)
+		}
+	}
+
+	// Who may decide: approvers and admins approve and reject any
+	// request; the maker only withdraws their own (same name and key).
+	for _, c := range []struct {
+		role            api.Role
+		who             api.Person
+		approve, reject bool
+	}{
+		{api.RoleViewer, boss, false, false},
+		{api.RoleAgent, boss, false, false},
+		{api.RoleAgent, maker, false, true},
+		{api.RoleAgent, api.Person{Name: "desk-1", Fingerprint: "SHA256:other"}, false, false},
+		{api.RoleApprover, boss, true, true},
+		{api.RoleAdmin, boss, true, true},
+	} {
+		if got := api.CanApprove(c.role); got != c.approve {
+			t.Errorf("%s may approve = %v", c.role, got)
+		}
+		if got := api.CanReject(c.role, c.who, maker); got != c.reject {
+			t.Errorf("%s %s may reject desk-1's request = %v", c.role, c.who.Name, got)
+		}
+	}
+	if !api.SamePerson(api.Person{Name: "desk-1", Fingerprint: "k2"}, maker) || !api.SamePerson(api.Person{Name: "x", Fingerprint: "SHA256:maker"}, maker) ||
+		api.SamePerson(boss, maker) || api.SamePerson(api.Person{Name: "boss"}, api.Person{Name: "desk-1"}) {
+		t.Error("SamePerson: one person by name or by a known key")
+	}
+
+	// Expiry: due at the instant it expires, not a moment before.
+	exp := time.Date(2026, 1, 1, 12, 30, 0, 0, time.UTC)
+	if api.ApprovalDue(exp, exp.Add(-time.Nanosecond)) || !api.ApprovalDue(exp, exp) || !api.ApprovalDue(exp, exp.Add(time.Minute)) {
+		t.Error("ApprovalDue: a request is due from its expiry on")
+	}
+	// An outcome is recorded on a sent request, or replaces an unknown one.
+	for _, c := range []struct {
+		st      api.ApprovalState
+		outcome string
+		want    bool
+	}{
+		{api.ApprovalSent, "", true}, {api.ApprovalFinished, "unknown", true},
+		{api.ApprovalFinished, "succeeded", false}, {api.ApprovalApproved, "", false}, {api.ApprovalRequested, "", false},
+	} {
+		if got := api.OutcomeMayBeRecorded(c.st, c.outcome); got != c.want {
+			t.Errorf("outcome on %s (was %q) may be recorded = %v", c.st, c.outcome, got)
+		}
+	}
+}
+
+// An approver known by name only (no key fingerprint) is nobody in
+// particular: the guard refuses them with the shared store's own rule, so
+// the per-host file, which keeps rows only, never records such an approval.
+func TestApproverWithoutAKeyIsRefused(t *testing.T) {
+	e := newApprovalEnv(t)
+	o, pm := e.bigOrder("15.00")
+	a := e.request(e.as("desk-1", api.RoleAgent, "SHA256:maker"), o, pm, "15.00")
+	if _, err := desk(t, e.as("lead-1", api.RoleApprover, "")).Approve(context.Background(), a.ID); !errors.Is(err, api.ErrNoApprover) {
+		t.Fatalf("an approver with no key: %v, want ErrNoApprover", err)
+	}
+	if got, _ := e.store.Get(a.ID); got.State != api.ApprovalRequested || got.Approver != nil || e.posts.Load() != 0 {
+		t.Fatalf("after the refusal: %+v, %d refunds sent", got, e.posts.Load())
 	}
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -91,7 +92,7 @@ func (s *approvalsScreen) reload() tea.Cmd {
 	s.gen++
 	gen := s.gen
 	return call(&s.base, func(ctx context.Context) ([]api.Approval, error) {
-		return storeRead(ctx, d.Requests)
+		return storeRead(ctx, func() ([]api.Approval, error) { return d.Requests(recentDecided) })
 	}, func(all []api.Approval, err error) tea.Msg { return requestsMsg{gen: gen, all: all, err: err} })
 }
 
@@ -280,7 +281,185 @@ func (s *approvalsScreen) approveConfirm(a api.Approval, o *model.Order) Screen 
 		}
 		return done, nil
 	}
-	return cs
+	return &approveScreen{confirmScreen: cs, id: a.ID, reread: func(ctx context.Context) (api.Approval, *model.Order, error) {
+		d, ok := s.desk(a)
+		if !ok {
+			return a, nil, fmt.Errorf("no approval desk for %s", a.Provider)
+		}
+		ra, err := storeRead(ctx, func() (api.Approval, error) { return d.Request(a.ID) })
+		if err != nil {
+			return a, nil, err
+		}
+		var p api.Provider
+		for _, q := range s.c.Providers {
+			if q.ID() == ra.Provider {
+				p = q
+			}
+		}
+		if p == nil {
+			return ra, nil, nil
+		}
+		ro, err := p.GetOrder(ctx, ra.OrderID)
+		return ra, ro, err
+	}}
+}
+
+// approveScreen is the approval's typed confirmation with one thing more:
+// when the api refuses the approval because the request moved on under it
+// (another approver was first, it expired or was rejected, the order it
+// would refund changed), the screen does not keep the figures it opened
+// with. It reads the request and its order again and shows them as they
+// are now; a request that is closed is shown with who decided it and the
+// refunds it made, and nothing is left to confirm. The refusal is said once,
+// in the body: the status line does not repeat it.
+type approveScreen struct {
+	*confirmScreen
+	id     string
+	reread func(ctx context.Context) (api.Approval, *model.Order, error)
+	// rereading: the refusal is in and the fresh read is out; closed: the
+	// request is over and is shown as it is, only esc is left.
+	rereading, closed bool
+}
+
+// rereadMsg is the fresh read after a refusal.
+type rereadMsg struct {
+	cause error
+	a     api.Approval
+	order *model.Order
+	err   error
+}
+
+// lostRace: the api refused the approval because of the request's state or
+// its order, not because of the provider or the network; a fresh read of
+// the request says what happened.
+func lostRace(err error) bool {
+	for _, e := range []error{api.ErrApprovalState, api.ErrApprovalChanged, api.ErrApprovalExpired, api.ErrNoApproval} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *approveScreen) Typing() bool { return !s.closed && s.confirmScreen.Typing() }
+
+func (s *approveScreen) Help() []key.Binding {
+	if s.closed || s.rereading {
+		return []key.Binding{s.c.Keys.Back}
+	}
+	return s.confirmScreen.Help()
+}
+
+func (s *approveScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case sentMsg:
+		if msg.err != nil && lostRace(msg.err) {
+			s.sending = false
+			return s, s.startReread(msg.err)
+		}
+	case recheckedMsg:
+		if s.checking && msg.err != nil && lostRace(msg.err) {
+			s.checking = false
+			return s, s.startReread(msg.err)
+		}
+	case rereadMsg:
+		if !s.rereading {
+			return s, nil
+		}
+		s.rereading = false
+		s.showNow(msg)
+		return s, nil
+	case tea.KeyMsg:
+		if s.closed || s.rereading {
+			if key.Matches(msg, s.c.Keys.Back) {
+				s.cancel()
+				return s, s.pop(nil)
+			}
+			return s, nil // nothing to type or confirm
+		}
+	}
+	_, cmd := s.confirmScreen.Update(msg)
+	return s, cmd
+}
+
+func (s *approveScreen) startReread(cause error) tea.Cmd {
+	s.rereading, s.note, s.err = true, "", nil
+	s.input.Reset()
+	reread := s.reread
+	return call(&s.base, func(ctx context.Context) (rereadMsg, error) {
+		a, o, err := reread(ctx)
+		return rereadMsg{cause: cause, a: a, order: o, err: err}, nil
+	}, func(m rereadMsg, _ error) tea.Msg { return m })
+}
+
+// showNow replaces what the screen opened with by what the fresh read says.
+func (s *approveScreen) showNow(m rereadMsg) {
+	switch {
+	case m.err != nil || m.order == nil:
+		// Nothing fresh to show: the refusal alone, once.
+		s.err = m.cause
+	case !m.a.State.Open():
+		s.closed, s.lines = true, closedLines(m.a, m.order)
+		s.input.Blur()
+	default:
+		// Still open (the order changed under it, or another approver's
+		// send is under way): the figures as they are now, and why.
+		s.lines, s.err = approveLines(m.a, m.order), m.cause
+	}
+}
+
+// closedLines is a request that is over, as it is now: who asked, who
+// decided, the refunds it made and the order after them.
+func closedLines(a api.Approval, o *model.Order) []string {
+	lines := []string{
+		"Requested by " + safetext.Line(a.Maker.Name) + " (" + a.Maker.Role.String() + ") at " + a.CreatedAt.UTC().Format("15:04 UTC"),
+		"for " + safetext.Line(a.Describe()),
+		"",
+	}
+	what := "This request is " + string(a.State)
+	switch {
+	case a.State == api.ApprovalExpired:
+		what += " (at " + a.ExpiresAt.UTC().Format("15:04 UTC") + ")"
+	case a.Approver != nil && a.State == api.ApprovalRejected:
+		what += ": rejected by " + safetext.Line(a.Approver.Name) + " (" + a.Approver.Role.String() + ")"
+	case a.Approver != nil:
+		what += ": approved by " + safetext.Line(a.Approver.Name) + " (" + a.Approver.Role.String() + ")"
+	}
+	if a.Outcome != "" {
+		what += ", outcome " + safetext.Line(a.Outcome)
+	}
+	lines = append(lines, what+".")
+	for _, id := range a.RefundIDs {
+		l := "Refund " + safetext.Line(id)
+		for _, r := range o.Refunds {
+			if r.ID == id {
+				l += ": " + r.Amount.String() + ", " + string(r.Status)
+			}
+		}
+		lines = append(lines, l)
+	}
+	lines = append(lines, "Order now: paid "+o.Paid().String()+", refundable "+o.Refundable().String(), "")
+	return append(lines, "Nothing was sent from this screen: there is nothing left to confirm.")
+}
+
+func (s *approveScreen) View() string {
+	if !s.closed && !s.rereading {
+		return s.confirmScreen.View()
+	}
+	st := s.c.Styles
+	var b strings.Builder
+	b.WriteString(st.Title.Render(safetext.Line(s.title)))
+	b.WriteString("\n\n")
+	for _, l := range s.lines {
+		b.WriteString(s.fit(l) + "\n")
+	}
+	b.WriteString("\n")
+	if s.rereading {
+		b.WriteString(st.Faint.Render("The approval was refused; reading the request again…"))
+	} else {
+		b.WriteString(st.Faint.Render("esc goes back"))
+	}
+	return b.String()
 }
 
 func (s *approvalsScreen) View() string {

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,8 +13,9 @@ import (
 	"paydesk/model"
 )
 
-// slowApprovals is an approval store whose List waits, once armed, until
-// the test releases it: a PostgreSQL query that takes its whole deadline.
+// slowApprovals is an approval store whose queue read (Recent) waits, once
+// armed, until the test releases it: a PostgreSQL query that takes its
+// whole deadline.
 type slowApprovals struct {
 	api.ApprovalStore
 	mu      sync.Mutex
@@ -21,14 +23,14 @@ type slowApprovals struct {
 	release chan struct{}
 }
 
-func (s *slowApprovals) List() ([]api.Approval, error) {
+func (s *slowApprovals) Recent(closed int) ([]api.Approval, error) {
 	s.mu.Lock()
 	armed := s.armed
 	s.mu.Unlock()
 	if armed {
 		<-s.release
 	}
-	return s.ApprovalStore.List()
+	return s.ApprovalStore.Recent(closed)
 }
 
 func (s *slowApprovals) arm() {
@@ -82,4 +84,62 @@ func TestSlowApprovalStoreDoesNotBlockKeys(t *testing.T) {
 	free()
 	s.waitText("1 TO APPROVE")
 	s.waitText("expires in 30 min")
+}
+
+// historyApprovals records every read of an approval store's whole history
+// (List) and the bounds of its queue reads (Recent).
+type historyApprovals struct {
+	api.ApprovalStore
+	mu     sync.Mutex
+	whole  int
+	bounds []int
+}
+
+func (s *historyApprovals) List() ([]api.Approval, error) {
+	s.mu.Lock()
+	s.whole++
+	s.mu.Unlock()
+	return s.ApprovalStore.List()
+}
+
+func (s *historyApprovals) Recent(closed int) ([]api.Approval, error) {
+	s.mu.Lock()
+	s.bounds = append(s.bounds, closed)
+	s.mu.Unlock()
+	return s.ApprovalStore.Recent(closed)
+}
+
+// Neither the badge nor the approvals screen reads every request ever
+// made: the badge reads the open ones, the screen those and the few closed
+// ones it shows, so a session's reads do not grow with history.
+func TestApprovalsReadABoundedList(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	ref := h.findOrder(func(o *model.Order) bool {
+		return refundable(o) && len(o.Refunds) == 0 && o.Refundable().Amount.GreaterThan(model.MustParse("5.00", "USD").Amount)
+	})
+	order := readOrder(t, h.prov, ref)
+	d := approvalDeps(h, journal.AuditorFunc(func(journal.AuditRecord) error { return nil }))
+	hist := &historyApprovals{ApprovalStore: d.Approvals}
+	d.Approvals = hist
+	lead := NewSession(d, testStyles().R, Identity{Name: "lead-1", Role: api.RoleApprover, Fingerprint: "SHA256:lead"}, io.Discard)
+	agent := NewSession(d, testStyles().R, Identity{Name: "desk-1", Role: api.RoleAgent, Fingerprint: "SHA256:desk"}, io.Discard)
+	defer agent.Close()
+	s := h.runSession(lead, 80, 24)
+	s.waitText("loaded")
+	if _, err := agent.Context.Providers[0].RefundOrder(context.Background(), order.ID, api.RefundOrderRequest{
+		Expected: order.Refundable(), Reason: "customer returned everything", IdempotencyKey: "form-key",
+	}); err == nil {
+		t.Fatal("an agent's refund above the limit was sent")
+	}
+	s.waitText("1 TO APPROVE")
+	s.keys("A")
+	s.waitText("expires in 30 min")
+	hist.mu.Lock()
+	defer hist.mu.Unlock()
+	if hist.whole != 0 {
+		t.Errorf("the whole history was read %d times", hist.whole)
+	}
+	if !slices.Contains(hist.bounds, 0) || !slices.Contains(hist.bounds, recentDecided) {
+		t.Errorf("queue reads with bounds %v, want the badge's 0 and the screen's %d", hist.bounds, recentDecided)
+	}
 }

@@ -97,7 +97,8 @@ func (a *App) recount() tea.Cmd {
 	a.c.dueGen++
 	gen, st, now := a.c.dueGen, a.c.Approvals, a.c.Now
 	return Call(context.Background(), a.c.Timeout, func(ctx context.Context) ([]api.Approval, error) {
-		return storeRead(ctx, st.List)
+		// Open requests only (a bounded read): the badge counts those.
+		return storeRead(ctx, func() ([]api.Approval, error) { return st.Recent(0) })
 	}, func(all []api.Approval, err error) tea.Msg {
 		n, first := countPending(all, now())
 		return approvalCountMsg{gen: gen, n: n, first: first, err: err}

@@ -1,9 +1,8 @@
 package store
 
 import (
-	"errors"
-	"fmt"
 	"maps"
+	"slices"
 
 	"paydesk/api"
 	"paydesk/model"
@@ -13,9 +12,8 @@ import (
 // in a shared store: with PostgreSQL, a request made on one host is in the
 // queue of every host, and its transitions are row updates under the row's
 // lock, so two approvers on two hosts cannot both approve it and only one
-// server marks it sent. The four-eyes rules stay in the api guard; the
-// store adds its own refusals under them (approver equal to maker, a move
-// the request's life does not allow).
+// server marks it sent. The guard applies the four-eyes rules; the store
+// checks each changed row again by the same rules (api.CheckApprovalChange).
 type APIApprovals struct{ s *Approvals }
 
 var _ api.ApprovalStore = APIApprovals{}
@@ -23,12 +21,12 @@ var _ api.ApprovalStore = APIApprovals{}
 // ForAPI returns the api layer's view of s.
 func ForAPI(s *Approvals) APIApprovals { return APIApprovals{s: s} }
 
-func (x APIApprovals) Create(a api.Approval) error { return apiErr(x.s.Create(toStore(a))) }
+func (x APIApprovals) Create(a api.Approval) error { return x.s.Create(toStore(a)) }
 
 func (x APIApprovals) Get(id string) (api.Approval, error) {
 	a, err := x.s.Get(id)
 	if err != nil {
-		return api.Approval{}, apiErr(err)
+		return api.Approval{}, err
 	}
 	return fromStore(a), nil
 }
@@ -36,7 +34,19 @@ func (x APIApprovals) Get(id string) (api.Approval, error) {
 func (x APIApprovals) List() ([]api.Approval, error) {
 	all, err := x.s.List()
 	if err != nil {
-		return nil, apiErr(err)
+		return nil, err
+	}
+	out := make([]api.Approval, len(all))
+	for i, a := range all {
+		out[i] = fromStore(a)
+	}
+	return out, nil
+}
+
+func (x APIApprovals) Recent(closed int) ([]api.Approval, error) {
+	all, err := x.s.Recent(closed)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]api.Approval, len(all))
 	for i, a := range all {
@@ -55,32 +65,8 @@ func (x APIApprovals) Transition(id string, fn func(*api.Approval) error) (api.A
 		*r = toStore(cur)
 		return nil
 	})
-	if err != nil {
-		// fn's own errors pass through as they are; the store's are
-		// translated to the api's sentinels.
-		return fromStore(a), apiErr(err)
-	}
-	return fromStore(a), nil
-}
-
-// apiErr maps the store's approval errors onto the api's, so the guard's
-// errors.Is checks (and the agent's messages) are the same on every
-// backend.
-func apiErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	for _, m := range []struct{ from, to error }{
-		{ErrNoApproval, api.ErrNoApproval},
-		{ErrApprovalState, api.ErrApprovalState},
-		{ErrOwnApproval, api.ErrOwnApproval},
-		{ErrApprovalExpired, api.ErrApprovalExpired},
-	} {
-		if errors.Is(err, m.from) && !errors.Is(err, m.to) {
-			return fmt.Errorf("%w (%w)", m.to, err)
-		}
-	}
-	return err
+	// fn's errors and the store's are the api's own sentinels already.
+	return fromStore(a), err
 }
 
 func toStore(a api.Approval) Approval {
@@ -90,7 +76,7 @@ func toStore(a api.Approval) Approval {
 		Metadata: maps.Clone(map[string]string(a.Metadata)), ExternalOrderID: a.ExternalOrderID,
 		IdempotencyKey: a.IdempotencyKey,
 		Maker:          a.Maker.Name, MakerKey: a.Maker.Fingerprint, MakerRole: a.Maker.Role.String(),
-		State: ApprovalState(a.State), Outcome: a.Outcome,
+		State: ApprovalState(a.State), Outcome: a.Outcome, RefundIDs: slices.Clone(a.RefundIDs),
 		CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, UpdatedAt: a.UpdatedAt,
 	}
 	if a.Approver != nil {
@@ -105,7 +91,7 @@ func fromStore(a Approval) api.Approval {
 		PaymentID: a.PaymentID, Amount: a.Amount, Currency: a.Currency, Reason: a.Reason,
 		ExternalOrderID: a.ExternalOrderID, IdempotencyKey: a.IdempotencyKey,
 		Maker: person(a.Maker, a.MakerKey, a.MakerRole),
-		State: api.ApprovalState(a.State), Outcome: a.Outcome,
+		State: api.ApprovalState(a.State), Outcome: a.Outcome, RefundIDs: slices.Clone(a.RefundIDs),
 		CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, UpdatedAt: a.UpdatedAt,
 	}
 	if a.Metadata != nil {

@@ -5,29 +5,28 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
+	"paydesk/api"
 	"paydesk/api/journal"
 )
 
-// ApprovalState is where a four-eyes approval request is in its life:
-//
-//	requested -> approved -> sent -> finished (Outcome says how)
-//	          -> rejected | expired
-type ApprovalState string
+// ApprovalState is where a four-eyes approval request is in its life: the
+// api's states (api.ApprovalState), so the store and the guard speak of one
+// life, checked by one set of rules (api.ApprovalMoveAllowed and friends).
+type ApprovalState = api.ApprovalState
 
 const (
-	ApprovalRequested ApprovalState = "requested"
-	ApprovalApproved  ApprovalState = "approved"
-	ApprovalRejected  ApprovalState = "rejected"
-	ApprovalExpired   ApprovalState = "expired"
-	ApprovalSent      ApprovalState = "sent"
-	ApprovalFinished  ApprovalState = "finished"
+	ApprovalRequested = api.ApprovalRequested
+	ApprovalApproved  = api.ApprovalApproved
+	ApprovalRejected  = api.ApprovalRejected
+	ApprovalExpired   = api.ApprovalExpired
+	ApprovalSent      = api.ApprovalSent
+	ApprovalFinished  = api.ApprovalFinished
 )
 
 // DefaultApprovalTTL is how long a request waits for a decision.
-const DefaultApprovalTTL = 30 * time.Minute
+const DefaultApprovalTTL = api.DefaultApprovalTTL
 
 // Approval is one request for a second person to allow a money action. The
 // idempotency key is minted with the request, so an approval retried after
@@ -55,28 +54,29 @@ type Approval struct {
 	ApproverKey     string            `json:"approver_key,omitempty"`
 	ApproverRole    string            `json:"approver_role,omitempty"`
 	State           ApprovalState     `json:"state"`
-	Outcome         string            `json:"outcome,omitempty"` // journal state once finished
+	Outcome         string            `json:"outcome,omitempty"`    // journal state once finished
+	RefundIDs       []string          `json:"refund_ids,omitempty"` // the provider's refunds the action made
 	CreatedAt       time.Time         `json:"created_at"`
 	ExpiresAt       time.Time         `json:"expires_at"`
 	UpdatedAt       time.Time         `json:"updated_at"`
 }
 
-// Approval errors.
+// Approval errors: the api's, so a refusal reads and matches the same
+// whichever layer made it.
 var (
-	ErrNoApproval      = errors.New("no such approval request")
-	ErrApprovalState   = errors.New("approval request is not in a state that allows this")
-	ErrOwnApproval     = errors.New("the maker of a request cannot approve it")
-	ErrApprovalExpired = errors.New("approval request expired")
-	// ErrNoApprover: a decision must name who made it, by name and key; an
-	// empty key would differ from the maker's and pass as a second person.
-	ErrNoApprover = errors.New("a decision on an approval request needs the approver's name and key")
+	ErrNoApproval      = api.ErrNoApproval
+	ErrApprovalState   = api.ErrApprovalState
+	ErrOwnApproval     = api.ErrOwnApproval
+	ErrApprovalExpired = api.ErrApprovalExpired
+	ErrNoApprover      = api.ErrNoApprover
 )
 
-// ownApproval: an approver who is the maker by name or by key (one person
-// with two keys is still one person) is refused by every backend, whoever
-// wrote the transition. A maker may withdraw their own (a rejection).
-func ownApproval(a Approval) bool {
-	return a.Approver != "" && a.State != ApprovalRejected && (a.Approver == a.Maker || (a.ApproverKey != "" && a.ApproverKey == a.MakerKey))
+// maker is the row's maker as the rules see people.
+func (a Approval) maker() api.Person { return api.Person{Name: a.Maker, Fingerprint: a.MakerKey} }
+
+// approver is the row's approver as the rules see people (zero when none).
+func (a Approval) approver() api.Person {
+	return api.Person{Name: a.Approver, Fingerprint: a.ApproverKey}
 }
 
 // ApprovalRows is what a backend provides: rows and an atomic update.
@@ -84,6 +84,10 @@ type ApprovalRows interface {
 	Insert(a Approval) error
 	Get(id string) (Approval, error)
 	List() ([]Approval, error)
+	// Recent returns every open request, oldest first, then the newest
+	// closed ones, the latest change first, at most closed of them
+	// (api.ApprovalStore.Recent).
+	Recent(closed int) ([]Approval, error)
 	// Update runs fn on the current row and stores its result, atomically
 	// against every other update of the row (in any process or host).
 	Update(id string, fn func(*Approval) error) (Approval, error)
@@ -129,13 +133,8 @@ func (s *Approvals) Request(a Approval) (Approval, error) {
 // key and times itself), refusing one that is not in state requested or
 // has no maker.
 func (s *Approvals) Create(a Approval) error {
-	switch {
-	case a.ID == "" || a.IdempotencyKey == "":
-		return errors.New("approval request: id and idempotency key are required")
-	case a.Maker == "" || a.MakerKey == "":
-		return errors.New("approval request: maker and maker key are required")
-	case a.State != ApprovalRequested || a.Approver != "":
-		return fmt.Errorf("%w: a new request must be requested, with no approver", ErrApprovalState)
+	if err := api.CheckNewApproval(fromStore(a)); err != nil {
+		return err
 	}
 	if err := s.rows.Insert(a); err != nil {
 		return err
@@ -146,9 +145,10 @@ func (s *Approvals) Create(a Approval) error {
 
 // Transition runs fn on the current row and stores its result, atomically
 // against every other transition of the row in any process or host (the
-// api layer's four-eyes rules run inside fn). Whatever fn did, a row whose
-// approver is its maker is refused, and so is a move back to requested or
-// out of rejected or expired. The transition is published, with actor
+// api layer's four-eyes rules run inside fn). Whatever fn did, the row is
+// checked again by the same rules (api.CheckApprovalChange): an approver
+// who is its maker, a money move with no named approver, a move its life
+// does not allow are refused. The transition is published, with actor
 // ("" names the approver once there is one, else the maker).
 func (s *Approvals) Transition(id, actor string, fn func(*Approval) error) (Approval, error) {
 	a, err := s.rows.Update(id, func(a *Approval) error {
@@ -156,16 +156,7 @@ func (s *Approvals) Transition(id, actor string, fn func(*Approval) error) (Appr
 		if err := fn(a); err != nil {
 			return err
 		}
-		if ownApproval(*a) {
-			return ErrOwnApproval
-		}
-		if movesMoney(a.State) && (strings.TrimSpace(a.Approver) == "" || strings.TrimSpace(a.ApproverKey) == "") {
-			return ErrNoApprover
-		}
-		if !validMove(from, a.State) {
-			return fmt.Errorf("%w: %s cannot become %s", ErrApprovalState, from, a.State)
-		}
-		return nil
+		return api.CheckApprovalChange(from, a.State, a.maker(), a.approver())
 	})
 	if err == nil {
 		if actor == "" {
@@ -174,28 +165,6 @@ func (s *Approvals) Transition(id, actor string, fn func(*Approval) error) (Appr
 		s.publish(a, actor)
 	}
 	return a, err
-}
-
-// movesMoney: the states a request reaches only once approved.
-func movesMoney(st ApprovalState) bool {
-	return st == ApprovalApproved || st == ApprovalSent || st == ApprovalFinished
-}
-
-// validMove is the request's life as a table: requested -> approved |
-// rejected | expired; approved -> sent; sent -> sent (a resumed send) |
-// finished; finished -> finished (an unknown outcome settled later).
-func validMove(from, to ApprovalState) bool {
-	switch from {
-	case ApprovalRequested:
-		return to == ApprovalApproved || to == ApprovalRejected || to == ApprovalExpired
-	case ApprovalApproved:
-		return to == ApprovalSent
-	case ApprovalSent:
-		return to == ApprovalSent || to == ApprovalFinished
-	case ApprovalFinished:
-		return to == ApprovalFinished
-	}
-	return false // rejected and expired are final
 }
 
 // Get returns one request.
@@ -215,31 +184,37 @@ func (s *Approvals) List(states ...ApprovalState) ([]Approval, error) {
 	return all, nil
 }
 
+// Recent returns every open request, oldest first, then the newest closed
+// ones, the latest change first, at most closed of them.
+func (s *Approvals) Recent(closed int) ([]Approval, error) { return s.rows.Recent(closed) }
+
 // Decide approves or rejects a request. The approver must differ from the
 // maker in name and in key; a request past its expiry becomes expired
 // instead (ErrApprovalExpired).
 func (s *Approvals) Decide(id, approver, approverKey string, approve bool) (Approval, error) {
-	if strings.TrimSpace(approver) == "" || strings.TrimSpace(approverKey) == "" {
+	who := api.Person{Name: approver, Fingerprint: approverKey}
+	if !api.NamedPerson(who) {
 		return Approval{}, ErrNoApprover
+	}
+	to := ApprovalRejected
+	if approve {
+		to = ApprovalApproved
 	}
 	now := s.now().UTC()
 	expired := false
 	a, err := s.rows.Update(id, func(a *Approval) error {
-		if a.State != ApprovalRequested {
+		if !api.ApprovalMoveAllowed(a.State, to) {
 			return fmt.Errorf("%w: it is %s", ErrApprovalState, a.State)
 		}
-		if !now.Before(a.ExpiresAt) {
+		if api.ApprovalDue(a.ExpiresAt, now) {
 			a.State, a.UpdatedAt, expired = ApprovalExpired, now, true
 			return nil
 		}
-		if approve && (approver == a.Maker || approverKey == a.MakerKey) {
+		if approve && api.SamePerson(who, a.maker()) {
 			return ErrOwnApproval
 		}
 		a.Approver, a.ApproverKey, a.UpdatedAt = approver, approverKey, now
-		a.State = ApprovalRejected
-		if approve {
-			a.State = ApprovalApproved
-		}
+		a.State = to
 		return nil
 	})
 	if err != nil {
@@ -261,11 +236,11 @@ func (s *Approvals) ExpireDue() ([]Approval, error) {
 	}
 	var out []Approval
 	for _, p := range pending {
-		if now.Before(p.ExpiresAt) {
+		if !api.ApprovalDue(p.ExpiresAt, now) {
 			continue
 		}
 		a, err := s.rows.Update(p.ID, func(a *Approval) error {
-			if a.State != ApprovalRequested {
+			if !api.ApprovalMoveAllowed(a.State, ApprovalExpired) {
 				return ErrApprovalState
 			}
 			a.State, a.UpdatedAt = ApprovalExpired, now
@@ -293,7 +268,7 @@ func (s *Approvals) MarkSent(id, actor string) (Approval, error) {
 // succeeded, failed, unknown, ...). unknown may later be replaced.
 func (s *Approvals) MarkOutcome(id, actor, outcome string) (Approval, error) {
 	a, err := s.rows.Update(id, func(a *Approval) error {
-		if a.State != ApprovalSent && !(a.State == ApprovalFinished && a.Outcome == "unknown") {
+		if !api.OutcomeMayBeRecorded(a.State, a.Outcome) {
 			return fmt.Errorf("%w: it is %s", ErrApprovalState, a.State)
 		}
 		a.State, a.Outcome, a.UpdatedAt = ApprovalFinished, outcome, s.now().UTC()

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"paydesk/api"
 	"paydesk/api/audit"
 	"paydesk/api/journal"
 )
@@ -222,6 +223,18 @@ func (r *fileApprovals) List() ([]Approval, error) {
 		out = append(out, m[id])
 	}
 	return out, err
+}
+
+// Recent reads the whole file, as every read of it does (the last line of
+// an id wins), and keeps what a queue shows.
+func (r *fileApprovals) Recent(closed int) ([]Approval, error) {
+	all, err := r.List()
+	if err != nil {
+		return nil, err
+	}
+	return api.SelectRecent(all, closed, func(a Approval) (api.ApprovalState, time.Time, time.Time, string) {
+		return api.ApprovalState(a.State), a.CreatedAt, a.UpdatedAt, a.ID
+	}), nil
 }
 
 func (r *fileApprovals) Update(id string, fn func(*Approval) error) (Approval, error) {

@@ -442,9 +442,9 @@ func (r approvalRows) Insert(a store.Approval) error {
 	}
 	ctx, cancel := r.s.ctx()
 	defer cancel()
-	_, err = r.s.pool.Exec(ctx, `INSERT INTO paydesk_approvals (id, state, created_at, body, maker, maker_key, approver, approver_key, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		a.ID, string(a.State), a.CreatedAt, body, a.Maker, a.MakerKey, a.Approver, a.ApproverKey, a.ExpiresAt)
+	_, err = r.s.pool.Exec(ctx, `INSERT INTO paydesk_approvals (id, state, created_at, body, maker, maker_key, approver, approver_key, expires_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		a.ID, string(a.State), a.CreatedAt, body, a.Maker, a.MakerKey, a.Approver, a.ApproverKey, a.ExpiresAt, a.UpdatedAt)
 	return approvalErr(r.s, "record the approval request", err)
 }
 
@@ -468,12 +468,50 @@ func getApproval(_ context.Context, s *Store, row pgx.Row, id string) (store.App
 func (r approvalRows) List() ([]store.Approval, error) {
 	ctx, cancel := r.s.ctx()
 	defer cancel()
-	rows, err := r.s.pool.Query(ctx, `SELECT body FROM paydesk_approvals ORDER BY created_at, id`)
+	return r.query(ctx, r.s.pool, nil, `SELECT body FROM paydesk_approvals ORDER BY created_at, id`)
+}
+
+// The two halves of Recent, each walking its partial index (migration 003)
+// in order; the states are api.ApprovalState.Open's and the rest.
+const (
+	recentOpen = `SELECT body FROM paydesk_approvals WHERE state IN ('requested', 'approved', 'sent')
+		ORDER BY created_at, id COLLATE "C"`
+	recentClosed = `SELECT body FROM paydesk_approvals WHERE state IN ('rejected', 'expired', 'finished')
+		ORDER BY updated_at DESC, id COLLATE "C" DESC LIMIT $1`
+)
+
+// Recent reads both halves in one read-only snapshot, so a request decided
+// between the two queries is listed once, in the half it is in.
+func (r approvalRows) Recent(closed int) ([]store.Approval, error) {
+	ctx, cancel := r.s.ctx()
+	defer cancel()
+	var out []store.Approval
+	var readErr error // the queries' own (already worded), not the transaction's
+	err := pgx.BeginTxFunc(ctx, r.s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if out, readErr = r.query(ctx, tx, out, recentOpen); readErr != nil || closed <= 0 {
+			return readErr
+		}
+		out, readErr = r.query(ctx, tx, out, recentClosed, closed)
+		return readErr
+	})
+	switch {
+	case readErr != nil:
+		return nil, readErr
+	case err != nil:
+		return nil, r.s.unavailable("read approval requests", err)
+	}
+	return out, nil
+}
+
+// query appends the requests whose bodies q returns to out.
+func (r approvalRows) query(ctx context.Context, db interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, out []store.Approval, q string, args ...any) ([]store.Approval, error) {
+	rows, err := db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, r.s.unavailable("read approval requests", err)
 	}
 	defer rows.Close()
-	var out []store.Approval
 	for rows.Next() {
 		var body string
 		var a store.Approval
@@ -485,7 +523,10 @@ func (r approvalRows) List() ([]store.Approval, error) {
 		}
 		out = append(out, a)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, r.s.unavailable("read approval requests", err)
+	}
+	return out, nil
 }
 
 // Update locks the row (SELECT ... FOR UPDATE) for fn, so two approvers on
@@ -507,8 +548,8 @@ func (r approvalRows) Update(id string, fn func(*store.Approval) error) (store.A
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE paydesk_approvals SET state = $2, body = $3, maker = $4, maker_key = $5,
-			approver = $6, approver_key = $7, expires_at = $8 WHERE id = $1`,
-			id, string(a.State), body, a.Maker, a.MakerKey, a.Approver, a.ApproverKey, a.ExpiresAt)
+			approver = $6, approver_key = $7, expires_at = $8, updated_at = $9 WHERE id = $1`,
+			id, string(a.State), body, a.Maker, a.MakerKey, a.Approver, a.ApproverKey, a.ExpiresAt, a.UpdatedAt)
 		if err != nil {
 			return approvalErr(r.s, "update the approval request", err)
 		}

@@ -29,6 +29,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("Locks", func(t *testing.T) { testLocks(t, open) })
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, open) })
 	t.Run("APIApprovals", func(t *testing.T) { testAPIApprovals(t, open) })
+	t.Run("ApprovalStore", func(t *testing.T) { RunApprovalStore(t, apiOpen(open)) })
 	t.Run("AuditChain", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Notifications", func(t *testing.T) { testEvents(t, open) })
 	t.Run("BusBridge", func(t *testing.T) { testBridge(t, open) })
@@ -401,11 +402,16 @@ func testAPIApprovals(t *testing.T, open Open) {
 		t.Fatalf("%d servers marked it sent, want 1", n)
 	}
 	fin, err := x.Transition("ap-1", func(r *api.Approval) error {
-		r.State, r.Outcome = api.ApprovalFinished, "succeeded"
+		r.State, r.Outcome, r.RefundIDs = api.ApprovalFinished, "succeeded", []string{"rf-1"}
 		return nil
 	})
 	if err != nil || fin.State != api.ApprovalFinished || fin.IdempotencyKey != "key-1" {
 		t.Fatalf("finish: %+v, %v", fin, err)
+	}
+	// The refunds it made are read by every instance (what an approver
+	// who lost the race is shown).
+	if got, err := y.Get("ap-1"); err != nil || len(got.RefundIDs) != 1 || got.RefundIDs[0] != "rf-1" {
+		t.Fatalf("other instance reads the finished request as %+v, %v; want refund rf-1 on it", got, err)
 	}
 	// A finished request never goes back, whatever the caller asks.
 	if _, err := y.Transition("ap-1", func(r *api.Approval) error { r.State = api.ApprovalRequested; return nil }); !errors.Is(err, api.ErrApprovalState) {
