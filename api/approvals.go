@@ -228,11 +228,45 @@ var (
 	// ErrNoApprover: a decision must name who made it, by name and key; an
 	// empty key would differ from the maker's and pass as a second person.
 	ErrNoApprover = errors.New("a decision on an approval request needs the approver's name and key")
+	// ErrOutcomeRecorded: the request's outcome is already known (only an
+	// unknown one is replaced once settled); a later answer, a busy order
+	// or a lost race must not overwrite it.
+	ErrOutcomeRecorded = fmt.Errorf("%w: its outcome is already recorded", ErrApprovalState)
 	// ErrApprovalChanged: the order no longer matches the request (the
 	// whole-order total moved, or the payment has less left): a changed
 	// amount is a new request.
 	ErrApprovalChanged = errors.New("the order changed since the request was made")
 )
+
+// ApprovalDoneError says the request's money action already has its
+// outcome, recorded by another approval of it (another approver's, or an
+// earlier send of the same request): nothing more was sent, and the
+// request is as Approval shows it. It is in ErrApprovalState's chain, so a
+// screen treats it as a race lost and reads the request again.
+type ApprovalDoneError struct{ Approval Approval }
+
+func (e *ApprovalDoneError) Error() string {
+	a := e.Approval
+	by := "another approver"
+	if a.Approver != nil && strings.TrimSpace(a.Approver.Name) != "" {
+		by = a.Approver.Name
+	}
+	switch a.Outcome {
+	case "succeeded":
+		refunds := ""
+		if len(a.RefundIDs) > 0 {
+			refunds = " (refund " + strings.Join(a.RefundIDs, ", ") + ")"
+		}
+		return fmt.Sprintf("Nothing more sent: the %s, approved by %s, already went through%s. The money moved once; there is nothing left to approve.",
+			a.Describe(), by, refunds)
+	case "failed":
+		return fmt.Sprintf("Nothing more sent: the %s, approved by %s, was already sent and the provider refused it; nothing moved. The maker can make a new request.",
+			a.Describe(), by)
+	}
+	return fmt.Sprintf("Nothing more sent: the %s, approved by %s, already ended (%s).", a.Describe(), by, a.Outcome)
+}
+
+func (e *ApprovalDoneError) Unwrap() error { return ErrApprovalState }
 
 // PendingApprovalError is what a refund above the caller's limit returns
 // when approvals are on: nothing was sent, a request waits for an approver.
