@@ -481,6 +481,12 @@ func TestTwoApproversAtOnceMoveMoneyOnce(t *testing.T) {
 	if len(after.Refunds) != 1 {
 		t.Fatalf("the order has %d refunds, want 1", len(after.Refunds))
 	}
+	// Whoever lost, the request says what happened: succeeded, naming the
+	// one refund.
+	if got, _ := e.store.Get(a.ID); got.State != api.ApprovalFinished || got.Outcome != "succeeded" ||
+		len(got.RefundIDs) != 1 || got.RefundIDs[0] != after.Refunds[0].ID {
+		t.Fatalf("request = %s/%s refunds %v, want finished/succeeded naming %s", got.State, got.Outcome, got.RefundIDs, after.Refunds[0].ID)
+	}
 }
 
 // A rejected request moves nothing and cannot be approved afterwards; an
