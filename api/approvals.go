@@ -45,7 +45,7 @@ func (s ApprovalState) Open() bool {
 // (api/store, over its files or PostgreSQL) asks them again of every row it
 // changes, under that row's lock, and PostgreSQL's own constraints and
 // trigger (migration 002) stay beneath as a last line. FileApprovals, the
-// per-host file, keeps rows only (its tests stage crash states through it).
+// per-host file, asks them again too.
 
 // ApprovalMoveAllowed is the request's life as a table: requested ->
 // approved | rejected | expired; approved -> sent; sent -> sent (a resumed
@@ -98,6 +98,24 @@ func ApprovalDue(expiresAt, now time.Time) bool { return !now.Before(expiresAt) 
 // unknown one once it is settled.
 func OutcomeMayBeRecorded(st ApprovalState, outcome string) bool {
 	return st == ApprovalSent || (st == ApprovalFinished && outcome == "unknown")
+}
+
+// CheckOutcomeChange is what every store refuses in a changed row's
+// outcome, whoever wrote the change: an outcome (or the refunds it names)
+// written on a request that was not sent, or over an outcome already known.
+// Only an unknown outcome is replaced, once settled; a later answer, a
+// busy order or a lost race never overwrites what is known.
+func CheckOutcomeChange(from ApprovalState, fromOutcome string, fromRefunds []string, toOutcome string, toRefunds []string) error {
+	if toOutcome == fromOutcome && slices.Equal(fromRefunds, toRefunds) {
+		return nil
+	}
+	if !OutcomeMayBeRecorded(from, fromOutcome) {
+		if from == ApprovalFinished {
+			return fmt.Errorf("%w (%s)", ErrOutcomeRecorded, fromOutcome)
+		}
+		return fmt.Errorf("%w: an outcome is recorded on a sent request, and it is %s", ErrApprovalState, from)
+	}
+	return nil
 }
 
 // CheckApprovalChange is what the shared store refuses in a changed row,
@@ -289,8 +307,9 @@ func AsPendingApproval(err error) (*PendingApprovalError, bool) {
 
 // ApprovalStore keeps approval requests for every session of a process
 // (and, with a shared backend, of every process). The rules of four-eyes
-// approval live in the guard, not here; a store only keeps rows and
-// updates one atomically.
+// approval are applied by the guard; a store keeps rows, updates one
+// atomically, and refuses a row the rules do not allow (CheckNewApproval,
+// CheckApprovalChange, CheckOutcomeChange) as a second line.
 type ApprovalStore interface {
 	// Create records a new request.
 	Create(a Approval) error
@@ -350,6 +369,11 @@ func (s *FileApprovals) Create(a Approval) error {
 	defer s.mu.Unlock()
 	if _, dup := s.rows[a.ID]; dup || a.ID == "" {
 		return fmt.Errorf("approvals: request id %q is empty or taken", a.ID)
+	}
+	// The same second line as the shared store's: whoever calls, a new
+	// row is a request waiting, with its maker known by name and key.
+	if err := CheckNewApproval(a); err != nil {
+		return err
 	}
 
 	s.rows[a.ID] = a
@@ -437,12 +461,31 @@ func (s *FileApprovals) Transition(id string, fn func(*Approval) error) (Approva
 	if err := fn(&a); err != nil {
 		return old, err
 	}
+	// fn is the guard's, which applies the rules; they are asked again
+	// of the row it made, as the shared store does, so no caller can
+	// store a move the request's life does not allow.
+	if err := checkRowChange(old, a); err != nil {
+		return old, err
+	}
 	s.rows[id] = a
 	if err := s.save(); err != nil {
 		s.rows[id] = old
 		return old, err
 	}
 	return a, nil
+}
+
+// checkRowChange is CheckApprovalChange and CheckOutcomeChange over two
+// versions of a row.
+func checkRowChange(old, a Approval) error {
+	var approver Person
+	if a.Approver != nil {
+		approver = *a.Approver
+	}
+	if err := CheckApprovalChange(old.State, a.State, a.Maker, approver); err != nil {
+		return err
+	}
+	return CheckOutcomeChange(old.State, old.Outcome, old.RefundIDs, a.Outcome, a.RefundIDs)
 }
 
 func sortApprovals(out []Approval) {

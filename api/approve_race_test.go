@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"paydesk/api"
 	"paydesk/api/journal"
@@ -254,4 +255,80 @@ func TestSendOutcomeIsOnlyTheRequestsOwnAnswer(t *testing.T) {
 			t.Errorf("%s: outcome %q ours %v, want %q %v", c.name, outcome, ours, c.outcome, c.ours)
 		}
 	}
+}
+
+// Every approval store asks the rules again of every row it keeps, whoever
+// calls it: a new row is a request waiting with a known maker, a move the
+// request's life does not allow is refused, and an outcome once known is
+// final (only unknown is replaced when settled). The guard applies the
+// same rules first; this is the second line.
+func TestEveryApprovalStoreRefusesWhatTheRulesDoNotAllow(t *testing.T) {
+	maker := api.Person{Name: "desk-1", Role: api.RoleAgent, Fingerprint: "SHA256:maker"}
+	lead := api.Person{Name: "lead-1", Role: api.RoleApprover, Fingerprint: "SHA256:lead"}
+	backends(t, func(t *testing.T, e *approvalEnv) {
+		now := e.clock()
+		req := func(id string) api.Approval {
+			return api.Approval{ID: id, Provider: "forage", Action: api.ApprovalRefundPayment, OrderID: "o-" + id, PaymentID: "p1",
+				Amount: "15.00", Currency: "USD", IdempotencyKey: "key-" + id, Maker: maker, State: api.ApprovalRequested,
+				CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		}
+		nokey := req("nokey")
+		nokey.Maker.Fingerprint = ""
+		if err := e.store.Create(nokey); err == nil {
+			t.Error("a request whose maker has no key was kept")
+		}
+		sent := req("sent")
+		sent.State = api.ApprovalSent
+		if err := e.store.Create(sent); err == nil {
+			t.Error("a new request already sent was kept")
+		}
+
+		move := func(id string, fn func(r *api.Approval)) error {
+			_, err := e.store.Transition(id, func(r *api.Approval) error { fn(r); return nil })
+			return err
+		}
+		to := func(st api.ApprovalState) func(r *api.Approval) {
+			return func(r *api.Approval) { r.State, r.Approver = st, &lead }
+		}
+		a := req("a")
+		if err := e.store.Create(a); err != nil {
+			t.Fatal(err)
+		}
+		if err := move("a", to(api.ApprovalSent)); !errors.Is(err, api.ErrApprovalState) {
+			t.Errorf("requested -> sent: %v", err)
+		}
+		if err := move("a", func(r *api.Approval) { r.Outcome = "failed" }); !errors.Is(err, api.ErrApprovalState) {
+			t.Errorf("an outcome on a request waiting: %v", err)
+		}
+		if err := move("a", func(r *api.Approval) { r.State, r.Approver = api.ApprovalApproved, &maker }); !errors.Is(err, api.ErrOwnApproval) {
+			t.Errorf("approved by its maker: %v", err)
+		}
+		for _, st := range []api.ApprovalState{api.ApprovalApproved, api.ApprovalSent} {
+			if err := move("a", to(st)); err != nil {
+				t.Fatalf("-> %s: %v", st, err)
+			}
+		}
+		// Unknown leaves it sent; settled, it finishes.
+		if err := move("a", func(r *api.Approval) { r.Outcome = "unknown" }); err != nil {
+			t.Fatalf("unknown on a sent request: %v", err)
+		}
+		if err := move("a", func(r *api.Approval) {
+			r.State, r.Outcome, r.RefundIDs = api.ApprovalFinished, "succeeded", []string{"r1"}
+		}); err != nil {
+			t.Fatalf("succeeded: %v", err)
+		}
+		for name, fn := range map[string]func(r *api.Approval){
+			"failed over succeeded":  func(r *api.Approval) { r.Outcome = "failed" },
+			"unknown over succeeded": func(r *api.Approval) { r.Outcome = "unknown" },
+			"other refunds":          func(r *api.Approval) { r.RefundIDs = []string{"r2"} },
+			"refunds dropped":        func(r *api.Approval) { r.RefundIDs = nil },
+		} {
+			if err := move("a", fn); !errors.Is(err, api.ErrOutcomeRecorded) {
+				t.Errorf("%s: %v, want ErrOutcomeRecorded", name, err)
+			}
+		}
+		if got, _ := e.store.Get("a"); got.State != api.ApprovalFinished || got.Outcome != "succeeded" || !slices.Equal(got.RefundIDs, []string{"r1"}) {
+			t.Fatalf("after the refusals: %s/%s %v", got.State, got.Outcome, got.RefundIDs)
+		}
+	})
 }
