@@ -250,6 +250,13 @@ var (
 	// unknown one is replaced once settled); a later answer, a busy order
 	// or a lost race must not overwrite it.
 	ErrOutcomeRecorded = fmt.Errorf("%w: its outcome is already recorded", ErrApprovalState)
+	// ErrKeyFailed: the money action sent with this idempotency key already
+	// failed, or was abandoned before it was sent; nothing moved, and the
+	// key can never move money. The journal puts it in the chain of its
+	// refusal to send such a key again, so whoever holds the key (an
+	// approval request, whose key is minted with it) can close what it
+	// was for.
+	ErrKeyFailed = errors.New("the action with this idempotency key already failed")
 	// ErrApprovalChanged: the order no longer matches the request (the
 	// whole-order total moved, or the payment has less left): a changed
 	// amount is a new request.

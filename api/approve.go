@@ -303,6 +303,11 @@ func (g guard) Approve(ctx context.Context, id string) (*RefundResult, error) {
 	}
 	if err == nil {
 		a = fin
+		if errors.Is(serr, ErrKeyFailed) {
+			// The journal's own words say to confirm again, which an
+			// approval cannot: say what the request now is instead.
+			serr = &ApprovalDoneError{Approval: fin}
+		}
 	}
 	_ = g.audit(ApprovalAudit{Approval: a, By: me, Transition: ApprovalFinished})
 	g.published(a)
@@ -310,8 +315,8 @@ func (g guard) Approve(ctx context.Context, id string) (*RefundResult, error) {
 }
 
 // sendOutcome is what the send said about the request itself: succeeded,
-// unknown (it may have happened), or failed (refused outright, so nothing
-// moved and nothing can with this key). ours is false when the answer is
+// unknown (it may have happened), or failed (refused outright, or the key's
+// action already failed: nothing moved and nothing can with this key). ours is false when the answer is
 // not about the request at all: the journal refused before sending (the
 // order busy, an earlier action unresolved, recovery running, the audit
 // log down), which it says with errors of its own, never with the
@@ -323,6 +328,9 @@ func sendOutcome(serr error) (outcome string, ours bool) {
 		return "succeeded", true
 	case IsOutcomeUnknown(serr):
 		return "unknown", true
+	case errors.Is(serr, ErrKeyFailed):
+		// Resumed after a crash: the request's own key already failed.
+		return "failed", true
 	}
 	for e := serr; e != nil; e = errors.Unwrap(e) {
 		switch x := e.(type) {

@@ -247,6 +247,8 @@ func TestSendOutcomeIsOnlyTheRequestsOwnAnswer(t *testing.T) {
 		{"earlier action unresolved", &journal.IntentError{Intent: earlier, Kind: journal.ErrUnresolved, Err: lostRead}, "", false},
 		{"earlier action still being read", &journal.IntentError{Intent: earlier, Err: lostRead}, "", false},
 		{"earlier action succeeded", &journal.IntentError{Intent: earlier, Kind: journal.ErrEarlierSucceeded}, "", false},
+		{"the key's action already failed", &journal.IntentError{Intent: earlier, Kind: journal.ErrAlreadyFailed}, "failed", true},
+		{"the key belongs to another request", &journal.IntentError{Intent: earlier, Kind: journal.ErrKeyReused}, "", false},
 		{"recovery running", &journal.RecoveringError{OrderID: "o1", Total: 1}, "", false},
 		{"audit log down", &journal.AuditError{Action: "refund", Err: errors.New("disk full")}, "", false},
 	} {
@@ -331,4 +333,50 @@ func TestEveryApprovalStoreRefusesWhatTheRulesDoNotAllow(t *testing.T) {
 			t.Fatalf("after the refusals: %s/%s %v", got.State, got.Outcome, got.RefundIDs)
 		}
 	})
+}
+
+// A crash after the request's refund was refused by the provider, before the
+// request recorded it: resuming finds the key's action already failed in the
+// journal. Nothing moved and the key can never move money, so the request
+// closes as failed, instead of staying sent for every approver to try again.
+func TestResumeAfterTheRefundWasRefusedClosesTheRequest(t *testing.T) {
+	e := newApprovalEnv(t)
+	o, pm := e.bigOrder("15.00")
+	a := e.request(e.as("desk-1", api.RoleAgent, "SHA256:maker"), o, pm, "15.00")
+	e.sentBeforeACrash(a)
+	// Meanwhile the payment was refunded down to less than the request.
+	left := o.RefundableOn(pm)
+	part := model.Money{Amount: left.Amount.Sub(model.MustParse("10.00", "USD").Amount), Currency: left.Currency}
+	admin := e.as("boss", api.RoleAdmin, "SHA256:admin")
+	if _, err := admin.RefundPayment(context.Background(), o.ID, pm.ID, api.RefundPaymentRequest{
+		Amount: part, Reason: "partial", IdempotencyKey: "partial-" + a.ID,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The request's refund went out with its key and was refused; the
+	// process died before the request said so.
+	m, _ := a.Money()
+	lead0 := api.Person{Name: "lead-0", Role: api.RoleApprover, Fingerprint: "SHA256:lead0"}
+	_, err := journal.Wrap(e.cl, e.j, lead0.Actor()).RefundPayment(context.Background(), o.ID, pm.ID, api.RefundPaymentRequest{
+		IdempotencyKey: a.IdempotencyKey, Amount: m, Reason: a.Reason,
+	})
+	if s := api.StatusOf(err); s < 400 || s >= 500 {
+		t.Fatalf("a refund over what is left: %v, want the provider's refusal", err)
+	}
+	e.restart()
+	_, err = desk(t, e.as("lead-1", api.RoleApprover, "SHA256:one")).Approve(context.Background(), a.ID)
+	if err == nil {
+		t.Fatal("resuming a refused refund succeeded")
+	}
+	got, _ := e.store.Get(a.ID)
+	if got.State != api.ApprovalFinished || got.Outcome != "failed" {
+		t.Fatalf("request = %s/%q after resuming a refused refund (%v), want finished/failed", got.State, got.Outcome, err)
+	}
+	var done *api.ApprovalDoneError
+	if !errors.As(err, &done) || !strings.Contains(err.Error(), "refused") || strings.Contains(err.Error(), "confirm it again") {
+		t.Errorf("lead-1 was told %q; want the request's refund was refused and the request is over", err)
+	}
+	if n := e.posts.Load(); n != 2 {
+		t.Fatalf("%d refund requests reached the sandbox, want 2 (the partial and the refused one)", n)
+	}
 }
