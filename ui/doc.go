@@ -14,8 +14,10 @@
 //	orders.go            the orders list (home of each provider); orders_range.go its
 //	                     date range (d, t, [ ]); orders_true.go keeping loaded rows current;
 //	                     orders_refunds.go the Refunds column where rows lack it (Forage);
-//	                     orders_mem.go the compact store of loaded rows (about 170 B a row);
+//	                     orders_mem.go the compact store of loaded rows (about 100 B a row);
 //	                     orders_filter.go the / filter, read off that store
+//	memory.go            the console's heap bound (soft limit after each collection) and
+//	                     returning a dropped list's memory to the OS
 //	search.go            g: one search across every provider, from the order index
 //	order_detail.go      one order: header, payments and refunds tables
 //	payment_detail.go    one payment, every field

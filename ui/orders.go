@@ -722,7 +722,13 @@ func (s *ordersScreen) copySelected() tea.Cmd {
 }
 
 func (s *ordersScreen) nextSort() tea.Cmd {
-	s.sortCol = (s.sortCol + 1) % s.ncols
+	// Only columns on screen: a sort by a column the width left out would
+	// reorder the rows with no arrow anywhere to say by what.
+	for range s.ncols {
+		if s.sortCol = (s.sortCol + 1) % s.ncols; s.table.Shown(s.sortCol) {
+			break
+		}
+	}
 	// Dates and amounts read best largest first, text A to Z.
 	s.sortDesc = s.sortCol == colDate || (s.sortCol >= colAmounts && s.sortCol <= s.colTotal)
 	s.markSort()

@@ -331,10 +331,23 @@ func (st *rowStore) add(orders []model.OrderSummary) {
 	}
 }
 
-// set replaces row i (an order read again, or r's fresh page).
+// set replaces row i (an order read again, or r's fresh page). The new
+// text goes where the old was when it fits (it mostly is the same text),
+// so refreshing the same rows again and again does not grow the arena.
 func (st *rowStore) set(i int, o *model.OrderSummary) {
-	st.rows[i] = st.row(i, o)
+	old, end := st.rows[i], len(st.text)
+	r := st.row(i, o)
+	if old.flags&rowSpilled == 0 && r.flags&rowSpilled == 0 {
+		if n := textLen(&r); n <= textLen(&old) {
+			copy(st.text[old.text:], st.text[r.text:r.text+n])
+			st.text, r.text = st.text[:end], old.text
+		}
+	}
+	st.rows[i] = r
 }
+
+// textLen is the bytes of a packed row's text in the arena.
+func textLen(r *listRow) uint32 { return uint32(r.idLen) + uint32(r.refLen) + uint32(r.refcLen) }
 
 // prepend puts orders on top (r's new orders); rows move down by len(orders).
 func (st *rowStore) prepend(orders []model.OrderSummary) {

@@ -277,3 +277,31 @@ func TestReleaseDue(t *testing.T) {
 		t.Error("releases follow each other within a second")
 	}
 }
+
+// Replacing rows with the same orders (r, or rows kept true after an
+// action) reuses their text in the arena: refreshing a page a thousand
+// times does not grow it, and the rows read back as the new orders.
+func TestSetReusesRowText(t *testing.T) {
+	rows := packRows(t)
+	s := filterScreen(t, nil, rows)
+	size := len(s.rows.text)
+	for range 1000 {
+		for i := range rows {
+			s.rows.set(i, &rows[i])
+		}
+	}
+	if len(s.rows.text) != size {
+		t.Fatalf("arena grew from %d to %d bytes replacing rows with themselves", size, len(s.rows.text))
+	}
+	checkCompactRows(t, s, rows)
+	// A longer reference cannot reuse the slot: it goes to the end, whole.
+	longer := rows[0]
+	longer.Reference += "-and-more"
+	s.rows.set(0, &longer)
+	if got := s.rows.summary(0); got.Reference != longer.Reference || got.ID != longer.ID {
+		t.Fatalf("row 0 after a longer reference: %+v", got)
+	}
+	if got := s.rows.summary(1); !sameSummary(&got, &rows[1]) {
+		t.Fatalf("row 1 changed: %+v", got)
+	}
+}

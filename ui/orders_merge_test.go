@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -97,5 +98,36 @@ func BenchmarkOrdersKeyDownWhilePagesLoad100k(b *testing.B) {
 		s.Update(down)
 		_ = s.View()
 		i++
+	}
+}
+
+// At 80 columns the list leaves optional amount columns out; s cycles
+// through the columns on screen only, so the header always shows the
+// sort's arrow.
+func TestSortSkipsColumnsNotShown(t *testing.T) {
+	s := filterScreen(t, nil, benchOrders(50))
+	s.SetSize(60, 20)
+	hidden := 0
+	for col := 0; col < s.ncols; col++ {
+		if !s.table.Shown(col) {
+			hidden++
+		}
+	}
+	if hidden == 0 {
+		t.Fatal("no column is left out at 60 columns: the test needs one")
+	}
+	seen := map[int]bool{}
+	for range 2 * s.ncols {
+		s.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("s")})
+		if !s.table.Shown(s.sortCol) {
+			t.Fatalf("sorted by column %d, which is not on screen", s.sortCol)
+		}
+		if v := s.View(); !strings.Contains(v, "▲") && !strings.Contains(v, "▼") {
+			t.Fatalf("no sort arrow on screen after s:\n%s", v)
+		}
+		seen[s.sortCol] = true
+	}
+	if len(seen) != s.ncols-hidden {
+		t.Fatalf("s reached %d columns, %d are shown", len(seen), s.ncols-hidden)
 	}
 }

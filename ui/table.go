@@ -249,6 +249,10 @@ func (t *Table) SetFocused(f bool) { t.focused = f }
 // SetSelectable(false) draws no cursor: a read-only listing.
 func (t *Table) SetSelectable(b bool) { t.selectable = b }
 
+// Shown reports whether column col is drawn at this width (an Optional
+// column is left out when the columns do not fit).
+func (t *Table) Shown(col int) bool { return col >= len(t.hidden) || !t.hidden[col] }
+
 // Focused reports whether the table has the focus.
 func (t *Table) Focused() bool { return t.focused }
 

@@ -109,7 +109,7 @@ func TestLoadRejectsBadCodes(t *testing.T) {
 		"odd id":    func(s *snapshot) { s.Odd4 = []uint32{99} },
 		"duplicate": func(s *snapshot) { s.Orders = append(s.Orders, s.Orders[0]) },
 		"v1 status": func(s *snapshot) { s.Version, s.Orders, s.Entries = 1, nil, []entryV1{{ID: 3, Status: 99}} },
-		"version 3": func(s *snapshot) { s.Version = 3 },
+		"version 4": func(s *snapshot) { s.Version = 4 },
 		"v1 last4":  func(s *snapshot) { s.Version, s.Orders, s.Entries = 1, nil, []entryV1{{ID: 3, Last4: 7}} },
 		"v1 source": func(s *snapshot) { s.Version, s.Entries = 1, []entryV1{{ID: 3, Src: 1}} },
 	} {

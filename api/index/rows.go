@@ -29,15 +29,6 @@ func (r *rows) add(e entry) uint32 {
 	return uint32(r.n - 1)
 }
 
-// flat is a copy of every entry in one slice (for the file).
-func (r *rows) flat() []entry {
-	out := make([]entry, 0, r.n)
-	for _, c := range r.chunks {
-		out = append(out, c...)
-	}
-	return out
-}
-
 // rowsOf takes over a slice read from the file: its full chunks are views
 // of it, the last, partly filled, is copied into a chunk of its own so that
 // adding to it never writes past it.

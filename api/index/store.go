@@ -1,28 +1,35 @@
 package index
 
 import (
+	"bufio"
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 
 // FileName is the index file inside its directory.
 const FileName = "orders.idx"
 
-// formatVersion changes when the file layout does. Version 1 is still
-// read (refilling the index would cost Forage three requests an order); a
-// file of any other version is dropped (the index refills itself) rather
-// than misread.
-const formatVersion = 2
+// formatVersion changes when the file layout does. Versions 1 and 2 (gob)
+// are still read (refilling the index would cost Forage three requests an
+// order); a file of any other version is dropped (the index refills
+// itself) rather than misread. Version 3 is format.go's.
+const formatVersion = 3
 
-// snapshot is the file: the pool, the sources, and the orders, as Entries
-// (version 1) or as Orders with the tables their codes name (version 2).
+// magicPrefix starts every file from version 3 on.
+const magicPrefix = "paydesk-index "
+
+// snapshot is the file as read: the pool, the sources, and the orders, as
+// Entries (version 1) or as Orders with the tables their codes name
+// (versions 2 and 3). Versions 1 and 2 are this struct gob-encoded.
 type snapshot struct {
 	Version    int
 	Arena      []byte
@@ -71,8 +78,7 @@ func Open(dir string) (*Index, error) {
 		return nil, fmt.Errorf("order index: %w", err)
 	}
 	defer f.Close()
-	var snap snapshot
-	if err := gob.NewDecoder(f).Decode(&snap); err != nil || !ix.load(&snap) {
+	if snap, err := read(f); err != nil || !ix.load(snap) {
 		f.Close()
 		_ = os.Rename(path, path+".bad")
 		return ix, nil
@@ -80,11 +86,37 @@ func Open(dir string) (*Index, error) {
 	return ix, nil
 }
 
+// read decodes a file of any version this code reads: version 3 by its
+// magic, 1 and 2 (gob) otherwise.
+func read(f *os.File) (*snapshot, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	r := bufio.NewReader(f)
+	head, _ := r.Peek(len(magic))
+	if string(head) == magic {
+		return decode(r, fi.Size())
+	}
+	if strings.HasPrefix(string(head), magicPrefix) {
+		return nil, errFormat // a later version: refilled, never misread
+	}
+	var snap snapshot
+	if err := gob.NewDecoder(r).Decode(&snap); err != nil {
+		return nil, err
+	}
+	if snap.Version == formatVersion {
+		return nil, errFormat // version 3 is never gob
+	}
+	return &snap, nil
+}
+
 // load checks a snapshot's internal consistency before using it: a
 // truncated or edited file must not index out of range later. It builds
 // the index aside and takes it only whole.
 func (ix *Index) load(s *snapshot) bool {
-	if (s.Version != 1 && s.Version != formatVersion) || len(s.Offs) < 2 || s.Offs[0] != 0 {
+	if s.Version < 1 || s.Version > formatVersion || len(s.Offs) < 2 || s.Offs[0] != 0 ||
+		len(s.Sources) > math.MaxUint16+1 {
 		return false
 	}
 	for i := 1; i < len(s.Offs); i++ {
@@ -225,32 +257,28 @@ func (ix *Index) fromV1(old []entryV1, okID func(uint32) bool) []entry {
 
 // Save writes the index when it changed since the last save: to a
 // temporary file, then renamed over the old one, so a crash leaves one or
-// the other whole.
+// the other whole. It streams the index from its live structures under the
+// read lock (format.go): searches go on meanwhile, and a change waits for
+// the write to finish (about as long as the copy Save used to take under
+// the write lock) but is never lost: it marks the index dirty again.
 func (ix *Index) Save() error {
 	ix.mu.Lock()
 	if ix.dir == "" || !ix.dirty {
 		ix.mu.Unlock()
 		return nil
 	}
-	snap := snapshot{Version: formatVersion, Sources: ix.sources, Seq: ix.seq, Days: map[uint16][]int32{}}
-	snap.Arena = append([]byte(nil), ix.s.arena...)
-	snap.Offs = append([]uint32(nil), ix.s.offs...)
-	snap.Sources = append([]source(nil), ix.sources...)
-	snap.Orders = ix.rows.flat()
-	snap.Statuses = append([]uint32(nil), ix.statuses...)
-	snap.Currencies = append([]uint32(nil), ix.currencies...)
-	snap.Odd4 = append([]uint32(nil), ix.odd4.ids...)
-	snap.Refs = ix.compactRefs(snap.Orders)
-	for s, ds := range ix.days {
-		for d := range ds {
-			snap.Days[s] = append(snap.Days[s], d)
-		}
-	}
+	// Cleared before the write: a change between here and the read lock
+	// is in the file and marks the index dirty again (one save too many,
+	// never one too few).
 	ix.dirty = false
 	dir := ix.dir
 	ix.mu.Unlock()
 
-	err := writeFile(filepath.Join(dir, FileName), &snap)
+	err := writeFile(filepath.Join(dir, FileName), func(w io.Writer) error {
+		ix.mu.RLock()
+		defer ix.mu.RUnlock()
+		return ix.encode(w)
+	})
 	if err != nil {
 		ix.mu.Lock()
 		ix.dirty = true
@@ -259,21 +287,9 @@ func (ix *Index) Save() error {
 	return err
 }
 
-// compactRefs copies only the refs entries still point at (an order read
-// again with new refunds leaves its old run behind) and rebases entries.
-func (ix *Index) compactRefs(entries []entry) []uint32 {
-	out := make([]uint32, 0, len(ix.refs))
-	for i := range entries {
-		e := &entries[i]
-		n := uint32(e.NPay) + uint32(e.NRef)
-		off := uint32(len(out))
-		out = append(out, ix.refs[e.RefOff:e.RefOff+n]...)
-		e.RefOff = off
-	}
-	return out
-}
-
-func writeFile(path string, snap *snapshot) error {
+// writeFile writes path through a 0600 temporary file renamed over it,
+// synced first (outside whatever lock write takes).
+func writeFile(path string, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), FileName+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("order index: %w", err)
@@ -283,7 +299,7 @@ func writeFile(path string, snap *snapshot) error {
 		tmp.Close()
 		return fmt.Errorf("order index: %w", err)
 	}
-	if err := gob.NewEncoder(tmp).Encode(snap); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("order index: %w", err)
 	}
