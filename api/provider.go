@@ -128,6 +128,7 @@ type OrderQuery struct {
 	Limit    int       // 0 = provider default
 
 	Currency   string       // ISO code
+	UpstreamID string       // the merchant's own order id (Digital River upstreamIds)
 	CardScheme string       // visa, mastercard, mada, amex
 	CardLast4  string       // last four digits of the card
 	AmountMin  *model.Money // order amount at least
@@ -147,6 +148,9 @@ const (
 // OrderFilters says which OrderQuery filters a provider applies itself.
 type OrderFilters struct {
 	Currency, Card, Amount, Sort bool
+	// Upstream: the list finds orders by the merchant's own order id
+	// (OrderQuery.UpstreamID), so search asks the provider itself.
+	Upstream bool
 }
 
 // OrderPage is one page of orders and the cursor of the next ("" = last page).

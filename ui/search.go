@@ -254,6 +254,9 @@ func (s *searchScreen) search(q string) tea.Cmd {
 			cmds = append(cmds, s.askCard(i, p, l4, amt))
 		case oneToken && !s.known(i, q):
 			cmds = append(cmds, s.askOrder(i, p, q))
+			if caps.Filters.Upstream {
+				cmds = append(cmds, s.askUpstream(i, p, q))
+			}
 		}
 	}
 	s.render()
@@ -297,6 +300,42 @@ func (s *searchScreen) askOrder(i int, p api.Provider, q string) tea.Cmd {
 				}
 				m.hits = []searchHit{{provider: i, id: o.ID, ref: o.Ref, field: field, matched: q, status: o.Status,
 					total: o.Total, created: o.Created, live: true}}
+			}
+			return m
+		})
+}
+
+// askedText says what was asked of whom, one provider at a time:
+// "Forage: order ref; Digital River: order ref, upstream id".
+func askedText(asked []string) string {
+	var parts []string
+	last := ""
+	for _, a := range asked {
+		name, what, _ := strings.Cut(a, ": ")
+		if name == last && len(parts) > 0 {
+			parts[len(parts)-1] += ", " + what
+			continue
+		}
+		parts, last = append(parts, a), name
+	}
+	return strings.Join(parts, "; ")
+}
+
+// askUpstream lists the provider's orders whose own merchant order id
+// (Digital River's upstreamId) is q: the provider answers it at any age,
+// where the index knows only what it has read.
+func (s *searchScreen) askUpstream(i int, p api.Provider, q string) tea.Cmd {
+	s.pending++
+	gen := s.gen
+	const what = "upstream id"
+	s.asked = append(s.asked, p.Name()+": "+what)
+	query := api.OrderQuery{UpstreamID: q, Limit: 10}
+	return call(&s.base, func(ctx context.Context) (api.OrderPage, error) { return p.ListOrders(ctx, query) },
+		func(pg api.OrderPage, err error) tea.Msg {
+			m := lookupMsg{gen: gen, provider: i, what: what, err: err}
+			for _, o := range pg.Orders {
+				m.hits = append(m.hits, searchHit{provider: i, id: o.ID, ref: o.Ref, field: what, matched: q,
+					status: o.Status, total: o.Total, created: o.Created, live: true})
 			}
 			return m
 		})
@@ -490,15 +529,15 @@ func (s *searchScreen) View() string {
 			"Every provider is searched, not only this tab.", s.width) + "\n\n" +
 			st.Faint.Render("The order index "+s.coverageText()+".") + "\n\n" + s.progressView())
 	case len(s.hits) == 0 && s.pending > 0:
-		b.WriteString(st.Faint.Render("Searching… asking " + strings.Join(s.asked, ", ")))
+		b.WriteString(st.Faint.Render("Searching… asking " + askedText(s.asked)))
 	case len(s.hits) == 0 && s.c.Index == nil:
 		b.WriteString(st.Bold.Render("No order matches “"+safetext.Line(s.query)+"”.") + "\n" +
-			st.Faint.Render(wrapText("No order index is kept here: only order refs and ids could be asked ("+strings.Join(s.asked, ", ")+").", s.width)) + "\n")
+			st.Faint.Render(wrapText("No order index is kept here: only what the providers answer themselves could be asked ("+askedText(s.asked)+").", s.width)) + "\n")
 	case len(s.hits) == 0:
 		b.WriteString(wrapText("No order matches “"+safetext.Line(s.query)+"”: not in what has been indexed yet ("+
 			s.coverageText()+").", s.width) + "\n")
 		if len(s.asked) > 0 {
-			b.WriteString(st.Faint.Render(wrapText("Asked directly: "+strings.Join(s.asked, ", ")+".", s.width)) + "\n")
+			b.WriteString(st.Faint.Render(wrapText("Asked directly: "+askedText(s.asked)+".", s.width)) + "\n")
 		}
 		b.WriteString("\n" + s.progressView())
 	default:

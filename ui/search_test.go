@@ -159,7 +159,7 @@ func TestSearchNothingSaysCoverage(t *testing.T) {
 	}
 	// "NO.SUCH.ORDER" is not the shape of a Forage ref (letters, digits, - and _): its client says
 	// no without a request, so Forage is not named as asked.
-	if !strings.Contains(v, "Asked directly: Moyasar PG: order ref, Digital River: order ref.") {
+	if !strings.Contains(v, "Asked directly: Moyasar PG: order ref; Digital River: order ref, upstream id.") {
 		t.Fatalf("what was asked is not said as it happened:\n%s", v)
 	}
 }
@@ -244,5 +244,31 @@ func TestSearchAt80x23ReadsWhole(t *testing.T) {
 		if strings.HasSuffix(strings.TrimRight(l, " "), "…") {
 			t.Errorf("a cut line: %q\n%s", l, v)
 		}
+	}
+}
+
+// TestSearchAsksDigitalRiverByUpstreamID: Digital River's order list
+// filters by the merchant's own order id, so search asks it (any age, with
+// nothing in the index) and names the field.
+func TestSearchAsksDigitalRiverByUpstreamID(t *testing.T) {
+	m := newMultiHarness(t, harnessOpts{})
+	// Chosen through the bare client: the index learns nothing from this.
+	dr := m.find(2, func(o *model.Order) bool { return o.ExternalOrderID != "" })
+	ix := index.New()
+	for i, p := range m.provs {
+		m.provs[i] = index.Wrap(p, ix, "")
+	}
+	s := m.runIndexed(ix, 100, 30)
+	s.waitText("loaded")
+	s.keys("g")
+	s.waitText("Find:")
+	s.typeText(dr.ExternalOrderID)
+	s.keys("enter")
+	v := s.waitText("(upstream id)")
+	if !strings.Contains(v, "Digital River") || !strings.Contains(v, dr.Ref) {
+		t.Fatalf("the upstream id's order is not shown with its provider:\n%s", v)
+	}
+	if !strings.Contains(v, "index covers 0%") {
+		t.Fatalf("the answer came from the index, not from Digital River:\n%s", v)
 	}
 }

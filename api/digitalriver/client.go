@@ -110,7 +110,7 @@ func (c *Client) Capabilities() api.Capabilities {
 		RefundPayment:        true,
 		UpdateRefund:         true,
 		OrderRange:           true,
-		Filters:              api.OrderFilters{Currency: true},
+		Filters:              api.OrderFilters{Currency: true, Upstream: true},
 		PartialRefundOnOrder: true,
 		Idempotency:          api.IdempotencyNone,
 		AmountColumns:        []string{"Captured", "Refunded"},
@@ -146,6 +146,9 @@ func (c *Client) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPag
 		limit = c.listLimit
 	}
 	v.Set("limit", strconv.Itoa(min(limit, maxListLimit)))
+	if q.UpstreamID != "" {
+		v.Set("upstreamIds[]", q.UpstreamID) // [C] Orders list filter
+	}
 	if !q.From.IsZero() {
 		v.Set("createdTime[gte]", ts(q.From))
 	}

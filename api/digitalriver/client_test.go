@@ -454,3 +454,33 @@ func TestNewRefusesUnsafeConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The Orders list filters by the merchant's own order id (upstreamIds,
+// [C] in the reference): the client asks it, and the sandbox answers only
+// that order; an unknown upstream id is an empty page, not an error.
+func TestListOrdersByUpstreamID(t *testing.T) {
+	f := newFixture(t, sbx.Options{Orders: 57, Seed: 2})
+	ctx := context.Background()
+	all, err := f.c.ListOrders(ctx, api.OrderQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := all.Orders[len(all.Orders)/2]
+	if want.Reference == "" {
+		t.Fatalf("order %s has no upstream id", want.ID)
+	}
+	pg, err := f.c.ListOrders(ctx, api.OrderQuery{UpstreamID: want.Reference, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pg.Orders) != 1 || pg.Orders[0].ID != want.ID {
+		t.Fatalf("upstream id %s listed %d orders (%+v), want %s alone", want.Reference, len(pg.Orders), pg.Orders, want.ID)
+	}
+	none, err := f.c.ListOrders(ctx, api.OrderQuery{UpstreamID: "ORD-NOT-THERE", Limit: 10})
+	if err != nil || len(none.Orders) != 0 {
+		t.Fatalf("unknown upstream id: %d orders, %v", len(none.Orders), err)
+	}
+	if !f.c.Capabilities().Filters.Upstream {
+		t.Fatal("the client does not say it filters by upstream id")
+	}
+}

@@ -6,7 +6,7 @@
 //
 // Endpoints (all need "Authorization: Bearer <APIKey>"):
 //
-//	GET  /orders            cursor pages, filters createdTime[..], state, currency, ids
+//	GET  /orders            cursor pages, filters createdTime[..], state, currency, ids, upstreamIds
 //	GET  /orders/{id}       one order
 //	GET  /refunds           cursor pages, filters orderId, state, reason, failureReason, ids, createdTime[..]
 //	GET  /refunds/{id}      one refund
@@ -58,7 +58,7 @@
 //     endingBefore, the page is the `limit` objects closest to the cursor, still
 //     newest first, and hasMore says whether still newer objects exist. Giving
 //     both cursors is a 400.
-//   - ids filters accept `ids`, `ids[]`, repeated or comma separated.
+//   - ids and upstreamIds filters accept `name`, `name[]`, repeated or comma separated.
 //     createdTime accepts an exact RFC 3339 value or [gt], [gte], [lt], [lte],
 //     [eq]; a bad value is a 400 on that parameter.
 //   - Error codes: invalid_parameter, missing_parameter, not_found,

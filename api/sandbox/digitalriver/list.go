@@ -74,9 +74,13 @@ func page[T any](all []T, key func(T) cursorKey, lq listQuery, cur *cursorKey) (
 }
 
 // idsFilter collects ids, ids[], repeated or comma separated.
-func idsFilter(q url.Values) map[string]bool {
+func idsFilter(q url.Values) map[string]bool { return setFilter(q, "ids") }
+
+// setFilter collects an array filter (name, name[]), repeated or comma
+// separated; nil when absent.
+func setFilter(q url.Values, name string) map[string]bool {
 	var set map[string]bool
-	for _, k := range []string{"ids", "ids[]"} {
+	for _, k := range []string{name, name + "[]"} {
 		for _, v := range q[k] {
 			for _, id := range strings.Split(v, ",") {
 				if id = strings.TrimSpace(id); id != "" {

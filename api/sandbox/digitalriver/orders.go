@@ -20,7 +20,7 @@ func (s *Server) handleOrders(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, e)
 		return
 	}
-	ids := idsFilter(q)
+	ids, upstream := idsFilter(q), setFilter(q, "upstreamIds")
 	state, currency := q.Get("state"), q.Get("currency")
 	now := ms(s.now())
 
@@ -37,7 +37,7 @@ func (s *Server) handleOrders(w http.ResponseWriter, r *http.Request) {
 	}
 	var filtered []*order
 	for _, o := range s.orders {
-		if ids != nil && !ids[o.id] || currency != "" && o.currency != currency ||
+		if ids != nil && !ids[o.id] || upstream != nil && !upstream[o.upstreamID] || currency != "" && o.currency != currency ||
 			!tf.ok(o.created) || state != "" && s.orderState(o, now) != state {
 			continue
 		}
