@@ -181,8 +181,8 @@ func queryKey(q OrderQuery, bucket time.Duration) string {
 		}
 		return v.Amount.String() + " " + v.Currency
 	}
-	return fmt.Sprintf("%s|%s|%q|%d|%q|%q|%q|%s|%s|%q|%t", t(q.From), t(q.To), q.Cursor, q.Limit,
-		q.Currency, q.CardScheme, q.CardLast4, m(q.AmountMin), m(q.AmountMax), q.SortBy, q.Ascending)
+	return fmt.Sprintf("%s|%s|%q|%d|%q|%q|%q|%q|%s|%s|%q|%t", t(q.From), t(q.To), q.Cursor, q.Limit,
+		q.Currency, q.UpstreamID, q.CardScheme, q.CardLast4, m(q.AmountMin), m(q.AmountMax), q.SortBy, q.Ascending)
 }
 
 func clonePage(p OrderPage) OrderPage {

@@ -532,7 +532,7 @@ func (s *searchScreen) View() string {
 		b.WriteString(st.Faint.Render("Searching… asking " + askedText(s.asked)))
 	case len(s.hits) == 0 && s.c.Index == nil:
 		b.WriteString(st.Bold.Render("No order matches “"+safetext.Line(s.query)+"”.") + "\n" +
-			st.Faint.Render(wrapText("No order index is kept here: only what the providers answer themselves could be asked ("+askedText(s.asked)+").", s.width)) + "\n")
+			st.Faint.Render(wrapText("No order index is kept here: only the providers themselves were asked ("+askedText(s.asked)+").", s.width)) + "\n")
 	case len(s.hits) == 0:
 		b.WriteString(wrapText("No order matches “"+safetext.Line(s.query)+"”: not in what has been indexed yet ("+
 			s.coverageText()+").", s.width) + "\n")
