@@ -18,7 +18,9 @@ import (
 
 const acct = "https://forage.example|9000055"
 
-func usd(s string) model.Money { return model.Money{Amount: decimal.RequireFromString(s), Currency: "USD"} }
+func usd(s string) model.Money {
+	return model.Money{Amount: decimal.RequireFromString(s), Currency: "USD"}
+}
 
 // host is one paydesk host: its own index and syncer on the shared store.
 type host struct {
