@@ -9,7 +9,8 @@
 // provider's request budget. It holds only what search needs: ids, refs,
 // status, amount and currency, customer id, card last four, dates. No
 // metadata values, no names, no addresses. It persists in one file with
-// owner-only permissions.
+// owner-only permissions, or, with the team store, in PostgreSQL, shared by
+// every host (Changes and Merge, sync.go; the syncer is in api/store/pg).
 //
 // Memory: strings are kept in one arena, and each order is a 48-byte
 // record of string ids and small codes, kept in chunks and found through
