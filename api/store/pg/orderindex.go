@@ -65,8 +65,17 @@ type IndexSync struct {
 	dayPos  int
 	lastRow int64 // the last row stamp pulled
 	lastDay int64
-	status  IndexSyncStatus
+	loaded  bool
 	ready   chan struct{}
+
+	smu    sync.Mutex // status only: read while a long load holds mu
+	status IndexSyncStatus
+}
+
+func (y *IndexSync) setStatus(f func(*IndexSyncStatus)) {
+	y.smu.Lock()
+	f(&y.status)
+	y.smu.Unlock()
 }
 
 // SyncIndex shares ix through the store. Nothing happens until Sync or
@@ -86,8 +95,8 @@ func (y *IndexSync) Ready() <-chan struct{} { return y.ready }
 
 // Status is what the syncer last did.
 func (y *IndexSync) Status() IndexSyncStatus {
-	y.mu.Lock()
-	defer y.mu.Unlock()
+	y.smu.Lock()
+	defer y.smu.Unlock()
 	return y.status
 }
 
@@ -124,6 +133,8 @@ func (y *IndexSync) Start() (stop func()) {
 		<-done
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
+		y.mu.Lock()
+		defer y.mu.Unlock()
 		_ = y.push(ctx)
 	}
 }
@@ -137,10 +148,12 @@ func (y *IndexSync) Sync(ctx context.Context) error {
 	if err == nil {
 		err = y.push(ctx)
 	}
-	y.status.Err = err
-	if err == nil {
-		y.status.LastOK = time.Now()
-	}
+	y.setStatus(func(st *IndexSyncStatus) {
+		st.Err = err
+		if err == nil {
+			st.LastOK = time.Now()
+		}
+	})
 	return err
 }
 
@@ -239,7 +252,7 @@ func (y *IndexSync) push(ctx context.Context) error {
 		y.lastRow, y.lastDay = rowAfter, dayAfter
 	}
 	y.pushed, y.dayPos = upTo, pos
-	y.status.Pushed += len(recs)
+	y.setStatus(func(st *IndexSyncStatus) { st.Pushed += len(recs) })
 	// Stamps at or below pushed are never asked about again.
 	y.merged = deleteFunc(y.merged, func(r [2]uint32) bool { return r[1] <= y.pushed })
 	return nil
@@ -314,7 +327,8 @@ func (y *IndexSync) pull(ctx context.Context) error {
 		if from, to := y.ix.Merge(batch, y.unpushed); to >= from {
 			y.merged = append(y.merged, [2]uint32{from, to})
 		}
-		y.status.Pulled += len(batch)
+		n := len(batch)
+		y.setStatus(func(st *IndexSyncStatus) { st.Pulled += n })
 		y.lastRow = last
 		batch = batch[:0]
 	}
@@ -362,8 +376,9 @@ func (y *IndexSync) pull(ctx context.Context) error {
 	}
 	y.ix.MergeDays(marks)
 	y.lastDay = lastDay
-	if !y.status.Loaded {
-		y.status.Loaded, y.status.LoadTime = true, time.Since(start)
+	if !y.loaded {
+		y.loaded = true
+		y.setStatus(func(st *IndexSyncStatus) { st.Loaded, st.LoadTime = true, time.Since(start) })
 		close(y.ready)
 	}
 	return nil
