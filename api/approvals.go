@@ -45,7 +45,7 @@ func (s ApprovalState) Open() bool {
 // (api/store, over its files or PostgreSQL) asks them again of every row it
 // changes, under that row's lock, and PostgreSQL's own constraints and
 // trigger (migration 002) stay beneath as a last line. FileApprovals, the
-// per-host file, keeps rows only (its tests stage crash states through it).
+// per-host file, asks them again too.
 
 // ApprovalMoveAllowed is the request's life as a table: requested ->
 // approved | rejected | expired; approved -> sent; sent -> sent (a resumed
@@ -98,6 +98,24 @@ func ApprovalDue(expiresAt, now time.Time) bool { return !now.Before(expiresAt) 
 // unknown one once it is settled.
 func OutcomeMayBeRecorded(st ApprovalState, outcome string) bool {
 	return st == ApprovalSent || (st == ApprovalFinished && outcome == "unknown")
+}
+
+// CheckOutcomeChange is what every store refuses in a changed row's
+// outcome, whoever wrote the change: an outcome (or the refunds it names)
+// written on a request that was not sent, or over an outcome already known.
+// Only an unknown outcome is replaced, once settled; a later answer, a
+// busy order or a lost race never overwrites what is known.
+func CheckOutcomeChange(from ApprovalState, fromOutcome string, fromRefunds []string, toOutcome string, toRefunds []string) error {
+	if toOutcome == fromOutcome && slices.Equal(fromRefunds, toRefunds) {
+		return nil
+	}
+	if !OutcomeMayBeRecorded(from, fromOutcome) {
+		if from == ApprovalFinished {
+			return fmt.Errorf("%w (%s)", ErrOutcomeRecorded, fromOutcome)
+		}
+		return fmt.Errorf("%w: an outcome is recorded on a sent request, and it is %s", ErrApprovalState, from)
+	}
+	return nil
 }
 
 // CheckApprovalChange is what the shared store refuses in a changed row,
@@ -228,11 +246,52 @@ var (
 	// ErrNoApprover: a decision must name who made it, by name and key; an
 	// empty key would differ from the maker's and pass as a second person.
 	ErrNoApprover = errors.New("a decision on an approval request needs the approver's name and key")
+	// ErrOutcomeRecorded: the request's outcome is already known (only an
+	// unknown one is replaced once settled); a later answer, a busy order
+	// or a lost race must not overwrite it.
+	ErrOutcomeRecorded = fmt.Errorf("%w: its outcome is already recorded", ErrApprovalState)
+	// ErrKeyFailed: the money action sent with this idempotency key already
+	// failed, or was abandoned before it was sent; nothing moved, and the
+	// key can never move money. The journal puts it in the chain of its
+	// refusal to send such a key again, so whoever holds the key (an
+	// approval request, whose key is minted with it) can close what it
+	// was for.
+	ErrKeyFailed = errors.New("the action with this idempotency key already failed")
 	// ErrApprovalChanged: the order no longer matches the request (the
 	// whole-order total moved, or the payment has less left): a changed
 	// amount is a new request.
 	ErrApprovalChanged = errors.New("the order changed since the request was made")
 )
+
+// ApprovalDoneError says the request's money action already has its
+// outcome, recorded by another approval of it (another approver's, or an
+// earlier send of the same request): nothing more was sent, and the
+// request is as Approval shows it. It is in ErrApprovalState's chain, so a
+// screen treats it as a race lost and reads the request again.
+type ApprovalDoneError struct{ Approval Approval }
+
+func (e *ApprovalDoneError) Error() string {
+	a := e.Approval
+	by := "another approver"
+	if a.Approver != nil && strings.TrimSpace(a.Approver.Name) != "" {
+		by = a.Approver.Name
+	}
+	switch a.Outcome {
+	case "succeeded":
+		refunds := ""
+		if len(a.RefundIDs) > 0 {
+			refunds = " (refund " + strings.Join(a.RefundIDs, ", ") + ")"
+		}
+		return fmt.Sprintf("Nothing more sent: the %s, approved by %s, already went through%s. The money moved once; there is nothing left to approve.",
+			a.Describe(), by, refunds)
+	case "failed":
+		return fmt.Sprintf("Nothing more sent: the %s, approved by %s, was already sent and the provider refused it; nothing moved. The maker can make a new request.",
+			a.Describe(), by)
+	}
+	return fmt.Sprintf("Nothing more sent: the %s, approved by %s, already ended (%s).", a.Describe(), by, a.Outcome)
+}
+
+func (e *ApprovalDoneError) Unwrap() error { return ErrApprovalState }
 
 // PendingApprovalError is what a refund above the caller's limit returns
 // when approvals are on: nothing was sent, a request waits for an approver.
@@ -255,8 +314,9 @@ func AsPendingApproval(err error) (*PendingApprovalError, bool) {
 
 // ApprovalStore keeps approval requests for every session of a process
 // (and, with a shared backend, of every process). The rules of four-eyes
-// approval live in the guard, not here; a store only keeps rows and
-// updates one atomically.
+// approval are applied by the guard; a store keeps rows, updates one
+// atomically, and refuses a row the rules do not allow (CheckNewApproval,
+// CheckApprovalChange, CheckOutcomeChange) as a second line.
 type ApprovalStore interface {
 	// Create records a new request.
 	Create(a Approval) error
@@ -316,6 +376,11 @@ func (s *FileApprovals) Create(a Approval) error {
 	defer s.mu.Unlock()
 	if _, dup := s.rows[a.ID]; dup || a.ID == "" {
 		return fmt.Errorf("approvals: request id %q is empty or taken", a.ID)
+	}
+	// The same second line as the shared store's: whoever calls, a new
+	// row is a request waiting, with its maker known by name and key.
+	if err := CheckNewApproval(a); err != nil {
+		return err
 	}
 
 	s.rows[a.ID] = a
@@ -403,12 +468,31 @@ func (s *FileApprovals) Transition(id string, fn func(*Approval) error) (Approva
 	if err := fn(&a); err != nil {
 		return old, err
 	}
+	// fn is the guard's, which applies the rules; they are asked again
+	// of the row it made, as the shared store does, so no caller can
+	// store a move the request's life does not allow.
+	if err := checkRowChange(old, a); err != nil {
+		return old, err
+	}
 	s.rows[id] = a
 	if err := s.save(); err != nil {
 		s.rows[id] = old
 		return old, err
 	}
 	return a, nil
+}
+
+// checkRowChange is CheckApprovalChange and CheckOutcomeChange over two
+// versions of a row.
+func checkRowChange(old, a Approval) error {
+	var approver Person
+	if a.Approver != nil {
+		approver = *a.Approver
+	}
+	if err := CheckApprovalChange(old.State, a.State, a.Maker, approver); err != nil {
+		return err
+	}
+	return CheckOutcomeChange(old.State, old.Outcome, old.RefundIDs, a.Outcome, a.RefundIDs)
 }
 
 func sortApprovals(out []Approval) {

@@ -196,6 +196,9 @@ func (g guard) Preview(ctx context.Context, id string) (Approval, *model.Order, 
 		return a, nil, err
 	}
 	o, err := g.check(ctx, a)
+	if errors.Is(err, ErrApprovalChanged) {
+		err = g.overtaken(a, err)
+	}
 	return a, o, err
 }
 
@@ -206,7 +209,7 @@ func (g guard) Approve(ctx context.Context, id string) (*RefundResult, error) {
 	}
 	if _, err := g.check(ctx, a); err != nil {
 		if errors.Is(err, ErrApprovalChanged) {
-			return nil, g.refuse(a, ApprovalApproved, "order_changed", err)
+			return nil, g.refuse(a, ApprovalApproved, "order_changed", g.overtaken(a, err))
 		}
 		return nil, err
 	}
@@ -235,7 +238,7 @@ func (g guard) Approve(ctx context.Context, id string) (*RefundResult, error) {
 		if err != nil {
 			// The line above said approved; this one says it did not
 			// happen (another approver was first, or it expired).
-			return nil, g.refuse(pre, ApprovalApproved, "not_approved", err)
+			return nil, g.refuse(pre, ApprovalApproved, "not_approved", g.overtaken(pre, err))
 		}
 		g.published(a)
 	}
@@ -253,43 +256,127 @@ func (g guard) Approve(ctx context.Context, id string) (*RefundResult, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, g.overtaken(a, err)
 	}
 	g.published(a)
 	res, serr := g.send(ctx, a)
 	g.changed(a.OrderID)
+	outcome, ours := sendOutcome(serr)
+	if !ours {
+		// Nothing was sent by this call (the order busy with another
+		// refund, perhaps this very request's from another approver; an
+		// earlier action to settle first; the audit log down): it says
+		// nothing about the request, which stays as it is. Closing it as
+		// failed could bury the other approver's success, which is the
+		// truth.
+		return nil, g.refuse(a, ApprovalFinished, "not_sent", g.overtaken(a, serr))
+	}
 	var refunds []string
 	if res != nil {
 		for _, r := range res.Refunds {
 			refunds = append(refunds, r.ID)
 		}
 	}
-	outcome := "succeeded"
-	switch {
-	case serr == nil:
-	case IsOutcomeUnknown(serr):
-		// Left sent: approving again resumes it with the same key, and
-		// the journal settles it by reading before anything is re-sent.
-		outcome = "unknown"
-	default:
-		outcome = "failed"
-	}
 	fin, err := g.o.Approvals.Transition(id, func(r *Approval) error {
+		// The outcome already recorded (another approver's send of this
+		// request, or an earlier send of it) is the request's; only an
+		// unknown one is replaced once settled.
+		if !OutcomeMayBeRecorded(r.State, r.Outcome) {
+			return fmt.Errorf("%w (%s)", ErrOutcomeRecorded, r.Outcome)
+		}
 		r.Outcome, r.UpdatedAt = outcome, g.o.Now().UTC()
 		if len(refunds) > 0 {
 			r.RefundIDs = refunds
 		}
 		if outcome != "unknown" {
+			// An unknown outcome leaves it sent: approving again resumes
+			// it with the same key, and the journal settles it by reading
+			// before anything is re-sent.
 			r.State = ApprovalFinished
 		}
 		return nil
 	})
+	if errors.Is(err, ErrOutcomeRecorded) {
+		if now, gerr := g.o.Approvals.Get(id); gerr == nil {
+			return nil, g.refuse(now, ApprovalFinished, "outcome_known", &ApprovalDoneError{Approval: now})
+		}
+	}
 	if err == nil {
 		a = fin
+		if errors.Is(serr, ErrKeyFailed) {
+			// The journal's own words say to confirm again, which an
+			// approval cannot: say what the request now is instead.
+			serr = &ApprovalDoneError{Approval: fin}
+		}
 	}
 	_ = g.audit(ApprovalAudit{Approval: a, By: me, Transition: ApprovalFinished})
 	g.published(a)
 	return res, serr
+}
+
+// sendOutcome is what the send said about the request itself: succeeded,
+// unknown (it may have happened), or failed (refused outright, or the key's
+// action already failed: nothing moved and nothing can with this key). ours is false when the answer is
+// not about the request at all: the journal refused before sending (the
+// order busy, an earlier action unresolved, recovery running, the audit
+// log down), which it says with errors of its own, never with the
+// provider's. Only the error itself, or single wraps of it, are looked at:
+// the provider's error inside a journal refusal is about another action.
+func sendOutcome(serr error) (outcome string, ours bool) {
+	switch {
+	case serr == nil:
+		return "succeeded", true
+	case IsOutcomeUnknown(serr):
+		return "unknown", true
+	case errors.Is(serr, ErrKeyFailed):
+		// Resumed after a crash: the request's own key already failed.
+		return "failed", true
+	}
+	for e := serr; e != nil; e = errors.Unwrap(e) {
+		switch x := e.(type) {
+		case *Error:
+			// The journal's own refusal to send returns the provider's
+			// error as it is; an unknown one was caught above. A status
+			// of 0 is a refusal before anything left (the client's
+			// checks, a transport failure before the request was written).
+			return "failed", !x.Unknown && (x.HTTPStatus == 0 || (x.HTTPStatus >= 400 && x.HTTPStatus < 500))
+		case model.ValidationError, *model.AmountError:
+			return "failed", true
+		}
+		if e == ErrNotSupported || e == ErrReadOnly || e == model.ErrUnknownCurrency ||
+			e == context.Canceled || e == context.DeadlineExceeded {
+			// Refused before sending, or abandoned before sending (the
+			// journal then marks the key's action canceled: this request
+			// can never be sent with it).
+			return "failed", true
+		}
+	}
+	return "", false
+}
+
+// overtaken turns a refusal that another approver's progress on the same
+// request can cause (the order no longer matching because the request's
+// own refund landed, a state that moved on, the order busy with its send)
+// into what happened, read from the request as it is now: a request that
+// already has its outcome is an *ApprovalDoneError; one another approver
+// approved and is sending says so. Any other refusal is returned as it is.
+func (g guard) overtaken(a Approval, err error) error {
+	now, gerr := g.o.Approvals.Get(a.ID)
+	if gerr != nil {
+		return err
+	}
+	if now.State == ApprovalFinished && !OutcomeMayBeRecorded(now.State, now.Outcome) {
+		return &ApprovalDoneError{Approval: now}
+	}
+	if now.State != a.State && now.State.MovesMoney() && a.State == ApprovalRequested {
+		by := "another approver"
+		if now.Approver != nil {
+			by = now.Approver.Name
+		}
+		return fmt.Errorf("%w: %s approved it meanwhile and it is %s; nothing was sent by you. Its outcome shows here once it is known",
+			ErrApprovalState, by, now.State)
+	}
+	return err
 }
 
 // send is the request's money action, exactly as asked, with its key.

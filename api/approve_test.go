@@ -19,6 +19,7 @@ import (
 	forageclient "paydesk/api/forage"
 	"paydesk/api/journal"
 	foragesandbox "paydesk/api/sandbox/forage"
+	"paydesk/api/store"
 	"paydesk/api/store/storetest"
 	"paydesk/model"
 )
@@ -32,21 +33,35 @@ type approvalEnv struct {
 	cl    *forageclient.Client
 	posts *atomic.Int64 // refund requests that reached the sandbox
 	j     *journal.Journal
-	store *api.FileApprovals
+	store api.ApprovalStore
 	bus   *api.Bus
+	// shared puts the requests in the shared files store (api/store)
+	// instead of the per-host file: the guard's rules hold over either.
+	shared bool
+	// gate, when set, runs inside the sandbox's handler before a refund
+	// request is served: a test holds one refund in flight with it.
+	gate atomic.Pointer[func()]
 
 	mu    sync.Mutex
 	now   time.Time
 	lines []api.ApprovalAudit
 }
 
-func newApprovalEnv(t *testing.T) *approvalEnv {
+func newApprovalEnv(t *testing.T) *approvalEnv { return newApprovalEnvOn(t, false) }
+
+// newApprovalEnvOn is newApprovalEnv with the requests in the shared files
+// store when shared is set.
+func newApprovalEnvOn(t *testing.T, shared bool) *approvalEnv {
 	t.Helper()
+	e := &approvalEnv{t: t, dir: t.TempDir(), bus: api.NewBus(), now: time.Now().UTC(), shared: shared}
 	sb := foragesandbox.New(foragesandbox.Options{Orders: 30, Seed: 7, RateLimit: 1 << 20})
 	posts := &atomic.Int64{}
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "refund") {
 			posts.Add(1)
+			if g := e.gate.Load(); g != nil {
+				(*g)()
+			}
 		}
 		sb.ServeHTTP(w, r)
 	}))
@@ -58,7 +73,7 @@ func newApprovalEnv(t *testing.T) *approvalEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &approvalEnv{t: t, dir: t.TempDir(), cl: cl, posts: posts, bus: api.NewBus(), now: time.Now().UTC()}
+	e.cl, e.posts = cl, posts
 	e.restart()
 	return e
 }
@@ -71,11 +86,22 @@ func (e *approvalEnv) restart() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.j = j
+	if e.shared {
+		fs, err := store.OpenFiles(store.FilesOptions{JournalDir: filepath.Join(e.dir, "shared", "journal"),
+			AuditPath: filepath.Join(e.dir, "shared", "audit.jsonl"), Now: e.clock})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		e.t.Cleanup(func() { fs.Close() })
+		e.store = store.ForAPI(fs.Approvals())
+		return
+	}
 	st, err := api.OpenApprovals(filepath.Join(e.dir, "approvals.json"))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.j, e.store = j, st
+	e.store = st
 }
 
 func (e *approvalEnv) clock() time.Time {
@@ -106,8 +132,18 @@ func (e *approvalEnv) as(name string, role api.Role, fingerprint string) api.Pro
 
 // asOn is as, for a guard over the provider account named account.
 func (e *approvalEnv) asOn(account, name string, role api.Role, fingerprint string) api.Provider {
-	who := api.Person{Name: name, Role: role, Fingerprint: fingerprint}
-	return api.GuardWith(journal.Wrap(e.cl, e.j, who.Actor()), api.GuardOptions{
+	return e.over(account, api.Person{Name: name, Role: role, Fingerprint: fingerprint}, nil)
+}
+
+// over is asOn for who, with below (when not nil) wrapping the journal
+// under the guard: how a test steps in between the guard's steps.
+func (e *approvalEnv) over(account string, who api.Person, below func(api.Provider) api.Provider) api.Provider {
+	var p api.Provider = journal.Wrap(e.cl, e.j, who.Actor())
+	if below != nil {
+		p = below(p)
+	}
+	role := who.Role
+	return api.GuardWith(p, api.GuardOptions{
 		Account: account,
 		Role:    role, Limits: limits, Who: who, Approvals: e.store,
 		Audit: func(l api.ApprovalAudit) error {
@@ -330,12 +366,19 @@ func TestApprovalResumedAfterACrashMovesMoneyOnce(t *testing.T) {
 			o, pm := e.bigOrder("15.00")
 			a := e.request(e.as("desk-1", api.RoleAgent, "SHA256:maker"), o, pm, "15.00")
 			lead := api.Person{Name: "lead-1", Role: api.RoleApprover, Fingerprint: "SHA256:approver"}
-			// What Approve had done when the process died.
-			if _, err := e.store.Transition(a.ID, func(r *api.Approval) error {
-				r.State, r.Approver = at, &lead
-				return nil
-			}); err != nil {
-				t.Fatal(err)
+			// What Approve had done when the process died, move by move
+			// as it makes them (the store refuses a jump its rules do
+			// not allow).
+			for _, st := range []api.ApprovalState{api.ApprovalApproved, api.ApprovalSent} {
+				if _, err := e.store.Transition(a.ID, func(r *api.Approval) error {
+					r.State, r.Approver = st, &lead
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if st == at {
+					break
+				}
 			}
 			if at == api.ApprovalSent {
 				// The refund went out through the journal with the
@@ -381,7 +424,8 @@ func TestApprovalsFileKeepsRequestsAcrossARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := api.Approval{ID: "r1", Provider: "forage", Action: api.ApprovalRefundPayment, OrderID: "o1", Amount: "15.00", Currency: "USD",
-		IdempotencyKey: "k1", State: api.ApprovalRequested, CreatedAt: time.Unix(1, 0).UTC()}
+		IdempotencyKey: "k1", State: api.ApprovalRequested, CreatedAt: time.Unix(1, 0).UTC(),
+		Maker: api.Person{Name: "desk-1", Role: api.RoleAgent, Fingerprint: "SHA256:maker"}}
 	if err := s.Create(a); err != nil {
 		t.Fatal(err)
 	}
@@ -444,6 +488,12 @@ func TestTwoApproversAtOnceMoveMoneyOnce(t *testing.T) {
 	}
 	if len(after.Refunds) != 1 {
 		t.Fatalf("the order has %d refunds, want 1", len(after.Refunds))
+	}
+	// Whoever lost, the request says what happened: succeeded, naming the
+	// one refund.
+	if got, _ := e.store.Get(a.ID); got.State != api.ApprovalFinished || got.Outcome != "succeeded" ||
+		len(got.RefundIDs) != 1 || got.RefundIDs[0] != after.Refunds[0].ID {
+		t.Fatalf("request = %s/%s refunds %v, want finished/succeeded naming %s", got.State, got.Outcome, got.RefundIDs, after.Refunds[0].ID)
 	}
 }
 

@@ -97,6 +97,11 @@ func (e *IntentError) Unwrap() []error {
 	var errs []error
 	if e.Kind != nil {
 		errs = append(errs, e.Kind)
+		if e.Kind == ErrAlreadyFailed {
+			// The caller's own key failed: whoever holds it (an approval
+			// request) can close what it was for.
+			errs = append(errs, api.ErrKeyFailed)
+		}
 	} else {
 		// Only the current action's own error is in the chain: an earlier
 		// intent's unknown outcome must not read as this action's.

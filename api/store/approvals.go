@@ -146,17 +146,21 @@ func (s *Approvals) Create(a Approval) error {
 // Transition runs fn on the current row and stores its result, atomically
 // against every other transition of the row in any process or host (the
 // api layer's four-eyes rules run inside fn). Whatever fn did, the row is
-// checked again by the same rules (api.CheckApprovalChange): an approver
-// who is its maker, a money move with no named approver, a move its life
-// does not allow are refused. The transition is published, with actor
+// checked again by the same rules (api.CheckApprovalChange,
+// api.CheckOutcomeChange): an approver who is its maker, a money move with
+// no named approver, a move its life does not allow, an outcome written
+// over one already known are refused. The transition is published, with actor
 // ("" names the approver once there is one, else the maker).
 func (s *Approvals) Transition(id, actor string, fn func(*Approval) error) (Approval, error) {
 	a, err := s.rows.Update(id, func(a *Approval) error {
-		from := a.State
+		from, outcome, refunds := a.State, a.Outcome, slices.Clone(a.RefundIDs)
 		if err := fn(a); err != nil {
 			return err
 		}
-		return api.CheckApprovalChange(from, a.State, a.maker(), a.approver())
+		if err := api.CheckApprovalChange(from, a.State, a.maker(), a.approver()); err != nil {
+			return err
+		}
+		return api.CheckOutcomeChange(from, outcome, refunds, a.Outcome, a.RefundIDs)
 	})
 	if err == nil {
 		if actor == "" {

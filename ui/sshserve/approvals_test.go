@@ -155,7 +155,7 @@ func TestAgentRefundOverLimitIsApprovedFromAnotherSession(t *testing.T) {
 
 	lead.waitText("1 TO APPROVE")
 	lead.send("A")
-	lead.waitText("Approval requests")
+	lead.waitText("expires in") // a requested row: the list is read after the title shows
 	lead.send("\r")
 	v := lead.waitText("and press enter to confirm")
 	total := o.Refundable()
@@ -227,7 +227,7 @@ func TestMakerCannotApproveOverSSH(t *testing.T) {
 		tm := ts.open(k, "x")
 		tm.waitText("1 TO APPROVE")
 		tm.send("A")
-		tm.waitText("Approval requests")
+		tm.waitText("expires in") // a requested row: the list is read after the title shows
 		tm.send("\r")
 		tm.waitText("cannot approve it")
 		tm.send("q")

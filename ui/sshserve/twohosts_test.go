@@ -269,7 +269,7 @@ func TestTwoServersOnOneDatabase(t *testing.T) {
 		t.Logf("from the agent's enter on A: A says sent for approval after %s, B's badge shows it after %s (screens polled every 20ms)",
 			onA.Round(time.Millisecond), time.Since(keyed).Round(time.Millisecond))
 		approver.send("A")
-		approver.waitText("Approval requests")
+		approver.waitText("expires in") // a requested row: the list is read after the title shows
 		approver.send("\r")
 		v := approver.waitText("and press enter to confirm")
 		if !strings.Contains(v, "requested by desk-1") || !strings.Contains(v, big.Refundable().Fixed()+" USD") {
@@ -310,7 +310,7 @@ func TestTwoServersOnOneDatabase(t *testing.T) {
 		for _, tm := range []*term{la, lb} {
 			tm.waitText("1 TO APPROVE")
 			tm.send("A")
-			tm.waitText("Approval requests")
+			tm.waitText("expires in") // a requested row: the list is read after the title shows
 			tm.send("\r")
 			tm.waitText("and press enter to confirm")
 		}

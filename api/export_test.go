@@ -1,0 +1,4 @@
+package api
+
+// SendOutcome exposes sendOutcome to the external tests' table.
+var SendOutcome = sendOutcome
