@@ -2,8 +2,8 @@
 // refund journal and the audit log (files in PAYDESK_STATE_DIR and
 // PAYDESK_AUDIT_LOG, or one PostgreSQL store named by PAYDESK_DATABASE_URL),
 // the order index (beside the journal, or in the PostgreSQL store), and
-// serve's approval requests. main.go
-// opens it once and hands the pieces to ui; it knows nothing of the screen.
+// serve's approval requests. main.go opens it once and hands the pieces to
+// ui; it knows nothing of the screen.
 package state
 
 import (
