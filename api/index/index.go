@@ -9,7 +9,8 @@
 // provider's request budget. It holds only what search needs: ids, refs,
 // status, amount and currency, customer id, card last four, dates. No
 // metadata values, no names, no addresses. It persists in one file with
-// owner-only permissions.
+// owner-only permissions, or, with the team store, in PostgreSQL, shared by
+// every host (Changes and Merge, sync.go; the syncer is in api/store/pg).
 //
 // Memory: strings are kept in one arena, and each order is a 48-byte
 // record of string ids and small codes, kept in chunks and found through
@@ -108,6 +109,7 @@ type Index struct {
 	statuses, currencies few
 	odd4                 oddLast4
 	days                 map[uint16]map[int32]bool // days (since the epoch, UTC) fully indexed, per source
+	dayLog               []dayMark                 // days MarkDay recorded, in order, for a syncer (sync.go)
 	seq                  uint32
 	dirty                bool
 	dir                  string
@@ -342,28 +344,7 @@ func (ix *Index) AddOrder(account string, o *model.Order) {
 	if last4 != "" {
 		e.Last4 = ix.last4Code(last4)
 	}
-	pays, refunds = pays[:min(len(pays), 0xffff)], refunds[:min(len(refunds), 0xffff)]
-	old := ix.refs[e.RefOff : e.RefOff+uint32(e.NPay)+uint32(e.NRef)]
-	// A ref the order had keeps its string: a refund more adds one string.
-	ids := make([]uint32, 0, len(pays)+len(refunds))
-	for _, r := range append(pays, refunds...) {
-		id := uint32(0)
-		for _, x := range old {
-			if ix.s.is(x, r) {
-				id = x
-				break
-			}
-		}
-		if id == 0 {
-			id = ix.s.add(r)
-		}
-		ids = append(ids, id)
-	}
-	if !slices.Equal(old, ids) || int(e.NPay) != len(pays) { // else unchanged: no garbage in refs
-		e.RefOff = uint32(len(ix.refs))
-		ix.refs = append(ix.refs, ids...)
-	}
-	e.NPay, e.NRef = uint16(len(pays)), uint16(len(refunds))
+	ix.setRefs(e, pays, refunds)
 	e.Detailed = readDay(ix.now())
 	ix.touch(e)
 }
@@ -618,6 +599,9 @@ func (ix *Index) MarkDay(provider, account string, d int32) {
 	s := ix.src(provider, account)
 	if ix.days[s] == nil {
 		ix.days[s] = map[int32]bool{}
+	}
+	if !ix.days[s][d] {
+		ix.dayLog = append(ix.dayLog, dayMark{s, d})
 	}
 	ix.days[s][d] = true
 	ix.dirty = true

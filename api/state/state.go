@@ -1,8 +1,9 @@
 // Package state opens the state paydesk keeps from the environment: the
 // refund journal and the audit log (files in PAYDESK_STATE_DIR and
 // PAYDESK_AUDIT_LOG, or one PostgreSQL store named by PAYDESK_DATABASE_URL),
-// the order index beside the journal, and serve's approval requests. main.go
-// opens it once and hands the pieces to ui; it knows nothing of the screen.
+// the order index (beside the journal, or in the PostgreSQL store), and
+// serve's approval requests. main.go opens it once and hands the pieces to
+// ui; it knows nothing of the screen.
 package state
 
 import (
@@ -28,10 +29,13 @@ import (
 type State struct {
 	Journal *journal.Journal
 	Audit   *audit.Log     // nil with PAYDESK_DATABASE_URL: the chain is in Shared
-	Index   *index.Index   // the order index, beside the journal
+	Index   *index.Index   // the order index: a file beside the journal, or synced through Shared
 	Indexer *index.Indexer // fills it in the background; nil when switched off (or StartIndex not called)
 	Shared  *pg.Store      // PAYDESK_DATABASE_URL: journal, locks and audit in PostgreSQL
-	tmp     string         // removed on Close (embedded sandbox only)
+	// IndexSync shares the order index through Shared (nil without it,
+	// or before StartIndex).
+	IndexSync *pg.IndexSync
+	tmp       string // removed on Close (embedded sandbox only)
 	// stateDir holds this host's files beside the journal (the order
 	// index, serve's approval requests), wherever the journal itself is.
 	stateDir string
@@ -70,8 +74,8 @@ func Open(embedded bool) (*State, error) {
 	}
 	var err error
 	if url != "" {
-		// Journal, locks and audit chain in PostgreSQL, shared with every
-		// paydesk pointed at it; the order index stays on this host.
+		// Journal, locks, audit chain and the order index in PostgreSQL,
+		// shared with every paydesk pointed at it.
 		if s.Shared, err = OpenShared(url); err != nil {
 			s.Close()
 			return nil, err
@@ -111,6 +115,16 @@ func Open(embedded bool) (*State, error) {
 		}
 	}
 	s.stateDir = filepath.Dir(dir)
+	if s.Shared != nil {
+		// The index lives in the team store (StartIndex syncs it): no
+		// file on the host. A file would be a second copy of the
+		// merchant's order data on every jump host, going stale against
+		// the shared one, and would buy nothing: paydesk does not start
+		// without the database, and loading 100k orders from it takes
+		// well under a second.
+		s.Index = index.New()
+		return s, nil
+	}
 	if s.Index, err = index.Open(filepath.Join(s.stateDir, "index")); err != nil {
 		s.Close()
 		return nil, err
@@ -191,7 +205,9 @@ func (s *State) Bridge(bus *api.Bus, clients []api.Provider, logger *slog.Logger
 // StartIndex puts the order index around each provider, innermost, so it
 // sees every read first-hand, and starts the background indexer within its
 // share of each provider's budget (PAYDESK_INDEX_SHARE, PAYDESK_INDEX_DAYS).
-// stop ends the indexer, waits for it and saves the index.
+// With the team store it also starts the syncer that loads the shared index
+// and keeps it in step (pg.IndexSync). stop ends the indexer, waits for it
+// and saves the index (or pushes it to the team store).
 func (s *State) StartIndex(clients []api.Provider) (stop func(), err error) {
 	cfg, err := index.ConfigFromEnv(os.Getenv)
 	if err != nil {
@@ -200,14 +216,43 @@ func (s *State) StartIndex(clients []api.Provider) (stop func(), err error) {
 	for i, p := range clients {
 		clients[i] = index.Wrap(p, s.Index, indexAccount(p.ID()))
 	}
-	stopSave := s.Index.AutoSave(time.Minute)
+	var stopSave func()        // saves the file, or pushes to the team store
+	var loaded <-chan struct{} // closed once the index holds what is known
+	if s.Shared != nil {
+		var sources []pg.IndexSource
+		for _, p := range clients {
+			sources = append(sources, pg.IndexSource{Provider: p.ID(), Account: indexAccount(p.ID())})
+		}
+		s.IndexSync = s.Shared.SyncIndex(s.Index, pg.IndexSyncOptions{Sources: sources})
+		stopSave, loaded = s.IndexSync.Start(), s.IndexSync.Ready()
+	} else {
+		stopSave = s.Index.AutoSave(time.Minute)
+		none := make(chan struct{})
+		close(none)
+		loaded = none
+	}
 	if cfg.Share == 0 {
 		return stopSave, nil
 	}
 	s.Indexer = index.NewIndexer(s.Index, clients, indexAccount, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { s.Indexer.Run(ctx); close(done) }()
+	go func() {
+		defer close(done)
+		// The indexer starts once the shared index is loaded, so it does
+		// not read again what another host read; a database that does not
+		// answer holds it back a minute at most (the syncer goes on
+		// retrying and merges what it gets later).
+		t := time.NewTimer(time.Minute)
+		defer t.Stop()
+		select {
+		case <-loaded:
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+		s.Indexer.Run(ctx)
+	}()
 	return func() { cancel(); <-done; stopSave() }, nil
 }
 
