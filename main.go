@@ -290,7 +290,7 @@ func runConsole(args []string) error {
 		Providers: clients, Journal: st.Journal, Sandbox: sb != nil, ReadOnly: f.readOnly,
 		Refresh: f.refresh, Timeout: 10 * time.Second, Now: time.Now,
 		NewKey: func() string { return uuid.NewString() },
-		Index:  st.Index, Indexer: st.Indexer,
+		Index:  st.Index, Indexer: st.Indexer, IndexShared: st.IndexShared(),
 	}, r, ui.LocalIdentity(), os.Stdout)
 	p := tea.NewProgram(s.App, tea.WithAltScreen())
 	// Earlier sessions' unresolved money actions are checked while the
@@ -406,7 +406,7 @@ func runServe(args []string) error {
 			RefundLimits: limits,
 			Approvals:    approvals, ApprovalAudit: st.Auditor(),
 			Bus:   bus,
-			Index: st.Index, Indexer: st.Indexer,
+			Index: st.Index, Indexer: st.Indexer, IndexShared: st.IndexShared(),
 		},
 	})
 	if err != nil {

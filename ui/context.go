@@ -50,6 +50,10 @@ type Context struct {
 	// Indexer fills the index in the background (coverage, a wider range);
 	// nil = none runs.
 	Indexer *index.Indexer
+	// IndexShared says how sharing the index through the team store goes:
+	// when it last worked and the last error (nil when it worked). Nil:
+	// the index is kept on this host only.
+	IndexShared func() (lastOK time.Time, err error)
 
 	nextID int
 	// nav holds the pushes and pops a screen asked for during its Update.

@@ -503,10 +503,35 @@ func (s *searchScreen) progressView() string {
 		}
 		b.WriteString(safetext.Truncate(line, s.width) + "\n")
 	}
+	if line := s.sharedLine(); line != "" {
+		b.WriteString(line + "\n")
+	}
 	if !s.typing {
 		b.WriteString(st.Faint.Render("w indexes a wider range."))
 	}
 	return b.String()
+}
+
+// sharedLine says whether the index is in step with the team store's. The
+// store's error is not drawn: it can name the database's host and user,
+// and what the agent needs is whether searches see the other hosts' work.
+func (s *searchScreen) sharedLine() string {
+	if s.c.IndexShared == nil {
+		return ""
+	}
+	st := s.c.Styles
+	lastOK, err := s.c.IndexShared()
+	switch {
+	case err == nil && !lastOK.IsZero():
+		return st.Faint.Render(safetext.Truncate("Shared with the other hosts through the team store · last in step "+fmtAgo(s.c.Now(), lastOK), s.width))
+	case err == nil:
+		return st.Faint.Render(safetext.Truncate("Shared with the other hosts through the team store · loading it…", s.width))
+	}
+	since := "yet"
+	if !lastOK.IsZero() {
+		since = "since " + lastOK.Local().Format("15:04:05")
+	}
+	return st.StatusErr.Render("✗ ") + wrapText("Team store not reached "+since+": this host indexes on its own and shares what it found once the store is back.", max(s.width-2, 10))
 }
 
 func (s *searchScreen) View() string {

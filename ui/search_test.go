@@ -2,8 +2,10 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"math"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -270,5 +272,44 @@ func TestSearchAsksDigitalRiverByUpstreamID(t *testing.T) {
 	}
 	if !strings.Contains(v, "index covers 0%") {
 		t.Fatalf("the answer came from the index, not from Digital River:\n%s", v)
+	}
+}
+
+// With the team store, the search screen says whether the index is in
+// step with the other hosts'; when the store is away it says so without
+// its error (which can name the database's host and user).
+func TestSearchSaysWhetherTheIndexIsShared(t *testing.T) {
+	m, ix := indexedHarness(t)
+	lastOK := m.clock.Now().Add(-4 * time.Second)
+	var storeErr atomic.Pointer[error] // the program reads it on its own goroutine
+	c := m.context(100, 30, harnessOpts{})
+	c.Providers, c.Index = m.provs, ix
+	c.Indexer = startIndexer(t, m, ix)
+	c.IndexShared = func() (time.Time, error) {
+		if e := storeErr.Load(); e != nil {
+			return lastOK, *e
+		}
+		return lastOK, nil
+	}
+	s := m.runCtx(c)
+	s.waitText("loaded")
+	s.keys("g")
+	v := s.waitText("through the team store")
+	if !strings.Contains(v, "last in step 4s ago") {
+		t.Fatalf("the shared index's state is not said:\n%s", v)
+	}
+	e := errors.New(`pg: dial tcp db.internal:5432: password authentication failed for user "paydesk_admin"`)
+	storeErr.Store(&e)
+	s.keys("esc")
+	s.waitText("loaded")
+	s.keys("g")
+	v = s.waitText("Team store not reached")
+	if !strings.Contains(strings.Join(strings.Fields(v), " "), "this host indexes on its own") {
+		t.Fatalf("the store being away is not explained:\n%s", v)
+	}
+	for _, leak := range []string{"db.internal", "paydesk_admin", "password"} {
+		if strings.Contains(v, leak) {
+			t.Fatalf("the store's error reached the screen (%q):\n%s", leak, v)
+		}
 	}
 }

@@ -56,6 +56,8 @@ type Deps struct {
 	// it); Indexer fills it in the background. Nil: none.
 	Index   *index.Index
 	Indexer *index.Indexer
+	// IndexShared: see Context.IndexShared.
+	IndexShared func() (lastOK time.Time, err error)
 }
 
 // Identity is who is at the terminal: the OS user at a local console, the
@@ -133,7 +135,7 @@ func NewSession(d Deps, r *lipgloss.Renderer, id Identity, out io.Writer) *Sessi
 		Actor: id.Actor(), Refresh: d.Refresh, Timeout: d.Timeout, Now: d.Now,
 		Copy: OSC52Copier(out), NewKey: d.NewKey,
 		Role: id.Role, Approvals: d.Approvals,
-		Index: d.Index, Indexer: d.Indexer,
+		Index: d.Index, Indexer: d.Indexer, IndexShared: d.IndexShared,
 	}
 	if d.Bus != nil {
 		c.events, c.unsubscribe = d.Bus.Subscribe()

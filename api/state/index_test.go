@@ -95,4 +95,12 @@ func TestOrderIndexInTeamStore(t *testing.T) {
 	if hits := b.Index.Search("ext-team-1"); len(hits) != 1 {
 		t.Fatalf("host B: %+v", hits)
 	}
+	// What the search screen is told: in step, no error.
+	shared := b.IndexShared()
+	if shared == nil {
+		t.Fatal("no sharing state for the search screen with the team store")
+	}
+	if lastOK, err := shared(); err != nil || lastOK.IsZero() {
+		t.Fatalf("sharing state after the load: last in step %v, error %v", lastOK, err)
+	}
 }

@@ -256,6 +256,20 @@ func (s *State) StartIndex(clients []api.Provider) (stop func(), err error) {
 	return func() { cancel(); <-done; stopSave() }, nil
 }
 
+// IndexShared reports, for the search screen, how sharing the index
+// through the team store goes (ui.Context.IndexShared); nil without the
+// team store, or before StartIndex.
+func (s *State) IndexShared() func() (lastOK time.Time, err error) {
+	y := s.IndexSync
+	if y == nil {
+		return nil
+	}
+	return func() (time.Time, error) {
+		st := y.Status()
+		return st.LastOK, st.Err
+	}
+}
+
 // StartRecovery checks every money action an earlier run left unresolved,
 // in the background. first gets the opening progress (Total only) before
 // the program runs; send (the program's Send, through ui.NewRecoveryMsg)
