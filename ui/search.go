@@ -334,6 +334,11 @@ func (s *searchScreen) askUpstream(i int, p api.Provider, q string) tea.Cmd {
 		func(pg api.OrderPage, err error) tea.Msg {
 			m := lookupMsg{gen: gen, provider: i, what: what, err: err}
 			for _, o := range pg.Orders {
+				// Only orders that carry it: a provider that ignored the
+				// filter would otherwise answer with a page of strangers.
+				if !strings.EqualFold(o.Reference, q) {
+					continue
+				}
 				m.hits = append(m.hits, searchHit{provider: i, id: o.ID, ref: o.Ref, field: what, matched: q,
 					status: o.Status, total: o.Total, created: o.Created, live: true})
 			}

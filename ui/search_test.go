@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"paydesk/api"
 	"paydesk/api/index"
 	"paydesk/model"
 )
@@ -311,5 +312,31 @@ func TestSearchSaysWhetherTheIndexIsShared(t *testing.T) {
 		if strings.Contains(v, leak) {
 			t.Fatalf("the store's error reached the screen (%q):\n%s", leak, v)
 		}
+	}
+}
+
+// filterIgnored is a provider that drops the upstream id filter, as a
+// provider misreading the query would: its page is the newest orders.
+type filterIgnored struct{ api.Provider }
+
+func (p filterIgnored) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPage, error) {
+	q.UpstreamID = ""
+	return p.Provider.ListOrders(ctx, q)
+}
+
+// TestSearchKeepsOnlyOrdersCarryingTheUpstreamID: a provider that ignores
+// the filter does not make its newest orders "matches".
+func TestSearchKeepsOnlyOrdersCarryingTheUpstreamID(t *testing.T) {
+	m := newMultiHarness(t, harnessOpts{})
+	m.provs[2] = filterIgnored{m.provs[2]}
+	s := m.runIndexed(index.New(), 100, 30)
+	s.waitText("loaded")
+	s.keys("g")
+	s.waitText("Find:")
+	s.typeText("ORD-000000")
+	s.keys("enter")
+	v := s.waitText("not in what has been indexed yet")
+	if strings.Contains(v, "(upstream id)") {
+		t.Fatalf("orders without the upstream id shown as matches:\n%s", v)
 	}
 }
