@@ -375,7 +375,10 @@ func (s *searchScreen) askCard(i int, p api.Provider, l4 string, amt decimal.Dec
 		func(pg api.OrderPage, err error) tea.Msg {
 			m := lookupMsg{gen: gen, provider: i, what: "card last four", err: err}
 			for _, o := range pg.Orders {
-				if o.Total.Amount.Equal(amt) {
+				// The card text must show the last four too: a provider
+				// that ignored the filter would otherwise answer with every
+				// order of that amount.
+				if o.Total.Amount.Equal(amt) && strings.Contains(o.Reference, l4) {
 					m.hits = append(m.hits, searchHit{provider: i, id: o.ID, ref: o.Ref, field: index.FieldCardAmount.String(),
 						matched: l4 + " " + fmtAmount(o.Total), status: o.Status, total: o.Total, created: o.Created, live: true})
 				}

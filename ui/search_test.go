@@ -340,3 +340,33 @@ func TestSearchKeepsOnlyOrdersCarryingTheUpstreamID(t *testing.T) {
 		t.Fatalf("orders without the upstream id shown as matches:\n%s", v)
 	}
 }
+
+// cardFilterIgnored drops the card filter, as filterIgnored drops the
+// upstream id's.
+type cardFilterIgnored struct{ api.Provider }
+
+func (p cardFilterIgnored) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPage, error) {
+	q.CardLast4 = ""
+	return p.Provider.ListOrders(ctx, q)
+}
+
+// TestSearchKeepsOnlyOrdersPaidWithTheCard: a provider that ignores the
+// card filter does not make every order of that amount a match.
+func TestSearchKeepsOnlyOrdersPaidWithTheCard(t *testing.T) {
+	m := newMultiHarness(t, harnessOpts{})
+	mpg := m.find(1, func(o *model.Order) bool {
+		return len(o.Payments) > 0 && o.Payments[0].Card != nil && o.Payments[0].Card.Last4 != "" && o.Payments[0].Card.Last4 != "9999"
+	})
+	m.provs[1] = cardFilterIgnored{m.provs[1]}
+	s := m.runIndexed(index.New(), 100, 30)
+	s.waitText("loaded")
+	s.keys("g")
+	s.waitText("Find:")
+	exp, _ := model.Exponent(mpg.Currency)
+	s.typeText("9999 " + mpg.Total.Amount.StringFixed(exp)) // its amount, another card
+	s.keys("enter")
+	v := s.waitText("not in what has been indexed yet")
+	if strings.Contains(v, "(last 4 + amount)") {
+		t.Fatalf("an order paid with another card shown as a match:\n%s", v)
+	}
+}
