@@ -80,7 +80,7 @@ func (l *lagEnv) fresh(t *testing.T) []string {
 
 func (l *lagEnv) intent(t *testing.T) Intent {
 	t.Helper()
-	ins, err := l.j.Intents("forage", l.order.ID)
+	ins, err := l.j.intents("forage", l.order.ID)
 	if err != nil || len(ins) != 1 {
 		t.Fatalf("intents %+v %v, want one", ins, err)
 	}

@@ -158,7 +158,7 @@ func TestMoyasarRefundFailingAfterAcceptanceIsAudited(t *testing.T) {
 		if got := s.outcomes(t, key); !slices.Equal(got, want) {
 			t.Fatalf("%s: audit %v, want %v", tc.name, got, want)
 		}
-		ins, _ := s.j.Intents("moyasar", o.ID)
+		ins, _ := s.j.intents("moyasar", o.ID)
 		if len(ins) != 1 || ins[0].State != StateSucceeded || ins[0].RefundStates[id] != StateFailed {
 			t.Fatalf("%s: journal %+v, want succeeded (accepted) with refund %s now failed", tc.name, ins, id)
 		}
