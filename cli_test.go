@@ -102,3 +102,38 @@ func TestSubcommandUsageExitsTwo(t *testing.T) {
 		}
 	}
 }
+
+// TestReadOnlyFromEnvironment: PAYDESK_READ_ONLY=1, read through the
+// getenv each parser is given, makes the console and serve read-only alike,
+// and --read-only=false on the command line still wins over it.
+func TestReadOnlyFromEnvironment(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "PAYDESK_READ_ONLY" {
+				return v
+			}
+			return ""
+		}
+	}
+	serveArgs := []string{"--host-key", "k", "--users", "u"}
+	for _, tc := range []struct {
+		value string
+		extra []string
+		want  bool
+	}{
+		{"", nil, false},
+		{"1", nil, true},
+		{"yes", nil, false},
+		{"1", []string{"--read-only=false"}, false},
+		{"", []string{"--read-only"}, true},
+	} {
+		c, err := parseConsoleFlags(tc.extra, env(tc.value))
+		if err != nil || c.readOnly != tc.want {
+			t.Errorf("console, PAYDESK_READ_ONLY=%q %v: read-only %v (%v), want %v", tc.value, tc.extra, c.readOnly, err, tc.want)
+		}
+		s, done, err := parseServeFlags(append(append([]string{}, serveArgs...), tc.extra...), env(tc.value))
+		if done || err != nil || s.readOnly != tc.want {
+			t.Errorf("serve, PAYDESK_READ_ONLY=%q %v: read-only %v (done %v, %v), want %v", tc.value, tc.extra, s.readOnly, done, err, tc.want)
+		}
+	}
+}

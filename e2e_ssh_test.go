@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -37,13 +38,8 @@ func (l *lockedBuffer) String() string {
 // SANDBOX under the key's identity, and removing the key from the users file
 // (then SIGHUP) closes the session with a reason.
 func TestServeEndToEndWithOpenSSH(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test skipped in -short mode")
-	}
-	tmux, err := exec.LookPath("tmux")
-	if err != nil {
-		t.Skip("tmux is not installed, so the SSH end-to-end test cannot run a real terminal; install it with: apt-get install -y tmux")
-	}
+	x := newTmuxTest(t, "the SSH end-to-end test")
+	dir, bin := x.dir, x.bin
 	sshBin, err := exec.LookPath("ssh")
 	if err != nil {
 		t.Skip("the OpenSSH client is not installed; install it with: apt-get install -y openssh-client")
@@ -51,13 +47,6 @@ func TestServeEndToEndWithOpenSSH(t *testing.T) {
 	keygen, err := exec.LookPath("ssh-keygen")
 	if err != nil {
 		t.Skip("ssh-keygen is not installed; install it with: apt-get install -y openssh-client")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "paydesk")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
 	}
 	hostKey := filepath.Join(dir, "host_key")
 	if out, err := exec.Command(bin, "hostkey", hostKey).CombinedOutput(); err != nil || !strings.Contains(string(out), "SHA256:") {
@@ -109,35 +98,16 @@ func TestServeEndToEndWithOpenSSH(t *testing.T) {
 		t.Errorf("the malformed users line is not reported:\n%s", log.String())
 	}
 
-	sock := filepath.Join(dir, "tmux.sock")
-	run := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(tmux, append([]string{"-S", sock}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("tmux %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	x.also = func() string { return "serve log:\n" + log.String() }
 	sshCmd := strings.Join([]string{sshBin, "-F", "/dev/null", "-o", "StrictHostKeyChecking=no",
 		"-o", "UserKnownHostsFile=" + filepath.Join(dir, "known_hosts"), "-o", "IdentitiesOnly=yes",
 		"-o", "BatchMode=yes", "-i", agentKey, "-p", port, "someone-else@127.0.0.1",
 		"; echo SSH-EXITED; sleep 30"}, " ")
-	run("-f", "/dev/null", "new-session", "-d", "-x", "80", "-y", "24", "env TERM=xterm-256color sh -c '"+sshCmd+"'")
-	t.Cleanup(func() { _ = exec.Command(tmux, "-S", sock, "kill-server").Run() })
+	x.start(80, 24, "env TERM=xterm-256color sh -c '"+sshCmd+"'")
 
-	waitFor := func(what string) string {
+	waitFor := func(text string) string {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			s := run("capture-pane", "-p")
-			if strings.Contains(s, what) {
-				return s
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %q; the screen shows:\n%s\nserve log:\n%s", what, s, log.String())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		return x.waitFor(fmt.Sprintf("%q", text), func(s string) bool { return strings.Contains(s, text) })
 	}
 	s := waitFor("✓ succeeded")
 	if !strings.Contains(s, "SANDBOX") {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,50 +17,14 @@ import (
 // refund turn succeeded. It reads the screen with capture-pane, as a person
 // would read it.
 func TestEndToEndInTmux(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test skipped in -short mode")
-	}
-	tmux, err := exec.LookPath("tmux")
-	if err != nil {
-		t.Skip("tmux is not installed, so the end-to-end test cannot run a real terminal; install it with: apt-get install -y tmux")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "paydesk")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
-	sock := filepath.Join(dir, "tmux.sock")
-	run := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(tmux, append([]string{"-S", sock}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("tmux %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	x := newTmuxTest(t, "the end-to-end test")
+	dir, bin := x.dir, x.bin
 	auditLog := filepath.Join(dir, "audit.jsonl")
 	env := "env -u FORAGE_BASE_URL -u MOYASAR_BASE_URL -u DIGITALRIVER_BASE_URL TERM=xterm-256color XDG_STATE_HOME=" + dir +
 		" XDG_CONFIG_HOME=" + dir + " PAYDESK_AUDIT_LOG=" + auditLog + " "
-	run("-f", "/dev/null", "new-session", "-d", "-x", "80", "-y", "23", env+bin+" --refresh 500ms")
-	t.Cleanup(func() { _ = exec.Command(tmux, "-S", sock, "kill-server").Run() })
+	x.start(80, 23, env+bin+" --refresh 500ms")
 
-	screen := func() string { return run("capture-pane", "-p") }
-	waitFor := func(what string, ok func(string) bool) string {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			s := screen()
-			if ok(s) {
-				return s
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s; the screen shows:\n%s", what, s)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	run, waitFor := x.run, x.waitFor
 	contains := func(text string) func(string) bool {
 		return func(s string) bool { return strings.Contains(s, text) }
 	}
@@ -152,4 +117,77 @@ func orderRef(screen string) string {
 		}
 	}
 	return ""
+}
+
+// tmuxTest is the real binary, built into a temporary directory, and a
+// private tmux server to run it in a real terminal: what every end-to-end
+// test starts with, so they read the screen the same way.
+type tmuxTest struct {
+	t    *testing.T
+	dir  string // the temporary directory: the binary, tmux's socket, state files
+	bin  string // the built paydesk
+	tmux string
+	sock string
+	// also, when set, says more when a wait times out (serve's log).
+	also func() string
+}
+
+// newTmuxTest skips in -short mode or without tmux (saying how to install
+// it, for the test named what), and otherwise builds the binary.
+func newTmuxTest(t *testing.T, what string) *tmuxTest {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short mode")
+	}
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		t.Skip("tmux is not installed, so " + what + " cannot run a real terminal; install it with: apt-get install -y tmux")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "paydesk")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	return &tmuxTest{t: t, dir: dir, bin: bin, tmux: tmux, sock: filepath.Join(dir, "tmux.sock")}
+}
+
+// run runs a tmux command on the test's own server and returns its output.
+func (x *tmuxTest) run(args ...string) string {
+	x.t.Helper()
+	out, err := exec.Command(x.tmux, append([]string{"-S", x.sock}, args...)...).CombinedOutput()
+	if err != nil {
+		x.t.Fatalf("tmux %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// start opens a w x h terminal running the shell command cmd; the server
+// is killed when the test ends.
+func (x *tmuxTest) start(w, h int, cmd string) {
+	x.t.Helper()
+	x.run("-f", "/dev/null", "new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), cmd)
+	x.t.Cleanup(func() { _ = exec.Command(x.tmux, "-S", x.sock, "kill-server").Run() })
+}
+
+// waitFor reads the screen, as a person would, until ok holds, and returns
+// it; after 20 s it fails the test showing what the screen shows instead.
+func (x *tmuxTest) waitFor(what string, ok func(string) bool) string {
+	x.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s := x.run("capture-pane", "-p")
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			more := ""
+			if x.also != nil {
+				more = "\n" + x.also()
+			}
+			x.t.Fatalf("timed out waiting for %s; the screen shows:\n%s%s", what, s, more)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -316,23 +316,41 @@ func runHostkey(args []string) error {
 	return nil
 }
 
+// serveFlags are serve's command line.
+type serveFlags struct {
+	listen, hostKey, users string
+	readOnly               bool
+	refresh, idle          time.Duration
+}
+
+// parseServeFlags reads serve's command line, with the environment read
+// through getenv as the console's is, so both honour PAYDESK_READ_ONLY the
+// same way. done says the caller returns err at once (see parseSub).
+func parseServeFlags(args []string, getenv func(string) string) (f serveFlags, done bool, err error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:2222", "address to listen on")
+	fs.StringVar(&f.hostKey, "host-key", "", "host key file (create it with paydesk hostkey PATH)")
+	fs.StringVar(&f.users, "users", "", "users file: NAME ROLE KEYTYPE BASE64 [comment] per line")
+	fs.BoolVar(&f.readOnly, "read-only", getenv("PAYDESK_READ_ONLY") == "1", "every session browses only (env PAYDESK_READ_ONLY=1)")
+	fs.DurationVar(&f.refresh, "refresh", 2*time.Second, "live refresh interval for refunds still settling")
+	fs.DurationVar(&f.idle, "idle-timeout", 15*time.Minute, "close a session after this long with no key pressed")
+	if done, err := parseSub(fs, args); done {
+		return f, true, err
+	}
+	if f.hostKey == "" || f.users == "" || fs.NArg() > 0 {
+		return f, true, usageError{"usage: paydesk serve [--listen 127.0.0.1:2222] --host-key PATH --users PATH [--read-only] [--refresh D] [--idle-timeout 15m]"}
+	}
+	if f.refresh < 250*time.Millisecond {
+		return f, true, usageError{fmt.Sprintf("--refresh %s is too fast: at least 250ms (the providers rate-limit)", f.refresh)}
+	}
+	return f, false, nil
+}
+
 // runServe serves the console over SSH to every key in the users file.
 func runServe(args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:2222", "address to listen on")
-	hostKey := fs.String("host-key", "", "host key file (create it with paydesk hostkey PATH)")
-	users := fs.String("users", "", "users file: NAME ROLE KEYTYPE BASE64 [comment] per line")
-	readOnly := fs.Bool("read-only", os.Getenv("PAYDESK_READ_ONLY") == "1", "every session browses only (env PAYDESK_READ_ONLY=1)")
-	refresh := fs.Duration("refresh", 2*time.Second, "live refresh interval for refunds still settling")
-	idle := fs.Duration("idle-timeout", 15*time.Minute, "close a session after this long with no key pressed")
-	if done, err := parseSub(fs, args); done {
+	f, done, err := parseServeFlags(args, os.Getenv)
+	if done {
 		return err
-	}
-	if *hostKey == "" || *users == "" || fs.NArg() > 0 {
-		return usageError{"usage: paydesk serve [--listen 127.0.0.1:2222] --host-key PATH --users PATH [--read-only] [--refresh D] [--idle-timeout 15m]"}
-	}
-	if *refresh < 250*time.Millisecond {
-		return usageError{fmt.Sprintf("--refresh %s is too fast: at least 250ms (the providers rate-limit)", *refresh)}
 	}
 	// Agents and approvers refund up to these in one action; above them a
 	// refund waits for an approver's second pair of eyes.
@@ -340,7 +358,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	pem, fp, err := sshserve.LoadHostKey(*hostKey)
+	pem, fp, err := sshserve.LoadHostKey(f.hostKey)
 	if err != nil {
 		return err
 	}
@@ -374,7 +392,7 @@ func runServe(args []string) error {
 	// One read of an order serves every session watching it for one
 	// refresh interval; changes forget it at once.
 	for i, p := range clients {
-		clients[i] = api.Shared(p, *refresh, time.Now)
+		clients[i] = api.Shared(p, f.refresh, time.Now)
 	}
 	// Earlier runs' unresolved money actions are checked in the background,
 	// as the console does; the journal refuses money actions on their orders
@@ -384,7 +402,7 @@ func runServe(args []string) error {
 			logger.Info("recovery", "status", m.Text, "done", m.Done)
 		}
 	}
-	stopRecovery := st.StartRecovery(state.RecoveryProviders(clients, *readOnly), logRecovery, logRecovery)
+	stopRecovery := st.StartRecovery(state.RecoveryProviders(clients, f.readOnly), logRecovery, logRecovery)
 	defer stopRecovery()
 	approvals, err := st.Approvals(logger)
 	if err != nil {
@@ -398,10 +416,10 @@ func runServe(args []string) error {
 	}
 	defer stopBridge()
 	srv, err := sshserve.New(sshserve.Config{
-		Addr: *listen, HostKeyPEM: pem, UsersPath: *users, Log: logger, IdleTimeout: *idle,
+		Addr: f.listen, HostKeyPEM: pem, UsersPath: f.users, Log: logger, IdleTimeout: f.idle,
 		Deps: ui.Deps{
-			Providers: clients, Accounts: state.Accounts(), Journal: st.Journal, Sandbox: sb != nil, ReadOnly: *readOnly,
-			Refresh: *refresh, Timeout: 10 * time.Second, Now: time.Now,
+			Providers: clients, Accounts: state.Accounts(), Journal: st.Journal, Sandbox: sb != nil, ReadOnly: f.readOnly,
+			Refresh: f.refresh, Timeout: 10 * time.Second, Now: time.Now,
 			NewKey:       func() string { return uuid.NewString() },
 			RefundLimits: limits,
 			Approvals:    approvals, ApprovalAudit: st.Auditor(),
@@ -412,7 +430,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", *listen)
+	l, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return err
 	}

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
-	"paydesk/api/audit"
 	"paydesk/api/store/pg"
 	"paydesk/api/store/pg/pgtest"
 )
@@ -21,12 +19,7 @@ func TestAuditVerifyAgainstPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	for i := range 3 {
-		if err := st.Audit().Append(audit.Entry{Actor: "desk-1", Provider: "forage", Action: "refund_payment",
-			OrderRef: fmt.Sprintf("o%d", i), Amount: "2.00", Currency: "USD", Outcome: audit.Succeeded}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pgtest.SeedAudit(t, st.Audit(), 3)
 	env := []string{"PAYDESK_DATABASE_URL=" + url, "PAYDESK_CREDENTIALS=/dev/null/none"}
 	out, errOut, code := runSelf(t, env, "audit", "verify")
 	if code != 0 || !strings.Contains(out, "3 rows, chain intact") {
@@ -36,11 +29,7 @@ func TestAuditVerifyAgainstPostgres(t *testing.T) {
 	if code != 0 || !strings.HasSuffix(strings.TrimSpace(head), ":3") {
 		t.Fatalf("head: exit %d, %q %q", code, head, errOut)
 	}
-	if _, err := st.Pool().Exec(context.Background(), `ALTER TABLE paydesk_audit DISABLE TRIGGER USER;
-		UPDATE paydesk_audit SET line = replace(line, '"2.00"', '"0.20"') WHERE seq = 2;
-		ALTER TABLE paydesk_audit ENABLE TRIGGER USER`); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.EditAuditAmount(t, st.Pool(), 2)
 	out, errOut, code = runSelf(t, env, "audit", "verify", "--head", strings.TrimSpace(head))
 	if code == 0 || !strings.Contains(errOut, "row seq 2") {
 		t.Fatalf("verify after an edit: exit %d, %q %q; want a failure naming row seq 2", code, out, errOut)

@@ -158,7 +158,7 @@ func TestRefundsNeverExceedRefundable(t *testing.T) {
 			}
 			for i := range o.Payments {
 				p := &o.Payments[i]
-				held := o.HeldOn(p.ID)
+				held := o.heldOn(p.ID)
 				if c, _ := held.Cmp(p.Amount); c > 0 && p.Status == StatusSucceeded {
 					t.Fatalf("%s: payment %s paid %s but %s refunded", cur, p.ID, p.Amount, held)
 				}

@@ -198,9 +198,9 @@ func (o *Order) total(keep func(r *Refund) bool) Money {
 	return sum
 }
 
-// HeldOn sums the refunds against one payment that hold money (see counts):
+// heldOn sums the refunds against one payment that hold money (see counts):
 // succeeded, in flight and unknown.
-func (o *Order) HeldOn(paymentID string) Money {
+func (o *Order) heldOn(paymentID string) Money {
 	return o.total(o.holds(paymentID))
 }
 

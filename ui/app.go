@@ -86,9 +86,6 @@ func (a *App) top() Screen {
 	return st[len(st)-1]
 }
 
-// Top exposes the screen on top, for tests.
-func (a *App) Top() Screen { return a.top() }
-
 // Context exposes the shared context, for tests and main.
 func (a *App) Context() *Context { return a.c }
 

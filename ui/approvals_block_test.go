@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"io"
 	"slices"
 	"strings"
@@ -9,8 +8,6 @@ import (
 	"testing"
 
 	"paydesk/api"
-	"paydesk/api/journal"
-	"paydesk/model"
 )
 
 // slowApprovals is an approval store whose queue read (Recent) waits, once
@@ -44,15 +41,12 @@ func (s *slowApprovals) arm() {
 // while the read waits, and the badge and the rows appear once it is back.
 func TestSlowApprovalStoreDoesNotBlockKeys(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	ref := h.findOrder(func(o *model.Order) bool {
-		return refundable(o) && len(o.Refunds) == 0 && o.Refundable().Amount.GreaterThan(model.MustParse("5.00", "USD").Amount)
-	})
-	order := readOrder(t, h.prov, ref)
-	d := approvalDeps(h, journal.AuditorFunc(func(journal.AuditRecord) error { return nil }))
+	_, order := h.overLimitOrder()
+	d := approvalDeps(h, noAudit)
 	slow := &slowApprovals{ApprovalStore: d.Approvals, release: make(chan struct{})}
 	d.Approvals = slow
-	lead := NewSession(d, testStyles().R, Identity{Name: "lead-1", Role: api.RoleApprover, Fingerprint: "SHA256:lead"}, io.Discard)
-	agent := NewSession(d, testStyles().R, Identity{Name: "desk-1", Role: api.RoleAgent, Fingerprint: "SHA256:desk"}, io.Discard)
+	lead := NewSession(d, testStyles().R, lead1, io.Discard)
+	agent := NewSession(d, testStyles().R, desk1, io.Discard)
 	defer agent.Close()
 
 	s := h.runSession(lead, 80, 24)
@@ -66,12 +60,7 @@ func TestSlowApprovalStoreDoesNotBlockKeys(t *testing.T) {
 	slow.arm()
 	// The request publishes an approval event: the lead's session reads
 	// the store again, and that read now waits.
-	_, err := agent.Context.Providers[0].RefundOrder(context.Background(), order.ID, api.RefundOrderRequest{
-		Expected: order.Refundable(), Reason: "customer returned everything", IdempotencyKey: "form-key",
-	})
-	if _, ok := api.AsPendingApproval(err); !ok {
-		t.Fatalf("an agent's refund above the limit: %v", err)
-	}
+	askApproval(t, agent, order)
 	s.keys("?")
 	s.waitText("Keys")
 	s.keys("?")
@@ -114,23 +103,16 @@ func (s *historyApprovals) Recent(closed int) ([]api.Approval, error) {
 // ones it shows, so a session's reads do not grow with history.
 func TestApprovalsReadABoundedList(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	ref := h.findOrder(func(o *model.Order) bool {
-		return refundable(o) && len(o.Refunds) == 0 && o.Refundable().Amount.GreaterThan(model.MustParse("5.00", "USD").Amount)
-	})
-	order := readOrder(t, h.prov, ref)
-	d := approvalDeps(h, journal.AuditorFunc(func(journal.AuditRecord) error { return nil }))
+	_, order := h.overLimitOrder()
+	d := approvalDeps(h, noAudit)
 	hist := &historyApprovals{ApprovalStore: d.Approvals}
 	d.Approvals = hist
-	lead := NewSession(d, testStyles().R, Identity{Name: "lead-1", Role: api.RoleApprover, Fingerprint: "SHA256:lead"}, io.Discard)
-	agent := NewSession(d, testStyles().R, Identity{Name: "desk-1", Role: api.RoleAgent, Fingerprint: "SHA256:desk"}, io.Discard)
+	lead := NewSession(d, testStyles().R, lead1, io.Discard)
+	agent := NewSession(d, testStyles().R, desk1, io.Discard)
 	defer agent.Close()
 	s := h.runSession(lead, 80, 24)
 	s.waitText("loaded")
-	if _, err := agent.Context.Providers[0].RefundOrder(context.Background(), order.ID, api.RefundOrderRequest{
-		Expected: order.Refundable(), Reason: "customer returned everything", IdempotencyKey: "form-key",
-	}); err == nil {
-		t.Fatal("an agent's refund above the limit was sent")
-	}
+	askApproval(t, agent, order)
 	s.waitText("1 TO APPROVE")
 	s.keys("A")
 	s.waitText("expires in 30 min")

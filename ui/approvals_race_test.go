@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"paydesk/api"
-	"paydesk/api/journal"
-	"paydesk/model"
 )
 
 // racedApprovals is an approval store that, once armed, lets another
@@ -53,28 +51,19 @@ func (s *racedApprovals) arm(after int, other func()) {
 // body, not again on the status line.
 func TestApprovalLostRaceShowsTheRequestAsItIsNow(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	ref := h.findOrder(func(o *model.Order) bool {
-		return refundable(o) && len(o.Refunds) == 0 && o.Refundable().Amount.GreaterThan(model.MustParse("5.00", "USD").Amount)
-	})
-	order := readOrder(t, h.prov, ref)
-	d := approvalDeps(h, journal.AuditorFunc(func(journal.AuditRecord) error { return nil }))
+	ref, order := h.overLimitOrder()
+	d := approvalDeps(h, noAudit)
 	raced := &racedApprovals{ApprovalStore: d.Approvals}
 	d.Approvals = raced
-	lead := NewSession(d, testStyles().R, Identity{Name: "lead-1", Role: api.RoleApprover, Fingerprint: "SHA256:lead"}, io.Discard)
+	lead := NewSession(d, testStyles().R, lead1, io.Discard)
 	other := NewSession(d, testStyles().R, Identity{Name: "lead-2", Role: api.RoleApprover, Fingerprint: "SHA256:lead2"}, io.Discard)
 	defer other.Close()
-	agent := NewSession(d, testStyles().R, Identity{Name: "desk-1", Role: api.RoleAgent, Fingerprint: "SHA256:desk"}, io.Discard)
+	agent := NewSession(d, testStyles().R, desk1, io.Discard)
 	defer agent.Close()
 
 	s := h.runSession(lead, 80, 24)
 	s.waitText("loaded")
-	_, err := agent.Context.Providers[0].RefundOrder(context.Background(), order.ID, api.RefundOrderRequest{
-		Expected: order.Refundable(), Reason: "customer returned everything", IdempotencyKey: "form-key",
-	})
-	pe, ok := api.AsPendingApproval(err)
-	if !ok {
-		t.Fatalf("an agent's refund above the limit: %v", err)
-	}
+	pe := askApproval(t, agent, order)
 	s.waitText("1 TO APPROVE")
 	s.keys("A")
 	s.waitText("expires in 30 min")

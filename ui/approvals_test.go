@@ -40,6 +40,40 @@ func approvalDeps(h *harness, au journal.Auditor) Deps {
 	}
 }
 
+// The approver and the agent most approval tests play.
+var (
+	lead1 = Identity{Name: "lead-1", Role: api.RoleApprover, Fingerprint: "SHA256:lead"}
+	desk1 = Identity{Name: "desk-1", Role: api.RoleAgent, Fingerprint: "SHA256:desk"}
+)
+
+// noAudit takes the audit lines of tests that do not look at them.
+var noAudit = journal.AuditorFunc(func(journal.AuditRecord) error { return nil })
+
+// overLimitOrder picks an order an agent cannot refund whole without an
+// approval: refundable, nothing refunded yet, and more than the 5.00 limit
+// approvalDeps sets. It returns the order's ref and the order read afresh.
+func (h *harness) overLimitOrder() (string, *model.Order) {
+	h.t.Helper()
+	ref := h.findOrder(func(o *model.Order) bool {
+		return refundable(o) && len(o.Refunds) == 0 && o.Refundable().Amount.GreaterThan(model.MustParse("5.00", "USD").Amount)
+	})
+	return ref, readOrder(h.t, h.prov, ref)
+}
+
+// askApproval has the agent refund the whole of an over-limit order: the
+// api turns it into a request for an approver, which it returns.
+func askApproval(t *testing.T, agent *Session, order *model.Order) *api.PendingApprovalError {
+	t.Helper()
+	_, err := agent.Context.Providers[0].RefundOrder(context.Background(), order.ID, api.RefundOrderRequest{
+		Expected: order.Refundable(), Reason: "customer returned everything", IdempotencyKey: "form-key",
+	})
+	pe, ok := api.AsPendingApproval(err)
+	if !ok {
+		t.Fatalf("an agent's refund above the limit: %v", err)
+	}
+	return pe
+}
+
 // runSession runs a session built by NewSession, as serve builds it.
 func (h *harness) runSession(sess *Session, w, ht int) *session {
 	h.t.Helper()
@@ -55,10 +89,7 @@ func (h *harness) runSession(sess *Session, w, ht int) *session {
 func TestApproverSeesTheBadgeAndApprovesOnTheTypedConfirmation(t *testing.T) {
 	o := harnessOpts{}
 	h := newHarness(t, o)
-	ref := h.findOrder(func(o *model.Order) bool {
-		return refundable(o) && len(o.Refunds) == 0 && o.Refundable().Amount.GreaterThan(model.MustParse("5.00", "USD").Amount)
-	})
-	order := readOrder(t, h.prov, ref)
+	ref, order := h.overLimitOrder()
 	var lines []journal.AuditRecord
 	var mu sync.Mutex
 	d := approvalDeps(h, journal.AuditorFunc(func(r journal.AuditRecord) error {
@@ -67,8 +98,8 @@ func TestApproverSeesTheBadgeAndApprovesOnTheTypedConfirmation(t *testing.T) {
 		mu.Unlock()
 		return nil
 	}))
-	lead := NewSession(d, testStyles().R, Identity{Name: "lead-1", Role: api.RoleApprover, Fingerprint: "SHA256:lead"}, io.Discard)
-	agent := NewSession(d, testStyles().R, Identity{Name: "desk-1", Role: api.RoleAgent, Fingerprint: "SHA256:desk"}, io.Discard)
+	lead := NewSession(d, testStyles().R, lead1, io.Discard)
+	agent := NewSession(d, testStyles().R, desk1, io.Discard)
 	defer agent.Close()
 
 	s := h.runSession(lead, 80, 24)
@@ -76,12 +107,7 @@ func TestApproverSeesTheBadgeAndApprovesOnTheTypedConfirmation(t *testing.T) {
 	if strings.Contains(v, "TO APPROVE") {
 		t.Fatalf("a badge with nothing to approve:\n%s", v)
 	}
-	_, err := agent.Context.Providers[0].RefundOrder(context.Background(), order.ID, api.RefundOrderRequest{
-		Expected: order.Refundable(), Reason: "customer returned everything", IdempotencyKey: "form-key",
-	})
-	if _, ok := api.AsPendingApproval(err); !ok {
-		t.Fatalf("an agent's refund above the limit: %v", err)
-	}
+	askApproval(t, agent, order)
 	s.waitText("1 TO APPROVE")
 	s.keys("A")
 	// The rows come from a read in a command: wait for them, not the title.
@@ -111,8 +137,8 @@ func TestApproverSeesTheBadgeAndApprovesOnTheTypedConfirmation(t *testing.T) {
 // An agent has no approvals key, in the footer, in help or on A.
 func TestAgentHasNoApprovals(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	d := approvalDeps(h, journal.AuditorFunc(func(journal.AuditRecord) error { return nil }))
-	agent := NewSession(d, testStyles().R, Identity{Name: "desk-1", Role: api.RoleAgent, Fingerprint: "SHA256:desk"}, io.Discard)
+	d := approvalDeps(h, noAudit)
+	agent := NewSession(d, testStyles().R, desk1, io.Discard)
 	s := h.runSession(agent, 80, 24)
 	s.waitText("loaded")
 	s.keys("A", "?")
@@ -120,7 +146,7 @@ func TestAgentHasNoApprovals(t *testing.T) {
 	if strings.Contains(v, "approvals") || strings.Contains(v, "Approval requests") {
 		t.Fatalf("an agent is offered approvals:\n%s", v)
 	}
-	lead := NewSession(d, testStyles().R, Identity{Name: "lead-1", Role: api.RoleApprover, Fingerprint: "SHA256:lead"}, io.Discard)
+	lead := NewSession(d, testStyles().R, lead1, io.Discard)
 	s = h.runSession(lead, 80, 24)
 	s.waitText("loaded")
 	s.keys("?")
@@ -137,9 +163,9 @@ func TestRefundInOneSessionShowsInAnother(t *testing.T) {
 		return refundable(o) && len(o.Refunds) == 0 && len(o.Payments) == 1
 	})
 	order := readOrder(t, h.prov, ref)
-	d := approvalDeps(h, journal.AuditorFunc(func(journal.AuditRecord) error { return nil }))
+	d := approvalDeps(h, noAudit)
 	watcher := NewSession(d, testStyles().R, Identity{Name: "audit-1", Role: api.RoleViewer, Fingerprint: "SHA256:view"}, io.Discard)
-	agent := NewSession(d, testStyles().R, Identity{Name: "desk-1", Role: api.RoleAgent, Fingerprint: "SHA256:desk"}, io.Discard)
+	agent := NewSession(d, testStyles().R, desk1, io.Discard)
 	defer agent.Close()
 	s := h.runSession(watcher, 80, 24)
 	s.openOrder(ref)

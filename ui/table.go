@@ -115,13 +115,6 @@ func (t *Table) SetCellStyle(f func(row, col int) (lipgloss.Style, bool)) {
 	t.invalidate()
 }
 
-// SetColumns replaces the columns (a provider with other amount columns).
-func (t *Table) SetColumns(cols []Column) {
-	t.cols = cols
-	t.marks = make([]string, len(cols))
-	t.layout()
-}
-
 // SetColumnWidth changes one column's preferred width (an id column that
 // grows to the longest id loaded).
 func (t *Table) SetColumnWidth(col, w int) {
@@ -252,9 +245,6 @@ func (t *Table) SetSelectable(b bool) { t.selectable = b }
 // Shown reports whether column col is drawn at this width (an Optional
 // column is left out when the columns do not fit).
 func (t *Table) Shown(col int) bool { return col >= len(t.hidden) || !t.hidden[col] }
-
-// Focused reports whether the table has the focus.
-func (t *Table) Focused() bool { return t.focused }
 
 // SetMark sets a header suffix for one column (a sort arrow); "" clears it.
 func (t *Table) SetMark(col int, mark string) {

@@ -12,10 +12,7 @@ import (
 // after a save and reload too.
 func TestLast4Codes(t *testing.T) {
 	dir := t.TempDir()
-	ix, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := mustOpen(t, dir)
 	ix.Register("forage", "acct")
 	for id, l4 := range map[string]string{"o1": "0042", "o2": "9999", "o3": "XX12", "o4": "0000", "o5": "١٢٣٤"} {
 		o := sampleOrder()
@@ -39,13 +36,7 @@ func TestLast4Codes(t *testing.T) {
 		}
 	}
 	check(ix, "built")
-	if err := ix.Close(); err != nil {
-		t.Fatal(err)
-	}
-	again, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	again := reopen(t, ix)
 	again.Register("forage", "acct")
 	check(again, "reloaded")
 	// An odd value seen again gets the code it has.

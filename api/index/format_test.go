@@ -21,10 +21,7 @@ import (
 // days of two sources.
 func smallIndex(t *testing.T, dir string) *Index {
 	t.Helper()
-	ix, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := mustOpen(t, dir)
 	ix.Register("forage", "acct")
 	ix.Register("moyasar", "m")
 	ix.Register("digitalriver", "d")
@@ -56,10 +53,7 @@ func TestFormatV3RoundTrip(t *testing.T) {
 	if head := readHead(t, filepath.Join(dir, FileName)); head != magic {
 		t.Fatalf("written as %q", head)
 	}
-	got, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := mustOpen(t, dir)
 	got.Register("forage", "acct")
 	got.Register("moyasar", "m")
 	got.Register("digitalriver", "d")
@@ -91,13 +85,7 @@ func TestFormatV3RoundTrip(t *testing.T) {
 	}
 	// Saved again unchanged, it reads the same: the rebased offsets hold.
 	got.MarkDay("forage", "acct", Day(time.Date(2026, 10, 10, 0, 0, 0, 0, time.UTC)))
-	if err := got.Close(); err != nil {
-		t.Fatal(err)
-	}
-	third, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	third := reopen(t, got)
 	third.Register("forage", "acct")
 	if h := third.Search("ref0002"); len(h) != 1 || h[0].ID != "a1b2c3d4e5" {
 		t.Errorf("after a second save: %+v", h)
@@ -270,10 +258,7 @@ func FuzzDecodeV3(f *testing.F) {
 // change it did not write.
 func TestSaveKeepsChangesMadeDuringIt(t *testing.T) {
 	dir := t.TempDir()
-	ix, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := mustOpen(t, dir)
 	const n = 2000
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -297,10 +282,7 @@ func TestSaveKeepsChangesMadeDuringIt(t *testing.T) {
 	if err := ix.Save(); err != nil {
 		t.Fatal(err)
 	}
-	again, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	again := mustOpen(t, dir)
 	if again.Len() != n {
 		t.Fatalf("%d orders in the file, want %d", again.Len(), n)
 	}
@@ -310,10 +292,7 @@ func TestSaveKeepsChangesMadeDuringIt(t *testing.T) {
 // marked changed, so the next one writes it.
 func TestSaveFailureKeepsDirty(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "index")
-	ix, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := mustOpen(t, dir)
 	ix.Register("forage", "acct")
 	ix.AddOrder("acct", sampleOrder())
 	if err := os.RemoveAll(dir); err != nil {
@@ -328,10 +307,7 @@ func TestSaveFailureKeepsDirty(t *testing.T) {
 	if err := ix.Save(); err != nil {
 		t.Fatal(err)
 	}
-	again, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	again := mustOpen(t, dir)
 	if again.Len() != 1 {
 		t.Fatalf("%d orders after the retried save, want 1", again.Len())
 	}

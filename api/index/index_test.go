@@ -15,6 +15,26 @@ func usd(s string) model.Money {
 	return model.Money{Amount: decimal.RequireFromString(s), Currency: "USD"}
 }
 
+// mustOpen opens the index kept in dir, failing the test if it cannot.
+func mustOpen(t testing.TB, dir string) *Index {
+	t.Helper()
+	ix, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+// reopen closes ix, which writes it, and opens its directory again as the
+// console's next start would, so a test can check what a reload keeps.
+func reopen(t testing.TB, ix *Index) *Index {
+	t.Helper()
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return mustOpen(t, ix.dir)
+}
+
 func sampleOrder() *model.Order {
 	t0 := time.Date(2026, 10, 9, 15, 0, 0, 0, time.UTC)
 	return &model.Order{
@@ -88,10 +108,7 @@ func TestSummaryReferenceKinds(t *testing.T) {
 // 0700 directory, and a damaged file is set aside rather than trusted.
 func TestPersistOwnerOnly(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "index")
-	ix, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := mustOpen(t, dir)
 	ix.Register("forage", "acct")
 	ix.AddOrder("acct", sampleOrder())
 	ix.MarkDay("forage", "acct", Day(time.Date(2026, 10, 9, 0, 0, 0, 0, time.UTC)))
@@ -112,10 +129,7 @@ func TestPersistOwnerOnly(t *testing.T) {
 		t.Error("the index file holds a metadata value")
 	}
 
-	again, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	again := mustOpen(t, dir)
 	again.Register("forage", "acct")
 	if h := again.Search("pay0001"); len(h) != 1 || h[0].Ref != "a1b2c3d4e5" {
 		t.Fatalf("after reopening: %+v", h)
@@ -132,10 +146,7 @@ func TestPersistOwnerOnly(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, FileName), raw[:len(raw)/2], 0o600); err != nil {
 		t.Fatal(err)
 	}
-	broken, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	broken := mustOpen(t, dir)
 	if broken.Len() != 0 {
 		t.Errorf("a truncated file loaded %d orders", broken.Len())
 	}

@@ -15,10 +15,7 @@ type summary = model.OrderSummary
 func TestKeysFindEveryOrder(t *testing.T) {
 	const n = 5000
 	dir := t.TempDir()
-	ix, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := mustOpen(t, dir)
 	for i := range n {
 		for _, acct := range []string{"live", "sandbox"} {
 			ix.AddSummary(acct, &summary{Provider: "forage", ID: fmt.Sprintf("%010x", i), Reference: acct + fmt.Sprint(i)}, RefExternal)
@@ -42,13 +39,7 @@ func TestKeysFindEveryOrder(t *testing.T) {
 		}
 	}
 	check(ix, "built")
-	if err := ix.Close(); err != nil {
-		t.Fatal(err)
-	}
-	again, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	again := reopen(t, ix)
 	check(again, "reloaded")
 	// Adding after the reload grows the loaded table.
 	for i := n; i < 2*n; i++ {

@@ -42,6 +42,9 @@ func TestReadsFormatV2(t *testing.T) {
 func readsOldFormat(t *testing.T, name string, orders int, more func(ix *Index, when string)) {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, FileName), raw, 0o600); err != nil {
 		t.Fatal(err)
@@ -87,10 +90,7 @@ func readsOldFormat(t *testing.T, name string, orders int, more func(ix *Index, 
 			more(ix, when)
 		}
 	}
-	ix, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := mustOpen(t, dir)
 	check(ix, "read from "+name)
 	// A change makes it save, in the current format.
 	ix.MarkDay("forage", "acct", Day(time.Date(2026, 10, 10, 0, 0, 0, 0, time.UTC)))
@@ -100,10 +100,7 @@ func readsOldFormat(t *testing.T, name string, orders int, more func(ix *Index, 
 	if _, err := os.Stat(filepath.Join(dir, FileName+".bad")); err == nil {
 		t.Fatalf("%s was set aside as unreadable", name)
 	}
-	again, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	again := mustOpen(t, dir)
 	check(again, "saved again and reread")
 	if head := readHead(t, filepath.Join(dir, FileName)); head != magic {
 		t.Fatalf("saved again as %q, want the current format", head)
@@ -152,20 +149,14 @@ func TestSaveAllocBound(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("indexes 100k orders; bytes mean nothing under the race detector")
 	}
-	ix, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := mustOpen(t, t.TempDir())
 	fillMixed(ix, 100_000)
 	n, took := saveAlloc(t, ix)
 	t.Logf("Save of 100k orders: %d bytes allocated, %v", n, took)
 	if n > maxSaveAlloc {
 		t.Errorf("Save of 100k orders allocated %d bytes, bound %d", n, maxSaveAlloc)
 	}
-	again, err := Open(ix.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	again := mustOpen(t, ix.dir)
 	if again.Len() != 100_000 {
 		t.Fatalf("reread %d orders, want 100000", again.Len())
 	}

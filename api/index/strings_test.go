@@ -11,10 +11,7 @@ import (
 // order: nothing new in the arena, and a refund more adds only its ref.
 func TestReadAgainAddsNoStrings(t *testing.T) {
 	dir := t.TempDir()
-	ix, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := mustOpen(t, dir)
 	ix.Register("forage", "acct")
 	row := &model.OrderSummary{Provider: "forage", ID: "a1b2c3d4e5", Ref: "a1b2c3d4e5", Status: model.StatusSucceeded,
 		Total: usd("47.44"), Reference: "GRC-2026-889360"}
@@ -34,15 +31,9 @@ func TestReadAgainAddsNoStrings(t *testing.T) {
 	if ix.s.len() != n+1 {
 		t.Fatalf("a refund more added %d strings, want 1", ix.s.len()-n)
 	}
-	if err := ix.Close(); err != nil {
-		t.Fatal(err)
-	}
 	// After a reload the shared strings (customer, status, currency,
 	// source) are found again by their text.
-	again, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	again := reopen(t, ix)
 	again.Register("forage", "acct")
 	n = again.s.len()
 	o2 := sampleOrder()

@@ -37,10 +37,10 @@ func TestAccountsDoNotShareIntentsOrLocks(t *testing.T) {
 	if _, err := p2.RefundPayment(context.Background(), "o1", "p1", api.RefundPaymentRequest{Amount: model.MustParse("1.00", "USD")}); err != nil {
 		t.Fatalf("m2's refund on its own o1 while m1's o1 is locked: %v", err)
 	}
-	if ins, _ := j1.Intents("fake", "o1"); len(ins) != 0 {
+	if ins, _ := j1.intents("fake", "o1"); len(ins) != 0 {
 		t.Fatalf("m1 sees m2's intents: %+v", ins)
 	}
-	ins, _ := j2.Intents("fake", "o1")
+	ins, _ := j2.intents("fake", "o1")
 	if len(ins) != 1 || ins[0].Account != "https://api.example m2" {
 		t.Fatalf("m2's intents: %+v", ins)
 	}

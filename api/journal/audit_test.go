@@ -107,7 +107,7 @@ func TestNoMoneyWithoutAnAuditLine(t *testing.T) {
 	if n := len(e.f.Calls()); n != 0 {
 		t.Fatalf("%d calls reached the provider without an audit line", n)
 	}
-	if ins, _ := e.j.Intents("fake", "o1"); len(ins) != 0 {
+	if ins, _ := e.j.intents("fake", "o1"); len(ins) != 0 {
 		t.Fatalf("intents %+v recorded for an action never sent", ins)
 	}
 
@@ -116,8 +116,8 @@ func TestNoMoneyWithoutAnAuditLine(t *testing.T) {
 	if _, err := e.refund("12.50"); err != nil {
 		t.Fatalf("refund whose outcome line failed: %v (the money moved: not an error for the agent)", err)
 	}
-	if e.j.OwedAudit() != 1 || len(e.f.Refunds()) != 1 {
-		t.Fatalf("owed %d, refunds %d", e.j.OwedAudit(), len(e.f.Refunds()))
+	if e.j.owedAudit() != 1 || len(e.f.Refunds()) != 1 {
+		t.Fatalf("owed %d, refunds %d", e.j.owedAudit(), len(e.f.Refunds()))
 	}
 	// Still failing: the next refund is refused before it is sent.
 	if _, err := e.refund("1.00"); !errors.Is(err, ErrAuditUnavailable) {
@@ -136,7 +136,7 @@ func TestNoMoneyWithoutAnAuditLine(t *testing.T) {
 		got = append(got, r.Amount+":"+string(r.Outcome))
 	}
 	want := "12.50:prepared 12.50:succeeded 1.00:prepared 1.00:succeeded"
-	if strings.Join(got, " ") != want || e.j.OwedAudit() != 0 {
+	if strings.Join(got, " ") != want || e.j.owedAudit() != 0 {
 		t.Fatalf("audit lines %q, want %q", strings.Join(got, " "), want)
 	}
 }

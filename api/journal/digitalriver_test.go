@@ -142,7 +142,7 @@ func TestDigitalRiverUnknownResolvedByReading(t *testing.T) {
 		if err := refund(context.Background(), o); err != nil {
 			t.Fatalf("after the settle time: %v", err)
 		}
-		ins, _ := j.Intents("digitalriver", o.ID)
+		ins, _ := j.intents("digitalriver", o.ID)
 		if len(ins) != 2 || ins[0].State != StateFailed || ins[0].ErrorCode != "not_found_at_provider" || ins[1].State != StateSucceeded {
 			t.Fatalf("intents %+v", ins)
 		}
@@ -239,7 +239,7 @@ func TestDigitalRiverConflictWithLaggingList(t *testing.T) {
 	if !api.IsOutcomeUnknown(err) {
 		t.Fatalf("a 409 after the refund was made: got %v, want outcome unknown", err)
 	}
-	ins, _ := j.Intents("digitalriver", o.ID)
+	ins, _ := j.intents("digitalriver", o.ID)
 	if len(ins) != 1 || ins[0].State != StateUnknown {
 		t.Fatalf("intents %+v, want one unknown", ins)
 	}

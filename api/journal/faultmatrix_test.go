@@ -433,7 +433,7 @@ func runCell(t *testing.T, provider string, mode fmMode, action fmAction) (*fmRo
 		shown = append(shown, err.Error())
 	}
 	first := "-"
-	if ins, _ := j.Intents(provider, o.ID); len(ins) > 0 {
+	if ins, _ := j.intents(provider, o.ID); len(ins) > 0 {
 		first = string(ins[0].State)
 	}
 
@@ -457,7 +457,7 @@ func runCell(t *testing.T, provider string, mode fmMode, action fmAction) (*fmRo
 		time.Sleep(200 * time.Millisecond)
 	}
 
-	ins, err := j.Intents(provider, o.ID)
+	ins, err := j.intents(provider, o.ID)
 	if err != nil {
 		fail("journal: %v", err)
 	}

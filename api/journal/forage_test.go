@@ -293,7 +293,7 @@ func TestExactlyOnceUnderFaults(t *testing.T) {
 	)
 	for _, o := range ids {
 		by, order := e.refundsByIntent(o.ID)
-		ins, err := j.Intents("forage", o.ID)
+		ins, err := j.intents("forage", o.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -649,8 +649,8 @@ func readFile(path string) ([]*Intent, error) {
 	return order, nil
 }
 
-// Intents lists every intent recorded for one order, oldest first.
-func (j *Journal) Intents(provider, orderID string) ([]Intent, error) {
+// intents lists every intent recorded for one order, oldest first.
+func (j *Journal) intents(provider, orderID string) ([]Intent, error) {
 	ins, err := j.load(provider, orderID)
 	return deref(ins), err
 }

@@ -262,7 +262,7 @@ func (e *env) refundKey(amount, key string) (*api.RefundResult, error) {
 
 func (e *env) only() Intent {
 	e.t.Helper()
-	ins, err := e.j.Intents("fake", "o1")
+	ins, err := e.j.intents("fake", "o1")
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -504,7 +504,7 @@ func TestNoIdempotencyReconcilesByReading(t *testing.T) {
 		if _, err := e.refund("10.00"); err != nil {
 			t.Fatal(err)
 		}
-		ins, _ := e.j.Intents("fake", "o1")
+		ins, _ := e.j.intents("fake", "o1")
 		if ins[0].State != StateFailed || ins[0].ErrorCode != "not_found_at_provider" || ins[1].State != StateSucceeded {
 			t.Fatalf("intents %+v", ins)
 		}
@@ -690,7 +690,7 @@ func TestReadOnlyAndBadAmounts(t *testing.T) {
 	if _, err := e.p.RefundPayment(context.Background(), "o1", "p1", api.RefundPaymentRequest{Amount: model.Money{Currency: "XXX"}}); err == nil {
 		t.Fatal("unknown currency accepted")
 	}
-	if ins, _ := e.j.Intents("fake", "o1"); len(ins) != 0 || len(e.f.Calls()) != 0 {
+	if ins, _ := e.j.intents("fake", "o1"); len(ins) != 0 || len(e.f.Calls()) != 0 {
 		t.Fatalf("intents %v calls %v", ins, e.f.Calls())
 	}
 }
@@ -709,7 +709,7 @@ func TestTornLastLine(t *testing.T) {
 	if _, err := e.refund("2.00"); err != nil {
 		t.Fatal(err)
 	}
-	ins, err := e.j.Intents("fake", "o1")
+	ins, err := e.j.intents("fake", "o1")
 	if err != nil || len(ins) != 2 || ins[1].State != StateSucceeded {
 		t.Fatalf("intents %+v, %v", ins, err)
 	}
@@ -723,7 +723,7 @@ func TestHostileOrderIDStaysInTheJournal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ins, err := e.j.Intents("fake", id)
+	ins, err := e.j.intents("fake", id)
 	if err != nil || len(ins) != 1 || ins[0].OrderID != id {
 		t.Fatalf("intents %+v %v", ins, err)
 	}
@@ -841,7 +841,7 @@ func TestAnswerAfterSendIsClassifiedByStatus(t *testing.T) {
 				if n := len(e.f.Refunds()); n != 1 {
 					t.Fatalf("%d refunds at the provider, want 1", n)
 				}
-				first, _ := e.j.Intents("fake", "o1")
+				first, _ := e.j.intents("fake", "o1")
 				if first[0].State != StateSucceeded {
 					t.Fatalf("first intent %s, want succeeded", first[0].State)
 				}

@@ -2,7 +2,6 @@ package journal
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -40,17 +39,7 @@ func newLagEnv(t *testing.T, settle time.Duration) *lagEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "audit.jsonl")
-	alog, err := audit.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { alog.Close() })
-	j, err := Open(Options{Dir: filepath.Join(dir, "journal"), SettleTime: settle, Auditor: AuditLog(alog)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, path := openWithAuditLog(t, Options{SettleTime: settle})
 	return &lagEnv{e: e, j: j, p: Wrap(e.client, j, "alice"), order: o, auditPath: path, key: uuid.NewString()}
 }
 
@@ -91,7 +80,7 @@ func (l *lagEnv) fresh(t *testing.T) []string {
 
 func (l *lagEnv) intent(t *testing.T) Intent {
 	t.Helper()
-	ins, err := l.j.Intents("forage", l.order.ID)
+	ins, err := l.j.intents("forage", l.order.ID)
 	if err != nil || len(ins) != 1 {
 		t.Fatalf("intents %+v %v, want one", ins, err)
 	}

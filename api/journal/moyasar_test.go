@@ -25,24 +25,12 @@ func TestMoyasarCrashAfterCall(t *testing.T) {
 	}
 	ctx := context.Background()
 	var orders []*model.Order
-	for q := (api.OrderQuery{}); len(orders) < 2; {
-		page, err := c.ListOrders(ctx, q)
-		if err != nil {
-			t.Fatal(err)
+	walkOrders(t, c, func(o *model.Order) bool {
+		if len(o.Payments) > 0 && !o.HasRefundInFlight() && o.Refundable().Amount.GreaterThanOrEqual(model.MustParse("2", o.Currency).Amount) {
+			orders = append(orders, o)
 		}
-		for _, s := range page.Orders {
-			o, err := c.GetOrder(ctx, s.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(o.Payments) > 0 && !o.HasRefundInFlight() && o.Refundable().Amount.GreaterThanOrEqual(model.MustParse("2", o.Currency).Amount) {
-				orders = append(orders, o)
-			}
-		}
-		if q.Cursor = page.Next; q.Cursor == "" {
-			break
-		}
-	}
+		return len(orders) < 2
+	})
 	if len(orders) < 2 {
 		t.Fatalf("only %d refundable orders", len(orders))
 	}

@@ -27,8 +27,8 @@ func TestOwedAuditLineSurvivesARestart(t *testing.T) {
 	if _, err := e.refund("12.50"); err != nil {
 		t.Fatalf("refund whose outcome line failed: %v", err)
 	}
-	if e.j.OwedAudit() != 1 || len(e.f.Refunds()) != 1 {
-		t.Fatalf("owed %d, refunds %d", e.j.OwedAudit(), len(e.f.Refunds()))
+	if e.j.owedAudit() != 1 || len(e.f.Refunds()) != 1 {
+		t.Fatalf("owed %d, refunds %d", e.j.owedAudit(), len(e.f.Refunds()))
 	}
 	if fi, err := os.Stat(filepath.Join(dir, owedAuditFile)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("owed line not kept on disk, owner-only: %v %v", fi, err)
@@ -42,19 +42,19 @@ func TestOwedAuditLineSurvivesARestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j2.OwedAudit() != 1 {
-		t.Fatalf("reopened journal owes %d lines, want 1", j2.OwedAudit())
+	if j2.owedAudit() != 1 {
+		t.Fatalf("reopened journal owes %d lines, want 1", j2.owedAudit())
 	}
 	j2.Recover(context.Background(), nil)
-	if j2.OwedAudit() != 0 || len(lines) == 0 || lines[0].Outcome != StateSucceeded || lines[0].Amount != "12.50" {
-		t.Fatalf("after recovery: owed %d, lines %+v; want the succeeded 12.50 line written first", j2.OwedAudit(), lines)
+	if j2.owedAudit() != 0 || len(lines) == 0 || lines[0].Outcome != StateSucceeded || lines[0].Amount != "12.50" {
+		t.Fatalf("after recovery: owed %d, lines %+v; want the succeeded 12.50 line written first", j2.owedAudit(), lines)
 	}
 	// Written once: a third process owes nothing.
 	j3, err := Open(Options{Dir: dir, Now: e.clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j3.OwedAudit() != 0 {
-		t.Fatalf("a written line is owed again: %d", j3.OwedAudit())
+	if j3.owedAudit() != 0 {
+		t.Fatalf("a written line is owed again: %d", j3.owedAudit())
 	}
 }

@@ -63,7 +63,7 @@ func TestForageRedirectAfterRefundIsUnknown(t *testing.T) {
 			if !api.IsOutcomeUnknown(err) {
 				t.Fatalf("refund answered %d after it was made: %v, want outcome unknown", status, err)
 			}
-			ins, _ := j.Intents(c.ID(), o.ID)
+			ins, _ := j.intents(c.ID(), o.ID)
 			if len(ins) != 1 || ins[0].State != StateUnknown {
 				t.Fatalf("intents %+v, want one unknown", ins)
 			}

@@ -35,6 +35,16 @@ type stateEnv struct {
 
 func newStateEnv(t *testing.T) *stateEnv {
 	t.Helper()
+	j, path := openWithAuditLog(t, Options{})
+	return &stateEnv{j: j, auditPath: path}
+}
+
+// openWithAuditLog opens a journal in a temporary directory with its audit
+// lines going to a real hash-chained audit log beside it, and returns the
+// log's path so a test can read back exactly what was chained. It sets
+// opts' Dir and Auditor; the rest is the caller's.
+func openWithAuditLog(t *testing.T, opts Options) (*Journal, string) {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "audit.jsonl")
 	alog, err := audit.Open(path)
@@ -42,11 +52,12 @@ func newStateEnv(t *testing.T) *stateEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { alog.Close() })
-	j, err := Open(Options{Dir: filepath.Join(dir, "journal"), Auditor: AuditLog(alog)})
+	opts.Dir, opts.Auditor = filepath.Join(dir, "journal"), AuditLog(alog)
+	j, err := Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &stateEnv{j: j, auditPath: path}
+	return j, path
 }
 
 // outcomes lists the audit lines of one key after the prepared one, as
@@ -147,7 +158,7 @@ func TestMoyasarRefundFailingAfterAcceptanceIsAudited(t *testing.T) {
 		if got := s.outcomes(t, key); !slices.Equal(got, want) {
 			t.Fatalf("%s: audit %v, want %v", tc.name, got, want)
 		}
-		ins, _ := s.j.Intents("moyasar", o.ID)
+		ins, _ := s.j.intents("moyasar", o.ID)
 		if len(ins) != 1 || ins[0].State != StateSucceeded || ins[0].RefundStates[id] != StateFailed {
 			t.Fatalf("%s: journal %+v, want succeeded (accepted) with refund %s now failed", tc.name, ins, id)
 		}
@@ -208,6 +219,32 @@ func TestRecoveryFindsRefundFailedAfterAcceptance(t *testing.T) {
 // findMoyasarCard finds a refundable order paid with a card ending last4.
 func findMoyasarCard(t *testing.T, c api.Provider, last4 string) (*model.Order, *model.Payment) {
 	t.Helper()
+	var order *model.Order
+	var pay *model.Payment
+	walkOrders(t, c, func(o *model.Order) bool {
+		for i := range o.Payments {
+			p := &o.Payments[i]
+			if p.Card != nil && p.Card.Last4 == last4 && p.Status == model.StatusSucceeded && !o.HasRefundInFlight() &&
+				o.Refundable().Amount.GreaterThanOrEqual(model.MustParse("2", o.Currency).Amount) {
+				order, pay = o, p
+				return false
+			}
+		}
+		return true
+	})
+	if order == nil {
+		t.Fatalf("no refundable order on a card ending %s", last4)
+	}
+	return order, pay
+}
+
+// walkOrders reads the provider's orders in full, page after page, until
+// visit returns false or the pages run out: tests pick their subject from
+// what the sandbox seeded rather than hard-coding an id. An order the client
+// refuses to read (the sandboxes seed hostile ones) is not a test's subject
+// and is skipped.
+func walkOrders(t *testing.T, c api.Provider, visit func(o *model.Order) (more bool)) {
+	t.Helper()
 	ctx := context.Background()
 	for q := (api.OrderQuery{Limit: 100}); ; {
 		page, err := c.ListOrders(ctx, q)
@@ -217,18 +254,14 @@ func findMoyasarCard(t *testing.T, c api.Provider, last4 string) (*model.Order, 
 		for _, s := range page.Orders {
 			o, err := c.GetOrder(ctx, s.ID)
 			if err != nil {
-				continue // a hostile seeded order: not this test's subject
+				continue
 			}
-			for i := range o.Payments {
-				p := &o.Payments[i]
-				if p.Card != nil && p.Card.Last4 == last4 && p.Status == model.StatusSucceeded && !o.HasRefundInFlight() &&
-					o.Refundable().Amount.GreaterThanOrEqual(model.MustParse("2", o.Currency).Amount) {
-					return o, p
-				}
+			if !visit(o) {
+				return
 			}
 		}
 		if q.Cursor = page.Next; q.Cursor == "" {
-			t.Fatalf("no refundable order on a card ending %s", last4)
+			return
 		}
 	}
 }

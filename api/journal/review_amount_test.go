@@ -45,24 +45,14 @@ func TestReviewRefundAnsweredWithAnotherAmount(t *testing.T) {
 	}
 	ctx := context.Background()
 	var o *model.Order
-	for q := (api.OrderQuery{}); o == nil; {
-		page, err := c.ListOrders(ctx, q)
-		if err != nil {
-			t.Fatal(err)
+	walkOrders(t, c, func(got *model.Order) bool {
+		if len(got.Payments) > 0 && !got.HasRefundInFlight() && got.Refundable().Amount.GreaterThanOrEqual(model.MustParse("10", got.Currency).Amount) {
+			o = got
 		}
-		for _, s := range page.Orders {
-			got, err := c.GetOrder(ctx, s.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got.Payments) > 0 && !got.HasRefundInFlight() && got.Refundable().Amount.GreaterThanOrEqual(model.MustParse("10", got.Currency).Amount) {
-				o = got
-				break
-			}
-		}
-		if q.Cursor = page.Next; q.Cursor == "" && o == nil {
-			t.Fatal("no refundable order")
-		}
+		return o == nil
+	})
+	if o == nil {
+		t.Fatal("no refundable order")
 	}
 	var mu sync.Mutex
 	var recs []AuditRecord

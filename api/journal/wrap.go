@@ -830,10 +830,10 @@ func (j *Journal) auditBefore(rec AuditRecord, what string) error {
 	return nil
 }
 
-// OwedAudit is how many outcome lines could not be written to the audit log
+// owedAudit is how many outcome lines could not be written to the audit log
 // yet; they are written before the next action (which is refused until they
 // are).
-func (j *Journal) OwedAudit() int {
+func (j *Journal) owedAudit() int {
 	j.auditMu.Lock()
 	defer j.auditMu.Unlock()
 	return len(j.owed)

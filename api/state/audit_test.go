@@ -3,11 +3,9 @@ package state
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
-	"paydesk/api/audit"
 	"paydesk/api/store/pg"
 	"paydesk/api/store/pg/pgtest"
 )
@@ -23,12 +21,7 @@ func TestCheckAuditReadsPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	for i := range 3 {
-		if err := st.Audit().Append(audit.Entry{Actor: "desk-1", Provider: "forage", Action: "refund_payment",
-			OrderRef: fmt.Sprintf("o%d", i), Amount: "2.00", Currency: "USD", Outcome: audit.Succeeded}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pgtest.SeedAudit(t, st.Audit(), 3)
 	t.Setenv("PAYDESK_DATABASE_URL", url)
 	t.Setenv("PAYDESK_CREDENTIALS", "/dev/null/none")
 	var out bytes.Buffer
@@ -40,11 +33,7 @@ func TestCheckAuditReadsPostgres(t *testing.T) {
 		t.Fatalf("head: %q %v", out.String(), err)
 	}
 	head := strings.TrimSpace(out.String())
-	if _, err := st.Pool().Exec(context.Background(), `ALTER TABLE paydesk_audit DISABLE TRIGGER USER;
-		UPDATE paydesk_audit SET line = replace(line, '"2.00"', '"0.20"') WHERE seq = 2;
-		ALTER TABLE paydesk_audit ENABLE TRIGGER USER`); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.EditAuditAmount(t, st.Pool(), 2)
 	out.Reset()
 	if err := CheckAudit(&out, "verify", "", false, head); err == nil || !strings.Contains(err.Error(), "row seq 2") {
 		t.Fatalf("verify after an edit: %q %v; want a failure naming row seq 2", out.String(), err)

@@ -183,6 +183,19 @@ func newProxy(t *testing.T, target string) *proxy {
 	return p
 }
 
+// proxyURL fronts the database at url with a proxy and returns it with url
+// rewritten to go through it, so a test can cut one store's connection
+// while another store (opened on url) keeps the database.
+func proxyURL(t *testing.T, url string) (*proxy, string) {
+	cfg, err := pg.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
+	px := newProxy(t, addr)
+	return px, strings.Replace(url, addr, px.ln.Addr().String(), 1)
+}
+
 // cut drops every connection and refuses new ones until restore.
 func (p *proxy) cut() {
 	p.down.Store(true)
@@ -202,12 +215,7 @@ func (p *proxy) restore() { p.down.Store(false) }
 // works without a restart.
 func TestDatabaseGoneBlocksMoneyActionsThenReconnects(t *testing.T) {
 	url := pgtest.URL(t)
-	cfg, err := pg.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px := newProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
-	purl := strings.Replace(url, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port), px.ln.Addr().String(), 1)
+	px, purl := proxyURL(t, url)
 	st, err := pg.Open(context.Background(), purl, pg.Options{Host: "host-a"})
 	if err != nil {
 		t.Fatal(err)

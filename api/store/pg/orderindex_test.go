@@ -169,12 +169,7 @@ func TestOrderIndexTableHoldsNoMetadata(t *testing.T) {
 // the database is back everything indexed meanwhile reaches the other host.
 func TestOrderIndexSurvivesDatabaseOutage(t *testing.T) {
 	url := pgtest.URL(t)
-	cfg, err := pg.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px := newProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
-	purl := strings.Replace(url, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port), px.ln.Addr().String(), 1)
+	px, purl := proxyURL(t, url)
 	sa, err := pg.Open(context.Background(), purl, pg.Options{Host: "host-a"})
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"paydesk/api/audit"
 )
 
 // EnvURL names a database the tests may use (they create databases in it).
@@ -104,6 +107,31 @@ func URL(t testing.TB) string {
 		}
 	})
 	return fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
+}
+
+// SeedAudit appends n refund lines of 2.00 USD (order refs o0, o1, ...) to
+// log, a PostgreSQL store's audit chain: the chain that the audit verify
+// and head tests of the function and of the binary read back.
+func SeedAudit(t testing.TB, log audit.Appender, n int) {
+	t.Helper()
+	for i := range n {
+		if err := log.Append(audit.Entry{Actor: "desk-1", Provider: "forage", Action: "refund_payment",
+			OrderRef: fmt.Sprintf("o%d", i), Amount: "2.00", Currency: "USD", Outcome: audit.Succeeded}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// EditAuditAmount turns the 2.00 of a SeedAudit line (row seq) into 0.20
+// with the table's guard trigger off, as a superuser could behind paydesk's
+// back: the edit audit verify must find and name.
+func EditAuditAmount(t testing.TB, pool *pgxpool.Pool, seq int) {
+	t.Helper()
+	if _, err := pool.Exec(context.Background(), fmt.Sprintf(`ALTER TABLE paydesk_audit DISABLE TRIGGER USER;
+		UPDATE paydesk_audit SET line = replace(line, '"2.00"', '"0.20"') WHERE seq = %d;
+		ALTER TABLE paydesk_audit ENABLE TRIGGER USER`, seq)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // binDir finds the newest /usr/lib/postgresql/<v>/bin with initdb.
