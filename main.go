@@ -369,7 +369,6 @@ func runServe(args []string) error {
 	// The sandbox's HTTP servers and net/http log to the standard logger,
 	// unstructured; the server's log is the structured one above.
 	log.SetOutput(io.Discard)
-	ui.BoundHeap(os.Getenv) // RSS near what the console holds (ui/memory.go)
 
 	clients, sb, err := providers.Configure()
 	if err != nil {
