@@ -161,7 +161,10 @@ func (st *rowStore) storeAmount(m model.Money) (storedAmount, bool) {
 	return a, true
 }
 
-// minorUnits is a in units of 10^-places, when that is exact and small.
+// minorUnits is a in units of 10^-places, when that is exact and small:
+// fewer than 13 digits, as for the coefficient (maxCoef), since the drawn
+// amount is these digits and a longer run is drawn masked as a card
+// number (safetext), which the filter's unmasked text would not find.
 func minorUnits(a storedAmount, places int32) (int64, bool) {
 	shift := a.exp() + places
 	if shift < 0 || shift > 6 {
@@ -171,7 +174,7 @@ func minorUnits(a storedAmount, places int32) (int64, bool) {
 	for range shift {
 		v *= 10
 	}
-	if v >= maxCoef*1e6 || v <= -maxCoef*1e6 {
+	if v >= maxCoef || v <= -maxCoef {
 		return 0, false
 	}
 	return v, true
