@@ -59,3 +59,38 @@ func TestReviewAmountsAtPackEdges(t *testing.T) {
 		t.Error("row 4 matches digits it draws masked")
 	}
 }
+
+// TestReviewSetAcrossShapes: a row replaced by orders of other shapes
+// (kept whole, packed, shorter, longer text, more or fewer amounts), and
+// rows put on top after some were kept whole, read back as the orders
+// last given, and replacing rows with themselves grows no arena.
+func TestReviewSetAcrossShapes(t *testing.T) {
+	rows := packRows(t)
+	s := filterScreen(t, nil, rows)
+	spilled := rows[len(rows)-1] // an id past the text lengths: kept whole
+	short := rows[0]
+	short.ID, short.Ref, short.Reference = "s", "s", ""
+	long := rows[1]
+	long.ID, long.Ref, long.Reference = strings.Repeat("i", 300), strings.Repeat("r", 300), strings.Repeat("e", 300)
+	long.Amounts = append(slices.Clone(long.Amounts), model.Zero("USD"), model.Zero("USD"))
+	for _, o := range []model.OrderSummary{spilled, rows[2], spilled, short, long, short, rows[3]} {
+		s.rows.set(2, &o)
+		rows[2] = o
+		reviewRoundTrip(t, s, rows)
+	}
+	s.rows.prepend([]model.OrderSummary{spilled, rows[4]})
+	rows = append([]model.OrderSummary{spilled, rows[4]}, rows...)
+	reviewRoundTrip(t, s, rows)
+
+	text, amts := len(s.rows.text), len(s.rows.amts)
+	for range 100 {
+		for i := range rows {
+			s.rows.set(i, &rows[i])
+		}
+	}
+	if len(s.rows.text) != text || len(s.rows.amts) != amts {
+		t.Errorf("replacing rows with themselves 100 times grew the text arena from %d to %d bytes, the amounts from %d to %d",
+			text, len(s.rows.text), amts, len(s.rows.amts))
+	}
+	reviewRoundTrip(t, s, rows)
+}
