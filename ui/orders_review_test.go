@@ -1,9 +1,13 @@
 package ui
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/shopspring/decimal"
 
@@ -93,4 +97,52 @@ func TestReviewSetAcrossShapes(t *testing.T) {
 			text, len(s.rows.text), amts, len(s.rows.amts))
 	}
 	reviewRoundTrip(t, s, rows)
+}
+
+// TestReviewMergeWithRowsKeptWhole: pages holding rows the compact form
+// keeps whole (hostile refs, long ids, odd amounts, no date) merge into a
+// list sorted by any column where a full resort puts them, and r's fresh
+// page put on top of a list sorted by amount keeps the selection.
+func TestReviewMergeWithRowsKeptWhole(t *testing.T) {
+	all := benchOrders(600)
+	for k := range all {
+		all[k].Total = model.MustParse(fmt.Sprintf("%d.00", k%5), "USD")
+		all[k].Amounts[0] = all[k].Total
+		switch k % 11 {
+		case 0:
+			all[k].Ref = fmt.Sprintf("R\x1b[2J%03d", k%50)
+		case 3:
+			all[k].ID = strings.Repeat("z", 1<<16) + all[k].ID
+		case 5:
+			all[k].Total = model.Money{Amount: decimal.RequireFromString("1.005"), Currency: "USD"}
+		case 7:
+			all[k].Created = time.Time{}
+		}
+	}
+	for _, filter := range []string{"", "1.00"} {
+		for col := 0; col < 6; col++ {
+			for _, desc := range []bool{false, true} {
+				name := fmt.Sprintf("filter %q col %d desc %v", filter, col, desc)
+				s := filterScreen(t, nil, all[:200])
+				s.sortCol, s.sortDesc = col, desc
+				s.resort()
+				if filter != "" {
+					s.typeFilter(filter)
+					s.Update(tea.KeyMsg{Type: tea.KeyEnter})
+				}
+				s.table.SetCursor(5)
+				sel := s.selectedIndex()
+				s.setData(all[200:400], true)
+				s.setData(all[400:], true)
+				if s.selectedIndex() != sel {
+					t.Errorf("%s: selection moved from row %d to %d", name, sel, s.selectedIndex())
+				}
+				got := slices.Clone(s.view)
+				s.resort()
+				if !slices.Equal(got, s.view) {
+					t.Fatalf("%s: merged order differs from a full resort", name)
+				}
+			}
+		}
+	}
 }
