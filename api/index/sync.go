@@ -123,7 +123,10 @@ func (ix *Index) Merge(recs []Record, keep func(seq uint32) bool) (from, to uint
 		if r.ID == "" || r.Provider == "" {
 			continue
 		}
-		src := ix.src(r.Provider, r.Account)
+		src, ok := ix.src(r.Provider, r.Account, mergedSources)
+		if !ok {
+			continue // no room: kept in the team store, not here
+		}
 		if k, ok := ix.entryOf(src, r.ID); ok {
 			e := ix.rows.at(k)
 			old := ix.record(e)
@@ -207,7 +210,10 @@ func (ix *Index) MergeDays(marks []DayMark) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	for _, m := range marks {
-		s := ix.src(m.Provider, m.Account)
+		s, ok := ix.src(m.Provider, m.Account, mergedSources)
+		if !ok {
+			continue
+		}
 		if ix.days[s] == nil {
 			ix.days[s] = map[int32]bool{}
 		}
