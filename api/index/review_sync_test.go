@@ -45,3 +45,28 @@ func TestReviewMergeManySourcesDoNotAlias(t *testing.T) {
 		t.Errorf("the saved index read back without its own order (%d orders)", again.Len())
 	}
 }
+
+// TestReviewMergeJunkCodesLeaveRoomForRealOnes: records from the team
+// store with statuses no provider maps to and currencies nobody has (a
+// hostile or corrupt table) must not use up the 255 status and currency
+// codes: a host that pulls them first would then record every real order
+// read after as of no status and no total, and find none by last four
+// plus amount.
+func TestReviewMergeJunkCodesLeaveRoomForRealOnes(t *testing.T) {
+	ix := New()
+	ix.Register("forage", "acct")
+	var recs []Record
+	for k := range 300 {
+		recs = append(recs, Record{Provider: "forage", Account: "acct", ID: "junk-" + strconv.Itoa(k),
+			Status: "st\x1b]52;c;" + strconv.Itoa(k), Currency: "Q" + strconv.Itoa(k), Amount: 100})
+	}
+	ix.Merge(recs, nil)
+	ix.AddOrder("acct", sampleOrder())
+	in, ok := ix.Lookup("forage", "acct", "a1b2c3d4e5")
+	if !ok || in.Status != model.StatusPartlyRefunded || in.Total.Currency != "USD" {
+		t.Errorf("a real order read after junk records: %+v", in)
+	}
+	if hits := ix.Search("4242 47.44"); len(hits) != 1 {
+		t.Errorf("Search by last four and amount after junk records: %+v", hits)
+	}
+}
