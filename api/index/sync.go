@@ -144,9 +144,16 @@ func (ix *Index) apply(e *entry, r *Record) {
 	e.Ref = ix.own(e, e.Ref, cmpOr(r.Ref, r.ID))
 	e.Ext = ix.own(e, e.Ext, r.External)
 	e.Cust = ix.s.intern(r.Customer)
-	ix.setStatus(e, model.Status(r.Status))
+	// Statuses and currencies are one-byte codes (codes.go), 255 of each:
+	// a record's are taken only when they are model's, so junk in the
+	// shared table cannot use the codes up for the real ones read later.
+	if st := model.Status(r.Status); knownStatus(st) {
+		ix.setStatus(e, st)
+	} else {
+		ix.setStatus(e, model.StatusUnknown)
+	}
 	e.Cur, e.Amount = 0, 0
-	if r.Currency != "" {
+	if _, err := model.Exponent(r.Currency); err == nil {
 		if c := ix.currencies.code(ix.s.intern(r.Currency)); c != 0 {
 			e.Cur, e.Amount = c, r.Amount
 		}
@@ -159,6 +166,11 @@ func (ix *Index) apply(e *entry, r *Record) {
 	e.Detailed = uint16(min(max(r.Detailed, 0), 0xffff))
 	ix.setRefs(e, r.Payments, r.Refunds)
 	ix.touch(e)
+}
+
+// knownStatus reports whether st is one of model's statuses (or none).
+func knownStatus(st model.Status) bool {
+	return st == "" || st == model.StatusUnknown || st.Glyph() != "?"
 }
 
 // setRefs replaces e's payment and refund refs, reusing the strings it had.
