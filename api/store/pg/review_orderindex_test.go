@@ -12,7 +12,7 @@ import (
 
 // TestReviewCorruptIndexRowDoesNotStopSharing: one row of the shared order
 // index that the schema admits but no host wrote (a NULL among the refs,
-// an infinite creation time: a hand edit, a restore, another tool) must
+// refs in two dimensions, an infinite creation time: a hand edit, a restore, another tool) must
 // not stop every host from pulling what comes after it. The pull resumes
 // from the last stamp it merged, so a row it cannot read was read again,
 // and failed again, at every sync, for good.
@@ -33,6 +33,7 @@ func TestReviewCorruptIndexRowDoesNotStopSharing(t *testing.T) {
 		`INSERT INTO paydesk_order_index (provider, account, order_id, ref) VALUES ('forage', $1, 'good-1', 'good-1')`,
 		`INSERT INTO paydesk_order_index (provider, account, order_id, payment_refs) VALUES ('forage', $1, 'bad-1', ARRAY[NULL]::text[])`,
 		`INSERT INTO paydesk_order_index (provider, account, order_id, created_at) VALUES ('forage', $1, 'bad-2', 'infinity')`,
+		`INSERT INTO paydesk_order_index (provider, account, order_id, refund_refs) VALUES ('forage', $1, 'bad-3', ARRAY[['r1','r2'],['r3','r4']])`,
 		`INSERT INTO paydesk_order_index (provider, account, order_id, ref) VALUES ('forage', $1, 'good-2', 'good-2')`,
 	} {
 		if _, err := conn.Exec(ctx, q, acct); err != nil {
