@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"paydesk/api"
 	"paydesk/model"
 )
 
@@ -142,6 +143,54 @@ func TestReviewMergeWithRowsKeptWhole(t *testing.T) {
 				if !slices.Equal(got, s.view) {
 					t.Fatalf("%s: merged order differs from a full resort", name)
 				}
+			}
+		}
+	}
+}
+
+// TestReviewFreshPageOnASortedList: r's first page (new orders on top,
+// known ones updated, some kept whole) while the list is sorted by amount
+// and filtered keeps the selected order selected and ends where a full
+// resort puts every row.
+func TestReviewFreshPageOnASortedList(t *testing.T) {
+	all := benchOrders(400)
+	for k := range all {
+		all[k].Total = model.MustParse(fmt.Sprintf("%d.00", k%9), "USD")
+		all[k].Amounts[0] = all[k].Total
+		if k%13 == 0 {
+			all[k].Reference = "ref\x1b]52;c;AAAA\x07"
+		}
+	}
+	for _, filter := range []string{"", "3.00"} {
+		s := filterScreen(t, nil, all[100:])
+		s.sortCol, s.sortDesc = s.colTotal, true
+		s.resort()
+		if filter != "" {
+			s.typeFilter(filter)
+			s.Update(tea.KeyMsg{Type: tea.KeyEnter})
+		}
+		s.table.SetCursor(7)
+		selID := s.rows.id(s.selectedIndex())
+		fresh := append([]model.OrderSummary{}, all[:100]...) // new on top
+		known := all[100:150]
+		for k := range known {
+			o := known[k]
+			o.Status = model.StatusRefunded
+			o.Total = model.MustParse("3.00", "USD")
+			fresh = append(fresh, o)
+		}
+		s.mergeFresh(api.OrderPage{Orders: fresh})
+		if got := s.rows.id(s.selectedIndex()); got != selID {
+			t.Errorf("filter %q: selection moved from %s to %s", filter, selID, got)
+		}
+		got := slices.Clone(s.view)
+		s.resort()
+		if !slices.Equal(got, s.view) {
+			t.Errorf("filter %q: after r the rows are not where a full resort puts them", filter)
+		}
+		for i := range s.rows.Len() {
+			if o := s.rows.summary(i); s.rows.rows[i].flags&rowSpilled == 0 && o.ID == "" {
+				t.Fatalf("row %d lost its id", i)
 			}
 		}
 	}
