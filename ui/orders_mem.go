@@ -161,7 +161,10 @@ func (st *rowStore) storeAmount(m model.Money) (storedAmount, bool) {
 	return a, true
 }
 
-// minorUnits is a in units of 10^-places, when that is exact and small.
+// minorUnits is a in units of 10^-places, when that is exact and small:
+// fewer than 13 digits, as for the coefficient (maxCoef), since the drawn
+// amount is these digits and a longer run is drawn masked as a card
+// number (safetext), which the filter's unmasked text would not find.
 func minorUnits(a storedAmount, places int32) (int64, bool) {
 	shift := a.exp() + places
 	if shift < 0 || shift > 6 {
@@ -171,7 +174,7 @@ func minorUnits(a storedAmount, places int32) (int64, bool) {
 	for range shift {
 		v *= 10
 	}
-	if v >= maxCoef*1e6 || v <= -maxCoef*1e6 {
+	if v >= maxCoef || v <= -maxCoef {
 		return 0, false
 	}
 	return v, true
@@ -332,15 +335,22 @@ func (st *rowStore) add(orders []model.OrderSummary) {
 }
 
 // set replaces row i (an order read again, or r's fresh page). The new
-// text goes where the old was when it fits (it mostly is the same text),
-// so refreshing the same rows again and again does not grow the arena.
+// text and amounts go where the old were when they fit (they mostly are
+// the same), so refreshing the same rows again and again does not grow
+// the arenas.
 func (st *rowStore) set(i int, o *model.OrderSummary) {
-	old, end := st.rows[i], len(st.text)
+	old, end, amtsEnd := st.rows[i], len(st.text), len(st.amts)
 	r := st.row(i, o)
 	if old.flags&rowSpilled == 0 && r.flags&rowSpilled == 0 {
 		if n := textLen(&r); n <= textLen(&old) {
 			copy(st.text[old.text:], st.text[r.text:r.text+n])
 			st.text, r.text = st.text[:end], old.text
+		}
+		// Its amounts likewise: they are 8 bytes each, for every row of
+		// every r.
+		if r.nAmts <= old.nAmts {
+			copy(st.amts[old.amts:], st.amts[r.amts:r.amts+uint32(r.nAmts)])
+			st.amts, r.amts = st.amts[:amtsEnd], old.amts
 		}
 	}
 	st.rows[i] = r

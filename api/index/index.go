@@ -144,16 +144,33 @@ type Hit struct {
 	Created  time.Time // zero when not known
 }
 
-func (ix *Index) src(provider, account string) uint16 {
-	p, a := ix.s.intern(provider), ix.s.intern(account)
+// An entry names its source in a uint16: past maxSources a new source
+// would wrap onto source 0 and file its orders under another account. The
+// sources other hosts' records bring (Merge, MergeDays: a table anyone
+// with the team store can write) stop ownSources short of it, so this
+// host's own accounts always find room.
+const (
+	maxSources    = math.MaxUint16 + 1
+	ownSources    = 256
+	mergedSources = maxSources - ownSources
+)
+
+// src is the source of provider and account, added unless the index
+// already holds limit sources; ok is false when it is not there and there
+// is no room.
+func (ix *Index) src(provider, account string, limit int) (src uint16, ok bool) {
+	p, a := ix.s.find(provider), ix.s.find(account)
 	for i, s := range ix.sources {
-		if s.Prov == p && s.Acct == a {
-			return uint16(i)
+		if s.Prov == p && s.Acct == a && (p != 0 || provider == "") && (a != 0 || account == "") {
+			return uint16(i), true
 		}
 	}
-	ix.sources = append(ix.sources, source{p, a})
+	if len(ix.sources) >= min(limit, maxSources) {
+		return 0, false
+	}
+	ix.sources = append(ix.sources, source{ix.s.intern(provider), ix.s.intern(account)})
 	ix.active = append(ix.active, false)
-	return uint16(len(ix.sources) - 1)
+	return uint16(len(ix.sources) - 1), true
 }
 
 // Register says this process reads provider under account: searches look
@@ -162,7 +179,9 @@ func (ix *Index) src(provider, account string) uint16 {
 func (ix *Index) Register(provider, account string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ix.active[ix.src(provider, account)] = true
+	if src, ok := ix.src(provider, account, maxSources); ok {
+		ix.active[src] = true
+	}
 }
 
 // Account is the account registered for provider in this process ("" and
@@ -253,7 +272,11 @@ func (ix *Index) addSummary(account string, s *model.OrderSummary, kind RefKind,
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	e := ix.at(ix.src(s.Provider, account), s.ID)
+	src, ok := ix.src(s.Provider, account, maxSources)
+	if !ok {
+		return
+	}
+	e := ix.at(src, s.ID)
 	if s.Ref != "" {
 		e.Ref = ix.own(e, e.Ref, s.Ref)
 	}
@@ -302,7 +325,11 @@ func (ix *Index) AddOrder(account string, o *model.Order) {
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	e := ix.at(ix.src(o.Provider, account), o.ID)
+	src, ok := ix.src(o.Provider, account, maxSources)
+	if !ok {
+		return
+	}
+	e := ix.at(src, o.ID)
 	if o.Ref != "" {
 		e.Ref = ix.own(e, e.Ref, o.Ref)
 	}
@@ -596,7 +623,10 @@ func DayStart(d int32) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
 func (ix *Index) MarkDay(provider, account string, d int32) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	s := ix.src(provider, account)
+	s, ok := ix.src(provider, account, maxSources)
+	if !ok {
+		return
+	}
 	if ix.days[s] == nil {
 		ix.days[s] = map[int32]bool{}
 	}

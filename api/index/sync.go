@@ -123,7 +123,10 @@ func (ix *Index) Merge(recs []Record, keep func(seq uint32) bool) (from, to uint
 		if r.ID == "" || r.Provider == "" {
 			continue
 		}
-		src := ix.src(r.Provider, r.Account)
+		src, ok := ix.src(r.Provider, r.Account, mergedSources)
+		if !ok {
+			continue // no room: kept in the team store, not here
+		}
 		if k, ok := ix.entryOf(src, r.ID); ok {
 			e := ix.rows.at(k)
 			old := ix.record(e)
@@ -141,9 +144,16 @@ func (ix *Index) apply(e *entry, r *Record) {
 	e.Ref = ix.own(e, e.Ref, cmpOr(r.Ref, r.ID))
 	e.Ext = ix.own(e, e.Ext, r.External)
 	e.Cust = ix.s.intern(r.Customer)
-	ix.setStatus(e, model.Status(r.Status))
+	// Statuses and currencies are one-byte codes (codes.go), 255 of each:
+	// a record's are taken only when they are model's, so junk in the
+	// shared table cannot use the codes up for the real ones read later.
+	if st := model.Status(r.Status); knownStatus(st) {
+		ix.setStatus(e, st)
+	} else {
+		ix.setStatus(e, model.StatusUnknown)
+	}
 	e.Cur, e.Amount = 0, 0
-	if r.Currency != "" {
+	if _, err := model.Exponent(r.Currency); err == nil {
 		if c := ix.currencies.code(ix.s.intern(r.Currency)); c != 0 {
 			e.Cur, e.Amount = c, r.Amount
 		}
@@ -156,6 +166,11 @@ func (ix *Index) apply(e *entry, r *Record) {
 	e.Detailed = uint16(min(max(r.Detailed, 0), 0xffff))
 	ix.setRefs(e, r.Payments, r.Refunds)
 	ix.touch(e)
+}
+
+// knownStatus reports whether st is one of model's statuses (or none).
+func knownStatus(st model.Status) bool {
+	return st == "" || st == model.StatusUnknown || st.Glyph() != "?"
 }
 
 // setRefs replaces e's payment and refund refs, reusing the strings it had.
@@ -207,7 +222,10 @@ func (ix *Index) MergeDays(marks []DayMark) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	for _, m := range marks {
-		s := ix.src(m.Provider, m.Account)
+		s, ok := ix.src(m.Provider, m.Account, mergedSources)
+		if !ok {
+			continue
+		}
 		if ix.days[s] == nil {
 			ix.days[s] = map[int32]bool{}
 		}

@@ -560,6 +560,21 @@ func (in *Intent) stateChanges(rs []model.Refund) []model.Refund {
 	return out
 }
 
+// refundNowNote is note saying refund r's state now, in place of what it
+// said of r before: a provider whose answer flaps between two states must
+// not grow the note (the journal keeps it whole at each write) a line per
+// read. The audit lines keep every change.
+func refundNowNote(note string, r model.Refund) string {
+	const tail = " at the provider"
+	head := fmt.Sprintf("; refund %s is now ", r.ID)
+	if i := strings.Index(note, head); i >= 0 {
+		if j := strings.Index(note[i+len(head):], tail); j >= 0 {
+			note = note[:i] + note[i+len(head)+j+len(tail):]
+		}
+	}
+	return note + head + string(r.Status) + tail
+}
+
 // noteStates records, for each refund in rs whose final state differs from
 // what the intent last recorded, the new state in the journal and one more
 // audit line (outcome the new state, error code refund_now_<status>): a
@@ -581,7 +596,7 @@ func (j *Journal) noteStates(in *Intent, rs []model.Refund, actor string) {
 	for _, r := range changes {
 		s, _ := refundState(r.Status)
 		states[r.ID] = s
-		in.Note += fmt.Sprintf("; refund %s is now %s at the provider", r.ID, r.Status)
+		in.Note = refundNowNote(in.Note, r)
 		rec := j.record(in, actor, nil)
 		rec.RefundIDs, rec.Outcome, rec.ErrorCode, rec.MetadataKeys = []string{r.ID}, s, "refund_now_"+string(r.Status), nil
 		rec.Note = fmt.Sprintf("refund %s, accepted by the provider, is now %s there", r.ID, r.Status)

@@ -154,13 +154,16 @@ func foldRune(r rune, seps bool) rune {
 }
 
 // isCardSep reports a character written between the groups of a card number
-// other than the ' ' and '-' nextChain reads.
+// other than the ' ' and '-' nextChain reads (or hidden between them).
 func isCardSep(r rune) bool {
 	switch r {
 	case '.', '/', '_':
 		return true
 	}
-	return r >= 0x80 && (unicode.Is(unicode.Pd, r) || unicode.Is(unicode.Zs, r) || r == '\u2212')
+	// Format characters (zero-width space, soft hyphen, word joiner, BOM)
+	// are invisible: text copied from a page or a PDF carries them between
+	// the groups, and the provider's logs still hold the card number.
+	return r >= 0x80 && (unicode.Is(unicode.Pd, r) || unicode.Is(unicode.Zs, r) || unicode.Is(unicode.Cf, r) || r == '\u2212')
 }
 
 // digitValue is the value of a decimal digit of any script: Unicode encodes

@@ -173,6 +173,16 @@ func (y *IndexSync) unpushed(seq uint32) bool { return seq > y.pushed && !y.inMe
 const orderCols = `provider, account, order_id, ref, external_id, customer_id, status, currency, amount_minor, last4,
 	created_at, detailed_day, payment_refs, refund_refs`
 
+// pullCols are orderCols as a pull reads them: the schema admits what no
+// host writes (a NULL among the refs, refs in two dimensions, an infinite
+// time), and a row that failed to scan would be read again, and fail
+// again, at every pull, so no host would ever get past it. Refs are read
+// flat without NULLs; a time that is not finite is not known.
+const pullCols = `provider, account, order_id, ref, external_id, customer_id, status, currency, amount_minor, last4,
+	CASE WHEN isfinite(created_at) THEN created_at END, detailed_day,
+	ARRAY(SELECT x FROM unnest(payment_refs) WITH ORDINALITY AS u(x, n) WHERE x IS NOT NULL ORDER BY n),
+	ARRAY(SELECT x FROM unnest(refund_refs) WITH ORDINALITY AS u(x, n) WHERE x IS NOT NULL ORDER BY n)`
+
 var copyCols = []string{"provider", "account", "order_id", "ref", "external_id", "customer_id", "status", "currency",
 	"amount_minor", "last4", "created_at", "detailed_day", "payment_refs", "refund_refs"}
 
@@ -314,7 +324,7 @@ func (y *IndexSync) pull(ctx context.Context) error {
 		filter = ` AND (provider, account) IN (SELECT * FROM unnest($2::text[], $3::text[]))`
 		args = append(args, p, a)
 	}
-	rows, err := y.s.pool.Query(ctx, `SELECT `+orderCols+`, stamp FROM paydesk_order_index WHERE stamp > $1`+filter+` ORDER BY stamp`, args...)
+	rows, err := y.s.pool.Query(ctx, `SELECT `+pullCols+`, stamp FROM paydesk_order_index WHERE stamp > $1`+filter+` ORDER BY stamp`, args...)
 	if err != nil {
 		return y.s.unavailable("read the order index", err)
 	}
