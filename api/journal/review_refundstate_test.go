@@ -104,10 +104,10 @@ func TestReviewFlappingRefundStateStaysBounded(t *testing.T) {
 		}
 	}
 	read(20)
-	ins, _ := s.j.Intents("digitalriver", o.ID)
+	ins, _ := s.j.intents("digitalriver", o.ID)
 	note20, size20 := len(ins[0].Note), journalSize()
 	read(200)
-	ins, _ = s.j.Intents("digitalriver", o.ID)
+	ins, _ = s.j.intents("digitalriver", o.ID)
 	note220, size220 := len(ins[0].Note), journalSize()
 	t.Logf("note %d -> %d bytes, journal %d -> %d bytes", note20, note220, size20, size220)
 	if note220 > 2*note20+200 {
