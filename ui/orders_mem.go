@@ -69,6 +69,10 @@ type listRow struct {
 	nAmts                  uint8
 	loc                    uint8 // index into rowStore.locs
 	flags                  uint8
+	// textSlack: bytes after the text that are still this row's slot (a
+	// shorter text was set into it); the padding byte the struct has
+	// anyway.
+	textSlack uint8
 }
 
 const (
@@ -342,9 +346,13 @@ func (st *rowStore) set(i int, o *model.OrderSummary) {
 	old, end, amtsEnd := st.rows[i], len(st.text), len(st.amts)
 	r := st.row(i, o)
 	if old.flags&rowSpilled == 0 && r.flags&rowSpilled == 0 {
-		if n := textLen(&r); n <= textLen(&old) {
+		// A Forage row's reference comes and goes (the report has none, the
+		// index fills it in): the slot remembers its size so the longer
+		// text fits again.
+		if n, slot := textLen(&r), textLen(&old)+uint32(old.textSlack); n <= slot {
 			copy(st.text[old.text:], st.text[r.text:r.text+n])
 			st.text, r.text = st.text[:end], old.text
+			r.textSlack = uint8(min(slot-n, math.MaxUint8))
 		}
 		// Its amounts likewise: they are 8 bytes each, for every row of
 		// every r.

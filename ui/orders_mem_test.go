@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/shopspring/decimal"
@@ -303,5 +304,40 @@ func TestSetReusesRowText(t *testing.T) {
 	}
 	if got := s.rows.summary(1); !sameSummary(&got, &rows[1]) {
 		t.Fatalf("row 1 changed: %+v", got)
+	}
+}
+
+// A row whose reference comes and goes (Forage: the report has none, the
+// order index fills the external id in) reuses its slot both ways: r and
+// the index filling in, again and again, do not grow the arena.
+func TestSetReferenceComingAndGoing(t *testing.T) {
+	rows := packRows(t)
+	s := filterScreen(t, nil, rows)
+	bare, full := rows[0], rows[0]
+	bare.Reference, full.Reference = "", "GRC-2026-889360-and-more"
+	s.rows.set(0, &full) // the slot grows once, to the longer text
+	size := len(s.rows.text)
+	for range 100 {
+		s.rows.set(0, &bare)
+		if got := s.rows.summary(0); got.Reference != "" || got.ID != bare.ID {
+			t.Fatalf("bare row read back as %+v", got)
+		}
+		s.rows.set(0, &full)
+		if got := s.rows.summary(0); got.Reference != full.Reference || got.ID != full.ID {
+			t.Fatalf("full row read back as %+v", got)
+		}
+	}
+	if len(s.rows.text) != size {
+		t.Fatalf("arena grew from %d to %d bytes as a reference came and went", size, len(s.rows.text))
+	}
+	if got := s.rows.summary(1); !sameSummary(&got, &rows[1]) {
+		t.Fatalf("row 1 changed: %+v", got)
+	}
+}
+
+// The slack byte lives in the row's padding: a row is still 40 bytes.
+func TestListRowSize(t *testing.T) {
+	if n := unsafe.Sizeof(listRow{}); n != 40 {
+		t.Fatalf("listRow is %d bytes, want 40", n)
 	}
 }
