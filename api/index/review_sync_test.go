@@ -1,7 +1,9 @@
 package index
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"paydesk/model"
@@ -68,5 +70,30 @@ func TestReviewMergeJunkCodesLeaveRoomForRealOnes(t *testing.T) {
 	}
 	if hits := ix.Search("4242 47.44"); len(hits) != 1 {
 		t.Errorf("Search by last four and amount after junk records: %+v", hits)
+	}
+}
+
+// A record from the team store past any provider's sizes (a megabyte id,
+// a million refs) is left out, so a hostile row cannot grow every host's
+// index without end; plausible ones next to it still merge.
+func TestMergeLeavesOutImplausibleRecords(t *testing.T) {
+	ix := New()
+	ix.Register("forage", "acct")
+	huge := strings.Repeat("x", maxMergedText+1)
+	many := make([]string, maxMergedRefs+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("p%d", i)
+	}
+	ix.Merge([]Record{
+		{Provider: "forage", Account: "acct", ID: huge, Status: "succeeded", Detailed: 1},
+		{Provider: "forage", Account: "acct", ID: "o-refs", Payments: many, Status: "succeeded", Detailed: 1},
+		{Provider: "forage", Account: "acct", ID: "o-ext", External: huge, Status: "succeeded", Detailed: 1},
+		{Provider: "forage", Account: "acct", ID: "o-fine", External: "GRC-1", Status: "succeeded", Detailed: 1},
+	}, nil)
+	if n := ix.Len(); n != 1 {
+		t.Fatalf("%d orders merged, want only the plausible one", n)
+	}
+	if hits := ix.Search("GRC-1"); len(hits) != 1 || hits[0].ID != "o-fine" {
+		t.Fatalf("the plausible record: %+v", hits)
 	}
 }

@@ -120,7 +120,7 @@ func (ix *Index) Merge(recs []Record, keep func(seq uint32) bool) (from, to uint
 	from = ix.seq + 1
 	for i := range recs {
 		r := &recs[i]
-		if r.ID == "" || r.Provider == "" {
+		if r.ID == "" || r.Provider == "" || !r.plausible() {
 			continue
 		}
 		src, ok := ix.src(r.Provider, r.Account, mergedSources)
@@ -137,6 +137,34 @@ func (ix *Index) Merge(recs []Record, keep func(seq uint32) bool) (from, to uint
 		ix.apply(ix.at(src, r.ID), r)
 	}
 	return from, ix.seq
+}
+
+// Bounds on a record from outside (the team store's table takes any text):
+// no provider's id, ref or customer id comes near them, and an index fed
+// megabyte ids by a hostile row would grow without end.
+const (
+	maxMergedText = 512  // bytes of one id, ref, external or customer id
+	maxMergedRefs = 1000 // payment plus refund refs of one order (a provider's list bound)
+)
+
+// plausible reports whether r is within the bounds above.
+func (r *Record) plausible() bool {
+	for _, s := range []string{r.Provider, r.Account, r.ID, r.Ref, r.External, r.Customer, r.Status, r.Currency, r.Last4} {
+		if len(s) > maxMergedText {
+			return false
+		}
+	}
+	if len(r.Payments)+len(r.Refunds) > maxMergedRefs {
+		return false
+	}
+	for _, refs := range [][]string{r.Payments, r.Refunds} {
+		for _, s := range refs {
+			if len(s) > maxMergedText {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // apply writes r's content into e and stamps it.
