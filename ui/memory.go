@@ -37,8 +37,9 @@ import (
 const heapRoomMin = 16 << 20
 
 var heapBound struct {
-	once sync.Once
-	on   atomic.Bool
+	mu      sync.Mutex
+	on      bool // the bound is wanted
+	watched bool // a collection watcher is armed
 	// limit is the last limit set, for tests.
 	limit atomic.Int64
 }
@@ -50,16 +51,23 @@ func BoundHeap(getenv func(string) string) {
 	if getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	heapBound.on.Store(true)
-	heapBound.once.Do(func() {
-		boundHeapNow()
+	heapBound.mu.Lock()
+	heapBound.on = true
+	arm := !heapBound.watched
+	heapBound.watched = true
+	heapBound.mu.Unlock()
+	boundHeapNow()
+	if arm {
 		watchCollections(boundHeapNow)
-	})
+	}
 }
 
-// stopHeapBound lifts the limit (tests).
+// stopHeapBound lifts the limit (tests); the watcher stops at the next
+// collection.
 func stopHeapBound() {
-	heapBound.on.Store(false)
+	heapBound.mu.Lock()
+	defer heapBound.mu.Unlock()
+	heapBound.on = false
 	debug.SetMemoryLimit(math.MaxInt64)
 }
 
@@ -73,8 +81,12 @@ func watchCollections(f func()) {
 	arm = func() {
 		s := &sentinel{}
 		runtime.SetFinalizer(s, func(*sentinel) {
-			if !heapBound.on.Load() {
-				return
+			heapBound.mu.Lock()
+			on := heapBound.on
+			heapBound.watched = on
+			heapBound.mu.Unlock()
+			if !on {
+				return // BoundHeap arms a new watcher if the bound is wanted again
 			}
 			f()
 			arm()
@@ -92,14 +104,15 @@ var heapSamples = []metrics.Sample{
 	{Name: "/memory/classes/heap/released:bytes"},
 }
 
-var heapSampleMu sync.Mutex
-
 // boundHeapNow sets the soft limit from the last collection's live heap.
+// It holds heapBound.mu throughout, so a limit is never set after
+// stopHeapBound lifted it.
 func boundHeapNow() {
-	if !heapBound.on.Load() {
+	heapBound.mu.Lock()
+	defer heapBound.mu.Unlock()
+	if !heapBound.on {
 		return
 	}
-	heapSampleMu.Lock()
 	metrics.Read(heapSamples)
 	var v [6]uint64
 	for i, s := range heapSamples {
@@ -107,7 +120,6 @@ func boundHeapNow() {
 			v[i] = s.Value.Uint64()
 		}
 	}
-	heapSampleMu.Unlock()
 	live, total := v[0], v[1]
 	heap := v[2] + v[3] + v[4] + v[5]
 	limit := heapLimit(live, total-min(heap, total))

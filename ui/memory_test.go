@@ -52,6 +52,28 @@ func TestHeapBoundFollowsTheLiveHeap(t *testing.T) {
 	held = nil
 	down := waitLimit(t, func(l int64) bool { return l < 96<<20 })
 	t.Logf("limit: %d MiB small, %d MiB with 96 MiB live, %d MiB after it is freed", small>>20, big>>20, down>>20)
+
+	// Lifted, the limit stays lifted through collections; bound again,
+	// it follows the heap again (a watcher is armed anew if needed).
+	stopHeapBound()
+	for range 3 {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Fatalf("limit %d after the bound was lifted", got)
+	}
+	heapBound.limit.Store(0)
+	BoundHeap(func(string) string { return "" })
+	held = make([][]byte, 64)
+	for i := range held {
+		held[i] = make([]byte, 1<<20)
+	}
+	again := waitLimit(t, func(l int64) bool { return l > 64<<20 })
+	runtime.KeepAlive(held)
+	if got := debug.SetMemoryLimit(-1); got != again {
+		t.Fatalf("runtime limit %d, bound says %d", got, again)
+	}
 }
 
 // waitLimit collects until the bound's limit satisfies ok.
