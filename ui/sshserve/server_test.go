@@ -29,25 +29,9 @@ import (
 	forageclient "paydesk/api/forage"
 	foragesandbox "paydesk/api/sandbox/forage"
 	"paydesk/ui"
+
+	"paydesk/api/sandbox/sandboxtest"
 )
-
-// syncBuffer is the server log, read by tests while the server writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // key is one agent's SSH key.
 type key struct {
@@ -76,7 +60,7 @@ type testServer struct {
 	addr    string
 	hostKey gossh.PublicKey
 	users   string
-	log     *syncBuffer
+	log     *sandboxtest.LogBuffer
 	// requests counts what reached the provider sandbox.
 	requests *atomic.Int64
 	// refunds counts the refund requests (POSTs) among them.
@@ -124,7 +108,7 @@ func startServer(t testing.TB, users string, tweak func(*Config)) *testServer {
 	if err := os.WriteFile(usersPath, []byte(users), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logBuf := &syncBuffer{}
+	logBuf := &sandboxtest.LogBuffer{}
 	cfg := Config{
 		HostKeyPEM: pemBytes, UsersPath: usersPath,
 		Log:       slog.New(slog.NewJSONHandler(logBuf, nil)),

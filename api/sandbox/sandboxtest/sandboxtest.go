@@ -7,6 +7,7 @@
 package sandboxtest
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -47,4 +48,25 @@ func Serve(t testing.TB, h http.Handler) *httptest.Server {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// LogBuffer is a log (a server's, or a child process's stderr) that a test
+// reads while the code under test is still writing it. A bare bytes.Buffer
+// races there; the journal's fault matrix, the SSH server's tests and the
+// end-to-end test of the binary each had their own copy of this lock.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
