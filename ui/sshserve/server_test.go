@@ -352,13 +352,7 @@ func TestReloadRevokesAtOnce(t *testing.T) {
 }
 
 func TestExecSubsystemsAndForwardingAreRefused(t *testing.T) {
-	a := newKey(t)
-	ts := startServer(t, usersLine("desk-1", "agent", a), nil)
-	c, err := ts.dial(a, "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ts, c := dialAgent(t)
 
 	s, err := c.NewSession()
 	if err != nil {
@@ -396,6 +390,22 @@ func TestExecSubsystemsAndForwardingAreRefused(t *testing.T) {
 	tm.waitText("agent forwarding is refused")
 }
 
+// dialAgent starts a server whose users file lists one agent key and returns
+// it with a client logged in with that key, closed when the test ends. The
+// tests of what a logged-in client is refused (exec, subsystems, forwarding,
+// a shell with no PTY) all start from this connection.
+func dialAgent(t *testing.T) (*testServer, *gossh.Client) {
+	t.Helper()
+	a := newKey(t)
+	ts := startServer(t, usersLine("desk-1", "agent", a), nil)
+	c, err := ts.dial(a, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return ts, c
+}
+
 func asExit(err error, target **gossh.ExitError) bool {
 	e, ok := err.(*gossh.ExitError)
 	if ok {
@@ -405,13 +415,7 @@ func asExit(err error, target **gossh.ExitError) bool {
 }
 
 func TestPTYIsRequired(t *testing.T) {
-	a := newKey(t)
-	ts := startServer(t, usersLine("desk-1", "agent", a), nil)
-	c, err := ts.dial(a, "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, c := dialAgent(t)
 	s, err := c.NewSession()
 	if err != nil {
 		t.Fatal(err)
