@@ -128,12 +128,7 @@ func TestAgentRefundOverLimitIsApprovedFromAnotherSession(t *testing.T) {
 		t.Fatalf("a badge with nothing to approve:\n%s", lead.screen())
 	}
 
-	desk := ts.open(ag, "root")
-	desk.waitText("loaded")
-	desk.send("g")
-	desk.waitText("Find:")
-	desk.send(o.Ref + "\r")
-	desk.waitText("Payments (")
+	desk := ts.openOrder(ag, "root", o)
 	desk.send("R")
 	desk.waitText("Refund the entire order")
 	desk.send("customer returned everything")
@@ -210,12 +205,7 @@ func TestMakerCannotApproveOverSSH(t *testing.T) {
 	ts := startServer(t, usersLine("lead-1", "approver", laptop)+usersLine("lead-1", "approver", desktop), withApprovals(t, au, &store))
 	o := ts.refundableOrder("5.00")
 
-	a := ts.open(laptop, "x")
-	a.waitText("loaded")
-	a.send("g")
-	a.waitText("Find:")
-	a.send(o.Ref + "\r")
-	a.waitText("Payments (")
+	a := ts.openOrder(laptop, "x", o)
 	a.send("R")
 	a.waitText("Refund the entire order")
 	a.send("goodwill")
