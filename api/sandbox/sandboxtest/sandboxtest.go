@@ -8,6 +8,7 @@ package sandboxtest
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -69,4 +70,22 @@ func (l *LogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// ManyKeys is the JSON object {"k0000000":"",...} with n members, 13 bytes
+// each, so a million fit inside the transport's 16 MB body cap. It is the
+// hostile metadata the body-bound tests of the transport and each client
+// feed in; one builder keeps their sizes the same.
+func ManyKeys(n int) []byte {
+	var b bytes.Buffer
+	b.Grow(n*14 + 2)
+	b.WriteByte('{')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"k%07d":""`, i)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
 }
