@@ -1,7 +1,8 @@
 // Package sandboxtest holds what tests of the clients, the journal, the
 // sandboxes and the console share: a fake clock both a sandbox and the code
-// under test can read, and a sandbox served on loopback for the length of
-// one test. Only _test.go files import it. It imports no client and no
+// under test can read, a sandbox served on loopback for the length of one
+// test, a log buffer read while it is written, and the many-keys metadata
+// object of the body-bound tests. Only _test.go files import it. It imports no client and no
 // sandbox, so the clients and the sandboxes still share no production code
 // and every sandbox's own tests can use it too.
 package sandboxtest
