@@ -30,18 +30,10 @@ func fill(ix *Index, n int) {
 }
 
 // filledIndex is a new index holding n of fill's orders, and the heap it
-// took per order (a GC on either side). BenchmarkSearch100k reports the
-// figure and TestSearch100kFast bounds it, so both measure it one way.
-func filledIndex(n int) (*Index, float64) {
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	ix := New()
-	fill(ix, n)
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	return ix, float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
-}
+// took per order. BenchmarkSearch100k reports the figure and
+// TestSearch100kFast bounds it, so both measure it one way (heapPerOrder,
+// as the mixed-provider memory test does).
+func filledIndex(n int) (*Index, float64) { return heapPerOrder(n, fill) }
 
 // BenchmarkSearch100k: one search over 100k indexed orders (the goal is
 // under 100 ms), by external id typed in lower case (the slow path: every
