@@ -97,12 +97,8 @@ func TestSearchFindsAcrossProviders(t *testing.T) {
 	}
 
 	s.keys("esc")
-	s.waitText("loaded")
-	s.keys("g")
-	s.waitText("Find:")
 	exp, _ := model.Exponent(mpg.Currency)
-	s.typeText(mpg.Payments[0].Card.Last4 + " " + mpg.Total.Amount.StringFixed(exp))
-	s.keys("enter")
+	s.search(mpg.Payments[0].Card.Last4 + " " + mpg.Total.Amount.StringFixed(exp))
 	v = s.waitText("(last 4 + amount)")
 	if !strings.Contains(v, "Moyasar") {
 		t.Fatalf("the card and amount did not find the Moyasar order:\n%s", v)
@@ -198,12 +194,8 @@ func TestSearchCardAmountAsksProvider(t *testing.T) {
 	c := m.context(100, 30, harnessOpts{})
 	c.Providers, c.Index = m.provs, ix
 	s := m.runCtx(c)
-	s.waitText("loaded")
-	s.keys("g")
-	s.waitText("Find:")
 	exp, _ := model.Exponent(mpg.Currency)
-	s.typeText(mpg.Payments[0].Card.Last4 + " " + mpg.Total.Amount.StringFixed(exp))
-	s.keys("enter")
+	s.search(mpg.Payments[0].Card.Last4 + " " + mpg.Total.Amount.StringFixed(exp))
 	v := s.waitText("(last 4 + amount)")
 	if !strings.Contains(v, "Moyasar") || !strings.Contains(v, fitID(mpg.Ref, 12)) && !strings.Contains(v, mpg.Ref[:5]) {
 		t.Fatalf("the provider's answer is not shown:\n%s", v)
