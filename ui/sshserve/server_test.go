@@ -390,6 +390,20 @@ func TestExecSubsystemsAndForwardingAreRefused(t *testing.T) {
 	tm.waitText("agent forwarding is refused")
 }
 
+// agentKeys makes n agent keys, desk-0 to desk-<n-1>, and the users file
+// listing them: the many-session tests and the benchmark start a room of
+// agents this way.
+func agentKeys(t testing.TB, n int) ([]key, string) {
+	t.Helper()
+	keys := make([]key, n)
+	var users strings.Builder
+	for i := range keys {
+		keys[i] = newKey(t)
+		users.WriteString(usersLine(fmt.Sprintf("desk-%d", i), "agent", keys[i]))
+	}
+	return keys, users.String()
+}
+
 // dialAgent starts a server whose users file lists one agent key and returns
 // it with a client logged in with that key, closed when the test ends. The
 // tests of what a logged-in client is refused (exec, subsystems, forwarding,
@@ -514,16 +528,11 @@ func TestViewerIsOfferedNoChange(t *testing.T) {
 // takes keys and quits cleanly. Run under -race.
 func TestTwentyConcurrentSessions(t *testing.T) {
 	const n = 20
-	keys := make([]key, n)
-	var users strings.Builder
-	for i := range keys {
-		keys[i] = newKey(t)
-		users.WriteString(usersLine(fmt.Sprintf("desk-%d", i), "agent", keys[i]))
-	}
+	keys, users := agentKeys(t, n)
 	// With serve's shared services, so every console subscribes to the
 	// event bus as well.
 	var store *api.FileApprovals
-	ts := startServer(t, users.String(), withApprovals(t, &auditLines{}, &store))
+	ts := startServer(t, users, withApprovals(t, &auditLines{}, &store))
 	var wg sync.WaitGroup
 	errs := make(chan string, n)
 	for i := range keys {
@@ -762,13 +771,8 @@ func TestKeyReaderSplitsOnlyPrintableRuns(t *testing.T) {
 // a room of agents starting at once costs the provider budget of one.
 func TestConsolesOpeningShareTheirLists(t *testing.T) {
 	const n = 10
-	keys := make([]key, n)
-	var users strings.Builder
-	for i := range keys {
-		keys[i] = newKey(t)
-		users.WriteString(usersLine(fmt.Sprintf("desk-%d", i), "agent", keys[i]))
-	}
-	ts := startServer(t, users.String(), nil)
+	keys, users := agentKeys(t, n)
+	ts := startServer(t, users, nil)
 	first := ts.open(keys[0], "x")
 	first.waitText("loaded")
 	time.Sleep(300 * time.Millisecond) // pages still loading in the background
