@@ -92,6 +92,17 @@ func word(ref string) string {
 	return ref
 }
 
+// refundAllToConfirmation opens the refund-all form on the order on screen,
+// types reason and goes on to the typed confirmation, as every approval
+// test over SSH does before the agent confirms.
+func (tm *term) refundAllToConfirmation(reason string) string {
+	tm.t.Helper()
+	tm.send("R")
+	tm.waitText("Refund the entire order")
+	tm.send(reason)
+	return tm.toConfirmation()
+}
+
 // toConfirmation presses enter through a form until its typed confirmation
 // is on screen.
 func (tm *term) toConfirmation() string {
@@ -129,10 +140,7 @@ func TestAgentRefundOverLimitIsApprovedFromAnotherSession(t *testing.T) {
 	}
 
 	desk := ts.openOrder(ag, "root", o)
-	desk.send("R")
-	desk.waitText("Refund the entire order")
-	desk.send("customer returned everything")
-	desk.toConfirmation()
+	desk.refundAllToConfirmation("customer returned everything")
 	desk.send(word(o.Ref) + "\r")
 	desk.waitText("Sent for approval")
 	if n := ts.refunds.Load(); n != 0 {
@@ -206,10 +214,7 @@ func TestMakerCannotApproveOverSSH(t *testing.T) {
 	o := ts.refundableOrder("5.00")
 
 	a := ts.openOrder(laptop, "x", o)
-	a.send("R")
-	a.waitText("Refund the entire order")
-	a.send("goodwill")
-	a.toConfirmation()
+	a.refundAllToConfirmation("goodwill")
 	a.send(word(o.Ref) + "\r")
 	a.waitText("Sent for approval")
 

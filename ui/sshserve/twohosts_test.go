@@ -204,10 +204,7 @@ func TestTwoServersOnOneDatabase(t *testing.T) {
 	t.Run("one refund, the other told who holds the order", func(t *testing.T) {
 		ta, tb := a.openOrder(d1, "x", small), b.openOrder(d2, "x", small)
 		for _, tm := range []*term{ta, tb} {
-			tm.send("R")
-			tm.waitText("Refund the entire order")
-			tm.send("customer returned everything")
-			tm.toConfirmation()
+			tm.refundAllToConfirmation("customer returned everything")
 		}
 		// The provider holds each refund for a while, so the second
 		// confirmation arrives while the first holds the order.
@@ -255,10 +252,7 @@ func TestTwoServersOnOneDatabase(t *testing.T) {
 			t.Fatalf("a badge with nothing to approve:\n%s", approver.screen())
 		}
 		before := p.refunds.Load()
-		desk.send("R")
-		desk.waitText("Refund the entire order")
-		desk.send("goodwill over the limit")
-		desk.toConfirmation()
+		desk.refundAllToConfirmation("goodwill over the limit")
 		keyed := time.Now()
 		desk.send(word(big.Ref) + "\r")
 		desk.waitText("Sent for approval")
@@ -302,10 +296,7 @@ func TestTwoServersOnOneDatabase(t *testing.T) {
 			t.Skipf("the sandbox has only one order above the limit %s", limit)
 		}
 		desk := b.openOrder(d2, "x", next)
-		desk.send("R")
-		desk.waitText("Refund the entire order")
-		desk.send("second request")
-		desk.toConfirmation()
+		desk.refundAllToConfirmation("second request")
 		desk.send(word(next.Ref) + "\r")
 		desk.waitText("Sent for approval")
 		la, lb := a.open(lead, "x"), b.open(lead2, "x")
