@@ -422,7 +422,7 @@ func (s *ordersScreen) rowOrder(a, b int) int {
 		c = s.compare(b, a, colDate)
 	}
 	if c == 0 {
-		c = cmpInt(int64(a), int64(b))
+		c = cmp.Compare(a, b)
 	}
 	return c
 }
@@ -521,7 +521,7 @@ func (s *ordersScreen) compare(a, b, col int) int {
 	case col == colStatus:
 		return strings.Compare(model.Status(st.strs[x.status]).Label(), model.Status(st.strs[y.status]).Label())
 	case col == colDate:
-		return cmpInt(x.created, y.created)
+		return cmp.Compare(x.created, y.created)
 	case col == total:
 		return st.compareAmounts(x.total, y.total)
 	case col == ref:
