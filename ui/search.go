@@ -83,7 +83,7 @@ type openOnMsg struct {
 
 func newSearchScreen(c *Context, from int) Screen {
 	s := &searchScreen{base: newBase(c), from: from, typing: true}
-	s.in = newPrompt(c, "Find: ", "or id, payment/refund ref, external or customer id, 4242 47.44")
+	s.in = newPrompt(c, "Find: ", "order ref or id, payment/refund ref, external or customer id, 4242 47.44")
 	s.table = NewTable(c, []Column{
 		{Title: "Provider", Width: 13}, // "Digital River" whole
 		{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true},

@@ -370,3 +370,17 @@ func TestSearchKeepsOnlyOrdersPaidWithTheCard(t *testing.T) {
 		t.Fatalf("an order paid with another card shown as a match:\n%s", v)
 	}
 }
+
+// TestSearchPromptReadsAsOneSentence: the empty prompt's hint follows
+// "Find: " as a whole phrase. It was written after "Go to order ref: " and
+// read "Find: or id, …" once the prompt was renamed.
+func TestSearchPromptReadsAsOneSentence(t *testing.T) {
+	m, ix := indexedHarness(t)
+	s := m.runIndexed(ix, 80, 24)
+	s.waitText("loaded")
+	s.keys("g")
+	v := s.waitText("Find:")
+	if !strings.Contains(v, "Find: order ref or id, payment/refund ref") {
+		t.Fatalf("the empty prompt does not read as a sentence:\n%s", v)
+	}
+}
