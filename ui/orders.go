@@ -80,6 +80,7 @@ type ordersScreen struct {
 	filtering  bool
 	rangeIn    textinput.Model // d: set the range (orders_range.go)
 	ranging    bool
+	rangeErr   bool // the status line shows an error about what the prompt holds
 	spin       spinner.Model
 	ago        agoClock
 }
@@ -682,7 +683,7 @@ func (s *ordersScreen) actions() []action {
 	case s.ranging:
 		return []action{
 			{key: relabel(k.Enter, "set range"), run: do(s.applyRange)},
-			{key: relabel(k.Back, "cancel"), run: do(s.closeRange)},
+			{key: relabel(k.Back, "cancel"), run: do(s.cancelRange)},
 		}
 	}
 	ranged := func() bool { return s.caps.OrderRange }
