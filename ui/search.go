@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -423,20 +424,13 @@ func (s *searchScreen) add(h searchHit) {
 	for k, x := range s.hits {
 		if x.provider == h.provider && x.id == h.id {
 			if h.live {
-				h.field, h.matched = cmpOrStr(x.field, h.field), cmpOrStr(x.matched, h.matched)
+				h.field, h.matched = cmp.Or(x.field, h.field), cmp.Or(x.matched, h.matched)
 				s.hits[k] = h
 			}
 			return
 		}
 	}
 	s.hits = append(s.hits, h)
-}
-
-func cmpOrStr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func (s *searchScreen) render() {
