@@ -109,8 +109,9 @@ func (s *searchScreen) Init() tea.Cmd    { return tea.Batch(s.in.Focus(), s.cove
 func (s *searchScreen) Suspend()         { s.gen++; s.pending = 0; s.suspend() }
 func (s *searchScreen) Resume() tea.Cmd  { s.resume(); return s.coverageTick() }
 
-// coverageTick redraws once a second while the indexer works, so its
-// progress bar moves; it stops with the screen (generation) or the work.
+// coverageTick redraws once a second while the screen is open and an
+// indexer runs, so its progress bars and the coverage figure move; leaving
+// the screen (a new generation) ends the chain.
 func (s *searchScreen) coverageTick() tea.Cmd {
 	if s.c.Indexer == nil {
 		return nil
