@@ -437,8 +437,9 @@ func (s *searchScreen) add(h searchHit) {
 func (s *searchScreen) render() {
 	rows := make([][]string, len(s.hits))
 	for i, h := range s.hits {
+		p := s.c.Providers[h.provider]
 		rows[i] = []string{
-			s.c.Providers[h.provider].Name(), orDash(h.ref), h.matched + " (" + shortField(h.field) + ")",
+			p.Name(), orDash(h.ref), h.matched + " (" + shortField(h.field, p.Capabilities().ReferenceColumn) + ")",
 			statusCell(h.status), fmtMoney(h.total), fmtDay(h.created),
 		}
 	}
@@ -446,11 +447,13 @@ func (s *searchScreen) render() {
 }
 
 // shortField is a matched field's name as the Matched column shows it,
-// after the value: short, so the value keeps its room at 80 columns.
-func shortField(f string) string {
+// after the value: short, so the value keeps its room at 80 columns. An
+// external id is named as the provider's list names it (refColumn, e.g.
+// Digital River's "Upstream id"), whether the index or the provider found it.
+func shortField(f, refColumn string) string {
 	switch f {
 	case index.FieldExternal.String():
-		return "external id"
+		return strings.ToLower(externalIDLabel(refColumn))
 	case index.FieldCardAmount.String():
 		return "last 4 + amount"
 	}

@@ -384,3 +384,25 @@ func TestSearchPromptReadsAsOneSentence(t *testing.T) {
 		t.Fatalf("the empty prompt does not read as a sentence:\n%s", v)
 	}
 }
+
+// TestSearchNamesDigitalRiversUpstreamIDAsItsListDoes: a Digital River
+// order the index knows is found by its upstream id under that name, as
+// Digital River's list column and order screen call it, and as its own
+// answer does; it read "(external id)" when the index answered first.
+func TestSearchNamesDigitalRiversUpstreamIDAsItsListDoes(t *testing.T) {
+	m, ix := indexedHarness(t)
+	dr := m.find(2, func(o *model.Order) bool { return o.ExternalOrderID != "" })
+	readOrder(t, m.provs[2], dr.ID) // through the index: it learns the upstream id
+	s := m.runIndexed(ix, 100, 30)
+	s.waitText("loaded")
+	s.keys("g")
+	s.waitText("Find:")
+	s.typeText(dr.ExternalOrderID)
+	s.keys("enter")
+	v := s.waitFor("Digital River's answer", func(v string) bool {
+		return strings.Contains(v, "1 found") && !strings.Contains(v, "still asking")
+	})
+	if !strings.Contains(v, dr.ExternalOrderID+" (upstream id)") {
+		t.Fatalf("Digital River's upstream id is not named as its list names it:\n%s", v)
+	}
+}
