@@ -350,3 +350,39 @@ func TestSearchKeepsOnlyOrdersPaidWithTheCard(t *testing.T) {
 		t.Fatalf("an order paid with another card shown as a match:\n%s", v)
 	}
 }
+
+// TestSearchPromptReadsAsOneSentence: the empty prompt's hint follows
+// "Find: " as a whole phrase. It was written after "Go to order ref: " and
+// read "Find: or id, …" once the prompt was renamed.
+func TestSearchPromptReadsAsOneSentence(t *testing.T) {
+	m, ix := indexedHarness(t)
+	s := m.runIndexed(ix, 80, 24)
+	s.waitText("loaded")
+	s.keys("g")
+	v := s.waitText("Find:")
+	if !strings.Contains(v, "Find: order ref or id, payment/refund ref") {
+		t.Fatalf("the empty prompt does not read as a sentence:\n%s", v)
+	}
+}
+
+// TestSearchNamesDigitalRiversUpstreamIDAsItsListDoes: a Digital River
+// order the index knows is found by its upstream id under that name, as
+// Digital River's list column and order screen call it, and as its own
+// answer does; it read "(external id)" when the index answered first.
+func TestSearchNamesDigitalRiversUpstreamIDAsItsListDoes(t *testing.T) {
+	m, ix := indexedHarness(t)
+	dr := m.find(2, func(o *model.Order) bool { return o.ExternalOrderID != "" })
+	readOrder(t, m.provs[2], dr.ID) // through the index: it learns the upstream id
+	s := m.runIndexed(ix, 100, 30)
+	s.waitText("loaded")
+	s.keys("g")
+	s.waitText("Find:")
+	s.typeText(dr.ExternalOrderID)
+	s.keys("enter")
+	v := s.waitFor("Digital River's answer", func(v string) bool {
+		return strings.Contains(v, "1 found") && !strings.Contains(v, "still asking")
+	})
+	if !strings.Contains(v, dr.ExternalOrderID+" (upstream id)") {
+		t.Fatalf("Digital River's upstream id is not named as its list names it:\n%s", v)
+	}
+}
