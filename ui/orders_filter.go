@@ -27,17 +27,9 @@ func (s *ordersScreen) enrichFilter() {
 	if !ok {
 		return
 	}
-	x := filterExtra{off: make([]uint32, len(s.rows.rows)+1)}
-	for i := range s.rows.rows {
-		if in, ok := ix.Lookup(pid, acct, s.rows.id(i)); ok && (in.CustomerID != "" || in.Last4 != "" || in.External != "") {
-			for _, f := range []string{in.CustomerID, in.Last4, in.External} {
-				x.text = appendLower(append(x.text, 0), f)
-			}
-		}
-		x.off[i+1] = uint32(len(x.text))
-	}
-	if len(x.text) > 0 {
-		s.extra = x
+	text, off := ix.FilterText(pid, acct, s.rows.Len(), s.rows.idAt)
+	if len(text) > 0 {
+		s.extra = filterExtra{off: off, text: text}
 	}
 	s.viewOK = false // what rows match may have grown
 }
@@ -54,21 +46,6 @@ func (x *filterExtra) at(i int) []byte {
 		return nil // a row loaded after the filter opened
 	}
 	return x.text[x.off[i]:x.off[i+1]]
-}
-
-// appendLower appends s lower-cased as strings.ToLower does.
-func appendLower(b []byte, s string) []byte {
-	if isASCII(s) {
-		for i := 0; i < len(s); i++ {
-			c := s[i]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			b = append(b, c)
-		}
-		return b
-	}
-	return append(b, strings.ToLower(s)...)
 }
 
 // rowMatcher matches loaded rows against one lower-cased filter. It reads

@@ -318,6 +318,15 @@ func (st *rowStore) id(i int) string {
 	return st.spill[i].ID
 }
 
+// idAt is row i's order id as bytes, without making a string for a packed
+// row (the arena's bytes: not to be kept or changed).
+func (st *rowStore) idAt(i int) []byte {
+	if r := &st.rows[i]; r.flags&rowSpilled == 0 {
+		return st.idBytes(r)
+	}
+	return []byte(st.spill[i].ID)
+}
+
 // byID is m's value for row i's order id, without making a string (the
 // callers walk every loaded row).
 func byID[V any](st *rowStore, m map[string]V, i int) (V, bool) {
