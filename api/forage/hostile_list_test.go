@@ -1,13 +1,16 @@
 package forage_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"paydesk/api"
 )
@@ -109,5 +112,79 @@ func TestReportPageLongerThanAsked(t *testing.T) {
 	got := listAll(t, e, api.OrderQuery{Limit: 7})
 	if !slices.Equal(got, want) {
 		t.Fatalf("with long pages: %d orders, want the same %d in order", len(got), len(want))
+	}
+}
+
+// TestReportCursorThatNeverEnds: a report that answers every cursor with no
+// rows and yet another "next" (or the same cursor again) does not hold a
+// list call in a loop of requests until its deadline: the Forage budget
+// is shared by every agent of the host, and the indexer charges one list
+// call as one request.
+func TestReportCursorThatNeverEnds(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		next func(n int64, r *http.Request) string
+	}{
+		{"empty pages, each with a new cursor", func(n int64, r *http.Request) string {
+			return "http://" + r.Host + "/reporting/orders/?cursor=c" + strconv.FormatInt(n, 10)
+		}},
+		{"empty pages, the same cursor", func(_ int64, r *http.Request) string {
+			return "http://" + r.Host + "/reporting/orders/?cursor=again"
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var asked atomic.Int64
+			e := newEnv(t, envOpt{shim: func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.URL.Path != "/reporting/orders/" {
+						next.ServeHTTP(w, r)
+						return
+					}
+					w.Header().Set("Content-Type", "application/json")
+					_ = json.NewEncoder(w).Encode(map[string]any{"next": tc.next(asked.Add(1), r), "previous": nil, "results": []any{}})
+				})
+			}})
+			now := e.local.Now()
+			c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			start := time.Now()
+			_, err := e.client.ListOrders(c, api.OrderQuery{From: now, To: now, Limit: 1000})
+			if n := asked.Load(); n > 2 {
+				t.Fatalf("%d report requests in %v for one list call (err %v)", n, time.Since(start).Round(time.Millisecond), err)
+			}
+			if err == nil {
+				t.Fatal("a report that never ends read as a whole list")
+			}
+			t.Logf("refused after %d requests: %v", asked.Load(), err)
+		})
+	}
+}
+
+// TestReportRepeatingCursorIsRefused: a report that brings rows but names
+// the cursor it was just sent as its next page would list the same rows
+// again and again; the list call is refused at the repeat.
+func TestReportRepeatingCursorIsRefused(t *testing.T) {
+	var asked atomic.Int64
+	e := newEnv(t, envOpt{orders: 3000, shim: func(next http.Handler) http.Handler {
+		inner := reportShim(func(w map[string]any, r *http.Request) {
+			w["next"] = "http://" + r.Host + "/reporting/orders/?cursor=again"
+		})(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/reporting/orders/" {
+				asked.Add(1)
+				q := r.URL.Query()
+				q.Del("cursor") // the sandbox would refuse a cursor it did not make
+				r.URL.RawQuery = q.Encode()
+			}
+			inner.ServeHTTP(w, r)
+		})
+	}})
+	now := e.local.Now()
+	_, err := e.client.ListOrders(ctx(t), api.OrderQuery{From: now, To: now, Limit: 1000})
+	if err == nil || api.StatusOf(err) != http.StatusOK {
+		t.Fatalf("a report repeating its cursor: %v", err)
+	}
+	if n := asked.Load(); n != 2 {
+		t.Fatalf("%d report requests, want 2 (the first page, and the repeat that is refused)", n)
 	}
 }
