@@ -218,33 +218,33 @@ func (s *shared) GetRefund(ctx context.Context, orderID, refundID string) (*mode
 }
 
 func (s *shared) UpdatePayment(ctx context.Context, orderID, paymentID string, u PaymentUpdate) (*model.Payment, error) {
-	s.forget(orderID)
-	defer s.forget(orderID)
-	return s.p.UpdatePayment(ctx, orderID, paymentID, u)
+	return changing(s, orderID, func() (*model.Payment, error) { return s.p.UpdatePayment(ctx, orderID, paymentID, u) })
 }
 
 func (s *shared) UpdateRefund(ctx context.Context, orderID, refundID string, u RefundUpdate) (*model.Refund, error) {
-	s.forget(orderID)
-	defer s.forget(orderID)
-	return s.p.UpdateRefund(ctx, orderID, refundID, u)
+	return changing(s, orderID, func() (*model.Refund, error) { return s.p.UpdateRefund(ctx, orderID, refundID, u) })
 }
 
 func (s *shared) RefundOrder(ctx context.Context, orderID string, r RefundOrderRequest) (*RefundResult, error) {
-	s.forget(orderID)
-	defer s.forget(orderID)
-	return s.p.RefundOrder(ctx, orderID, r)
+	return changing(s, orderID, func() (*RefundResult, error) { return s.p.RefundOrder(ctx, orderID, r) })
 }
 
 func (s *shared) RefundPayment(ctx context.Context, orderID, paymentID string, r RefundPaymentRequest) (*RefundResult, error) {
-	s.forget(orderID)
-	defer s.forget(orderID)
-	return s.p.RefundPayment(ctx, orderID, paymentID, r)
+	return changing(s, orderID, func() (*RefundResult, error) { return s.p.RefundPayment(ctx, orderID, paymentID, r) })
 }
 
 func (s *shared) CancelPayment(ctx context.Context, orderID, paymentID string, r CancelRequest) (*model.Payment, error) {
+	return changing(s, orderID, func() (*model.Payment, error) { return s.p.CancelPayment(ctx, orderID, paymentID, r) })
+}
+
+// changing runs a change to an order with everything known of it forgotten
+// before (no read starts from the old state meanwhile) and after (a read in
+// flight during the change is not kept), so nobody reads their own action
+// stale.
+func changing[T any](s *shared, orderID string, change func() (T, error)) (T, error) {
 	s.forget(orderID)
 	defer s.forget(orderID)
-	return s.p.CancelPayment(ctx, orderID, paymentID, r)
+	return change()
 }
 
 // cloneOrder copies everything a caller could change: sessions share the
