@@ -1,36 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"paydesk/api/sandbox/sandboxtest"
 )
-
-// lockedBuffer is serve's stderr, read while serve writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestServeEndToEndWithOpenSSH runs the real binary as `paydesk serve` on
 // the embedded sandbox and connects to it with the OpenSSH client inside
@@ -78,7 +60,7 @@ func TestServeEndToEndWithOpenSSH(t *testing.T) {
 	serve := exec.Command(bin, "serve", "--listen", addr, "--host-key", hostKey, "--users", users)
 	serve.Env = append(os.Environ(), "FORAGE_BASE_URL=", "MOYASAR_BASE_URL=", "DIGITALRIVER_BASE_URL=",
 		"XDG_STATE_HOME="+dir, "XDG_CONFIG_HOME="+dir, "PAYDESK_AUDIT_LOG="+filepath.Join(dir, "audit.jsonl"))
-	var log lockedBuffer
+	var log sandboxtest.LogBuffer
 	serve.Stderr = &log
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	forageclient "paydesk/api/forage"
 	"paydesk/api/journal"
 	foragesandbox "paydesk/api/sandbox/forage"
+	"paydesk/api/sandbox/sandboxtest"
 	"paydesk/api/store"
 	"paydesk/api/store/storetest"
 	"paydesk/model"
@@ -42,8 +43,10 @@ type approvalEnv struct {
 	// request is served: a test holds one refund in flight with it.
 	gate atomic.Pointer[func()]
 
+	// clk is the guard's, the journal's and the store's clock: tests move
+	// it past an approval's expiry.
+	clk   *sandboxtest.Clock
 	mu    sync.Mutex
-	now   time.Time
 	lines []api.ApprovalAudit
 }
 
@@ -53,7 +56,7 @@ func newApprovalEnv(t *testing.T) *approvalEnv { return newApprovalEnvOn(t, fals
 // store when shared is set.
 func newApprovalEnvOn(t *testing.T, shared bool) *approvalEnv {
 	t.Helper()
-	e := &approvalEnv{t: t, dir: t.TempDir(), bus: api.NewBus(), now: time.Now().UTC(), shared: shared}
+	e := &approvalEnv{t: t, dir: t.TempDir(), bus: api.NewBus(), clk: sandboxtest.NewClock(time.Now().UTC()), shared: shared}
 	sb := foragesandbox.New(foragesandbox.Options{Orders: 30, Seed: 7, RateLimit: 1 << 20})
 	posts := &atomic.Int64{}
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -104,17 +107,11 @@ func (e *approvalEnv) restart() {
 	e.store = st
 }
 
-func (e *approvalEnv) clock() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.now
-}
+// clock and advance are the shared test clock's, not a second copy of
+// its lock.
+func (e *approvalEnv) clock() time.Time { return e.clk.Now() }
 
-func (e *approvalEnv) advance(d time.Duration) {
-	e.mu.Lock()
-	e.now = e.now.Add(d)
-	e.mu.Unlock()
-}
+func (e *approvalEnv) advance(d time.Duration) { e.clk.Advance(d) }
 
 func (e *approvalEnv) audited() []api.ApprovalAudit {
 	e.mu.Lock()

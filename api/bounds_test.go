@@ -2,27 +2,17 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
 	"paydesk/model"
+
+	"paydesk/api/sandbox/sandboxtest"
 )
 
-// hugeObject is {"k0000000":"", ...} with n members: 13 bytes a key, so a
-// million fit well inside the 16 MB body cap.
-func hugeObject(n int) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `"k%07d":""`, i)
-	}
-	b.WriteByte('}')
-	return b.String()
-}
+// hugeObject is sandboxtest.ManyKeys as a string, for the bodies these
+// tests put together by concatenation.
+func hugeObject(n int) string { return string(sandboxtest.ManyKeys(n)) }
 
 func hugeList(n int, item string) string {
 	return "[" + strings.TrimSuffix(strings.Repeat(item+",", n), ",") + "]"

@@ -382,7 +382,7 @@ func (a *App) notice() string {
 	} else {
 		text += "\n\nKeys wait until it fits; q quits."
 	}
-	out := lipgloss.NewStyle().Width(c.Width).Render(text)
+	out := layoutRenderer.NewStyle().Width(c.Width).Render(text) // layout only: see layoutRenderer
 	lines := strings.Split(out, "\n")
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " ")

@@ -1,11 +1,7 @@
 package ui
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"runtime"
 	"strings"
@@ -18,50 +14,8 @@ import (
 	foragesandbox "paydesk/api/sandbox/forage"
 	"paydesk/api/sandbox/sandboxtest"
 	"paydesk/model"
+	"paydesk/ui/testdata/hostile/hugemeta"
 )
-
-// millionKeys is a metadata object of a million keys, 13 bytes each: about
-// 13 MB, under the transport's 16 MB body cap.
-func millionKeys() []byte {
-	var b bytes.Buffer
-	b.Grow(14 << 20)
-	b.WriteByte('{')
-	for i := range 1_000_000 {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `"k%06d":""`, i)
-	}
-	b.WriteByte('}')
-	return b.Bytes()
-}
-
-// hostileMetadata answers every read of one order's payments with the
-// sandbox's answer, its first payment's metadata swapped for huge.
-func hostileMetadata(next http.Handler, orderRef string, huge []byte) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/orders/"+orderRef+"/payments/") {
-			next.ServeHTTP(w, r)
-			return
-		}
-		rec := httptest.NewRecorder()
-		next.ServeHTTP(rec, r)
-		body := rec.Body.Bytes()
-		var list []map[string]json.RawMessage
-		var one map[string]json.RawMessage
-		switch {
-		case json.Unmarshal(body, &list) == nil && len(list) > 0:
-			list[0]["metadata"] = huge
-			body, _ = json.Marshal(list)
-		case json.Unmarshal(body, &one) == nil:
-			one["metadata"] = huge
-			body, _ = json.Marshal(one)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(body)
-	})
-}
 
 // vmHWM is the process's peak resident set (Linux), or "" elsewhere.
 func vmHWM() string {
@@ -99,8 +53,10 @@ func TestMillionMetadataKeysStayBounded(t *testing.T) {
 	h.prov = cl
 	ref := h.findOrder(func(o *model.Order) bool { return len(o.Payments) > 0 && plainOrder(o) })
 
-	huge := millionKeys()
-	hostile := sandboxtest.Serve(t, hostileMetadata(sb, ref, huge))
+	huge := hugemeta.Keys(1_000_000)
+	hostile := sandboxtest.Serve(t, hugemeta.OnPayments(sb, func(path string) bool {
+		return strings.Contains(path, "/orders/"+ref+"/payments/")
+	}, huge))
 	cl, err = forageclient.New(forageclient.Config{
 		BaseURL: hostile.URL, ClientID: "demo-client", ClientSecret: api.NewSecret("demo-secret"),
 		MerchantAccount: "9000055", Now: clock.Now, Limiter: rate.NewLimiter(rate.Inf, 1),

@@ -146,11 +146,7 @@ func TestSendingFooterOffersOnlyQuit(t *testing.T) {
 	if foot := lastLine(v); strings.Contains(foot, "? help") || strings.Contains(foot, "q quit") {
 		t.Fatalf("the confirmation's footer offers keys that are typed into it: %q", foot)
 	}
-	gate := make(chan struct{})
-	var once sync.Once
-	release := func() { once.Do(func() { close(gate) }) }
-	t.Cleanup(release)
-	wl.set(func(w *writeLog) { w.hold = gate })
+	release := wl.holdWrites(t)
 	s.typeText(ref)
 	s.keys("enter")
 	v = s.waitText("Sending… do not close paydesk")
@@ -158,7 +154,6 @@ func TestSendingFooterOffersOnlyQuit(t *testing.T) {
 	if strings.Contains(foot, "enter") || strings.Contains(foot, "esc") || !strings.Contains(foot, "q quit") {
 		t.Fatalf("footer while sending: %q", foot)
 	}
-	wl.set(func(w *writeLog) { w.hold = nil })
 	release()
 	s.waitText("requested on order " + ref)
 }

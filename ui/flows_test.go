@@ -70,6 +70,23 @@ func (w *writeLog) set(f func(w *writeLog)) {
 	f(w)
 }
 
+// holdWrites makes every write wait at the sandbox until the returned
+// release is called, so a test can look at the screen while a refund is on
+// the wire. The gate also opens at cleanup (registered here, so before the
+// server closes) whatever happens to the test.
+func (w *writeLog) holdWrites(t *testing.T) (release func()) {
+	t.Helper()
+	gate := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(open)
+	w.set(func(w *writeLog) { w.hold = gate })
+	return func() {
+		w.set(func(w *writeLog) { w.hold = nil })
+		open()
+	}
+}
+
 func (w *writeLog) list() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -818,11 +835,7 @@ func TestQuitWhileSendingAsksFirst(t *testing.T) {
 	s := h.run(80, 24, harnessOpts{})
 	s.openOrder(ref)
 	s.refundAllToConfirm("quit test")
-	gate := make(chan struct{})
-	var once sync.Once
-	release := func() { once.Do(func() { close(gate) }) }
-	t.Cleanup(release) // before the server closes, whatever happens
-	wl.set(func(w *writeLog) { w.hold = gate })
+	release := wl.holdWrites(t)
 	s.typeText(ref)
 	s.keys("enter")
 	s.waitText("Sending… do not close paydesk")
@@ -835,7 +848,6 @@ func TestQuitWhileSendingAsksFirst(t *testing.T) {
 		s.keys("x") // any other key stays
 		s.waitFor("the question to go", func(v string) bool { return !strings.Contains(v, "Money in flight") })
 	}
-	wl.set(func(w *writeLog) { w.hold = nil })
 	release()
 	s.waitText("requested on order " + ref)
 	if got := readOrder(t, h.prov, ref); len(got.Refunds) == 0 {
@@ -852,11 +864,7 @@ func TestEscWhileSendingWaitsForTheAnswer(t *testing.T) {
 	s := h.run(80, 24, harnessOpts{})
 	s.openOrder(ref)
 	s.refundAllToConfirm("esc test")
-	gate := make(chan struct{})
-	var once sync.Once
-	release := func() { once.Do(func() { close(gate) }) }
-	t.Cleanup(release)
-	wl.set(func(w *writeLog) { w.hold = gate })
+	release := wl.holdWrites(t)
 	s.typeText(ref)
 	s.keys("enter")
 	s.waitText("Sending… do not close paydesk")
@@ -866,7 +874,6 @@ func TestEscWhileSendingWaitsForTheAnswer(t *testing.T) {
 	if !strings.Contains(crumb(v), "Confirm refund of order") || !strings.Contains(v, "Sending…") {
 		t.Fatalf("esc/tab while sending left the confirmation:\n%s", v)
 	}
-	wl.set(func(w *writeLog) { w.hold = nil })
 	release()
 	v = s.waitText("requested on order " + ref)
 	if !strings.Contains(crumb(v), "Order "+ref) {

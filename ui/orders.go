@@ -80,6 +80,7 @@ type ordersScreen struct {
 	filtering  bool
 	rangeIn    textinput.Model // d: set the range (orders_range.go)
 	ranging    bool
+	rangeErr   bool // the status line shows an error about what the prompt holds
 	spin       spinner.Model
 	ago        agoClock
 }
@@ -422,7 +423,7 @@ func (s *ordersScreen) rowOrder(a, b int) int {
 		c = s.compare(b, a, colDate)
 	}
 	if c == 0 {
-		c = cmpInt(int64(a), int64(b))
+		c = cmp.Compare(a, b)
 	}
 	return c
 }
@@ -521,7 +522,7 @@ func (s *ordersScreen) compare(a, b, col int) int {
 	case col == colStatus:
 		return strings.Compare(model.Status(st.strs[x.status]).Label(), model.Status(st.strs[y.status]).Label())
 	case col == colDate:
-		return cmpInt(x.created, y.created)
+		return cmp.Compare(x.created, y.created)
 	case col == total:
 		return st.compareAmounts(x.total, y.total)
 	case col == ref:
@@ -682,7 +683,7 @@ func (s *ordersScreen) actions() []action {
 	case s.ranging:
 		return []action{
 			{key: relabel(k.Enter, "set range"), run: do(s.applyRange)},
-			{key: relabel(k.Back, "cancel"), run: do(s.closeRange)},
+			{key: relabel(k.Back, "cancel"), run: do(s.cancelRange)},
 		}
 	}
 	ranged := func() bool { return s.caps.OrderRange }

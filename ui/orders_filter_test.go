@@ -17,6 +17,9 @@ type filterProvider struct{ benchProvider }
 
 func (filterProvider) ID() string { return "bench" }
 
+// filterScreen is an orders list at 120x40 over the filter provider, loaded
+// with rows: the list the filter, merge, memory and benchmark tests all
+// drive directly, built one way so their figures compare.
 func filterScreen(t testing.TB, ix *index.Index, rows []model.OrderSummary) *ordersScreen {
 	t.Helper()
 	c := &Context{Width: 120, Height: 40, Styles: testStyles(), Keys: DefaultKeys(false),
@@ -63,13 +66,7 @@ func TestFilterMatchesMore(t *testing.T) {
 
 // BenchmarkFilter100k: one keystroke of the filter over 100k loaded rows.
 func BenchmarkFilter100k(b *testing.B) {
-	c := &Context{Width: 120, Height: 40, Styles: testStyles(), Keys: DefaultKeys(false),
-		Providers: []api.Provider{filterProvider{}}, Refresh: time.Second, Timeout: time.Second,
-		Now: func() time.Time { return testStart }}
-	s := newOrdersScreen(c, 0).(*ordersScreen)
-	s.SetSize(c.Width, c.BodyHeight())
-	s.loaded = true
-	s.setData(benchOrders(100_000), false)
+	s := filterScreen(b, nil, benchOrders(100_000))
 	s.filter.SetValue("grc-2026-15")
 	b.ReportAllocs()
 	for b.Loop() {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"math"
 	"strconv"
 	"time"
@@ -443,31 +444,11 @@ func (st *rowStore) compareAmounts(a, b storedAmount) int {
 	ac, bc, ae, be := a.coef(), b.coef(), a.exp(), b.exp()
 	if ae == be || ac == 0 || bc == 0 {
 		if ae == be {
-			return cmpInt(ac, bc)
+			return cmp.Compare(ac, bc)
 		}
-		return cmpInt(sign(ac), sign(bc))
+		return cmp.Compare(cmp.Compare(ac, 0), cmp.Compare(bc, 0))
 	}
 	return st.decimal(a).Amount.Cmp(st.decimal(b).Amount)
-}
-
-func sign(v int64) int64 {
-	switch {
-	case v > 0:
-		return 1
-	case v < 0:
-		return -1
-	}
-	return 0
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // amountAt is row i's amount column k (the zero amount when it has none).

@@ -20,12 +20,7 @@ import (
 // (1000 at a time) and returns the heap the list holds per row.
 func loadedRowBytes(tb testing.TB, n int) float64 {
 	tb.Helper()
-	c := &Context{Width: 120, Height: 40, Styles: testStyles(), Keys: DefaultKeys(false),
-		Providers: []api.Provider{filterProvider{}}, Refresh: time.Second, Timeout: time.Second,
-		Now: func() time.Time { return testStart }}
-	s := newOrdersScreen(c, 0).(*ordersScreen)
-	s.SetSize(c.Width, c.BodyHeight())
-	s.loaded = true
+	s := filterScreen(tb, nil, nil)
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)

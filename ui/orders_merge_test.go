@@ -23,32 +23,46 @@ func TestPagesMergeIntoASortedList(t *testing.T) {
 		all[k].Amounts[0] = all[k].Total
 		all[k].Ref = fmt.Sprintf("R%03d", (k*37)%200)
 	}
-	for _, filter := range []string{"", "succ"} {
+	mergeEverySort(t, all, []string{"", "succ"}, 17, func(name, filter string, s *ordersScreen, sel int) {
+		got := slices.Clone(s.view)
+		if s.selectedIndex() != sel {
+			t.Errorf("%s: selection moved from row %d to %d", name, sel, s.selectedIndex())
+		}
+		s.resort()
+		if !slices.Equal(got, s.view) {
+			t.Fatalf("%s: merged order differs from a full resort", name)
+		}
+		if len(got) == 0 || (filter == "" && len(got) != len(all)) {
+			t.Fatalf("%s: %d rows shown", name, len(got))
+		}
+	})
+}
+
+// mergeEverySort shows the first third of all in a list sorted by every
+// column in both directions, unfiltered and filtered by each of filters,
+// selects row cursor, lets the other two thirds arrive as two pages, and
+// hands check the screen and the row selected before they arrived. The merge
+// tests drive this same matrix and differ only in their rows and checks, so
+// a new sort column or page shape is added here once.
+func mergeEverySort(t *testing.T, all []model.OrderSummary, filters []string, cursor int, check func(name, filter string, s *ordersScreen, sel int)) {
+	t.Helper()
+	third := len(all) / 3
+	for _, filter := range filters {
 		for col := 0; col < 6; col++ {
 			for _, desc := range []bool{false, true} {
 				name := fmt.Sprintf("filter %q col %d desc %v", filter, col, desc)
-				s := filterScreen(t, nil, all[:300])
+				s := filterScreen(t, nil, all[:third])
 				s.sortCol, s.sortDesc = col, desc
 				s.resort()
 				if filter != "" {
 					s.typeFilter(filter)
 					s.Update(tea.KeyMsg{Type: tea.KeyEnter})
 				}
-				s.table.SetCursor(17)
+				s.table.SetCursor(cursor)
 				sel := s.selectedIndex()
-				s.setData(all[300:600], true)
-				s.setData(all[600:], true)
-				got := slices.Clone(s.view)
-				if s.selectedIndex() != sel {
-					t.Errorf("%s: selection moved from row %d to %d", name, sel, s.selectedIndex())
-				}
-				s.resort()
-				if !slices.Equal(got, s.view) {
-					t.Fatalf("%s: merged order differs from a full resort", name)
-				}
-				if len(got) == 0 || (filter == "" && len(got) != len(all)) {
-					t.Fatalf("%s: %d rows shown", name, len(got))
-				}
+				s.setData(all[third:2*third], true)
+				s.setData(all[2*third:], true)
+				check(name, filter, s, sel)
 			}
 		}
 	}

@@ -113,9 +113,21 @@ func (s *ordersScreen) later() tea.Cmd {
 	return s.reload(false)
 }
 
-func (s *ordersScreen) closeRange() tea.Cmd {
+func (s *ordersScreen) closeRange() {
 	s.ranging = false
+	s.rangeErr = false
 	s.rangeIn.Blur()
+}
+
+// cancelRange is esc in the range prompt: the range stays as it was, and an
+// error about what was typed goes with the prompt (left on the status line,
+// it read as if about whatever the agent did next).
+func (s *ordersScreen) cancelRange() tea.Cmd {
+	erred := s.rangeErr
+	s.closeRange()
+	if erred {
+		return Status("")
+	}
 	return nil
 }
 
@@ -124,6 +136,7 @@ func (s *ordersScreen) closeRange() tea.Cmd {
 func (s *ordersScreen) applyRange() tea.Cmd {
 	from, to, err := parseRange(s.rangeIn.Value(), s.c.Now())
 	if err != nil {
+		s.rangeErr = true
 		return StatusErr(err)
 	}
 	s.closeRange()

@@ -60,3 +60,21 @@ func TestDateJumps(t *testing.T) {
 	s.keys("enter")
 	s.waitText("2026-08-22 → 2026-11-20")
 }
+
+// TestRangeEscDropsItsError: esc in the range prompt puts the range back
+// as it was, so the error about what was typed in it goes too: left on the
+// status line it stayed through sorting and refreshing, as if about them.
+func TestRangeEscDropsItsError(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	s := h.run(100, 30, harnessOpts{})
+	s.waitText("2026-10-21 → 2026-11-20")
+	s.keys("d")
+	s.waitText("Range:")
+	s.typeText("abc")
+	s.keys("enter")
+	s.waitText(`range: "abc" is not a date`)
+	s.keys("esc")
+	s.waitFor("the range error to go with the prompt", func(v string) bool {
+		return !strings.Contains(v, "Range:") && !strings.Contains(v, "is not a date")
+	})
+}

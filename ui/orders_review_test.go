@@ -120,32 +120,16 @@ func TestReviewMergeWithRowsKeptWhole(t *testing.T) {
 			all[k].Created = time.Time{}
 		}
 	}
-	for _, filter := range []string{"", "1.00"} {
-		for col := 0; col < 6; col++ {
-			for _, desc := range []bool{false, true} {
-				name := fmt.Sprintf("filter %q col %d desc %v", filter, col, desc)
-				s := filterScreen(t, nil, all[:200])
-				s.sortCol, s.sortDesc = col, desc
-				s.resort()
-				if filter != "" {
-					s.typeFilter(filter)
-					s.Update(tea.KeyMsg{Type: tea.KeyEnter})
-				}
-				s.table.SetCursor(5)
-				sel := s.selectedIndex()
-				s.setData(all[200:400], true)
-				s.setData(all[400:], true)
-				if s.selectedIndex() != sel {
-					t.Errorf("%s: selection moved from row %d to %d", name, sel, s.selectedIndex())
-				}
-				got := slices.Clone(s.view)
-				s.resort()
-				if !slices.Equal(got, s.view) {
-					t.Fatalf("%s: merged order differs from a full resort", name)
-				}
-			}
+	mergeEverySort(t, all, []string{"", "1.00"}, 5, func(name, _ string, s *ordersScreen, sel int) {
+		if s.selectedIndex() != sel {
+			t.Errorf("%s: selection moved from row %d to %d", name, sel, s.selectedIndex())
 		}
-	}
+		got := slices.Clone(s.view)
+		s.resort()
+		if !slices.Equal(got, s.view) {
+			t.Fatalf("%s: merged order differs from a full resort", name)
+		}
+	})
 }
 
 // TestReviewFreshPageOnASortedList: r's first page (new orders on top,

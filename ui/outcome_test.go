@@ -24,6 +24,21 @@ func (m *multiHarness) drWillFail() []string {
 	return sc["refund_will_fail"]
 }
 
+// refundWholeDROrder refunds all of a Digital River order through the
+// refund-all form and its typed confirmation, then moves the sandbox clock
+// past the refund's latency so it settles (or fails). The outcome tests
+// differ only in the order they pick and what they expect afterwards.
+func (s *session) refundWholeDROrder(m *multiHarness, order *model.Order) {
+	s.t.Helper()
+	s.switchTo(m, pDR, pDR)
+	s.openOrder(order.Ref)
+	s.refundAllToConfirm("order cancelled by customer")
+	s.typeText(confirmWord(order.Ref))
+	s.keys("enter")
+	s.waitText("requested on order")
+	m.clock.Advance(2 * flowLatency)
+}
+
 // zeroID replaces the hex digits of a refund id the sandbox mints at random
 // (whole, or cut to "re_e4aa4…96ca6fff") with zeros, keeping every width,
 // so a golden compares the layout and not the id.
@@ -52,16 +67,7 @@ func TestFailedRefundIsAnnouncedAsFailed(t *testing.T) {
 				return slices.Contains(ids, o.ID) && !o.HasRefundInFlight() && o.Refundable().IsPositive()
 			})
 			s := m.run(sz.w, sz.h, o)
-			s.switchTo(m, pDR, pDR)
-			s.openOrder(order.Ref)
-			s.keys("R")
-			s.waitText("Refund the entire order")
-			s.typeText("order cancelled by customer")
-			s.enterToConfirm()
-			s.typeText(confirmWord(order.Ref))
-			s.keys("enter")
-			s.waitText("requested on order")
-			m.clock.Advance(2 * flowLatency)
+			s.refundWholeDROrder(m, order)
 			v := s.waitFor("the failure on the order screen", func(v string) bool {
 				return strings.Contains(v, "refund the customer another way") && !strings.Contains(v, "● live") &&
 					strings.Contains(statusLine(v), "expired_or_canceled_card")
@@ -114,16 +120,7 @@ func TestSettledRefundReplacesWatchingLine(t *testing.T) {
 		return slices.Contains(ids, o.ID) && !o.HasRefundInFlight() && plainOrder(o)
 	})
 	s := m.run(120, 40, o)
-	s.switchTo(m, pDR, pDR)
-	s.openOrder(order.Ref)
-	s.keys("R")
-	s.waitText("Refund the entire order")
-	s.typeText("order cancelled by customer")
-	s.enterToConfirm()
-	s.typeText(confirmWord(order.Ref))
-	s.keys("enter")
-	s.waitText("requested on order")
-	m.clock.Advance(2 * flowLatency)
+	s.refundWholeDROrder(m, order)
 	v := s.waitFor("the settled report", func(v string) bool { return strings.Contains(statusLine(v), "settled") })
 	if st := statusLine(v); strings.Contains(st, "watching") || !strings.Contains(st, "succeeded") && !strings.Contains(st, "returned") {
 		t.Errorf("status line after settling: %q", st)

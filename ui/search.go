@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -83,7 +84,7 @@ type openOnMsg struct {
 
 func newSearchScreen(c *Context, from int) Screen {
 	s := &searchScreen{base: newBase(c), from: from, typing: true}
-	s.in = newPrompt(c, "Find: ", "or id, payment/refund ref, external or customer id, 4242 47.44")
+	s.in = newPrompt(c, "Find: ", "order ref or id, payment/refund ref, external or customer id, 4242 47.44")
 	s.table = NewTable(c, []Column{
 		{Title: "Provider", Width: 13}, // "Digital River" whole
 		{Title: "Ref", Width: 12, Min: 10, TrimMiddle: true},
@@ -108,8 +109,9 @@ func (s *searchScreen) Init() tea.Cmd    { return tea.Batch(s.in.Focus(), s.cove
 func (s *searchScreen) Suspend()         { s.gen++; s.pending = 0; s.suspend() }
 func (s *searchScreen) Resume() tea.Cmd  { s.resume(); return s.coverageTick() }
 
-// coverageTick redraws once a second while the indexer works, so its
-// progress bar moves; it stops with the screen (generation) or the work.
+// coverageTick redraws once a second while the screen is open and an
+// indexer runs, so its progress bars and the coverage figure move; leaving
+// the screen (a new generation) ends the chain.
 func (s *searchScreen) coverageTick() tea.Cmd {
 	if s.c.Indexer == nil {
 		return nil
@@ -423,7 +425,7 @@ func (s *searchScreen) add(h searchHit) {
 	for k, x := range s.hits {
 		if x.provider == h.provider && x.id == h.id {
 			if h.live {
-				h.field, h.matched = cmpOrStr(x.field, h.field), cmpOrStr(x.matched, h.matched)
+				h.field, h.matched = cmp.Or(x.field, h.field), cmp.Or(x.matched, h.matched)
 				s.hits[k] = h
 			}
 			return
@@ -432,18 +434,12 @@ func (s *searchScreen) add(h searchHit) {
 	s.hits = append(s.hits, h)
 }
 
-func cmpOrStr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 func (s *searchScreen) render() {
 	rows := make([][]string, len(s.hits))
 	for i, h := range s.hits {
+		p := s.c.Providers[h.provider]
 		rows[i] = []string{
-			s.c.Providers[h.provider].Name(), orDash(h.ref), h.matched + " (" + shortField(h.field) + ")",
+			p.Name(), orDash(h.ref), h.matched + " (" + shortField(h.field, p.Capabilities().ReferenceColumn) + ")",
 			statusCell(h.status), fmtMoney(h.total), fmtDay(h.created),
 		}
 	}
@@ -451,11 +447,13 @@ func (s *searchScreen) render() {
 }
 
 // shortField is a matched field's name as the Matched column shows it,
-// after the value: short, so the value keeps its room at 80 columns.
-func shortField(f string) string {
+// after the value: short, so the value keeps its room at 80 columns. An
+// external id is named as the provider's list names it (refColumn, e.g.
+// Digital River's "Upstream id"), whether the index or the provider found it.
+func shortField(f, refColumn string) string {
 	switch f {
 	case index.FieldExternal.String():
-		return "external id"
+		return strings.ToLower(externalIDLabel(refColumn))
 	case index.FieldCardAmount.String():
 		return "last 4 + amount"
 	}

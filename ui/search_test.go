@@ -97,12 +97,8 @@ func TestSearchFindsAcrossProviders(t *testing.T) {
 	}
 
 	s.keys("esc")
-	s.waitText("loaded")
-	s.keys("g")
-	s.waitText("Find:")
 	exp, _ := model.Exponent(mpg.Currency)
-	s.typeText(mpg.Payments[0].Card.Last4 + " " + mpg.Total.Amount.StringFixed(exp))
-	s.keys("enter")
+	s.search(mpg.Payments[0].Card.Last4 + " " + mpg.Total.Amount.StringFixed(exp))
 	v = s.waitText("(last 4 + amount)")
 	if !strings.Contains(v, "Moyasar") {
 		t.Fatalf("the card and amount did not find the Moyasar order:\n%s", v)
@@ -148,11 +144,7 @@ func orderDate(o *model.Order) time.Time {
 func TestSearchNothingSaysCoverage(t *testing.T) {
 	m, ix := indexedHarness(t)
 	s := m.runIndexed(ix, 100, 30)
-	s.waitText("loaded")
-	s.keys("g")
-	s.waitText("Find:")
-	s.typeText("NO.SUCH.ORDER")
-	s.keys("enter")
+	s.search("NO.SUCH.ORDER")
 	v := s.waitText("not in what has been indexed yet")
 	if !strings.Contains(strings.Join(strings.Fields(v), " "), "covers 0% of the last 90 days") {
 		t.Fatalf("no coverage stated:\n%s", v)
@@ -202,12 +194,8 @@ func TestSearchCardAmountAsksProvider(t *testing.T) {
 	c := m.context(100, 30, harnessOpts{})
 	c.Providers, c.Index = m.provs, ix
 	s := m.runCtx(c)
-	s.waitText("loaded")
-	s.keys("g")
-	s.waitText("Find:")
 	exp, _ := model.Exponent(mpg.Currency)
-	s.typeText(mpg.Payments[0].Card.Last4 + " " + mpg.Total.Amount.StringFixed(exp))
-	s.keys("enter")
+	s.search(mpg.Payments[0].Card.Last4 + " " + mpg.Total.Amount.StringFixed(exp))
 	v := s.waitText("(last 4 + amount)")
 	if !strings.Contains(v, "Moyasar") || !strings.Contains(v, fitID(mpg.Ref, 12)) && !strings.Contains(v, mpg.Ref[:5]) {
 		t.Fatalf("the provider's answer is not shown:\n%s", v)
@@ -222,11 +210,7 @@ func TestSearchAt80x23ReadsWhole(t *testing.T) {
 	ext := m.find(0, func(o *model.Order) bool { return o.ExternalOrderID != "" })
 	o := readOrder(t, m.provs[0], ext.ID) // through the index: it learns the external id
 	s := m.runIndexing(t, ix, 80, 23)
-	s.waitText("loaded")
-	s.keys("g")
-	s.waitText("Find:")
-	s.typeText("zzz-no-such-thing")
-	s.keys("enter")
+	s.search("zzz-no-such-thing")
 	v := s.waitText("Asked directly")
 	for _, l := range strings.Split(v, "\n")[:len(strings.Split(v, "\n"))-1] { // the footer's … is help's
 		if strings.HasSuffix(strings.TrimRight(l, " "), "…") {
@@ -262,11 +246,7 @@ func TestSearchAsksDigitalRiverByUpstreamID(t *testing.T) {
 		m.provs[i] = index.Wrap(p, ix, "")
 	}
 	s := m.runIndexed(ix, 100, 30)
-	s.waitText("loaded")
-	s.keys("g")
-	s.waitText("Find:")
-	s.typeText(dr.ExternalOrderID)
-	s.keys("enter")
+	s.search(dr.ExternalOrderID)
 	v := s.waitText("(upstream id)")
 	if !strings.Contains(v, "Digital River") || !strings.Contains(v, dr.Ref) {
 		t.Fatalf("the upstream id's order is not shown with its provider:\n%s", v)
@@ -315,12 +295,29 @@ func TestSearchSaysWhetherTheIndexIsShared(t *testing.T) {
 	}
 }
 
-// filterIgnored is a provider that drops the upstream id filter, as a
-// provider misreading the query would: its page is the newest orders.
-type filterIgnored struct{ api.Provider }
+// search opens the search from the loaded orders list (g) and submits q.
+// Every search test starts this way; the ones that do something between
+// typing and enter keep their own keys.
+func (s *session) search(q string) {
+	s.t.Helper()
+	s.waitText("loaded")
+	s.keys("g")
+	s.waitText("Find:")
+	s.typeText(q)
+	s.keys("enter")
+}
 
-func (p filterIgnored) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPage, error) {
-	q.UpstreamID = ""
+// filterDropped is a provider that drops one filter of every order query
+// (drop clears it), as a provider misreading the query would: its page is
+// the newest orders. One wrapper serves each filter the search must not
+// trust the provider to have applied.
+type filterDropped struct {
+	api.Provider
+	drop func(q *api.OrderQuery)
+}
+
+func (p filterDropped) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPage, error) {
+	p.drop(&q)
 	return p.Provider.ListOrders(ctx, q)
 }
 
@@ -328,26 +325,13 @@ func (p filterIgnored) ListOrders(ctx context.Context, q api.OrderQuery) (api.Or
 // the filter does not make its newest orders "matches".
 func TestSearchKeepsOnlyOrdersCarryingTheUpstreamID(t *testing.T) {
 	m := newMultiHarness(t, harnessOpts{})
-	m.provs[2] = filterIgnored{m.provs[2]}
+	m.provs[2] = filterDropped{m.provs[2], func(q *api.OrderQuery) { q.UpstreamID = "" }}
 	s := m.runIndexed(index.New(), 100, 30)
-	s.waitText("loaded")
-	s.keys("g")
-	s.waitText("Find:")
-	s.typeText("ORD-000000")
-	s.keys("enter")
+	s.search("ORD-000000")
 	v := s.waitText("not in what has been indexed yet")
 	if strings.Contains(v, "(upstream id)") {
 		t.Fatalf("orders without the upstream id shown as matches:\n%s", v)
 	}
-}
-
-// cardFilterIgnored drops the card filter, as filterIgnored drops the
-// upstream id's.
-type cardFilterIgnored struct{ api.Provider }
-
-func (p cardFilterIgnored) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPage, error) {
-	q.CardLast4 = ""
-	return p.Provider.ListOrders(ctx, q)
 }
 
 // TestSearchKeepsOnlyOrdersPaidWithTheCard: a provider that ignores the
@@ -357,16 +341,48 @@ func TestSearchKeepsOnlyOrdersPaidWithTheCard(t *testing.T) {
 	mpg := m.find(1, func(o *model.Order) bool {
 		return len(o.Payments) > 0 && o.Payments[0].Card != nil && o.Payments[0].Card.Last4 != "" && o.Payments[0].Card.Last4 != "9999"
 	})
-	m.provs[1] = cardFilterIgnored{m.provs[1]}
+	m.provs[1] = filterDropped{m.provs[1], func(q *api.OrderQuery) { q.CardLast4 = "" }}
 	s := m.runIndexed(index.New(), 100, 30)
-	s.waitText("loaded")
-	s.keys("g")
-	s.waitText("Find:")
 	exp, _ := model.Exponent(mpg.Currency)
-	s.typeText("9999 " + mpg.Total.Amount.StringFixed(exp)) // its amount, another card
-	s.keys("enter")
+	s.search("9999 " + mpg.Total.Amount.StringFixed(exp)) // its amount, another card
 	v := s.waitText("not in what has been indexed yet")
 	if strings.Contains(v, "(last 4 + amount)") {
 		t.Fatalf("an order paid with another card shown as a match:\n%s", v)
+	}
+}
+
+// TestSearchPromptReadsAsOneSentence: the empty prompt's hint follows
+// "Find: " as a whole phrase. It was written after "Go to order ref: " and
+// read "Find: or id, …" once the prompt was renamed.
+func TestSearchPromptReadsAsOneSentence(t *testing.T) {
+	m, ix := indexedHarness(t)
+	s := m.runIndexed(ix, 80, 24)
+	s.waitText("loaded")
+	s.keys("g")
+	v := s.waitText("Find:")
+	if !strings.Contains(v, "Find: order ref or id, payment/refund ref") {
+		t.Fatalf("the empty prompt does not read as a sentence:\n%s", v)
+	}
+}
+
+// TestSearchNamesDigitalRiversUpstreamIDAsItsListDoes: a Digital River
+// order the index knows is found by its upstream id under that name, as
+// Digital River's list column and order screen call it, and as its own
+// answer does; it read "(external id)" when the index answered first.
+func TestSearchNamesDigitalRiversUpstreamIDAsItsListDoes(t *testing.T) {
+	m, ix := indexedHarness(t)
+	dr := m.find(2, func(o *model.Order) bool { return o.ExternalOrderID != "" })
+	readOrder(t, m.provs[2], dr.ID) // through the index: it learns the upstream id
+	s := m.runIndexed(ix, 100, 30)
+	s.waitText("loaded")
+	s.keys("g")
+	s.waitText("Find:")
+	s.typeText(dr.ExternalOrderID)
+	s.keys("enter")
+	v := s.waitFor("Digital River's answer", func(v string) bool {
+		return strings.Contains(v, "1 found") && !strings.Contains(v, "still asking")
+	})
+	if !strings.Contains(v, dr.ExternalOrderID+" (upstream id)") {
+		t.Fatalf("Digital River's upstream id is not named as its list names it:\n%s", v)
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"paydesk/api"
 	sbx "paydesk/api/sandbox/digitalriver"
 	"paydesk/model"
+
+	"paydesk/api/sandbox/sandboxtest"
 )
 
 // fixtureWith replaces one field of a fixture object with raw JSON.
@@ -40,26 +42,13 @@ func fixtureWith(t *testing.T, path, field string, raw []byte) []byte {
 	return out
 }
 
-func manyKeys(n int) []byte {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `"k%07d":""`, i)
-	}
-	b.WriteByte('}')
-	return b.Bytes()
-}
-
 // A refund holding a million metadata keys is read with the first
 // model.MaxReadMetadataKeys and marked; the marker never becomes a key.
 // A refund whose charges list is longer than api.MaxListLen is refused,
 // naming the list.
 func TestRefundBoundsAtDecode(t *testing.T) {
 	const n = 1_000_000
-	r, err := decodeRefund(fixtureWith(t, "testdata/seed003_refund.json", "metadata", manyKeys(n)))
+	r, err := decodeRefund(fixtureWith(t, "testdata/seed003_refund.json", "metadata", sandboxtest.ManyKeys(n)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +89,7 @@ func TestOrderRefundPagesAreOneList(t *testing.T) {
 		metaErr  bool
 	}{
 		{"refunds", 100, []byte(`{"a":"b"}`), false},
-		{"metadata", 1, manyKeys(model.MaxReadMetadataKeys), true},
+		{"metadata", 1, sandboxtest.ManyKeys(model.MaxReadMetadataKeys), true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t, sbx.Options{Orders: 20, Seed: 4})

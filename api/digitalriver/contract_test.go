@@ -2,25 +2,15 @@ package digitalriver
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"paydesk/api/contracttest"
 	"paydesk/model"
 )
 
 // The client side of api/testdata/contract/digitalriver: each published
 // example decodes to the model values it means, and the request bodies the
 // client sends have the documented keys.
-
-func contract(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "contract", "digitalriver", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func TestContractFixturesDecode(t *testing.T) {
 	refund := func(t *testing.T, r *model.Refund) {
@@ -59,18 +49,15 @@ func TestContractFixturesDecode(t *testing.T) {
 			t.Errorf("source type %q", v)
 		}
 	}
-	cases := []struct {
-		file  string
-		check func(t *testing.T, b []byte)
-	}{
-		{"refund.json", func(t *testing.T, b []byte) {
+	contracttest.Run(t, "digitalriver", []contracttest.Case{
+		{File: "refund.json", Check: func(t *testing.T, b []byte) {
 			r, err := decodeRefund(b)
 			if err != nil {
 				t.Fatal(err)
 			}
 			refund(t, r)
 		}},
-		{"refund_list.json", func(t *testing.T, b []byte) {
+		{File: "refund_list.json", Check: func(t *testing.T, b []byte) {
 			var l wireList[wireRefund]
 			if err := json.Unmarshal(b, &l); err != nil {
 				t.Fatal(err)
@@ -84,14 +71,14 @@ func TestContractFixturesDecode(t *testing.T) {
 			}
 			refund(t, r)
 		}},
-		{"order.json", func(t *testing.T, b []byte) {
+		{File: "order.json", Check: func(t *testing.T, b []byte) {
 			var w wireOrder
 			if err := json.Unmarshal(b, &w); err != nil {
 				t.Fatal(err)
 			}
 			order(t, &w)
 		}},
-		{"order_list.json", func(t *testing.T, b []byte) {
+		{File: "order_list.json", Check: func(t *testing.T, b []byte) {
 			var l wireList[wireOrder]
 			if err := json.Unmarshal(b, &l); err != nil {
 				t.Fatal(err)
@@ -101,7 +88,7 @@ func TestContractFixturesDecode(t *testing.T) {
 			}
 			order(t, &l.Data[0])
 		}},
-		{"error_400.json", func(t *testing.T, b []byte) {
+		{File: "error_400.json", Check: func(t *testing.T, b []byte) {
 			e := decodeError(400, nil, b)
 			if e == nil || e.Code != "invalid_parameter" || len(e.Fields) != 1 || e.Fields[0].Field != "amountRequested" {
 				t.Fatalf("error %+v", e)
@@ -111,7 +98,7 @@ func TestContractFixturesDecode(t *testing.T) {
 				t.Errorf("over-refund field %q, want amount", e.Fields[0].Field)
 			}
 		}},
-		{"refund_create_request.json", func(t *testing.T, b []byte) {
+		{File: "refund_create_request.json", Check: func(t *testing.T, b []byte) {
 			// Every key the client sends is a documented request key.
 			var doc map[string]json.RawMessage
 			if err := json.Unmarshal(b, &doc); err != nil {
@@ -126,16 +113,13 @@ func TestContractFixturesDecode(t *testing.T) {
 				}
 			}
 		}},
-		{"refund_update_request.json", func(t *testing.T, b []byte) {
+		{File: "refund_update_request.json", Check: func(t *testing.T, b []byte) {
 			var doc map[string]json.RawMessage
 			if err := json.Unmarshal(b, &doc); err != nil || len(doc) != 1 || doc["metadata"] == nil {
 				t.Fatalf("update body %s", b)
 			}
 		}},
-	}
-	for _, c := range cases {
-		t.Run(c.file, func(t *testing.T) { c.check(t, contract(t, c.file)) })
-	}
+	})
 }
 
 func fieldOf(fs []model.Field, name string) string {

@@ -1,14 +1,14 @@
 package forage
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
 
 	"paydesk/model"
+
+	"paydesk/api/sandbox/sandboxtest"
 )
 
 // withMetadata replaces the metadata of a fixture object with n keys.
@@ -22,16 +22,7 @@ func withMetadata(t *testing.T, path string, n int) []byte {
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		t.Fatal(err)
 	}
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `"k%07d":""`, i)
-	}
-	b.WriteByte('}')
-	obj["metadata"] = b.Bytes()
+	obj["metadata"] = sandboxtest.ManyKeys(n)
 	out, err := json.Marshal(obj)
 	if err != nil {
 		t.Fatal(err)

@@ -2,31 +2,18 @@ package forage
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"paydesk/api/contracttest"
 	"paydesk/model"
 )
 
 // The client side of api/testdata/contract/forage: each published example
 // decodes to the model values it means.
 
-func contract(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "contract", "forage", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestContractFixturesDecode(t *testing.T) {
-	cases := []struct {
-		file  string
-		check func(t *testing.T, b []byte)
-	}{
-		{"order.json", func(t *testing.T, b []byte) {
+	contracttest.Run(t, "forage", []contracttest.Case{
+		{File: "order.json", Check: func(t *testing.T, b []byte) {
 			o, _, err := decodeOrderObject(b)
 			if err != nil {
 				t.Fatal(err)
@@ -36,7 +23,7 @@ func TestContractFixturesDecode(t *testing.T) {
 				t.Errorf("order %+v", o)
 			}
 		}},
-		{"order_payment.json", func(t *testing.T, b []byte) {
+		{File: "order_payment.json", Check: func(t *testing.T, b []byte) {
 			p, _, err := decodePayment(b)
 			if err != nil {
 				t.Fatal(err)
@@ -48,7 +35,7 @@ func TestContractFixturesDecode(t *testing.T) {
 				t.Errorf("payment %+v", p)
 			}
 		}},
-		{"order_refund.json", func(t *testing.T, b []byte) {
+		{File: "order_refund.json", Check: func(t *testing.T, b []byte) {
 			r, err := decodeRefund(b)
 			if err != nil {
 				t.Fatal(err)
@@ -62,7 +49,7 @@ func TestContractFixturesDecode(t *testing.T) {
 				t.Errorf("refund %+v", r)
 			}
 		}},
-		{"receipt.json", func(t *testing.T, b []byte) {
+		{File: "receipt.json", Check: func(t *testing.T, b []byte) {
 			var w wireReceipt
 			if err := json.Unmarshal(b, &w); err != nil {
 				t.Fatal(err)
@@ -72,7 +59,7 @@ func TestContractFixturesDecode(t *testing.T) {
 				t.Errorf("receipt %+v", r)
 			}
 		}},
-		{"order_report_page.json", func(t *testing.T, b []byte) {
+		{File: "order_report_page.json", Check: func(t *testing.T, b []byte) {
 			var w wireReport
 			if err := json.Unmarshal(b, &w); err != nil {
 				t.Fatal(err)
@@ -100,20 +87,17 @@ func TestContractFixturesDecode(t *testing.T) {
 			}
 			sameMoney(t, "eligible total", draft.Total, usd("19.00"))
 		}},
-		{"error.json", func(t *testing.T, b []byte) {
+		{File: "error.json", Check: func(t *testing.T, b []byte) {
 			e := decodeError(404, nil, b)
 			if e == nil || e.Code != "resource_not_found" || e.Message == "" {
 				t.Errorf("error %+v", e)
 			}
 		}},
-		{"error_detail.json", func(t *testing.T, b []byte) {
+		{File: "error_detail.json", Check: func(t *testing.T, b []byte) {
 			e := decodeError(401, nil, b)
 			if e == nil || e.Message != "Authentication credentials were not provided." {
 				t.Errorf("error %+v", e)
 			}
 		}},
-	}
-	for _, c := range cases {
-		t.Run(c.file, func(t *testing.T) { c.check(t, contract(t, c.file)) })
-	}
+	})
 }

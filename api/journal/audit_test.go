@@ -16,15 +16,25 @@ import (
 	"paydesk/model"
 )
 
-func TestAuditLog(t *testing.T) {
-	e := newEnv(t, api.IdempotencyHeader)
-	path := filepath.Join(t.TempDir(), "audit.jsonl")
+// auditToFile makes a real audit log file, in the test's temporary
+// directory, the journal's auditor (closed when the test ends) and returns
+// its path. The tests that read the file back or break it under the journal
+// start from the same log.
+func (e *env) auditToFile() string {
+	e.t.Helper()
+	path := filepath.Join(e.t.TempDir(), "audit.jsonl")
 	log, err := audit.Open(path)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	defer log.Close()
+	e.t.Cleanup(func() { log.Close() })
 	e.j.opts.Auditor = AuditLog(log)
+	return path
+}
+
+func TestAuditLog(t *testing.T) {
+	e := newEnv(t, api.IdempotencyHeader)
+	path := e.auditToFile()
 
 	if _, err := e.refund("12.50"); err != nil { // succeeded
 		t.Fatal(err)
@@ -157,13 +167,7 @@ func TestRefundRefusedWhenTheAuditLogBreaks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, api.IdempotencyHeader)
-			path := filepath.Join(t.TempDir(), "audit.jsonl")
-			log, err := audit.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer log.Close()
-			e.j.opts.Auditor = AuditLog(log)
+			path := e.auditToFile()
 			if _, err := e.refund("12.50"); err != nil {
 				t.Fatal(err)
 			}

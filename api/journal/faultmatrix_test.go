@@ -37,6 +37,8 @@ import (
 	fsandbox "paydesk/api/sandbox/forage"
 	msandbox "paydesk/api/sandbox/moyasar"
 	"paydesk/model"
+
+	"paydesk/api/sandbox/sandboxtest"
 )
 
 // The fault matrix: every provider x fault mode x money action, each cell
@@ -124,7 +126,7 @@ func TestFaultMatrix(t *testing.T) {
 	}
 	// Everything the product logs, through either logger, is checked for
 	// credentials too.
-	logs := &lockedBuffer{}
+	logs := &sandboxtest.LogBuffer{}
 	prevOut, prevFlags, prevSlog := log.Writer(), log.Flags(), slog.Default()
 	log.SetOutput(logs)
 	slog.SetDefault(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
@@ -728,21 +730,4 @@ func mask(text string, creds []string) string {
 		}
 	}
 	return text
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

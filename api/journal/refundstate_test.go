@@ -273,27 +273,8 @@ func TestDigitalRiverRefundFailingAfterAcceptanceIsAudited(t *testing.T) {
 	t.Parallel()
 	clock := sandboxtest.NewClock(time.Now())
 	hs := sandboxtest.Serve(t, drsandbox.New(drsandbox.Options{Orders: 60, Seed: 3, RefundLatency: time.Minute, Now: clock.Now, RatePerSecond: -1}))
-	c, err := digitalriver.New(digitalriver.Config{BaseURL: hs.URL, APIKey: api.NewSecret("sk_test_demo"), Limiter: rate.NewLimiter(rate.Inf, 0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &drEnv{t: t, url: hs.URL, c: c}
-	var sc map[string][]string
-	if err := json.Unmarshal(e.sandbox("GET", "/sandbox/scenarios", ""), &sc); err != nil {
-		t.Fatal(err)
-	}
+	c, o := drWillFailOrder(t, hs.URL, hs.URL)
 	ctx := context.Background()
-	var o *model.Order
-	for _, id := range sc["refund_will_fail"] {
-		got, err := c.GetOrder(ctx, id)
-		if err == nil && len(got.Payments) > 0 && got.Refundable().Amount.GreaterThanOrEqual(model.MustParse("2", got.Currency).Amount) {
-			o = got
-			break
-		}
-	}
-	if o == nil {
-		t.Fatal("no refundable refund_will_fail order")
-	}
 	s := newStateEnv(t)
 	p := Wrap(c, s.j, "alice")
 	key := uuid.NewString()
@@ -314,4 +295,31 @@ func TestDigitalRiverRefundFailingAfterAcceptanceIsAudited(t *testing.T) {
 	if got := s.outcomes(t, key); !slices.Equal(got, want) {
 		t.Fatalf("audit %v, want %v", got, want)
 	}
+}
+
+// drWillFailOrder connects a Digital River client to base and returns it
+// with an order of the sandbox's refund_will_fail scenario that can still
+// refund at least 2 in its currency. Both tests of a refund failing after
+// acceptance start from such an order; one reaches the sandbox through a
+// rewriting proxy, so the client's base and the sandbox's own URL (for its
+// /sandbox/scenarios control endpoint) are given apart.
+func drWillFailOrder(t *testing.T, base, sandboxURL string) (*digitalriver.Client, *model.Order) {
+	t.Helper()
+	c, err := digitalriver.New(digitalriver.Config{BaseURL: base, APIKey: api.NewSecret("sk_test_demo"), Limiter: rate.NewLimiter(rate.Inf, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &drEnv{t: t, url: sandboxURL, c: c}
+	var sc map[string][]string
+	if err := json.Unmarshal(e.sandbox("GET", "/sandbox/scenarios", ""), &sc); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range sc["refund_will_fail"] {
+		got, err := c.GetOrder(context.Background(), id)
+		if err == nil && len(got.Payments) > 0 && got.Refundable().Amount.GreaterThanOrEqual(model.MustParse("2", got.Currency).Amount) {
+			return c, got
+		}
+	}
+	t.Fatal("no refundable refund_will_fail order")
+	return nil, nil
 }

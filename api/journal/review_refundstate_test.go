@@ -3,7 +3,6 @@ package journal
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,10 +16,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/time/rate"
 
 	"paydesk/api"
-	"paydesk/api/digitalriver"
 	drsandbox "paydesk/api/sandbox/digitalriver"
 	"paydesk/api/sandbox/sandboxtest"
 	"paydesk/model"
@@ -56,27 +53,8 @@ func TestReviewFlappingRefundStateStaysBounded(t *testing.T) {
 	}
 	px := httptest.NewServer(rp)
 	t.Cleanup(px.Close)
-	c, err := digitalriver.New(digitalriver.Config{BaseURL: px.URL, APIKey: api.NewSecret("sk_test_demo"), Limiter: rate.NewLimiter(rate.Inf, 0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &drEnv{t: t, url: hs.URL, c: c}
-	var sc map[string][]string
-	if err := json.Unmarshal(e.sandbox("GET", "/sandbox/scenarios", ""), &sc); err != nil {
-		t.Fatal(err)
-	}
+	c, o := drWillFailOrder(t, px.URL, hs.URL)
 	ctx := context.Background()
-	var o *model.Order
-	for _, id := range sc["refund_will_fail"] {
-		got, err := c.GetOrder(ctx, id)
-		if err == nil && len(got.Payments) > 0 && got.Refundable().Amount.GreaterThanOrEqual(model.MustParse("2", got.Currency).Amount) {
-			o = got
-			break
-		}
-	}
-	if o == nil {
-		t.Fatal("no refundable refund_will_fail order")
-	}
 	s := newStateEnv(t)
 	p := Wrap(c, s.j, "alice")
 	res, err := p.RefundPayment(ctx, o.ID, o.Payments[0].ID, api.RefundPaymentRequest{IdempotencyKey: uuid.NewString(),

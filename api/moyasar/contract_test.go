@@ -2,24 +2,14 @@ package moyasar
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"paydesk/api/contracttest"
 	"paydesk/model"
 )
 
 // The client side of api/testdata/contract/moyasar: each published example
 // decodes to the model values it means.
-
-func contract(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "contract", "moyasar", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func TestContractFixturesDecode(t *testing.T) {
 	order := func(t *testing.T, o *model.Order) {
@@ -52,18 +42,15 @@ func TestContractFixturesDecode(t *testing.T) {
 			}
 		}
 	}
-	cases := []struct {
-		file  string
-		check func(t *testing.T, b []byte)
-	}{
-		{"order_refund_200.json", func(t *testing.T, b []byte) {
+	contracttest.Run(t, "moyasar", []contracttest.Case{
+		{File: "order_refund_200.json", Check: func(t *testing.T, b []byte) {
 			o, err := DecodeOrder(b)
 			if err != nil {
 				t.Fatal(err)
 			}
 			order(t, o)
 		}},
-		{"order_list_page.json", func(t *testing.T, b []byte) {
+		{File: "order_list_page.json", Check: func(t *testing.T, b []byte) {
 			var l wireOrderList
 			if err := json.Unmarshal(b, &l); err != nil {
 				t.Fatal(err)
@@ -77,12 +64,9 @@ func TestContractFixturesDecode(t *testing.T) {
 			}
 			order(t, o)
 		}},
-		{"error_400.json", errorCase(400, "", "Initial request is still processing.")},
-		{"error_401.json", errorCase(401, "", "Missing authentication information")},
-		{"error_403.json", errorCase(403, "", "Unauthorized")},
-		{"error_422.json", errorCase(422, "", "Data validation failed", "amount")},
-	}
-	for _, c := range cases {
-		t.Run(c.file, func(t *testing.T) { c.check(t, contract(t, c.file)) })
-	}
+		{File: "error_400.json", Check: errorCase(400, "", "Initial request is still processing.")},
+		{File: "error_401.json", Check: errorCase(401, "", "Missing authentication information")},
+		{File: "error_403.json", Check: errorCase(403, "", "Unauthorized")},
+		{File: "error_422.json", Check: errorCase(422, "", "Data validation failed", "amount")},
+	})
 }

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -274,21 +273,9 @@ func startContract(t *testing.T) *Sandbox {
 
 func TestContractForage(t *testing.T) {
 	s := startContract(t)
-	form := url.Values{"grant_type": {"client_credentials"}}
-	req, _ := http.NewRequest("POST", s.URL("forage")+"/o/token/", strings.NewReader(form.Encode()))
-	req.SetBasicAuth(ForageClientID, ForageClientSecret)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
+	token, _ := forageToken(t, s)
 	w := wire{t: t, base: s.URL("forage"), hdr: http.Header{
-		"Authorization": {"Bearer " + tok.AccessToken}, "Merchant-Account": {ForageMerchantAccount},
+		"Authorization": {"Bearer " + token}, "Merchant-Account": {ForageMerchantAccount},
 		"Api-Version": {"2024-05-07"},
 	}}
 	receipt := fixture(t, "forage", "receipt.json")

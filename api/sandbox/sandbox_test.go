@@ -26,6 +26,27 @@ func get(t *testing.T, u, auth string) int {
 	return resp.StatusCode
 }
 
+// forageToken asks the sandbox's Forage for an access token with the
+// demo credentials and returns it with the answer's status. Every test that
+// talks to the Forage sandbox over the wire starts here.
+func forageToken(t *testing.T, s *Sandbox) (string, int) {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}}
+	req, _ := http.NewRequest("POST", s.URL("forage")+"/o/token/", strings.NewReader(form.Encode()))
+	req.SetBasicAuth(ForageClientID, ForageClientSecret)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	return tok.AccessToken, resp.StatusCode
+}
+
 func TestStartServesAllThreeAndCloses(t *testing.T) {
 	s, err := Start(Config{
 		Orders: 20, Seed: 1, RefundLatency: time.Second})
@@ -35,24 +56,12 @@ func TestStartServesAllThreeAndCloses(t *testing.T) {
 	defer s.Close()
 
 	// Forage: token, then the Order Report.
-	form := url.Values{"grant_type": {"client_credentials"}}
-	req, _ := http.NewRequest("POST", s.URL("forage")+"/o/token/", strings.NewReader(form.Encode()))
-	req.SetBasicAuth(ForageClientID, ForageClientSecret)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || tok.AccessToken == "" {
-		t.Fatalf("forage token: %d", resp.StatusCode)
+	token, status := forageToken(t, s)
+	if status != 200 || token == "" {
+		t.Fatalf("forage token: %d", status)
 	}
 	day := time.Now().Format("2006-01-02")
-	if st := get(t, s.URL("forage")+"/reporting/orders/?start_date=2020-01-01&end_date="+day, "Bearer "+tok.AccessToken); st != 200 {
+	if st := get(t, s.URL("forage")+"/reporting/orders/?start_date=2020-01-01&end_date="+day, "Bearer "+token); st != 200 {
 		t.Fatalf("forage report %d", st)
 	}
 	if st := get(t, s.URL("moyasar")+"/v1/orders", "Bearer "+MoyasarAPIKey); st != 200 {

@@ -92,6 +92,17 @@ func word(ref string) string {
 	return ref
 }
 
+// refundAllToConfirmation opens the refund-all form on the order on screen,
+// types reason and goes on to the typed confirmation, as every approval
+// test over SSH does before the agent confirms.
+func (tm *term) refundAllToConfirmation(reason string) string {
+	tm.t.Helper()
+	tm.send("R")
+	tm.waitText("Refund the entire order")
+	tm.send(reason)
+	return tm.toConfirmation()
+}
+
 // toConfirmation presses enter through a form until its typed confirmation
 // is on screen.
 func (tm *term) toConfirmation() string {
@@ -128,16 +139,8 @@ func TestAgentRefundOverLimitIsApprovedFromAnotherSession(t *testing.T) {
 		t.Fatalf("a badge with nothing to approve:\n%s", lead.screen())
 	}
 
-	desk := ts.open(ag, "root")
-	desk.waitText("loaded")
-	desk.send("g")
-	desk.waitText("Find:")
-	desk.send(o.Ref + "\r")
-	desk.waitText("Payments (")
-	desk.send("R")
-	desk.waitText("Refund the entire order")
-	desk.send("customer returned everything")
-	desk.toConfirmation()
+	desk := ts.openOrder(ag, "root", o)
+	desk.refundAllToConfirmation("customer returned everything")
 	desk.send(word(o.Ref) + "\r")
 	desk.waitText("Sent for approval")
 	if n := ts.refunds.Load(); n != 0 {
@@ -210,16 +213,8 @@ func TestMakerCannotApproveOverSSH(t *testing.T) {
 	ts := startServer(t, usersLine("lead-1", "approver", laptop)+usersLine("lead-1", "approver", desktop), withApprovals(t, au, &store))
 	o := ts.refundableOrder("5.00")
 
-	a := ts.open(laptop, "x")
-	a.waitText("loaded")
-	a.send("g")
-	a.waitText("Find:")
-	a.send(o.Ref + "\r")
-	a.waitText("Payments (")
-	a.send("R")
-	a.waitText("Refund the entire order")
-	a.send("goodwill")
-	a.toConfirmation()
+	a := ts.openOrder(laptop, "x", o)
+	a.refundAllToConfirmation("goodwill")
 	a.send(word(o.Ref) + "\r")
 	a.waitText("Sent for approval")
 

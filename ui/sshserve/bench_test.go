@@ -1,7 +1,6 @@
 package sshserve
 
 import (
-	"fmt"
 	"io"
 	"runtime"
 	"sort"
@@ -36,13 +35,8 @@ func (s *signalWriter) Write(p []byte) (int, error) {
 //	go test ./ui/sshserve -run '^$' -bench FiftySessions -benchtime 200x
 func BenchmarkFiftySessions(b *testing.B) {
 	const n = 50
-	keys := make([]key, n)
-	var users strings.Builder
-	for i := range keys {
-		keys[i] = newKey(b)
-		users.WriteString(usersLine(fmt.Sprintf("desk-%d", i), "agent", keys[i]))
-	}
-	ts := startServer(b, users.String(), nil)
+	keys, users := agentKeys(b, n)
+	ts := startServer(b, users, nil)
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)

@@ -29,25 +29,9 @@ import (
 	forageclient "paydesk/api/forage"
 	foragesandbox "paydesk/api/sandbox/forage"
 	"paydesk/ui"
+
+	"paydesk/api/sandbox/sandboxtest"
 )
-
-// syncBuffer is the server log, read by tests while the server writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // key is one agent's SSH key.
 type key struct {
@@ -76,7 +60,7 @@ type testServer struct {
 	addr    string
 	hostKey gossh.PublicKey
 	users   string
-	log     *syncBuffer
+	log     *sandboxtest.LogBuffer
 	// requests counts what reached the provider sandbox.
 	requests *atomic.Int64
 	// refunds counts the refund requests (POSTs) among them.
@@ -124,7 +108,7 @@ func startServer(t testing.TB, users string, tweak func(*Config)) *testServer {
 	if err := os.WriteFile(usersPath, []byte(users), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logBuf := &syncBuffer{}
+	logBuf := &sandboxtest.LogBuffer{}
 	cfg := Config{
 		HostKeyPEM: pemBytes, UsersPath: usersPath,
 		Log:       slog.New(slog.NewJSONHandler(logBuf, nil)),
@@ -368,13 +352,7 @@ func TestReloadRevokesAtOnce(t *testing.T) {
 }
 
 func TestExecSubsystemsAndForwardingAreRefused(t *testing.T) {
-	a := newKey(t)
-	ts := startServer(t, usersLine("desk-1", "agent", a), nil)
-	c, err := ts.dial(a, "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ts, c := dialAgent(t)
 
 	s, err := c.NewSession()
 	if err != nil {
@@ -412,6 +390,36 @@ func TestExecSubsystemsAndForwardingAreRefused(t *testing.T) {
 	tm.waitText("agent forwarding is refused")
 }
 
+// agentKeys makes n agent keys, desk-0 to desk-<n-1>, and the users file
+// listing them: the many-session tests and the benchmark start a room of
+// agents this way.
+func agentKeys(t testing.TB, n int) ([]key, string) {
+	t.Helper()
+	keys := make([]key, n)
+	var users strings.Builder
+	for i := range keys {
+		keys[i] = newKey(t)
+		users.WriteString(usersLine(fmt.Sprintf("desk-%d", i), "agent", keys[i]))
+	}
+	return keys, users.String()
+}
+
+// dialAgent starts a server whose users file lists one agent key and returns
+// it with a client logged in with that key, closed when the test ends. The
+// tests of what a logged-in client is refused (exec, subsystems, forwarding,
+// a shell with no PTY) all start from this connection.
+func dialAgent(t *testing.T) (*testServer, *gossh.Client) {
+	t.Helper()
+	a := newKey(t)
+	ts := startServer(t, usersLine("desk-1", "agent", a), nil)
+	c, err := ts.dial(a, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return ts, c
+}
+
 func asExit(err error, target **gossh.ExitError) bool {
 	e, ok := err.(*gossh.ExitError)
 	if ok {
@@ -421,13 +429,7 @@ func asExit(err error, target **gossh.ExitError) bool {
 }
 
 func TestPTYIsRequired(t *testing.T) {
-	a := newKey(t)
-	ts := startServer(t, usersLine("desk-1", "agent", a), nil)
-	c, err := ts.dial(a, "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, c := dialAgent(t)
 	s, err := c.NewSession()
 	if err != nil {
 		t.Fatal(err)
@@ -526,16 +528,11 @@ func TestViewerIsOfferedNoChange(t *testing.T) {
 // takes keys and quits cleanly. Run under -race.
 func TestTwentyConcurrentSessions(t *testing.T) {
 	const n = 20
-	keys := make([]key, n)
-	var users strings.Builder
-	for i := range keys {
-		keys[i] = newKey(t)
-		users.WriteString(usersLine(fmt.Sprintf("desk-%d", i), "agent", keys[i]))
-	}
+	keys, users := agentKeys(t, n)
 	// With serve's shared services, so every console subscribes to the
 	// event bus as well.
 	var store *api.FileApprovals
-	ts := startServer(t, users.String(), withApprovals(t, &auditLines{}, &store))
+	ts := startServer(t, users, withApprovals(t, &auditLines{}, &store))
 	var wg sync.WaitGroup
 	errs := make(chan string, n)
 	for i := range keys {
@@ -774,13 +771,8 @@ func TestKeyReaderSplitsOnlyPrintableRuns(t *testing.T) {
 // a room of agents starting at once costs the provider budget of one.
 func TestConsolesOpeningShareTheirLists(t *testing.T) {
 	const n = 10
-	keys := make([]key, n)
-	var users strings.Builder
-	for i := range keys {
-		keys[i] = newKey(t)
-		users.WriteString(usersLine(fmt.Sprintf("desk-%d", i), "agent", keys[i]))
-	}
-	ts := startServer(t, users.String(), nil)
+	keys, users := agentKeys(t, n)
+	ts := startServer(t, users, nil)
 	first := ts.open(keys[0], "x")
 	first.waitText("loaded")
 	time.Sleep(300 * time.Millisecond) // pages still loading in the background

@@ -149,9 +149,11 @@ func refundableOrders(t *testing.T, p api.Provider) []*model.Order {
 	return out
 }
 
-// openOrder logs in and opens the order's screen.
-func (h *host) openOrder(k key, o *model.Order) *term {
-	tm := h.open(k, "x")
+// openOrder logs in with k (as SSH user, which names no one: the key
+// does) and opens the order's screen through the search. The two-host and
+// approval tests all start a session on one order this way.
+func (ts *testServer) openOrder(k key, user string, o *model.Order) *term {
+	tm := ts.open(k, user)
 	tm.waitText("loaded")
 	tm.send("g")
 	tm.waitText("Find:")
@@ -200,12 +202,9 @@ func TestTwoServersOnOneDatabase(t *testing.T) {
 	b := startHost(t, "host-b", dbURL, p, users, limit)
 
 	t.Run("one refund, the other told who holds the order", func(t *testing.T) {
-		ta, tb := a.openOrder(d1, small), b.openOrder(d2, small)
+		ta, tb := a.openOrder(d1, "x", small), b.openOrder(d2, "x", small)
 		for _, tm := range []*term{ta, tb} {
-			tm.send("R")
-			tm.waitText("Refund the entire order")
-			tm.send("customer returned everything")
-			tm.toConfirmation()
+			tm.refundAllToConfirmation("customer returned everything")
 		}
 		// The provider holds each refund for a while, so the second
 		// confirmation arrives while the first holds the order.
@@ -246,17 +245,14 @@ func TestTwoServersOnOneDatabase(t *testing.T) {
 	})
 
 	t.Run("requested on A, approved on B, money moves once", func(t *testing.T) {
-		desk := a.openOrder(d1, big)
+		desk := a.openOrder(d1, "x", big)
 		approver := b.open(lead, "x")
 		approver.waitText("loaded")
 		if strings.Contains(approver.screen(), "TO APPROVE") {
 			t.Fatalf("a badge with nothing to approve:\n%s", approver.screen())
 		}
 		before := p.refunds.Load()
-		desk.send("R")
-		desk.waitText("Refund the entire order")
-		desk.send("goodwill over the limit")
-		desk.toConfirmation()
+		desk.refundAllToConfirmation("goodwill over the limit")
 		keyed := time.Now()
 		desk.send(word(big.Ref) + "\r")
 		desk.waitText("Sent for approval")
@@ -299,11 +295,8 @@ func TestTwoServersOnOneDatabase(t *testing.T) {
 		if !next.Refundable().Amount.GreaterThan(limit.Amount) {
 			t.Skipf("the sandbox has only one order above the limit %s", limit)
 		}
-		desk := b.openOrder(d2, next)
-		desk.send("R")
-		desk.waitText("Refund the entire order")
-		desk.send("second request")
-		desk.toConfirmation()
+		desk := b.openOrder(d2, "x", next)
+		desk.refundAllToConfirmation("second request")
 		desk.send(word(next.Ref) + "\r")
 		desk.waitText("Sent for approval")
 		la, lb := a.open(lead, "x"), b.open(lead2, "x")

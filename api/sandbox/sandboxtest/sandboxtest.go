@@ -1,12 +1,15 @@
 // Package sandboxtest holds what tests of the clients, the journal, the
 // sandboxes and the console share: a fake clock both a sandbox and the code
-// under test can read, and a sandbox served on loopback for the length of
-// one test. Only _test.go files import it. It imports no client and no
+// under test can read, a sandbox served on loopback for the length of one
+// test, a log buffer read while it is written, and the many-keys metadata
+// object of the body-bound tests. Only _test.go files import it. It imports no client and no
 // sandbox, so the clients and the sandboxes still share no production code
 // and every sandbox's own tests can use it too.
 package sandboxtest
 
 import (
+	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -47,4 +50,43 @@ func Serve(t testing.TB, h http.Handler) *httptest.Server {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// LogBuffer is a log (a server's, or a child process's stderr) that a test
+// reads while the code under test is still writing it. A bare bytes.Buffer
+// races there; the journal's fault matrix, the SSH server's tests and the
+// end-to-end test of the binary each had their own copy of this lock.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// ManyKeys is the JSON object {"k0000000":"",...} with n members, 13 bytes
+// each, so a million fit inside the transport's 16 MB body cap. It is the
+// hostile metadata the body-bound tests of the transport and each client
+// feed in; one builder keeps their sizes the same.
+func ManyKeys(n int) []byte {
+	var b bytes.Buffer
+	b.Grow(n*14 + 2)
+	b.WriteByte('{')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"k%07d":""`, i)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
 }

@@ -20,7 +20,14 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // openTwo opens two stores with separate pools on one fresh database: two
 // servers' view of it.
 func openTwo(t *testing.T) (*pg.Store, *pg.Store) {
-	url := pgtest.URL(t)
+	return openTwoAt(t, pgtest.URL(t))
+}
+
+// openTwoAt is openTwo on a database the caller already holds the URL of
+// (the journal conformance test also hands it to a child process). Both
+// open the pair, and close it, the same way.
+func openTwoAt(t *testing.T, url string) (*pg.Store, *pg.Store) {
+	t.Helper()
 	a, err := pg.Open(context.Background(), url, pg.Options{Host: "host-a"})
 	if err != nil {
 		t.Fatal(err)
@@ -42,15 +49,7 @@ func pgJournal() storetest.Journal {
 	return storetest.Journal{
 		Open: func(t *testing.T) (store.Store, store.Store, []string) {
 			url := pgtest.URL(t)
-			a, err := pg.Open(context.Background(), url, pg.Options{Host: "host-a"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := pg.Open(context.Background(), url, pg.Options{Host: "host-b"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { a.Close(); b.Close() })
+			a, b := openTwoAt(t, url)
 			return a, b, []string{"PAYDESK_STORETEST_PG=" + url}
 		},
 		Reopen: func() (store.Store, error) {

@@ -16,16 +16,13 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
-	"fmt"
 	"log"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 
 	foragesandbox "paydesk/api/sandbox/forage"
+	"paydesk/ui/testdata/hostile/hugemeta"
 )
 
 var paymentsPath = regexp.MustCompile(`^/api/orders/[^/]+/payments/`)
@@ -35,40 +32,10 @@ func main() {
 	keys := flag.Int("keys", 1_000_000, "metadata keys in the first payment of every order")
 	flag.Parse()
 
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i := range *keys {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `"k%06d":""`, i)
-	}
-	b.WriteByte('}')
-	huge := b.Bytes()
+	huge := hugemeta.Keys(*keys)
 
 	sb := foragesandbox.New(foragesandbox.Options{Orders: 60, Seed: 7})
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet || !paymentsPath.MatchString(r.URL.Path) {
-			sb.ServeHTTP(w, r)
-			return
-		}
-		rec := httptest.NewRecorder()
-		sb.ServeHTTP(rec, r)
-		body := rec.Body.Bytes()
-		var list []map[string]json.RawMessage
-		var one map[string]json.RawMessage
-		switch {
-		case json.Unmarshal(body, &list) == nil && len(list) > 0:
-			list[0]["metadata"] = huge
-			body, _ = json.Marshal(list)
-		case json.Unmarshal(body, &one) == nil:
-			one["metadata"] = huge
-			body, _ = json.Marshal(one)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(body)
-	})
+	h := hugemeta.OnPayments(sb, paymentsPath.MatchString, huge)
 	log.Printf("hostile Forage on http://%s (%d metadata keys, %d bytes each answer)", *listen, *keys, len(huge))
 	log.Fatal(http.ListenAndServe(*listen, h))
 }
