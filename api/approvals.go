@@ -442,7 +442,7 @@ func SelectRecent[T any](all []T, closed int, view func(T) (state ApprovalState,
 		if c := ca.Compare(cb); c != 0 {
 			return c
 		}
-		return cmpString(ia, ib)
+		return strings.Compare(ia, ib)
 	})
 	slices.SortStableFunc(done, func(a, b T) int {
 		_, _, ua, ia := view(a)
@@ -450,7 +450,7 @@ func SelectRecent[T any](all []T, closed int, view func(T) (state ApprovalState,
 		if c := ub.Compare(ua); c != 0 {
 			return c
 		}
-		return cmpString(ib, ia)
+		return strings.Compare(ib, ia)
 	})
 	return append(open, done[:min(max(closed, 0), len(done))]...)
 }
@@ -500,18 +500,8 @@ func sortApprovals(out []Approval) {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 			return c
 		}
-		return cmpString(a.ID, b.ID)
+		return strings.Compare(a.ID, b.ID)
 	})
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // save writes every row (caller holds mu).

@@ -43,15 +43,14 @@ type orderEntries struct {
 	reads map[string]*readEntry
 }
 
-// readEntry is one read, in flight (done open) or finished.
+// readEntry is one read, in flight (done open) or finished: val is the
+// read's result (*model.Order, *model.Refund or OrderPage, by its key).
 type readEntry struct {
-	done   chan struct{}
-	at     time.Time
-	gen    uint64
-	order  *model.Order
-	refund *model.Refund
-	page   OrderPage
-	err    error
+	done chan struct{}
+	at   time.Time
+	gen  uint64
+	val  any
+	err  error
 }
 
 func (s *shared) entries(orderID string) *orderEntries {
@@ -121,6 +120,31 @@ func wait(ctx context.Context, re *readEntry) (retry bool, err error) {
 	return false, re.err
 }
 
+// coalesce is one read through the cache: the caller leads a new read with
+// fetch, or waits for the one in flight or fresh, and gets its own copy
+// (clone) either way. A read whose leader gave up is led again by a caller
+// still waiting; an error is the leader's result alone, never reused.
+func coalesce[T any](ctx context.Context, s *shared, id, key string, fetch func() (T, error), clone func(T) T) (T, error) {
+	for {
+		re, lead := s.read(id, key)
+		if lead {
+			v, err := fetch()
+			re.val, re.err = v, err
+			s.finish(id, key, re)
+			return clone(v), err
+		}
+		retry, err := wait(ctx, re)
+		if retry {
+			continue // the leader gave up; this caller has not
+		}
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return clone(re.val.(T)), nil
+	}
+}
+
 // isCallerGone is an error that belongs to the caller that made the
 // request (its context ended), not to the read itself.
 func isCallerGone(err error) bool {
@@ -140,23 +164,8 @@ const listsID = "\x00lists"
 // for one console's first screen), so a room of agents starting at once
 // would otherwise spend the provider's whole budget.
 func (s *shared) ListOrders(ctx context.Context, q OrderQuery) (OrderPage, error) {
-	key := queryKey(q, s.maxAge)
-	for {
-		re, lead := s.read(listsID, key)
-		if lead {
-			re.page, re.err = s.p.ListOrders(ctx, q)
-			s.finish(listsID, key, re)
-			return clonePage(re.page), re.err
-		}
-		retry, err := wait(ctx, re)
-		if retry {
-			continue
-		}
-		if err != nil {
-			return OrderPage{}, err
-		}
-		return clonePage(re.page), nil
-	}
+	return coalesce(ctx, s, listsID, queryKey(q, s.maxAge),
+		func() (OrderPage, error) { return s.p.ListOrders(ctx, q) }, clonePage)
 }
 
 // queryKey is the whole query as text: two queries share a page only when
@@ -198,72 +207,44 @@ func clonePage(p OrderPage) OrderPage {
 }
 
 func (s *shared) GetOrder(ctx context.Context, orderID string) (*model.Order, error) {
-	for {
-		re, lead := s.read(orderID, "")
-		if lead {
-			re.order, re.err = s.p.GetOrder(ctx, orderID)
-			s.finish(orderID, "", re)
-			return cloneOrder(re.order), re.err
-		}
-		retry, err := wait(ctx, re)
-		if retry {
-			continue // the leader gave up; this caller has not
-		}
-		if err != nil {
-			return nil, err
-		}
-		return cloneOrder(re.order), nil
-	}
+	return coalesce(ctx, s, orderID, "",
+		func() (*model.Order, error) { return s.p.GetOrder(ctx, orderID) }, cloneOrder)
 }
 
 func (s *shared) GetRefund(ctx context.Context, orderID, refundID string) (*model.Refund, error) {
 	key := "refund:" + refundID // never "", the order's own key
-	for {
-		re, lead := s.read(orderID, key)
-		if lead {
-			re.refund, re.err = s.p.GetRefund(ctx, orderID, refundID)
-			s.finish(orderID, key, re)
-			return cloneRefund(re.refund), re.err
-		}
-		retry, err := wait(ctx, re)
-		if retry {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		return cloneRefund(re.refund), nil
-	}
+	return coalesce(ctx, s, orderID, key,
+		func() (*model.Refund, error) { return s.p.GetRefund(ctx, orderID, refundID) }, cloneRefund)
 }
 
 func (s *shared) UpdatePayment(ctx context.Context, orderID, paymentID string, u PaymentUpdate) (*model.Payment, error) {
-	s.forget(orderID)
-	defer s.forget(orderID)
-	return s.p.UpdatePayment(ctx, orderID, paymentID, u)
+	return changing(s, orderID, func() (*model.Payment, error) { return s.p.UpdatePayment(ctx, orderID, paymentID, u) })
 }
 
 func (s *shared) UpdateRefund(ctx context.Context, orderID, refundID string, u RefundUpdate) (*model.Refund, error) {
-	s.forget(orderID)
-	defer s.forget(orderID)
-	return s.p.UpdateRefund(ctx, orderID, refundID, u)
+	return changing(s, orderID, func() (*model.Refund, error) { return s.p.UpdateRefund(ctx, orderID, refundID, u) })
 }
 
 func (s *shared) RefundOrder(ctx context.Context, orderID string, r RefundOrderRequest) (*RefundResult, error) {
-	s.forget(orderID)
-	defer s.forget(orderID)
-	return s.p.RefundOrder(ctx, orderID, r)
+	return changing(s, orderID, func() (*RefundResult, error) { return s.p.RefundOrder(ctx, orderID, r) })
 }
 
 func (s *shared) RefundPayment(ctx context.Context, orderID, paymentID string, r RefundPaymentRequest) (*RefundResult, error) {
-	s.forget(orderID)
-	defer s.forget(orderID)
-	return s.p.RefundPayment(ctx, orderID, paymentID, r)
+	return changing(s, orderID, func() (*RefundResult, error) { return s.p.RefundPayment(ctx, orderID, paymentID, r) })
 }
 
 func (s *shared) CancelPayment(ctx context.Context, orderID, paymentID string, r CancelRequest) (*model.Payment, error) {
+	return changing(s, orderID, func() (*model.Payment, error) { return s.p.CancelPayment(ctx, orderID, paymentID, r) })
+}
+
+// changing runs a change to an order with everything known of it forgotten
+// before (no read starts from the old state meanwhile) and after (a read in
+// flight during the change is not kept), so nobody reads their own action
+// stale.
+func changing[T any](s *shared, orderID string, change func() (T, error)) (T, error) {
 	s.forget(orderID)
 	defer s.forget(orderID)
-	return s.p.CancelPayment(ctx, orderID, paymentID, r)
+	return change()
 }
 
 // cloneOrder copies everything a caller could change: sessions share the

@@ -167,12 +167,20 @@ func (c *Client) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPag
 	}
 	page := api.OrderPage{Orders: make([]model.OrderSummary, 0, len(l.Data))}
 	for i := range l.Data {
+		// Only orders that carry the upstream id asked for: a provider
+		// that ignored the filter would otherwise answer with strangers,
+		// and every caller would have to know to drop them.
+		if q.UpstreamID != "" && !strings.EqualFold(l.Data[i].UpstreamID, q.UpstreamID) {
+			continue
+		}
 		s, err := l.Data[i].summary()
 		if err != nil {
 			return api.OrderPage{}, err
 		}
 		page.Orders = append(page.Orders, s)
 	}
+	// The cursor is the provider's page's, kept or not: the next page may
+	// hold the match.
 	if l.HasMore && len(l.Data) > 0 {
 		page.Next = l.Data[len(l.Data)-1].ID
 	}

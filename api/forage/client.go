@@ -331,6 +331,7 @@ func (c *Client) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPag
 			c.known.fill(&s)
 			page.Orders = append(page.Orders, s)
 		}
+		sent := st.inner
 		st.inner = ""
 		if w.Next != "" {
 			// Only the cursor of "next" is kept: the dates are ours, and a
@@ -338,6 +339,12 @@ func (c *Client) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPag
 			if u, err := url.Parse(string(w.Next)); err == nil {
 				st.inner = u.Query().Get("cursor")
 			}
+		}
+		// A page that names a next page brings rows and moves on; one that
+		// does neither would hold this call in a loop of requests, each
+		// charged to the budget every agent of the host shares.
+		if st.inner != "" && (len(w.Results) == 0 || st.inner == sent) {
+			return api.OrderPage{}, c.unreadable(op, resp.Status, errReportStuck, false)
 		}
 		if st.inner == "" {
 			if st.day <= st.from {
@@ -350,6 +357,10 @@ func (c *Client) ListOrders(ctx context.Context, q api.OrderQuery) (api.OrderPag
 	page.Next = st.encode()
 	return page, nil
 }
+
+// errReportStuck: a report page named a next page without bringing rows, or
+// named its own cursor again.
+var errReportStuck = fmt.Errorf("%w: order report: a page names a next page but brings no rows or repeats its own cursor", errDecode)
 
 // defaultPageRows is how many rows a list page collects before it stops
 // asking for more days when the caller names no limit (a day is always read

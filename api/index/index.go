@@ -272,13 +272,9 @@ func (ix *Index) addSummary(account string, s *model.OrderSummary, kind RefKind,
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	src, ok := ix.src(s.Provider, account, maxSources)
+	e, ok := ix.readEntry(s.Provider, account, s.ID, s.Ref)
 	if !ok {
 		return
-	}
-	e := ix.at(src, s.ID)
-	if s.Ref != "" {
-		e.Ref = ix.own(e, e.Ref, s.Ref)
 	}
 	was := ix.status(e)
 	if !(keepRefunds && e.Detailed != 0 && s.Status == model.StatusSucceeded &&
@@ -300,6 +296,22 @@ func (ix *Index) addSummary(account string, s *model.OrderSummary, kind RefKind,
 		}
 	}
 	ix.touch(e)
+}
+
+// readEntry is the entry a read of order id at provider and account updates,
+// made when new, with ref (when the read has one) as its reference; false
+// when the index holds maxSources sources and this is not one of them.
+// The caller holds mu.
+func (ix *Index) readEntry(provider, account, id, ref string) (*entry, bool) {
+	src, ok := ix.src(provider, account, maxSources)
+	if !ok {
+		return nil, false
+	}
+	e := ix.at(src, id)
+	if ref != "" {
+		e.Ref = ix.own(e, e.Ref, ref)
+	}
+	return e, true
 }
 
 // lastFour finds the first run of exactly four digits in masked card text.
@@ -325,13 +337,9 @@ func (ix *Index) AddOrder(account string, o *model.Order) {
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	src, ok := ix.src(o.Provider, account, maxSources)
+	e, ok := ix.readEntry(o.Provider, account, o.ID, o.Ref)
 	if !ok {
 		return
-	}
-	e := ix.at(src, o.ID)
-	if o.Ref != "" {
-		e.Ref = ix.own(e, e.Ref, o.Ref)
 	}
 	ix.setStatus(e, o.Status)
 	ix.setMoney(e, o.Total)

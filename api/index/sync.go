@@ -127,14 +127,17 @@ func (ix *Index) Merge(recs []Record, keep func(seq uint32) bool) (from, to uint
 		if !ok {
 			continue // no room: kept in the team store, not here
 		}
+		var e *entry
 		if k, ok := ix.entryOf(src, r.ID); ok {
-			e := ix.rows.at(k)
+			e = ix.rows.at(k)
 			old := ix.record(e)
 			if !r.Better(&old) || (r.Detailed == old.Detailed && keep != nil && keep(e.Seq)) {
 				continue
 			}
+		} else {
+			e = ix.at(src, r.ID) // new here: made now, not looked up again
 		}
-		ix.apply(ix.at(src, r.ID), r)
+		ix.apply(e, r)
 	}
 	return from, ix.seq
 }

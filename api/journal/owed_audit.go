@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 )
@@ -24,15 +25,34 @@ func (j *Journal) loadOwed() {
 		return
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
+	// Not a bufio.Scanner: it stops at a line longer than its buffer, and
+	// every owed line after a damaged one would be lost with it.
+	rd := bufio.NewReaderSize(f, 64<<10)
+	var line []byte
+	long := false // this line is past maxOwedLine: skip it whole
+	for {
+		chunk, err := rd.ReadSlice('\n')
+		if !long {
+			line = append(line, chunk...)
+			long = len(line) > maxOwedLine
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue // the same line goes on
+		}
 		var r AuditRecord
-		if json.Unmarshal(sc.Bytes(), &r) == nil {
+		if !long && json.Unmarshal(line, &r) == nil {
 			j.owed = append(j.owed, r)
+		}
+		line, long = line[:0], false
+		if err != nil {
+			return
 		}
 	}
 }
+
+// maxOwedLine bounds one line of the owed file: a record is a few hundred
+// bytes; anything longer is damage.
+const maxOwedLine = 1 << 20
 
 // drainOwed writes the owed lines, oldest first, until the log refuses one.
 // Caller holds auditMu.

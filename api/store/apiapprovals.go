@@ -31,20 +31,14 @@ func (x APIApprovals) Get(id string) (api.Approval, error) {
 	return fromStore(a), nil
 }
 
-func (x APIApprovals) List() ([]api.Approval, error) {
-	all, err := x.s.List()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]api.Approval, len(all))
-	for i, a := range all {
-		out[i] = fromStore(a)
-	}
-	return out, nil
-}
+func (x APIApprovals) List() ([]api.Approval, error) { return fromStoreAll(x.s.List()) }
 
 func (x APIApprovals) Recent(closed int) ([]api.Approval, error) {
-	all, err := x.s.Recent(closed)
+	return fromStoreAll(x.s.Recent(closed))
+}
+
+// fromStoreAll is fromStore over a read of many rows (nil on error).
+func fromStoreAll(all []Approval, err error) ([]api.Approval, error) {
 	if err != nil {
 		return nil, err
 	}

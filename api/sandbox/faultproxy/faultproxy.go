@@ -11,9 +11,10 @@
 // After commit it can answer with a 5xx, a connection reset, half a body,
 // unparseable 2xx, 302, 303, 401, 429, 409 while the sandbox's lists lag (the
 // new refund stays hidden from reads for Fault.Lag), or hang until the client
-// gives up. Without committing it can refuse while echoing the request's
-// credentials into every position of an error (code, message, field name,
-// field message, or a non-JSON page), on money requests or on the OAuth token
+// gives up; armed on reads (Target Reads), the same lies answer reads.
+// Without committing it can refuse while echoing the request's credentials
+// into every position of an error (code, message, field name, field
+// message, or a non-JSON page), on money requests or on the OAuth token
 // endpoint, and it can redirect reads to another loopback port that records
 // every Authorization header it is sent (Recorder).
 //
@@ -360,7 +361,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		p.mu.Unlock()
 	}
-	if f == nil || target != Money {
+	// A fault armed on reads lies about them as it lies about money (a
+	// read that commits nothing, then answers badly); the token endpoint
+	// only ever echoes.
+	if f == nil || target == Token {
 		if r.Method == http.MethodGet && status/100 == 2 {
 			var gone bool
 			if rbody, gone = p.hide(rbody); gone {
@@ -404,7 +408,8 @@ func (p *Proxy) forward(r *http.Request, body []byte) (int, http.Header, []byte,
 	return resp.StatusCode, resp.Header, b, nil
 }
 
-// misanswer answers a committed money request with the fault's lie.
+// misanswer answers a request the sandbox has served (a committed money
+// request, or a read) with the fault's lie.
 func (p *Proxy) misanswer(w http.ResponseWriter, r *http.Request, f *Fault, status int, hdr http.Header, body []byte) {
 	switch f.Mode {
 	case Status5xx:

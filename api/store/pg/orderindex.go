@@ -2,6 +2,7 @@ package pg
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -264,22 +265,12 @@ func (y *IndexSync) push(ctx context.Context) error {
 	y.pushed, y.dayPos = upTo, pos
 	y.setStatus(func(st *IndexSyncStatus) { st.Pushed += len(recs) })
 	// Stamps at or below pushed are never asked about again.
-	y.merged = deleteFunc(y.merged, func(r [2]uint32) bool { return r[1] <= y.pushed })
+	y.merged = slices.DeleteFunc(y.merged, func(r [2]uint32) bool { return r[1] <= y.pushed })
 	return nil
 }
 
 const maxStamps = `SELECT COALESCE((SELECT max(stamp) FROM paydesk_order_index), 0),
 	COALESCE((SELECT max(stamp) FROM paydesk_order_index_days), 0)`
-
-func deleteFunc(rs [][2]uint32, del func([2]uint32) bool) [][2]uint32 {
-	out := rs[:0]
-	for _, r := range rs {
-		if !del(r) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
 
 // recordRows feeds CopyFrom from records without copying them again.
 func recordRows(recs []index.Record) pgx.CopyFromSource {
