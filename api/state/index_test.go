@@ -100,7 +100,19 @@ func TestOrderIndexInTeamStore(t *testing.T) {
 	if shared == nil {
 		t.Fatal("no sharing state for the search screen with the team store")
 	}
-	if lastOK, err := shared(); err != nil || lastOK.IsZero() {
-		t.Fatalf("sharing state after the load: last in step %v, error %v", lastOK, err)
+	// The first sync ends just after the load is ready: wait for it.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		lastOK, err := shared()
+		if err != nil {
+			t.Fatalf("sharing state after the load: error %v", err)
+		}
+		if !lastOK.IsZero() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("sharing state never said in step after the load")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
